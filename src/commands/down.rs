@@ -1,0 +1,68 @@
+//! `agents down [name...]` — stop the fleet, or the named agents, services or `watchdog`.
+//! Each stopped agent is recorded as stopped by the operator, so the watchdog leaves it down
+//! until `agents up <name>` (SPEC defect 22). The watchdog is stopped first.
+
+use std::process::ExitCode;
+
+use crate::ctx::Ctx;
+
+pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
+    let cfg = &ctx.cfg;
+    super::check_names(cfg, names)?;
+    let full = names.is_empty();
+    let wanted = |n: &str| full || names.iter().any(|x| x == n);
+
+    // Intent first: a watchdog mid-tick must not bring these back.
+    for a in cfg.agents.iter().filter(|a| wanted(&a.name)) {
+        ctx.state.set_down(&a.name)?;
+    }
+    let mut targets: Vec<(String, String)> = Vec::new();
+    if wanted("watchdog") {
+        targets.push(("watchdog".into(), cfg.watchdog_session()));
+    }
+    targets.extend(
+        cfg.agents
+            .iter()
+            .filter(|a| wanted(&a.name))
+            .map(|a| (a.name.clone(), a.session.clone())),
+    );
+    targets.extend(
+        cfg.services
+            .iter()
+            .filter(|s| wanted(&s.name))
+            .map(|s| (s.name.clone(), s.session.clone())),
+    );
+
+    let sessions = ctx.tmux.sessions().await?;
+    let present: Vec<&(String, String)> = targets
+        .iter()
+        .filter(|(_, s)| sessions.get(s).is_some())
+        .collect();
+    if present.is_empty() {
+        tracing::info!(
+            "nothing to stop: no session of {} is running",
+            if full { "this fleet" } else { "those names" }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (_, s) in &present {
+        tracing::info!("killing {s}");
+    }
+    // The watchdog goes first, on its own, so it cannot act on a half-stopped fleet.
+    type Targets<'a> = Vec<&'a (String, String)>;
+    let (wd, rest): (Targets, Targets) =
+        present.iter().copied().partition(|(n, _)| n == "watchdog");
+    for group in [wd, rest] {
+        let sessions: Vec<String> = group.iter().map(|(_, s)| s.clone()).collect();
+        if !sessions.is_empty() {
+            ctx.tmux.kill(&sessions).await?;
+        }
+    }
+    for (n, s) in &present {
+        ctx.events.emit(
+            "stop",
+            serde_json::json!({"name": n, "session": s, "reason": "down"}),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,92 @@
+//! One file per verb. Each takes the parsed arguments and returns an exit code; errors are
+//! printed by `lib::run`.
+
+pub mod down;
+pub mod init;
+pub mod logs;
+pub mod phase;
+pub mod selftest;
+pub mod status;
+pub mod up;
+pub mod watchdog;
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::cli::{Cli, Command};
+use crate::config::{self, EnvOverrides, diagnostic};
+use crate::ctx::Ctx;
+
+/// Runs the verb named on the command line.
+pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = cli.config.as_deref();
+    match cli.command {
+        Command::Selftest => Ok(selftest::run()),
+        Command::Init { dir } => init::run(dir.as_deref()),
+        Command::Watchdog { once } => watchdog::run(config_path(config)?, once).await,
+        Command::Up { names } => up::run(&load(config, "up")?, &names).await,
+        Command::Down { names } => down::run(&load(config, "down")?, &names).await,
+        Command::Status { json } => status::run(&load(config, "status")?, json).await,
+        Command::Phase { action } => phase::run(&load(config, "phase")?, action),
+        Command::Logs {
+            name,
+            lines,
+            no_follow,
+        } => logs::run(&load(config, "logs")?, &name, lines, !no_follow).await,
+    }
+}
+
+/// The config file this invocation uses (SPEC §1 discovery).
+pub fn config_path(explicit: Option<&std::path::Path>) -> anyhow::Result<std::path::PathBuf> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let env = std::env::var_os("AGENTS_CONFIG").map(std::path::PathBuf::from);
+    Ok(config::discover(explicit, env, &cwd)?)
+}
+
+/// Finds and loads the config (one-off env overrides apply), logging its warnings.
+pub fn load(explicit: Option<&std::path::Path>, source: &'static str) -> anyhow::Result<Ctx> {
+    let path = config_path(explicit)?;
+    let cfg = config::load(&path, EnvOverrides::Apply)?;
+    log_warnings(&cfg);
+    Ok(Ctx::new(cfg, source))
+}
+
+/// Logs a config's warnings (unknown keys, ignored values), one rendered block each.
+pub fn log_warnings(cfg: &config::Config) {
+    if cfg.warnings.is_empty() {
+        return;
+    }
+    let text = std::fs::read_to_string(&cfg.path).unwrap_or_default();
+    for w in &cfg.warnings {
+        let mut s = String::new();
+        let _ = diagnostic::render(&mut s, &cfg.path, &text, w);
+        tracing::warn!("{}", s.trim_end());
+    }
+}
+
+/// Resolves verb arguments to agents, services and `watchdog`; an unknown name is an error
+/// that lists the known ones (SPEC defect 15).
+pub fn check_names(cfg: &config::Config, names: &[String]) -> anyhow::Result<()> {
+    let known = cfg.known_names();
+    let unknown: Vec<&String> = names.iter().filter(|n| !known.contains(n)).collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let hint = unknown
+        .iter()
+        .find_map(|u| diagnostic::did_you_mean(u, known.iter().map(String::as_str)))
+        .map(|s| format!(" (did you mean {s:?}?)"))
+        .unwrap_or_default();
+    anyhow::bail!(
+        "unknown name{} {}{hint}\n  help: names in {}: {}",
+        if unknown.len() == 1 { "" } else { "s" },
+        unknown
+            .iter()
+            .map(|u| format!("{u:?}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        cfg.path.display(),
+        known.join(", ")
+    )
+}

@@ -1,0 +1,65 @@
+//! `agents phase [show|next|set N]` — inspect or move the loop phase. `set` is range-checked
+//! (SPEC defect 2) and accepts an index (0-based, as in agents.py) or a phase id.
+
+use std::process::ExitCode;
+
+use crate::cli::PhaseAction;
+use crate::ctx::Ctx;
+
+pub fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitCode> {
+    let phases = &ctx.cfg.loop_.phases;
+    if phases.is_empty() {
+        println!("no [loop].phases configured in {}", ctx.cfg.path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ids: Vec<&str> = phases.iter().map(|p| p.id.as_str()).collect();
+    let (cur, _) = crate::phase::current(&ctx.cfg, &ctx.state).expect("phases exist");
+    let target = match action.unwrap_or(PhaseAction::Show) {
+        PhaseAction::Show => {
+            println!(
+                "phase {} [{}/{}] seq: {}",
+                phases[cur].id,
+                cur + 1,
+                phases.len(),
+                ids.join(" ")
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        PhaseAction::Next => {
+            if cur + 1 >= phases.len() {
+                tracing::info!("already at the last phase ({})", phases[cur].id);
+            }
+            (cur + 1).min(phases.len() - 1)
+        }
+        PhaseAction::Set { phase } => match ids.iter().position(|id| *id == phase) {
+            Some(i) => i,
+            None => {
+                let listing: Vec<String> = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| format!("{i} = {id}"))
+                    .collect();
+                match phase.parse::<i64>() {
+                    Ok(i) if i >= 0 && (i as usize) < phases.len() => i as usize,
+                    Ok(i) => anyhow::bail!(
+                        "phase index {i} is out of range: {} phase{} configured ({})",
+                        phases.len(),
+                        if phases.len() == 1 { " is" } else { "s are" },
+                        listing.join(", ")
+                    ),
+                    Err(_) => anyhow::bail!(
+                        "no phase {phase:?}: use an index or an id ({})",
+                        listing.join(", ")
+                    ),
+                }
+            }
+        },
+    };
+    ctx.state.write_phase_index(target)?;
+    ctx.events.emit(
+        "phase-set",
+        serde_json::json!({"index": target, "id": phases[target].id}),
+    );
+    println!("phase idx now {target} ({})", phases[target].id);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,91 @@
+//! `agents up [name...]` — start the fleet, or the named agents, services or `watchdog`.
+//! Use-or-create: a live session is left alone; a session whose program exited is replaced.
+//! Starting an agent by name clears a `down` made by the operator (SPEC defect 22).
+
+use std::process::ExitCode;
+
+use crate::ctx::Ctx;
+use crate::launch::{self, Prepared};
+
+pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
+    let cfg = &ctx.cfg;
+    super::check_names(cfg, names)?;
+    ctx.tmux.check_version().await?;
+    let full = names.is_empty();
+    let wanted = |n: &str| full || names.iter().any(|x| x == n);
+
+    if full && cfg.loop_.resume_phase == Some(false) && !cfg.loop_.phases.is_empty() {
+        tracing::info!(
+            "resume_phase = false: starting the phase sequence at {}",
+            cfg.loop_.phases[0].id
+        );
+        ctx.state.write_phase_index(0)?;
+        let _ = std::fs::remove_file(ctx.state.sequence_complete_path());
+    }
+
+    let sessions = ctx.tmux.sessions().await?;
+    let mut items: Vec<Prepared> = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    for a in cfg.agents.iter().filter(|a| wanted(&a.name)) {
+        if full && !a.enabled {
+            continue;
+        }
+        if !a.enabled {
+            tracing::info!(
+                "{} is disabled in the config; starting it because it was named",
+                a.name
+            );
+        }
+        ctx.state.clear_intent(&a.name);
+        match sessions.get(&a.session) {
+            Some(p) if !p.dead => tracing::info!("{} already running — leaving it", a.session),
+            found => match launch::prepare_agent(ctx, a, found.is_some()) {
+                Ok(p) => items.push(p),
+                Err(e) => errors.push(e),
+            },
+        }
+    }
+    for s in cfg
+        .services
+        .iter()
+        .filter(|s| wanted(&s.name) && (s.enabled || !full))
+    {
+        match sessions.get(&s.session) {
+            Some(p) if !p.dead => tracing::info!("{} already running — leaving it", s.session),
+            found => items.push(launch::prepare_service(ctx, s, found.is_some())),
+        }
+    }
+    if wanted("watchdog") {
+        let session = cfg.watchdog_session();
+        match sessions.get(&session) {
+            Some(p) if !p.dead => {
+                tracing::info!("watchdog already running ({session}) — leaving it")
+            }
+            found => match launch::prepare_watchdog(ctx, found.is_some()) {
+                Ok(p) => items.push(p),
+                Err(e) => errors.push(e),
+            },
+        }
+    }
+
+    let items: Vec<(Prepared, String)> = items.into_iter().map(|p| (p, "up".to_string())).collect();
+    for (_, r) in launch::launch(ctx, &items, "start").await {
+        if let Err(e) = r {
+            errors.push(e);
+        }
+    }
+    for e in &errors {
+        ctx.events
+            .emit("start-failed", serde_json::json!({"error": e}));
+        tracing::error!("{e}");
+    }
+    if errors.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        anyhow::bail!(
+            "{} session{} did not start (see above); the others are running",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" }
+        )
+    }
+}

@@ -1,0 +1,297 @@
+//! The typed configuration the rest of the program sees, built once by `validate.rs`.
+//! Paths are absolute (resolved against `project_dir`); durations are [`Duration`]s;
+//! regexes are compiled case-insensitive and multi-line (SPEC defect 10).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use regex::Regex;
+
+/// A loaded, valid `agents.toml`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Absolute path of the file this was loaded from.
+    pub path: PathBuf,
+    /// `[defaults].project_dir`, absolute; relative config paths are resolved against it.
+    pub project_dir: PathBuf,
+    /// `[defaults].log_dir`, absolute: session logs, `events.jsonl`, `SEQUENCE-COMPLETE`.
+    pub log_dir: PathBuf,
+    /// `log_dir/state`: phase index, kickoff files, limit and intent files.
+    pub state_dir: PathBuf,
+    /// Prefix of every tmux session name, e.g. `"myproj-"`.
+    pub session_prefix: String,
+    /// `[defaults].tmux_socket`: the private tmux server (`tmux -L NAME`), if set.
+    pub tmux_socket: Option<String>,
+    pub watchdog: WatchdogSettings,
+    /// Backends by name.
+    pub backends: BTreeMap<String, Backend>,
+    /// Agents in file order.
+    pub agents: Vec<Agent>,
+    /// Services in file order.
+    pub services: Vec<Service>,
+    pub loop_: LoopSettings,
+    /// Unknown keys and ignored values, to be shown to the user (never fatal).
+    pub warnings: Vec<super::diagnostic::Problem>,
+}
+
+impl Config {
+    /// The tmux session of the watchdog: `<session_prefix>watchdog`.
+    pub fn watchdog_session(&self) -> String {
+        format!("{}watchdog", self.session_prefix)
+    }
+
+    /// The agent called `name`, if any.
+    pub fn agent(&self, name: &str) -> Option<&Agent> {
+        self.agents.iter().find(|a| a.name == name)
+    }
+
+    /// The service called `name`, if any.
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The backend an agent runs on. Validation guarantees it exists.
+    pub fn backend_of(&self, agent: &Agent) -> &Backend {
+        &self.backends[&agent.backend]
+    }
+
+    /// Every name `up`, `down` and `logs` accept: agents, services, then `watchdog`.
+    pub fn known_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.agents.iter().map(|a| a.name.clone()).collect();
+        v.extend(self.services.iter().map(|s| s.name.clone()));
+        v.push("watchdog".into());
+        v
+    }
+
+    /// The session log of a tmux session: `log_dir/<session>.log`.
+    pub fn session_log(&self, session: &str) -> PathBuf {
+        self.log_dir.join(format!("{session}.log"))
+    }
+
+    /// Enabled loop agents (the phase-driven pair).
+    pub fn loop_agents(&self) -> impl Iterator<Item = &Agent> {
+        self.agents
+            .iter()
+            .filter(|a| a.kind == Kind::Loop && a.enabled)
+    }
+}
+
+/// `[watchdog]` intervals.
+#[derive(Debug, Clone)]
+pub struct WatchdogSettings {
+    /// Light tick period (default 30 s): gone-session healing, limit, stall, wake checks.
+    pub signal_interval: Duration,
+    /// Heavy tick period (default 300 s): phase advance, backend-mismatch and fatal healing.
+    pub heavy_interval: Duration,
+    /// Probe period when a limit banner has no parsable reset (default 300 s).
+    pub limit_probe_fallback: Duration,
+    /// Wait this long past a parsed reset time (default 45 s).
+    pub limit_reset_slack: Duration,
+    /// Grace past a `WAITING-UNTIL:` time (default 180 s).
+    pub stall_grace: Duration,
+}
+
+/// How a backend receives its kickoff prompt (`prompt_delivery`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The prompt text is the last argument of `bin`.
+    Arg,
+    /// A TUI: start `attach`, wait until it is ready, type a line pointing at the kickoff file.
+    Ping,
+    /// Run the `bin` command template with `{kickoff}` `{session}` `{model}` filled in.
+    Exec,
+}
+
+impl Delivery {
+    pub const VALID: &'static [&'static str] = &["arg", "ping", "exec"];
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "arg" => Some(Self::Arg),
+            "ping" => Some(Self::Ping),
+            "exec" => Some(Self::Exec),
+            _ => None,
+        }
+    }
+}
+
+/// `[backend.NAME]`: how to run one agent CLI and how to read its screen.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    pub name: String,
+    /// Program (arg, ping) or command template (exec), split into words like a shell would.
+    pub bin: String,
+    pub delivery: Delivery,
+    pub flags: String,
+    pub model_flag: String,
+    pub supports_resume: bool,
+    pub resume_flag: String,
+    pub remote_control: bool,
+    pub remote_control_flag: String,
+    /// The process a healthy pane runs, for backend-mismatch healing.
+    pub process_name: Option<String>,
+    /// tmux key name that submits typed text (`Enter`; `C-m` for ping backends).
+    pub submit_key: String,
+    /// Matches the pane while the agent is working (e.g. Claude Code's `esc to interrupt`).
+    pub active_re: Option<Regex>,
+    /// Matches a usage-limit banner.
+    pub limit_re: Option<Regex>,
+    /// Matches an unrecoverable session state: the watchdog restarts the session.
+    pub fatal_re: Option<Regex>,
+    /// Ping delivery: matches the pane once the TUI accepts input; else wait `connect_delay`.
+    pub ready_re: Option<Regex>,
+    /// TUI with a lingering footer: only the bottom 10 lines count as activity.
+    pub footer_ui: bool,
+    pub log_grace: Duration,
+    pub stall_idle: Duration,
+    pub attach: String,
+    pub server: String,
+    pub preamble: String,
+    pub connect_delay: Duration,
+    pub model_env: bool,
+}
+
+/// `kind` of an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Persistent,
+    Loop,
+    Orchestrator,
+    Task,
+}
+
+impl Kind {
+    pub const VALID: &'static [&'static str] = &["persistent", "loop", "orchestrator", "task"];
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "persistent" => Some(Self::Persistent),
+            "loop" => Some(Self::Loop),
+            "orchestrator" => Some(Self::Orchestrator),
+            "task" => Some(Self::Task),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        Self::VALID[self as usize]
+    }
+}
+
+/// `watch`: what the watchdog does for an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watch {
+    None,
+    Heal,
+    HealStall,
+}
+
+impl Watch {
+    pub const VALID: &'static [&'static str] = &["none", "heal", "heal+stall"];
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "none" => Some(Self::None),
+            "heal" => Some(Self::Heal),
+            "heal+stall" => Some(Self::HealStall),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        Self::VALID[self as usize]
+    }
+}
+
+/// Where a non-loop agent's kickoff text comes from.
+#[derive(Debug, Clone)]
+pub enum PromptSource {
+    Text(String),
+    File(PathBuf),
+}
+
+/// `wake = { interval, prompt_file }`.
+#[derive(Debug, Clone)]
+pub struct Wake {
+    pub interval: Duration,
+    pub prompt_file: PathBuf,
+}
+
+/// One `[[agent]]`, with `[defaults]` merged in.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub name: String,
+    pub session: String,
+    pub kind: Kind,
+    pub backend: String,
+    pub model: Option<String>,
+    pub role: Option<String>,
+    pub dir: PathBuf,
+    pub prompt: Option<PromptSource>,
+    pub enabled: bool,
+    pub watch: Watch,
+    pub resume: bool,
+    pub wake: Option<Wake>,
+}
+
+/// One `[[service]]`: a plain command in its own session.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub session: String,
+    /// The command line; run by `sh -c`, as the original did.
+    pub command: String,
+    pub dir: PathBuf,
+    pub enabled: bool,
+}
+
+/// `[loop]`.
+#[derive(Debug, Clone)]
+pub struct LoopSettings {
+    pub phases: Vec<Phase>,
+    /// Phase index file name, in `state/`.
+    pub state_file: String,
+    pub done_marker: String,
+    pub kickoff_template: Option<PathBuf>,
+    pub roles_dir: PathBuf,
+    pub auto_advance: bool,
+    /// `Some(false)`: a full `up` starts the sequence from phase 0.
+    pub resume_phase: Option<bool>,
+    pub handoff: Option<Handoff>,
+    pub on_complete: Option<OnComplete>,
+}
+
+impl LoopSettings {
+    /// The directory holding status and inbox files: the handoff repo, else the project.
+    pub fn state_subdir(&self) -> &str {
+        self.handoff
+            .as_ref()
+            .map_or("machine-docs", |h| h.state_subdir.as_str())
+    }
+}
+
+/// One phase of the loop sequence.
+#[derive(Debug, Clone)]
+pub struct Phase {
+    pub id: String,
+    pub plan: String,
+    pub status: String,
+    /// Per-role model overrides for this phase.
+    pub models: BTreeMap<String, String>,
+}
+
+/// `[loop.handoff]`.
+#[derive(Debug, Clone)]
+pub struct Handoff {
+    /// Absolute path of the git repository to watch.
+    pub repo: PathBuf,
+    pub state_subdir: String,
+    pub claim_pattern: Regex,
+    pub review_pattern: Regex,
+    pub claim_pings: String,
+    pub review_pings: String,
+    pub inboxes: Vec<String>,
+}
+
+/// `[loop.on_complete]`.
+#[derive(Debug, Clone)]
+pub struct OnComplete {
+    pub run: Option<String>,
+    pub trigger_file: String,
+}

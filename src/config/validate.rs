@@ -1,0 +1,744 @@
+//! Raw file → typed [`Config`]: merges `[defaults]` into agents and services (SPEC defect 16),
+//! resolves paths against `project_dir`, compiles regexes case-insensitive and multi-line
+//! (defect 10), applies `AGENT_MODEL_<name>` / `AGENT_BACKEND_<name>`, and collects *every*
+//! problem instead of stopping at the first.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+
+use regex::{Regex, RegexBuilder};
+use toml::Spanned;
+
+use super::diagnostic::{Problem, did_you_mean};
+use super::model::*;
+use super::raw::*;
+
+/// Looks up an environment variable (injected so tests need not touch the process env).
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Validates `raw`, loaded from `path`. `env` is `None` to ignore the one-off
+/// `AGENT_MODEL_<name>` / `AGENT_BACKEND_<name>` overrides (the watchdog does).
+pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Config, Vec<Problem>> {
+    let mut v = V::default();
+    let config_dir = path.parent().unwrap_or(Path::new("/"));
+    let d = &raw.defaults;
+
+    let project_dir = match &d.project_dir {
+        Some(p) => resolve(config_dir, p.get_ref()),
+        None => config_dir.to_path_buf(),
+    };
+    let project_dir = project_dir.canonicalize().unwrap_or(project_dir);
+
+    let session_prefix = match &d.session_prefix {
+        Some(p) if !p.get_ref().is_empty() => {
+            v.session_name(p.get_ref(), "[defaults] session_prefix", sp(p));
+            p.get_ref().clone()
+        }
+        other => {
+            v.err(Problem::new("[defaults] session_prefix is required")
+                .at(other.as_ref().map(sp))
+                .help("add `session_prefix = \"myproj-\"` under [defaults]: every tmux session is named <prefix><agent>"));
+            String::new()
+        }
+    };
+    let log_dir = match &d.log_dir {
+        Some(p) if !p.get_ref().is_empty() => resolve(&project_dir, p.get_ref()),
+        other => {
+            v.err(Problem::new("[defaults] log_dir is required")
+                .at(other.as_ref().map(sp))
+                .help("add `log_dir = \".agents\"` under [defaults]: session logs and state/ live there"));
+            project_dir.join(".agents")
+        }
+    };
+    let tmux_socket = d.tmux_socket.as_ref().and_then(|s| {
+        let name = s.get_ref();
+        if name.is_empty() || name.contains('/') {
+            v.err(
+                Problem::new(format!(
+                    "[defaults] tmux_socket {name:?} is not a socket name"
+                ))
+                .at(Some(sp(s)))
+                .help("give a plain name such as \"agents\" (it is passed to `tmux -L`); no '/'"),
+            );
+            None
+        } else {
+            Some(name.clone())
+        }
+    });
+    for (key, val) in [
+        ("name", &d.name),
+        ("session", &d.session),
+        ("command", &d.command),
+    ] {
+        if let Some(val) = val {
+            v.warn(
+                Problem::new(format!(
+                    "[defaults] {key} is ignored: it is per agent or service"
+                ))
+                .at(Some(sp(val))),
+            );
+        }
+    }
+
+    let watchdog = watchdog_settings(&raw.watchdog, &mut v);
+    let backends = raw
+        .backend
+        .iter()
+        .filter_map(|(name, b)| backend(name, b, &mut v).map(|b| (name.clone(), b)))
+        .collect::<BTreeMap<_, _>>();
+    let known_backends: Vec<&str> = raw.backend.keys().map(String::as_str).collect();
+
+    // Agents.
+    let mut agents = Vec::new();
+    let mut names: HashMap<String, Range<usize>> = HashMap::new();
+    let mut sessions: HashMap<String, String> = HashMap::new();
+    for (i, sa) in raw.agent.iter().enumerate() {
+        let a = sa.get_ref();
+        let Some(name) = v.entry_name(&a.name, "[[agent]]", i, sa.span(), &mut names) else {
+            continue;
+        };
+        let label = format!("[[agent]] {name:?}");
+        warn_defaults_only(a, &label, &mut v);
+        if let Some(c) = &a.command {
+            v.warn(
+                Problem::new(format!(
+                    "{label}: `command` is a [[service]] key; ignored for an agent"
+                ))
+                .at(Some(sp(c))),
+            );
+        }
+        let session = session_of(a, d, &name, &session_prefix, &label, &mut v, &mut sessions);
+        let kind = pick(&a.kind, &d.kind)
+            .and_then(|k| {
+                let parsed = Kind::parse(k.get_ref());
+                if parsed.is_none() {
+                    v.err(
+                        Problem::new(format!("{label}: kind {:?} is not valid", k.get_ref()))
+                            .at(Some(sp(k)))
+                            .help(format!("use one of: {}", Kind::VALID.join(", "))),
+                    );
+                }
+                parsed
+            })
+            .unwrap_or(Kind::Persistent);
+        let watch = pick(&a.watch, &d.watch)
+            .and_then(|w| {
+                let parsed = Watch::parse(w.get_ref());
+                if parsed.is_none() {
+                    v.err(
+                        Problem::new(format!("{label}: watch {:?} is not valid", w.get_ref()))
+                            .at(Some(sp(w)))
+                            .help(format!("use one of: {}", Watch::VALID.join(", "))),
+                    );
+                }
+                parsed
+            })
+            .unwrap_or(Watch::None);
+
+        let env_backend = env.and_then(|e| e(&format!("AGENT_BACKEND_{name}")));
+        let backend = match (&env_backend, pick(&a.backend, &d.backend)) {
+            (Some(b), _) => {
+                if !backends.contains_key(b) && !known_backends.contains(&b.as_str()) {
+                    v.err(
+                        Problem::new(format!(
+                            "AGENT_BACKEND_{name}={b:?} (environment) names no backend"
+                        ))
+                        .help(known_list("known backends", &known_backends)),
+                    );
+                }
+                b.clone()
+            }
+            (None, Some(b)) => {
+                if !known_backends.contains(&b.get_ref().as_str()) {
+                    v.err(
+                        Problem::new(format!("{label}: backend {:?} is not defined", b.get_ref()))
+                            .at(Some(sp(b)))
+                            .help(suggest(
+                                b.get_ref(),
+                                &known_backends,
+                                "known backends",
+                                "define it as a [backend.NAME] table",
+                            )),
+                    );
+                }
+                b.get_ref().clone()
+            }
+            (None, None) => {
+                v.err(
+                    Problem::new(format!("{label}: no backend"))
+                        .at(Some(sa.span()))
+                        .help(format!(
+                            "set `backend = \"NAME\"` on the agent or under [defaults]; {}",
+                            known_list("known backends", &known_backends)
+                        )),
+                );
+                String::new()
+            }
+        };
+        let env_model = env.and_then(|e| e(&format!("AGENT_MODEL_{name}")));
+        let model = env_model
+            .or_else(|| pick(&a.model, &d.model).map(|m| m.get_ref().clone()))
+            .filter(|m| !m.is_empty());
+        let role = pick(&a.role, &d.role).map(|r| r.get_ref().clone());
+        if kind == Kind::Loop && role.is_none() {
+            v.err(
+                Problem::new(format!("{label}: a loop agent needs a role"))
+                    .at(Some(sa.span()))
+                    .help("set `role = \"builder\"` (its prompt is <roles_dir>/<role>.md)"),
+            );
+        }
+        let dir = resolve(
+            &project_dir,
+            pick(&a.dir, &d.dir).map_or(".", |s| s.get_ref()),
+        );
+        let prompt = match (
+            pick(&a.prompt_file, &d.prompt_file),
+            pick(&a.prompt, &d.prompt),
+        ) {
+            (Some(f), _) => Some(PromptSource::File(resolve(&project_dir, f.get_ref()))),
+            (None, Some(t)) => Some(PromptSource::Text(t.get_ref().clone())),
+            (None, None) => None,
+        };
+        let wake = pick(&a.wake, &d.wake).and_then(|w| {
+            let raw = w.get_ref();
+            match &raw.prompt_file {
+                Some(pf) => Some(Wake {
+                    interval: raw.interval.map_or(std::time::Duration::from_secs(3600), |s| {
+                        s.duration().max(std::time::Duration::from_millis(100))
+                    }),
+                    prompt_file: resolve(&project_dir, pf.get_ref()),
+                }),
+                None => {
+                    v.err(Problem::new(format!("{label}: wake needs a prompt_file"))
+                        .at(Some(w.span()))
+                        .help("write `wake = { interval = 3600, prompt_file = \"prompts/wake.md\" }`"));
+                    None
+                }
+            }
+        });
+        agents.push(Agent {
+            name,
+            session,
+            kind,
+            backend,
+            model,
+            role,
+            dir,
+            prompt,
+            enabled: a.enabled.or(d.enabled).unwrap_or(true),
+            watch,
+            resume: a.resume.or(d.resume).unwrap_or(false),
+            wake,
+        });
+    }
+
+    // Services.
+    let mut services = Vec::new();
+    for (i, ss) in raw.service.iter().enumerate() {
+        let s = ss.get_ref();
+        let Some(name) = v.entry_name(&s.name, "[[service]]", i, ss.span(), &mut names) else {
+            continue;
+        };
+        let label = format!("[[service]] {name:?}");
+        warn_defaults_only(s, &label, &mut v);
+        for (key, val) in [
+            ("backend", &s.backend),
+            ("model", &s.model),
+            ("prompt", &s.prompt),
+            ("prompt_file", &s.prompt_file),
+            ("kind", &s.kind),
+            ("watch", &s.watch),
+            ("role", &s.role),
+        ] {
+            if let Some(val) = val {
+                v.warn(
+                    Problem::new(format!(
+                        "{label}: `{key}` is an [[agent]] key; ignored for a service"
+                    ))
+                    .at(Some(sp(val))),
+                );
+            }
+        }
+        let session = session_of(s, d, &name, &session_prefix, &label, &mut v, &mut sessions);
+        let command = match &s.command {
+            Some(c) if !c.get_ref().trim().is_empty() => c.get_ref().clone(),
+            other => {
+                v.err(Problem::new(format!("{label}: command is required"))
+                    .at(Some(other.as_ref().map_or(ss.span(), sp)))
+                    .help("set `command = \"...\"`: a shell command line run in the service's session"));
+                String::new()
+            }
+        };
+        services.push(Service {
+            name,
+            session,
+            command,
+            dir: resolve(
+                &project_dir,
+                pick(&s.dir, &d.dir).map_or(".", |x| x.get_ref()),
+            ),
+            enabled: s.enabled.or(d.enabled).unwrap_or(true),
+        });
+    }
+    let wd_session = format!("{session_prefix}watchdog");
+    if let Some(owner) = sessions.get(&wd_session) {
+        v.err(
+            Problem::new(format!(
+                "{owner} uses the session {wd_session:?}, which belongs to the watchdog"
+            ))
+            .help("rename it or give it another `session`"),
+        );
+    }
+
+    let loop_ = loop_settings(&raw.loop_, &project_dir, &agents, &mut v);
+
+    if !v.errors.is_empty() {
+        return Err(v.errors);
+    }
+    Ok(Config {
+        path: path.to_path_buf(),
+        state_dir: log_dir.join("state"),
+        project_dir,
+        log_dir,
+        session_prefix,
+        tmux_socket,
+        watchdog,
+        backends,
+        agents,
+        services,
+        loop_,
+        warnings: v.warnings,
+    })
+}
+
+#[derive(Default)]
+struct V {
+    errors: Vec<Problem>,
+    warnings: Vec<Problem>,
+}
+
+impl V {
+    fn err(&mut self, p: Problem) {
+        self.errors.push(p);
+    }
+    fn warn(&mut self, p: Problem) {
+        self.warnings.push(p);
+    }
+
+    /// tmux forbids '.' and ':' in session names, and expands '#' in `-s`.
+    fn session_name(&mut self, name: &str, what: &str, span: Range<usize>) -> bool {
+        let bad: Vec<char> = name
+            .chars()
+            .filter(|c| matches!(c, '.' | ':' | '#') || c.is_control())
+            .collect();
+        if bad.is_empty() && !name.is_empty() {
+            return true;
+        }
+        self.err(Problem::new(format!("{what} {name:?} cannot be a tmux session name"))
+            .at(Some(span))
+            .help("tmux session names cannot be empty or contain '.', ':', '#' or control characters; use letters, digits, '-' or '_'"));
+        false
+    }
+
+    /// Checks an agent or service name: present, unique, usable in file names.
+    fn entry_name(
+        &mut self,
+        name: &Option<SStr>,
+        table: &str,
+        index: usize,
+        table_span: Range<usize>,
+        seen: &mut HashMap<String, Range<usize>>,
+    ) -> Option<String> {
+        let Some(n) = name else {
+            self.err(
+                Problem::new(format!("{table} #{} has no name", index + 1))
+                    .at(Some(table_span))
+                    .help("add `name = \"...\"`"),
+            );
+            return None;
+        };
+        let s = n.get_ref();
+        if s.is_empty() || s.contains('/') || s.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            self.err(
+                Problem::new(format!("{table} name {s:?} is not valid"))
+                    .at(Some(sp(n)))
+                    .help(
+                        "a name is used in session and file names: use letters, digits, '-' or '_'",
+                    ),
+            );
+            return None;
+        }
+        if s == "watchdog" {
+            self.err(Problem::new(format!("{table} name \"watchdog\" is reserved"))
+                .at(Some(sp(n)))
+                .help("`up watchdog` / `down watchdog` name the supervisor itself; pick another name"));
+            return None;
+        }
+        if let Some(_first) = seen.get(s) {
+            self.err(
+                Problem::new(format!("{table} name {s:?} is used twice"))
+                    .at(Some(sp(n)))
+                    .help("agent and service names must be unique; rename one of them"),
+            );
+            return None;
+        }
+        seen.insert(s.clone(), sp(n));
+        Some(s.clone())
+    }
+}
+
+fn sp<T>(s: &Spanned<T>) -> Range<usize> {
+    s.span()
+}
+
+/// An entry's own value, else the `[defaults]` value (agent keys win).
+fn pick<'a, T>(own: &'a Option<T>, default: &'a Option<T>) -> Option<&'a T> {
+    own.as_ref().or(default.as_ref())
+}
+
+fn warn_defaults_only(e: &RawEntry, label: &str, v: &mut V) {
+    for (key, val) in [
+        ("session_prefix", &e.session_prefix),
+        ("log_dir", &e.log_dir),
+        ("project_dir", &e.project_dir),
+        ("tmux_socket", &e.tmux_socket),
+    ] {
+        if let Some(val) = val {
+            v.warn(
+                Problem::new(format!(
+                    "{label}: `{key}` only has a meaning under [defaults]; ignored here"
+                ))
+                .at(Some(sp(val))),
+            );
+        }
+    }
+}
+
+fn session_of(
+    e: &RawEntry,
+    _d: &RawEntry,
+    name: &str,
+    prefix: &str,
+    label: &str,
+    v: &mut V,
+    sessions: &mut HashMap<String, String>,
+) -> String {
+    let (session, span) = match &e.session {
+        Some(s) => (s.get_ref().clone(), Some(sp(s))),
+        None => (format!("{prefix}{name}"), e.name.as_ref().map(sp)),
+    };
+    if v.session_name(
+        &session,
+        &format!("{label}: session"),
+        span.clone().unwrap_or(0..0),
+    ) {
+        if let Some(owner) = sessions.get(&session) {
+            v.err(
+                Problem::new(format!(
+                    "{label}: session {session:?} is already used by {owner}"
+                ))
+                .at(span)
+                .help("every agent and service needs its own tmux session"),
+            );
+        } else {
+            sessions.insert(session.clone(), label.to_string());
+        }
+    }
+    session
+}
+
+fn known_list(what: &str, names: &[&str]) -> String {
+    if names.is_empty() {
+        format!("no {what} are defined")
+    } else {
+        format!("{what}: {}", names.join(", "))
+    }
+}
+
+fn suggest(word: &str, names: &[&str], what: &str, fallback: &str) -> String {
+    match did_you_mean(word, names.iter().copied()) {
+        Some(s) => format!("did you mean {s:?}? {}", known_list(what, names)),
+        None if names.is_empty() => fallback.to_string(),
+        None => known_list(what, names),
+    }
+}
+
+fn watchdog_settings(w: &RawWatchdog, v: &mut V) -> WatchdogSettings {
+    let get =
+        |x: &Option<Spanned<Seconds>>, default: f64| x.as_ref().map_or(default, |s| s.get_ref().0);
+    for (key, val) in [
+        ("signal_interval", &w.signal_interval),
+        ("heavy_interval", &w.heavy_interval),
+    ] {
+        if let Some(s) = val
+            && s.get_ref().0 < 0.05
+        {
+            v.err(
+                Problem::new(format!("[watchdog] {key} = {} is too short", s.get_ref().0))
+                    .at(Some(sp(s)))
+                    .help("use a number of seconds >= 0.05 (the defaults are 30 and 300)"),
+            );
+        }
+    }
+    let d = |s: f64| std::time::Duration::from_secs_f64(s.max(0.05));
+    WatchdogSettings {
+        signal_interval: d(get(&w.signal_interval, 30.0)),
+        heavy_interval: d(get(&w.heavy_interval, 300.0)),
+        limit_probe_fallback: d(get(&w.limit_probe_fallback, 300.0)),
+        limit_reset_slack: std::time::Duration::from_secs_f64(get(&w.limit_reset_slack, 45.0)),
+        stall_grace: std::time::Duration::from_secs_f64(get(&w.stall_grace, 180.0)),
+    }
+}
+
+/// Compiles a config regex case-insensitive and multi-line (defect 10).
+pub fn compile_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .multi_line(true)
+        .size_limit(1 << 20)
+        .build()
+}
+
+fn regex_field(owner: &str, key: &str, val: &Option<SStr>, v: &mut V) -> Option<Regex> {
+    let s = val.as_ref()?;
+    if s.get_ref().is_empty() {
+        return None;
+    }
+    match compile_regex(s.get_ref()) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            let detail = e.to_string();
+            let last = detail.lines().last().unwrap_or(&detail).trim().to_string();
+            v.err(Problem::new(format!("{owner}: {key} is not a valid regex: {last}"))
+                .at(Some(sp(s)))
+                .help("the syntax is Rust's `regex` crate (like Python's re, without look-around or backreferences)"));
+            None
+        }
+    }
+}
+
+fn backend(name: &str, b: &RawBackend, v: &mut V) -> Option<Backend> {
+    let label = format!("[backend.{name}]");
+    let s = |x: &Option<SStr>, default: &str| {
+        x.as_ref()
+            .map_or(default.to_string(), |s| s.get_ref().clone())
+    };
+    let delivery = match &b.prompt_delivery {
+        None => Delivery::Arg,
+        Some(d) => Delivery::parse(d.get_ref()).unwrap_or_else(|| {
+            v.err(
+                Problem::new(format!(
+                    "{label}: prompt_delivery {:?} is not valid",
+                    d.get_ref()
+                ))
+                .at(Some(sp(d)))
+                .help(format!("use one of: {}", Delivery::VALID.join(", "))),
+            );
+            Delivery::Arg
+        }),
+    };
+    let bin = match &b.bin {
+        Some(x) if !x.get_ref().trim().is_empty() => {
+            if shlex::split(x.get_ref()).is_none() {
+                v.err(
+                    Problem::new(format!("{label}: bin has an unclosed quote"))
+                        .at(Some(sp(x)))
+                        .help("bin is split into words like a shell line; close every ' and \""),
+                );
+            }
+            x.get_ref().clone()
+        }
+        other => {
+            v.err(Problem::new(format!("{label}: bin is required"))
+                .at(other.as_ref().map(sp))
+                .help("set `bin = \"claude\"` (the program, or for exec delivery a command template)"));
+            String::new()
+        }
+    };
+    let active_re = regex_field(&label, "active_re", &b.active_re, v);
+    let limit_re = regex_field(&label, "limit_re", &b.limit_re, v);
+    let fatal_re = regex_field(&label, "fatal_re", &b.fatal_re, v);
+    let ready_re = regex_field(&label, "ready_re", &b.ready_re, v);
+    let secs =
+        |x: Option<Seconds>, d: f64| std::time::Duration::from_secs_f64(x.map_or(d, |s| s.0));
+    Some(Backend {
+        name: name.to_string(),
+        bin,
+        delivery,
+        flags: s(&b.flags, ""),
+        model_flag: s(&b.model_flag, "--model '{model}'"),
+        supports_resume: b.supports_resume.unwrap_or(false),
+        resume_flag: s(&b.resume_flag, "--resume '{id}'"),
+        remote_control: b.remote_control.unwrap_or(false),
+        remote_control_flag: s(&b.remote_control_flag, "--remote-control '{session}'"),
+        process_name: b
+            .process_name
+            .as_ref()
+            .map(|p| p.get_ref().clone())
+            .filter(|p| !p.is_empty()),
+        submit_key: s(
+            &b.submit_key,
+            if delivery == Delivery::Ping {
+                "C-m"
+            } else {
+                "Enter"
+            },
+        ),
+        active_re,
+        limit_re,
+        fatal_re,
+        ready_re,
+        footer_ui: b.footer_ui.unwrap_or(false),
+        log_grace: secs(b.log_grace, 180.0),
+        stall_idle: secs(b.stall_idle, 300.0),
+        attach: s(&b.attach, "{bin}"),
+        server: s(&b.server, ""),
+        preamble: s(&b.preamble, ""),
+        connect_delay: secs(b.connect_delay, 12.0),
+        model_env: b.model_env.unwrap_or(false),
+    })
+}
+
+fn loop_settings(l: &RawLoop, project_dir: &Path, agents: &[Agent], v: &mut V) -> LoopSettings {
+    let mut ids: HashMap<&str, ()> = HashMap::new();
+    let mut phases = Vec::new();
+    for sp_phase in &l.phases {
+        let p = sp_phase.get_ref();
+        let id = p.id.get_ref();
+        if ids.insert(id, ()).is_some() {
+            v.err(
+                Problem::new(format!("[loop] phase id {id:?} is used twice"))
+                    .at(Some(sp(&p.id)))
+                    .help("every phase needs its own id"),
+            );
+        }
+        let status = match &p.status {
+            Some(s) if !s.is_empty() => s.clone(),
+            _ => {
+                v.err(Problem::new(format!("[loop] phase {id:?} has no status file"))
+                    .at(Some(sp_phase.span()))
+                    .help("add `status = \"STATUS-<id>.md\"`: the file whose `## DONE` section ends the phase"));
+                String::new()
+            }
+        };
+        phases.push(Phase {
+            id: id.clone(),
+            plan: p.plan.clone().unwrap_or_default(),
+            status,
+            models: p.models.clone(),
+        });
+    }
+    let agent_names: Vec<&str> = agents.iter().map(|a| a.name.as_str()).collect();
+    let handoff = l.handoff.as_ref().map(|h| {
+        let mut pat = |x: &Option<SStr>, key: &str, default: &str| {
+            regex_field("[loop.handoff]", key, x, v)
+                .unwrap_or_else(|| compile_regex(default).expect("default pattern compiles"))
+        };
+        let claim_pattern = pat(&h.claim_pattern, "claim_pattern", "^claim");
+        let review_pattern = pat(&h.review_pattern, "review_pattern", "^review");
+        let target = |x: &Option<SStr>, key: &str, default: &str, v: &mut V| {
+            let name = x
+                .as_ref()
+                .map_or(default.to_string(), |s| s.get_ref().clone());
+            if !agent_names.contains(&name.as_str()) {
+                v.warn(
+                    Problem::new(format!(
+                        "[loop.handoff] {key} = {name:?} names no agent; its pings go nowhere"
+                    ))
+                    .at(x.as_ref().map(sp)),
+                );
+            }
+            name
+        };
+        Handoff {
+            repo: h.repo.as_ref().map_or(project_dir.to_path_buf(), |r| {
+                resolve(project_dir, r.get_ref())
+            }),
+            state_subdir: h
+                .state_subdir
+                .clone()
+                .unwrap_or_else(|| "machine-docs".into()),
+            claim_pattern,
+            review_pattern,
+            claim_pings: target(&h.claim_pings, "claim_pings", "adversary", v),
+            review_pings: target(&h.review_pings, "review_pings", "builder", v),
+            inboxes: h.inboxes.clone(),
+        }
+    });
+    let on_complete = l.on_complete.as_ref().map(|oc| {
+        if let Some(run) = &oc.run
+            && !agent_names.contains(&run.get_ref().as_str())
+        {
+            v.err(
+                Problem::new(format!(
+                    "[loop.on_complete] run = {:?} names no agent",
+                    run.get_ref()
+                ))
+                .at(Some(sp(run)))
+                .help(known_list("agents", &agent_names)),
+            );
+        }
+        OnComplete {
+            run: oc.run.as_ref().map(|r| r.get_ref().clone()),
+            trigger_file: oc
+                .trigger_file
+                .clone()
+                .unwrap_or_else(|| ".run-on-complete".into()),
+        }
+    });
+    let state_file = l
+        .state_file
+        .as_ref()
+        .map_or("phase-idx".to_string(), |s| s.get_ref().clone());
+    if state_file.is_empty() || state_file.contains('/') {
+        v.err(
+            Problem::new(format!(
+                "[loop] state_file {state_file:?} is not a file name"
+            ))
+            .at(l.state_file.as_ref().map(sp))
+            .help("a plain file name, kept in <log_dir>/state/ (default \"phase-idx\")"),
+        );
+    }
+    LoopSettings {
+        phases,
+        state_file,
+        done_marker: l
+            .done_marker
+            .as_ref()
+            .map_or("## DONE".into(), |s| s.get_ref().clone()),
+        kickoff_template: l
+            .kickoff_template
+            .as_ref()
+            .map(|t| resolve(project_dir, t.get_ref())),
+        roles_dir: resolve(
+            project_dir,
+            l.roles_dir.as_ref().map_or("prompts", |s| s.get_ref()),
+        ),
+        auto_advance: l.auto_advance.unwrap_or(true),
+        resume_phase: l.resume_phase,
+        handoff,
+        on_complete,
+    }
+}
+
+/// Resolves a config path: `~` expands to `$HOME`; a relative path is joined to `base`;
+/// `.` components are dropped.
+pub fn resolve(base: &Path, p: &str) -> PathBuf {
+    let expanded = match (p.strip_prefix('~'), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            PathBuf::from(home).join(rest.trim_start_matches('/'))
+        }
+        _ => PathBuf::from(p),
+    };
+    let joined = if expanded.is_absolute() {
+        expanded
+    } else {
+        base.join(expanded)
+    };
+    joined
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .collect()
+}

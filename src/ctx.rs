@@ -1,0 +1,34 @@
+//! What every verb works with: the loaded config, the tmux driver for its server, the state
+//! directory and the event log.
+
+use crate::config::Config;
+use crate::events::Events;
+use crate::state::StateDir;
+use crate::tmux::Tmux;
+
+/// One fleet, ready to act on.
+#[derive(Debug)]
+pub struct Ctx {
+    pub cfg: Config,
+    pub tmux: Tmux,
+    pub state: StateDir,
+    pub events: Events,
+}
+
+impl Ctx {
+    /// Builds the context for `cfg`. The tmux server is `[defaults].tmux_socket`, else
+    /// `$AGENTS_TMUX_SOCKET`, else the default server. `source` names the writer in events.
+    pub fn new(cfg: Config, source: &'static str) -> Self {
+        let socket = cfg.tmux_socket.clone().or_else(|| {
+            std::env::var("AGENTS_TMUX_SOCKET")
+                .ok()
+                .filter(|s| !s.is_empty())
+        });
+        Self {
+            tmux: Tmux::new(socket),
+            state: StateDir::new(&cfg),
+            events: Events::new(&cfg.log_dir, source),
+            cfg,
+        }
+    }
+}

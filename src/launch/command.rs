@@ -1,0 +1,266 @@
+//! The argv each delivery runs in a new session (SPEC §4). Templates from the config (`bin`,
+//! `flags`, `model_flag`, `attach`, ...) are split into words like a shell line *first* and
+//! their `{slots}` filled in afterwards, so a quote or `$` in a model name, path or session
+//! name stays one literal argument (SPEC defect 12). Nothing is pasted into a shell string.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{Backend, Delivery};
+
+/// Everything the launch needs beyond the backend.
+#[derive(Debug, Clone)]
+pub struct LaunchInputs<'a> {
+    pub session: &'a str,
+    pub dir: &'a Path,
+    pub kickoff_file: &'a Path,
+    pub model: Option<&'a str>,
+    pub resume_id: Option<&'a str>,
+}
+
+/// A command ready for tmux: the argv, and the program to check on PATH (when it can be
+/// known before the command runs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchCommand {
+    pub argv: Vec<String>,
+    pub program: Option<String>,
+}
+
+/// `sh` script for arg delivery: the prompt is read from the kickoff file at exec time, so a
+/// prompt of any size becomes the last argument without passing through tmux.
+const ARG_WRAPPER: &str = r#"k=$1; shift; exec "$@" "$(cat -- "$k")""#;
+
+/// Splits `template` into words and fills `{key}` slots inside each word.
+/// A word that is exactly `{key}` for a key in `splice` is replaced by that many words.
+pub fn words(template: &str, fields: &[(&str, &str)], splice: &[(&str, &[String])]) -> Vec<String> {
+    let split = shlex::split(template)
+        .unwrap_or_else(|| template.split_whitespace().map(String::from).collect());
+    let mut out = Vec::new();
+    for w in split {
+        if let Some((_, ws)) = splice.iter().find(|(k, _)| w == format!("{{{k}}}")) {
+            out.extend(ws.iter().cloned());
+        } else {
+            out.push(super::kickoff::render(&w, fields));
+        }
+    }
+    out
+}
+
+/// Builds the argv for `backend` (any delivery).
+pub fn build(backend: &Backend, inp: &LaunchInputs) -> LaunchCommand {
+    let kickoff = inp.kickoff_file.to_string_lossy();
+    let model = inp.model.unwrap_or("");
+    match backend.delivery {
+        Delivery::Exec => {
+            let argv = words(
+                &backend.bin,
+                &[
+                    ("kickoff", &kickoff),
+                    ("session", inp.session),
+                    ("model", model),
+                ],
+                &[],
+            );
+            LaunchCommand {
+                program: argv.first().cloned(),
+                argv,
+            }
+        }
+        Delivery::Arg => {
+            let bin = words(&backend.bin, &[], &[]);
+            let mut tail = Vec::new();
+            if let Some(id) = inp.resume_id.filter(|_| backend.supports_resume) {
+                tail.extend(words(&backend.resume_flag, &[("id", id)], &[]));
+            }
+            if backend.remote_control {
+                tail.extend(words(
+                    &backend.remote_control_flag,
+                    &[("session", inp.session)],
+                    &[],
+                ));
+            }
+            if !model.is_empty() {
+                tail.extend(words(&backend.model_flag, &[("model", model)], &[]));
+            }
+            tail.extend(words(&backend.flags, &[], &[]));
+            let mut argv = vec![
+                "sh".into(),
+                "-c".into(),
+                ARG_WRAPPER.into(),
+                "agents-launch".into(),
+                kickoff.into_owned(),
+            ];
+            let program = bin.first().cloned();
+            argv.extend(bin);
+            argv.extend(tail);
+            LaunchCommand { argv, program }
+        }
+        Delivery::Ping => {
+            let bin = words(&backend.bin, &[], &[]);
+            let dir = inp.dir.to_string_lossy();
+            let attach = words(
+                &backend.attach,
+                &[
+                    ("bin", &backend.bin),
+                    ("server", &backend.server),
+                    ("dir", &dir),
+                ],
+                &[("bin", &bin)],
+            );
+            let mut argv = Vec::new();
+            if backend.model_env && !model.is_empty() {
+                let json = serde_json::json!({ "model": model }).to_string();
+                argv.extend(["env".to_string(), format!("OPENCODE_CONFIG_CONTENT={json}")]);
+            }
+            let program = if backend.preamble.trim().is_empty() {
+                attach.first().cloned()
+            } else {
+                // The preamble is a shell snippet by definition (it may set PATH), so the
+                // program is only known once it has run.
+                argv.extend([
+                    "sh".into(),
+                    "-c".into(),
+                    format!("{}\nexec \"$@\"", backend.preamble),
+                    "sh".into(),
+                ]);
+                None
+            };
+            argv.extend(attach);
+            LaunchCommand { argv, program }
+        }
+    }
+}
+
+/// Checks that `program` can be run from `dir`: a path must exist and be executable; a bare
+/// name must be on `PATH`. Returns a message naming the program when it cannot.
+pub fn check_program(program: &str, dir: &Path) -> Result<PathBuf, String> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    which::which_in(program, Some(&path), dir).map_err(|_| {
+        if program.contains('/') {
+            format!(
+                "program {program:?} does not exist or is not executable (relative to {})",
+                dir.display()
+            )
+        } else {
+            format!("program {program:?} is not on PATH")
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{EnvOverrides, parse};
+
+    fn backend(extra: &str) -> Backend {
+        let text = format!("[defaults]\nsession_prefix='t-'\nlog_dir='l'\n[backend.b]\n{extra}\n");
+        parse(Path::new("/tmp/agents.toml"), &text, EnvOverrides::Ignore)
+            .unwrap()
+            .backends["b"]
+            .clone()
+    }
+
+    fn inputs<'a>(model: Option<&'a str>) -> LaunchInputs<'a> {
+        LaunchInputs {
+            session: "t-a",
+            dir: Path::new("/w"),
+            kickoff_file: Path::new("/l/state/kickoff-t-a.txt"),
+            model,
+            resume_id: Some("abc"),
+        }
+    }
+
+    #[test]
+    fn defect_12_exec_template_values_stay_single_arguments() {
+        let b = backend(
+            "bin = \"bash ./fake.sh '{kickoff}' '{session}' '{model}'\"\nprompt_delivery = 'exec'",
+        );
+        let c = build(&b, &inputs(Some("it's $(rm -rf /)")));
+        assert_eq!(
+            c.argv,
+            [
+                "bash",
+                "./fake.sh",
+                "/l/state/kickoff-t-a.txt",
+                "t-a",
+                "it's $(rm -rf /)"
+            ]
+        );
+        assert_eq!(c.program.as_deref(), Some("bash"));
+    }
+
+    #[test]
+    fn arg_delivery_reads_prompt_at_exec_and_quotes_flags() {
+        let b = backend(
+            "bin = 'claude'\nflags = '--dangerously-skip-permissions --x \"a b\"'\nsupports_resume = true\nremote_control = true",
+        );
+        let c = build(&b, &inputs(Some("opus")));
+        assert_eq!(
+            &c.argv[..5],
+            &[
+                "sh",
+                "-c",
+                ARG_WRAPPER,
+                "agents-launch",
+                "/l/state/kickoff-t-a.txt"
+            ]
+        );
+        assert_eq!(
+            &c.argv[5..],
+            &[
+                "claude",
+                "--resume",
+                "abc",
+                "--remote-control",
+                "t-a",
+                "--model",
+                "opus",
+                "--dangerously-skip-permissions",
+                "--x",
+                "a b"
+            ]
+        );
+        assert_eq!(c.program.as_deref(), Some("claude"));
+    }
+
+    #[test]
+    fn ping_delivery_splices_bin_and_wraps_preamble() {
+        let b = backend(
+            "bin = 'opencode'\nprompt_delivery = 'ping'\nattach = '{bin} attach {server} --dir {dir}'\nserver = 'http://x'\nmodel_env = true",
+        );
+        let c = build(&b, &inputs(Some("m")));
+        assert_eq!(
+            c.argv,
+            [
+                "env",
+                "OPENCODE_CONFIG_CONTENT={\"model\":\"m\"}",
+                "opencode",
+                "attach",
+                "http://x",
+                "--dir",
+                "/w"
+            ]
+        );
+        let b = backend("bin = 'opencode'\nprompt_delivery = 'ping'\npreamble = 'source ~/.env'");
+        let c = build(&b, &inputs(None));
+        assert_eq!(
+            c.argv,
+            ["sh", "-c", "source ~/.env\nexec \"$@\"", "sh", "opencode"]
+        );
+        assert_eq!(c.program, None);
+    }
+
+    #[test]
+    fn arg_wrapper_passes_file_content_as_last_argument() {
+        let d = tempfile::tempdir().unwrap();
+        let k = d.path().join("k.txt");
+        std::fs::write(&k, "hello 'world' $HOME;\n").unwrap();
+        let out = std::process::Command::new("sh")
+            .args(["-c", ARG_WRAPPER, "x", k.to_str().unwrap(), "printf", "%s|"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "hello 'world' $HOME;|"
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! SPEC §4 — turning agents, services and the watchdog into running tmux sessions.
+//!
+//! [`prepare_agent`] does everything that can fail per agent before tmux is touched (kickoff
+//! file, argv, program on PATH); [`launch`] then starts all prepared sessions with as few
+//! tmux calls as possible, and delivers `ping` kickoffs concurrently.
+
+pub mod command;
+pub mod kickoff;
+pub mod ping;
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use crate::config::{Agent, Delivery, Kind, Service};
+use crate::ctx::Ctx;
+use crate::state::atomic;
+use crate::tmux::SessionSpec;
+
+/// A session ready to start.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Agent or service name (`watchdog` for the watchdog).
+    pub name: String,
+    pub spec: SessionSpec,
+    /// For `ping` backends: the kickoff file to point the TUI at once it is up.
+    pub ping: Option<PathBuf>,
+    /// Human description for the log line.
+    pub describe: String,
+}
+
+/// Prepares `agent`: writes `state/kickoff-<session>.txt`, builds the argv, checks that the
+/// program exists. `replace` kills a session of that name first. Errors name the agent.
+pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared, String> {
+    let cfg = &ctx.cfg;
+    let backend = cfg.backend_of(agent);
+    let phase = if agent.kind == Kind::Loop {
+        crate::phase::current(cfg, &ctx.state).map(|(_, p)| p)
+    } else {
+        None
+    };
+    let model = kickoff::model(agent, phase);
+    let text = kickoff::kickoff(cfg, agent, phase)?;
+    let kickoff_file = ctx.state.kickoff_path(&agent.session);
+    atomic::write(&kickoff_file, text.as_bytes()).map_err(|e| {
+        format!(
+            "agent {:?}: cannot write {}: {e}",
+            agent.name,
+            kickoff_file.display()
+        )
+    })?;
+    let resume_id = if agent.resume {
+        ctx.state.resume_id(&agent.name)
+    } else {
+        None
+    };
+    let cmd = command::build(
+        backend,
+        &command::LaunchInputs {
+            session: &agent.session,
+            dir: &agent.dir,
+            kickoff_file: &kickoff_file,
+            model: model.as_deref(),
+            resume_id: resume_id.as_deref(),
+        },
+    );
+    if let Some(p) = &cmd.program {
+        command::check_program(p, &agent.dir).map_err(|e| {
+            format!(
+                "agent {:?} (backend {:?}): {e}; install it or fix `bin` in [backend.{}]",
+                agent.name, backend.name, backend.name
+            )
+        })?;
+    }
+    Ok(Prepared {
+        name: agent.name.clone(),
+        spec: SessionSpec {
+            name: agent.session.clone(),
+            cwd: agent.dir.clone(),
+            argv: cmd.argv,
+            log: cfg.session_log(&agent.session),
+            replace,
+        },
+        ping: (backend.delivery == Delivery::Ping).then_some(kickoff_file),
+        describe: format!(
+            "{} ({}, kind={}, phase={}, model={}{})",
+            agent.session,
+            backend.name,
+            agent.kind.as_str(),
+            phase.map_or("-", |p| p.id.as_str()),
+            model.as_deref().unwrap_or("default"),
+            if resume_id.is_some() { ", resume" } else { "" }
+        ),
+    })
+}
+
+/// Prepares a service: its `command` line runs under `sh -c`.
+pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Prepared {
+    Prepared {
+        name: svc.name.clone(),
+        spec: SessionSpec {
+            name: svc.session.clone(),
+            cwd: svc.dir.clone(),
+            argv: vec!["sh".into(), "-c".into(), svc.command.clone()],
+            log: ctx.cfg.session_log(&svc.session),
+            replace,
+        },
+        ping: None,
+        describe: format!("{} (service)", svc.session),
+    }
+}
+
+/// Prepares the watchdog session: this same executable (absolute path) with the absolute
+/// config path (SPEC defect 17). The caller's `TMUX_TMPDIR` and `AGENTS_TMUX_SOCKET` are
+/// passed on explicitly, so the watchdog talks to the same tmux server as the caller.
+pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let mut argv = vec!["env".to_string()];
+    for var in ["TMUX_TMPDIR", "AGENTS_TMUX_SOCKET"] {
+        match std::env::var(var) {
+            Ok(v) => argv.push(format!("{var}={v}")),
+            Err(_) => argv.extend(["-u".to_string(), var.to_string()]),
+        }
+    }
+    argv.extend([
+        exe.to_string_lossy().into_owned(),
+        "--config".into(),
+        ctx.cfg.path.to_string_lossy().into_owned(),
+        "watchdog".into(),
+    ]);
+    let session = ctx.cfg.watchdog_session();
+    Ok(Prepared {
+        name: "watchdog".into(),
+        spec: SessionSpec {
+            log: ctx.cfg.session_log(&session),
+            name: session.clone(),
+            cwd: ctx.cfg.project_dir.clone(),
+            argv,
+            replace,
+        },
+        ping: None,
+        describe: format!("{session} (watchdog)"),
+    })
+}
+
+/// Starts prepared sessions (one chained tmux call per batch), logs each and records it as
+/// an `event` (`start`, `restart`) with its reason, then delivers ping kickoffs concurrently.
+/// Returns one `(name, result)` per item, in order.
+pub async fn launch(
+    ctx: &Ctx,
+    items: &[(Prepared, String)],
+    event: &str,
+) -> Vec<(String, Result<(), String>)> {
+    if items.is_empty() {
+        return Vec::new();
+    }
+    for (p, _) in items {
+        tracing::info!("starting {}", p.describe);
+    }
+    let specs: Vec<SessionSpec> = items.iter().map(|(p, _)| p.spec.clone()).collect();
+    let started = ctx.tmux.start(&specs).await;
+    let mut results: Vec<(String, Result<(), String>)> = Vec::new();
+    let mut pings = Vec::new();
+    for ((p, reason), r) in items.iter().zip(started) {
+        match r {
+            Ok(()) => {
+                ctx.events.emit(
+                    event,
+                    json!({"name": p.name, "session": p.spec.name, "reason": reason}),
+                );
+                if let Some(k) = &p.ping {
+                    pings.push((p.name.clone(), p.spec.name.clone(), k.clone()));
+                }
+                results.push((p.name.clone(), Ok(())));
+            }
+            Err(e) => {
+                let msg = format!("{}: cannot start session {}: {e}", p.name, p.spec.name);
+                ctx.events.emit(
+                    "start-failed",
+                    json!({"name": p.name, "session": p.spec.name, "error": msg}),
+                );
+                results.push((p.name.clone(), Err(msg)));
+            }
+        }
+    }
+    let deliveries = pings.iter().map(|(name, session, kickoff)| async move {
+        let agent = ctx.cfg.agent(name).expect("ping items are agents");
+        let r = ping::deliver_kickoff(ctx, ctx.cfg.backend_of(agent), session, kickoff).await;
+        (name.clone(), r)
+    });
+    for (name, r) in futures_util::future::join_all(deliveries).await {
+        if let Err(e) = r {
+            tracing::warn!("{name}: kickoff ping: {e}");
+            ctx.events
+                .emit("ping-failed", json!({"name": name, "error": e}));
+        }
+    }
+    results
+}

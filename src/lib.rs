@@ -1,0 +1,61 @@
+//! # agents — run and supervise a fleet of AI coding-agent sessions in tmux
+//!
+//! Architecture, one module per subsystem:
+//!
+//! ```text
+//! cli ──► commands/<verb> ──► config (the only reader of agents.toml)
+//!                         ├─► launch (kickoff, argv per delivery) ──► tmux (the only caller of tmux)
+//!                         ├─► state (files under log_dir, atomic) · events (events.jsonl)
+//!                         └─► watchdog (light/heavy ticks) ──► detect · phase · launch · tmux
+//! ```
+//!
+//! Exit codes: 0 success; 1 an error (config, tmux, a session that did not start, a failed
+//! selftest); 2 a usage error (from clap). Writing to a closed pipe exits 0.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod ctx;
+pub mod detect;
+pub mod events;
+pub mod launch;
+pub mod logging;
+pub mod phase;
+pub mod state;
+pub mod tmux;
+pub mod watchdog;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Parses the command line, runs the verb, prints any error, returns the exit code.
+pub fn run() -> ExitCode {
+    let cli = cli::Cli::parse();
+    logging::init(cli.verbose, cli.quiet);
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("agents: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(commands::dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("agents: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

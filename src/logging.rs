@@ -1,0 +1,51 @@
+//! SPEC §8 — human log lines, `[agents HH:MM:SS] message` (local time) on stderr, through
+//! `tracing`. In the watchdog's tmux session stderr is the pane, which `pipe-pane` copies to
+//! `log_dir/<prefix>watchdog.log`.
+
+use std::fmt;
+
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+struct AgentsFormat;
+
+impl<S, N> FormatEvent<S, N> for AgentsFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        write!(w, "[agents {}] ", chrono::Local::now().format("%H:%M:%S"))?;
+        match *event.metadata().level() {
+            Level::ERROR => write!(w, "error: ")?,
+            Level::WARN => write!(w, "warning: ")?,
+            _ => {}
+        }
+        ctx.field_format().format_fields(w.by_ref(), event)?;
+        writeln!(w)
+    }
+}
+
+/// Installs the stderr logger: `verbose` shows debug lines, `quiet` only warnings and errors.
+pub fn init(verbose: bool, quiet: bool) {
+    let level = if verbose {
+        Level::DEBUG
+    } else if quiet {
+        Level::WARN
+    } else {
+        Level::INFO
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .event_format(AgentsFormat)
+        .try_init();
+}

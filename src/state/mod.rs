@@ -1,0 +1,259 @@
+//! SPEC §2 — the files under `log_dir`, compatible with the original `agents.py`:
+//! `state/<phase state_file>`, `state/<agent>.id`, `state/kickoff-<session>.txt`,
+//! `state/limited-<session>.json`, and `SEQUENCE-COMPLETE`. Ours in addition:
+//! `state/down-<agent>` (the operator stopped it; the watchdog leaves it down, defect 22),
+//! `state/done-<agent>` (a task agent finished with status 0, defect 6) and
+//! `state/watchdog.lock`. Every write is atomic; a corrupt file is reported and treated as
+//! absent, never a crash.
+
+pub mod atomic;
+pub mod lock;
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+
+/// The state directory of one fleet.
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    log_dir: PathBuf,
+    dir: PathBuf,
+    phase_file: String,
+}
+
+/// The phase index as read from disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhaseIndex {
+    /// Index into `[loop].phases`, always in range when phases exist.
+    pub index: usize,
+    /// Set when the file was corrupt or out of range and `index` is a fallback.
+    pub warning: Option<String>,
+}
+
+/// `limited-<session>.json`, as the original writes it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LimitState {
+    /// Epoch seconds until which the agent is held.
+    pub until: f64,
+    #[serde(default)]
+    pub nudges: u32,
+}
+
+impl StateDir {
+    pub fn new(cfg: &Config) -> Self {
+        Self {
+            log_dir: cfg.log_dir.clone(),
+            dir: cfg.state_dir.clone(),
+            phase_file: cfg.loop_.state_file.clone(),
+        }
+    }
+
+    /// `log_dir/state`.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `log_dir/state/watchdog.lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir.join("watchdog.lock")
+    }
+
+    /// `log_dir/SEQUENCE-COMPLETE`.
+    pub fn sequence_complete_path(&self) -> PathBuf {
+        self.log_dir.join("SEQUENCE-COMPLETE")
+    }
+
+    /// Whether the last phase has been marked complete.
+    pub fn sequence_complete(&self) -> bool {
+        self.sequence_complete_path().exists()
+    }
+
+    /// `log_dir/state/<phase state_file>`.
+    pub fn phase_path(&self) -> PathBuf {
+        self.dir.join(&self.phase_file)
+    }
+
+    /// Reads the phase index for `count` phases. Missing → 0. Unreadable, not a number, or
+    /// out of range → a fallback (0, or the last phase) with a warning that says how to fix it.
+    pub fn phase_index(&self, count: usize) -> PhaseIndex {
+        let path = self.phase_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return PhaseIndex {
+                    index: 0,
+                    warning: None,
+                };
+            }
+            Err(e) => {
+                return PhaseIndex {
+                    index: 0,
+                    warning: Some(format!(
+                        "cannot read {}: {e}; using phase 1",
+                        path.display()
+                    )),
+                };
+            }
+        };
+        let fix = "fix it with `agents phase set N`";
+        match text.trim().parse::<i64>() {
+            Ok(i) if i >= 0 && (i as usize) < count.max(1) => PhaseIndex {
+                index: i as usize,
+                warning: None,
+            },
+            Ok(i) if i >= 0 && count > 0 => PhaseIndex {
+                index: count - 1,
+                warning: Some(format!(
+                    "{} holds phase index {i}, but only {count} phase{} configured; using the last one; {fix}",
+                    path.display(),
+                    if count == 1 { " is" } else { "s are" }
+                )),
+            },
+            _ => PhaseIndex {
+                index: 0,
+                warning: Some(format!(
+                    "{} holds {:?}, not a phase index; using phase 1; {fix}",
+                    path.display(),
+                    text.trim()
+                )),
+            },
+        }
+    }
+
+    /// Writes the phase index atomically.
+    pub fn write_phase_index(&self, index: usize) -> std::io::Result<()> {
+        atomic::write(&self.phase_path(), index.to_string().as_bytes())
+    }
+
+    /// `state/kickoff-<session>.txt`.
+    pub fn kickoff_path(&self, session: &str) -> PathBuf {
+        self.dir.join(format!("kickoff-{session}.txt"))
+    }
+
+    /// The resume id in `state/<agent>.id`, if present and non-empty.
+    pub fn resume_id(&self, agent: &str) -> Option<String> {
+        let v = std::fs::read_to_string(self.dir.join(format!("{agent}.id"))).ok()?;
+        let v = v.trim();
+        (!v.is_empty()).then(|| v.to_string())
+    }
+
+    /// `state/limited-<session>.json`; `Err` names a corrupt file.
+    pub fn limit(&self, session: &str) -> Result<Option<LimitState>, String> {
+        let path = self.dir.join(format!("limited-{session}.json"));
+        match std::fs::read_to_string(&path) {
+            Ok(t) => serde_json::from_str(&t)
+                .map(Some)
+                .map_err(|e| format!("{} is corrupt ({e}); treated as absent", path.display())),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn marker(&self, what: &str, agent: &str) -> PathBuf {
+        self.dir.join(format!("{what}-{agent}"))
+    }
+
+    /// Records that the operator stopped `agent` (`down <agent>`).
+    pub fn set_down(&self, agent: &str) -> std::io::Result<()> {
+        atomic::write(&self.marker("down", agent), now_stamp().as_bytes())
+    }
+
+    /// Whether the operator stopped `agent`.
+    pub fn is_down(&self, agent: &str) -> bool {
+        self.marker("down", agent).exists()
+    }
+
+    /// Records that task `agent` finished with status 0.
+    pub fn set_done(&self, agent: &str) -> std::io::Result<()> {
+        atomic::write(&self.marker("done", agent), now_stamp().as_bytes())
+    }
+
+    /// Whether task `agent` has finished.
+    pub fn is_done(&self, agent: &str) -> bool {
+        self.marker("done", agent).exists()
+    }
+
+    /// Forgets `down` and `done` for `agent` (`up <agent>`).
+    pub fn clear_intent(&self, agent: &str) {
+        for what in ["down", "done"] {
+            let _ = std::fs::remove_file(self.marker(what, agent));
+        }
+    }
+}
+
+/// Local time, for marker files and logs: `2026-11-21 14:03:07`.
+pub fn now_stamp() -> String {
+    chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(phase_file: &str) -> (tempfile::TempDir, StateDir) {
+        let t = tempfile::tempdir().unwrap();
+        let s = StateDir {
+            log_dir: t.path().to_path_buf(),
+            dir: t.path().join("state"),
+            phase_file: phase_file.into(),
+        };
+        (t, s)
+    }
+
+    #[test]
+    fn defect_02_phase_index_out_of_range_is_clamped_with_warning() {
+        let (_t, s) = dir("phase-idx");
+        assert_eq!(
+            s.phase_index(2),
+            PhaseIndex {
+                index: 0,
+                warning: None
+            }
+        );
+        s.write_phase_index(1).unwrap();
+        assert_eq!(s.phase_index(2).index, 1);
+        std::fs::write(s.phase_path(), "7").unwrap();
+        let p = s.phase_index(2);
+        assert_eq!(p.index, 1);
+        assert!(p.warning.unwrap().contains("only 2 phases"));
+        std::fs::write(s.phase_path(), "-1").unwrap();
+        assert_eq!(s.phase_index(2).index, 0);
+        std::fs::write(s.phase_path(), "garbage").unwrap();
+        assert!(
+            s.phase_index(2)
+                .warning
+                .unwrap()
+                .contains("not a phase index")
+        );
+    }
+
+    #[test]
+    fn intent_markers_round_trip() {
+        let (_t, s) = dir("phase-idx");
+        assert!(!s.is_down("a"));
+        s.set_down("a").unwrap();
+        s.set_done("a").unwrap();
+        assert!(s.is_down("a") && s.is_done("a"));
+        s.clear_intent("a");
+        assert!(!s.is_down("a") && !s.is_done("a"));
+    }
+
+    #[test]
+    fn corrupt_limit_file_is_reported_not_fatal() {
+        let (_t, s) = dir("phase-idx");
+        std::fs::create_dir_all(s.dir()).unwrap();
+        std::fs::write(s.dir().join("limited-x.json"), "{\"until\": 12").unwrap();
+        assert!(s.limit("x").unwrap_err().contains("corrupt"));
+        std::fs::write(
+            s.dir().join("limited-x.json"),
+            "{\"until\": 12.5, \"nudges\": 2}",
+        )
+        .unwrap();
+        assert_eq!(
+            s.limit("x").unwrap(),
+            Some(LimitState {
+                until: 12.5,
+                nudges: 2
+            })
+        );
+    }
+}

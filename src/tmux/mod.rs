@@ -1,0 +1,420 @@
+//! SPEC §3 — the tmux driver, the only code that runs `tmux`.
+//!
+//! Every call goes to one server: the default one, or `tmux -L <socket>` when the config or
+//! `$AGENTS_TMUX_SOCKET` names a private one. Every call has a timeout. Sessions are started
+//! from an argv (tmux execs it without a shell, SPEC defect 12), targets are exact
+//! (`=name`, `=name:`), and many sessions are queried, started, captured or killed with one
+//! tmux invocation by chaining commands with `;`.
+
+pub mod format;
+pub mod target;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub use format::{PaneInfo, Sessions};
+
+/// tmux keeps one client message under 16 KiB; chains are cut well below that.
+const MAX_CHAIN_BYTES: usize = 12 * 1024;
+
+/// Why a tmux call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TmuxError {
+    #[error(
+        "tmux is not installed (no `tmux` program on PATH)\n  help: install tmux 3.0 or newer, e.g. `apt-get install -y tmux`"
+    )]
+    NotInstalled,
+    #[error(
+        "tmux {found} is too old: agents needs tmux 3.0 or newer\n  help: upgrade tmux (`tmux -V` shows the version)"
+    )]
+    TooOld { found: String },
+    #[error("`tmux {args}` did not answer within {secs} s")]
+    Timeout { args: String, secs: u64 },
+    #[error("`tmux {args}` failed: {stderr}")]
+    Failed { args: String, stderr: String },
+    #[error("cannot run tmux: {0}")]
+    Io(std::io::Error),
+}
+
+impl TmuxError {
+    /// No server is listening on the socket.
+    pub fn is_no_server(&self) -> bool {
+        matches!(self, Self::Failed { stderr, .. }
+            if stderr.contains("no server running") || stderr.contains("error connecting to"))
+    }
+
+    /// The target session (or the server) no longer exists.
+    pub fn is_gone(&self) -> bool {
+        self.is_no_server()
+            || matches!(self, Self::Failed { stderr, .. }
+                if stderr.contains("can't find session") || stderr.contains("can't find pane") || stderr.contains("can't find window"))
+    }
+}
+
+/// What to start in one new session.
+#[derive(Debug, Clone)]
+pub struct SessionSpec {
+    /// Session name (validated by the config loader).
+    pub name: String,
+    /// Working directory; created if missing.
+    pub cwd: PathBuf,
+    /// Program and arguments, exec'd by tmux without a shell.
+    pub argv: Vec<String>,
+    /// Pane output is appended here (`pipe-pane`).
+    pub log: PathBuf,
+    /// Kill an existing session of that name first (a dead pane being replaced).
+    pub replace: bool,
+}
+
+/// A handle on one tmux server.
+#[derive(Debug)]
+pub struct Tmux {
+    socket: Option<String>,
+    timeout: Duration,
+    calls: AtomicU64,
+}
+
+impl Tmux {
+    /// A driver for `tmux -L socket` (or the default server), each call limited to 10 s.
+    pub fn new(socket: Option<String>) -> Self {
+        Self {
+            socket,
+            timeout: Duration::from_secs(10),
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    /// The `-L` socket name, if a private server is used.
+    pub fn socket(&self) -> Option<&str> {
+        self.socket.as_deref()
+    }
+
+    /// How many tmux processes this driver has run.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Runs `tmux [-L socket] args...`; returns stdout.
+    pub async fn run(&self, args: &[String]) -> Result<String, TmuxError> {
+        let mut cmd = tokio::process::Command::new("tmux");
+        if let Some(s) = &self.socket {
+            cmd.arg("-L").arg(s);
+        }
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let child = cmd.spawn().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => TmuxError::NotInstalled,
+            _ => TmuxError::Io(e),
+        })?;
+        let shown = || {
+            let s = args.join(" ");
+            if s.chars().count() > 200 {
+                format!("{}…", s.chars().take(200).collect::<String>())
+            } else {
+                s
+            }
+        };
+        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
+            .await
+            .map_err(|_| TmuxError::Timeout {
+                args: shown(),
+                secs: self.timeout.as_secs(),
+            })?
+            .map_err(TmuxError::Io)?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(TmuxError::Failed {
+                args: shown(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            })
+        }
+    }
+
+    /// Checks that tmux is installed and at least 3.0; returns the version string.
+    pub async fn check_version(&self) -> Result<String, TmuxError> {
+        let out = self.run(&["-V".to_string()]).await?;
+        let found = out.trim().trim_start_matches("tmux ").to_string();
+        let digits = found.trim_start_matches(|c: char| !c.is_ascii_digit());
+        let major: Option<u32> = digits.split('.').next().and_then(|m| m.parse().ok());
+        match major {
+            Some(m) if m < 3 => Err(TmuxError::TooOld { found }),
+            _ => Ok(found),
+        }
+    }
+
+    /// Every session on the server with its current pane, in one tmux call. A server that is
+    /// not running is not an error: it has no sessions.
+    pub async fn sessions(&self) -> Result<Sessions, TmuxError> {
+        let args = ["list-panes", "-a", "-F", format::LIST_FORMAT].map(String::from);
+        match self.run(&args).await {
+            Ok(out) => Ok(format::parse(&out)),
+            Err(e) if e.is_no_server() => Ok(Sessions::default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Starts sessions, chaining as many as fit into one tmux call. Each session gets
+    /// `remain-on-exit` (so its exit status can be read) and a `pipe-pane` to its log.
+    /// Returns one result per spec, in order.
+    pub async fn start(&self, specs: &[SessionSpec]) -> Vec<Result<(), TmuxError>> {
+        for s in specs {
+            let _ = std::fs::create_dir_all(&s.cwd);
+            if let Some(parent) = s.log.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+        }
+        let cmds: Vec<Vec<String>> = specs.iter().map(start_commands).collect();
+        let mut results: Vec<Option<Result<(), TmuxError>>> = specs.iter().map(|_| None).collect();
+        for batch in batches(&cmds) {
+            if batch.len() > 1 {
+                let chained = chain(batch.iter().map(|&i| &cmds[i]));
+                if self.run(&chained).await.is_ok() {
+                    for &i in &batch {
+                        results[i] = Some(Ok(()));
+                    }
+                    continue;
+                }
+                // Part of the chain may have run: keep what is live now, retry the rest alone.
+                if let Ok(now) = self.sessions().await {
+                    for &i in &batch {
+                        if now.is_live(&specs[i].name) {
+                            results[i] = Some(Ok(()));
+                        }
+                    }
+                }
+            }
+            for &i in &batch {
+                if results[i].is_none() {
+                    let mut one = cmds[i].clone();
+                    if specs[i].replace {
+                        // The earlier attempt may have killed it already.
+                        let _ = self.kill(&[specs[i].name.clone()]).await;
+                        one.drain(..4);
+                    }
+                    results[i] = Some(self.run(&one).await.map(drop));
+                }
+            }
+        }
+        results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
+    }
+
+    /// Kills sessions (one chained call; a session that is already gone is not an error).
+    pub async fn kill(&self, names: &[String]) -> Result<(), TmuxError> {
+        let cmds: Vec<Vec<String>> = names
+            .iter()
+            .map(|n| vec!["kill-session".into(), "-t".into(), target::session(n)])
+            .collect();
+        for batch in batches(&cmds) {
+            let chained = chain(batch.iter().map(|&i| &cmds[i]));
+            if let Err(e) = self.run(&chained).await {
+                if e.is_no_server() {
+                    return Ok(());
+                }
+                for &i in &batch {
+                    match self.run(&cmds[i]).await {
+                        Err(e) if !e.is_gone() => return Err(e),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The visible text of a session's current pane.
+    pub async fn capture(&self, name: &str) -> Result<String, TmuxError> {
+        self.run(&[
+            "capture-pane".into(),
+            "-p".into(),
+            "-t".into(),
+            target::pane(name),
+        ])
+        .await
+    }
+
+    /// Captures many panes with one tmux call (falling back to one call each if a session
+    /// vanished meanwhile). Sessions that cannot be captured are left out.
+    pub async fn capture_many(&self, names: &[String]) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        if names.is_empty() {
+            return out;
+        }
+        let marker = |i: usize| format!("@@agents-capture-{}-{i}@@", std::process::id());
+        let cmds: Vec<Vec<String>> = names
+            .iter()
+            .enumerate()
+            .flat_map(|(i, n)| {
+                [
+                    vec![
+                        "display-message".into(),
+                        "-p".into(),
+                        "-t".into(),
+                        target::pane(n),
+                        marker(i),
+                    ],
+                    vec![
+                        "capture-pane".into(),
+                        "-p".into(),
+                        "-t".into(),
+                        target::pane(n),
+                    ],
+                ]
+            })
+            .collect();
+        if let Ok(text) = self.run(&chain(cmds.iter())).await {
+            let mut current: Option<usize> = None;
+            let mut buf: Vec<&str> = Vec::new();
+            let mut flush = |cur: Option<usize>, buf: &mut Vec<&str>| {
+                if let Some(i) = cur {
+                    out.insert(names[i].clone(), buf.join("\n"));
+                }
+                buf.clear();
+            };
+            for line in text.lines() {
+                match (0..names.len()).find(|&i| line == marker(i)) {
+                    Some(i) => {
+                        flush(current, &mut buf);
+                        current = Some(i);
+                    }
+                    None => buf.push(line),
+                }
+            }
+            flush(current, &mut buf);
+            return out;
+        }
+        for n in names {
+            if let Ok(t) = self.capture(n).await {
+                out.insert(n.clone(), t);
+            }
+        }
+        out
+    }
+
+    /// Types `text` literally into a session's current pane (`send-keys -l`). Control
+    /// characters are replaced by spaces, so the text cannot submit or signal by itself.
+    pub async fn send_text(&self, name: &str, text: &str) -> Result<(), TmuxError> {
+        let clean: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        self.run(&[
+            "send-keys".into(),
+            "-t".into(),
+            target::pane(name),
+            "-l".into(),
+            "--".into(),
+            target::arg(&clean),
+        ])
+        .await
+        .map(drop)
+    }
+
+    /// Presses one key (a tmux key name such as `Enter` or `C-m`) in a session's current pane.
+    pub async fn send_key(&self, name: &str, key: &str) -> Result<(), TmuxError> {
+        self.run(&[
+            "send-keys".into(),
+            "-t".into(),
+            target::pane(name),
+            key.into(),
+        ])
+        .await
+        .map(drop)
+    }
+}
+
+/// The tmux commands that start one session: `[kill-session ;] new-session ; set-option ;
+/// pipe-pane`, as one flat argv with `;` separators.
+fn start_commands(s: &SessionSpec) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    if s.replace {
+        v.extend(["kill-session", "-t", &target::session(&s.name), ";"].map(String::from));
+    }
+    v.extend(["new-session", "-d", "-s", &s.name, "-c"].map(String::from));
+    v.push(target::no_format(&s.cwd.to_string_lossy()));
+    v.push("--".into());
+    v.extend(s.argv.iter().map(|a| target::arg(a)));
+    v.push(";".into());
+    v.extend(
+        [
+            "set-option",
+            "-w",
+            "-t",
+            &target::pane(&s.name),
+            "remain-on-exit",
+            "on",
+            ";",
+        ]
+        .map(String::from),
+    );
+    let log = shlex::try_quote(&s.log.to_string_lossy())
+        .map_or_else(|_| "/dev/null".to_string(), |q| q.into_owned());
+    v.extend(["pipe-pane", "-o", "-t", &target::pane(&s.name)].map(String::from));
+    v.push(target::arg(&target::no_format(&format!(
+        "exec cat >> {log}"
+    ))));
+    v
+}
+
+/// Joins command argvs with `;` into one tmux invocation.
+fn chain<'a>(cmds: impl Iterator<Item = &'a Vec<String>>) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in cmds {
+        if !out.is_empty() {
+            out.push(";".to_string());
+        }
+        out.extend(c.iter().cloned());
+    }
+    out
+}
+
+/// Groups command indexes so that each group's argv stays under [`MAX_CHAIN_BYTES`].
+fn batches(cmds: &[Vec<String>]) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut size = 0;
+    for (i, c) in cmds.iter().enumerate() {
+        let len: usize = c.iter().map(|a| a.len() + 8).sum();
+        if out.is_empty() || size + len > MAX_CHAIN_BYTES {
+            out.push(Vec::new());
+            size = 0;
+        }
+        out.last_mut().expect("pushed above").push(i);
+        size += len;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_commands_quote_log_and_escape_formats() {
+        let s = SessionSpec {
+            name: "p-a".into(),
+            cwd: "/tmp/x#y".into(),
+            argv: vec!["echo".into(), "a;".into()],
+            log: "/tmp/it's #1.log".into(),
+            replace: true,
+        };
+        let c = start_commands(&s);
+        assert_eq!(&c[..4], &["kill-session", "-t", "=p-a", ";"]);
+        assert!(c.contains(&"/tmp/x##y".to_string()));
+        assert!(c.contains(&"a\\;".to_string()));
+        assert_eq!(c.last().unwrap(), "exec cat >> \"/tmp/it's ##1.log\"");
+    }
+
+    #[test]
+    fn batches_respect_size() {
+        let big = vec!["x".repeat(5000)];
+        let cmds = vec![big.clone(), big.clone(), big.clone(), vec!["y".into()]];
+        assert_eq!(batches(&cmds), vec![vec![0, 1], vec![2, 3]]);
+    }
+}

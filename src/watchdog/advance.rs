@@ -1,0 +1,100 @@
+//! Phase auto-advance on the heavy tick (SPEC §6): when the current phase's status file says
+//! DONE, stop the loop agents, write the next index, clear a stale `SEQUENCE-COMPLETE`, and
+//! start the loop agents on the new phase. When the last phase is DONE: stop the loops once,
+//! write `SEQUENCE-COMPLETE`, and launch the `on_complete.run` task if its trigger file exists.
+//! Idempotent afterwards; appending a phase resumes.
+
+use serde_json::json;
+
+use crate::ctx::Ctx;
+use crate::launch;
+
+/// Checks and advances; returns true when the fleet changed this tick.
+pub async fn check(ctx: &Ctx) -> bool {
+    let cfg = &ctx.cfg;
+    if !cfg.loop_.auto_advance || cfg.loop_agents().next().is_none() {
+        return false;
+    }
+    let Some((idx, phase)) = crate::phase::current(cfg, &ctx.state) else {
+        return false;
+    };
+    if !crate::phase::phase_done(cfg, phase) {
+        return false;
+    }
+    let next = idx + 1;
+    if next < cfg.loop_.phases.len() {
+        let next_id = &cfg.loop_.phases[next].id;
+        tracing::info!("PHASE {} DONE — advancing to {next_id}", phase.id);
+        stop_loops(ctx).await;
+        if let Err(e) = ctx.state.write_phase_index(next) {
+            tracing::error!("cannot write the phase index: {e}");
+            return true;
+        }
+        let _ = std::fs::remove_file(ctx.state.sequence_complete_path());
+        ctx.events.emit(
+            "phase-advance",
+            json!({"from": phase.id, "to": next_id, "index": next}),
+        );
+        let items: Vec<_> = cfg
+            .loop_agents()
+            .filter(|a| !ctx.state.is_down(&a.name))
+            .filter_map(|a| match launch::prepare_agent(ctx, a, false) {
+                Ok(p) => Some((p, format!("phase {next_id}"))),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    None
+                }
+            })
+            .collect();
+        launch::launch(ctx, &items, "start").await;
+        return true;
+    }
+    if ctx.state.sequence_complete() {
+        return false;
+    }
+    tracing::info!(
+        "PHASE SEQUENCE COMPLETE (last phase {} DONE) — stopping loops",
+        phase.id
+    );
+    stop_loops(ctx).await;
+    let stamp = crate::state::now_stamp();
+    let _ = crate::state::atomic::write(
+        &ctx.state.sequence_complete_path(),
+        format!("phase sequence complete {stamp}. Loops stopped; build finished.\n").as_bytes(),
+    );
+    ctx.events
+        .emit("sequence-complete", json!({"last": phase.id}));
+    if let Some(oc) = &cfg.loop_.on_complete {
+        let trigger = cfg.log_dir.join(&oc.trigger_file);
+        if let (true, Some(run)) = (trigger.exists(), &oc.run) {
+            let _ = std::fs::remove_file(&trigger);
+            if let Some(agent) = cfg.agent(run) {
+                tracing::info!("on_complete: launching task agent {run:?}");
+                ctx.state.clear_intent(run);
+                match launch::prepare_agent(ctx, agent, true) {
+                    Ok(p) => {
+                        launch::launch(ctx, &[(p, "on_complete".into())], "start").await;
+                    }
+                    Err(e) => tracing::error!("{e}"),
+                }
+            }
+        }
+    }
+    true
+}
+
+async fn stop_loops(ctx: &Ctx) {
+    let sessions: Vec<String> = ctx.cfg.loop_agents().map(|a| a.session.clone()).collect();
+    for s in &sessions {
+        tracing::info!("killing {s}");
+    }
+    if let Err(e) = ctx.tmux.kill(&sessions).await {
+        tracing::error!("cannot stop the loop agents: {e}");
+    }
+    for a in ctx.cfg.loop_agents() {
+        ctx.events.emit(
+            "stop",
+            json!({"name": a.name, "session": a.session, "reason": "phase change"}),
+        );
+    }
+}
