@@ -1,0 +1,180 @@
+//! `up`, `status`, `down`, `logs` on real fleets (SPEC §4, §5).
+
+use crate::util::*;
+
+fn running(status: &serde_json::Value, name: &str) -> bool {
+    status["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == name && a["running"] == true)
+}
+
+#[test]
+fn up_status_down_five_agent_fleet() {
+    let t = TestEnv::new();
+    t.config(&fleet_config("f5-", 5, ""));
+    let (code, _, err) = t.run(&["up"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        t.sessions(),
+        ["f5-a1", "f5-a2", "f5-a3", "f5-a4", "f5-a5", "f5-watchdog"]
+    );
+
+    let st = t.status_json();
+    for i in 1..=5 {
+        assert!(running(&st, &format!("a{i}")), "a{i} not running: {st}");
+    }
+    assert_eq!(st["watchdog"]["running"], true);
+    assert_eq!(st["watchdog"]["session"], "f5-watchdog");
+    assert_eq!(st["agents"][0]["kind"], "persistent");
+    assert_eq!(st["agents"][0]["backend"], "fake");
+    assert_eq!(st["agents"][0]["watch"], "heal");
+    assert_eq!(st["phase"], serde_json::Value::Null);
+
+    let (code, table, _) = t.run(&["status"]);
+    assert_eq!(code, 0);
+    assert!(table.contains("AGENT"), "{table}");
+    assert_eq!(table.matches("RUNNING").count(), 6, "{table}");
+
+    let (code, _, err) = t.run(&["down"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(t.sessions().is_empty(), "sessions left: {:?}", t.sessions());
+    let (_, table, _) = t.run(&["status"]);
+    assert!(table.contains("no tmux server is running"), "{table}");
+    let events = t.events(".agents");
+    assert_eq!(events.iter().filter(|e| e["event"] == "start").count(), 6);
+    assert_eq!(events.iter().filter(|e| e["event"] == "stop").count(), 6);
+}
+
+#[test]
+fn up_leaves_a_live_session_alone_and_replaces_an_exited_one() {
+    let t = TestEnv::new();
+    t.config(&fleet_config("uc-", 2, ""));
+    assert_eq!(t.run(&["up", "a1", "a2"]).0, 0);
+    let pid1 = t.pane_pid("uc-a1").expect("a1 runs");
+    let (code, _, err) = t.run(&["up", "a1"]);
+    assert_eq!(code, 0);
+    assert!(err.contains("uc-a1 already running — leaving it"), "{err}");
+    assert_eq!(
+        t.pane_pid("uc-a1"),
+        Some(pid1),
+        "a live session was restarted"
+    );
+
+    // The agent program exits: the session stays (remain-on-exit) and shows the status.
+    t.tmux(&["send-keys", "-t", "=uc-a2:", "/exit 3", "Enter"]);
+    assert!(wait_until(10.0, || {
+        let st = t.status_json();
+        st["agents"][1]["running"] == false
+    }));
+    let (_, table, _) = t.run(&["status"]);
+    assert!(table.contains("EXITED"), "{table}");
+    let (code, _, err) = t.run(&["up", "a2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(running(&t.status_json(), "a2"));
+}
+
+#[test]
+fn named_up_and_down_touch_only_those_names() {
+    let t = TestEnv::new();
+    t.config(&fleet_config(
+        "nm-",
+        3,
+        "[[service]]\nname = \"svc\"\ncommand = \"sleep 1000\"\n",
+    ));
+    assert_eq!(t.run(&["up", "a1", "svc"]).0, 0);
+    assert_eq!(t.sessions(), ["nm-a1", "nm-svc"]);
+    assert_eq!(t.run(&["up", "a2"]).0, 0);
+    assert_eq!(t.sessions(), ["nm-a1", "nm-a2", "nm-svc"]);
+    assert_eq!(t.run(&["down", "a1", "svc"]).0, 0);
+    assert_eq!(t.sessions(), ["nm-a2"]);
+    let st = t.status_json();
+    assert_eq!(st["agents"][0]["down"], true);
+    assert_eq!(st["services"][0]["running"], false);
+}
+
+#[test]
+fn defect_15_unknown_name_is_an_error_listing_known_names() {
+    let t = TestEnv::new();
+    t.config(&fleet_config("un-", 2, ""));
+    for verb in ["up", "down", "logs"] {
+        let (code, _, err) = t.run(&[verb, "a3"]);
+        assert_ne!(code, 0, "{verb} accepted an unknown name");
+        assert!(err.contains("unknown name \"a3\""), "{verb}: {err}");
+        assert!(err.contains("a1, a2, watchdog"), "{verb}: {err}");
+    }
+    let (_, _, err) = t.run(&["up", "a11"]);
+    assert!(err.contains("did you mean \"a1\""), "{err}");
+    assert!(
+        t.sessions().is_empty(),
+        "a typo started something: {:?}",
+        t.sessions()
+    );
+}
+
+#[test]
+fn logs_show_the_session_output_and_the_kickoff_file_is_written() {
+    let t = TestEnv::new();
+    t.config(&fleet_config("lg-", 1, ""));
+    assert_eq!(t.run(&["up", "a1"]).0, 0);
+    let kickoff = t.path().join(".agents/state/kickoff-lg-a1.txt");
+    assert_eq!(
+        std::fs::read_to_string(kickoff).unwrap(),
+        "You are agent 1."
+    );
+    assert!(wait_until(10.0, || t
+        .run(&["logs", "a1", "--no-follow", "-n", "50"])
+        .1
+        .contains("You are agent 1.")));
+    let (code, out, _) = t.run(&["logs", "a1", "--no-follow", "-n", "1"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 1, "{out}");
+}
+
+#[test]
+fn status_uses_one_tmux_call_whatever_the_fleet_size() {
+    // A tmux shim on PATH counts the calls `status` makes.
+    let t = TestEnv::new();
+    let real = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v tmux"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let shim_dir = t.path().join("shim");
+    let count = t.path().join("tmux-calls");
+    t.write(
+        "shim/tmux",
+        &format!(
+            "#!/bin/sh\necho call >> '{}'\nexec '{}' \"$@\"\n",
+            count.display(),
+            real.trim()
+        ),
+    );
+    std::process::Command::new("chmod")
+        .args(["+x", shim_dir.join("tmux").to_str().unwrap()])
+        .status()
+        .unwrap();
+    let path = format!("{}:{}", shim_dir.display(), std::env::var("PATH").unwrap());
+    for n in [2, 12] {
+        t.config(&fleet_config(&format!("c{n}-"), n, ""));
+        assert_eq!(t.run(&["up"]).0, 0);
+        let _ = std::fs::remove_file(&count);
+        let out = t
+            .cmd()
+            .env("PATH", &path)
+            .args(["status", "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let calls = std::fs::read_to_string(&count)
+            .unwrap_or_default()
+            .lines()
+            .count();
+        assert_eq!(calls, 1, "status with {n} agents made {calls} tmux calls");
+        assert_eq!(t.run(&["down"]).0, 0);
+    }
+}

@@ -1,0 +1,188 @@
+//! Test harness: every test gets a temp project directory and its own tmux server
+//! (`tmux -L <unique>` with `TMUX_TMPDIR` inside the temp dir), killed when the test ends.
+//! No test touches the user's default tmux server.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// The fake agent CLI shipped with the demo.
+pub fn fake_agent() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fake-agent.sh")
+}
+
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    pub socket: String,
+    pub tmux_tmpdir: PathBuf,
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("agents-test-")
+            .tempdir()
+            .expect("tempdir");
+        let tmux_tmpdir = dir.path().join("tmux");
+        std::fs::create_dir_all(&tmux_tmpdir).unwrap();
+        let socket = format!(
+            "agents-test-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        Self {
+            dir,
+            socket,
+            tmux_tmpdir,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `rel` (creating parent directories).
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// Writes `agents.toml`.
+    pub fn config(&self, text: &str) -> PathBuf {
+        self.write("agents.toml", text)
+    }
+
+    /// `agents ARGS` run in the project dir against this test's tmux server.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_agents"));
+        c.current_dir(self.path())
+            .env("AGENTS_TMUX_SOCKET", &self.socket)
+            .env("TMUX_TMPDIR", &self.tmux_tmpdir)
+            .env("FAKE_WORK_SECS", "1")
+            .env("FAKE_REPLY_SECS", "1")
+            .env_remove("TMUX")
+            .env_remove("AGENTS_CONFIG")
+            .timeout(Duration::from_secs(60));
+        c
+    }
+
+    /// Runs `agents ARGS`; returns (exit code, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out: Output = self.cmd().args(args).output().expect("run agents");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// `tmux -L <socket> ARGS`; returns stdout (empty on failure).
+    pub fn tmux(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .env("TMUX_TMPDIR", &self.tmux_tmpdir)
+            .env_remove("TMUX")
+            .output()
+            .expect("run tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Names of the sessions on this test's server, sorted.
+    pub fn sessions(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .tmux(&["list-sessions", "-F", "#{session_name}"])
+            .lines()
+            .map(String::from)
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Pid of a session's pane process.
+    pub fn pane_pid(&self, session: &str) -> Option<u32> {
+        self.tmux(&[
+            "display-message",
+            "-p",
+            "-t",
+            &format!("={session}:"),
+            "#{pane_pid}",
+        ])
+        .trim()
+        .parse()
+        .ok()
+    }
+
+    /// `status --json`, parsed.
+    pub fn status_json(&self) -> serde_json::Value {
+        let (code, out, err) = self.run(&["status", "--json"]);
+        assert_eq!(code, 0, "status --json failed: {err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad JSON ({e}): {out}"))
+    }
+
+    /// The contents of `log_dir/events.jsonl` (log_dir given relative to the project).
+    pub fn events(&self, log_dir: &str) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.path().join(log_dir).join("events.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("events.jsonl line is JSON"))
+            .collect()
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
+}
+
+/// Polls `cond` every 50 ms until it holds or `secs` pass; returns whether it held.
+pub fn wait_until(secs: f64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A fleet config: `n` persistent agents `a1..an` on the fake agent, watch = heal, fast ticks.
+pub fn fleet_config(prefix: &str, n: usize, extra: &str) -> String {
+    let mut s = format!(
+        r#"[defaults]
+session_prefix = "{prefix}"
+log_dir = ".agents"
+backend = "fake"
+watch = "heal"
+
+[backend.fake]
+bin = "bash {fake} '{{kickoff}}' '{{session}}' '{{model}}'"
+prompt_delivery = "exec"
+active_re = "esc to interrupt"
+limit_re = "usage limit"
+fatal_re = "^FATAL: session state"
+
+[watchdog]
+signal_interval = 0.3
+heavy_interval = 0.6
+{extra}
+"#,
+        fake = fake_agent().display()
+    );
+    for i in 1..=n {
+        s.push_str(&format!(
+            "\n[[agent]]\nname = \"a{i}\"\nprompt = \"You are agent {i}.\"\n"
+        ));
+    }
+    s
+}

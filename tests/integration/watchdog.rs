@@ -1,0 +1,390 @@
+//! The watchdog against real tmux (SPEC §6): healing on light ticks, operator intent, config
+//! reloads, the single-instance lock, signals, tasks, crash-loop pacing, fatal screens and
+//! phase advance.
+
+use std::time::Duration;
+
+use crate::util::*;
+
+/// Waits until the watchdog started by `up` has loaded its config and taken its lock.
+fn wait_watchdog(t: &TestEnv) {
+    assert!(
+        wait_until(10.0, || t
+            .events(".agents")
+            .iter()
+            .any(|e| e["event"] == "watchdog-start")),
+        "the watchdog did not start"
+    );
+}
+
+/// Whether the watchdog's pane process is alive (asked of tmux, so it works while the config
+/// is invalid; a dead pane stays as a session because of remain-on-exit).
+fn watchdog_running(t: &TestEnv) -> bool {
+    let prefix = t.events(".agents").iter().find_map(|e| {
+        e["session"]
+            .as_str()
+            .filter(|s| s.ends_with("watchdog"))
+            .map(String::from)
+    });
+    let session = prefix.expect("a start event for the watchdog");
+    t.tmux(&[
+        "display-message",
+        "-p",
+        "-t",
+        &format!("={session}:"),
+        "#{pane_dead}",
+    ])
+    .trim()
+        == "0"
+}
+
+fn restarts(t: &TestEnv, name: &str) -> Vec<serde_json::Value> {
+    t.events(".agents")
+        .into_iter()
+        .filter(|e| e["event"] == "restart" && e["name"] == name)
+        .collect()
+}
+
+#[test]
+fn restarts_a_killed_session_within_two_light_ticks() {
+    let t = TestEnv::new();
+    // 1 s light ticks: two ticks plus 1 s of slack for a loaded machine.
+    t.config(&fleet_config("rk-", 2, "").replace("signal_interval = 0.3", "signal_interval = 1"));
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    let old = t.pane_pid("rk-a2").unwrap();
+    t.tmux(&["kill-session", "-t", "=rk-a2"]);
+    let killed = std::time::Instant::now();
+    assert!(
+        wait_until(3.0, || t.pane_pid("rk-a2").is_some()),
+        "a2 not restarted within 3 s"
+    );
+    assert!(killed.elapsed() < Duration::from_secs(3));
+    assert_ne!(t.pane_pid("rk-a2"), Some(old));
+    let r = restarts(&t, "a2");
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0]["reason"], "session gone");
+    assert_eq!(r[0]["source"], "watchdog");
+    let (_, log, _) = t.run(&["logs", "watchdog", "--no-follow"]);
+    assert!(
+        log.contains("a2 (rk-a2) session gone — restarting"),
+        "{log}"
+    );
+}
+
+#[test]
+fn defect_22_an_agent_stopped_with_down_stays_down_until_up() {
+    let t = TestEnv::new();
+    t.config(&fleet_config("dn-", 2, ""));
+    assert_eq!(t.run(&["up"]).0, 0);
+    assert_eq!(t.run(&["down", "a1"]).0, 0);
+    std::thread::sleep(Duration::from_millis(1500)); // five light ticks
+    assert_eq!(t.sessions(), ["dn-a2", "dn-watchdog"]);
+    assert!(restarts(&t, "a1").is_empty());
+    assert_eq!(t.run(&["up", "a1"]).0, 0);
+    let pid = t.pane_pid("dn-a1").unwrap();
+    std::thread::sleep(Duration::from_millis(900));
+    assert_eq!(
+        t.pane_pid("dn-a1"),
+        Some(pid),
+        "the watchdog touched a started agent"
+    );
+}
+
+#[test]
+fn defect_01_bad_config_edit_keeps_last_good_and_a_fixed_one_applies() {
+    let t = TestEnv::new();
+    let good = fleet_config("bc-", 2, "");
+    t.config(&good);
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    t.config("[defaults\nsession_prefix = \"half-saved");
+    t.tmux(&["kill-session", "-t", "=bc-a1"]);
+    assert!(
+        wait_until(5.0, || t.pane_pid("bc-a1").is_some()),
+        "no restart under the last good config"
+    );
+    std::thread::sleep(Duration::from_millis(900));
+    assert!(watchdog_running(&t), "the watchdog died of a bad config");
+    let wd_log = std::fs::read_to_string(t.path().join(".agents/bc-watchdog.log")).unwrap();
+    assert_eq!(
+        wd_log.matches("keeping the last good config").count(),
+        1,
+        "{wd_log}"
+    );
+    assert!(wd_log.contains("agents.toml:1:"), "{wd_log}");
+    let invalid: Vec<_> = t
+        .events(".agents")
+        .into_iter()
+        .filter(|e| e["event"] == "config-invalid")
+        .collect();
+    assert_eq!(invalid.len(), 1);
+
+    // The fixed file, with one more agent: applied, and the new agent is started.
+    t.config(&fleet_config("bc-", 3, ""));
+    assert!(
+        wait_until(5.0, || t.pane_pid("bc-a3").is_some()),
+        "the fixed config was not applied"
+    );
+    assert!(
+        t.events(".agents")
+            .iter()
+            .any(|e| e["event"] == "config-applied")
+    );
+}
+
+#[test]
+fn defect_20_a_second_watchdog_refuses_and_a_killed_one_leaves_no_lock() {
+    let t = TestEnv::new();
+    t.config(&fleet_config("lk-", 1, ""));
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    let wd_pid = t.pane_pid("lk-watchdog").unwrap();
+    let (code, _, err) = t.run(&["watchdog", "--once"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains(&format!("already running (pid {wd_pid})")),
+        "{err}"
+    );
+
+    std::process::Command::new("kill")
+        .args(["-9", &wd_pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(wait_until(5.0, || !watchdog_running(&t)));
+    let (code, _, err) = t.run(&["watchdog", "--once"]);
+    assert_eq!(
+        code, 0,
+        "a new watchdog could not start after kill -9: {err}"
+    );
+}
+
+#[test]
+fn sigterm_stops_the_watchdog_cleanly_and_agents_keep_running() {
+    let t = TestEnv::new();
+    t.config(&fleet_config("st-", 1, ""));
+    assert_eq!(t.run(&["up", "a1"]).0, 0);
+    let pid = t.pane_pid("st-a1").unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_agents"))
+        .arg("watchdog")
+        .current_dir(t.path())
+        .env("AGENTS_TMUX_SOCKET", &t.socket)
+        .env("TMUX_TMPDIR", &t.tmux_tmpdir)
+        .env_remove("TMUX")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(10.0, || t
+        .events(".agents")
+        .iter()
+        .any(|e| e["event"] == "watchdog-start")));
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let stop = t
+        .events(".agents")
+        .into_iter()
+        .find(|e| e["event"] == "watchdog-stop")
+        .expect("watchdog-stop event");
+    assert_eq!(stop["reason"], "SIGTERM");
+    assert_eq!(t.pane_pid("st-a1"), Some(pid));
+    // The lock was released.
+    assert_eq!(t.run(&["watchdog", "--once"]).0, 0);
+}
+
+fn task_config(prefix: &str, exit: i32) -> String {
+    format!(
+        r#"[defaults]
+session_prefix = "{prefix}"
+log_dir = ".agents"
+watch = "heal"
+
+[backend.oneshot]
+bin = "sh -c 'sleep 0.3; exit {exit}'"
+prompt_delivery = "exec"
+
+[watchdog]
+signal_interval = 0.3
+heavy_interval = 0.6
+
+[[agent]]
+name = "job"
+kind = "task"
+backend = "oneshot"
+"#
+    )
+}
+
+#[test]
+fn defect_06_a_task_that_exited_0_is_done_not_rerun() {
+    let t = TestEnv::new();
+    t.config(&task_config("td-", 0));
+    assert_eq!(t.run(&["up"]).0, 0);
+    assert!(wait_until(5.0, || t
+        .events(".agents")
+        .iter()
+        .any(|e| e["event"] == "task-done")));
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(restarts(&t, "job").is_empty(), "a finished task was rerun");
+    let st = t.status_json();
+    assert_eq!(st["agents"][0]["done"], true);
+    let (_, table, _) = t.run(&["status"]);
+    assert!(table.contains("(task done)"), "{table}");
+}
+
+#[test]
+fn a_crash_looping_agent_is_restarted_with_growing_delays() {
+    let t = TestEnv::new();
+    t.config(&task_config("cl-", 1).replace("kind = \"task\"", "kind = \"persistent\""));
+    assert_eq!(t.run(&["up"]).0, 0);
+    // Dies 0.3 s after each start. With 0.3 s ticks a tight loop would restart ~8 times in
+    // 4 s; backing off (0, 0.3, 0.6, 1.2, 2.4 s …) allows at most 5.
+    std::thread::sleep(Duration::from_secs(4));
+    let r = restarts(&t, "job");
+    assert!(
+        (2..=5).contains(&r.len()),
+        "{} restarts in 4 s: {r:?}",
+        r.len()
+    );
+    assert!(r[0]["reason"].as_str().unwrap().contains("exited"), "{r:?}");
+}
+
+#[test]
+fn a_missing_program_is_reported_once_not_restarted_in_a_tight_loop() {
+    let t = TestEnv::new();
+    t.config(&fleet_config("mp-", 1, ""));
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    // The program disappears from the config: the next restart cannot happen.
+    t.config(&fleet_config("mp-", 1, "").replace("bin = \"bash ", "bin = \"no-such-agent-cli "));
+    std::thread::sleep(Duration::from_millis(700));
+    t.tmux(&["kill-session", "-t", "=mp-a1"]);
+    std::thread::sleep(Duration::from_secs(3));
+    let failed: Vec<_> = t
+        .events(".agents")
+        .into_iter()
+        .filter(|e| e["event"] == "restart-failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("\"no-such-agent-cli\" is not on PATH"),
+        "{failed:?}"
+    );
+    assert!(watchdog_running(&t));
+}
+
+#[test]
+fn a_fatal_screen_is_restarted_on_the_heavy_tick() {
+    let t = TestEnv::new();
+    t.config(&fleet_config("fa-", 1, ""));
+    assert_eq!(t.run(&["up"]).0, 0);
+    let pid = t.pane_pid("fa-a1").unwrap();
+    t.tmux(&["send-keys", "-t", "=fa-a1:", "/fatal", "Enter"]);
+    assert!(
+        wait_until(10.0, || !restarts(&t, "a1").is_empty()),
+        "no restart after a fatal screen"
+    );
+    let r = restarts(&t, "a1");
+    assert_eq!(
+        r[0]["reason"],
+        "fatal screen: FATAL: session state corrupted (demo)"
+    );
+    assert!(wait_until(5.0, || t
+        .pane_pid("fa-a1")
+        .is_some_and(|p| p != pid)));
+}
+
+#[test]
+fn a_done_phase_advances_and_the_last_one_completes_the_sequence() {
+    let t = TestEnv::new();
+    let fake = fake_agent();
+    t.write("prompts/builder.md", "ROLE builder\n");
+    t.write("prompts/kickoff.md", "KICKOFF {phase_id} for {role}\n");
+    let not_done = "# S\n## DONE\nnot yet — written here only when all gates pass\n";
+    t.write("machine-docs/S1.md", not_done);
+    t.write("machine-docs/S2.md", not_done);
+    t.config(&format!(
+        r#"[defaults]
+session_prefix = "ph-"
+log_dir = ".agents"
+backend = "fake"
+watch = "heal"
+[backend.fake]
+bin = "bash {fake} '{{kickoff}}' '{{session}}' '{{model}}'"
+prompt_delivery = "exec"
+[watchdog]
+signal_interval = 0.3
+heavy_interval = 0.6
+[[agent]]
+name = "builder"
+kind = "loop"
+role = "builder"
+[[agent]]
+name = "reporter"
+kind = "task"
+enabled = false
+prompt = "report"
+[loop]
+kickoff_template = "prompts/kickoff.md"
+phases = [{{ id = "p1", status = "S1.md" }}, {{ id = "p2", status = "S2.md", models = {{ builder = "big" }} }}]
+[loop.on_complete]
+run = "reporter"
+"#,
+        fake = fake.display()
+    ));
+    assert_eq!(t.run(&["up"]).0, 0);
+    let kickoff = t.path().join(".agents/state/kickoff-ph-builder.txt");
+    assert_eq!(
+        std::fs::read_to_string(&kickoff).unwrap(),
+        "KICKOFF p1 for builder\nROLE builder\n"
+    );
+    t.write(".agents/.run-on-complete", "");
+
+    t.write("machine-docs/S1.md", "# S\n## DONE\nAll gates verified.\n");
+    assert!(wait_until(10.0, || std::fs::read_to_string(
+        t.path().join(".agents/state/phase-idx")
+    )
+    .is_ok_and(|s| s == "1")));
+    assert!(wait_until(5.0, || std::fs::read_to_string(&kickoff)
+        .is_ok_and(|s| s.starts_with("KICKOFF p2"))));
+    assert!(wait_until(5.0, || t.status_json()["agents"][0]["running"] == true));
+    assert_eq!(t.status_json()["agents"][0]["model"], "big");
+    let (_, show, _) = t.run(&["phase", "show"]);
+    assert_eq!(show.trim(), "phase p2 [2/2] seq: p1 p2");
+
+    t.write("machine-docs/S2.md", "# S\n## DONE\nAll gates verified.\n");
+    assert!(wait_until(10.0, || t
+        .path()
+        .join(".agents/SEQUENCE-COMPLETE")
+        .exists()));
+    assert!(
+        wait_until(5.0, || t.pane_pid("ph-reporter").is_some()),
+        "on_complete task not launched"
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(
+        t.pane_pid("ph-builder").is_none(),
+        "loop agent still running after the sequence completed"
+    );
+    let events = t.events(".agents");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["event"] == "sequence-complete")
+            .count(),
+        1
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["event"] == "phase-advance")
+            .count(),
+        1
+    );
+}
