@@ -115,13 +115,18 @@ pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Prepared {
 /// passed on explicitly, so the watchdog talks to the same tmux server as the caller.
 pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
-    let mut argv = vec!["env".to_string()];
+    // `env` reads options only before the first NAME=VALUE: all `-u` go first.
+    let mut unset = Vec::new();
+    let mut set = Vec::new();
     for var in ["TMUX_TMPDIR", "AGENTS_TMUX_SOCKET"] {
         match std::env::var(var) {
-            Ok(v) => argv.push(format!("{var}={v}")),
-            Err(_) => argv.extend(["-u".to_string(), var.to_string()]),
+            Ok(v) => set.push(format!("{var}={v}")),
+            Err(_) => unset.extend(["-u".to_string(), var.to_string()]),
         }
     }
+    let mut argv = vec!["env".to_string()];
+    argv.extend(unset);
+    argv.extend(set);
     argv.extend([
         exe.to_string_lossy().into_owned(),
         "--config".into(),

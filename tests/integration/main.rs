@@ -1,1 +1,8 @@
+//! The integration test binary: the real `agents` binary against real tmux and real git,
+//! each test on its own tmux server.
 
+mod util;
+
+mod config_errors;
+mod fleet;
+mod watchdog;

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# smoke.sh — end-to-end check of the demo fleet, on a private tmux server in a temp dir:
+#   up the example → status --json shows every enabled agent running → kill one session →
+#   the watchdog restarts it → down → no session and no tmux server left.
+# Exits non-zero on any failure; cleans up on every path. Never touches the default tmux
+# server. Runs as is, or as `nix develop -c ./smoke.sh`. AGENTS_BIN overrides the binary.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/agents-smoke.XXXXXX")
+export TMUX_TMPDIR="$work/tmux"
+mkdir -p "$TMUX_TMPDIR"
+unset TMUX AGENTS_CONFIG AGENTS_TMUX_SOCKET
+socket=agents-demo   # [defaults].tmux_socket of agents.example.toml, under our TMUX_TMPDIR
+
+cleanup() {
+    tmux -L "$socket" kill-server 2>/dev/null || true   # only our private server
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL - $*" >&2; exit 1; }
+ok() { echo "ok   - $*"; }
+
+if [[ -z ${AGENTS_BIN:-} ]]; then
+    cargo build --quiet --manifest-path "$repo/Cargo.toml"
+    AGENTS_BIN="$repo/target/debug/agents"
+fi
+cp -R "$repo/agents.example.toml" "$repo/examples" "$repo/prompts" "$work/"
+cd "$work"
+agents() { "$AGENTS_BIN" --config "$work/agents.example.toml" "$@"; }
+
+# wait_for SECONDS COMMAND...: poll every 0.2 s until COMMAND succeeds.
+wait_for() {
+    local deadline=$((SECONDS + $1)); shift
+    until "$@"; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.2
+    done
+}
+pane_pid() { tmux -L "$socket" display-message -p -t "=$1:" '#{pane_pid}' 2>/dev/null; }
+pane_alive() { [[ $(tmux -L "$socket" display-message -p -t "=$1:" '#{pane_dead}' 2>/dev/null) == 0 ]]; }
+
+agents selftest >/dev/null || fail "selftest"
+ok "selftest"
+
+agents up || fail "agents up"
+ok "up"
+
+status=$(agents status --json) || fail "status --json"
+for name in supervisor scribe builder adversary; do
+    grep -A 6 "\"name\": \"$name\"" <<<"$status" | grep -q '"running": true' \
+        || fail "status --json: agent $name is not running"$'\n'"$status"
+done
+grep -A 2 '"watchdog": {' <<<"$status" | grep -q '"running": true' || fail "watchdog not running"
+ok "status --json shows every enabled agent and the watchdog running"
+
+wait_for 10 grep -q '"event":"watchdog-start"' .agents-demo/events.jsonl || fail "the watchdog did not start"
+old=$(pane_pid demo-scribe)
+tmux -L "$socket" kill-session -t =demo-scribe
+ok "killed demo-scribe (pane pid $old)"
+wait_for 15 pane_alive demo-scribe || fail "the watchdog did not restart demo-scribe"
+new=$(pane_pid demo-scribe)
+[[ $new != "$old" ]] || fail "demo-scribe has the same pane pid"
+grep -q '"event":"restart","name":"scribe","reason":"session gone"' .agents-demo/events.jsonl \
+    || fail "no restart event for scribe in events.jsonl"
+ok "the watchdog restarted demo-scribe (pane pid $new)"
+
+agents down || fail "agents down"
+if tmux -L "$socket" list-sessions >/dev/null 2>&1; then
+    fail "sessions left after down: $(tmux -L "$socket" list-sessions 2>&1)"
+fi
+ok "down: no session and no tmux server left"
+echo "SMOKE PASS"
