@@ -49,13 +49,17 @@ LOG=$WORK/commands.log            # stdout+stderr of every benchmarked command
 WATCH_PIDS=()                     # background processes we started
 
 cleanup() {
-    local p
+    local p i
     for p in "${WATCH_PIDS[@]}"; do
         kill -KILL "$p" 2>/dev/null || true
     done
     # kill-server only on our private server (guard against an unset/changed TMUX_TMPDIR)
     if [[ -n ${PRIVATE_TMUX_TMPDIR:-} && ${TMUX_TMPDIR:-} == "$PRIVATE_TMUX_TMPDIR" ]]; then
         "$REAL_TMUX" kill-server 2>/dev/null || true
+        for ((i = 0; i < 50; i++)); do
+            "$REAL_TMUX" list-sessions >/dev/null 2>&1 || break
+            sleep 0.1
+        done
         rm -rf "$PRIVATE_TMUX_TMPDIR"
     fi
     if [[ -n ${BENCH_KEEP:-} ]]; then
@@ -240,18 +244,39 @@ up_once() { # up_once LABEL OUTFILE CMD... — one timed up + down on a fresh se
     run "$@" down --config "$(cfg $BIG)"
     ms_since "$t" >>"$out.down"
 }
+# The floor: the same tmux work ours asks for (per agent: new-session running `sleep
+# 100000`, remain-on-exit, pipe-pane to a log), as ONE chained tmux call from bash. Most of
+# an `up` is the tmux server creating 50 panes; no client can be faster than this.
+raw_tmux_up() { # raw_tmux_up OUTFILE
+    local dir=$WORK/raw i t
+    local -a chain=()
+    mkdir -p "$dir"
+    for ((i = 1; i <= BIG; i++)); do
+        chain+=(new-session -d -s "bench-a$i" -c "$dir" -- sleep 100000 ';'
+            set-option -w -t "=bench-a$i:" remain-on-exit on ';'
+            pipe-pane -o -t "=bench-a$i:" "exec cat >> '$dir/bench-a$i.log'" ';')
+    done
+    fresh_server
+    t=$(now)
+    run "$REAL_TMUX" "${chain[@]}"
+    ms_since "$t" >>"$1"
+    expect_live "$BIG" "raw tmux chain"
+}
 up_once ours "$WORK/warm" "${RS[@]}"
 up_once original "$WORK/warm" "${PYC[@]}"
 for ((i = 0; i < BENCH_UP_RUNS; i++)); do
     up_once ours "$WORK/up-ours" "${RS[@]}"
     up_once original "$WORK/up-orig" "${PYC[@]}"
+    raw_tmux_up "$WORK/up-raw"
 done
 fresh_server
 UP_OURS=$(median "$WORK/up-ours.up") UP_ORIG=$(median "$WORK/up-orig.up")
 UP_RATIO=$(div "$UP_ORIG" "$UP_OURS")
+UP_RAW=$(median "$WORK/up-raw")
 DN_OURS=$(median "$WORK/up-ours.down") DN_ORIG=$(median "$WORK/up-orig.down")
 DN_RATIO=$(div "$DN_ORIG" "$DN_OURS")
 say "  up,   median of $BENCH_UP_RUNS: ours $UP_OURS ms (min $(minimum "$WORK/up-ours.up")), original $UP_ORIG ms (min $(minimum "$WORK/up-orig.up")) => ${UP_RATIO}x"
+say "  up floor: one raw chained tmux call doing the same 50 starts: $UP_RAW ms (min $(minimum "$WORK/up-raw")) => best possible ratio ~$(div "$UP_ORIG" "$UP_RAW")x"
 say "  down, median of $BENCH_UP_RUNS: ours $DN_OURS ms, original $DN_ORIG ms => ${DN_RATIO}x (information)"
 say ""
 
@@ -260,7 +285,8 @@ say ""
 #   (a) the foreground watchdog for BENCH_COUNT_SECONDS with the counting shim (tmux calls;
 #       information only — the shim's own CPU would distort the timing run), then
 #   (b) the foreground watchdog for BENCH_SECONDS under /usr/bin/time -v, no shim, stopped
-#       with SIGINT. "User time" + "System time" include its reaped children (the tmux
+#       with SIGTERM (not SIGINT: bash starts a background job with SIGINT ignored, and a
+#       Python started that way never sees it). "User time" + "System time" include its reaped children (the tmux
 #       clients it runs). Peak RSS is the watchdog's own VmHWM, read just before the signal
 #       (time -v's "Maximum resident set size" is the max over the process and all reaped
 #       children, i.e. it may be a tmux client's; it is shown too).
@@ -302,14 +328,14 @@ watchdog_bench() { # watchdog_bench LABEL CMD...
     sleep $((BENCH_SECONDS - 1))
     [[ -d /proc/$wpid ]] || die "$label watchdog exited before ${BENCH_SECONDS} s (log: $(tail -n 3 "$wlog"))"
     WD[$label-hwm]=$(awk '/^VmHWM/{printf "%.1f", $2/1024}' "/proc/$wpid/status")
-    kill -INT "$wpid"
+    kill -TERM "$wpid"
     for ((i = 0; i < 150; i++)); do
         kill -0 "$tpid" 2>/dev/null || break
         sleep 0.1
     done
     if kill -0 "$tpid" 2>/dev/null; then
         kill -KILL "$wpid" 2>/dev/null || true
-        die "$label watchdog did not exit within 15 s of SIGINT"
+        die "$label watchdog did not exit within 15 s of SIGTERM"
     fi
     wait "$tpid" || true
     cat "$wlog" >>"$LOG"
@@ -320,7 +346,7 @@ watchdog_bench() { # watchdog_bench LABEL CMD...
     WD[$label-maxrss]=$(awk -F': ' '/Maximum resident set size/{printf "%.1f", $2/1024}' "$tf")
     WD[$label-exit]=$(awk -F': ' '/Exit status/{print $2}' "$tf")
     if [[ $label == ours && ${WD[$label-exit]} != 0 ]]; then
-        die "ours: watchdog exited with status ${WD[$label-exit]} on SIGINT (expected 0); log: $(tail -n 3 "$wlog")"
+        die "ours: watchdog exited with status ${WD[$label-exit]} on SIGTERM (expected 0); log: $(tail -n 3 "$wlog")"
     fi
     expect_live "$BIG" "$label after the watchdog run"
     if grep -qiE 'error|warn|panic|restart' "$wlog"; then
@@ -345,6 +371,7 @@ row "status, $BIG agents (ms, median)" "$ST_ORIG" "$ST_OURS" "${ST_RATIO}x" ">= 
 row "tmux calls per status ($SMALL / $BIG)" "${CALLS[original-$SMALL]} / ${CALLS[original-$BIG]}" \
     "${CALLS[ours-$SMALL]} / ${CALLS[ours-$BIG]}" "-" "ours constant" "$(const_verdict)"
 row "up, $BIG agents (ms, median)" "$UP_ORIG" "$UP_OURS" "${UP_RATIO}x" ">= 10x" "$(verdict "$UP_RATIO" 10)"
+row "up floor: raw tmux chain (ms)" "-" "$UP_RAW" "$(div "$UP_ORIG" "$UP_RAW")x" "(info)" "best possible up ratio"
 row "down, $BIG agents (ms, median)" "$DN_ORIG" "$DN_OURS" "${DN_RATIO}x" "(info)" ""
 row "watchdog ${BENCH_SECONDS} s CPU (s)" "${WD[original-cpu]}" "${WD[ours-cpu]}" "${WD_RATIO}x" ">= 20x" "$(verdict "$WD_RATIO" 20)"
 row "watchdog peak RSS (MiB)" "${WD[original-hwm]}" "${WD[ours-hwm]}" "${RSS_RATIO}x" "ours <= 8" "$(rss_verdict)"

@@ -12,7 +12,9 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let full = names.is_empty();
     let wanted = |n: &str| full || names.iter().any(|x| x == n);
 
-    // Intent first: a watchdog mid-tick must not bring these back.
+    // tmux must answer before anything is recorded (a missing tmux changes nothing).
+    let sessions = ctx.tmux.sessions().await?;
+    // Intent next: a watchdog mid-tick must not bring these back.
     for a in cfg.agents.iter().filter(|a| wanted(&a.name)) {
         ctx.state.set_down(&a.name)?;
     }
@@ -33,7 +35,6 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
             .map(|s| (s.name.clone(), s.session.clone())),
     );
 
-    let sessions = ctx.tmux.sessions().await?;
     let present: Vec<&(String, String)> = targets
         .iter()
         .filter(|(_, s)| sessions.get(s).is_some())

@@ -24,6 +24,8 @@ pub enum DiscoverError {
     NotFound { looked: Vec<PathBuf> },
     #[error("config file {path} ({from}) does not exist\n  help: check the path, or run `agents init {dir}` to create one", dir = .path.parent().map(|p| p.display().to_string()).unwrap_or_default())]
     Missing { path: PathBuf, from: &'static str },
+    #[error("config path {path} ({from}) is a directory\n  help: pass the file: {}", .path.join("agents.toml").display())]
+    IsDir { path: PathBuf, from: &'static str },
 }
 
 /// Finds the config file: `explicit` (from `--config`), else `$AGENTS_CONFIG`, else the
@@ -48,6 +50,8 @@ pub fn discover(
             let p = absolute(&p);
             return if p.is_file() {
                 Ok(p)
+            } else if p.is_dir() {
+                Err(DiscoverError::IsDir { path: p, from })
             } else {
                 Err(DiscoverError::Missing { path: p, from })
             };
@@ -107,16 +111,77 @@ pub fn parse(path: &Path, text: &str, env: EnvOverrides) -> Result<Config, LoadE
         |e: toml::de::Error| Problem::new(format!("TOML: {}", e.message().trim_end())).at(e.span());
     let de = toml::Deserializer::parse(text).map_err(|e| invalid(vec![toml_problem(e)]))?;
     let mut unknown = Vec::new();
-    let raw: raw::RawFile = serde_ignored::deserialize(de, |p| unknown.push(p.to_string()))
-        .map_err(|e| invalid(vec![toml_problem(e)]))?;
+    raw::take_type_problems();
+    let parsed: Result<raw::RawFile, _> =
+        serde_ignored::deserialize(de, |p| unknown.push(p.to_string()));
+    let type_problems: Vec<Problem> = raw::take_type_problems()
+        .into_iter()
+        .map(|(span, msg)| {
+            let key = key_at(text, span.start);
+            let msg = msg
+                .strip_prefix("invalid type: ")
+                .unwrap_or(&msg)
+                .to_string();
+            Problem::new(format!("`{key}` has the wrong type: {msg}"))
+                .at(Some(span))
+                .help("see the config reference in the README for each key's type")
+        })
+        .collect();
+    let raw = match parsed {
+        Ok(raw) => raw,
+        Err(e) => {
+            let mut all = type_problems;
+            all.push(toml_problem(e));
+            return Err(invalid(all));
+        }
+    };
     let lookup = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let env_fn: Option<validate::EnvLookup> = match env {
         EnvOverrides::Apply => Some(&lookup),
         EnvOverrides::Ignore => None,
     };
-    let mut cfg = validate::validate(path, raw, env_fn).map_err(invalid)?;
-    cfg.warnings.extend(unknown.iter().map(|k| unknown_key(k)));
+    let validated = validate::validate(path, raw, env_fn);
+    let mut cfg = match (validated, type_problems.is_empty()) {
+        (Ok(cfg), true) => cfg,
+        (Ok(_), false) => return Err(invalid(type_problems)),
+        (Err(mut problems), _) => {
+            // A key of the wrong type reads as absent: do not also call it missing.
+            problems.retain(|p| {
+                !type_problems.iter().any(|t| {
+                    t.span.as_ref().is_some_and(|s| {
+                        p.message
+                            .contains(&format!("{} is required", key_at(text, s.start)))
+                    })
+                })
+            });
+            let mut all = type_problems;
+            all.extend(problems);
+            all.sort_by_key(|p| p.span.as_ref().map_or(usize::MAX, |s| s.start));
+            return Err(invalid(all));
+        }
+    };
+    cfg.warnings
+        .extend(unknown.iter().map(|k| unknown_key(text, k)));
     Ok(cfg)
+}
+
+/// The key of the `key = value` line holding byte `offset` (best effort, for messages).
+fn key_at(text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let before = text[start..offset]
+        .trim_end()
+        .trim_end_matches('=')
+        .trim_end();
+    let key = before
+        .rsplit(['{', ',', ' ', '\t'])
+        .next()
+        .unwrap_or(before);
+    if key.is_empty() {
+        "value".into()
+    } else {
+        key.trim_matches('"').to_string()
+    }
 }
 
 /// Keys each table accepts, for "did you mean" on unknown keys.
@@ -186,27 +251,83 @@ const TOP_KEYS: &[&str] = &[
     "defaults", "watchdog", "backend", "agent", "service", "loop",
 ];
 
-/// A warning for an unknown key at serde_ignored path `key` (e.g. `agent.0.modle`).
-fn unknown_key(key: &str) -> Problem {
-    let parts: Vec<&str> = key.split('.').collect();
+/// The segments of a serde_ignored path, without the private field that `Spanned` adds.
+fn path_parts(path: &str) -> Vec<&str> {
+    path.split('.')
+        .filter(|p| !p.starts_with("$__serde_spanned"))
+        .collect()
+}
+
+/// Where the key at serde_ignored path `path` (`agent.1.modle`) sits in `text`, and the
+/// `name` of the `[[agent]]` / `[[service]]` it belongs to.
+fn locate(text: &str, path: &str) -> (Option<std::ops::Range<usize>>, Option<String>) {
+    use toml::de::{DeTable, DeValue};
+    let Ok(root) = DeTable::parse(text) else {
+        return (None, None);
+    };
+    let name_of = |t: &DeTable| {
+        t.iter()
+            .find(|(k, _)| k.get_ref() == "name")
+            .and_then(|(_, v)| match v.get_ref() {
+                DeValue::String(s) => Some(s.to_string()),
+                _ => None,
+            })
+    };
+    let parts = path_parts(path);
+    let mut table: &DeTable = root.get_ref();
+    let mut name = None;
+    let mut i = 0;
+    while i < parts.len() {
+        let Some((key, value)) = table.iter().find(|(k, _)| k.get_ref() == parts[i]) else {
+            return (None, name);
+        };
+        if i + 1 == parts.len() {
+            return (Some(key.span()), name);
+        }
+        match value.get_ref() {
+            DeValue::Table(t) => {
+                table = t;
+                i += 1;
+            }
+            DeValue::Array(items) => {
+                let item = parts[i + 1]
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|n| items.get(n));
+                let Some(DeValue::Table(t)) = item.map(|v| v.get_ref()) else {
+                    return (None, name);
+                };
+                name = name_of(t);
+                table = t;
+                i += 2;
+            }
+            _ => return (None, name),
+        }
+    }
+    (None, name)
+}
+
+/// A warning for an unknown key at serde_ignored path `key` (e.g. `agent.0.modle`), with its
+/// line and column, naming the agent or service it sits in.
+fn unknown_key(text: &str, key: &str) -> Problem {
+    let parts = path_parts(key);
     let last = parts.last().copied().unwrap_or(key);
+    let (span, name) = locate(text, key);
+    let entry = |kind: &str, i: &str| match &name {
+        Some(n) => format!("[[{kind}]] {n:?}"),
+        None => format!("[[{kind}]] #{}", i.parse::<usize>().map_or(0, |i| i + 1)),
+    };
     let (table, keys): (String, &[&str]) = match parts.as_slice() {
         [_] => ("top level".into(), TOP_KEYS),
         ["defaults", ..] => ("[defaults]".into(), ENTRY_KEYS),
-        ["agent", i, ..] => (
-            format!("[[agent]] #{}", i.parse::<usize>().map_or(0, |i| i + 1)),
-            ENTRY_KEYS,
-        ),
-        ["service", i, ..] => (
-            format!("[[service]] #{}", i.parse::<usize>().map_or(0, |i| i + 1)),
-            ENTRY_KEYS,
-        ),
+        ["agent", i, ..] => (entry("agent", i), ENTRY_KEYS),
+        ["service", i, ..] => (entry("service", i), ENTRY_KEYS),
         ["backend", name, ..] => (format!("[backend.{name}]"), BACKEND_KEYS),
         ["watchdog", ..] => ("[watchdog]".into(), WATCHDOG_KEYS),
         ["loop", ..] => ("[loop]".into(), LOOP_KEYS),
         _ => (key.to_string(), &[]),
     };
-    let p = Problem::new(format!("{table}: unknown key `{last}` is ignored"));
+    let p = Problem::new(format!("{table}: unknown key `{last}` is ignored")).at(span);
     match diagnostic::did_you_mean(last, keys.iter().copied()) {
         Some(s) => p.help(format!("did you mean `{s}`?")),
         None => p,

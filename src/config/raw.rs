@@ -2,11 +2,13 @@
 //! validated later, so an error can name the line and column. Nothing here checks meaning;
 //! `validate.rs` turns a [`RawFile`] into the typed [`crate::config::Config`].
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Range;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use toml::Spanned;
 
 /// A string value with its byte span in the config file.
@@ -35,25 +37,42 @@ pub struct RawFile {
 #[derive(Debug, Default, Deserialize)]
 pub struct RawEntry {
     // [defaults] only
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub session_prefix: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub log_dir: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub project_dir: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub tmux_socket: Option<SStr>,
     // agents and services
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub name: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub session: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub dir: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient")]
     pub enabled: Option<bool>,
     // services
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub command: Option<SStr>,
     // agents
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub kind: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub backend: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub model: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub role: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub prompt: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub prompt_file: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub watch: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient")]
     pub resume: Option<bool>,
     pub wake: Option<Spanned<RawWake>>,
 }
@@ -68,37 +87,64 @@ pub struct RawWake {
 /// `[watchdog]`: intervals in seconds.
 #[derive(Debug, Default, Deserialize)]
 pub struct RawWatchdog {
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub signal_interval: Option<Spanned<Seconds>>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub heavy_interval: Option<Spanned<Seconds>>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub limit_probe_fallback: Option<Spanned<Seconds>>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub limit_reset_slack: Option<Spanned<Seconds>>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub stall_grace: Option<Spanned<Seconds>>,
 }
 
 /// `[backend.NAME]`.
 #[derive(Debug, Default, Deserialize)]
 pub struct RawBackend {
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub bin: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub prompt_delivery: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub flags: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub model_flag: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient")]
     pub supports_resume: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub resume_flag: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient")]
     pub remote_control: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub remote_control_flag: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub process_name: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub submit_key: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub active_re: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub limit_re: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub fatal_re: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub ready_re: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient")]
     pub footer_ui: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
     pub log_grace: Option<Seconds>,
+    #[serde(default, deserialize_with = "lenient")]
     pub stall_idle: Option<Seconds>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub attach: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub server: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub preamble: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient")]
     pub connect_delay: Option<Seconds>,
+    #[serde(default, deserialize_with = "lenient")]
     pub model_env: Option<bool>,
 }
 
@@ -107,11 +153,17 @@ pub struct RawBackend {
 pub struct RawLoop {
     #[serde(default)]
     pub phases: Vec<Spanned<RawPhase>>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub state_file: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub done_marker: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub kickoff_template: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
     pub roles_dir: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient")]
     pub auto_advance: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
     pub resume_phase: Option<bool>,
     pub handoff: Option<RawHandoff>,
     pub on_complete: Option<RawOnComplete>,
@@ -187,5 +239,49 @@ impl<'de> Deserialize<'de> for Seconds {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+thread_local! {
+    /// Values of the wrong type met while deserializing, as (span, message): collected so that
+    /// a type error is reported together with every other problem in the file.
+    static TYPE_PROBLEMS: RefCell<Vec<(Range<usize>, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Takes the type problems recorded on this thread since the last call.
+pub fn take_type_problems() -> Vec<(Range<usize>, String)> {
+    TYPE_PROBLEMS.with(|p| std::mem::take(&mut *p.borrow_mut()))
+}
+
+fn record(span: Range<usize>, msg: String) {
+    TYPE_PROBLEMS.with(|p| p.borrow_mut().push((span, msg)));
+}
+
+/// Deserializes a scalar; a value of the wrong type is recorded (see [`take_type_problems`])
+/// and read as absent instead of aborting the whole file.
+fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
+    let v = Spanned::<toml::Value>::deserialize(d)?;
+    let span = v.span();
+    match T::deserialize(v.into_inner()) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) => {
+            record(span, e.message().to_string());
+            Ok(None)
+        }
+    }
+}
+
+/// [`lenient`], keeping the value's span.
+fn lenient_spanned<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+    d: D,
+) -> Result<Option<Spanned<T>>, D::Error> {
+    let v = Spanned::<toml::Value>::deserialize(d)?;
+    let span = v.span();
+    match T::deserialize(v.into_inner()) {
+        Ok(t) => Ok(Some(Spanned::new(span, t))),
+        Err(e) => {
+            record(span, e.message().to_string());
+            Ok(None)
+        }
     }
 }

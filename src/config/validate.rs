@@ -425,15 +425,22 @@ fn session_of(
     v: &mut V,
     sessions: &mut HashMap<String, String>,
 ) -> String {
-    let (session, span) = match &e.session {
-        Some(s) => (s.get_ref().clone(), Some(sp(s))),
-        None => (format!("{prefix}{name}"), e.name.as_ref().map(sp)),
+    let (session, span, derived) = match &e.session {
+        Some(s) => (s.get_ref().clone(), Some(sp(s)), false),
+        None => (format!("{prefix}{name}"), e.name.as_ref().map(sp), true),
     };
-    if v.session_name(
-        &session,
-        &format!("{label}: session"),
-        span.clone().unwrap_or(0..0),
-    ) {
+    // A derived name is only checked when the prefix is fine (its error is reported once).
+    let prefix_ok = !prefix.is_empty()
+        && !prefix
+            .chars()
+            .any(|c| matches!(c, '.' | ':' | '#') || c.is_control());
+    if (derived && !prefix_ok)
+        || v.session_name(
+            &session,
+            &format!("{label}: session"),
+            span.clone().unwrap_or(0..0),
+        )
+    {
         if let Some(owner) = sessions.get(&session) {
             v.err(
                 Problem::new(format!(

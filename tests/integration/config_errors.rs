@@ -402,7 +402,6 @@ fn three_errors_reported_at_once_and_every_verb_refuses_without_touching_tmux() 
 }
 
 #[test]
-#[ignore = "bug: a TOML type error (e.g. enabled = \"yes\") hides every other error in the file"]
 fn type_errors_are_reported_together_with_the_other_errors() {
     let t = TestEnv::new();
     let text = basic(
@@ -452,7 +451,6 @@ fn unknown_key_is_a_warning_not_an_error() {
 }
 
 #[test]
-#[ignore = "bug: unknown-key warnings carry no line:column (and name the agent by index, not by name)"]
 fn unknown_key_warning_points_at_line_and_column_and_names_the_agent() {
     let t = TestEnv::new();
     let text = basic(
