@@ -109,32 +109,24 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
             );
         }
         let session = session_of(a, d, &name, &session_prefix, &label, &mut v, &mut sessions);
-        let kind = pick(&a.kind, &d.kind)
-            .and_then(|k| {
-                let parsed = Kind::parse(k.get_ref());
-                if parsed.is_none() {
-                    v.err(
-                        Problem::new(format!("{label}: kind {:?} is not valid", k.get_ref()))
-                            .at(Some(sp(k)))
-                            .help(format!("use one of: {}", Kind::VALID.join(", "))),
-                    );
-                }
-                parsed
-            })
-            .unwrap_or(Kind::Persistent);
-        let watch = pick(&a.watch, &d.watch)
-            .and_then(|w| {
-                let parsed = Watch::parse(w.get_ref());
-                if parsed.is_none() {
-                    v.err(
-                        Problem::new(format!("{label}: watch {:?} is not valid", w.get_ref()))
-                            .at(Some(sp(w)))
-                            .help(format!("use one of: {}", Watch::VALID.join(", "))),
-                    );
-                }
-                parsed
-            })
-            .unwrap_or(Watch::None);
+        let kind = one_of(
+            &mut v,
+            &label,
+            "kind",
+            pick(&a.kind, &d.kind),
+            Kind::parse,
+            Kind::VALID,
+        )
+        .unwrap_or(Kind::Persistent);
+        let watch = one_of(
+            &mut v,
+            &label,
+            "watch",
+            pick(&a.watch, &d.watch),
+            Watch::parse,
+            Watch::VALID,
+        )
+        .unwrap_or(Watch::None);
 
         let env_backend = env.and_then(|e| e(&format!("AGENT_BACKEND_{name}")));
         let backend = match (&env_backend, pick(&a.backend, &d.backend)) {
@@ -389,6 +381,28 @@ impl V {
     }
 }
 
+/// Parses an enumerated value (`kind`, `watch`, `prompt_delivery`); an invalid one is an
+/// error that lists the valid values.
+fn one_of<T>(
+    v: &mut V,
+    label: &str,
+    key: &str,
+    val: Option<&SStr>,
+    parse: fn(&str) -> Option<T>,
+    valid: &[&str],
+) -> Option<T> {
+    let val = val?;
+    let parsed = parse(val.get_ref());
+    if parsed.is_none() {
+        v.err(
+            Problem::new(format!("{label}: {key} {:?} is not valid", val.get_ref()))
+                .at(Some(sp(val)))
+                .help(format!("use one of: {}", valid.join(", "))),
+        );
+    }
+    parsed
+}
+
 fn sp<T>(s: &Spanned<T>) -> Range<usize> {
     s.span()
 }
@@ -532,20 +546,15 @@ fn backend(name: &str, b: &RawBackend, v: &mut V) -> Option<Backend> {
         x.as_ref()
             .map_or(default.to_string(), |s| s.get_ref().clone())
     };
-    let delivery = match &b.prompt_delivery {
-        None => Delivery::Arg,
-        Some(d) => Delivery::parse(d.get_ref()).unwrap_or_else(|| {
-            v.err(
-                Problem::new(format!(
-                    "{label}: prompt_delivery {:?} is not valid",
-                    d.get_ref()
-                ))
-                .at(Some(sp(d)))
-                .help(format!("use one of: {}", Delivery::VALID.join(", "))),
-            );
-            Delivery::Arg
-        }),
-    };
+    let delivery = one_of(
+        v,
+        &label,
+        "prompt_delivery",
+        b.prompt_delivery.as_ref(),
+        Delivery::parse,
+        Delivery::VALID,
+    )
+    .unwrap_or(Delivery::Arg);
     let bin = match &b.bin {
         Some(x) if !x.get_ref().trim().is_empty() => {
             if shlex::split(x.get_ref()).is_none() {
