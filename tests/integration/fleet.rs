@@ -178,3 +178,81 @@ fn status_uses_one_tmux_call_whatever_the_fleet_size() {
         assert_eq!(t.run(&["down"]).0, 0);
     }
 }
+
+#[test]
+fn ping_delivery_waits_for_ready_and_submits_the_kickoff_line_once() {
+    let t = TestEnv::new();
+    t.config(&format!(
+        r#"[defaults]
+session_prefix = "pg-"
+log_dir = ".agents"
+[backend.tui]
+bin = "bash"
+prompt_delivery = "ping"
+attach = "{{bin}} {fake} /dev/null tui-session m"
+ready_re = "idle — waiting for input"
+connect_delay = 20
+active_re = "esc to interrupt"
+[[agent]]
+name = "t1"
+backend = "tui"
+prompt = "PING KICKOFF"
+"#,
+        fake = fake_agent().display()
+    ));
+    let started = std::time::Instant::now();
+    let (code, _, err) = t.run(&["up", "t1"]);
+    assert_eq!(code, 0, "{err}");
+    // ready_re matched once the fake TUI idled (~1 s), well before connect_delay (20 s).
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "up waited {:?}",
+        started.elapsed()
+    );
+    let kickoff = t.path().join(".agents/state/kickoff-pg-t1.txt");
+    assert_eq!(std::fs::read_to_string(&kickoff).unwrap(), "PING KICKOFF");
+    let log = t.path().join(".agents/pg-t1.log");
+    let line = format!(
+        "message #1: Your full kickoff prompt is in {}",
+        kickoff.display()
+    );
+    assert!(
+        wait_until(10.0, || std::fs::read_to_string(&log)
+            .is_ok_and(|l| l.contains(&line[..60.min(line.len())]))),
+        "the kickoff line was not typed: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !text.contains("message #2"),
+        "submitted more than once:\n{text}"
+    );
+}
+
+#[test]
+fn tmux_older_than_3_0_is_one_clear_error() {
+    let t = TestEnv::new();
+    t.config(&fleet_config("old-", 1, ""));
+    t.write(
+        "shim/tmux",
+        "#!/bin/sh\nfor a; do [ \"$a\" = -V ] && { echo 'tmux 2.9a'; exit 0; }; done\nexit 1\n",
+    );
+    std::process::Command::new("chmod")
+        .args(["+x", t.path().join("shim/tmux").to_str().unwrap()])
+        .status()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        t.path().join("shim").display(),
+        std::env::var("PATH").unwrap()
+    );
+    let out = t.cmd().env("PATH", &path).arg("up").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("tmux 2.9a is too old: agents needs tmux 3.0 or newer"),
+        "{err}"
+    );
+    assert_eq!(err.matches("error").count(), 1, "{err}");
+}
