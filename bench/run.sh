@@ -2,7 +2,7 @@
 # bench/run.sh — benchmark `agents` (this repository, Rust) side by side with the Python
 # original (/work/shared/baseline/agents.py) in one run. See bench/README.md.
 #
-#   bash bench/run.sh                      # full run (~4 min)
+#   bash bench/run.sh                      # full run (~3 min)
 #   BENCH_SECONDS=20 bash bench/run.sh     # shorter watchdog runs
 #
 # Everything runs on a private tmux server (TMUX_TMPDIR=<temp dir>); the user's own tmux
@@ -135,16 +135,27 @@ RS=("$OURS")
 PYC=("$PY" "$ORIG")
 
 # ── small helpers ─────────────────────────────────────────────────────────────
-now() { echo "$EPOCHREALTIME"; }
-ms_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.2f\n", (b-a)*1000}'; }
 median() { sort -n "$1" | awk '{v[NR]=$1} END{ if (NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2 }'; }
 minimum() { sort -n "$1" | head -n 1; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 == 0) print "inf"; else printf "%.1f", a/b }'; }
+x() { if [[ $1 == inf ]]; then echo "inf"; else echo "${1}x"; fi; } # a ratio for display
 # verdict RATIO MIN — "target met" when RATIO >= MIN
 verdict() { awk -v r="$1" -v m="$2" 'BEGIN{ print (r == "inf" || r+0 >= m+0) ? "target met" : "target MISSED" }'; }
 
 # run CMD... — run a command, output to the log; a failure fails the benchmark
 run() { printf '$ %s\n' "$*" >>"$LOG"; "$@" >>"$LOG" 2>&1 || die "exit $? from: $*"; }
+# timed OUTFILE CMD... — like run, and append the wall time in ms to OUTFILE. Nothing but
+# the fork/exec of CMD happens between the two clock reads.
+timed() {
+    local out=$1 t0 t1 rc=0
+    shift
+    printf '$ (timed) %s\n' "$*" >>"$LOG"
+    t0=$EPOCHREALTIME
+    "$@" >>"$LOG" 2>&1 || rc=$?
+    t1=$EPOCHREALTIME
+    ((rc == 0)) || die "exit $rc from: $*"
+    awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", (b-a)*1000}' >>"$out"
+}
 
 # fresh_server — no tmux server, no fleet state: the empty starting point
 fresh_server() {
@@ -166,6 +177,21 @@ expect_live() { # expect_live N WHAT
     local n
     n=$(live_agents)
     [[ $n -eq $1 ]] || die "$2: $n of $1 agents running"
+}
+
+# stop_up_watchdog N CMD... — `down watchdog` with that program, then wait until the process
+# that ran in the watchdog session has exited: `down` returns before it is gone, and ours
+# refuses to start a second watchdog while the first still holds its lock.
+stop_up_watchdog() {
+    local n=$1 pid i
+    shift
+    pid=$("$REAL_TMUX" display-message -p -t '=bench-watchdog:' '#{pane_pid}' 2>/dev/null || true)
+    run "$@" down watchdog --config "$(cfg "$n")"
+    for ((i = 0; i < 100 && ${#pid} > 0; i++)); do
+        [[ -d /proc/$pid ]] || break
+        sleep 0.05
+    done
+    [[ -z $pid || ! -d /proc/$pid ]] || die "the watchdog (pid $pid) is still running 5 s after \`down watchdog\`"
 }
 
 # check_our_watchdog_session — after our `up`, is the watchdog it started alive?
@@ -206,7 +232,7 @@ count_status() { # count_status N LABEL CMD... — tmux calls of one `status`
 for n in "$SMALL" "$BIG"; do
     fresh_server
     run "${RS[@]}" up --config "$(cfg "$n")"
-    run "${RS[@]}" down watchdog --config "$(cfg "$n")"
+    stop_up_watchdog "$n" "${RS[@]}"
     expect_live "$n" "fleet $n after up"
     count_status "$n" ours "${RS[@]}"
     count_status "$n" original "${PYC[@]}"
@@ -219,8 +245,8 @@ for ((i = 0; i < 2; i++)); do
     run "${PYC[@]}" status --config "$(cfg $BIG)"
 done
 for ((i = 0; i < BENCH_RUNS; i++)); do
-    t=$(now); run "${RS[@]}" status --config "$(cfg $BIG)"; ms_since "$t" >>"$WORK/status-ours"
-    t=$(now); run "${PYC[@]}" status --config "$(cfg $BIG)"; ms_since "$t" >>"$WORK/status-orig"
+    timed "$WORK/status-ours" "${RS[@]}" status --config "$(cfg $BIG)"
+    timed "$WORK/status-orig" "${PYC[@]}" status --config "$(cfg $BIG)"
 done
 ST_OURS=$(median "$WORK/status-ours") ST_ORIG=$(median "$WORK/status-orig")
 ST_RATIO=$(div "$ST_ORIG" "$ST_OURS")
@@ -233,22 +259,18 @@ say ""
 # information) and the server is killed. One warm-up run each, then interleaved runs.
 say "== 2. up / down, $BIG agents"
 up_once() { # up_once LABEL OUTFILE CMD... — one timed up + down on a fresh server
-    local label=$1 out=$2 t
+    local label=$1 out=$2
     shift 2
     fresh_server
-    t=$(now)
-    run "$@" up --config "$(cfg $BIG)"
-    ms_since "$t" >>"$out.up"
+    timed "$out.up" "$@" up --config "$(cfg $BIG)"
     expect_live "$BIG" "$label up"
-    t=$(now)
-    run "$@" down --config "$(cfg $BIG)"
-    ms_since "$t" >>"$out.down"
+    timed "$out.down" "$@" down --config "$(cfg $BIG)"
 }
 # The floor: the same tmux work ours asks for (per agent: new-session running `sleep
 # 100000`, remain-on-exit, pipe-pane to a log), as ONE chained tmux call from bash. Most of
 # an `up` is the tmux server creating 50 panes; no client can be faster than this.
 raw_tmux_up() { # raw_tmux_up OUTFILE
-    local dir=$WORK/raw i t
+    local dir=$WORK/raw i
     local -a chain=()
     mkdir -p "$dir"
     for ((i = 1; i <= BIG; i++)); do
@@ -257,9 +279,7 @@ raw_tmux_up() { # raw_tmux_up OUTFILE
             pipe-pane -o -t "=bench-a$i:" "exec cat >> '$dir/bench-a$i.log'" ';')
     done
     fresh_server
-    t=$(now)
-    run "$REAL_TMUX" "${chain[@]}"
-    ms_since "$t" >>"$1"
+    timed "$1" "$REAL_TMUX" "${chain[@]}"
     expect_live "$BIG" "raw tmux chain"
 }
 up_once ours "$WORK/warm" "${RS[@]}"
@@ -286,29 +306,32 @@ say ""
 #       information only — the shim's own CPU would distort the timing run), then
 #   (b) the foreground watchdog for BENCH_SECONDS under /usr/bin/time -v, no shim, stopped
 #       with SIGTERM (not SIGINT: bash starts a background job with SIGINT ignored, and a
-#       Python started that way never sees it). "User time" + "System time" include its reaped children (the tmux
-#       clients it runs). Peak RSS is the watchdog's own VmHWM, read just before the signal
-#       (time -v's "Maximum resident set size" is the max over the process and all reaped
-#       children, i.e. it may be a tmux client's; it is shown too).
+#       Python started that way never sees it). "User time" + "System time" include its
+#       reaped children (the tmux clients it runs); /proc/PID/stat just before the signal
+#       splits them into the watchdog's own CPU and its children's. Peak RSS is the
+#       watchdog's own VmHWM, read at the same moment (time -v's "Maximum resident set
+#       size" is the max over the process and all reaped children; it is shown too).
 say "== 3. watchdog, $BIG agents, ${BENCH_SECONDS} s each (signal_interval 5, heavy_interval 10)"
 declare -A WD
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime+stime of one process
 
 watchdog_bench() { # watchdog_bench LABEL CMD...
-    local label=$1 f tf wlog tpid wpid srv srv0 i
+    local label=$1 f tf wlog tpid wpid srv srv0 i rc
     shift
     fresh_server
     run "$@" up --config "$(cfg $BIG)"
     if [[ $label == ours ]]; then check_our_watchdog_session; fi
-    run "$@" down watchdog --config "$(cfg $BIG)"
+    stop_up_watchdog "$BIG" "$@"
     expect_live "$BIG" "$label watchdog setup"
 
     # (a) count tmux calls over the first BENCH_COUNT_SECONDS
     f=$WORK/count-watchdog-$label
     : >"$f"
     printf '$ (counting, %s s) %s watchdog\n' "$BENCH_COUNT_SECONDS" "$*" >>"$LOG"
+    rc=0
     PATH="$SHIM:$PATH" BENCH_TMUX_COUNT=$f timeout -s INT "$BENCH_COUNT_SECONDS" \
-        "$@" watchdog --config "$(cfg $BIG)" >>"$LOG" 2>&1 || true
+        "$@" watchdog --config "$(cfg $BIG)" >>"$LOG" 2>&1 || rc=$?
+    ((rc == 124)) || die "$label watchdog (counting run) exited with status $rc before ${BENCH_COUNT_SECONDS} s"
     WD[$label-calls]=$(wc -l <"$f")
     say "  $label: ${WD[$label-calls]} tmux calls in the first ${BENCH_COUNT_SECONDS} s ($(sort "$f" | uniq -c | awk '{printf "%s%s x%s", (NR>1?", ":""), $2, $1}'))"
     expect_live "$BIG" "$label after the counting run"
@@ -328,6 +351,8 @@ watchdog_bench() { # watchdog_bench LABEL CMD...
     sleep $((BENCH_SECONDS - 1))
     [[ -d /proc/$wpid ]] || die "$label watchdog exited before ${BENCH_SECONDS} s (log: $(tail -n 3 "$wlog"))"
     WD[$label-hwm]=$(awk '/^VmHWM/{printf "%.1f", $2/1024}' "/proc/$wpid/status")
+    WD[$label-split]=$(awk -v hz="$(getconf CLK_TCK)" \
+        '{printf "own %.2f s + reaped children %.2f s", ($14+$15)/hz, ($16+$17)/hz}' "/proc/$wpid/stat")
     kill -TERM "$wpid"
     for ((i = 0; i < 150; i++)); do
         kill -0 "$tpid" 2>/dev/null || break
@@ -338,13 +363,15 @@ watchdog_bench() { # watchdog_bench LABEL CMD...
         die "$label watchdog did not exit within 15 s of SIGTERM"
     fi
     wait "$tpid" || true
+    WATCH_PIDS=()
     cat "$wlog" >>"$LOG"
     WD[$label-srv]=$(awk -v a="$srv0" -v b="$(cpu_ticks "$srv")" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", (b-a)/hz}')
     WD[$label-cpu]=$(awk -F': ' '/User time/{u=$2} /System time/{s=$2} END{printf "%.2f", u+s}' "$tf")
     WD[$label-user]=$(awk -F': ' '/User time/{print $2}' "$tf")
     WD[$label-sys]=$(awk -F': ' '/System time/{print $2}' "$tf")
     WD[$label-maxrss]=$(awk -F': ' '/Maximum resident set size/{printf "%.1f", $2/1024}' "$tf")
-    WD[$label-exit]=$(awk -F': ' '/Exit status/{print $2}' "$tf")
+    WD[$label-exit]=$(awk -F': ' '/Command terminated by signal/{sig=$0; sub(/.*signal /, "", sig)}
+        /Exit status/{st=$2} END{print (sig != "") ? "signal " sig : st}' "$tf")
     if [[ $label == ours && ${WD[$label-exit]} != 0 ]]; then
         die "ours: watchdog exited with status ${WD[$label-exit]} on SIGTERM (expected 0); log: $(tail -n 3 "$wlog")"
     fi
@@ -352,7 +379,7 @@ watchdog_bench() { # watchdog_bench LABEL CMD...
     if grep -qiE 'error|warn|panic|restart' "$wlog"; then
         note "$label watchdog printed: $(grep -iE 'error|warn|panic|restart' "$wlog" | head -n 3 | tr '\n' '|')"
     fi
-    say "  $label: CPU ${WD[$label-cpu]} s (user ${WD[$label-user]}, sys ${WD[$label-sys]}), peak RSS (VmHWM) ${WD[$label-hwm]} MiB, time -v max RSS ${WD[$label-maxrss]} MiB, tmux server CPU ${WD[$label-srv]} s, exit status ${WD[$label-exit]}"
+    say "  $label: CPU ${WD[$label-cpu]} s (user ${WD[$label-user]}, sys ${WD[$label-sys]}; ${WD[$label-split]}), peak RSS (VmHWM) ${WD[$label-hwm]} MiB, time -v max RSS ${WD[$label-maxrss]} MiB, tmux server CPU ${WD[$label-srv]} s, exit status ${WD[$label-exit]}"
 }
 watchdog_bench ours "${RS[@]}"
 watchdog_bench original "${PYC[@]}"
@@ -363,22 +390,24 @@ say ""
 
 # ══ summary ════════════════════════════════════════════════════════════════════
 row() { printf '%-34s %10s %10s %8s   %-14s %s\n' "$@"; }
-const_verdict() { [[ ${CALLS[ours-$SMALL]} -eq ${CALLS[ours-$BIG]} ]] && echo "target met" || echo "target MISSED"; }
+const_verdict() {
+    if [[ ${CALLS[ours-$SMALL]} -eq ${CALLS[ours-$BIG]} ]]; then echo "target met"; else echo "target MISSED"; fi
+}
 rss_verdict() { awk -v r="${WD[ours-hwm]}" 'BEGIN{ print (r+0 <= 8) ? "target met" : "target MISSED" }'; }
 say "== summary (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
 row "benchmark" "original" "ours" "ratio" "target" ""
-row "status, $BIG agents (ms, median)" "$ST_ORIG" "$ST_OURS" "${ST_RATIO}x" ">= 50x" "$(verdict "$ST_RATIO" 50)"
+row "status, $BIG agents (ms, median)" "$ST_ORIG" "$ST_OURS" "$(x "$ST_RATIO")" ">= 50x" "$(verdict "$ST_RATIO" 50)"
 row "tmux calls per status ($SMALL / $BIG)" "${CALLS[original-$SMALL]} / ${CALLS[original-$BIG]}" \
     "${CALLS[ours-$SMALL]} / ${CALLS[ours-$BIG]}" "-" "ours constant" "$(const_verdict)"
-row "up, $BIG agents (ms, median)" "$UP_ORIG" "$UP_OURS" "${UP_RATIO}x" ">= 10x" "$(verdict "$UP_RATIO" 10)"
-row "up floor: raw tmux chain (ms)" "-" "$UP_RAW" "$(div "$UP_ORIG" "$UP_RAW")x" "(info)" "best possible up ratio"
-row "down, $BIG agents (ms, median)" "$DN_ORIG" "$DN_OURS" "${DN_RATIO}x" "(info)" ""
-row "watchdog ${BENCH_SECONDS} s CPU (s)" "${WD[original-cpu]}" "${WD[ours-cpu]}" "${WD_RATIO}x" ">= 20x" "$(verdict "$WD_RATIO" 20)"
-row "watchdog peak RSS (MiB)" "${WD[original-hwm]}" "${WD[ours-hwm]}" "${RSS_RATIO}x" "ours <= 8" "$(rss_verdict)"
+row "up, $BIG agents (ms, median)" "$UP_ORIG" "$UP_OURS" "$(x "$UP_RATIO")" ">= 10x" "$(verdict "$UP_RATIO" 10)"
+row "up floor: raw tmux chain (ms)" "-" "$UP_RAW" "$(x "$(div "$UP_ORIG" "$UP_RAW")")" "(info)" "best possible up ratio"
+row "down, $BIG agents (ms, median)" "$DN_ORIG" "$DN_OURS" "$(x "$DN_RATIO")" "(info)" ""
+row "watchdog ${BENCH_SECONDS} s CPU (s)" "${WD[original-cpu]}" "${WD[ours-cpu]}" "$(x "$WD_RATIO")" ">= 20x" "$(verdict "$WD_RATIO" 20)"
+row "watchdog peak RSS (MiB)" "${WD[original-hwm]}" "${WD[ours-hwm]}" "$(x "$RSS_RATIO")" "ours <= 8" "$(rss_verdict)"
 row "watchdog tmux calls (first ${BENCH_COUNT_SECONDS} s)" "${WD[original-calls]}" "${WD[ours-calls]}" \
-    "$(div "${WD[original-calls]}" "${WD[ours-calls]}")x" "(info)" ""
+    "$(x "$(div "${WD[original-calls]}" "${WD[ours-calls]}")")" "(info)" ""
 row "tmux server CPU in watchdog run (s)" "${WD[original-srv]}" "${WD[ours-srv]}" \
-    "$(div "${WD[original-srv]}" "${WD[ours-srv]}")x" "(info)" ""
+    "$(x "$(div "${WD[original-srv]}" "${WD[ours-srv]}")")" "(info)" ""
 if ((${#NOTES[@]})); then
     say ""
     say "notes:"
