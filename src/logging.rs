@@ -33,6 +33,21 @@ where
     }
 }
 
+/// stderr that never fails: once the watchdog's pane is gone (its tmux session was killed)
+/// stderr is a dead pty, and tracing-subscriber would report the failed write with
+/// `eprintln!`, which panics on that same dead stderr.
+struct Stderr;
+
+impl std::io::Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Installs the stderr logger: `verbose` shows debug lines, `quiet` only warnings and errors.
 pub fn init(verbose: bool, quiet: bool) {
     let level = if verbose {
@@ -44,7 +59,7 @@ pub fn init(verbose: bool, quiet: bool) {
     };
     let _ = tracing_subscriber::fmt()
         .with_max_level(level)
-        .with_writer(std::io::stderr)
+        .with_writer(|| Stderr)
         .with_ansi(false)
         .event_format(AgentsFormat)
         .try_init();

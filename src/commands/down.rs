@@ -65,5 +65,25 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
             serde_json::json!({"name": n, "session": s, "reason": "down"}),
         );
     }
+    if present.iter().any(|(n, _)| n == "watchdog") {
+        wait_for_watchdog_exit(ctx).await;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Waits (up to 5 s) until the killed watchdog has released its lock, so that `down` returns
+/// only once it is gone and a new watchdog can start at once.
+async fn wait_for_watchdog_exit(ctx: &Ctx) {
+    let lock = ctx.state.lock_path();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while crate::state::lock::is_held(&lock) {
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(
+                "the watchdog has not exited 5 s after its session was killed (lock {})",
+                lock.display()
+            );
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

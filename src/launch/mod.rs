@@ -42,7 +42,7 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
     let model = kickoff::model(agent, phase);
     let text = kickoff::kickoff(cfg, agent, phase)?;
     let kickoff_file = ctx.state.kickoff_path(&agent.session);
-    atomic::write(&kickoff_file, text.as_bytes()).map_err(|e| {
+    atomic::write_fast(&kickoff_file, text.as_bytes()).map_err(|e| {
         format!(
             "agent {:?}: cannot write {}: {e}",
             agent.name,

@@ -4,13 +4,26 @@
 use std::io::Write;
 use std::path::Path;
 
-/// Writes `data` to `path` atomically, creating the parent directory if needed.
+/// Writes `data` to `path` atomically and durably (fsync before the rename), creating the
+/// parent directory if needed. For state that must survive a power loss.
 pub fn write(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    write_impl(path, data, true)
+}
+
+/// Like [`write`] without the fsync: still all-or-nothing for readers and after a crash of
+/// this process, for files rewritten at every start (kickoff files).
+pub fn write_fast(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    write_impl(path, data, false)
+}
+
+fn write_impl(path: &Path, data: &[u8], sync: bool) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
     tmp.write_all(data)?;
-    tmp.as_file().sync_all()?;
+    if sync {
+        tmp.as_file().sync_all()?;
+    }
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

@@ -68,6 +68,14 @@ pub fn acquire(path: &Path) -> Result<Lock, LockError> {
     })
 }
 
+/// Whether some process holds the lock at `path` (a missing file is not held).
+pub fn is_held(path: &Path) -> bool {
+    let Ok(file) = OpenOptions::new().read(true).write(true).open(path) else {
+        return false;
+    };
+    matches!(file.try_lock(), Err(TryLockError::WouldBlock))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -80,7 +88,9 @@ mod tests {
             err.contains(&format!("already running (pid {})", std::process::id())),
             "{err}"
         );
+        assert!(super::is_held(&p));
         drop(held);
+        assert!(!super::is_held(&p));
         super::acquire(&p).unwrap();
     }
 }

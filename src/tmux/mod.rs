@@ -100,6 +100,9 @@ impl Tmux {
     /// Runs `tmux [-L socket] args...`; returns stdout.
     pub async fn run(&self, args: &[String]) -> Result<String, TmuxError> {
         let mut cmd = tokio::process::Command::new("tmux");
+        // -u: UTF-8 output whatever the locale; under LC_ALL=C tmux would print the tabs of
+        // our list format and every non-ASCII pane character as `_`.
+        cmd.arg("-u");
         if let Some(s) = &self.socket {
             cmd.arg("-L").arg(s);
         }
@@ -247,7 +250,15 @@ impl Tmux {
         if names.is_empty() {
             return out;
         }
-        let marker = |i: usize| format!("@@agents-capture-{}-{i}@@", std::process::id());
+        let pid = std::process::id();
+        let markers: Vec<String> = (0..names.len())
+            .map(|i| format!("@@agents-capture-{pid}-{i}@@"))
+            .collect();
+        let index: HashMap<&str, usize> = markers
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.as_str(), i))
+            .collect();
         let cmds: Vec<Vec<String>> = names
             .iter()
             .enumerate()
@@ -258,7 +269,7 @@ impl Tmux {
                         "-p".into(),
                         "-t".into(),
                         target::pane(n),
-                        marker(i),
+                        markers[i].clone(),
                     ],
                     vec![
                         "capture-pane".into(),
@@ -279,7 +290,7 @@ impl Tmux {
                 buf.clear();
             };
             for line in text.lines() {
-                match (0..names.len()).find(|&i| line == marker(i)) {
+                match index.get(line).copied() {
                     Some(i) => {
                         flush(current, &mut buf);
                         current = Some(i);

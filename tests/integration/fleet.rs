@@ -256,3 +256,23 @@ fn tmux_older_than_3_0_is_one_clear_error() {
     );
     assert_eq!(err.matches("error").count(), 1, "{err}");
 }
+
+#[test]
+fn a_non_utf8_locale_still_sees_and_stops_the_fleet() {
+    // Under LC_ALL=C tmux prints tabs and non-ASCII as `_` unless the client says UTF-8.
+    let t = TestEnv::new();
+    t.config(&fleet_config("lc-", 2, ""));
+    assert_eq!(t.run(&["up", "a1", "a2"]).0, 0);
+    let out = t
+        .cmd()
+        .env("LC_ALL", "C")
+        .env("LANG", "")
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(running(&st, "a1") && running(&st, "a2"), "{st}");
+    let out = t.cmd().env("LC_ALL", "C").arg("down").output().unwrap();
+    assert!(out.status.success());
+    assert!(t.sessions().is_empty(), "{:?}", t.sessions());
+}

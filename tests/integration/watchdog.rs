@@ -388,3 +388,26 @@ run = "reporter"
         1
     );
 }
+
+#[test]
+fn down_watchdog_returns_once_it_has_exited_and_records_why() {
+    let t = TestEnv::new();
+    t.config(&fleet_config("dw-", 1, ""));
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    assert_eq!(t.run(&["down", "watchdog"]).0, 0);
+    // No wait: the lock is already free, and the stop was recorded despite the dead pane.
+    let (code, _, err) = t.run(&["watchdog", "--once"]);
+    assert_eq!(code, 0, "{err}");
+    let stops: Vec<_> = t
+        .events(".agents")
+        .into_iter()
+        .filter(|e| e["event"] == "watchdog-stop")
+        .collect();
+    assert!(
+        stops
+            .iter()
+            .any(|e| e["reason"].as_str().unwrap().starts_with("SIGHUP")),
+        "{stops:?}"
+    );
+}
