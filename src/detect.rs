@@ -45,18 +45,17 @@ pub fn read(backend: &Backend, pane: &str) -> Reading {
     let text = lines.join("\n");
     let footer_from = lines.len().saturating_sub(FOOTER_LINES);
 
-    let active = backend
-        .active_re
-        .as_ref()
-        .and_then(|re| lowest_line(re, &text).filter(|&l| !backend.footer_ui || l >= footer_from));
+    let active = backend.active_re.as_ref().and_then(|re| {
+        lowest_line(re.regex(), &text).filter(|&l| !backend.footer_ui || l >= footer_from)
+    });
     let limit = backend
         .limit_re
         .as_ref()
-        .and_then(|re| lowest_line(re, &text));
+        .and_then(|re| lowest_line(re.regex(), &text));
     let fatal = backend
         .fatal_re
         .as_ref()
-        .and_then(|re| lowest_line(re, &text));
+        .and_then(|re| lowest_line(re.regex(), &text));
 
     // Ties go to Active, then Limit: never restart or hold an agent that is working.
     let mut best: Option<(usize, u8, PaneState)> = None;
@@ -93,10 +92,10 @@ fn lowest_line(re: &Regex, text: &str) -> Option<usize> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::config::validate::compile_regex;
+    use crate::config::Pattern;
 
     pub(crate) fn backend(active: &str, limit: &str, fatal: &str, footer_ui: bool) -> Backend {
-        let re = |s: &str| (!s.is_empty()).then(|| compile_regex(s).unwrap());
+        let re = |s: &str| (!s.is_empty()).then(|| Pattern::new(s).unwrap());
         let cfg = crate::config::parse(
             std::path::Path::new("/tmp/agents.toml"),
             "[defaults]\nsession_prefix='t-'\nlog_dir='l'\n[backend.b]\nbin='x'\n",

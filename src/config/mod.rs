@@ -6,6 +6,7 @@
 
 pub mod diagnostic;
 pub mod model;
+pub mod pattern;
 pub mod raw;
 pub mod validate;
 
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub use diagnostic::{ConfigError, Problem};
 pub use model::*;
+pub use pattern::Pattern;
 
 /// How the config file was found; shown in "not found" errors.
 #[derive(Debug, thiserror::Error)]

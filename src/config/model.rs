@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use regex::Regex;
+use super::pattern::Pattern;
 
 /// A loaded, valid `agents.toml`.
 #[derive(Debug, Clone)]
@@ -133,13 +133,13 @@ pub struct Backend {
     /// tmux key name that submits typed text (`Enter`; `C-m` for ping backends).
     pub submit_key: String,
     /// Matches the pane while the agent is working (e.g. Claude Code's `esc to interrupt`).
-    pub active_re: Option<Regex>,
+    pub active_re: Option<Pattern>,
     /// Matches a usage-limit banner.
-    pub limit_re: Option<Regex>,
+    pub limit_re: Option<Pattern>,
     /// Matches an unrecoverable session state: the watchdog restarts the session.
-    pub fatal_re: Option<Regex>,
+    pub fatal_re: Option<Pattern>,
     /// Ping delivery: matches the pane once the TUI accepts input; else wait `connect_delay`.
-    pub ready_re: Option<Regex>,
+    pub ready_re: Option<Pattern>,
     /// TUI with a lingering footer: only the bottom 10 lines count as activity.
     pub footer_ui: bool,
     pub log_grace: Duration,
@@ -282,8 +282,8 @@ pub struct Handoff {
     /// Absolute path of the git repository to watch.
     pub repo: PathBuf,
     pub state_subdir: String,
-    pub claim_pattern: Regex,
-    pub review_pattern: Regex,
+    pub claim_pattern: Pattern,
+    pub review_pattern: Pattern,
     pub claim_pings: String,
     pub review_pings: String,
     pub inboxes: Vec<String>,

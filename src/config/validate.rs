@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 
-use regex::{Regex, RegexBuilder};
 use toml::Spanned;
 
 use super::diagnostic::{Problem, did_you_mean};
 use super::model::*;
+use super::pattern::Pattern;
 use super::raw::*;
 
 /// Looks up an environment variable (injected so tests need not touch the process env).
@@ -513,25 +513,14 @@ fn watchdog_settings(w: &RawWatchdog, v: &mut V) -> WatchdogSettings {
     }
 }
 
-/// Compiles a config regex case-insensitive and multi-line (defect 10).
-pub fn compile_regex(pattern: &str) -> Result<Regex, regex::Error> {
-    RegexBuilder::new(pattern)
-        .case_insensitive(true)
-        .multi_line(true)
-        .size_limit(1 << 20)
-        .build()
-}
-
-fn regex_field(owner: &str, key: &str, val: &Option<SStr>, v: &mut V) -> Option<Regex> {
+fn regex_field(owner: &str, key: &str, val: &Option<SStr>, v: &mut V) -> Option<Pattern> {
     let s = val.as_ref()?;
     if s.get_ref().is_empty() {
         return None;
     }
-    match compile_regex(s.get_ref()) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            let detail = e.to_string();
-            let last = detail.lines().last().unwrap_or(&detail).trim().to_string();
+    match Pattern::new(s.get_ref()) {
+        Ok(p) => Some(p),
+        Err(last) => {
             v.err(Problem::new(format!("{owner}: {key} is not a valid regex: {last}"))
                 .at(Some(sp(s)))
                 .help("the syntax is Rust's `regex` crate (like Python's re, without look-around or backreferences)"));
@@ -650,7 +639,7 @@ fn loop_settings(l: &RawLoop, project_dir: &Path, agents: &[Agent], v: &mut V) -
     let handoff = l.handoff.as_ref().map(|h| {
         let mut pat = |x: &Option<SStr>, key: &str, default: &str| {
             regex_field("[loop.handoff]", key, x, v)
-                .unwrap_or_else(|| compile_regex(default).expect("default pattern compiles"))
+                .unwrap_or_else(|| Pattern::new(default).expect("default pattern is valid"))
         };
         let claim_pattern = pat(&h.claim_pattern, "claim_pattern", "^claim");
         let review_pattern = pat(&h.review_pattern, "review_pattern", "^review");

@@ -48,7 +48,7 @@ async fn wait_ready(ctx: &Ctx, backend: &Backend, session: &str) {
     let deadline = tokio::time::Instant::now() + backend.connect_delay;
     while tokio::time::Instant::now() < deadline {
         if let Ok(pane) = ctx.tmux.capture(session).await
-            && re.is_match(&pane)
+            && re.regex().is_match(&pane)
         {
             return;
         }
