@@ -93,7 +93,15 @@ SHIM=$WORK/shim
 mkdir -p "$SHIM"
 cat >"$SHIM/tmux" <<EOF
 #!/bin/sh
-if [ -n "\${BENCH_TMUX_COUNT:-}" ]; then printf '%s\n' "\$1" >>"\$BENCH_TMUX_COUNT"; fi
+# log the tmux command name: the first argument that is not a global flag (-u, -L NAME, ...)
+if [ -n "\${BENCH_TMUX_COUNT:-}" ]; then
+    verb=''; skip=0
+    for a in "\$@"; do
+        if [ \$skip = 1 ]; then skip=0; continue; fi
+        case \$a in -L|-S|-f|-c) skip=1 ;; -*) ;; *) verb=\$a; break ;; esac
+    done
+    printf '%s\n' "\${verb:-?}" >>"\$BENCH_TMUX_COUNT"
+fi
 exec '$REAL_TMUX' "\$@"
 EOF
 chmod +x "$SHIM/tmux"

@@ -68,6 +68,11 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
         }
     }
 
+    // Errors found while preparing; launch() records its own (tmux) failures.
+    for e in &errors {
+        ctx.events
+            .emit("start-failed", serde_json::json!({"error": e}));
+    }
     let items: Vec<(Prepared, String)> = items.into_iter().map(|p| (p, "up".to_string())).collect();
     for (_, r) in launch::launch(ctx, &items, "start").await {
         if let Err(e) = r {
@@ -75,8 +80,6 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
         }
     }
     for e in &errors {
-        ctx.events
-            .emit("start-failed", serde_json::json!({"error": e}));
         tracing::error!("{e}");
     }
     if errors.is_empty() {
