@@ -703,11 +703,11 @@ fn init_writes_a_loadable_config_and_refuses_to_overwrite() {
 fn original_demo_config_runs_unchanged() {
     let t = TestEnv::new();
     let demo = t.path().join("demo");
-    copy_dir(Path::new("/work/shared/baseline/demo"), &demo);
+    copy_dir(&baseline_dir().join("demo"), &demo);
     let cfg = demo.join("agents.toml");
     assert_eq!(
         std::fs::read(&cfg).unwrap(),
-        std::fs::read("/work/shared/baseline/demo/agents.toml").unwrap()
+        std::fs::read(baseline_dir().join("demo/agents.toml")).unwrap()
     );
     let cfg = cfg.to_str().unwrap();
 
@@ -757,7 +757,7 @@ fn original_init_starter_config_works() {
     let t = TestEnv::new();
     let dir = t.path().join("legacy");
     let py = std::process::Command::new("python3")
-        .arg("/work/shared/baseline/agents.py")
+        .arg(baseline_dir().join("agents.py"))
         .arg("init")
         .arg(&dir)
         .current_dir(t.path())

@@ -186,3 +186,22 @@ heavy_interval = 0.6
     }
     s
 }
+
+/// The original `agents.py` and its demo (`shared/baseline`): `$AGENTS_BASELINE_DIR`, else
+/// `../shared/baseline` next to this checkout (where CI puts it), else `/work/shared/baseline`.
+pub fn baseline_dir() -> PathBuf {
+    let candidates = [
+        std::env::var_os("AGENTS_BASELINE_DIR").map(PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/baseline")),
+        Some(PathBuf::from("/work/shared/baseline")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("agents.py").is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "the original agents.py was not found: set AGENTS_BASELINE_DIR to shared/baseline"
+            )
+        })
+}
