@@ -19,8 +19,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL - $*" >&2; exit 1; }
-ok() { echo "ok   - $*"; }
+passed=0
+fail() { echo "FAIL - $*" >&2; echo "smoke: $passed passed, 1 failed"; exit 1; }
+ok() { echo "ok   - $*"; passed=$((passed + 1)); }
 
 if [[ -z ${AGENTS_BIN:-} ]]; then
     cargo build --quiet --manifest-path "$repo/Cargo.toml"
@@ -72,3 +73,4 @@ if tmux -L "$socket" list-sessions >/dev/null 2>&1; then
 fi
 ok "down: no session and no tmux server left"
 echo "SMOKE PASS"
+echo "smoke: $passed passed, 0 failed"
