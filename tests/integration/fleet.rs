@@ -276,3 +276,74 @@ fn a_non_utf8_locale_still_sees_and_stops_the_fleet() {
     assert!(out.status.success());
     assert!(t.sessions().is_empty(), "{:?}", t.sessions());
 }
+
+#[test]
+fn env_overrides_apply_to_one_invocation() {
+    let t = TestEnv::new();
+    let cfg = fleet_config("ev-", 2, "").replace(
+        "[watchdog]",
+        "[backend.other]\nbin = \"true\"\nprompt_delivery = \"exec\"\n\n[watchdog]",
+    );
+    t.config(&cfg);
+    let out = t
+        .cmd()
+        .env("AGENT_MODEL_a1", "big-model")
+        .env("AGENT_BACKEND_a2", "other")
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(st["agents"][0]["model"], "big-model");
+    assert_eq!(st["agents"][1]["backend"], "other");
+    let st = t.status_json();
+    assert_eq!(st["agents"][0]["model"], serde_json::Value::Null);
+    assert_eq!(st["agents"][1]["backend"], "fake");
+    let out = t
+        .cmd()
+        .env("AGENT_BACKEND_a2", "nope")
+        .arg("status")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("AGENT_BACKEND_a2=\"nope\" (environment) names no backend")
+    );
+}
+
+#[test]
+fn defect_04_resume_phase_false_starts_the_sequence_at_phase_0() {
+    let t = TestEnv::new();
+    t.write("prompts/builder.md", "B\n");
+    let cfg = fleet_config("rp-", 0, "")
+        + "\n[[agent]]\nname = \"builder\"\nkind = \"loop\"\nrole = \"builder\"\n\n[loop]\nresume_phase = false\nphases = [{ id = \"p1\", status = \"S1.md\" }, { id = \"p2\", status = \"S2.md\" }]\n";
+    t.config(&cfg);
+    t.write(".agents/state/phase-idx", "1");
+    t.write(".agents/SEQUENCE-COMPLETE", "old");
+    assert_eq!(t.run(&["up", "builder"]).0, 0, "a named up keeps the phase");
+    assert_eq!(
+        std::fs::read_to_string(t.path().join(".agents/state/phase-idx")).unwrap(),
+        "1"
+    );
+    assert_eq!(t.run(&["up"]).0, 0);
+    assert_eq!(
+        std::fs::read_to_string(t.path().join(".agents/state/phase-idx")).unwrap(),
+        "0"
+    );
+    assert!(!t.path().join(".agents/SEQUENCE-COMPLETE").exists());
+}
+
+#[test]
+fn defect_16_services_take_defaults_dir_and_their_own_session() {
+    let t = TestEnv::new();
+    std::fs::create_dir_all(t.path().join("work")).unwrap();
+    let cfg = fleet_config("sv-", 0, "")
+        .replace("watch = \"heal\"", "watch = \"heal\"\ndir = \"work\"")
+        + "\n[[service]]\nname = \"web\"\nsession = \"custom-web\"\ncommand = \"pwd > where.txt; sleep 1000\"\n";
+    t.config(&cfg);
+    assert_eq!(t.run(&["up", "web"]).0, 0);
+    assert_eq!(t.sessions(), ["custom-web"]);
+    assert!(
+        wait_until(5.0, || t.path().join("work/where.txt").exists()),
+        "the service did not run in [defaults].dir"
+    );
+}
