@@ -13,6 +13,18 @@ pub struct Lock {
     pub path: PathBuf,
 }
 
+impl Lock {
+    /// Whether `path` still names the file this lock is on. False when the file (or the
+    /// whole state dir) was deleted or replaced: another watchdog could then take a new lock.
+    pub fn still_at_path(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match (self._file.metadata(), std::fs::metadata(&self.path)) {
+            (Ok(held), Ok(now)) => held.ino() == now.ino() && held.dev() == now.dev(),
+            _ => false,
+        }
+    }
+}
+
 /// Why the lock could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
@@ -79,6 +91,17 @@ pub fn is_held(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn a_deleted_lock_file_is_noticed() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("state/watchdog.lock");
+        let held = super::acquire(&p).unwrap();
+        std::fs::remove_dir_all(d.path().join("state")).unwrap();
+        assert!(!held.still_at_path());
+        let again = super::acquire(&p).unwrap();
+        assert!(again.still_at_path());
+    }
+
+    #[test]
     fn second_acquire_names_the_holder() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("watchdog.lock");
@@ -89,6 +112,7 @@ mod tests {
             "{err}"
         );
         assert!(super::is_held(&p));
+        assert!(held.still_at_path());
         drop(held);
         assert!(!super::is_held(&p));
         super::acquire(&p).unwrap();

@@ -48,7 +48,7 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     crate::commands::log_warnings(&cfg);
     let mut ctx = Ctx::new(cfg, "watchdog");
     ctx.tmux.check_version().await?;
-    let _lock = crate::state::lock::acquire(&ctx.state.lock_path())?;
+    let mut lock = crate::state::lock::acquire(&ctx.state.lock_path())?;
     let mut reloader = Reloader::new(path);
     let mut wd = Watchdog::new(&ctx);
 
@@ -116,6 +116,27 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
                         error.trim_end()
                     );
                     ctx.events.emit("config-invalid", json!({"error": error}));
+                }
+            }
+        }
+        // The lock file (or the state dir, or log_dir in a new config) may have gone:
+        // take the lock again where it now belongs, or give way to a watchdog that has it.
+        if !lock.still_at_path() || lock.path != ctx.state.lock_path() {
+            match crate::state::lock::acquire(&ctx.state.lock_path()) {
+                Ok(l) => {
+                    tracing::warn!(
+                        "the watchdog lock {} was removed or moved; taken again",
+                        l.path.display()
+                    );
+                    lock = l;
+                }
+                Err(e) => {
+                    tracing::error!("{e}; this watchdog stops");
+                    ctx.events.emit(
+                        "watchdog-stop",
+                        json!({"reason": "another watchdog holds the lock"}),
+                    );
+                    return Ok(ExitCode::FAILURE);
                 }
             }
         }

@@ -411,3 +411,22 @@ fn down_watchdog_returns_once_it_has_exited_and_records_why() {
         "{stops:?}"
     );
 }
+
+#[test]
+fn deleting_the_state_dir_does_not_let_a_second_watchdog_in() {
+    let t = TestEnv::new();
+    t.config(&fleet_config("rm-", 1, ""));
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    std::fs::remove_dir_all(t.path().join(".agents/state")).unwrap();
+    // The running watchdog takes its lock again on its next tick (0.3 s).
+    assert!(wait_until(5.0, || t
+        .path()
+        .join(".agents/state/watchdog.lock")
+        .exists()));
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, _, err) = t.run(&["watchdog", "--once"]);
+    assert_ne!(code, 0, "a second watchdog ran: {err}");
+    assert!(err.contains("already running"), "{err}");
+    assert!(watchdog_running(&t));
+}
