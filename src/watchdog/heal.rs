@@ -35,6 +35,9 @@ pub struct Seen<'a> {
     pub done: bool,
     /// Held by a usage limit (`state/limited-<session>.json` not yet expired).
     pub limited: bool,
+    /// A `footer_ui` backend's session log was written within its `log_grace`: the agent
+    /// counts as active (SPEC §6), whatever the pane shows.
+    pub recent_log: bool,
     /// `SEQUENCE-COMPLETE` exists: loop agents are no longer healed.
     pub sequence_complete: bool,
     /// Every backend's `process_name`.
@@ -74,7 +77,7 @@ pub fn decide(agent: &Agent, backend: &Backend, seen: &Seen, heavy: bool) -> Act
         ));
     }
     match seen.reading {
-        Some(r) if r.state == PaneState::Fatal && !seen.limited => {
+        Some(r) if r.state == PaneState::Fatal && !seen.limited && !seen.recent_log => {
             Action::Restart(format!("fatal screen: {}", r.line.as_deref().unwrap_or("")))
         }
         _ => Action::Nothing,
@@ -133,6 +136,7 @@ watch = "none"
             down: false,
             done: false,
             limited: false,
+            recent_log: false,
             sequence_complete: false,
             known_processes: known,
         }
@@ -224,6 +228,13 @@ watch = "none"
         let mut s = seen(Some(&live), Some(&fatal), &known);
         s.limited = true;
         assert_eq!(decide(a, b, &s, true), Action::Nothing);
+        let mut s = seen(Some(&live), Some(&fatal), &known);
+        s.recent_log = true;
+        assert_eq!(
+            decide(a, b, &s, true),
+            Action::Nothing,
+            "footer_ui log activity counts as active"
+        );
         let active = Reading {
             state: PaneState::Active,
             line: None,

@@ -157,6 +157,16 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Whether a `footer_ui` backend's session log was written within its `log_grace`.
+fn log_touched_within(log: &Path, backend: &crate::config::Backend) -> bool {
+    backend.footer_ui
+        && std::fs::metadata(log)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age <= backend.log_grace)
+}
+
 /// State kept across ticks.
 #[derive(Debug)]
 pub struct Watchdog {
@@ -243,6 +253,8 @@ impl Watchdog {
                 down,
                 done: ctx.state.is_done(&a.name),
                 limited: matches!(ctx.state.limit(&a.session), Ok(Some(l)) if l.until > epoch),
+                recent_log: heavy
+                    && log_touched_within(&cfg.session_log(&a.session), cfg.backend_of(a)),
                 sequence_complete,
                 known_processes: &known,
             };
