@@ -108,7 +108,7 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
                 .at(Some(sp(c))),
             );
         }
-        let session = session_of(a, d, &name, &session_prefix, &label, &mut v, &mut sessions);
+        let session = session_of(a, &name, &session_prefix, &label, &mut v, &mut sessions);
         let kind = one_of(
             &mut v,
             &label,
@@ -252,7 +252,7 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
                 );
             }
         }
-        let session = session_of(s, d, &name, &session_prefix, &label, &mut v, &mut sessions);
+        let session = session_of(s, &name, &session_prefix, &label, &mut v, &mut sessions);
         let command = match &s.command {
             Some(c) if !c.get_ref().trim().is_empty() => c.get_ref().clone(),
             other => {
@@ -432,7 +432,6 @@ fn warn_defaults_only(e: &RawEntry, label: &str, v: &mut V) {
 
 fn session_of(
     e: &RawEntry,
-    _d: &RawEntry,
     name: &str,
     prefix: &str,
     label: &str,
