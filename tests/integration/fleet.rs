@@ -263,14 +263,7 @@ fn a_non_utf8_locale_still_sees_and_stops_the_fleet() {
     let t = TestEnv::new();
     t.config(&fleet_config("lc-", 2, ""));
     assert_eq!(t.run(&["up", "a1", "a2"]).0, 0);
-    let out = t
-        .cmd()
-        .env("LC_ALL", "C")
-        .env("LANG", "")
-        .args(["status", "--json"])
-        .output()
-        .unwrap();
-    let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let st = t.status_json_with(&[("LC_ALL", "C"), ("LANG", "")]);
     assert!(running(&st, "a1") && running(&st, "a2"), "{st}");
     let out = t.cmd().env("LC_ALL", "C").arg("down").output().unwrap();
     assert!(out.status.success());
@@ -285,14 +278,10 @@ fn env_overrides_apply_to_one_invocation() {
         "[backend.other]\nbin = \"true\"\nprompt_delivery = \"exec\"\n\n[watchdog]",
     );
     t.config(&cfg);
-    let out = t
-        .cmd()
-        .env("AGENT_MODEL_a1", "big-model")
-        .env("AGENT_BACKEND_a2", "other")
-        .args(["status", "--json"])
-        .output()
-        .unwrap();
-    let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let st = t.status_json_with(&[
+        ("AGENT_MODEL_a1", "big-model"),
+        ("AGENT_BACKEND_a2", "other"),
+    ]);
     assert_eq!(st["agents"][0]["model"], "big-model");
     assert_eq!(st["agents"][1]["backend"], "other");
     let st = t.status_json();

@@ -121,9 +121,23 @@ impl TestEnv {
 
     /// `status --json`, parsed.
     pub fn status_json(&self) -> serde_json::Value {
-        let (code, out, err) = self.run(&["status", "--json"]);
-        assert_eq!(code, 0, "status --json failed: {err}");
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad JSON ({e}): {out}"))
+        self.status_json_with(&[])
+    }
+
+    /// `status --json` with extra environment variables, parsed.
+    pub fn status_json_with(&self, env: &[(&str, &str)]) -> serde_json::Value {
+        let out = self
+            .cmd()
+            .envs(env.iter().copied())
+            .args(["status", "--json"])
+            .output()
+            .expect("run agents");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "status --json failed: {stderr}");
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {stdout}"))
     }
 
     /// The contents of `log_dir/events.jsonl` (log_dir given relative to the project).
