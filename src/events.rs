@@ -38,14 +38,17 @@ impl Events {
         }
         let mut line = Value::Object(obj).to_string();
         line.push('\n');
-        let res =
-            std::fs::create_dir_all(self.path.parent().unwrap_or(&self.path)).and_then(|_| {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&self.path)?
-                    .write_all(line.as_bytes())
-            });
+        // log_dir itself may be created, never its parents: a watchdog stopping after its
+        // project was deleted must not bring the directory back.
+        let dir = self.path.parent().unwrap_or(&self.path);
+        let res = match std::fs::create_dir(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+            _ => std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .and_then(|mut f| f.write_all(line.as_bytes())),
+        };
         if let Err(e) = res {
             tracing::warn!("cannot append to {}: {e}", self.path.display());
         }

@@ -153,6 +153,14 @@ impl TestEnv {
 impl Drop for TestEnv {
     fn drop(&mut self) {
         self.tmux(&["kill-server"]);
+        // A watchdog stopped by kill-server may still be recording its stop: retry until the
+        // directory is gone, so no test leaves files behind.
+        for _ in 0..20 {
+            if std::fs::remove_dir_all(self.path()).is_ok() || !self.path().exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
