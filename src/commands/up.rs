@@ -6,6 +6,19 @@ use std::process::ExitCode;
 
 use crate::ctx::Ctx;
 use crate::launch::{self, Prepared};
+use crate::tmux::Sessions;
+
+/// Whether `session` must be started: `None` when it is live (logged, left alone),
+/// `Some(replace)` otherwise, `replace` when a session whose program exited is in the way.
+fn to_start(sessions: &Sessions, session: &str) -> Option<bool> {
+    match sessions.get(session) {
+        Some(p) if !p.dead => {
+            tracing::info!("{session} already running — leaving it");
+            None
+        }
+        found => Some(found.is_some()),
+    }
+}
 
 pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
@@ -37,12 +50,11 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
             );
         }
         ctx.state.clear_intent(&a.name);
-        match sessions.get(&a.session) {
-            Some(p) if !p.dead => tracing::info!("{} already running — leaving it", a.session),
-            found => match launch::prepare_agent(ctx, a, found.is_some()) {
+        if let Some(replace) = to_start(&sessions, &a.session) {
+            match launch::prepare_agent(ctx, a, replace) {
                 Ok(p) => items.push(p),
                 Err(e) => errors.push(e),
-            },
+            }
         }
     }
     for s in cfg
@@ -50,21 +62,16 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
         .iter()
         .filter(|s| wanted(&s.name) && (s.enabled || !full))
     {
-        match sessions.get(&s.session) {
-            Some(p) if !p.dead => tracing::info!("{} already running — leaving it", s.session),
-            found => items.push(launch::prepare_service(ctx, s, found.is_some())),
+        if let Some(replace) = to_start(&sessions, &s.session) {
+            items.push(launch::prepare_service(ctx, s, replace));
         }
     }
-    if wanted("watchdog") {
-        let session = cfg.watchdog_session();
-        match sessions.get(&session) {
-            Some(p) if !p.dead => {
-                tracing::info!("watchdog already running ({session}) — leaving it")
-            }
-            found => match launch::prepare_watchdog(ctx, found.is_some()) {
-                Ok(p) => items.push(p),
-                Err(e) => errors.push(e),
-            },
+    if wanted("watchdog")
+        && let Some(replace) = to_start(&sessions, &cfg.watchdog_session())
+    {
+        match launch::prepare_watchdog(ctx, replace) {
+            Ok(p) => items.push(p),
+            Err(e) => errors.push(e),
         }
     }
 

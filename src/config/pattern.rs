@@ -46,11 +46,6 @@ impl Pattern {
             })
         })
     }
-
-    /// The pattern as written in the config.
-    pub fn as_str(&self) -> &str {
-        &self.source
-    }
 }
 
 /// Compiles `pattern` case-insensitive and multi-line.

@@ -12,7 +12,6 @@ pub mod target;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub use format::{PaneInfo, Sessions};
@@ -74,7 +73,6 @@ pub struct SessionSpec {
 pub struct Tmux {
     socket: Option<String>,
     timeout: Duration,
-    calls: AtomicU64,
 }
 
 impl Tmux {
@@ -83,18 +81,12 @@ impl Tmux {
         Self {
             socket,
             timeout: Duration::from_secs(10),
-            calls: AtomicU64::new(0),
         }
     }
 
     /// The `-L` socket name, if a private server is used.
     pub fn socket(&self) -> Option<&str> {
         self.socket.as_deref()
-    }
-
-    /// How many tmux processes this driver has run.
-    pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::Relaxed)
     }
 
     /// Runs `tmux [-L socket] args...`; returns stdout.
@@ -111,7 +103,6 @@ impl Tmux {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        self.calls.fetch_add(1, Ordering::Relaxed);
         let child = cmd.spawn().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => TmuxError::NotInstalled,
             _ => TmuxError::Io(e),

@@ -221,13 +221,12 @@ impl Watchdog {
                 .filter(|a| sessions.is_live(&a.session))
                 .map(|a| a.session.clone())
                 .collect();
-            ctx.tmux
-                .capture_many(&live)
-                .await
-                .into_iter()
-                .filter_map(|(s, pane)| {
-                    let a = watched.iter().find(|a| a.session == s)?;
-                    Some((s, detect::read(cfg.backend_of(a), &pane)))
+            let panes = ctx.tmux.capture_many(&live).await;
+            watched
+                .iter()
+                .filter_map(|a| {
+                    let pane = panes.get(&a.session)?;
+                    Some((a.session.clone(), detect::read(cfg.backend_of(a), pane)))
                 })
                 .collect()
         } else {

@@ -146,7 +146,7 @@ fn status_uses_one_tmux_call_whatever_the_fleet_size() {
     .unwrap();
     let shim_dir = t.path().join("shim");
     let count = t.path().join("tmux-calls");
-    t.write(
+    t.write_script(
         "shim/tmux",
         &format!(
             "#!/bin/sh\necho call >> '{}'\nexec '{}' \"$@\"\n",
@@ -154,10 +154,6 @@ fn status_uses_one_tmux_call_whatever_the_fleet_size() {
             real.trim()
         ),
     );
-    std::process::Command::new("chmod")
-        .args(["+x", shim_dir.join("tmux").to_str().unwrap()])
-        .status()
-        .unwrap();
     let path = format!("{}:{}", shim_dir.display(), std::env::var("PATH").unwrap());
     for n in [2, 12] {
         t.config(&fleet_config(&format!("c{n}-"), n, ""));
@@ -234,14 +230,11 @@ prompt = "PING KICKOFF"
 fn tmux_older_than_3_0_is_one_clear_error() {
     let t = TestEnv::new();
     t.config(&fleet_config("old-", 1, ""));
-    t.write(
+    t.write_script(
         "shim/tmux",
-        "#!/bin/sh\nfor a; do [ \"$a\" = -V ] && { echo 'tmux 2.9a'; exit 0; }; done\nexit 1\n",
+        "#!/bin/sh
+for a; do [ \"$a\" = -V ] && { echo 'tmux 2.9a'; exit 0; }; done\nexit 1\n",
     );
-    std::process::Command::new("chmod")
-        .args(["+x", t.path().join("shim/tmux").to_str().unwrap()])
-        .status()
-        .unwrap();
     let path = format!(
         "{}:{}",
         t.path().join("shim").display(),

@@ -52,6 +52,14 @@ impl TestEnv {
         p
     }
 
+    /// Writes an executable script `rel`.
+    pub fn write_script(&self, rel: &str, text: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = self.write(rel, text);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
     /// Writes `agents.toml`.
     pub fn config(&self, text: &str) -> PathBuf {
         self.write("agents.toml", text)

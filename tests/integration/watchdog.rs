@@ -6,6 +6,15 @@ use std::time::Duration;
 
 use crate::util::*;
 
+/// A test fleet from `config`, started with `up`, its watchdog running.
+fn started(config: &str) -> TestEnv {
+    let t = TestEnv::new();
+    t.config(config);
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    t
+}
+
 /// Waits until the watchdog started by `up` has loaded its config and taken its lock.
 fn wait_watchdog(t: &TestEnv) {
     assert!(
@@ -47,11 +56,10 @@ fn restarts(t: &TestEnv, name: &str) -> Vec<serde_json::Value> {
 
 #[test]
 fn restarts_a_killed_session_within_two_light_ticks() {
-    let t = TestEnv::new();
     // 1 s light ticks: two ticks plus 1 s of slack for a loaded machine.
-    t.config(&fleet_config("rk-", 2, "").replace("signal_interval = 0.3", "signal_interval = 1"));
-    assert_eq!(t.run(&["up"]).0, 0);
-    wait_watchdog(&t);
+    let t = started(
+        &fleet_config("rk-", 2, "").replace("signal_interval = 0.3", "signal_interval = 1"),
+    );
     let old = t.pane_pid("rk-a2").unwrap();
     t.tmux(&["kill-session", "-t", "=rk-a2"]);
     let killed = std::time::Instant::now();
@@ -135,10 +143,7 @@ fn defect_01_bad_config_edit_keeps_last_good_and_a_fixed_one_applies() {
 
 #[test]
 fn defect_20_a_second_watchdog_refuses_and_a_killed_one_leaves_no_lock() {
-    let t = TestEnv::new();
-    t.config(&fleet_config("lk-", 1, ""));
-    assert_eq!(t.run(&["up"]).0, 0);
-    wait_watchdog(&t);
+    let t = started(&fleet_config("lk-", 1, ""));
     let wd_pid = t.pane_pid("lk-watchdog").unwrap();
     let (code, _, err) = t.run(&["watchdog", "--once"]);
     assert_ne!(code, 0);
@@ -254,10 +259,7 @@ fn a_crash_looping_agent_is_restarted_with_growing_delays() {
 
 #[test]
 fn a_missing_program_is_reported_once_not_restarted_in_a_tight_loop() {
-    let t = TestEnv::new();
-    t.config(&fleet_config("mp-", 1, ""));
-    assert_eq!(t.run(&["up"]).0, 0);
-    wait_watchdog(&t);
+    let t = started(&fleet_config("mp-", 1, ""));
     // The program disappears from the config: the next restart cannot happen.
     t.config(&fleet_config("mp-", 1, "").replace("bin = \"bash ", "bin = \"no-such-agent-cli "));
     std::thread::sleep(Duration::from_millis(700));
@@ -303,24 +305,13 @@ fn a_fatal_screen_is_restarted_on_the_heavy_tick() {
 #[test]
 fn a_done_phase_advances_and_the_last_one_completes_the_sequence() {
     let t = TestEnv::new();
-    let fake = fake_agent();
     t.write("prompts/builder.md", "ROLE builder\n");
     t.write("prompts/kickoff.md", "KICKOFF {phase_id} for {role}\n");
     let not_done = "# S\n## DONE\nnot yet — written here only when all gates pass\n";
     t.write("machine-docs/S1.md", not_done);
     t.write("machine-docs/S2.md", not_done);
-    t.config(&format!(
-        r#"[defaults]
-session_prefix = "ph-"
-log_dir = ".agents"
-backend = "fake"
-watch = "heal"
-[backend.fake]
-bin = "bash {fake} '{{kickoff}}' '{{session}}' '{{model}}'"
-prompt_delivery = "exec"
-[watchdog]
-signal_interval = 0.3
-heavy_interval = 0.6
+    t.config(&(fleet_config("ph-", 0, "")
+        + r#"
 [[agent]]
 name = "builder"
 kind = "loop"
@@ -332,12 +323,10 @@ enabled = false
 prompt = "report"
 [loop]
 kickoff_template = "prompts/kickoff.md"
-phases = [{{ id = "p1", status = "S1.md" }}, {{ id = "p2", status = "S2.md", models = {{ builder = "big" }} }}]
+phases = [{ id = "p1", status = "S1.md" }, { id = "p2", status = "S2.md", models = { builder = "big" } }]
 [loop.on_complete]
 run = "reporter"
-"#,
-        fake = fake.display()
-    ));
+"#));
     assert_eq!(t.run(&["up"]).0, 0);
     let kickoff = t.path().join(".agents/state/kickoff-ph-builder.txt");
     assert_eq!(
@@ -391,10 +380,7 @@ run = "reporter"
 
 #[test]
 fn down_watchdog_returns_once_it_has_exited_and_records_why() {
-    let t = TestEnv::new();
-    t.config(&fleet_config("dw-", 1, ""));
-    assert_eq!(t.run(&["up"]).0, 0);
-    wait_watchdog(&t);
+    let t = started(&fleet_config("dw-", 1, ""));
     assert_eq!(t.run(&["down", "watchdog"]).0, 0);
     // No wait: the lock is already free, and the stop was recorded despite the dead pane.
     let (code, _, err) = t.run(&["watchdog", "--once"]);
@@ -414,10 +400,7 @@ fn down_watchdog_returns_once_it_has_exited_and_records_why() {
 
 #[test]
 fn deleting_the_state_dir_does_not_let_a_second_watchdog_in() {
-    let t = TestEnv::new();
-    t.config(&fleet_config("rm-", 1, ""));
-    assert_eq!(t.run(&["up"]).0, 0);
-    wait_watchdog(&t);
+    let t = started(&fleet_config("rm-", 1, ""));
     std::fs::remove_dir_all(t.path().join(".agents/state")).unwrap();
     // The running watchdog takes its lock again on its next tick (0.3 s).
     assert!(wait_until(5.0, || t
