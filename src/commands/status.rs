@@ -36,7 +36,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|a| {
                 let pane = sessions.get(&a.session);
-                let model = kickoff::model(a, if a.kind == crate::config::Kind::Loop { phase_model } else { None });
+                let model = kickoff::model(a, phase_model);
                 json!({
                     "name": a.name, "kind": a.kind.as_str(), "backend": a.backend, "model": model,
                     "watch": a.watch.as_str(), "session": a.session, "running": pane.is_some_and(|p| !p.dead),
@@ -107,14 +107,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     )?;
     for a in &cfg.agents {
         let pane = sessions.get(&a.session);
-        let model = kickoff::model(
-            a,
-            if a.kind == crate::config::Kind::Loop {
-                phase_model
-            } else {
-                None
-            },
-        );
+        let model = kickoff::model(a, phase_model);
         let mut st = state_word(pane);
         if pane.is_none_or(|p| p.dead) {
             if !a.enabled {

@@ -54,7 +54,8 @@ pub fn kickoff(cfg: &Config, agent: &Agent, phase: Option<&Phase>) -> Result<Str
     }
 }
 
-/// The model an agent runs in `phase`: the phase's `models[role]` override, else its own.
+/// The model an agent runs in `phase` (the current one): the phase's `models[role]`
+/// override for any agent with a role, as agents.py's `role_model`, else its own.
 pub fn model(agent: &Agent, phase: Option<&Phase>) -> Option<String> {
     agent
         .role

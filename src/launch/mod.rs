@@ -34,11 +34,7 @@ pub struct Prepared {
 pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared, String> {
     let cfg = &ctx.cfg;
     let backend = cfg.backend_of(agent);
-    let phase = if agent.kind == Kind::Loop {
-        crate::phase::current(cfg, &ctx.state).map(|(_, p)| p)
-    } else {
-        None
-    };
+    let phase = crate::phase::current(cfg, &ctx.state).map(|(_, p)| p);
     let model = kickoff::model(agent, phase);
     let text = kickoff::kickoff(cfg, agent, phase)?;
     let kickoff_file = ctx.state.kickoff_path(&agent.session);
@@ -87,7 +83,9 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
             agent.session,
             backend.name,
             agent.kind.as_str(),
-            phase.map_or("-", |p| p.id.as_str()),
+            phase
+                .filter(|_| agent.kind == Kind::Loop)
+                .map_or("-", |p| p.id.as_str()),
             model.as_deref().unwrap_or("default"),
             if resume_id.is_some() { ", resume" } else { "" }
         ),

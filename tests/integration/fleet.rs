@@ -329,3 +329,15 @@ fn defect_16_services_take_defaults_dir_and_their_own_session() {
         "the service did not run in [defaults].dir"
     );
 }
+
+#[test]
+fn the_phase_model_override_applies_to_any_agent_with_that_role() {
+    // As agents.py's role_model: `role` keys the override whatever the agent's kind.
+    let t = TestEnv::new();
+    let cfg = fleet_config("mo-", 0, "")
+        + "\n[[agent]]\nname = \"helper\"\nrole = \"builder\"\nmodel = \"small\"\n\n[loop]\nphases = [{ id = \"p1\", status = \"S1.md\", models = { builder = \"big\" } }]\n";
+    t.config(&cfg);
+    let st = t.status_json();
+    assert_eq!(st["agents"][0]["kind"], "persistent");
+    assert_eq!(st["agents"][0]["model"], "big");
+}
