@@ -3,6 +3,8 @@
 //! does not hide a fatal error or a limit banner printed below it, and a banner that scrolled
 //! up above fresh activity no longer counts.
 
+pub mod reset;
+
 use regex::Regex;
 
 use crate::config::Backend;
