@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config::{self, Backend, EnvOverrides};
-use crate::detect::{self, PaneState};
+use crate::detect::{self, State};
 
 const SELFTEST_TOML: &str = r#"
 [defaults]
@@ -67,31 +67,31 @@ pub fn checks() -> Vec<Check> {
     vec![
         (
             "footer_ui idle footer is idle",
-            state(tui, idle) != PaneState::Active,
+            state(tui, idle) != State::Active,
         ),
         (
             "footer_ui active footer is active",
-            state(tui, active) == PaneState::Active,
+            state(tui, active) == State::Active,
         ),
         (
             "limit banner + idle footer is not active",
-            state(tui, &limit) != PaneState::Active,
+            state(tui, &limit) != State::Active,
         ),
         (
             "fatal line below a stale activity line is fatal (defect 9)",
-            state(claude, stale_then_fatal) == PaneState::Fatal,
+            state(claude, stale_then_fatal) == State::Fatal,
         ),
         (
             "activity below an old fatal line is active (defect 9)",
-            state(claude, "FATAL: old\n✶ Working… (esc to interrupt)\n") == PaneState::Active,
+            state(claude, "FATAL: old\n✶ Working… (esc to interrupt)\n") == State::Active,
         ),
         (
             "^-anchored regex matches below the first row (defect 10)",
-            state(claude, "row one\nFATAL: x\n") == PaneState::Fatal,
+            state(claude, "row one\nFATAL: x\n") == State::Fatal,
         ),
         (
             "limit banner below an idle prompt is a limit",
-            state(claude, "You've hit your usage limit · resets 11pm\n❯ \n") == PaneState::Limit,
+            state(claude, "You've hit your usage limit · resets 11pm\n❯ \n") == State::Limited,
         ),
         (
             "`## DONE CRITERIA` is not DONE (defect 3)",

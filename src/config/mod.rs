@@ -7,6 +7,7 @@
 pub mod diagnostic;
 pub mod model;
 pub mod pattern;
+pub mod presets;
 pub mod raw;
 pub mod validate;
 

@@ -90,6 +90,16 @@ pub struct WatchdogSettings {
     pub limit_reset_slack: Duration,
     /// Grace past a `WAITING-UNTIL:` time (default 180 s).
     pub stall_grace: Duration,
+    /// Restart policy: wait this long before the second quick restart (default 30 s); each
+    /// further quick restart waits twice as long, up to `backoff_max` (default 600 s).
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+    /// More than this many restarts within `restart_window` (default 5 in 900 s) and the
+    /// agent is `fatal`: no more restarts until `agents up <name>`.
+    pub max_restarts: u32,
+    pub restart_window: Duration,
+    /// Running this long (default 1800 s) resets the backoff to an immediate restart.
+    pub stable_after: Duration,
 }
 
 /// How a backend receives its kickoff prompt (`prompt_delivery`).
@@ -140,6 +150,21 @@ pub struct Backend {
     pub fatal_re: Option<Pattern>,
     /// Ping delivery: matches the pane once the TUI accepts input; else wait `connect_delay`.
     pub ready_re: Option<Pattern>,
+    /// Matches an idle screen (an empty prompt, a finished turn): evidence below a stale
+    /// `active_re` line that the agent stopped working.
+    pub idle_re: Option<Pattern>,
+    /// Matches a screen that waits for a person (sign-in, trust folder, permission prompt).
+    pub dialog_re: Option<Pattern>,
+    /// Matches a CLI's own promise to continue after a limit (Claude Code 2.1.329+:
+    /// `continuing automatically at 4am`): nothing is typed while it shows.
+    pub continue_re: Option<Pattern>,
+    /// Matches the wait option of a limit chooser (Claude Code 2.1.330: `1. Stop and wait
+    /// for limit to reset`); the watchdog presses the option's number.
+    pub choice_re: Option<Pattern>,
+    /// How many bottom lines of the pane are read (default 25; 10 for `footer_ui`).
+    pub region: usize,
+    /// Typed into an agent idle for `stall_idle` (`heal+stall`).
+    pub stall_nudge: String,
     /// TUI with a lingering footer: only the bottom 10 lines count as activity.
     pub footer_ui: bool,
     pub log_grace: Duration,

@@ -97,10 +97,20 @@ pub struct RawWatchdog {
     pub limit_reset_slack: Option<Spanned<Seconds>>,
     #[serde(default, deserialize_with = "lenient_spanned")]
     pub stall_grace: Option<Spanned<Seconds>>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub backoff_initial: Option<Spanned<Seconds>>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub backoff_max: Option<Spanned<Seconds>>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub max_restarts: Option<Spanned<i64>>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub restart_window: Option<Spanned<Seconds>>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub stable_after: Option<Spanned<Seconds>>,
 }
 
-/// `[backend.NAME]`.
-#[derive(Debug, Default, Deserialize)]
+/// `[backend.NAME]`, or a built-in preset (`src/presets/NAME.toml`, the same keys).
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct RawBackend {
     #[serde(default, deserialize_with = "lenient_spanned")]
     pub bin: Option<SStr>,
@@ -130,6 +140,18 @@ pub struct RawBackend {
     pub fatal_re: Option<SStr>,
     #[serde(default, deserialize_with = "lenient_spanned")]
     pub ready_re: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub idle_re: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub dialog_re: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub continue_re: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub choice_re: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub region: Option<Spanned<i64>>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub stall_nudge: Option<SStr>,
     #[serde(default, deserialize_with = "lenient")]
     pub footer_ui: Option<bool>,
     #[serde(default, deserialize_with = "lenient")]
@@ -146,6 +168,48 @@ pub struct RawBackend {
     pub connect_delay: Option<Seconds>,
     #[serde(default, deserialize_with = "lenient")]
     pub model_env: Option<bool>,
+}
+
+impl RawBackend {
+    /// This table laid over `base` key by key: a key set here wins, an unset one comes from
+    /// `base` (a `[backend.claude]` table over the `claude` preset).
+    pub fn over(self, base: &RawBackend) -> RawBackend {
+        macro_rules! merge {
+            ($($f:ident),* $(,)?) => {
+                RawBackend { $($f: self.$f.or_else(|| base.$f.clone()),)* }
+            };
+        }
+        merge!(
+            bin,
+            prompt_delivery,
+            flags,
+            model_flag,
+            supports_resume,
+            resume_flag,
+            remote_control,
+            remote_control_flag,
+            process_name,
+            submit_key,
+            active_re,
+            limit_re,
+            fatal_re,
+            ready_re,
+            idle_re,
+            dialog_re,
+            continue_re,
+            choice_re,
+            region,
+            stall_nudge,
+            footer_ui,
+            log_grace,
+            stall_idle,
+            attach,
+            server,
+            preamble,
+            connect_delay,
+            model_env,
+        )
+    }
 }
 
 /// `[loop]`: the builder/reviewer phase machine.

@@ -12,6 +12,7 @@ use toml::Spanned;
 use super::diagnostic::{Problem, did_you_mean};
 use super::model::*;
 use super::pattern::Pattern;
+use super::presets;
 use super::raw::*;
 
 /// Looks up an environment variable (injected so tests need not touch the process env).
@@ -82,12 +83,44 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
     }
 
     let watchdog = watchdog_settings(&raw.watchdog, &mut v);
-    let backends = raw
+    // Backends: the [backend.NAME] tables (each laid over the preset of that name, if any),
+    // plus the built-in presets that an agent names without a table.
+    let mut referenced: Vec<String> = d.backend.iter().map(|b| b.get_ref().clone()).collect();
+    for sa in &raw.agent {
+        let a = sa.get_ref();
+        referenced.extend(a.backend.iter().map(|b| b.get_ref().clone()));
+        if let (Some(e), Some(n)) = (env, &a.name) {
+            referenced.extend(e(&format!("AGENT_BACKEND_{}", n.get_ref())));
+        }
+    }
+    let mut tables: BTreeMap<String, RawBackend> = raw
         .backend
+        .iter()
+        .map(|(name, b)| {
+            let merged = match presets::raw(name) {
+                Some(p) => b.clone().over(&p),
+                None => b.clone(),
+            };
+            (name.clone(), merged)
+        })
+        .collect();
+    for name in referenced {
+        if !tables.contains_key(&name)
+            && let Some(p) = presets::raw(&name)
+        {
+            tables.insert(name, p);
+        }
+    }
+    let backends = tables
         .iter()
         .filter_map(|(name, b)| backend(name, b, &mut v).map(|b| (name.clone(), b)))
         .collect::<BTreeMap<_, _>>();
-    let known_backends: Vec<&str> = raw.backend.keys().map(String::as_str).collect();
+    let mut known_backends: Vec<&str> = raw.backend.keys().map(String::as_str).collect();
+    for p in presets::names() {
+        if !known_backends.contains(&p) {
+            known_backends.push(p);
+        }
+    }
 
     // Agents.
     let mut agents = Vec::new();
@@ -503,12 +536,47 @@ fn watchdog_settings(w: &RawWatchdog, v: &mut V) -> WatchdogSettings {
         }
     }
     let d = |s: f64| std::time::Duration::from_secs_f64(s.max(0.05));
+    let max_restarts = match &w.max_restarts {
+        None => 5,
+        Some(n) if (1..=1_000_000).contains(n.get_ref()) => *n.get_ref() as u32,
+        Some(n) => {
+            v.err(
+                Problem::new(format!(
+                    "[watchdog] max_restarts = {} is not a usable count",
+                    n.get_ref()
+                ))
+                .at(Some(sp(n)))
+                .help("give how many restarts within restart_window make an agent fatal, >= 1 (default 5)"),
+            );
+            5
+        }
+    };
+    let backoff_initial = d(get(&w.backoff_initial, 30.0));
+    let backoff_max = d(get(&w.backoff_max, 600.0));
+    if let Some(m) = &w.backoff_max
+        && backoff_max < backoff_initial
+    {
+        v.err(
+            Problem::new(format!(
+                "[watchdog] backoff_max = {} is shorter than backoff_initial = {}",
+                m.get_ref().0,
+                backoff_initial.as_secs_f64()
+            ))
+            .at(Some(sp(m)))
+            .help("backoff_max caps the wait between quick restarts; make it >= backoff_initial"),
+        );
+    }
     WatchdogSettings {
         signal_interval: d(get(&w.signal_interval, 30.0)),
         heavy_interval: d(get(&w.heavy_interval, 300.0)),
         limit_probe_fallback: d(get(&w.limit_probe_fallback, 300.0)),
         limit_reset_slack: std::time::Duration::from_secs_f64(get(&w.limit_reset_slack, 45.0)),
         stall_grace: std::time::Duration::from_secs_f64(get(&w.stall_grace, 180.0)),
+        backoff_initial,
+        backoff_max,
+        max_restarts,
+        restart_window: d(get(&w.restart_window, 900.0)),
+        stable_after: d(get(&w.stable_after, 1800.0)),
     }
 }
 
@@ -527,6 +595,10 @@ fn regex_field(owner: &str, key: &str, val: &Option<SStr>, v: &mut V) -> Option<
         }
     }
 }
+
+/// What a stalled agent is told when `stall_nudge` is not set.
+pub const DEFAULT_STALL_NUDGE: &str =
+    "You have been idle for a while. Re-check your task and status files, then continue.";
 
 fn backend(name: &str, b: &RawBackend, v: &mut V) -> Option<Backend> {
     let label = format!("[backend.{name}]");
@@ -562,6 +634,32 @@ fn backend(name: &str, b: &RawBackend, v: &mut V) -> Option<Backend> {
         }
     };
     let active_re = regex_field(&label, "active_re", &b.active_re, v);
+    let idle_re = regex_field(&label, "idle_re", &b.idle_re, v);
+    let dialog_re = regex_field(&label, "dialog_re", &b.dialog_re, v);
+    let continue_re = regex_field(&label, "continue_re", &b.continue_re, v);
+    let choice_re = regex_field(&label, "choice_re", &b.choice_re, v);
+    let footer_ui = b.footer_ui.unwrap_or(false);
+    let region = match &b.region {
+        None => {
+            if footer_ui {
+                10
+            } else {
+                25
+            }
+        }
+        Some(r) if (1..=10_000).contains(r.get_ref()) => *r.get_ref() as usize,
+        Some(r) => {
+            v.err(
+                Problem::new(format!(
+                    "{label}: region = {} is not a number of lines",
+                    r.get_ref()
+                ))
+                .at(Some(sp(r)))
+                .help("give how many bottom lines of the pane are read, 1 to 10000 (default 25; 10 for footer_ui)"),
+            );
+            25
+        }
+    };
     let limit_re = regex_field(&label, "limit_re", &b.limit_re, v);
     let fatal_re = regex_field(&label, "fatal_re", &b.fatal_re, v);
     let ready_re = regex_field(&label, "ready_re", &b.ready_re, v);
@@ -594,7 +692,13 @@ fn backend(name: &str, b: &RawBackend, v: &mut V) -> Option<Backend> {
         limit_re,
         fatal_re,
         ready_re,
-        footer_ui: b.footer_ui.unwrap_or(false),
+        idle_re,
+        dialog_re,
+        continue_re,
+        choice_re,
+        region,
+        stall_nudge: s(&b.stall_nudge, DEFAULT_STALL_NUDGE),
+        footer_ui,
         log_grace: secs(b.log_grace, 180.0),
         stall_idle: secs(b.stall_idle, 300.0),
         attach: s(&b.attach, "{bin}"),

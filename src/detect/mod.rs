@@ -1,87 +1,237 @@
-//! Pure pane reading: is the agent working, showing a usage-limit banner, or showing a fatal
-//! error? No I/O. The newest line wins (SPEC defect 9): a stale `esc to interrupt` higher up
-//! does not hide a fatal error or a limit banner printed below it, and a banner that scrolled
-//! up above fresh activity no longer counts.
+//! Pure pane reading: what state is an agent in, judging by the bottom of its screen? No I/O:
+//! the captured text, the capture time and the local zone come in, a [`Reading`] goes out.
+//!
+//! The rules are data: a backend's `active_re`, `idle_re`, `limit_re`, `fatal_re`,
+//! `dialog_re`, `continue_re` and `choice_re` (built-in presets in `src/presets/`, or a
+//! `[backend.NAME]` table). Only the bottom `region` lines count (default 25; 10 for
+//! `footer_ui`). The newest evidence wins (SPEC defect 9): the rule whose last match is
+//! lowest on the screen decides, so a banner, dialog or prompt below a stale spinner beats
+//! it, and a banner that scrolled up above fresh activity no longer counts. On the same line,
+//! `active` wins, then `limited`, `dialog`, `fatal`, `idle`: never restart or hold an agent
+//! that is working. Liveness comes from tmux, not from the text: see [`dead`].
 
+pub mod normalize;
 pub mod reset;
 
+use chrono::{DateTime, FixedOffset};
+use chrono_tz::Tz;
 use regex::Regex;
 
-use crate::config::Backend;
+use crate::config::{Backend, Pattern};
+use crate::tmux::PaneInfo;
+pub use reset::Reset;
 
-/// Lines of the pane bottom that are read (the original read the last 25 to 40).
-pub const WINDOW_LINES: usize = 40;
 /// A `footer_ui` backend's activity marker counts only in the bottom this many lines.
 pub const FOOTER_LINES: usize = 10;
+/// A limit banner's reset time is looked for in the banner line and this many lines after it
+/// (banners wrap, and Gemini 0.61 prints `Access resets at …` on the next line).
+pub const RESET_LINES: usize = 5;
 
-/// What the bottom of a pane says, by the lowest matching line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaneState {
-    /// Nothing matched: idle, or a screen we do not recognise.
-    Idle,
-    /// `active_re` matched at or below every other signal.
+/// What an agent is doing, as far as its pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Working: `active_re` is the newest evidence.
     Active,
-    /// `limit_re` is the newest signal.
-    Limit,
-    /// `fatal_re` is the newest signal.
+    /// Waiting for input, or a screen no rule recognises.
+    Idle,
+    /// A usage-limit banner is the newest evidence (see [`Reading::reset`]).
+    Limited,
+    /// An unrecoverable screen (`fatal_re`): the session is restarted.
     Fatal,
+    /// The screen waits for a person (`dialog_re`: sign-in, trust, permission): reported,
+    /// never killed, never typed into.
+    Dialog,
+    /// The program exited, or the pane fell back to a bare shell (from tmux, see [`dead`]).
+    Dead,
 }
 
-/// Full reading of one pane.
+impl State {
+    /// The lower-case name used in `status`, events and `selftest --json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Active => "active",
+            State::Idle => "idle",
+            State::Limited => "limited",
+            State::Fatal => "fatal",
+            State::Dialog => "dialog",
+            State::Dead => "dead",
+        }
+    }
+}
+
+/// The reading of one pane: the state, and the evidence for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reading {
-    pub state: PaneState,
-    /// The line that decided `state` (for logs and events), trimmed.
+    pub state: State,
+    /// The rule that decided: `active_re`, `idle_re`, `limit_re`, `fatal_re`, `dialog_re`,
+    /// `choice_re`; `none` when nothing matched (idle); `pane_dead` or `shell` for [`dead`].
+    pub rule: &'static str,
+    /// The line that decided, trimmed (`None` when nothing matched).
     pub line: Option<String>,
+    /// For `limited`: the reset time the banner names, if it names one (no slack added).
+    pub reset: Option<Reset>,
+    /// For `limited`: the CLI says it will continue by itself (`continue_re` at or below the
+    /// banner): nothing is typed.
+    pub continues: bool,
+    /// For `limited`: a limit chooser is open; press this key (the number of its wait
+    /// option, found by its label through `choice_re`) to answer it.
+    pub choice: Option<String>,
 }
 
-/// Reads a captured pane for `backend`. Trailing blank rows are ignored; the bottom
-/// [`WINDOW_LINES`] lines are searched.
-pub fn read(backend: &Backend, pane: &str) -> Reading {
-    let lines: Vec<&str> = pane.lines().collect();
-    let end = lines
+impl Reading {
+    /// Nothing matched: idle, no evidence.
+    pub fn nothing() -> Self {
+        Self {
+            state: State::Idle,
+            rule: "none",
+            line: None,
+            reset: None,
+            continues: false,
+            choice: None,
+        }
+    }
+}
+
+/// Whether a pane is dead: its program exited (`pane_dead`, kept by `remain-on-exit`), or
+/// it fell back to a bare shell while the backend runs a program that is not one
+/// (`process_name`, else the first word of `bin`). `None` when it is alive.
+pub fn dead(backend: &Backend, pane: &PaneInfo) -> Option<Reading> {
+    let rule = if pane.dead {
+        "pane_dead"
+    } else if is_shell(&pane.command) && !is_shell(&expected_program(backend)) {
+        "shell"
+    } else {
+        return None;
+    };
+    let line = match (pane.dead, pane.dead_status) {
+        (true, Some(s)) => format!("the program exited with status {s}"),
+        (true, None) => "the program exited".to_string(),
+        _ => format!("the pane runs a bare {} shell", pane.command),
+    };
+    Some(Reading {
+        state: State::Dead,
+        rule,
+        line: Some(line),
+        ..Reading::nothing()
+    })
+}
+
+fn expected_program(backend: &Backend) -> String {
+    if let Some(p) = &backend.process_name {
+        return p.clone();
+    }
+    let first = shlex::split(&backend.bin)
+        .and_then(|w| w.into_iter().next())
+        .unwrap_or_default();
+    first.rsplit('/').next().unwrap_or("").to_string()
+}
+
+fn is_shell(cmd: &str) -> bool {
+    matches!(
+        cmd.trim_start_matches('-'),
+        "sh" | "bash" | "zsh" | "fish" | "dash" | "ksh" | "tcsh" | "csh" | "ash"
+    )
+}
+
+/// Reads a captured pane for `backend`. `captured` is when it was captured: clock-only and
+/// relative resets are read against it, in `local` when the banner names no zone.
+pub fn classify(
+    backend: &Backend,
+    pane: &str,
+    captured: DateTime<FixedOffset>,
+    local: Tz,
+) -> Reading {
+    let all = normalize::lines(pane);
+    let end = all
         .iter()
         .rposition(|l| !l.trim().is_empty())
         .map_or(0, |i| i + 1);
-    let lines = &lines[end.saturating_sub(WINDOW_LINES)..end];
+    let lines = &all[end.saturating_sub(backend.region.max(1))..end];
+    if lines.is_empty() {
+        return Reading::nothing();
+    }
     let text = lines.join("\n");
     let footer_from = lines.len().saturating_sub(FOOTER_LINES);
+    let low = |p: &Option<Pattern>| p.as_ref().and_then(|p| lowest_line(p.regex(), &text));
 
-    let active = backend.active_re.as_ref().and_then(|re| {
-        lowest_line(re.regex(), &text).filter(|&l| !backend.footer_ui || l >= footer_from)
-    });
-    let limit = backend
-        .limit_re
-        .as_ref()
-        .and_then(|re| lowest_line(re.regex(), &text));
-    let fatal = backend
-        .fatal_re
-        .as_ref()
-        .and_then(|re| lowest_line(re.regex(), &text));
-
-    // Ties go to Active, then Limit: never restart or hold an agent that is working.
-    let mut best: Option<(usize, u8, PaneState)> = None;
-    for (line, rank, state) in [
-        (active, 2, PaneState::Active),
-        (limit, 1, PaneState::Limit),
-        (fatal, 0, PaneState::Fatal),
+    let active = low(&backend.active_re).filter(|&l| !backend.footer_ui || l >= footer_from);
+    let limit = low(&backend.limit_re);
+    let mut best: Option<(usize, u8, State, &'static str)> = None;
+    for (line, rank, state, rule) in [
+        (active, 5, State::Active, "active_re"),
+        (limit, 4, State::Limited, "limit_re"),
+        (low(&backend.dialog_re), 3, State::Dialog, "dialog_re"),
+        (low(&backend.fatal_re), 2, State::Fatal, "fatal_re"),
+        (low(&backend.idle_re), 1, State::Idle, "idle_re"),
     ] {
         if let Some(l) = line
-            && best.is_none_or(|(bl, br, _)| (l, rank) > (bl, br))
+            && best.is_none_or(|(bl, br, _, _)| (l, rank) > (bl, br))
         {
-            best = Some((l, rank, state));
+            best = Some((l, rank, state, rule));
         }
     }
-    match best {
-        Some((l, _, state)) => Reading {
-            state,
-            line: Some(lines[l].trim().to_string()),
-        },
-        None => Reading {
-            state: PaneState::Idle,
-            line: None,
-        },
+    // A limit chooser below the banner is a dialog we know how to answer: still a limit.
+    let choice = limit.zip(low(&backend.choice_re)).filter(|(l, c)| c >= l);
+    if let Some((l, c)) = choice
+        && best.is_some_and(|(_, _, s, _)| matches!(s, State::Dialog | State::Limited))
+    {
+        let key = option_number(&lines[c]);
+        return Reading {
+            choice: key,
+            ..limited(backend, lines, l, captured, local)
+        };
     }
+    match best {
+        Some((l, _, State::Limited, _)) => limited(backend, lines, l, captured, local),
+        Some((l, _, state, rule)) => Reading {
+            state,
+            rule,
+            line: Some(lines[l].trim().to_string()),
+            ..Reading::nothing()
+        },
+        None => Reading::nothing(),
+    }
+}
+
+/// The reading of a limit banner on line `l` of `lines`.
+fn limited(
+    backend: &Backend,
+    lines: &[String],
+    l: usize,
+    captured: DateTime<FixedOffset>,
+    local: Tz,
+) -> Reading {
+    let window = lines[l..(l + 1 + RESET_LINES).min(lines.len())].join("\n");
+    let below = lines[l..].join("\n");
+    Reading {
+        state: State::Limited,
+        rule: "limit_re",
+        line: Some(lines[l].trim().to_string()),
+        reset: reset::parse(&window, captured, local),
+        continues: backend
+            .continue_re
+            .as_ref()
+            .is_some_and(|p| p.regex().is_match(&below)),
+        choice: None,
+    }
+}
+
+/// The number of a menu option on `line`: `❯ 1. Stop and wait` → `1`.
+fn option_number(line: &str) -> Option<String> {
+    let t = line.trim_start_matches(|c: char| !c.is_ascii_digit());
+    let n: String = t.chars().take_while(char::is_ascii_digit).collect();
+    (!n.is_empty() && t[n.len()..].starts_with(['.', ')'])).then_some(n)
+}
+
+/// Reads a pane captured now, in the local zone.
+pub fn read(backend: &Backend, pane: &str) -> Reading {
+    classify(
+        backend,
+        pane,
+        chrono::Local::now().fixed_offset(),
+        reset::local_zone(),
+    )
 }
 
 /// Index of the last line on which `re` matches (a match spanning lines counts where it starts).
@@ -109,7 +259,12 @@ pub(crate) mod tests {
         b.limit_re = re(limit);
         b.fatal_re = re(fatal);
         b.footer_ui = footer_ui;
+        b.region = if footer_ui { 10 } else { 25 };
         b
+    }
+
+    fn state(b: &Backend, pane: &str) -> State {
+        read(b, pane).state
     }
 
     #[test]
@@ -118,37 +273,82 @@ pub(crate) mod tests {
         let pane =
             "* Working (esc to interrupt)\nsome output\nFATAL: session state corrupted\n> \n\n\n";
         let r = read(&b, pane);
-        assert_eq!(r.state, PaneState::Fatal);
+        assert_eq!(r.state, State::Fatal);
+        assert_eq!(r.rule, "fatal_re");
         assert_eq!(r.line.as_deref(), Some("FATAL: session state corrupted"));
         let pane = "FATAL: old\n* Working (esc to interrupt)\n";
-        assert_eq!(read(&b, pane).state, PaneState::Active);
+        assert_eq!(state(&b, pane), State::Active);
     }
 
     #[test]
     fn defect_10_anchored_regex_matches_below_first_row() {
         let b = backend("", "", "^fatal: session", false);
-        assert_eq!(
-            read(&b, "line one\nFATAL: session state\n").state,
-            PaneState::Fatal
-        );
+        assert_eq!(state(&b, "line one\nFATAL: session state\n"), State::Fatal);
     }
 
     #[test]
-    fn limit_banner_below_idle_prompt_is_limit() {
+    fn limit_banner_below_idle_prompt_is_limited() {
         let b = backend("esc to interrupt", "usage limit|limit reached", "", false);
         let pane = "old: esc to interrupt\nYou've hit your usage limit · resets 11pm\n> \n";
-        assert_eq!(read(&b, pane).state, PaneState::Limit);
+        assert_eq!(state(&b, pane), State::Limited);
     }
 
     #[test]
     fn footer_ui_counts_only_bottom_lines() {
-        let b = backend("esc interrupt", "", "", true);
+        let mut b = backend("esc interrupt", "", "", true);
+        b.region = 40;
         let mut pane = String::from("⬝⬝■ esc interrupt\n");
         for i in 0..12 {
             pane.push_str(&format!("line {i}\n"));
         }
-        assert_eq!(read(&b, &pane).state, PaneState::Idle);
+        assert_eq!(state(&b, &pane), State::Idle);
         pane.push_str("■■ esc interrupt 137K\n\n\n");
-        assert_eq!(read(&b, &pane).state, PaneState::Active);
+        assert_eq!(state(&b, &pane), State::Active);
+    }
+
+    #[test]
+    fn region_limits_what_counts_and_ties_go_to_active() {
+        let mut b = backend("working", "usage limit", "", false);
+        b.region = 3;
+        assert_eq!(state(&b, "usage limit\n1\n2\n3\n"), State::Idle);
+        assert_eq!(state(&b, "usage limit\n1\n2\n"), State::Limited);
+        assert_eq!(state(&b, "usage limit — still working\n"), State::Active);
+        b.idle_re = Some(Pattern::new("^>\\s*$").unwrap());
+        assert_eq!(state(&b, "working\n> \n"), State::Idle, "prompt below");
+    }
+
+    #[test]
+    fn dialog_is_reported_and_a_limit_chooser_is_answered_by_label() {
+        let mut b = backend("esc to interrupt", "hit your .*limit", "", false);
+        b.dialog_re = Some(Pattern::new("What do you want to do\\?|Do you trust").unwrap());
+        b.choice_re = Some(Pattern::new("\\d\\.\\s+Stop and wait").unwrap());
+        let r = read(&b, "Do you trust the files in this folder?\n❯ 1. Yes\n");
+        assert_eq!((r.state, r.rule), (State::Dialog, "dialog_re"));
+        let chooser = "You've hit your limit · resets 3pm\nWhat do you want to do?\n  1. Upgrade\n❯ 2. Stop and wait for limit to reset\n";
+        let r = read(&b, chooser);
+        assert_eq!(r.state, State::Limited);
+        assert_eq!(r.choice.as_deref(), Some("2"));
+        assert_eq!(option_number("  ❯ 12) Stop"), Some("12".into()));
+        assert_eq!(option_number("no number here"), None);
+    }
+
+    #[test]
+    fn dead_panes_and_bare_shells() {
+        let b = backend("", "", "", false);
+        let p = |dead, cmd: &str| PaneInfo {
+            dead,
+            dead_status: Some(3),
+            pid: None,
+            command: cmd.into(),
+        };
+        assert_eq!(dead(&b, &p(true, "x")).unwrap().rule, "pane_dead");
+        assert_eq!(dead(&b, &p(false, "bash")).unwrap().state, State::Dead);
+        assert!(dead(&b, &p(false, "x")).is_none());
+        let mut sh = b.clone();
+        sh.bin = "bash examples/fake-agent.sh".into();
+        assert!(
+            dead(&sh, &p(false, "bash")).is_none(),
+            "the program is a shell"
+        );
     }
 }

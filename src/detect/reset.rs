@@ -20,3 +20,11 @@ pub fn parse(text: &str, captured: DateTime<FixedOffset>, local: Tz) -> Option<R
     let _ = (text, captured, local);
     None
 }
+
+/// The local zone: `$TZ` when it names an IANA zone, else UTC (stub until the parser lands).
+pub fn local_zone() -> Tz {
+    std::env::var("TZ")
+        .ok()
+        .and_then(|t| t.trim_start_matches(':').parse().ok())
+        .unwrap_or(Tz::UTC)
+}

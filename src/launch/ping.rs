@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::config::Backend;
 use crate::ctx::Ctx;
-use crate::detect::{self, PaneState};
+use crate::detect::{self, State};
 
 /// Submit presses at most, the first included.
 pub const MAX_SUBMITS: usize = 3;
@@ -90,7 +90,7 @@ pub async fn type_and_submit(
 /// Whether the pane shows `msg` as submitted: the agent is active, or the message's start is
 /// not among the bottom non-blank lines (where TUIs draw their input box).
 pub fn submitted(backend: &Backend, pane: &str, msg: &str) -> bool {
-    if detect::read(backend, pane).state == PaneState::Active {
+    if detect::read(backend, pane).state == State::Active {
         return true;
     }
     let prefix: String = msg.chars().take(PREFIX_CHARS).collect();

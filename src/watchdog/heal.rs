@@ -8,7 +8,7 @@
 //! screen is restarted. Agents the operator stopped (`down`) are left alone (defect 22).
 
 use crate::config::{Agent, Backend, Kind, Watch};
-use crate::detect::{PaneState, Reading};
+use crate::detect::{Reading, State};
 use crate::tmux::PaneInfo;
 
 /// What to do with one agent this tick.
@@ -77,7 +77,7 @@ pub fn decide(agent: &Agent, backend: &Backend, seen: &Seen, heavy: bool) -> Act
         ));
     }
     match seen.reading {
-        Some(r) if r.state == PaneState::Fatal && !seen.limited && !seen.recent_log => {
+        Some(r) if r.state == State::Fatal && !seen.limited && !seen.recent_log => {
             Action::Restart(format!("fatal screen: {}", r.line.as_deref().unwrap_or("")))
         }
         _ => Action::Nothing,
@@ -219,8 +219,9 @@ watch = "none"
         );
         let live = pane(false, None, "claude");
         let fatal = Reading {
-            state: PaneState::Fatal,
+            state: State::Fatal,
             line: Some("FATAL: x".into()),
+            ..Reading::nothing()
         };
         assert!(
             matches!(decide(a, b, &seen(Some(&live), Some(&fatal), &known), true), Action::Restart(r) if r.contains("FATAL: x"))
@@ -236,8 +237,8 @@ watch = "none"
             "footer_ui log activity counts as active"
         );
         let active = Reading {
-            state: PaneState::Active,
-            line: None,
+            state: State::Active,
+            ..Reading::nothing()
         };
         assert_eq!(
             decide(a, b, &seen(Some(&live), Some(&active), &known), true),
