@@ -22,7 +22,9 @@ pub mod launch;
 pub mod logging;
 pub mod phase;
 pub mod state;
+pub mod supervise;
 pub mod tmux;
+pub mod typing;
 pub mod watchdog;
 
 use std::process::ExitCode;

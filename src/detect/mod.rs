@@ -224,6 +224,44 @@ fn option_number(line: &str) -> Option<String> {
     (!n.is_empty() && t[n.len()..].starts_with(['.', ')'])).then_some(n)
 }
 
+/// The time in a `WAITING-UNTIL: <time>` marker, the agent's word that it sleeps on purpose
+/// until then (SPEC §6): the lowest marker in the region, or for `footer_ui` backends only on
+/// the last non-empty line. The time is RFC 3339 (`2026-11-21T14:00:00+01:00`) or local
+/// (`2026-11-21T14:00`, `2026-11-21 14:00:00`, read in `local`). `None` when there is no
+/// marker or it does not parse.
+pub fn waiting_until(backend: &Backend, pane: &str, local: Tz) -> Option<DateTime<FixedOffset>> {
+    static RE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+        Regex::new(r"WAITING-UNTIL:\s*(\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?)")
+            .expect("the marker regex compiles")
+    });
+    let all = normalize::lines(pane);
+    let lines: Vec<&String> = all.iter().filter(|l| !l.trim().is_empty()).collect();
+    let from = if backend.footer_ui {
+        lines.len().saturating_sub(1)
+    } else {
+        lines.len().saturating_sub(backend.region.max(1))
+    };
+    let m = lines[from..]
+        .iter()
+        .rev()
+        .find_map(|l| RE.captures(l).map(|c| c[1].to_string()))?;
+    if let Ok(t) = DateTime::parse_from_rfc3339(&m.replacen(' ', "T", 1)) {
+        return Some(t);
+    }
+    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(&m, f).ok())
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(&m, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })?;
+    naive
+        .and_local_timezone(local)
+        .earliest()
+        .map(|t| t.fixed_offset())
+}
+
 /// Reads a pane captured now, in the local zone.
 pub fn read(backend: &Backend, pane: &str) -> Reading {
     classify(
@@ -330,6 +368,21 @@ pub(crate) mod tests {
         assert_eq!(r.choice.as_deref(), Some("2"));
         assert_eq!(option_number("  ❯ 12) Stop"), Some("12".into()));
         assert_eq!(option_number("no number here"), None);
+    }
+
+    #[test]
+    fn waiting_until_markers() {
+        let b = backend("", "", "", false);
+        let ny: Tz = "America/New_York".parse().unwrap();
+        let t = waiting_until(&b, "x\nWAITING-UNTIL: 2026-11-21T14:00:00Z\n> \n", ny).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-21T14:00:00+00:00");
+        let t = waiting_until(&b, "WAITING-UNTIL: 2026-11-21 09:30\n", ny).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-21T09:30:00-05:00");
+        assert_eq!(waiting_until(&b, "WAITING-UNTIL: soon\n", ny), None);
+        let mut f = b.clone();
+        f.footer_ui = true;
+        assert_eq!(waiting_until(&f, "WAITING-UNTIL: 2026-11-21\nfooter\n", ny), None);
+        assert!(waiting_until(&f, "x\nWAITING-UNTIL: 2026-11-21\n", ny).is_some());
     }
 
     #[test]

@@ -76,6 +76,7 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
             argv: cmd.argv,
             log: cfg.session_log(&agent.session),
             replace,
+            wake: Some(crate::tmux::wake_channel(&cfg.session_prefix)),
         },
         ping: (backend.delivery == Delivery::Ping).then_some(kickoff_file),
         describe: format!(
@@ -102,6 +103,7 @@ pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Prepared {
             argv: vec!["sh".into(), "-c".into(), svc.command.clone()],
             log: ctx.cfg.session_log(&svc.session),
             replace,
+            wake: None,
         },
         ping: None,
         describe: format!("{} (service)", svc.session),
@@ -140,6 +142,7 @@ pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, String> {
             cwd: ctx.cfg.project_dir.clone(),
             argv,
             replace,
+            wake: None,
         },
         ping: None,
         describe: format!("{session} (watchdog)"),
@@ -188,7 +191,7 @@ pub async fn launch(
     }
     let deliveries = pings.iter().map(|(name, session, kickoff)| async move {
         let agent = ctx.cfg.agent(name).expect("ping items are agents");
-        let r = ping::deliver_kickoff(ctx, ctx.cfg.backend_of(agent), session, kickoff).await;
+        let r = ping::deliver_kickoff(ctx, ctx.cfg.backend_of(agent), name, session, kickoff).await;
         (name.clone(), r)
     });
     for (name, r) in futures_util::future::join_all(deliveries).await {

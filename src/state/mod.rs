@@ -30,13 +30,49 @@ pub struct PhaseIndex {
     pub warning: Option<String>,
 }
 
-/// `limited-<session>.json`, as the original writes it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct LimitState {
-    /// Epoch seconds until which the agent is held.
-    pub until: f64,
+/// `limited-<session>.json`: the original's fields (`until`, `nudges`) and ours.
+pub use crate::supervise::limit::Hold as LimitState;
+
+/// `state/supervision.json`: what the watchdog last saw and decided, per agent, for `status`
+/// (written atomically by the watchdog only, after every tick that changed it).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Supervision {
+    /// The watchdog that wrote it.
+    pub pid: u32,
+    /// When (RFC 3339, local time with offset).
+    pub updated: String,
+    pub agents: std::collections::BTreeMap<String, AgentView>,
+}
+
+/// One agent in [`Supervision`].
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgentView {
+    /// `active`, `idle`, `limited`, `stalled`, `dialog`, `backoff`, `fatal`, `starting`,
+    /// `stopped`, `down`, `done`, `dead`.
+    pub state: String,
+    /// Since when (RFC 3339) it has been in that state.
+    pub since: String,
+    /// For `limited` and `backoff`: until when (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// Restarts by the watchdog within `restart_window`.
     #[serde(default)]
-    pub nudges: u32,
+    pub restarts: usize,
+    /// The evidence: the line that decided, or why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// The last event about this agent: `{ts, event, why}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<LastEvent>,
+}
+
+/// The last event recorded about an agent.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LastEvent {
+    pub ts: String,
+    pub event: String,
+    #[serde(default)]
+    pub why: String,
 }
 
 impl StateDir {
@@ -148,6 +184,54 @@ impl StateDir {
         }
     }
 
+    fn limit_path(&self, session: &str) -> PathBuf {
+        self.dir.join(format!("limited-{session}.json"))
+    }
+
+    /// Writes `limited-<session>.json` atomically.
+    pub fn set_limit(&self, session: &str, hold: &LimitState) -> std::io::Result<()> {
+        let text = serde_json::to_string(hold).map_err(std::io::Error::other)?;
+        atomic::write(&self.limit_path(session), text.as_bytes())
+    }
+
+    /// Removes `limited-<session>.json` (a missing file is fine).
+    pub fn clear_limit(&self, session: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.limit_path(session)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// `state/supervision.json`.
+    pub fn supervision_path(&self) -> PathBuf {
+        self.dir.join("supervision.json")
+    }
+
+    /// The watchdog's last published view; `None` when absent or unreadable.
+    pub fn supervision(&self) -> Option<Supervision> {
+        let text = std::fs::read_to_string(self.supervision_path()).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Publishes the watchdog's view atomically.
+    pub fn set_supervision(&self, view: &Supervision) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(view).map_err(std::io::Error::other)?;
+        atomic::write(&self.supervision_path(), text.as_bytes())
+    }
+
+    /// Records that the watchdog gave up on `agent` (too many restarts): `state/fatal-<agent>`.
+    pub fn set_fatal(&self, agent: &str, why: &str) -> std::io::Result<()> {
+        atomic::write(
+            &self.marker("fatal", agent),
+            format!("{} {why}\n", now_stamp()).as_bytes(),
+        )
+    }
+
+    /// Whether the watchdog gave up on `agent`.
+    pub fn is_fatal(&self, agent: &str) -> bool {
+        self.marker("fatal", agent).exists()
+    }
+
     fn marker(&self, what: &str, agent: &str) -> PathBuf {
         self.dir.join(format!("{what}-{agent}"))
     }
@@ -172,9 +256,10 @@ impl StateDir {
         self.marker("done", agent).exists()
     }
 
-    /// Forgets `down` and `done` for `agent` (`up <agent>`).
+    /// Forgets `down`, `done` and `fatal` for `agent` (`up <agent>`: the restart count
+    /// starts over).
     pub fn clear_intent(&self, agent: &str) {
-        for what in ["down", "done"] {
+        for what in ["down", "done", "fatal"] {
             let _ = std::fs::remove_file(self.marker(what, agent));
         }
     }
@@ -232,9 +317,29 @@ mod tests {
         assert!(!s.is_down("a"));
         s.set_down("a").unwrap();
         s.set_done("a").unwrap();
-        assert!(s.is_down("a") && s.is_done("a"));
+        s.set_fatal("a", "5 restarts").unwrap();
+        assert!(s.is_down("a") && s.is_done("a") && s.is_fatal("a"));
         s.clear_intent("a");
-        assert!(!s.is_down("a") && !s.is_done("a"));
+        assert!(!s.is_down("a") && !s.is_done("a") && !s.is_fatal("a"));
+    }
+
+    #[test]
+    fn limit_hold_round_trips_and_keeps_the_original_fields() {
+        let (_t, s) = dir("phase-idx");
+        let h = LimitState {
+            until: 100.0,
+            nudges: 1,
+            since: 50.0,
+            reset: Some("2026-11-21T15:59:00-05:00".into()),
+            line: Some("You've hit your limit".into()),
+        };
+        s.set_limit("p-a", &h).unwrap();
+        assert_eq!(s.limit("p-a").unwrap(), Some(h));
+        let raw = std::fs::read_to_string(s.dir().join("limited-p-a.json")).unwrap();
+        assert!(raw.contains("\"until\":100") && raw.contains("\"nudges\":1"), "{raw}");
+        s.clear_limit("p-a").unwrap();
+        s.clear_limit("p-a").unwrap();
+        assert_eq!(s.limit("p-a").unwrap(), None);
     }
 
     #[test]
@@ -252,7 +357,10 @@ mod tests {
             s.limit("x").unwrap(),
             Some(LimitState {
                 until: 12.5,
-                nudges: 2
+                nudges: 2,
+                since: 0.0,
+                reset: None,
+                line: None,
             })
         );
     }

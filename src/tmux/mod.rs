@@ -6,6 +6,7 @@
 //! (`=name`, `=name:`), and many sessions are queried, started, captured or killed with one
 //! tmux invocation by chaining commands with `;`.
 
+pub mod control;
 pub mod format;
 pub mod target;
 
@@ -18,6 +19,27 @@ pub use format::{PaneInfo, Sessions};
 
 /// tmux keeps one client message under 16 KiB; chains are cut well below that.
 const MAX_CHAIN_BYTES: usize = 12 * 1024;
+
+/// New sessions are this wide and tall (a detached session is 80x24 by default): banners and
+/// fatal lines rarely wrap, and what wraps is joined again by `capture-pane -J`.
+pub const SESSION_SIZE: (u32, u32) = (200, 50);
+
+/// The `wait-for` channel a fleet's sessions signal when their program exits (a `pane-died`
+/// hook set on each of the fleet's own sessions, never globally): `agents-wake-<prefix>`,
+/// with anything but letters, digits, `-` and `_` replaced by `_`.
+pub fn wake_channel(session_prefix: &str) -> String {
+    let clean: String = session_prefix
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("agents-wake-{clean}")
+}
 
 /// Why a tmux call failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +88,8 @@ pub struct SessionSpec {
     pub log: PathBuf,
     /// Kill an existing session of that name first (a dead pane being replaced).
     pub replace: bool,
+    /// A [`wake_channel`] the session signals (`pane-died` hook) when its program exits.
+    pub wake: Option<String>,
 }
 
 /// A handle on one tmux server.
@@ -223,11 +247,12 @@ impl Tmux {
         Ok(())
     }
 
-    /// The visible text of a session's current pane.
+    /// The visible text of a session's current pane, wrapped lines joined (`-J`).
     pub async fn capture(&self, name: &str) -> Result<String, TmuxError> {
         self.run(&[
             "capture-pane".into(),
             "-p".into(),
+            "-J".into(),
             "-t".into(),
             target::pane(name),
         ])
@@ -265,6 +290,7 @@ impl Tmux {
                     vec![
                         "capture-pane".into(),
                         "-p".into(),
+                        "-J".into(),
                         "-t".into(),
                         target::pane(n),
                     ],
@@ -319,6 +345,41 @@ impl Tmux {
         .map(drop)
     }
 
+    /// Pastes `text` into a session's current pane as one bracketed paste (`set-buffer`, then
+    /// `paste-buffer -p -d`): multi-line or long text arrives whole, and a TUI that knows
+    /// bracketed paste does not take its newlines for submits.
+    pub async fn paste(&self, name: &str, text: &str) -> Result<(), TmuxError> {
+        let buf = format!("agents-type-{}", std::process::id());
+        let mut rest = text;
+        let mut first = true;
+        while !rest.is_empty() || first {
+            let mut cut = rest.len().min(8000);
+            while !rest.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let (chunk, tail) = rest.split_at(cut);
+            let mut args: Vec<String> = vec!["set-buffer".into()];
+            if !first {
+                args.push("-a".into());
+            }
+            args.extend(["-b".into(), buf.clone(), "--".into(), target::arg(chunk)]);
+            self.run(&args).await?;
+            rest = tail;
+            first = false;
+        }
+        self.run(&[
+            "paste-buffer".into(),
+            "-p".into(),
+            "-d".into(),
+            "-b".into(),
+            buf,
+            "-t".into(),
+            target::pane(name),
+        ])
+        .await
+        .map(drop)
+    }
+
     /// Presses one key (a tmux key name such as `Enter` or `C-m`) in a session's current pane.
     pub async fn send_key(&self, name: &str, key: &str) -> Result<(), TmuxError> {
         self.run(&[
@@ -339,7 +400,8 @@ fn start_commands(s: &SessionSpec) -> Vec<String> {
     if s.replace {
         v.extend(["kill-session", "-t", &target::session(&s.name), ";"].map(String::from));
     }
-    v.extend(["new-session", "-d", "-s", &s.name, "-c"].map(String::from));
+    let (x, y) = SESSION_SIZE;
+    v.extend(["new-session", "-d", "-s", &s.name, "-x", &x.to_string(), "-y", &y.to_string(), "-c"].map(String::from));
     v.push(target::no_format(&s.cwd.to_string_lossy()));
     v.push("--".into());
     v.extend(s.argv.iter().map(|a| target::arg(a)));
@@ -356,6 +418,11 @@ fn start_commands(s: &SessionSpec) -> Vec<String> {
         ]
         .map(String::from),
     );
+    if let Some(chan) = &s.wake {
+        v.extend(["set-hook", "-t", &target::pane(&s.name), "pane-died"].map(String::from));
+        v.push(target::arg(&format!("wait-for -S {chan}")));
+        v.push(";".into());
+    }
     let log = shlex::try_quote(&s.log.to_string_lossy())
         .map_or_else(|_| "/dev/null".to_string(), |q| q.into_owned());
     v.extend(["pipe-pane", "-o", "-t", &target::pane(&s.name)].map(String::from));
@@ -405,6 +472,7 @@ mod tests {
             argv: vec!["echo".into(), "a;".into()],
             log: "/tmp/it's #1.log".into(),
             replace: true,
+            wake: Some("agents-wake-p-".into()),
         };
         let c = start_commands(&s);
         assert_eq!(&c[..4], &["kill-session", "-t", "=p-a", ";"]);

@@ -1,0 +1,182 @@
+//! The restart policy (`[watchdog]` keys, seconds), as supervisord and systemd pace a
+//! crashing service: the first restart is immediate; each further restart before the agent
+//! ran `stable_after` waits twice as long (`backoff_initial`, 2×, 4×, … up to
+//! `backoff_max`); when `max_restarts` restarts fall within `restart_window`, the agent is
+//! `fatal`: no more restarts until `agents up <name>`. Pure: times are epoch seconds passed
+//! in.
+
+use crate::config::WatchdogSettings;
+
+/// The policy's numbers, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Policy {
+    pub backoff_initial: f64,
+    pub backoff_max: f64,
+    pub max_restarts: u32,
+    pub restart_window: f64,
+    pub stable_after: f64,
+}
+
+impl Policy {
+    /// The policy of a config's `[watchdog]` table.
+    pub fn of(w: &WatchdogSettings) -> Self {
+        Self {
+            backoff_initial: w.backoff_initial.as_secs_f64(),
+            backoff_max: w.backoff_max.as_secs_f64(),
+            max_restarts: w.max_restarts,
+            restart_window: w.restart_window.as_secs_f64(),
+            stable_after: w.stable_after.as_secs_f64(),
+        }
+    }
+}
+
+/// One agent's restarts, as the watchdog remembers them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    /// Epoch seconds of the restarts still inside the window (oldest first).
+    pub restarts: Vec<f64>,
+    /// Restarts since the agent last ran `stable_after` (0: the next one is immediate).
+    pub streak: u32,
+    /// Epoch seconds of the last (re)start by the watchdog.
+    pub last_start: Option<f64>,
+    /// Given up: no restart until the operator's `agents up`.
+    pub fatal: bool,
+}
+
+/// What the policy says about restarting now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Verdict {
+    /// Restart now.
+    Now,
+    /// Back off: not before this epoch second.
+    Wait { until: f64 },
+    /// Too many restarts within the window: the agent is now `fatal` (record it once).
+    GiveUp { restarts: usize },
+    /// Already fatal.
+    Fatal,
+}
+
+impl History {
+    /// Restarts within the window ending at `now`.
+    pub fn recent(&self, p: &Policy, now: f64) -> usize {
+        self.restarts
+            .iter()
+            .filter(|&&t| now - t < p.restart_window)
+            .count()
+    }
+
+    /// Whether the agent ran long enough since its last start to count as stable.
+    fn stable(&self, p: &Policy, now: f64) -> bool {
+        self.last_start.is_none_or(|t| now - t >= p.stable_after)
+    }
+
+    /// The verdict for an agent that needs a restart at `now`.
+    pub fn verdict(&self, p: &Policy, now: f64) -> Verdict {
+        if self.fatal {
+            return Verdict::Fatal;
+        }
+        let recent = self.recent(p, now);
+        if recent >= p.max_restarts as usize {
+            return Verdict::GiveUp { restarts: recent };
+        }
+        if self.stable(p, now) || self.streak == 0 {
+            return Verdict::Now;
+        }
+        let delay = (p.backoff_initial * 2f64.powi(self.streak.min(30) as i32 - 1))
+            .min(p.backoff_max);
+        let at = self.last_start.unwrap_or(now) + delay;
+        if at > now {
+            Verdict::Wait { until: at }
+        } else {
+            Verdict::Now
+        }
+    }
+
+    /// Records a restart at `now`.
+    pub fn record(&mut self, p: &Policy, now: f64) {
+        self.streak = if self.stable(p, now) {
+            1
+        } else {
+            self.streak + 1
+        };
+        self.last_start = Some(now);
+        self.restarts.retain(|&t| now - t < p.restart_window);
+        self.restarts.push(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy {
+            backoff_initial: 30.0,
+            backoff_max: 600.0,
+            max_restarts: 5,
+            restart_window: 900.0,
+            stable_after: 1800.0,
+        }
+    }
+
+    #[test]
+    fn crash_loop_backs_off_exponentially_then_gives_up() {
+        let p = policy();
+        let mut h = History::default();
+        // Each start dies a second later.
+        let mut now = 100.0;
+        let mut waits = Vec::new();
+        loop {
+            match h.verdict(&p, now) {
+                Verdict::Now => {
+                    h.record(&p, now);
+                    now += 1.0;
+                }
+                Verdict::Wait { until } => {
+                    waits.push(until - h.last_start.unwrap());
+                    now = until;
+                }
+                Verdict::GiveUp { restarts } => {
+                    assert_eq!(restarts, 5);
+                    break;
+                }
+                Verdict::Fatal => unreachable!(),
+            }
+        }
+        assert_eq!(waits, [30.0, 60.0, 120.0, 240.0]);
+        assert_eq!(h.restarts.len(), 5);
+        h.fatal = true;
+        assert_eq!(h.verdict(&p, now + 10_000.0), Verdict::Fatal);
+    }
+
+    #[test]
+    fn backoff_is_capped_and_a_stable_run_resets_it() {
+        let mut p = policy();
+        p.max_restarts = 100;
+        p.backoff_max = 100.0;
+        let mut h = History::default();
+        h.record(&p, 0.0);
+        assert_eq!(h.verdict(&p, 1.0), Verdict::Wait { until: 30.0 });
+        for t in [30.0, 90.0, 210.0] {
+            h.record(&p, t);
+        }
+        assert_eq!(h.verdict(&p, 211.0), Verdict::Wait { until: 310.0 });
+        // Ran 1800 s: immediate again, and the streak starts over.
+        assert_eq!(h.verdict(&p, 210.0 + 1800.0), Verdict::Now);
+        h.record(&p, 2010.0);
+        assert_eq!(h.streak, 1);
+        assert_eq!(h.verdict(&p, 2011.0), Verdict::Wait { until: 2040.0 });
+    }
+
+    #[test]
+    fn restarts_spread_beyond_the_window_never_give_up() {
+        let p = policy();
+        let mut h = History::default();
+        for i in 0..20 {
+            let now = f64::from(i) * 1000.0;
+            assert_eq!(h.verdict(&p, now), Verdict::Now);
+            h.record(&p, now);
+        }
+        assert_eq!(h.recent(&p, 19_000.0), 1);
+    }
+}
