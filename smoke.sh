@@ -53,7 +53,7 @@ for name in supervisor scribe builder adversary; do
     grep -A 6 "\"name\": \"$name\"" <<<"$status" | grep -q '"running": true' \
         || fail "status --json: agent $name is not running"$'\n'"$status"
 done
-grep -A 2 '"watchdog": {' <<<"$status" | grep -q '"running": true' || fail "watchdog not running"
+grep -A 5 '"watchdog": {' <<<"$status" | grep -q '"running": true' || fail "watchdog not running"
 ok "status --json shows every enabled agent and the watchdog running"
 
 wait_for 10 grep -q '"event":"watchdog-start"' .agents-demo/events.jsonl || fail "the watchdog did not start"

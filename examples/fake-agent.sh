@@ -8,8 +8,12 @@
 # 2. "works" for FAKE_WORK_SECS seconds (default 5): a status line with "esc to interrupt",
 #    redrawn in place every second, like Claude Code's spinner,
 # 3. clears the status line and idles, reading lines typed into the pane. Each line is a
-#    message: "/fatal" prints a fatal error, "/limit" a usage-limit banner, "/quit" exits 0,
-#    "/exit N" exits with status N; anything else causes FAKE_REPLY_SECS (default 2) of work.
+#    message; anything but the commands below causes FAKE_REPLY_SECS (default 2) of work:
+#      /limit [N]     a usage-limit banner whose reset is a minute away (or N seconds away)
+#      /fatal         a fatal error line;  /fatal-wrapped  one that wraps in an 80-column pane
+#      /dialog        a question that waits for a person ("Do you trust …?"), answered by y/n
+#      /hang          stop reading input and show nothing (an agent that stalled)
+#      /quit          exit 0;  /exit N  exit with status N
 kickoff=${1:?usage: fake-agent.sh KICKOFF SESSION MODEL}
 session=${2:-unknown}
 model=${3:-default}
@@ -45,8 +49,26 @@ while IFS= read -r line; do
     case $line in
         */quit*) printf 'bye\n'; exit 0 ;;
         */exit\ *) code=${line##*/exit }; exit "${code%% *}" ;;
+        */fatal-wrapped*)
+            printf '%s FATAL: session state corrupted (demo)\n' \
+                "error after a long run of output, written so that it wraps at column"
+            continue ;;
         */fatal*) printf 'FATAL: session state corrupted (demo)\n'; continue ;;
-        */limit*) printf "You've hit your usage limit · resets 11pm\n"; continue ;;
+        */limit\ [0-9]*)
+            secs=${line##*/limit }
+            printf "You've hit your usage limit · resets in %ss\n" "${secs%% *}"
+            continue ;;
+        */limit*)
+            # A minute away, in the clock form Claude Code prints ("resets 3:59pm").
+            printf "You've hit your usage limit · resets %s\n" \
+                "$(date -d "@$(( ($(date +%s) / 60 + 2) * 60 ))" +%-I:%M%P)"
+            continue ;;
+        */dialog*)
+            printf 'Do you trust the files in this folder?\n❯ 1. Yes, proceed\n  2. No, exit\n'
+            IFS= read -r answer
+            printf 'answer: %s\n' "$answer"
+            continue ;;
+        */hang*) exec sleep infinity ;;
     esac
     spin "${FAKE_REPLY_SECS:-2}" "message #$n"
     printf '[%s] idle — waiting for input\n' "$(date +%H:%M:%S)"

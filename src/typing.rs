@@ -38,7 +38,8 @@ pub struct Message<'a> {
     pub text: &'a str,
     /// `kickoff`, `limit-resume`, `limit-choice`, `stall-nudge`, …
     pub purpose: &'a str,
-    /// Press only `text` as one key (a tmux key name such as `1`); no typing, no verify.
+    /// Press `text` as one key (a tmux key name such as `1`), then the submit key; no
+    /// verify (a chooser answer).
     pub key_only: bool,
 }
 
@@ -74,8 +75,12 @@ async fn deliver_locked(ctx: &Ctx, backend: &Backend, msg: Message<'_>) -> Resul
         ));
     }
     if msg.key_only {
+        tmux.send_key(msg.session, msg.text)
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         return tmux
-            .send_key(msg.session, msg.text)
+            .send_key(msg.session, &backend.submit_key)
             .await
             .map_err(|e| e.to_string());
     }

@@ -1,25 +1,163 @@
-//! `agents status [--json]` — the phase line and one row per agent, service and the watchdog,
-//! from one tmux call whatever the fleet size. Always exits 0.
+//! `agents status [--json]` — the phase line and one row per agent, service and the watchdog.
+//!
+//! An agent's state is one of `active`, `idle`, `limited` (+ until), `stalled`, `dialog`,
+//! `backoff` (+ until), `fatal`, `starting`, `stopped`, `down`, `done`, `dead`, `disabled`:
+//! what the running watchdog last saw and decided (`state/supervision.json`), else read here
+//! from tmux and the pane (one `list-panes` call, plus one capture call for the agents the
+//! watchdog does not cover). Exit status: 0 when every enabled agent is healthy; 3 (as
+//! `supervisorctl status` does) when one is `fatal`, or stopped or dead without an
+//! operator's `down`; 1 on an error (no tmux, a bad config).
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
+use crate::config::{Agent, Kind};
 use crate::ctx::Ctx;
+use crate::detect;
 use crate::launch::kickoff;
+use crate::state::AgentView;
 use crate::tmux::{PaneInfo, Sessions};
 
-/// A session's state as shown in the STATE column.
-fn state_word(pane: Option<&PaneInfo>) -> String {
+/// Exit status when an enabled agent is fatal or stopped without `down`.
+pub const EXIT_UNHEALTHY: u8 = 3;
+
+/// A session's state as shown for services and the watchdog.
+fn session_word(pane: Option<&PaneInfo>) -> String {
     match pane {
-        Some(p) if !p.dead => format!("RUNNING [{}]", p.command),
+        Some(p) if !p.dead => format!("running [{}]", p.command),
         Some(p) => match p.dead_status {
-            Some(s) => format!("EXITED (status {s})"),
-            None => "EXITED".into(),
+            Some(s) => format!("exited (status {s})"),
+            None => "exited".into(),
         },
         None => "stopped".into(),
     }
+}
+
+/// One agent's row.
+struct Row {
+    view: AgentView,
+    /// Counts against health (exit 3).
+    unhealthy: bool,
+}
+
+fn local_time(rfc: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc)
+        .map(|t| {
+            let t = t.with_timezone(&chrono::Local);
+            if t.date_naive() == chrono::Local::now().date_naive() {
+                t.format("%H:%M:%S").to_string()
+            } else {
+                t.format("%b %-d %H:%M").to_string()
+            }
+        })
+        .unwrap_or_else(|_| rfc.to_string())
+}
+
+fn ago(rfc: &str) -> String {
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(rfc) else {
+        return "-".into();
+    };
+    let s = (chrono::Utc::now() - t.to_utc()).num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h{}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+/// The rows of every agent: the watchdog's view where it covers the agent, else tmux + pane.
+async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
+    let cfg = &ctx.cfg;
+    let wd_live = sessions.is_live(&cfg.watchdog_session());
+    let published = if wd_live {
+        ctx.state.supervision()
+    } else {
+        None
+    };
+    let covered = |a: &Agent| {
+        published
+            .as_ref()
+            .and_then(|p| p.agents.get(&a.name))
+            .filter(|_| a.enabled)
+            .cloned()
+    };
+    // Live agents the watchdog does not cover are read here: one capture call.
+    let to_read: Vec<String> = cfg
+        .agents
+        .iter()
+        .filter(|a| covered(a).is_none() && sessions.is_live(&a.session))
+        .map(|a| a.session.clone())
+        .collect();
+    let panes: HashMap<String, String> = ctx.tmux.capture_many(&to_read).await;
+    let now = chrono::Local::now();
+    let local = detect::reset::local_zone();
+    cfg.agents
+        .iter()
+        .map(|a| {
+            let pane = sessions.get(&a.session);
+            let down = ctx.state.is_down(&a.name);
+            let done = ctx.state.is_done(&a.name);
+            let fatal = ctx.state.is_fatal(&a.name);
+            let mut view = covered(a).unwrap_or_default();
+            let from_watchdog = !view.state.is_empty();
+            let st: String = if !a.enabled {
+                "disabled".into()
+            } else if down && pane.is_none_or(|p| p.dead) {
+                "down".into()
+            } else if done {
+                "done".into()
+            } else if fatal {
+                "fatal".into()
+            } else if from_watchdog {
+                view.state.clone()
+            } else {
+                match pane {
+                    None => "stopped".into(),
+                    Some(p) if p.dead => "dead".into(),
+                    Some(p) => {
+                        let backend = cfg.backend_of(a);
+                        let r = detect::dead(backend, p).unwrap_or_else(|| {
+                            panes
+                                .get(&a.session)
+                                .map_or_else(detect::Reading::nothing, |t| {
+                                    detect::classify(backend, t, now.fixed_offset(), local)
+                                })
+                        });
+                        if let Ok(Some(h)) = ctx.state.limit(&a.session) {
+                            view.until = chrono::DateTime::from_timestamp(h.until as i64, 0)
+                                .map(|t| t.with_timezone(&chrono::Local).to_rfc3339());
+                        }
+                        if view.why.is_none() {
+                            view.why = r.line.clone();
+                        }
+                        r.state.as_str().into()
+                    }
+                }
+            };
+            if st == "dead" && view.why.is_none() {
+                view.why = pane.map(|p| match p.dead_status {
+                    Some(s) => format!("exited with status {s}"),
+                    None => "exited".into(),
+                });
+            }
+            if st == "fatal" && view.why.is_none() {
+                view.why =
+                    std::fs::read_to_string(ctx.state.dir().join(format!("fatal-{}", a.name)))
+                        .ok()
+                        .map(|t| t.trim().to_string());
+            }
+            let unhealthy = a.enabled
+                && !down
+                && !done
+                && (st == "fatal" || ((st == "stopped" || st == "dead") && a.kind != Kind::Task));
+            view.state = st;
+            Row { view, unhealthy }
+        })
+        .collect()
 }
 
 pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
@@ -28,21 +166,31 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     let phase = crate::phase::current(cfg, &ctx.state);
     let phase_model = phase.map(|(_, p)| p);
     let done = phase.map(|(_, p)| crate::phase::phase_done(cfg, p));
+    let rows = rows(ctx, &sessions).await;
+    let code = if rows.iter().any(|r| r.unhealthy) {
+        ExitCode::from(EXIT_UNHEALTHY)
+    } else {
+        ExitCode::SUCCESS
+    };
     let mut out = std::io::stdout().lock();
 
     if as_json {
         let agents: Vec<Value> = cfg
             .agents
             .iter()
-            .map(|a| {
+            .zip(&rows)
+            .map(|(a, r)| {
                 let pane = sessions.get(&a.session);
                 let model = kickoff::model(a, phase_model);
+                let v = &r.view;
                 json!({
                     "name": a.name, "kind": a.kind.as_str(), "backend": a.backend, "model": model,
                     "watch": a.watch.as_str(), "session": a.session, "running": pane.is_some_and(|p| !p.dead),
                     "command": pane.filter(|p| !p.dead).map(|p| p.command.clone()), "enabled": a.enabled,
                     "exit_status": pane.filter(|p| p.dead).and_then(|p| p.dead_status),
                     "down": ctx.state.is_down(&a.name), "done": ctx.state.is_done(&a.name),
+                    "state": v.state, "until": v.until, "since": (!v.since.is_empty()).then_some(&v.since),
+                    "restarts": v.restarts, "why": v.why, "event": v.event,
                 })
             })
             .collect();
@@ -52,7 +200,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             .map(|s| {
                 let pane = sessions.get(&s.session);
                 json!({
-                    "name": s.name, "session": s.session, "running": pane.is_some_and(|p| !p.dead),
+                    "name": s.name, "kind": "service", "session": s.session, "running": pane.is_some_and(|p| !p.dead),
                     "command": s.command, "enabled": s.enabled,
                 })
             })
@@ -62,11 +210,12 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             "phase": phase.map(|(i, p)| json!({"id": p.id, "index": i, "count": cfg.loop_.phases.len(), "done": done})),
             "agents": agents,
             "services": services,
-            "watchdog": {"session": wd, "running": sessions.is_live(&wd)},
+            "watchdog": {"name": "watchdog", "kind": "watchdog", "session": wd, "running": sessions.is_live(&wd)},
             "tmux": {"socket": ctx.tmux.socket(), "server_running": sessions.server_running},
+            "healthy": !rows.iter().any(|r| r.unhealthy),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(code);
     }
 
     if let Some((i, p)) = phase {
@@ -102,46 +251,64 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     }
     writeln!(
         out,
-        " {:<14} {:<12} {:<9} {:<20} {:<10} STATE",
-        "AGENT", "KIND", "BACKEND", "MODEL", "WATCH"
+        " {:<14} {:<12} {:<9} {:<18} {:<10} {:<24} {:>3} {:>6}  LAST EVENT",
+        "AGENT", "KIND", "BACKEND", "MODEL", "WATCH", "STATE", "RST", "SINCE"
     )?;
-    for a in &cfg.agents {
-        let pane = sessions.get(&a.session);
+    for (a, r) in cfg.agents.iter().zip(&rows) {
         let model = kickoff::model(a, phase_model);
-        let mut st = state_word(pane);
-        if pane.is_none_or(|p| p.dead) {
-            if !a.enabled {
-                st.push_str(" (disabled)");
-            } else if ctx.state.is_done(&a.name) {
-                st.push_str(" (task done)");
-            } else if ctx.state.is_down(&a.name) {
-                st.push_str(" (down)");
-            }
+        let v = &r.view;
+        let mut st = v.state.clone();
+        if st == "dead"
+            && let Some(s) = sessions.get(&a.session).and_then(|p| p.dead_status)
+        {
+            st.push_str(&format!(" (status {s})"));
         }
+        if let Some(u) = &v.until {
+            st.push_str(&format!(" until {}", local_time(u)));
+        }
+        let event = v
+            .event
+            .as_ref()
+            .map(|e| {
+                let text = format!("{} {}: {}", local_time(&e.ts), e.event, e.why);
+                if text.chars().count() > 60 {
+                    format!("{}…", text.chars().take(59).collect::<String>())
+                } else {
+                    text
+                }
+            })
+            .unwrap_or_else(|| "-".into());
         writeln!(
             out,
-            " {:<14} {:<12} {:<9} {:<20} {:<10} {st}",
+            " {:<14} {:<12} {:<9} {:<18} {:<10} {:<24} {:>3} {:>6}  {event}",
             a.name,
             a.kind.as_str(),
             a.backend,
             model.as_deref().unwrap_or("default"),
-            a.watch.as_str()
+            a.watch.as_str(),
+            st,
+            v.restarts,
+            if v.since.is_empty() {
+                "-".to_string()
+            } else {
+                ago(&v.since)
+            },
         )?;
     }
     for s in &cfg.services {
-        let st = state_word(sessions.get(&s.session));
+        let st = session_word(sessions.get(&s.session));
         let dis = if s.enabled { "" } else { " (disabled)" };
         writeln!(
             out,
-            " {:<14} {:<12} {:<9} {:<20} {:<10} {st}{dis}",
+            " {:<14} {:<12} {:<9} {:<18} {:<10} {st}{dis}",
             s.name, "service", "-", "-", "-"
         )?;
     }
-    let wd = state_word(sessions.get(&cfg.watchdog_session()));
+    let wd = session_word(sessions.get(&cfg.watchdog_session()));
     writeln!(
         out,
-        " {:<14} {:<12} {:<9} {:<20} {:<10} {wd}",
-        "watchdog", "service", "-", "-", "-"
+        " {:<14} {:<12} {:<9} {:<18} {:<10} {wd}",
+        "watchdog", "watchdog", "-", "-", "-"
     )?;
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }

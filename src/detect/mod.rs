@@ -248,14 +248,19 @@ pub fn waiting_until(backend: &Backend, pane: &str, local: Tz) -> Option<DateTim
     if let Ok(t) = DateTime::parse_from_rfc3339(&m.replacen(' ', "T", 1)) {
         return Some(t);
     }
-    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| chrono::NaiveDateTime::parse_from_str(&m, f).ok())
-        .or_else(|| {
-            chrono::NaiveDate::parse_from_str(&m, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        })?;
+    let naive = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(&m, f).ok())
+    .or_else(|| {
+        chrono::NaiveDate::parse_from_str(&m, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })?;
     naive
         .and_local_timezone(local)
         .earliest()
@@ -381,7 +386,10 @@ pub(crate) mod tests {
         assert_eq!(waiting_until(&b, "WAITING-UNTIL: soon\n", ny), None);
         let mut f = b.clone();
         f.footer_ui = true;
-        assert_eq!(waiting_until(&f, "WAITING-UNTIL: 2026-11-21\nfooter\n", ny), None);
+        assert_eq!(
+            waiting_until(&f, "WAITING-UNTIL: 2026-11-21\nfooter\n", ny),
+            None
+        );
         assert!(waiting_until(&f, "x\nWAITING-UNTIL: 2026-11-21\n", ny).is_some());
     }
 

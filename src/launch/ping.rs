@@ -10,7 +10,6 @@ use std::time::Duration;
 use crate::config::Backend;
 use crate::ctx::Ctx;
 
-
 /// The line typed into a ping backend to start it on its kickoff.
 pub fn kickoff_line(kickoff: &Path) -> String {
     let k = kickoff.display();

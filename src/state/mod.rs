@@ -336,7 +336,10 @@ mod tests {
         s.set_limit("p-a", &h).unwrap();
         assert_eq!(s.limit("p-a").unwrap(), Some(h));
         let raw = std::fs::read_to_string(s.dir().join("limited-p-a.json")).unwrap();
-        assert!(raw.contains("\"until\":100") && raw.contains("\"nudges\":1"), "{raw}");
+        assert!(
+            raw.contains("\"until\":100") && raw.contains("\"nudges\":1"),
+            "{raw}"
+        );
         s.clear_limit("p-a").unwrap();
         s.clear_limit("p-a").unwrap();
         assert_eq!(s.limit("p-a").unwrap(), None);

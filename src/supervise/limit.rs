@@ -90,7 +90,10 @@ fn hold_until(reset: Option<f64>, now: f64, s: &Settings) -> (f64, String) {
                 s.fallback
             ),
         ),
-        Some(t) => (t + s.slack, format!("held until the reset + {:.0} s", s.slack)),
+        Some(t) => (
+            t + s.slack,
+            format!("held until the reset + {:.0} s", s.slack),
+        ),
         None => (
             now + s.fallback,
             format!("no reset named: probing every {:.0} s", s.fallback),
@@ -163,8 +166,7 @@ pub fn step(
                     action: Action::Wait,
                     event: Some((
                         "limit-extended",
-                        "still limited after the nudge: held until the next reset it names"
-                            .into(),
+                        "still limited after the nudge: held until the next reset it names".into(),
                     )),
                 };
             }
@@ -212,7 +214,9 @@ mod tests {
             rule: "limit_re",
             line: Some("You've hit your limit".into()),
             reset: reset.map(|t| Reset {
-                at: chrono::DateTime::from_timestamp(t, 0).unwrap().fixed_offset(),
+                at: chrono::DateTime::from_timestamp(t, 0)
+                    .unwrap()
+                    .fixed_offset(),
                 text: "resets".into(),
             }),
             ..Reading::nothing()
@@ -237,7 +241,10 @@ mod tests {
         // Before the reset: nothing, however often.
         for t in [now + 10.0, now + 600.0, now + 644.0] {
             assert_eq!(step(Some(&h), &r, t, &S, None), Step::keep(Some(h.clone())));
-            assert_eq!(step(Some(&h), &with(State::Idle), t, &S, None).hold, Some(h.clone()));
+            assert_eq!(
+                step(Some(&h), &with(State::Idle), t, &S, None).hold,
+                Some(h.clone())
+            );
         }
         // Due: one nudge.
         let s2 = step(Some(&h), &r, now + 645.0, &S, None);
@@ -245,7 +252,10 @@ mod tests {
         let h2 = s2.hold.unwrap();
         assert_eq!((h2.nudges, h2.until), (1, now + 645.0 + 300.0));
         // Until the next probe: nothing more.
-        assert_eq!(step(Some(&h2), &r, now + 700.0, &S, None).action, Action::Wait);
+        assert_eq!(
+            step(Some(&h2), &r, now + 700.0, &S, None).action,
+            Action::Wait
+        );
         // It works again: lifted.
         let s3 = step(Some(&h2), &with(State::Active), now + 701.0, &S, None);
         assert_eq!((s3.hold, s3.event.unwrap().0), (None, "limit-lifted"));
@@ -281,7 +291,10 @@ mod tests {
         assert_eq!(s.event.unwrap().0, "limit-probe");
         let mut c = limited(Some(3_000_100));
         c.choice = Some("1".into());
-        assert_eq!(step(None, &c, now, &S, None).action, Action::Answer("1".into()));
+        assert_eq!(
+            step(None, &c, now, &S, None).action,
+            Action::Answer("1".into())
+        );
         assert_eq!(
             step(Some(&h), &c, now + 1.0, &S, None).action,
             Action::Answer("1".into())

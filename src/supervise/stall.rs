@@ -21,7 +21,9 @@ pub struct Stall {
 pub enum StallStep {
     Nothing,
     /// Type the stall nudge (idle this many seconds).
-    Nudge { idle: f64 },
+    Nudge {
+        idle: f64,
+    },
     /// Still idle after the nudge: restart, for this reason.
     Restart(String),
 }
@@ -73,13 +75,22 @@ mod tests {
     #[test]
     fn idle_then_nudge_then_restart_and_activity_starts_over() {
         let mut s = Stall::default();
-        assert_eq!(s.step(State::Idle, None, 0.0, 100.0, 30.0), StallStep::Nothing);
-        assert_eq!(s.step(State::Idle, None, 99.0, 100.0, 30.0), StallStep::Nothing);
+        assert_eq!(
+            s.step(State::Idle, None, 0.0, 100.0, 30.0),
+            StallStep::Nothing
+        );
+        assert_eq!(
+            s.step(State::Idle, None, 99.0, 100.0, 30.0),
+            StallStep::Nothing
+        );
         assert_eq!(
             s.step(State::Idle, None, 100.0, 100.0, 30.0),
             StallStep::Nudge { idle: 100.0 }
         );
-        assert_eq!(s.step(State::Idle, None, 150.0, 100.0, 30.0), StallStep::Nothing);
+        assert_eq!(
+            s.step(State::Idle, None, 150.0, 100.0, 30.0),
+            StallStep::Nothing
+        );
         assert!(matches!(
             s.step(State::Idle, None, 200.0, 100.0, 30.0),
             StallStep::Restart(r) if r.contains("after a nudge")
@@ -88,7 +99,10 @@ mod tests {
         let mut s = Stall::default();
         s.step(State::Idle, None, 0.0, 100.0, 30.0);
         s.step(State::Active, None, 90.0, 100.0, 30.0);
-        assert_eq!(s.step(State::Idle, None, 150.0, 100.0, 30.0), StallStep::Nothing);
+        assert_eq!(
+            s.step(State::Idle, None, 150.0, 100.0, 30.0),
+            StallStep::Nothing
+        );
     }
 
     #[test]
@@ -99,8 +113,14 @@ mod tests {
         }
         let mut s = Stall::default();
         // Sleeping until t=1000 with 30 s grace: nothing until 1030, then idle counts.
-        assert_eq!(s.step(State::Idle, Some(1000.0), 0.0, 100.0, 30.0), StallStep::Nothing);
-        assert_eq!(s.step(State::Idle, Some(1000.0), 1029.0, 100.0, 30.0), StallStep::Nothing);
+        assert_eq!(
+            s.step(State::Idle, Some(1000.0), 0.0, 100.0, 30.0),
+            StallStep::Nothing
+        );
+        assert_eq!(
+            s.step(State::Idle, Some(1000.0), 1029.0, 100.0, 30.0),
+            StallStep::Nothing
+        );
         assert!(matches!(
             s.step(State::Idle, Some(1000.0), 1030.0, 100.0, 30.0),
             StallStep::Nudge { .. }

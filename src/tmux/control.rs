@@ -91,7 +91,11 @@ impl Tmux {
                         }
                         true
                     }
-                    Some("%exit") => return,
+                    // The session it was attached to is gone: that too is news.
+                    Some("%exit") => {
+                        let _ = tx.try_send(());
+                        return;
+                    }
                     _ => false,
                 };
                 if wake {

@@ -401,7 +401,20 @@ fn start_commands(s: &SessionSpec) -> Vec<String> {
         v.extend(["kill-session", "-t", &target::session(&s.name), ";"].map(String::from));
     }
     let (x, y) = SESSION_SIZE;
-    v.extend(["new-session", "-d", "-s", &s.name, "-x", &x.to_string(), "-y", &y.to_string(), "-c"].map(String::from));
+    v.extend(
+        [
+            "new-session",
+            "-d",
+            "-s",
+            &s.name,
+            "-x",
+            &x.to_string(),
+            "-y",
+            &y.to_string(),
+            "-c",
+        ]
+        .map(String::from),
+    );
     v.push(target::no_format(&s.cwd.to_string_lossy()));
     v.push("--".into());
     v.extend(s.argv.iter().map(|a| target::arg(a)));

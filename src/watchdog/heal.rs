@@ -1,14 +1,13 @@
-//! The heal decision for one watched agent (SPEC §6), pure: what tmux shows in, an
-//! [`Action`] out.
+//! The session-level heal decision for one watched agent (SPEC §6), pure: what tmux shows
+//! in, an [`Action`] out. (What the pane *says* — fatal screens, limits, stalls, dialogs — is
+//! read by `detect` and decided by `supervise`.)
 //!
-//! Light tick: a session that is gone, or whose program exited, is started again (SPEC
+//! Every tick: a session that is gone, or whose program exited, is started again (SPEC
 //! defect 19: not only on the heavy tick); a `task` agent that exited with status 0 is done,
 //! not dead (defect 6). Heavy tick, live sessions: a pane running another known backend's
-//! process is restarted; else an active or limited agent is left alone; else a `fatal_re`
-//! screen is restarted. Agents the operator stopped (`down`) are left alone (defect 22).
+//! process is restarted. Agents the operator stopped (`down`) are left alone (defect 22).
 
 use crate::config::{Agent, Backend, Kind, Watch};
-use crate::detect::{Reading, State};
 use crate::tmux::PaneInfo;
 
 /// What to do with one agent this tick.
@@ -27,24 +26,17 @@ pub enum Action {
 pub struct Seen<'a> {
     /// The session's current pane, `None` if the session does not exist.
     pub pane: Option<&'a PaneInfo>,
-    /// The pane reading (heavy ticks only).
-    pub reading: Option<&'a Reading>,
     /// The operator stopped it (`state/down-<agent>`).
     pub down: bool,
     /// A task that already finished (`state/done-<agent>`).
     pub done: bool,
-    /// Held by a usage limit (`state/limited-<session>.json` not yet expired).
-    pub limited: bool,
-    /// A `footer_ui` backend's session log was written within its `log_grace`: the agent
-    /// counts as active (SPEC §6), whatever the pane shows.
-    pub recent_log: bool,
     /// `SEQUENCE-COMPLETE` exists: loop agents are no longer healed.
     pub sequence_complete: bool,
     /// Every backend's `process_name`.
     pub known_processes: &'a [String],
 }
 
-/// Decides what to do with `agent` on this tick (`heavy` adds mismatch and fatal checks).
+/// Decides what to do with `agent` on this tick (`heavy` adds the backend-mismatch check).
 pub fn decide(agent: &Agent, backend: &Backend, seen: &Seen, heavy: bool) -> Action {
     if !agent.enabled || agent.watch == Watch::None || seen.down || seen.done {
         return Action::Nothing;
@@ -76,12 +68,7 @@ pub fn decide(agent: &Agent, backend: &Backend, seen: &Seen, heavy: bool) -> Act
             pane.command, backend.name
         ));
     }
-    match seen.reading {
-        Some(r) if r.state == State::Fatal && !seen.limited && !seen.recent_log => {
-            Action::Restart(format!("fatal screen: {}", r.line.as_deref().unwrap_or("")))
-        }
-        _ => Action::Nothing,
-    }
+    Action::Nothing
 }
 
 #[cfg(test)]
@@ -129,14 +116,11 @@ watch = "none"
         }
     }
 
-    fn seen<'a>(p: Option<&'a PaneInfo>, r: Option<&'a Reading>, known: &'a [String]) -> Seen<'a> {
+    fn seen<'a>(p: Option<&'a PaneInfo>, known: &'a [String]) -> Seen<'a> {
         Seen {
             pane: p,
-            reading: r,
             down: false,
             done: false,
-            limited: false,
-            recent_log: false,
             sequence_complete: false,
             known_processes: known,
         }
@@ -149,12 +133,12 @@ watch = "none"
         let b = c.backend_of(a);
         let known = vec![];
         assert_eq!(
-            decide(a, b, &seen(None, None, &known), false),
+            decide(a, b, &seen(None, &known), false),
             Action::Restart("session gone".into())
         );
         let p = pane(true, Some(1), "claude");
         assert!(
-            matches!(decide(a, b, &seen(Some(&p), None, &known), false), Action::Restart(r) if r.contains("status 1"))
+            matches!(decide(a, b, &seen(Some(&p), &known), false), Action::Restart(r) if r.contains("status 1"))
         );
     }
 
@@ -163,12 +147,12 @@ watch = "none"
         let c = cfg();
         let a = c.agent("a").unwrap();
         let known = vec![];
-        let mut s = seen(None, None, &known);
+        let mut s = seen(None, &known);
         s.down = true;
         assert_eq!(decide(a, c.backend_of(a), &s, true), Action::Nothing);
         let off = c.agent("off").unwrap();
         assert_eq!(
-            decide(off, c.backend_of(off), &seen(None, None, &known), true),
+            decide(off, c.backend_of(off), &seen(None, &known), true),
             Action::Nothing
         );
     }
@@ -180,68 +164,41 @@ watch = "none"
         let known = vec![];
         let ok = pane(true, Some(0), "claude");
         assert_eq!(
-            decide(t, c.backend_of(t), &seen(Some(&ok), None, &known), false),
+            decide(t, c.backend_of(t), &seen(Some(&ok), &known), false),
             Action::MarkDone(Some(0))
         );
         let failed = pane(true, Some(2), "claude");
         assert!(matches!(
-            decide(
-                t,
-                c.backend_of(t),
-                &seen(Some(&failed), None, &known),
-                false
-            ),
+            decide(t, c.backend_of(t), &seen(Some(&failed), &known), false),
             Action::Restart(_)
         ));
-        let mut s = seen(None, None, &known);
+        let mut s = seen(None, &known);
         s.done = true;
         assert_eq!(decide(t, c.backend_of(t), &s, false), Action::Nothing);
     }
 
     #[test]
-    fn heavy_tick_heals_mismatch_and_fatal_but_not_active_or_limited() {
+    fn heavy_tick_heals_a_backend_mismatch() {
         let c = cfg();
         let a = c.agent("a").unwrap();
         let b = c.backend_of(a);
         let known = vec!["claude".to_string(), "codex".to_string()];
         let codex = pane(false, None, "codex");
         assert!(
-            matches!(decide(a, b, &seen(Some(&codex), None, &known), true), Action::Restart(r) if r.contains("expected \"claude\""))
+            matches!(decide(a, b, &seen(Some(&codex), &known), true), Action::Restart(r) if r.contains("expected \"claude\""))
         );
         assert_eq!(
-            decide(a, b, &seen(Some(&codex), None, &known), false),
+            decide(a, b, &seen(Some(&codex), &known), false),
             Action::Nothing
         );
         let shell = pane(false, None, "bash");
         assert_eq!(
-            decide(a, b, &seen(Some(&shell), None, &known), true),
+            decide(a, b, &seen(Some(&shell), &known), true),
             Action::Nothing
         );
         let live = pane(false, None, "claude");
-        let fatal = Reading {
-            state: State::Fatal,
-            line: Some("FATAL: x".into()),
-            ..Reading::nothing()
-        };
-        assert!(
-            matches!(decide(a, b, &seen(Some(&live), Some(&fatal), &known), true), Action::Restart(r) if r.contains("FATAL: x"))
-        );
-        let mut s = seen(Some(&live), Some(&fatal), &known);
-        s.limited = true;
-        assert_eq!(decide(a, b, &s, true), Action::Nothing);
-        let mut s = seen(Some(&live), Some(&fatal), &known);
-        s.recent_log = true;
         assert_eq!(
-            decide(a, b, &s, true),
-            Action::Nothing,
-            "footer_ui log activity counts as active"
-        );
-        let active = Reading {
-            state: State::Active,
-            ..Reading::nothing()
-        };
-        assert_eq!(
-            decide(a, b, &seen(Some(&live), Some(&active), &known), true),
+            decide(a, b, &seen(Some(&live), &known), true),
             Action::Nothing
         );
     }

@@ -1,21 +1,21 @@
 //! SPEC §6 — the watchdog: one process per fleet, in its own tmux session, that keeps every
 //! watched agent alive.
 //!
-//! Ticks are wall-clock deadlines (SPEC defect 13): a light tick every `signal_interval`
-//! (sessions that are gone or whose program exited are restarted, defect 19) and a heavy tick
-//! every `heavy_interval`, the first one at once (phase advance; backend mismatch and fatal
-//! screens). The config is re-read every tick; an invalid one keeps the last good one
-//! (defect 1). One watchdog per fleet: an OS lock in the state dir (defect 20). SIGTERM,
-//! SIGINT and SIGHUP (its tmux session closed) stop it cleanly. Every decision is a line in
-//! `events.jsonl`. Usage limits, stalls, wake schedules and handoff pings come next; the heal
-//! decision already holds still for an agent whose limit state file is current.
+//! Ticks are wall-clock deadlines (SPEC defect 13): a light tick every `signal_interval` reads
+//! every watched agent's screen and supervises it ([`tick`]: restarts, limit holds, stalls,
+//! dialogs); a heavy tick every `heavy_interval`, the first one at once, also advances the
+//! phase and heals backend mismatches. Between ticks, a tmux control-mode client
+//! ([`crate::tmux::control`]) wakes the watchdog as soon as a fleet session dies or is killed,
+//! so it is restarted within a second whatever the light tick. The config is re-read every
+//! tick; an invalid one keeps the last good one (defect 1). One watchdog per fleet: an OS
+//! lock in the state dir (defect 20). SIGTERM, SIGINT and SIGHUP (its tmux session closed)
+//! stop it cleanly. Every decision is a line in `events.jsonl`.
 
 pub mod advance;
-pub mod backoff;
 pub mod heal;
 pub mod reload;
+pub mod tick;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -26,14 +26,11 @@ use tokio::time::Instant;
 
 use crate::config::{self, EnvOverrides, Watch};
 use crate::ctx::Ctx;
-use crate::detect;
-use crate::launch;
-use backoff::Backoff;
-use heal::{Action, Seen};
 use reload::{Refresh, Reloader};
+use tick::Ticker;
 
-/// Restart pacing cap: never wait longer than this between restarts of a failing agent.
-const BACKOFF_CAP: Duration = Duration::from_secs(300);
+/// Event-driven ticks come at most this often (a burst of kills is one tick).
+const EVENT_GAP: Duration = Duration::from_millis(100);
 
 /// Command-line options of `agents watchdog`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -91,11 +88,17 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let (mut next_light, mut next_heavy) = (start, start);
     let reason = loop {
+        let mut event = false;
         tokio::select! {
             _ = tokio::time::sleep_until(next_light.min(next_heavy)) => {}
+            Some(()) = wd.next_event() => event = true,
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",
             _ = hup.recv() => break "SIGHUP (its tmux session was closed)",
+        }
+        if event {
+            tracing::debug!("a fleet session died or was killed: ticking now");
+            tokio::time::sleep(EVENT_GAP).await;
         }
         let now = Instant::now();
         let heavy = now >= next_heavy;
@@ -170,26 +173,63 @@ fn log_touched_within(log: &Path, backend: &crate::config::Backend) -> bool {
 /// State kept across ticks.
 #[derive(Debug)]
 pub struct Watchdog {
-    backoff: Backoff,
+    ticker: Ticker,
     tmux_error: Option<String>,
+    watcher: Option<crate::tmux::control::Watcher>,
 }
 
 impl Watchdog {
-    pub fn new(ctx: &Ctx) -> Self {
-        let w = &ctx.cfg.watchdog;
-        let stable = (w.signal_interval * 3).max(Duration::from_secs(60));
+    pub fn new(_ctx: &Ctx) -> Self {
         Self {
-            backoff: Backoff::new(w.signal_interval, BACKOFF_CAP, stable),
+            ticker: Ticker::default(),
             tmux_error: None,
+            watcher: None,
         }
     }
 
-    /// One tick: heal every watched agent; on a heavy tick also advance the phase and read
-    /// the panes of live agents (one tmux call for all captures).
+    /// The next report of the event source; pending forever when there is none.
+    async fn next_event(&mut self) -> Option<()> {
+        match self.watcher.as_mut() {
+            Some(w) => {
+                let got = w.next().await;
+                if got.is_none() {
+                    self.watcher = None;
+                    std::future::pending::<()>().await;
+                }
+                got
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Attaches the event source to the watchdog's own session, else to a live agent's.
+    fn ensure_watcher(&mut self, ctx: &Ctx, sessions: &crate::tmux::Sessions) {
+        if self.watcher.as_ref().is_some_and(|w| w.alive()) {
+            return;
+        }
+        let wd = ctx.cfg.watchdog_session();
+        let target = std::iter::once(wd.as_str())
+            .chain(ctx.cfg.agents.iter().map(|a| a.session.as_str()))
+            .find(|s| sessions.get(s).is_some());
+        let Some(target) = target else {
+            self.watcher = None;
+            return;
+        };
+        let channel = crate::tmux::wake_channel(&ctx.cfg.session_prefix);
+        match ctx.tmux.watch(target, &channel) {
+            Ok(w) => {
+                tracing::debug!("event source attached to {target}");
+                self.watcher = Some(w);
+            }
+            Err(e) => {
+                tracing::debug!("no event source ({e}); polling only");
+                self.watcher = None;
+            }
+        }
+    }
+
+    /// One tick: on a heavy tick advance the phase first; then supervise every watched agent.
     pub async fn tick(&mut self, ctx: &Ctx, heavy: bool) {
-        let cfg = &ctx.cfg;
-        let w = &cfg.watchdog;
-        self.backoff.base = w.signal_interval;
         if heavy && advance::check(ctx).await {
             return;
         }
@@ -210,109 +250,7 @@ impl Watchdog {
                 return;
             }
         };
-        let watched: Vec<_> = cfg
-            .agents
-            .iter()
-            .filter(|a| a.enabled && a.watch != Watch::None)
-            .collect();
-        let readings: HashMap<String, detect::Reading> = if heavy {
-            let live: Vec<String> = watched
-                .iter()
-                .filter(|a| sessions.is_live(&a.session))
-                .map(|a| a.session.clone())
-                .collect();
-            let panes = ctx.tmux.capture_many(&live).await;
-            watched
-                .iter()
-                .filter_map(|a| {
-                    let pane = panes.get(&a.session)?;
-                    Some((a.session.clone(), detect::read(cfg.backend_of(a), pane)))
-                })
-                .collect()
-        } else {
-            HashMap::new()
-        };
-        let known: Vec<String> = cfg
-            .backends
-            .values()
-            .filter_map(|b| b.process_name.clone())
-            .collect();
-        let sequence_complete = ctx.state.sequence_complete();
-        let now = std::time::Instant::now();
-        let epoch = chrono::Utc::now().timestamp() as f64;
-        let mut restarts = Vec::new();
-        for a in watched {
-            let down = ctx.state.is_down(&a.name);
-            if down {
-                self.backoff.forget(&a.name);
-            }
-            let seen = Seen {
-                pane: sessions.get(&a.session),
-                reading: readings.get(&a.session),
-                down,
-                done: ctx.state.is_done(&a.name),
-                limited: matches!(ctx.state.limit(&a.session), Ok(Some(l)) if l.until > epoch),
-                recent_log: heavy
-                    && log_touched_within(&cfg.session_log(&a.session), cfg.backend_of(a)),
-                sequence_complete,
-                known_processes: &known,
-            };
-            match heal::decide(a, cfg.backend_of(a), &seen, heavy) {
-                Action::Nothing => {}
-                Action::MarkDone(status) => {
-                    match status {
-                        Some(s) => tracing::info!(
-                            "task {} finished with status {s} — done; it will not be restarted",
-                            a.name
-                        ),
-                        None => tracing::warn!(
-                            "task {} finished (tmux lost its exit status) — taken as done; `agents up {}` runs it again",
-                            a.name,
-                            a.name
-                        ),
-                    }
-                    if let Err(e) = ctx.state.set_done(&a.name) {
-                        tracing::error!("cannot record that {} is done: {e}", a.name);
-                    }
-                    ctx.events.emit(
-                        "task-done",
-                        json!({"name": a.name, "session": a.session, "exit_status": status}),
-                    );
-                }
-                Action::Restart(reason) => {
-                    if let Some(at) = self.backoff.wait_until(&a.name, now) {
-                        tracing::debug!(
-                            "{} needs a restart ({reason}); backing off for {:?}",
-                            a.name,
-                            at - now
-                        );
-                        continue;
-                    }
-                    self.backoff.attempt(&a.name, now);
-                    match launch::prepare_agent(ctx, a, seen.pane.is_some()) {
-                        Ok(p) => {
-                            tracing::info!("{} ({}) {reason} — restarting", a.name, a.session);
-                            restarts.push((p, reason));
-                        }
-                        Err(e) => {
-                            if self.backoff.error(&a.name, &e) {
-                                tracing::error!(
-                                    "cannot restart {} ({reason}): {e}; retrying with backoff",
-                                    a.name
-                                );
-                                ctx.events.emit("restart-failed", json!({"name": a.name, "session": a.session, "reason": reason, "error": e}));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        for (name, r) in launch::launch(ctx, &restarts, "restart").await {
-            if let Err(e) = r
-                && self.backoff.error(&name, &e)
-            {
-                tracing::error!("{e}; retrying with backoff");
-            }
-        }
+        self.ticker.tick(ctx, &sessions, heavy).await;
+        self.ensure_watcher(ctx, &sessions);
     }
 }

@@ -144,7 +144,11 @@ impl TestEnv {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),
         );
-        assert!(out.status.success(), "status --json failed: {stderr}");
+        // 3: an agent is fatal or stopped without `down` (still a valid answer).
+        assert!(
+            matches!(out.status.code(), Some(0 | 3)),
+            "status --json failed: {stderr}"
+        );
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {stdout}"))
     }
 
@@ -234,4 +238,53 @@ pub fn baseline_dir() -> PathBuf {
                 "the original agents.py was not found: set AGENTS_BASELINE_DIR to shared/baseline"
             )
         })
+}
+
+/// A test fleet from `config`, started with `up`, its watchdog running.
+pub fn started(config: &str) -> TestEnv {
+    let t = TestEnv::new();
+    t.config(config);
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    t
+}
+
+/// Waits until the watchdog started by `up` has loaded its config and taken its lock.
+pub fn wait_watchdog(t: &TestEnv) {
+    assert!(
+        wait_until(10.0, || t
+            .events(".agents")
+            .iter()
+            .any(|e| e["event"] == "watchdog-start")),
+        "the watchdog did not start"
+    );
+}
+
+/// Whether the watchdog's pane process is alive (asked of tmux, so it works while the config
+/// is invalid; a dead pane stays as a session because of remain-on-exit).
+pub fn watchdog_running(t: &TestEnv) -> bool {
+    let prefix = t.events(".agents").iter().find_map(|e| {
+        e["session"]
+            .as_str()
+            .filter(|s| s.ends_with("watchdog"))
+            .map(String::from)
+    });
+    let session = prefix.expect("a start event for the watchdog");
+    t.tmux(&[
+        "display-message",
+        "-p",
+        "-t",
+        &format!("={session}:"),
+        "#{pane_dead}",
+    ])
+    .trim()
+        == "0"
+}
+
+/// The `restart` events of agent `name`.
+pub fn restarts(t: &TestEnv, name: &str) -> Vec<serde_json::Value> {
+    t.events(".agents")
+        .into_iter()
+        .filter(|e| e["event"] == "restart" && e["name"] == name)
+        .collect()
 }

@@ -1,0 +1,594 @@
+//! One watchdog tick: read every watched agent (one `list-panes` and one capture call for the
+//! whole fleet), feed the readings to the supervision machines, and carry out what they
+//! decide — restarts (paced by the restart policy), limit holds, chooser answers, resume and
+//! stall nudges — then publish what it saw in `state/supervision.json` for `status`.
+//!
+//! Order of decisions per agent: operator intent (`down`, a finished task) first; then a
+//! session that is gone or exited is restarted; then a usage-limit hold (a held agent is never
+//! restarted, nudged for a stall, or typed into but for its resume); then what the screen
+//! says: a fatal screen or a bare shell (two readings in a row before a restart), a dialog
+//! (reported, never touched), idleness (stall nudge, then restart). Every decision is a line
+//! in `events.jsonl` with its evidence.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Local};
+use serde_json::json;
+
+use crate::config::{Agent, Kind, Watch};
+use crate::ctx::Ctx;
+use crate::detect::{self, Reading, State};
+use crate::launch::{self, Prepared};
+use crate::state::{AgentView, LastEvent, Supervision};
+use crate::supervise::limit::{self, Action as LimitAction};
+use crate::supervise::restart::{History, Policy, Verdict};
+use crate::supervise::stall::{Stall, StallStep};
+use crate::supervise::{self, Confirm};
+use crate::typing::{self, Message};
+
+use super::heal::{self, Action, Seen};
+
+/// What the watchdog remembers about one agent between ticks.
+#[derive(Debug, Default)]
+pub struct Mem {
+    pub history: History,
+    stall: Stall,
+    confirm: Confirm,
+    /// The banner of the last hold lifted because the agent worked again: old news.
+    stale_banner: Option<String>,
+    /// The dialog line last reported (a dialog is reported once).
+    dialog: Option<String>,
+    /// The last start error, logged once.
+    start_error: Option<String>,
+    /// A corrupt limit file was reported.
+    corrupt_reported: bool,
+    /// The backoff wait last logged.
+    waiting_until: Option<f64>,
+    view: AgentView,
+}
+
+/// Text typed into an agent.
+struct Typing {
+    name: String,
+    session: String,
+    text: String,
+    purpose: &'static str,
+    key_only: bool,
+}
+
+/// The resume nudge after a usage limit (the original's wording).
+pub fn resume_nudge(agent: &Agent) -> &'static str {
+    match agent.kind {
+        Kind::Loop => "pull latest, re-read your phase STATUS/REVIEW files, continue",
+        _ => "resume now — re-check status and continue",
+    }
+}
+
+fn rfc3339(epoch: f64) -> String {
+    DateTime::from_timestamp(epoch as i64, 0)
+        .map(|t| {
+            t.with_timezone(&Local)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+        })
+        .unwrap_or_default()
+}
+
+fn now_epoch() -> f64 {
+    let n = chrono::Utc::now();
+    n.timestamp() as f64 + f64::from(n.timestamp_subsec_millis()) / 1000.0
+}
+
+impl Mem {
+    /// Sets the state shown in `status`; `since` moves only when the state changes.
+    fn show(&mut self, state: &str, now: f64, until: Option<f64>, why: Option<String>) {
+        if self.view.state != state {
+            self.view.state = state.to_string();
+            self.view.since = rfc3339(now);
+        }
+        self.view.until = until.map(rfc3339);
+        self.view.why = why;
+    }
+
+    fn event(
+        &mut self,
+        ctx: &Ctx,
+        agent: &Agent,
+        event: &str,
+        why: &str,
+        mut fields: serde_json::Value,
+    ) {
+        if let serde_json::Value::Object(m) = &mut fields {
+            m.insert("name".into(), json!(agent.name));
+            m.insert("session".into(), json!(agent.session));
+            m.insert("why".into(), json!(why));
+        }
+        ctx.events.emit(event, fields);
+        self.view.event = Some(LastEvent {
+            ts: Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            event: event.to_string(),
+            why: why.to_string(),
+        });
+    }
+}
+
+/// The per-fleet memory and the tick itself.
+#[derive(Debug, Default)]
+pub struct Ticker {
+    pub mem: HashMap<String, Mem>,
+    published: Option<BTreeMap<String, AgentView>>,
+}
+
+fn evidence(r: &Reading) -> serde_json::Value {
+    json!({
+        "state": r.state.as_str(),
+        "rule": r.rule,
+        "line": r.line,
+        "reset": r.reset.as_ref().map(|x| x.at.to_rfc3339()),
+    })
+}
+
+impl Ticker {
+    /// Supervises every watched agent once. `sessions` is this tick's `list-panes`; `heavy`
+    /// adds the backend-mismatch check.
+    pub async fn tick(&mut self, ctx: &Ctx, sessions: &crate::tmux::Sessions, heavy: bool) {
+        let cfg = &ctx.cfg;
+        let w = &cfg.watchdog;
+        let policy = Policy::of(w);
+        let limits = limit::Settings {
+            slack: w.limit_reset_slack.as_secs_f64(),
+            fallback: w.limit_probe_fallback.as_secs_f64(),
+        };
+        let watched: Vec<&Agent> = cfg
+            .agents
+            .iter()
+            .filter(|a| a.enabled && a.watch != Watch::None)
+            .collect();
+        let live: Vec<String> = watched
+            .iter()
+            .filter(|a| sessions.is_live(&a.session))
+            .map(|a| a.session.clone())
+            .collect();
+        let panes = ctx.tmux.capture_many(&live).await;
+        let captured = Local::now().fixed_offset();
+        let local = detect::reset::local_zone();
+        let now = now_epoch();
+        let known: Vec<String> = cfg
+            .backends
+            .values()
+            .filter_map(|b| b.process_name.clone())
+            .collect();
+        let sequence_complete = ctx.state.sequence_complete();
+        let mut restarts: Vec<(Prepared, String)> = Vec::new();
+        let mut typing: Vec<Typing> = Vec::new();
+        self.mem
+            .retain(|name, _| watched.iter().any(|a| &a.name == name));
+
+        for a in watched {
+            let backend = cfg.backend_of(a);
+            let mem = self.mem.entry(a.name.clone()).or_default();
+            // The operator's `agents up` removes the fatal marker: the count starts over.
+            let fatal_marker = ctx.state.is_fatal(&a.name);
+            if mem.history.fatal && !fatal_marker {
+                mem.history = History::default();
+            }
+            mem.history.fatal = fatal_marker;
+            mem.view.restarts = mem.history.recent(&policy, now);
+            let down = ctx.state.is_down(&a.name);
+            if down {
+                mem.history = History::default();
+                mem.stall = Stall::default();
+                mem.confirm.reset();
+            }
+            let pane = sessions.get(&a.session);
+            let seen = Seen {
+                pane,
+                down,
+                done: ctx.state.is_done(&a.name),
+                sequence_complete,
+                known_processes: &known,
+            };
+            if seen.down || seen.done || (sequence_complete && a.kind == Kind::Loop) {
+                let st = if seen.down {
+                    "down"
+                } else if seen.done {
+                    "done"
+                } else if pane.is_some_and(|p| !p.dead) {
+                    "idle"
+                } else {
+                    "stopped"
+                };
+                let why = (sequence_complete && !seen.down && !seen.done)
+                    .then(|| "the phase sequence is complete: loop agents are not healed".into());
+                mem.show(st, now, None, why);
+                continue;
+            }
+
+            let mut need: Option<(String, serde_json::Value)> = None;
+            match heal::decide(a, backend, &seen, heavy) {
+                Action::MarkDone(status) => {
+                    match status {
+                        Some(s) => tracing::info!(
+                            "task {} finished with status {s} — done; it will not be restarted",
+                            a.name
+                        ),
+                        None => tracing::warn!(
+                            "task {} finished (tmux lost its exit status) — taken as done; `agents up {}` runs it again",
+                            a.name,
+                            a.name
+                        ),
+                    }
+                    if let Err(e) = ctx.state.set_done(&a.name) {
+                        tracing::error!("cannot record that {} is done: {e}", a.name);
+                    }
+                    mem.event(
+                        ctx,
+                        a,
+                        "task-done",
+                        "its program exited",
+                        json!({"exit_status": status}),
+                    );
+                    mem.show("done", now, None, None);
+                    continue;
+                }
+                Action::Restart(reason) => need = Some((reason, json!(null))),
+                Action::Nothing => {}
+            }
+
+            if need.is_none()
+                && let Some(p) = pane
+                && let Some(text) = panes.get(&a.session)
+            {
+                let mut reading = detect::dead(backend, p)
+                    .unwrap_or_else(|| detect::classify(backend, text, captured, local));
+                if backend.footer_ui
+                    && matches!(reading.state, State::Idle | State::Fatal)
+                    && super::log_touched_within(&cfg.session_log(&a.session), backend)
+                {
+                    reading.state = State::Active;
+                    reading.rule = "log_grace";
+                }
+                need = self_supervise(
+                    ctx,
+                    a,
+                    mem,
+                    &reading,
+                    text,
+                    now,
+                    &limits,
+                    local,
+                    &mut typing,
+                );
+            }
+
+            let Some((reason, ev)) = need else {
+                continue;
+            };
+            match mem.history.verdict(&policy, now) {
+                Verdict::Now => match launch::prepare_agent(ctx, a, pane.is_some()) {
+                    Ok(p) => {
+                        tracing::info!("{} ({}) {reason} — restarting", a.name, a.session);
+                        mem.history.record(&policy, now);
+                        mem.view.restarts = mem.history.recent(&policy, now);
+                        mem.confirm.reset();
+                        mem.stall = Stall::default();
+                        mem.start_error = None;
+                        mem.waiting_until = None;
+                        mem.show("starting", now, None, Some(reason.clone()));
+                        mem.view.event = Some(LastEvent {
+                            ts: Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+                            event: "restart".into(),
+                            why: reason.clone(),
+                        });
+                        let _ = ev;
+                        restarts.push((p, reason));
+                    }
+                    Err(e) => {
+                        if mem.start_error.as_deref() != Some(e.as_str()) {
+                            tracing::error!(
+                                "cannot restart {} ({reason}): {e}; retrying with backoff",
+                                a.name
+                            );
+                            mem.event(ctx, a, "restart-failed", &reason, json!({"error": e}));
+                            mem.start_error = Some(e);
+                        }
+                        mem.history.record(&policy, now);
+                        mem.show("backoff", now, None, Some(reason));
+                    }
+                },
+                Verdict::Wait { until } => {
+                    if mem.waiting_until != Some(until) {
+                        tracing::info!(
+                            "{} needs a restart ({reason}); backing off for {:.0} s",
+                            a.name,
+                            until - now
+                        );
+                        mem.event(
+                            ctx,
+                            a,
+                            "backoff",
+                            &reason,
+                            json!({"until": rfc3339(until), "evidence": ev}),
+                        );
+                        mem.waiting_until = Some(until);
+                    }
+                    mem.show("backoff", now, Some(until), Some(reason));
+                }
+                Verdict::GiveUp { restarts: n } => {
+                    let why = format!(
+                        "{n} restarts within {:.0} s (max_restarts = {}); last: {reason}",
+                        policy.restart_window, policy.max_restarts
+                    );
+                    tracing::error!(
+                        "{} is fatal: {why} — no more restarts until `agents up {}`",
+                        a.name,
+                        a.name
+                    );
+                    if let Err(e) = ctx.state.set_fatal(&a.name, &why) {
+                        tracing::error!("cannot record that {} is fatal: {e}", a.name);
+                    }
+                    mem.history.fatal = true;
+                    mem.event(
+                        ctx,
+                        a,
+                        "fatal",
+                        &why,
+                        json!({"restarts": n, "evidence": ev}),
+                    );
+                    mem.show("fatal", now, None, Some(why));
+                }
+                Verdict::Fatal => {
+                    let why = format!("gave up restarting; `agents up {}` revives it", a.name);
+                    mem.show("fatal", now, None, Some(why));
+                }
+            }
+        }
+
+        for (name, r) in launch::launch(ctx, &restarts, "restart").await {
+            if let Err(e) = r
+                && let Some(m) = self.mem.get_mut(&name)
+                && m.start_error.as_deref() != Some(e.as_str())
+            {
+                tracing::error!("{e}; retrying with backoff");
+                m.start_error = Some(e);
+            }
+        }
+        let deliveries = typing.iter().map(|t| async move {
+            let agent = ctx.cfg.agent(&t.name).expect("typing is for agents");
+            let r = typing::deliver(
+                ctx,
+                ctx.cfg.backend_of(agent),
+                Message {
+                    name: &t.name,
+                    session: &t.session,
+                    text: &t.text,
+                    purpose: t.purpose,
+                    key_only: t.key_only,
+                },
+            )
+            .await;
+            (t, r)
+        });
+        for (t, r) in futures_util::future::join_all(deliveries).await {
+            match r {
+                Ok(()) => tracing::info!("{}: typed the {} ({:?})", t.name, t.purpose, t.text),
+                Err(e) => tracing::warn!("{}: the {} was not delivered: {e}", t.name, t.purpose),
+            }
+        }
+        self.publish(ctx);
+    }
+
+    /// Writes `state/supervision.json` when what it shows changed.
+    fn publish(&mut self, ctx: &Ctx) {
+        let agents: BTreeMap<String, AgentView> = self
+            .mem
+            .iter()
+            .map(|(k, m)| (k.clone(), m.view.clone()))
+            .collect();
+        if self.published.as_ref() == Some(&agents) {
+            return;
+        }
+        let view = Supervision {
+            pid: std::process::id(),
+            updated: Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            agents: agents.clone(),
+        };
+        match ctx.state.set_supervision(&view) {
+            Ok(()) => self.published = Some(agents),
+            Err(e) => tracing::warn!(
+                "cannot write {}: {e}",
+                ctx.state.supervision_path().display()
+            ),
+        }
+    }
+}
+
+/// Supervises a live agent from its reading: the limit hold, then fatal screens, bare shells,
+/// dialogs and stalls. Returns a restart to make (reason, evidence), if any.
+#[allow(clippy::too_many_arguments)]
+fn self_supervise(
+    ctx: &Ctx,
+    a: &Agent,
+    mem: &mut Mem,
+    reading: &Reading,
+    text: &str,
+    now: f64,
+    limits: &limit::Settings,
+    local: chrono_tz::Tz,
+    typing: &mut Vec<Typing>,
+) -> Option<(String, serde_json::Value)> {
+    let backend = ctx.cfg.backend_of(a);
+    // The usage-limit hold.
+    let hold = match ctx.state.limit(&a.session) {
+        Ok(h) => {
+            mem.corrupt_reported = false;
+            h
+        }
+        Err(e) => {
+            if !mem.corrupt_reported {
+                tracing::warn!("{}: {e}", a.name);
+                mem.event(ctx, a, "state-corrupt", &e, json!({}));
+                mem.corrupt_reported = true;
+            }
+            None
+        }
+    };
+    let step = limit::step(
+        hold.as_ref(),
+        reading,
+        now,
+        limits,
+        mem.stale_banner.as_deref(),
+    );
+    if step.hold != hold {
+        let written = match &step.hold {
+            Some(h) => ctx.state.set_limit(&a.session, h),
+            None => ctx.state.clear_limit(&a.session),
+        };
+        if let Err(e) = written {
+            tracing::error!("{}: cannot record the limit hold: {e}", a.name);
+        }
+    }
+    if let Some((event, why)) = &step.event {
+        let until = step.hold.as_ref().map(|h| rfc3339(h.until));
+        match *event {
+            "limit-hit" => tracing::warn!(
+                "{} hit a usage limit: {} — {why}{}",
+                a.name,
+                reading.line.as_deref().unwrap_or(""),
+                until
+                    .as_deref()
+                    .map(|u| format!(" (until {u})"))
+                    .unwrap_or_default()
+            ),
+            _ => tracing::info!("{}: {event}: {why}", a.name),
+        }
+        if *event == "limit-lifted" && reading.state == State::Active {
+            mem.stale_banner = hold.as_ref().and_then(|h| h.line.clone());
+        }
+        mem.event(
+            ctx,
+            a,
+            event,
+            why,
+            json!({"until": until, "nudges": step.hold.as_ref().map(|h| h.nudges), "evidence": evidence(reading)}),
+        );
+    }
+    match &step.action {
+        LimitAction::Answer(key) => {
+            mem.event(
+                ctx,
+                a,
+                "limit-choice",
+                "a limit chooser is open: picking its wait option",
+                json!({"key": key, "evidence": evidence(reading)}),
+            );
+            typing.push(Typing {
+                name: a.name.clone(),
+                session: a.session.clone(),
+                text: key.clone(),
+                purpose: "limit-choice",
+                key_only: true,
+            });
+        }
+        LimitAction::Nudge => typing.push(Typing {
+            name: a.name.clone(),
+            session: a.session.clone(),
+            text: resume_nudge(a).to_string(),
+            purpose: "limit-resume",
+            key_only: false,
+        }),
+        LimitAction::Wait => {}
+    }
+    if let Some(h) = &step.hold {
+        mem.stall = Stall::default();
+        mem.confirm.reset();
+        mem.show("limited", now, Some(h.until), h.line.clone());
+        return None;
+    }
+
+    let line = reading.line.clone();
+    let confirmed = mem.confirm.confirmed(reading.state);
+    match reading.state {
+        State::Dead | State::Fatal => {
+            let why = match reading.state {
+                State::Fatal => format!("fatal screen: {}", line.as_deref().unwrap_or("")),
+                _ => line.clone().unwrap_or_else(|| "dead".into()),
+            };
+            if confirmed {
+                return Some((why, evidence(reading)));
+            }
+            tracing::debug!(
+                "{}: {why} (1 reading; restart after {})",
+                a.name,
+                supervise::CONFIRM_READS
+            );
+            mem.show(reading.state.as_str(), now, None, line);
+            return None;
+        }
+        State::Dialog => {
+            mem.stall = Stall::default();
+            if mem.dialog != line {
+                tracing::warn!(
+                    "{} shows a dialog that waits for a person: {} — not touched",
+                    a.name,
+                    line.as_deref().unwrap_or("")
+                );
+                mem.event(
+                    ctx,
+                    a,
+                    "dialog",
+                    "the screen waits for a person",
+                    json!({"evidence": evidence(reading)}),
+                );
+                mem.dialog = line.clone();
+            }
+            mem.show("dialog", now, None, line);
+            return None;
+        }
+        _ => mem.dialog = None,
+    }
+    if a.watch == Watch::HealStall {
+        let waiting = detect::waiting_until(backend, text, local).map(|t| t.timestamp() as f64);
+        let w = &ctx.cfg.watchdog;
+        match mem.stall.step(
+            reading.state,
+            waiting,
+            now,
+            backend.stall_idle.as_secs_f64(),
+            w.stall_grace.as_secs_f64(),
+        ) {
+            StallStep::Nudge { idle } => {
+                let why = format!(
+                    "idle {idle:.0} s (stall_idle = {:.0} s)",
+                    backend.stall_idle.as_secs_f64()
+                );
+                tracing::info!("{} is stalled: {why} — nudging", a.name);
+                mem.event(
+                    ctx,
+                    a,
+                    "stall-nudge",
+                    &why,
+                    json!({"evidence": evidence(reading)}),
+                );
+                typing.push(Typing {
+                    name: a.name.clone(),
+                    session: a.session.clone(),
+                    text: backend.stall_nudge.clone(),
+                    purpose: "stall-nudge",
+                    key_only: false,
+                });
+                mem.show("stalled", now, None, Some(why));
+                return None;
+            }
+            StallStep::Restart(why) => return Some((why, evidence(reading))),
+            StallStep::Nothing => {
+                if mem.stall.nudged_at.is_some() {
+                    mem.show("stalled", now, None, mem.view.why.clone());
+                    return None;
+                }
+            }
+        }
+    }
+    mem.show(reading.state.as_str(), now, None, line);
+    None
+}

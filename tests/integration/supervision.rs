@@ -1,0 +1,318 @@
+//! Supervision scenarios with the demo agent under real tmux (issue 5): a usage limit held
+//! until its reset and resumed exactly once; a stall nudged, then restarted; a dialog reported
+//! and never killed; a crash loop made `fatal` and revived by `agents up`; a killed session
+//! back within a second though the light tick is 30 s; a fatal line wrapped at 80 columns
+//! still recognised; `status` telling the state and exiting 3 when an agent is fatal.
+
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+/// The demo agent on the `demo` preset's rules, with `extra` under [watchdog] and `agent`
+/// lines added to agent `a1`.
+fn demo_config(prefix: &str, watchdog: &str, agent: &str) -> String {
+    format!(
+        r#"[defaults]
+session_prefix = "{prefix}"
+log_dir = ".agents"
+watch = "heal"
+
+[backend.demo]
+bin = "bash {fake} '{{kickoff}}' '{{session}}' '{{model}}'"
+
+[watchdog]
+signal_interval = 0.3
+heavy_interval = 0.6
+{watchdog}
+
+[[agent]]
+name = "a1"
+backend = "demo"
+prompt = "You are agent 1."
+{agent}
+"#,
+        fake = fake_agent().display()
+    )
+}
+
+fn events_named(t: &TestEnv, event: &str) -> Vec<serde_json::Value> {
+    t.events(".agents")
+        .into_iter()
+        .filter(|e| e["event"] == event)
+        .collect()
+}
+
+fn pane(t: &TestEnv, session: &str) -> String {
+    t.tmux(&["capture-pane", "-p", "-J", "-t", &format!("={session}:")])
+}
+
+fn type_line(t: &TestEnv, session: &str, line: &str) {
+    t.tmux(&["send-keys", "-t", &format!("={session}:"), "-l", line]);
+    t.tmux(&["send-keys", "-t", &format!("={session}:"), "Enter"]);
+}
+
+/// The agent's state in `status --json`.
+fn state(t: &TestEnv, name: &str) -> serde_json::Value {
+    let out = t.cmd().args(["status", "--json"]).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == name)
+        .cloned()
+        .unwrap()
+}
+
+/// Waits for the demo agent to finish its kickoff and idle.
+fn wait_idle(t: &TestEnv, session: &str) {
+    assert!(
+        wait_until(15.0, || pane(t, session)
+            .contains("idle — waiting for input")),
+        "the demo agent did not reach its prompt:\n{}",
+        pane(t, session)
+    );
+}
+
+#[test]
+fn a_usage_limit_is_held_until_its_reset_and_resumed_exactly_once() {
+    let t = started(&demo_config(
+        "lim-",
+        "limit_reset_slack = 0.5\nlimit_probe_fallback = 30",
+        "",
+    ));
+    wait_idle(&t, "lim-a1");
+    let pid = t.pane_pid("lim-a1").unwrap();
+    type_line(&t, "lim-a1", "/limit 3");
+    assert!(
+        wait_until(5.0, || !events_named(&t, "limit-hit").is_empty()),
+        "no limit-hit event"
+    );
+    let hit = &events_named(&t, "limit-hit")[0];
+    assert_eq!(hit["evidence"]["rule"], "limit_re", "{hit}");
+    assert!(
+        hit["evidence"]["reset"].is_string(),
+        "the reset was read: {hit}"
+    );
+    assert_eq!(state(&t, "a1")["state"], "limited");
+    assert!(
+        t.path().join(".agents/state/limited-lim-a1.json").is_file(),
+        "the hold is on disk"
+    );
+    // Held: not typed into before the reset.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        events_named(&t, "limit-nudge").is_empty(),
+        "nudged before the reset"
+    );
+    // After the reset + slack: one resume nudge, which the agent receives.
+    assert!(
+        wait_until(8.0, || pane(&t, "lim-a1").contains("resume now")),
+        "no resume nudge reached the agent:\n{}",
+        pane(&t, "lim-a1")
+    );
+    assert!(
+        wait_until(5.0, || !events_named(&t, "limit-lifted").is_empty()),
+        "the hold was not lifted once the agent worked"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let typed: Vec<_> = events_named(&t, "typed")
+        .into_iter()
+        .filter(|e| e["purpose"] == "limit-resume")
+        .collect();
+    assert_eq!(typed.len(), 1, "exactly one resume: {typed:?}");
+    assert_eq!(typed[0]["outcome"], "delivered", "{typed:?}");
+    assert_eq!(
+        t.pane_pid("lim-a1"),
+        Some(pid),
+        "a limited agent is never restarted"
+    );
+    assert!(restarts(&t, "a1").is_empty());
+    assert!(!t.path().join(".agents/state/limited-lim-a1.json").exists());
+}
+
+#[test]
+fn a_stalled_agent_is_nudged_then_restarted() {
+    let t = started(&demo_config("stl-", "", "watch = \"heal+stall\"").replace(
+        "[backend.demo]\n",
+        "[backend.demo]\nstall_idle = 1.5\nstall_nudge = \"are you there?\"\n",
+    ));
+    wait_idle(&t, "stl-a1");
+    let pid = t.pane_pid("stl-a1").unwrap();
+    type_line(&t, "stl-a1", "/hang");
+    assert!(
+        wait_until(10.0, || !events_named(&t, "stall-nudge").is_empty()),
+        "no stall nudge"
+    );
+    assert!(
+        wait_until(10.0, || !restarts(&t, "a1").is_empty()),
+        "no restart after the nudge"
+    );
+    let r = &restarts(&t, "a1")[0];
+    assert!(
+        r["reason"].as_str().unwrap().contains("after a nudge"),
+        "{r}"
+    );
+    assert!(
+        wait_until(5.0, || t.pane_pid("stl-a1").is_some_and(|p| p != pid)),
+        "the stalled agent runs again"
+    );
+    let typed: Vec<_> = events_named(&t, "typed")
+        .into_iter()
+        .filter(|e| e["purpose"] == "stall-nudge")
+        .collect();
+    assert_eq!(typed[0]["text"], "are you there?", "{typed:?}");
+}
+
+#[test]
+fn a_dialog_is_reported_and_never_killed_or_typed_into() {
+    let t = started(
+        &demo_config("dlg-", "", "watch = \"heal+stall\"")
+            .replace("[backend.demo]\n", "[backend.demo]\nstall_idle = 0.5\n"),
+    );
+    wait_idle(&t, "dlg-a1");
+    let pid = t.pane_pid("dlg-a1").unwrap();
+    type_line(&t, "dlg-a1", "/dialog");
+    assert!(
+        wait_until(5.0, || !events_named(&t, "dialog").is_empty()),
+        "no dialog event"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(events_named(&t, "dialog").len(), 1, "reported once");
+    assert_eq!(state(&t, "a1")["state"], "dialog");
+    assert_eq!(t.pane_pid("dlg-a1"), Some(pid), "not killed");
+    assert!(restarts(&t, "a1").is_empty());
+    assert!(
+        events_named(&t, "typed").is_empty(),
+        "nothing typed into a dialog"
+    );
+    assert!(!pane(&t, "dlg-a1").contains("answer:"));
+}
+
+#[test]
+fn a_crash_loop_becomes_fatal_and_agents_up_revives_it() {
+    let t = started(
+        &demo_config(
+            "crl-",
+            "backoff_initial = 0.2\nbackoff_max = 0.4\nmax_restarts = 3\nrestart_window = 60",
+            "",
+        )
+        .replace("bin = \"bash ", "bin = \"sh -c 'sleep 0.3; exit 7' "),
+    );
+    assert!(
+        wait_until(15.0, || !events_named(&t, "fatal").is_empty()),
+        "the crash loop never became fatal: {:?}",
+        restarts(&t, "a1")
+    );
+    assert_eq!(restarts(&t, "a1").len(), 3);
+    let fatal = &events_named(&t, "fatal")[0];
+    assert!(
+        fatal["why"].as_str().unwrap().contains("3 restarts"),
+        "{fatal}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(restarts(&t, "a1").len(), 3, "no restart once fatal");
+    let (code, out, _) = t.run(&["status"]);
+    assert_eq!(code, 3, "status exits 3 with a fatal agent:\n{out}");
+    assert!(
+        out.lines().any(|l| l.contains("a1") && l.contains("fatal")),
+        "{out}"
+    );
+    assert_eq!(state(&t, "a1")["state"], "fatal");
+    // The operator revives it: restarts start over.
+    assert_eq!(t.run(&["up", "a1"]).0, 0);
+    assert!(!t.path().join(".agents/state/fatal-a1").exists());
+    assert!(
+        wait_until(10.0, || restarts(&t, "a1").len() > 3),
+        "the revived agent is supervised again"
+    );
+}
+
+#[test]
+fn a_killed_session_is_back_within_a_second_with_a_30_s_light_tick() {
+    let t = started(
+        &demo_config("lat-", "stable_after = 0.5", "")
+            .replace("signal_interval = 0.3", "signal_interval = 30")
+            .replace("heavy_interval = 0.6", "heavy_interval = 300"),
+    );
+    wait_idle(&t, "lat-a1");
+    // Give the watchdog's event source a moment to attach after its first tick.
+    std::thread::sleep(Duration::from_millis(500));
+    for round in 0..2 {
+        let old = t.pane_pid("lat-a1").unwrap();
+        t.tmux(&["kill-session", "-t", "=lat-a1"]);
+        let killed = Instant::now();
+        assert!(
+            wait_until(3.0, || t.pane_pid("lat-a1").is_some_and(|p| p != old)),
+            "round {round}: not restarted"
+        );
+        let took = killed.elapsed();
+        assert!(
+            took < Duration::from_secs(1),
+            "round {round}: took {took:?}"
+        );
+        wait_idle(&t, "lat-a1");
+    }
+    // A program that exits is back as fast (the pane-died hook).
+    let old = t.pane_pid("lat-a1").unwrap();
+    type_line(&t, "lat-a1", "/exit 4");
+    let typed = Instant::now();
+    assert!(
+        wait_until(3.0, || t.pane_pid("lat-a1").is_some_and(|p| p != old)),
+        "an exited agent was not restarted"
+    );
+    assert!(
+        typed.elapsed() < Duration::from_millis(1500),
+        "took {:?}",
+        typed.elapsed()
+    );
+}
+
+#[test]
+fn a_fatal_line_wrapped_at_80_columns_is_recognised() {
+    let t = started(&demo_config("wrp-", "", ""));
+    wait_idle(&t, "wrp-a1");
+    t.tmux(&["resize-window", "-t", "=wrp-a1:", "-x", "80", "-y", "24"]);
+    type_line(&t, "wrp-a1", "/fatal-wrapped");
+    // The line really wraps in the middle of the phrase.
+    let raw = t.tmux(&["capture-pane", "-p", "-t", "=wrp-a1:"]);
+    assert!(
+        wait_until(3.0, || t
+            .tmux(&["capture-pane", "-p", "-t", "=wrp-a1:"])
+            .lines()
+            .any(|l| l.ends_with("FATAL: sess"))),
+        "the fatal line does not wrap as the test means:\n{raw}"
+    );
+    assert!(
+        wait_until(10.0, || !restarts(&t, "a1").is_empty()),
+        "a wrapped fatal line was not recognised"
+    );
+    let r = &restarts(&t, "a1")[0];
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("FATAL: session state corrupted"),
+        "{r}"
+    );
+}
+
+#[test]
+fn new_sessions_are_wide_and_carry_only_their_own_hooks() {
+    let t = started(&demo_config("wid-", "", ""));
+    let size = t.tmux(&[
+        "display-message",
+        "-p",
+        "-t",
+        "=wid-a1:",
+        "#{window_width}x#{window_height}",
+    ]);
+    assert_eq!(size.trim(), "200x50");
+    let hooks = t.tmux(&["show-hooks", "-w", "-t", "=wid-a1:"]);
+    assert!(
+        hooks.contains("pane-died") && hooks.contains("wait-for -S agents-wake-wid-"),
+        "{hooks}"
+    );
+    let global = t.tmux(&["show-hooks", "-g"]) + &t.tmux(&["show-hooks", "-gw"]);
+    assert!(!global.contains("agents-wake"), "no global hook: {global}");
+}
