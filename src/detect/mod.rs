@@ -375,6 +375,50 @@ pub(crate) mod tests {
         assert_eq!(option_number("no number here"), None);
     }
 
+    /// Every built-in preset as a backend.
+    pub(crate) fn presets() -> Vec<Backend> {
+        crate::config::presets::names()
+            .into_iter()
+            .map(|name| {
+                let text = format!(
+                    "[defaults]\nsession_prefix='t-'\nlog_dir='l'\n[[agent]]\nname='a'\nbackend='{name}'\n"
+                );
+                let cfg = crate::config::parse(
+                    std::path::Path::new("/tmp/agents.toml"),
+                    &text,
+                    crate::config::EnvOverrides::Ignore,
+                )
+                .unwrap_or_else(|e| panic!("preset {name}: {e}"));
+                cfg.backends[name].clone()
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn no_pane_text_makes_the_classifier_panic(
+            pane in "(?s).{0,400}",
+            banner in proptest::sample::select(vec![
+                "You've hit your limit · resets ", "try again at ", "FATAL: session state ",
+                "Usage limit reached for all Pro models.\nAccess resets at ", "WAITING-UNTIL: ",
+                "❯ 1. Stop and wait for limit to reset", "esc to interrupt", "\u{1b}[31m",
+            ]),
+            tail in "(?s).{0,40}",
+            secs in 0i64..4_000_000_000,
+        ) {
+            let captured = chrono::DateTime::from_timestamp(secs, 0).unwrap().fixed_offset();
+            static ALL: std::sync::LazyLock<Vec<Backend>> = std::sync::LazyLock::new(presets);
+            let text = format!("{pane}{banner}{tail}");
+            for b in ALL.iter() {
+                let r = classify(b, &text, captured, Tz::America__New_York);
+                let _ = waiting_until(b, &text, Tz::Asia__Kolkata);
+                proptest::prop_assert!(!r.rule.is_empty());
+            }
+        }
+    }
+
     #[test]
     fn waiting_until_markers() {
         let b = backend("", "", "", false);

@@ -27,6 +27,9 @@ pub struct Prepared {
     pub ping: Option<PathBuf>,
     /// Human description for the log line.
     pub describe: String,
+    /// What the watchdog saw that made it restart (the rule, the line), for the event;
+    /// `null` for other starts.
+    pub evidence: serde_json::Value,
 }
 
 /// Prepares `agent`: writes `state/kickoff-<session>.txt`, builds the argv, checks that the
@@ -79,6 +82,7 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
             wake: Some(crate::tmux::wake_channel(&cfg.session_prefix)),
         },
         ping: (backend.delivery == Delivery::Ping).then_some(kickoff_file),
+        evidence: serde_json::Value::Null,
         describe: format!(
             "{} ({}, kind={}, phase={}, model={}{})",
             agent.session,
@@ -107,6 +111,7 @@ pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Prepared {
         },
         ping: None,
         describe: format!("{} (service)", svc.session),
+        evidence: serde_json::Value::Null,
     }
 }
 
@@ -146,6 +151,7 @@ pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, String> {
         },
         ping: None,
         describe: format!("{session} (watchdog)"),
+        evidence: serde_json::Value::Null,
     })
 }
 
@@ -170,10 +176,11 @@ pub async fn launch(
     for ((p, reason), r) in items.iter().zip(started) {
         match r {
             Ok(()) => {
-                ctx.events.emit(
-                    event,
-                    json!({"name": p.name, "session": p.spec.name, "reason": reason}),
-                );
+                let mut fields = json!({"name": p.name, "session": p.spec.name, "reason": reason});
+                if !p.evidence.is_null() {
+                    fields["evidence"] = p.evidence.clone();
+                }
+                ctx.events.emit(event, fields);
                 if let Some(k) = &p.ping {
                     pings.push((p.name.clone(), p.spec.name.clone(), k.clone()));
                 }

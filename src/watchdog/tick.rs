@@ -230,7 +230,10 @@ impl Ticker {
                     mem.show("done", now, None, None);
                     continue;
                 }
-                Action::Restart(reason) => need = Some((reason, json!(null))),
+                Action::Restart(reason) => {
+                    let ev = json!({"state": "dead", "rule": "tmux", "line": reason});
+                    need = Some((reason, ev));
+                }
                 Action::Nothing => {}
             }
 

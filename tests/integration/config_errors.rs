@@ -819,3 +819,59 @@ fn original_init_starter_config_works() {
     assert_eq!(code, 0, "down:\n{err}");
     assert!(t.sessions().is_empty(), "sessions left: {:?}", t.sessions());
 }
+
+#[test]
+fn a_preset_needs_no_table_a_table_overrides_it_and_an_unknown_name_lists_the_presets() {
+    let t = TestEnv::new();
+    // `backend = "claude"` with no [backend.claude] table: the preset.
+    t.config(
+        "[defaults]\nsession_prefix = \"pr-\"\nlog_dir = \".agents\"\n\n[[agent]]\nname = \"a\"\nbackend = \"claude\"\n",
+    );
+    let (code, out, err) = t.run(&["status", "--json"]);
+    assert_eq!(code, 3, "loads (nothing runs):\n{err}");
+    assert_no_panic(&err);
+    assert!(out.contains("\"backend\": \"claude\""), "{out}");
+    // A typo names the presets and suggests the nearest.
+    let text = "[defaults]\nsession_prefix = \"pr-\"\nlog_dir = \".agents\"\n\n[[agent]]\nname = \"a\"\nbackend = \"cluade\"\n";
+    t.config(text);
+    let err = config_error(&t, &["status"]);
+    let p = problem(&err, &loc(&t, text, "\"cluade\""));
+    assert!(p.contains("did you mean \"claude\"?"), "{p}");
+    for preset in ["claude", "codex", "gemini", "opencode", "aider", "demo"] {
+        assert!(
+            p.contains(preset),
+            "does not list the preset {preset}:\n{p}"
+        );
+    }
+    // An override regex that does not compile names the backend, the key and the error.
+    let text = "[defaults]\nsession_prefix = \"pr-\"\nlog_dir = \".agents\"\n\n[backend.claude]\nlimit_re = \"hit your (limit\"\n\n[[agent]]\nname = \"a\"\nbackend = \"claude\"\n";
+    t.config(text);
+    let err = config_error(&t, &["status"]);
+    let p = problem(&err, &loc(&t, text, "\"hit your (limit\""));
+    assert!(
+        p.contains("[backend.claude]: limit_re is not a valid regex")
+            && p.contains("unclosed group"),
+        "{p}"
+    );
+}
+
+#[test]
+fn bad_supervision_numbers_name_the_key_and_the_fix() {
+    let t = TestEnv::new();
+    let text = basic(
+        "sv-",
+        "[watchdog]\nmax_restarts = 0\nbackoff_initial = 60\nbackoff_max = 10\n\n[backend.c]\nbin = \"true\"\nregion = 0\n\n[[agent]]\nname = \"a\"\n",
+    );
+    t.config(&text);
+    let err = config_error(&t, &["status"]);
+    let p = problem(&err, &loc(&t, &text, "0\nbackoff_initial"));
+    assert!(p.contains("max_restarts = 0") && p.contains(">= 1"), "{p}");
+    let p = problem(&err, &loc(&t, &text, "10\n"));
+    assert!(
+        p.contains("backoff_max = 10 is shorter than backoff_initial = 60"),
+        "{p}"
+    );
+    let p = problem(&err, &loc(&t, &text, "0\n\n[[agent]]"));
+    assert!(p.contains("[backend.c]: region = 0"), "{p}");
+    assert!(err.contains("has 3 errors"), "{err}");
+}
