@@ -92,6 +92,16 @@ impl History {
         }
     }
 
+    /// Records a restart of an agent held by a usage limit (its session was gone or its
+    /// program exited): paced like any restart, but it spends no restart budget — a limit
+    /// never makes an agent `fatal`.
+    pub fn record_held(&mut self, p: &Policy, now: f64) {
+        let budget = std::mem::take(&mut self.restarts);
+        self.record(p, now);
+        self.restarts = budget;
+        self.restarts.retain(|&t| now - t < p.restart_window);
+    }
+
     /// Records a restart at `now`.
     pub fn record(&mut self, p: &Policy, now: f64) {
         self.streak = if self.stable(p, now) {
@@ -166,6 +176,20 @@ mod tests {
         h.record(&p, 2010.0);
         assert_eq!(h.streak, 1);
         assert_eq!(h.verdict(&p, 2011.0), Verdict::Wait { until: 2040.0 });
+    }
+
+    #[test]
+    fn restarts_of_a_held_agent_are_paced_but_spend_no_budget() {
+        let p = policy();
+        let mut h = History::default();
+        h.record_held(&p, 0.0);
+        assert_eq!(h.recent(&p, 1.0), 0);
+        assert_eq!(h.verdict(&p, 1.0), Verdict::Wait { until: 30.0 });
+        for t in [30.0, 90.0, 210.0, 450.0, 900.0] {
+            h.record_held(&p, t);
+        }
+        assert_eq!(h.recent(&p, 901.0), 0);
+        assert!(matches!(h.verdict(&p, 901.0), Verdict::Wait { .. }));
     }
 
     #[test]

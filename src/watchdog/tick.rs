@@ -266,7 +266,13 @@ impl Ticker {
             let Some((reason, ev)) = need else {
                 continue;
             };
-            match mem.history.verdict(&policy, now) {
+            // A usage limit never spends restart budget (a gone session of a held agent).
+            let held = matches!(ctx.state.limit(&a.session), Ok(Some(h)) if h.until > now);
+            let verdict = match mem.history.verdict(&policy, now) {
+                Verdict::GiveUp { .. } if held => Verdict::Now,
+                v => v,
+            };
+            match verdict {
                 Verdict::Now => match launch::prepare_agent(ctx, a, pane.is_some()) {
                     Ok(p) => {
                         tracing::info!("{} ({}) {reason} — restarting", a.name, a.session);
@@ -510,22 +516,28 @@ fn self_supervise(
     }
 
     let line = reading.line.clone();
-    let confirmed = mem.confirm.confirmed(reading.state);
-    match reading.state {
+    // A banner that is old news (see `stale_banner`) is an idle screen.
+    let state = match reading.state {
+        State::Limited => State::Idle,
+        s => s,
+    };
+    let confirmed = mem.confirm.confirmed(state);
+    match state {
         State::Dead | State::Fatal => {
-            let why = match reading.state {
+            let why = match state {
                 State::Fatal => format!("fatal screen: {}", line.as_deref().unwrap_or("")),
                 _ => line.clone().unwrap_or_else(|| "dead".into()),
             };
             if confirmed {
                 return Some((why, evidence(reading)));
             }
+            // One reading is not enough for a restart: the state shown stays as it was.
             tracing::debug!(
                 "{}: {why} (1 reading; restart after {})",
                 a.name,
                 supervise::CONFIRM_READS
             );
-            mem.show(reading.state.as_str(), now, None, line);
+            mem.view.why = Some(format!("{why} (seen once)"));
             return None;
         }
         State::Dialog => {
@@ -554,7 +566,7 @@ fn self_supervise(
         let waiting = detect::waiting_until(backend, text, local).map(|t| t.timestamp() as f64);
         let w = &ctx.cfg.watchdog;
         match mem.stall.step(
-            reading.state,
+            state,
             waiting,
             now,
             backend.stall_idle.as_secs_f64(),
@@ -592,6 +604,6 @@ fn self_supervise(
             }
         }
     }
-    mem.show(reading.state.as_str(), now, None, line);
+    mem.show(state.as_str(), now, None, line);
     None
 }
