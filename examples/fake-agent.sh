@@ -12,6 +12,7 @@
 #      /limit [N]     a usage-limit banner whose reset is a minute away (or N seconds away)
 #      /fatal         a fatal error line;  /fatal-wrapped  one that wraps in an 80-column pane
 #      /dialog        a question that waits for a person ("Do you trust …?"), answered by y/n
+#      /chooser       a usage-limit banner and a chooser whose wait option is number 2
 #      /hang          stop reading input and show nothing (an agent that stalled)
 #      /quit          exit 0;  /exit N  exit with status N
 kickoff=${1:?usage: fake-agent.sh KICKOFF SESSION MODEL}
@@ -62,6 +63,12 @@ while IFS= read -r line; do
             # A minute away, in the clock form Claude Code prints ("resets 3:59pm").
             printf "You've hit your usage limit · resets %s\n" \
                 "$(date -d "@$(( ($(date +%s) / 60 + 2) * 60 ))" +%-I:%M%P)"
+            continue ;;
+        */chooser*)
+            printf "You've hit your usage limit · resets in 60s\n"
+            printf 'What do you want to do?\n  1. Upgrade your plan\n❯ 2. Stop and wait for limit to reset\n'
+            IFS= read -r answer
+            printf 'chose: %s\n' "$answer"
             continue ;;
         */dialog*)
             printf 'Do you trust the files in this folder?\n❯ 1. Yes, proceed\n  2. No, exit\n'

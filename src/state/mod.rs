@@ -332,6 +332,7 @@ mod tests {
             since: 50.0,
             reset: Some("2026-11-21T15:59:00-05:00".into()),
             line: Some("You've hit your limit".into()),
+            answered: None,
         };
         s.set_limit("p-a", &h).unwrap();
         assert_eq!(s.limit("p-a").unwrap(), Some(h));
@@ -364,6 +365,7 @@ mod tests {
                 since: 0.0,
                 reset: None,
                 line: None,
+                answered: None,
             })
         );
     }

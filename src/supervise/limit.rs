@@ -35,6 +35,10 @@ pub struct Hold {
     /// The banner line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<String>,
+    /// Epoch seconds when a limit chooser was last answered (answered again only after
+    /// `limit_probe_fallback`, should it still show).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered: Option<f64>,
 }
 
 /// The numbers the machine needs, in seconds.
@@ -125,6 +129,7 @@ pub fn step(
                 since: now,
                 reset: reading.reset.as_ref().map(|r| r.at.to_rfc3339()),
                 line: reading.line.clone(),
+                answered: answer.is_some().then_some(now),
             };
             Step {
                 hold: Some(h),
@@ -133,9 +138,13 @@ pub fn step(
             }
         }
         (Some(h), true) => {
-            if let Some(a) = answer {
+            if let Some(a) = answer
+                && h.answered.is_none_or(|t| now - t >= s.fallback)
+            {
+                let mut next = h.clone();
+                next.answered = Some(now);
                 return Step {
-                    hold: Some(h.clone()),
+                    hold: Some(next),
                     action: a,
                     event: None,
                 };
@@ -270,6 +279,7 @@ mod tests {
             since: now - 5000.0,
             reset: None,
             line: None,
+            answered: None,
         };
         let s = step(Some(&h), &limited(Some(2_086_400)), now, &S, None);
         assert_eq!(s.action, Action::Wait);

@@ -316,3 +316,26 @@ fn new_sessions_are_wide_and_carry_only_their_own_hooks() {
     let global = t.tmux(&["show-hooks", "-g"]) + &t.tmux(&["show-hooks", "-gw"]);
     assert!(!global.contains("agents-wake"), "no global hook: {global}");
 }
+
+#[test]
+fn a_limit_chooser_is_answered_by_the_label_of_its_wait_option() {
+    let t = started(&demo_config("cho-", "limit_probe_fallback = 30", ""));
+    wait_idle(&t, "cho-a1");
+    type_line(&t, "cho-a1", "/chooser");
+    // The wait option is number 2 here: chosen by its label, not its position.
+    assert!(
+        wait_until(8.0, || pane(&t, "cho-a1").contains("chose: 2")),
+        "the chooser was not answered with 2:\n{}",
+        pane(&t, "cho-a1")
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let c = events_named(&t, "limit-choice");
+    assert_eq!(c.len(), 1, "answered once: {c:?}");
+    assert_eq!(c[0]["key"], "2", "{c:?}");
+    assert!(
+        !pane(&t, "cho-a1").contains("message #2"),
+        "typed into it again"
+    );
+    assert_eq!(state(&t, "a1")["state"], "limited");
+    assert!(restarts(&t, "a1").is_empty());
+}
