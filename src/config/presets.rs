@@ -3,6 +3,7 @@
 //! `[backend.claude]` table in `agents.toml` overrides the preset key by key.
 
 use super::raw::{RawBackend, take_type_problems};
+use super::{Backend, EnvOverrides};
 
 /// `(name, TOML text)` of every preset, in the order `agents presets` lists them.
 pub const PRESETS: &[(&str, &str)] = &[
@@ -34,6 +35,33 @@ pub fn raw(name: &str) -> Option<RawBackend> {
     parsed
 }
 
+/// Preset `name` as the typed backend that `backend = "NAME"` with no table gives (every
+/// default filled in). `None` for an unknown name.
+pub fn backend(name: &str) -> Option<Backend> {
+    text(name)?;
+    let toml = format!(
+        "[defaults]\nsession_prefix = \"preset-\"\nlog_dir = \"/tmp/agents-presets\"\nbackend = {name:?}\n"
+    );
+    super::parse(
+        std::path::Path::new("/presets/agents.toml"),
+        &toml,
+        EnvOverrides::Ignore,
+    )
+    .ok()?
+    .backends
+    .remove(name)
+}
+
+/// The one-line description of preset `name`: its first comment line, without the `# `.
+pub fn description(name: &str) -> Option<&'static str> {
+    let text = text(name)?;
+    Some(
+        text.lines()
+            .find_map(|l| l.strip_prefix('#'))
+            .map_or("", str::trim),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +84,16 @@ mod tests {
             );
             assert!(raw.bin.is_some(), "preset {name} has no bin");
         }
+    }
+
+    #[test]
+    fn every_preset_builds_a_backend_and_has_a_description() {
+        for name in names() {
+            let b = backend(name).unwrap_or_else(|| panic!("preset {name} does not load"));
+            assert_eq!(b.name, name);
+            assert!(!description(name).unwrap().is_empty(), "{name}");
+        }
+        assert!(backend("nope").is_none());
+        assert!(description("nope").is_none());
     }
 }
