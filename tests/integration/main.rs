@@ -5,4 +5,5 @@ mod util;
 
 mod config_errors;
 mod fleet;
+mod selftest;
 mod watchdog;
