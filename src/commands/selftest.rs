@@ -10,6 +10,7 @@
 //! decided it, and for a limit the reset the banner names, whether the CLI continues by itself
 //! and the key that answers a limit chooser.
 
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -138,18 +139,20 @@ pub fn run(args: &SelftestArgs, config: Option<&Path>) -> anyhow::Result<ExitCod
                     );
                 }
             }
-            Ok(run_checks())
+            run_checks()
         }
     }
 }
 
-/// The checks and the fixtures, one line each, then the totals.
-fn run_checks() -> ExitCode {
+/// The checks and the fixtures, one line each, then the totals. A closed stdout is an
+/// error (`agents selftest | head` exits 0 through it, see `lib::run`).
+fn run_checks() -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
     let mut passed = 0;
     let mut failed = 0;
     let mut skipped = 0;
     for (name, ok) in checks() {
-        println!(" {}: {name}", if ok { "PASS" } else { "FAIL" });
+        writeln!(out, " {}: {name}", if ok { "PASS" } else { "FAIL" })?;
         if ok {
             passed += 1;
         } else {
@@ -161,15 +164,15 @@ fn run_checks() -> ExitCode {
             fixtures::Verdict::Pass => {
                 passed += 1;
                 let r = o.reading.as_ref().map_or("", |r| r.state.as_str());
-                println!(" PASS: screen {} is {r}", o.file);
+                writeln!(out, " PASS: screen {} is {r}", o.file)?;
             }
             fixtures::Verdict::Skip(why) => {
                 skipped += 1;
-                println!(" SKIP: screen {}: {why}", o.file);
+                writeln!(out, " SKIP: screen {}: {why}", o.file)?;
             }
             fixtures::Verdict::Fail(msg) => {
                 failed += 1;
-                println!(" FAIL: screen {}: {msg}", o.file);
+                writeln!(out, " FAIL: screen {}: {msg}", o.file)?;
             }
         }
     }
@@ -178,12 +181,13 @@ fn run_checks() -> ExitCode {
     } else {
         String::new()
     };
-    println!("{passed} passed, {failed} failed{skipped}");
-    if failed == 0 {
+    writeln!(out, "{passed} passed, {failed} failed{skipped}")?;
+    out.flush()?;
+    Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    }
+    })
 }
 
 /// `--pane FILE`: reads one screen and prints what it says.
@@ -197,7 +201,9 @@ fn run_pane(args: &SelftestArgs, pane: &Path, config: Option<&Path>) -> anyhow::
     } else {
         describe(&r)
     };
-    println!("{out}");
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{out}")?;
+    stdout.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 

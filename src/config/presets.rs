@@ -91,7 +91,11 @@ mod tests {
         for name in names() {
             let b = backend(name).unwrap_or_else(|| panic!("preset {name} does not load"));
             assert_eq!(b.name, name);
-            assert!(!description(name).unwrap().is_empty(), "{name}");
+            let d = description(name).unwrap();
+            assert!(
+                d.ends_with('.') && d.len() <= 90,
+                "{name}: the first comment line must be a whole one-line description: {d:?}"
+            );
         }
         assert!(backend("nope").is_none());
         assert!(description("nope").is_none());

@@ -89,6 +89,22 @@ fn selftest_checks_every_captured_screen_and_passes() {
 }
 
 #[test]
+fn selftest_into_a_closed_pipe_exits_quietly() {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' selftest | head -n 1",
+            env!("CARGO_BIN_EXE_agents")
+        ))
+        .output()
+        .expect("sh");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_no_panic(&err);
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
+
+#[test]
 fn selftest_flags_for_one_screen_need_pane() {
     let t = TestEnv::new();
     let (code, _, err) = t.run(&["selftest", "--json"]);
