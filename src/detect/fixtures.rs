@@ -123,6 +123,7 @@ struct ExpectFile {
 /// The verdict on one screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
+    /// The reading matches every expected field.
     Pass,
     /// Not checked, with the reason from `EXPECT.toml`.
     Skip(String),
@@ -135,6 +136,7 @@ pub enum Verdict {
 pub struct Outcome {
     /// The file name (or `EXPECT.toml` when that file itself is broken).
     pub file: String,
+    /// Pass, skip or fail (with the difference).
     pub verdict: Verdict,
     /// What the classifier said, when it ran.
     pub reading: Option<Reading>,
@@ -315,6 +317,73 @@ mod tests {
             assert!(presets::text(&e.backend).is_some(), "{}: backend", e.file);
             assert!(e.file.starts_with(&e.backend), "{}: backend", e.file);
         }
+    }
+
+    static BACKENDS: std::sync::LazyLock<Vec<crate::config::Backend>> =
+        std::sync::LazyLock::new(|| {
+            presets::names()
+                .into_iter()
+                .map(|n| presets::backend(n).unwrap())
+                .collect()
+        });
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+        /// No text makes a preset's rules panic: arbitrary strings, and real screens cut at
+        /// any character and glued to arbitrary text.
+        #[test]
+        fn no_pane_text_makes_any_preset_panic(
+            junk in ".{0,300}",
+            which in 0usize..1000,
+            cut in 0usize..5000,
+        ) {
+            let at = DateTime::parse_from_rfc3339("2026-11-20T12:00:00-05:00").unwrap();
+            let (_, screen) = PANES[which % PANES.len()];
+            let cut = screen.char_indices().map(|(i, _)| i).nth(cut).unwrap_or(screen.len());
+            let glued = format!("{}{junk}\n{}", &screen[..cut], &screen[cut..]);
+            for b in BACKENDS.iter() {
+                for text in [junk.as_str(), glued.as_str()] {
+                    let r = classify(b, text, at, chrono_tz::UTC);
+                    proptest::prop_assert!(r.state != State::Dead);
+                }
+            }
+        }
+    }
+
+    /// Rough figures: `cargo test --release --lib -- --ignored classify_timing --nocapture`.
+    #[test]
+    #[ignore = "a timing, not a check; run it in release"]
+    fn classify_timing() {
+        let at = DateTime::parse_from_rfc3339("2026-11-20T12:00:00-05:00").unwrap();
+        let mut pane = String::new();
+        for (_, t) in PANES.iter().take(6) {
+            pane.push_str(t);
+        }
+        let pane: String = pane.lines().take(200).collect::<Vec<_>>().join("\n");
+        let n = 2000;
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            for b in BACKENDS.iter() {
+                std::hint::black_box(classify(b, &pane, at, chrono_tz::UTC));
+            }
+        }
+        let per = start.elapsed() / n;
+        println!(
+            "a 200-line pane against all {} presets: {per:?}",
+            BACKENDS.len()
+        );
+        for b in BACKENDS.iter() {
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(classify(b, &pane, at, chrono_tz::UTC));
+            }
+            println!("  {}: {:?}", b.name, start.elapsed() / n);
+        }
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(super::super::normalize::lines(&pane));
+        }
+        println!("  normalize alone: {:?}", start.elapsed() / n);
     }
 
     #[test]
