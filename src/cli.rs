@@ -63,10 +63,43 @@ pub enum Command {
         #[arg(long)]
         no_follow: bool,
     },
-    /// Run the built-in detection checks (needs no config); exit 1 on a failure.
-    Selftest,
+    /// Run the built-in detection checks and every captured screen (needs no config); exit 1
+    /// on a failure. With --pane, say how one captured screen reads instead.
+    Selftest(SelftestArgs),
     /// Write a starter agents.toml and prompts/ into DIR (default: here); never overwrites.
-    Init { dir: Option<PathBuf> },
+    Init {
+        dir: Option<PathBuf>,
+        /// The built-in preset the starter config uses (see `agents presets`)
+        #[arg(long, value_name = "NAME", default_value = "claude")]
+        backend: String,
+    },
+    /// List the built-in backend presets, or print one (TOML to paste under [backend.NAME]).
+    Presets {
+        /// A preset name: print its rules as shipped
+        name: Option<String>,
+    },
+}
+
+/// `agents selftest [--pane FILE [--backend NAME] [--json] [--now RFC3339]]`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SelftestArgs {
+    /// Classify one captured screen (a text file, e.g. from `tmux capture-pane -p -J`)
+    #[arg(long, value_name = "FILE", conflicts_with = "live")]
+    pub pane: Option<PathBuf>,
+    /// Classify the screen of every running agent of the config
+    #[arg(long)]
+    pub live: bool,
+    /// The backend whose rules read the screen: a preset (claude, codex, gemini, opencode,
+    /// aider, demo), or a backend of the config
+    #[arg(long, value_name = "NAME")]
+    pub backend: Option<String>,
+    /// Print {"state","rule","line","reset","continues","choice"} as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// The capture time that clock-only and relative resets are read against, RFC 3339 with an
+    /// offset (e.g. 2026-11-20T19:46:00-05:00) [default: now]
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

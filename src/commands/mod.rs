@@ -5,6 +5,7 @@ pub mod down;
 pub mod init;
 pub mod logs;
 pub mod phase;
+pub mod presets;
 pub mod selftest;
 pub mod status;
 pub mod up;
@@ -22,8 +23,9 @@ use crate::ctx::Ctx;
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = cli.config.as_deref();
     match cli.command {
-        Command::Selftest => Ok(selftest::run()),
-        Command::Init { dir } => init::run(dir.as_deref()),
+        Command::Selftest(args) => selftest::run(&args, config),
+        Command::Init { dir, backend } => init::run(dir.as_deref(), &backend),
+        Command::Presets { name } => presets::run(name.as_deref()),
         Command::Watchdog { once } => watchdog::run(config_path(config)?, once).await,
         Command::Up { names } => up::run(&load(config, "up")?, &names).await,
         Command::Down { names } => down::run(&load(config, "down")?, &names).await,
@@ -63,6 +65,18 @@ pub fn log_warnings(cfg: &config::Config) {
         let _ = diagnostic::render(&mut s, &cfg.path, &text, w);
         tracing::warn!("{}", s.trim_end());
     }
+}
+
+/// An error for an unknown preset name that lists the presets (with a "did you mean").
+pub fn unknown_preset(name: &str) -> anyhow::Error {
+    let names = config::presets::names();
+    let hint = diagnostic::did_you_mean(name, names.iter().copied())
+        .map(|s| format!(" (did you mean {s:?}?)"))
+        .unwrap_or_default();
+    anyhow::anyhow!(
+        "unknown preset {name:?}{hint}\n  help: the presets are {}; `agents presets` lists them",
+        names.join(", ")
+    )
 }
 
 /// Resolves verb arguments to agents, services and `watchdog`; an unknown name is an error

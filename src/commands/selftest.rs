@@ -1,60 +1,48 @@
-//! `agents selftest` — detection regression checks that need no config, tmux or network:
-//! the original's three footer-UI checks plus the defects we fixed (SPEC §9). Every check
-//! goes through the same code the watchdog uses. Exit 1 on any failure.
+//! `agents selftest` — detection regression checks that need no config, tmux or network: the
+//! original's three footer-UI checks, the defects we fixed (SPEC §9), and every captured
+//! screen in `tests/fixtures/panes/` (built in, see [`crate::detect::fixtures`]), each read by
+//! the built-in preset it belongs to. Every check goes through the code the watchdog uses.
+//! Prints one `PASS`/`FAIL`/`SKIP` line per check and `N passed, M failed`; exit 1 on any
+//! failure.
+//!
+//! `agents selftest --pane FILE [--backend NAME] [--json] [--now RFC3339]` reads one captured
+//! screen instead and says what the watchdog would see: the state, the rule and the line that
+//! decided it, and for a limit the reset the banner names, whether the CLI continues by itself
+//! and the key that answers a limit chooser.
 
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::{self, Backend, EnvOverrides};
-use crate::detect::{self, State};
+use anyhow::bail;
+use chrono::{DateTime, FixedOffset};
 
-const SELFTEST_TOML: &str = r#"
-[defaults]
-session_prefix = "selftest-"
-log_dir = "/tmp/agents-selftest"
-
-[backend.tui]
-bin = "tui"
-footer_ui = true
-active_re = "esc interrupt|thinking|inferring|running tool|preparing patch|reading|searching"
-
-[backend.claude]
-bin = "claude"
-active_re = "esc to interrupt"
-limit_re = "usage limit|limit reached|You've hit your .*limit"
-fatal_re = "^FATAL|Run /rewind to recover"
-
-[backend.demo]
-bin = "bash ./fake-agent.sh '{kickoff}' '{session}' '{model}'"
-prompt_delivery = "exec"
-"#;
+use crate::cli::SelftestArgs;
+use crate::config::{self, Backend, EnvOverrides, presets};
+use crate::detect::{self, Reading, State, fixtures};
 
 /// One named check and whether it passed.
 pub type Check = (&'static str, bool);
 
-/// Runs every check; returns them in order.
+/// Runs the built-in checks (not the fixtures); returns them in order.
 pub fn checks() -> Vec<Check> {
-    let cfg = match config::parse(
-        Path::new("/selftest/agents.toml"),
-        SELFTEST_TOML,
-        EnvOverrides::Ignore,
-    ) {
-        Ok(c) => c,
-        Err(_) => return vec![("built-in selftest config loads", false)],
+    let (Some(opencode), Some(claude), Some(demo)) = (
+        presets::backend("opencode"),
+        presets::backend("claude"),
+        presets::backend("demo"),
+    ) else {
+        return vec![("the opencode, claude and demo presets load", false)];
     };
-    let tui: &Backend = &cfg.backends["tui"];
-    let claude: &Backend = &cfg.backends["claude"];
     let state = |b: &Backend, pane: &str| detect::read(b, pane).state;
 
     let idle = "\n ▣ Build · GPT-5.4 · 2m 19s\n 178.4K (17%) ctrl+p commands\n";
     let active = "\n ~ Preparing patch...\n ⬝⬝⬝■■ esc interrupt 137.6K\n";
     let limit = format!("{idle}\nYou've hit your weekly limit · resets Jun 16, 10pm\n");
-    let stale_then_fatal =
-        "✶ Working… (esc to interrupt)\noutput\nFATAL: session state corrupted\n❯ \n";
+    let stale_then_fatal = "✶ Working on it… (3s · esc to interrupt)\noutput\nFATAL: session state corrupted (demo)\n❯ \n";
     let msg = "Your full kickoff prompt is in /tmp/k.txt — read it now";
     let echoed = format!("> {msg}\n\n⏺ Reading the file\n1\n2\n3\n4\n5\n6\n❯ \n");
     let exec = crate::launch::command::build(
-        &cfg.backends["demo"],
+        &demo,
         &crate::launch::command::LaunchInputs {
             session: "s",
             dir: Path::new("/w"),
@@ -66,32 +54,35 @@ pub fn checks() -> Vec<Check> {
 
     vec![
         (
-            "footer_ui idle footer is idle",
-            state(tui, idle) != State::Active,
+            "footer_ui idle footer is idle (opencode)",
+            state(&opencode, idle) != State::Active,
         ),
         (
-            "footer_ui active footer is active",
-            state(tui, active) == State::Active,
+            "footer_ui active footer is active (opencode)",
+            state(&opencode, active) == State::Active,
         ),
         (
-            "limit banner + idle footer is not active",
-            state(tui, &limit) != State::Active,
+            "limit banner + idle footer is not active (opencode)",
+            state(&opencode, &limit) != State::Active,
         ),
         (
             "fatal line below a stale activity line is fatal (defect 9)",
-            state(claude, stale_then_fatal) == State::Fatal,
+            state(&demo, stale_then_fatal) == State::Fatal,
         ),
         (
             "activity below an old fatal line is active (defect 9)",
-            state(claude, "FATAL: old\n✶ Working… (esc to interrupt)\n") == State::Active,
+            state(
+                &demo,
+                "FATAL: session state corrupted (demo)\n✶ Working on it… (1s · esc to interrupt)\n",
+            ) == State::Active,
         ),
         (
             "^-anchored regex matches below the first row (defect 10)",
-            state(claude, "row one\nFATAL: x\n") == State::Fatal,
+            state(&demo, "row one\nFATAL: session state corrupted (demo)\n") == State::Fatal,
         ),
         (
-            "limit banner below an idle prompt is a limit",
-            state(claude, "You've hit your usage limit · resets 11pm\n❯ \n") == State::Limited,
+            "limit banner below an idle prompt is a limit (claude)",
+            state(&claude, "You've hit your usage limit · resets 11pm\n❯ \n") == State::Limited,
         ),
         (
             "`## DONE CRITERIA` is not DONE (defect 3)",
@@ -111,14 +102,14 @@ pub fn checks() -> Vec<Check> {
         ),
         (
             "a prompt echoed into the transcript counts as submitted (defect 7)",
-            crate::launch::ping::submitted(claude, &echoed, msg),
+            crate::launch::ping::submitted(&claude, &echoed, msg),
         ),
         (
             "quotes and $ in paths and models stay one argument (defect 12)",
             exec.argv
                 == [
                     "bash",
-                    "./fake-agent.sh",
+                    "examples/fake-agent.sh",
                     "/k/it's $HOME.txt",
                     "s",
                     "m\"; rm -rf ~",
@@ -127,26 +118,298 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-pub fn run() -> ExitCode {
-    let results = checks();
-    let failed = results.iter().filter(|(_, ok)| !ok).count();
-    for (name, ok) in &results {
-        println!(" {}: {name}", if *ok { "PASS" } else { "FAIL" });
+/// Runs `agents selftest` with `args`; `config` is the global `--config`.
+pub fn run(args: &SelftestArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    if args.live {
+        bail!(
+            "selftest --live is not built yet\n  help: capture a pane and read it: `tmux capture-pane -p -J -t SESSION > pane.txt; agents selftest --pane pane.txt --backend NAME`"
+        );
     }
-    println!("{} passed, {failed} failed", results.len() - failed);
-    if failed == 0 {
+    match &args.pane {
+        Some(pane) => run_pane(args, pane, config),
+        None => {
+            for (flag, given) in [
+                ("--backend", args.backend.is_some()),
+                ("--now", args.now.is_some()),
+                ("--json", args.json),
+            ] {
+                if given {
+                    bail!(
+                        "{flag} only applies to one screen\n  help: add --pane FILE (a captured screen), or drop {flag} to run every check"
+                    );
+                }
+            }
+            run_checks()
+        }
+    }
+}
+
+/// The checks and the fixtures, one line each, then the totals. A closed stdout is an
+/// error (`agents selftest | head` exits 0 through it, see `lib::run`).
+fn run_checks() -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    let mut passed = 0;
+    let mut failed = 0;
+    let mut skipped = 0;
+    for (name, ok) in checks() {
+        writeln!(out, " {}: {name}", if ok { "PASS" } else { "FAIL" })?;
+        if ok {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    for o in fixtures::run() {
+        match &o.verdict {
+            fixtures::Verdict::Pass => {
+                passed += 1;
+                let r = o.reading.as_ref().map_or("", |r| r.state.as_str());
+                writeln!(out, " PASS: screen {} is {r}", o.file)?;
+            }
+            fixtures::Verdict::Skip(why) => {
+                skipped += 1;
+                writeln!(out, " SKIP: screen {}: {why}", o.file)?;
+            }
+            fixtures::Verdict::Fail(msg) => {
+                failed += 1;
+                writeln!(out, " FAIL: screen {}: {msg}", o.file)?;
+            }
+        }
+    }
+    let skipped = if skipped > 0 {
+        format!(", {skipped} skipped")
+    } else {
+        String::new()
+    };
+    writeln!(out, "{passed} passed, {failed} failed{skipped}")?;
+    out.flush()?;
+    Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    })
+}
+
+/// `--pane FILE`: reads one screen and prints what it says.
+fn run_pane(args: &SelftestArgs, pane: &Path, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let text = read_pane(pane)?;
+    let captured = capture_time(args.now.as_deref())?;
+    let (backend, _) = pick_backend(args.backend.as_deref(), config)?;
+    let r = detect::classify(&backend, &text, captured, detect::reset::local_zone());
+    let out = if args.json {
+        serde_json::to_string(&JsonReading::from(&r))?
+    } else {
+        describe(&r)
+    };
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{out}")?;
+    stdout.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The text of a captured screen, or an error that names the file and says what is wrong:
+/// missing or unreadable, empty, binary (a NUL byte) or not UTF-8.
+pub fn read_pane(path: &Path) -> anyhow::Result<String> {
+    let help = "help: give a text file holding a captured screen, e.g. `tmux capture-pane -p -J -t SESSION > pane.txt`";
+    let bytes = std::fs::read(path).map_err(|e| {
+        anyhow::anyhow!("cannot read --pane file {}: {e}\n  {help}", path.display())
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        bail!(
+            "--pane file {} is empty: there is no screen to read\n  {help}",
+            path.display()
+        );
     }
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        bail!(
+            "--pane file {} is binary (a NUL byte at offset {at}), not a captured screen\n  {help}",
+            path.display()
+        );
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "--pane file {} is not UTF-8 text (an invalid byte at offset {}), not a captured screen\n  {help}",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// `--now`, or the current time in the local zone.
+pub fn capture_time(now: Option<&str>) -> anyhow::Result<DateTime<FixedOffset>> {
+    match now {
+        None => Ok(chrono::Utc::now()
+            .with_timezone(&detect::reset::local_zone())
+            .fixed_offset()),
+        Some(s) => DateTime::parse_from_rfc3339(s.trim()).map_err(|e| {
+            anyhow::anyhow!(
+                "--now {s:?} is not an RFC 3339 time ({e})\n  help: give a date, a time and an offset, e.g. --now 2026-11-20T19:46:00-05:00 (or Z for UTC)"
+            )
+        }),
+    }
+}
+
+/// The backend that reads the screen, and where it came from (`preset` or the config path).
+/// With a config (`--config`, `$AGENTS_CONFIG` or an agents.toml found upward), `name` is a
+/// backend of it or a preset, and may be left out when the config has one backend only.
+/// Without one, `name` must be a preset.
+pub fn pick_backend(
+    name: Option<&str>,
+    config: Option<&Path>,
+) -> anyhow::Result<(Backend, String)> {
+    let found = if config.is_some() || std::env::var_os("AGENTS_CONFIG").is_some() {
+        Some(super::config_path(config)?)
+    } else {
+        super::config_path(None).ok()
+    };
+    let Some(path) = found else {
+        let Some(name) = name else {
+            bail!(
+                "--backend is required when there is no agents.toml\n  help: name the preset that reads the screen: {}",
+                presets::names().join(", ")
+            );
+        };
+        let b = presets::backend(name).ok_or_else(|| super::unknown_preset(name))?;
+        return Ok((b, "preset".into()));
+    };
+    let cfg = config::load(&path, EnvOverrides::Ignore)?;
+    super::log_warnings(&cfg);
+    let origin = path.display().to_string();
+    let mut names: Vec<String> = cfg.backends.keys().cloned().collect();
+    for p in presets::names() {
+        if !names.iter().any(|n| n == p) {
+            names.push(p.to_string());
+        }
+    }
+    let name = match name {
+        Some(n) => n.to_string(),
+        None if cfg.backends.len() == 1 => cfg.backends.keys().next().cloned().unwrap_or_default(),
+        None => bail!(
+            "--backend is required: {} names {} backends\n  help: one of {}",
+            origin,
+            cfg.backends.len(),
+            names.join(", ")
+        ),
+    };
+    if let Some(b) = cfg.backends.get(&name) {
+        return Ok((b.clone(), origin));
+    }
+    if let Some(b) = presets::backend(&name) {
+        return Ok((b, "preset".into()));
+    }
+    let hint = config::diagnostic::did_you_mean(&name, names.iter().map(String::as_str))
+        .map(|s| format!(" (did you mean {s:?}?)"))
+        .unwrap_or_default();
+    bail!(
+        "unknown backend {name:?}{hint}: it is neither in {origin} nor a preset\n  help: one of {}",
+        names.join(", ")
+    )
+}
+
+/// `{"state","rule","line","reset","continues","choice"}`; `line`, `reset` and `choice` are
+/// null when there is none. `reset` is RFC 3339 with the offset it was read in.
+pub fn json(r: &Reading) -> serde_json::Value {
+    serde_json::to_value(JsonReading::from(r)).unwrap_or_default()
+}
+
+/// What `--json` prints, in this key order.
+#[derive(serde::Serialize)]
+struct JsonReading<'a> {
+    state: &'static str,
+    rule: &'static str,
+    line: Option<&'a str>,
+    reset: Option<String>,
+    continues: bool,
+    choice: Option<&'a str>,
+}
+
+impl<'a> From<&'a Reading> for JsonReading<'a> {
+    fn from(r: &'a Reading) -> Self {
+        Self {
+            state: r.state.as_str(),
+            rule: r.rule,
+            line: r.line.as_deref(),
+            reset: r.reset.as_ref().map(|x| x.at.to_rfc3339()),
+            continues: r.continues,
+            choice: r.choice.as_deref(),
+        }
+    }
+}
+
+/// The reading for a person: one `key: value` line each.
+pub fn describe(r: &Reading) -> String {
+    let mut s = format!(
+        "state: {}\nrule:  {}\nline:  {}",
+        r.state.as_str(),
+        r.rule,
+        r.line.as_deref().unwrap_or("(no rule matched: idle)")
+    );
+    if r.state == State::Limited {
+        match &r.reset {
+            Some(x) => s.push_str(&format!(
+                "\nreset: {} (from {:?})",
+                x.at.to_rfc3339(),
+                x.text
+            )),
+            None => {
+                s.push_str("\nreset: none named (the watchdog probes every limit_probe_fallback)")
+            }
+        }
+        s.push_str(if r.continues {
+            "\ncontinues: yes (the CLI resumes by itself; nothing is typed)"
+        } else {
+            "\ncontinues: no"
+        });
+        if let Some(k) = &r.choice {
+            s.push_str(&format!("\nchoice: {k} (the limit chooser's wait option)"));
+        }
+    }
+    s
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn every_selftest_check_passes() {
-        for (name, ok) in super::checks() {
+        for (name, ok) in checks() {
             assert!(ok, "selftest check failed: {name}");
         }
+    }
+
+    #[test]
+    fn now_must_be_rfc3339_with_an_offset() {
+        let t = capture_time(Some("2026-11-20T19:46:00-05:00")).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-20T19:46:00-05:00");
+        for bad in ["2026-11-20 19:46", "tomorrow", "2026-11-20T19:46:00", ""] {
+            let e = capture_time(Some(bad)).unwrap_err().to_string();
+            assert!(
+                e.contains("--now") && e.contains("2026-11-20T19:46:00-05:00"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn describe_and_json_show_the_evidence() {
+        let b = presets::backend("claude").unwrap();
+        let pane = fixtures::pane("claude_2.1.330_limit_chooser_wait_option.txt").unwrap();
+        let at = DateTime::parse_from_rfc3339("2026-11-21T15:58:30-05:00").unwrap();
+        let r = detect::classify(&b, pane, at, chrono_tz::America::New_York);
+        let text = describe(&r);
+        assert!(
+            text.starts_with("state: limited\nrule:  limit_re\n"),
+            "{text}"
+        );
+        assert!(text.contains("You've hit your 5-hour limit"), "{text}");
+        assert!(text.contains("choice: 1"), "{text}");
+        let j = json(&r);
+        assert_eq!(j["state"], "limited");
+        assert_eq!(j["choice"], "1");
+        assert_eq!(j["continues"], false);
+        let idle = detect::classify(&b, "hello\n", at, chrono_tz::UTC);
+        assert_eq!(json(&idle)["line"], serde_json::Value::Null);
+        assert_eq!(json(&idle)["reset"], serde_json::Value::Null);
     }
 }

@@ -3,6 +3,7 @@
 //! `[backend.claude]` table in `agents.toml` overrides the preset key by key.
 
 use super::raw::{RawBackend, take_type_problems};
+use super::{Backend, EnvOverrides};
 
 /// `(name, TOML text)` of every preset, in the order `agents presets` lists them.
 pub const PRESETS: &[(&str, &str)] = &[
@@ -34,6 +35,33 @@ pub fn raw(name: &str) -> Option<RawBackend> {
     parsed
 }
 
+/// Preset `name` as the typed backend that `backend = "NAME"` with no table gives (every
+/// default filled in). `None` for an unknown name.
+pub fn backend(name: &str) -> Option<Backend> {
+    text(name)?;
+    let toml = format!(
+        "[defaults]\nsession_prefix = \"preset-\"\nlog_dir = \"/tmp/agents-presets\"\nbackend = {name:?}\n"
+    );
+    super::parse(
+        std::path::Path::new("/presets/agents.toml"),
+        &toml,
+        EnvOverrides::Ignore,
+    )
+    .ok()?
+    .backends
+    .remove(name)
+}
+
+/// The one-line description of preset `name`: its first comment line, without the `# `.
+pub fn description(name: &str) -> Option<&'static str> {
+    let text = text(name)?;
+    Some(
+        text.lines()
+            .find_map(|l| l.strip_prefix('#'))
+            .map_or("", str::trim),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +84,171 @@ mod tests {
             );
             assert!(raw.bin.is_some(), "preset {name} has no bin");
         }
+    }
+
+    #[test]
+    fn every_preset_builds_a_backend_and_has_a_description() {
+        for name in names() {
+            let b = backend(name).unwrap_or_else(|| panic!("preset {name} does not load"));
+            assert_eq!(b.name, name);
+            let d = description(name).unwrap();
+            assert!(
+                d.ends_with('.') && d.len() <= 90,
+                "{name}: the first comment line must be a whole one-line description: {d:?}"
+            );
+        }
+        assert!(backend("nope").is_none());
+        assert!(description("nope").is_none());
+    }
+
+    use crate::detect::{self, State, fixtures};
+
+    fn read(preset: &str, pane: &str) -> crate::detect::Reading {
+        let b = backend(preset).unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00-05:00").unwrap();
+        detect::classify(&b, pane, at, chrono_tz::America::New_York)
+    }
+
+    /// Wraps every line longer than `width` at word boundaries, the way Claude Code's and
+    /// Codex's own renderers do, with the continuation indented.
+    fn word_wrap(text: &str, width: usize) -> String {
+        let mut out = Vec::new();
+        for line in text.lines() {
+            if line.chars().count() <= width {
+                out.push(line.to_string());
+                continue;
+            }
+            let mut cur = String::new();
+            for w in line.split(' ') {
+                if !cur.trim().is_empty() && cur.chars().count() + 1 + w.chars().count() > width {
+                    out.push(std::mem::take(&mut cur));
+                    cur.push_str("  ");
+                }
+                if !cur.is_empty() && !cur.ends_with("  ") {
+                    cur.push(' ');
+                }
+                cur.push_str(w);
+            }
+            out.push(cur);
+        }
+        out.join("\n")
+    }
+
+    #[test]
+    fn banners_and_fatal_lines_wrapped_at_80_columns_read_the_same() {
+        let expects = fixtures::expectations().unwrap();
+        let mut checked = 0;
+        for e in expects.iter().filter(|e| e.skip.is_none()) {
+            if !["limited", "fatal", "dialog"].contains(&e.state.as_str()) {
+                continue;
+            }
+            let b = backend(&e.backend).unwrap();
+            if b.footer_ui {
+                continue;
+            }
+            let text = fixtures::pane(&e.file).unwrap();
+            let at = chrono::DateTime::parse_from_rfc3339(&e.captured).unwrap();
+            let tz: chrono_tz::Tz = e.tz.parse().unwrap();
+            let whole = detect::classify(&b, text, at, tz);
+            let wrapped = detect::classify(&b, &word_wrap(text, 80), at, tz);
+            assert_eq!(wrapped.state, whole.state, "{} wrapped at 80", e.file);
+            assert_eq!(
+                wrapped.reset.map(|r| r.at),
+                whole.reset.map(|r| r.at),
+                "{} wrapped at 80",
+                e.file
+            );
+            checked += 1;
+        }
+        assert!(checked > 25, "only {checked} screens checked");
+        // A fatal line wrapped mid-sentence by Claude Code's renderer.
+        let pane = "● API Error: 400 duplicate tool_use ID in conversation history. Run /rewind to\n  recover the conversation.\n\n✻ Brewed for 0s\n";
+        assert_eq!(read("claude", pane).state, State::Fatal);
+    }
+
+    #[test]
+    fn claude_lookalikes_are_not_limits_and_typed_text_does_not_hide_one() {
+        let rule = "─".repeat(40);
+        let warning = format!(
+            "❯ go on\n\n● Done.\n\n{rule}\n❯ \n{rule}\n  You've used 93% of your session limit · resets 10pm (America/New_York)\n"
+        );
+        assert_ne!(read("claude", &warning).state, State::Limited);
+        let fallback = "Claude Opus 4 limit reached, now using Sonnet 4\n\n● Reading the file\n";
+        assert_ne!(read("claude", fallback).state, State::Limited);
+        // A resume message typed into the input box (not yet sent) under a live banner.
+        let typed = format!(
+            "❯ hello\n  ⎿  You've hit your session limit · resets 10pm (America/New_York)\n\n{rule}\n❯ continue where you left off\n{rule}\n  ? for shortcuts\n"
+        );
+        assert_eq!(read("claude", &typed).state, State::Limited);
+        // The same message sent: the banner above is stale.
+        let sent = format!(
+            "❯ hello\n  ⎿  You've hit your session limit · resets 10pm (America/New_York)\n\n❯ continue where you left off\n\n● Continuing.\n\n{rule}\n❯ \n{rule}\n  ? for shortcuts\n"
+        );
+        assert_eq!(read("claude", &sent).state, State::Idle);
+    }
+
+    #[test]
+    fn codex_stale_banners_and_the_composer() {
+        let banner = "■ You've hit your usage limit. Try again at 11:15 PM.";
+        let typed = format!(
+            "› continue\n\n{banner}\n\n\n› continue now please\n\n  gpt-5-codex default · ~/work\n"
+        );
+        assert_eq!(read("codex", &typed).state, State::Limited, "composer text");
+        let done = format!(
+            "› continue\n\n{banner}\n\n› continue\n\n• Done.\n\n─ Worked for 12s • 23:20 ─\n\n› Ask Codex to do anything\n"
+        );
+        assert_eq!(
+            read("codex", &done).state,
+            State::Idle,
+            "a later finished turn"
+        );
+    }
+
+    #[test]
+    fn aider_typed_text_is_not_work_and_streaming_is() {
+        let head = "Aider v0.86.2\nMain model: openai/gpt-4o with diff edit format\n";
+        let typed = format!("{head}> Your full kickoff prompt is in /k.txt — read it now.\n");
+        assert_ne!(
+            read("aider", &typed).state,
+            State::Active,
+            "typed, not sent"
+        );
+        let mode = format!("{head}architect> fix the tests.\n");
+        assert_ne!(
+            read("aider", &mode).state,
+            State::Active,
+            "typed after a mode prompt"
+        );
+        let streaming = format!("{head}> fix the tests\n\nI will change util.py so that the\n");
+        assert_eq!(read("aider", &streaming).state, State::Active);
+        let done =
+            format!("{head}> fix the tests\n\nDone.\nTokens: 2.6k sent, 121 received.\n> \n");
+        assert_eq!(read("aider", &done).state, State::Idle);
+        let question = format!("{head}util.py\nCreate new file? (Y)es/(N)o [Yes]:\n");
+        assert_eq!(read("aider", &question).state, State::Dialog);
+    }
+
+    #[test]
+    fn demo_agent_screens() {
+        let kickoff = "== fake-agent session=s model=m pid=1 ==\n== kickoff (/k) ==\ngo\n== end of kickoff ==\n";
+        let working = format!("{kickoff}✶ Working on the kickoff… (2s · esc to interrupt)");
+        assert_eq!(read("demo", &working).state, State::Active);
+        let idle = format!("{kickoff}[12:00:05] idle — waiting for input\n");
+        assert_eq!(read("demo", &idle).state, State::Idle);
+        let limit = format!(
+            "{idle}[12:00:09] message #1: /limit\nYou've hit your usage limit · resets 11pm\n"
+        );
+        let r = read("demo", &limit);
+        assert_eq!(r.state, State::Limited);
+        assert_eq!(
+            r.reset.map(|x| x.at.to_rfc3339()).as_deref(),
+            Some("2026-11-20T23:00:00-05:00")
+        );
+        let after =
+            format!("{limit}[12:01:00] message #2: go on\n[12:01:02] idle — waiting for input\n");
+        assert_eq!(read("demo", &after).state, State::Idle, "a stale banner");
+        let fatal =
+            format!("{idle}[12:00:09] message #1: /fatal\nFATAL: session state corrupted (demo)\n");
+        assert_eq!(read("demo", &fatal).state, State::Fatal);
     }
 }

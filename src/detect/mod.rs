@@ -10,6 +10,7 @@
 //! `active` wins, then `limited`, `dialog`, `fatal`, `idle`: never restart or hold an agent
 //! that is working. Liveness comes from tmux, not from the text: see [`dead`].
 
+pub mod fixtures;
 pub mod normalize;
 pub mod reset;
 

@@ -5,5 +5,6 @@ mod util;
 
 mod config_errors;
 mod fleet;
+mod selftest;
 mod supervision;
 mod watchdog;
