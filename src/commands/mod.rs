@@ -23,6 +23,9 @@ use crate::ctx::Ctx;
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = cli.config.as_deref();
     match cli.command {
+        Command::Selftest(args) if args.live => {
+            selftest::run_live(&load(config, "selftest")?, &args).await
+        }
         Command::Selftest(args) => selftest::run(&args, config),
         Command::Init { dir, backend } => init::run(dir.as_deref(), &backend),
         Command::Presets { name } => presets::run(name.as_deref()),

@@ -19,6 +19,7 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::cli::SelftestArgs;
 use crate::config::{self, Backend, EnvOverrides, presets};
+use crate::ctx::Ctx;
 use crate::detect::{self, Reading, State, fixtures};
 
 /// One named check and whether it passed.
@@ -120,11 +121,6 @@ pub fn checks() -> Vec<Check> {
 
 /// Runs `agents selftest` with `args`; `config` is the global `--config`.
 pub fn run(args: &SelftestArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
-    if args.live {
-        bail!(
-            "selftest --live is not built yet\n  help: capture a pane and read it: `tmux capture-pane -p -J -t SESSION > pane.txt; agents selftest --pane pane.txt --backend NAME`"
-        );
-    }
     match &args.pane {
         Some(pane) => run_pane(args, pane, config),
         None => {
@@ -188,6 +184,73 @@ fn run_checks() -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `--live`: reads the screen of every running agent of the config (one `list-panes` and one
+/// capture call, as the watchdog does) and prints what each says, with its backend's rules.
+/// `--backend` and `--now` do not apply (each agent's own backend; captured now).
+pub async fn run_live(ctx: &Ctx, args: &SelftestArgs) -> anyhow::Result<ExitCode> {
+    for (flag, given) in [
+        ("--backend", args.backend.is_some()),
+        ("--now", args.now.is_some()),
+    ] {
+        if given {
+            bail!(
+                "{flag} does not apply to --live: each agent is read with its own backend, as captured now\n  help: drop {flag}"
+            );
+        }
+    }
+    let cfg = &ctx.cfg;
+    let sessions = ctx.tmux.sessions().await?;
+    let running: Vec<&crate::config::Agent> = cfg
+        .agents
+        .iter()
+        .filter(|a| sessions.get(&a.session).is_some())
+        .collect();
+    if running.is_empty() {
+        bail!(
+            "no agent of {} is running, so there is no screen to read\n  help: start the fleet with `agents up`",
+            cfg.path.display()
+        );
+    }
+    let live: Vec<String> = running
+        .iter()
+        .filter(|a| sessions.is_live(&a.session))
+        .map(|a| a.session.clone())
+        .collect();
+    let panes = ctx.tmux.capture_many(&live).await;
+    let captured = chrono::Local::now().fixed_offset();
+    let local = detect::reset::local_zone();
+    let mut out = std::io::stdout().lock();
+    let mut docs = Vec::new();
+    for a in running {
+        let backend = cfg.backend_of(a);
+        let pane = sessions.get(&a.session).expect("filtered on it above");
+        let r = detect::dead(backend, pane).unwrap_or_else(|| {
+            panes.get(&a.session).map_or_else(Reading::nothing, |t| {
+                detect::classify(backend, t, captured, local)
+            })
+        });
+        if args.json {
+            let mut v = serde_json::to_value(JsonReading::from(&r))?;
+            v["name"] = a.name.clone().into();
+            v["backend"] = a.backend.clone().into();
+            v["session"] = a.session.clone().into();
+            docs.push(v);
+        } else {
+            writeln!(
+                out,
+                "== {} (session {}, backend {})",
+                a.name, a.session, a.backend
+            )?;
+            writeln!(out, "{}", describe(&r))?;
+        }
+    }
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&docs)?)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `--pane FILE`: reads one screen and prints what it says.

@@ -339,3 +339,40 @@ fn a_limit_chooser_is_answered_by_the_label_of_its_wait_option() {
     assert_eq!(state(&t, "a1")["state"], "limited");
     assert!(restarts(&t, "a1").is_empty());
 }
+
+#[test]
+fn selftest_live_reads_every_running_agent_as_the_watchdog_does() {
+    let t = TestEnv::new();
+    t.config(&demo_config("liv-", "", ""));
+    let (code, _, err) = t.run(&["selftest", "--live"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("no agent of") && err.contains("agents up"),
+        "{err}"
+    );
+    assert_eq!(t.run(&["up", "a1"]).0, 0);
+    wait_idle(&t, "liv-a1");
+    type_line(&t, "liv-a1", "/limit 600");
+    assert!(wait_until(5.0, || pane(&t, "liv-a1").contains("resets in 600s")));
+    let (code, out, err) = t.run(&["selftest", "--live", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let a1 = &doc[0];
+    assert_eq!(a1["name"], "a1");
+    assert_eq!(a1["state"], "limited", "{out}");
+    assert_eq!(a1["rule"], "limit_re");
+    assert!(
+        a1["line"]
+            .as_str()
+            .unwrap()
+            .contains("You've hit your usage limit")
+    );
+    let reset = chrono::DateTime::parse_from_rfc3339(a1["reset"].as_str().unwrap()).unwrap();
+    let away = reset.timestamp() - chrono::Utc::now().timestamp();
+    assert!((590..=600).contains(&away), "reset {away} s away");
+    let (_, text, _) = t.run(&["selftest", "--live"]);
+    assert!(
+        text.contains("== a1 (session liv-a1, backend demo)") && text.contains("state: limited"),
+        "{text}"
+    );
+}
