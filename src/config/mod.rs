@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 pub use diagnostic::{ConfigError, Problem};
 pub use model::*;
-pub use pattern::Pattern;
+pub use pattern::{Pattern, RuleSet};
 
 /// How the config file was found; shown in "not found" errors.
 #[derive(Debug, thiserror::Error)]

@@ -18,7 +18,7 @@ use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 use regex::Regex;
 
-use crate::config::{Backend, Pattern};
+use crate::config::Backend;
 use crate::tmux::PaneInfo;
 pub use reset::Reset;
 
@@ -143,28 +143,36 @@ pub fn classify(
     captured: DateTime<FixedOffset>,
     local: Tz,
 ) -> Reading {
-    let all = normalize::lines(pane);
-    let end = all
-        .iter()
-        .rposition(|l| !l.trim().is_empty())
-        .map_or(0, |i| i + 1);
-    let lines = &all[end.saturating_sub(backend.region.max(1))..end];
+    let bottom = normalize::bottom(pane, backend.region.max(1));
+    let lines = &bottom[..];
     if lines.is_empty() {
         return Reading::nothing();
     }
     let text = lines.join("\n");
     let footer_from = lines.len().saturating_sub(FOOTER_LINES);
-    let low = |p: &Option<Pattern>| p.as_ref().and_then(|p| lowest_line(p.regex(), &text));
-
-    let active = low(&backend.active_re).filter(|&l| !backend.footer_ui || l >= footer_from);
-    let limit = low(&backend.limit_re);
+    // One pass tells which rules match at all; only those are searched for their lowest line.
+    let rules = [
+        backend.active_re.as_ref(),
+        backend.limit_re.as_ref(),
+        backend.dialog_re.as_ref(),
+        backend.fatal_re.as_ref(),
+        backend.idle_re.as_ref(),
+    ];
+    let hit = backend.rules.matches(&rules, &text);
+    let low = |i: usize| {
+        rules[i]
+            .filter(|_| hit[i])
+            .and_then(|p| lowest_line(p.regex(), &text))
+    };
+    let active = low(0).filter(|&l| !backend.footer_ui || l >= footer_from);
+    let limit = low(1);
     let mut best: Option<(usize, u8, State, &'static str)> = None;
     for (line, rank, state, rule) in [
         (active, 5, State::Active, "active_re"),
         (limit, 4, State::Limited, "limit_re"),
-        (low(&backend.dialog_re), 3, State::Dialog, "dialog_re"),
-        (low(&backend.fatal_re), 2, State::Fatal, "fatal_re"),
-        (low(&backend.idle_re), 1, State::Idle, "idle_re"),
+        (low(2), 3, State::Dialog, "dialog_re"),
+        (low(3), 2, State::Fatal, "fatal_re"),
+        (low(4), 1, State::Idle, "idle_re"),
     ] {
         if let Some(l) = line
             && best.is_none_or(|(bl, br, _, _)| (l, rank) > (bl, br))
@@ -173,7 +181,10 @@ pub fn classify(
         }
     }
     // A limit chooser below the banner is a dialog we know how to answer: still a limit.
-    let choice = limit.zip(low(&backend.choice_re)).filter(|(l, c)| c >= l);
+    let choice = limit.and_then(|l| {
+        let c = lowest_line(backend.choice_re.as_ref()?.regex(), &text)?;
+        (c >= l).then_some((l, c))
+    });
     if let Some((l, c)) = choice
         && best.is_some_and(|(_, _, s, _)| matches!(s, State::Dialog | State::Limited))
     {

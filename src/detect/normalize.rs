@@ -3,6 +3,59 @@
 //! Code's `❯` and `⎿`, U+2007, U+202F, …) made plain spaces, the curly apostrophe of Codex
 //! 0.169's `You’ve` made `'`, and trailing blanks trimmed.
 
+/// The bottom of a pane as plain lines: the last `count` rows up to and including the last
+/// non-blank one (trailing blank rows dropped), in order. Only those rows are normalised, so
+/// reading a tall capture costs what its bottom costs.
+pub fn bottom(pane: &str, count: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(count.min(256));
+    let mut seen_text = false;
+    for raw in pane.rsplit('\n') {
+        let l = line(raw);
+        if !seen_text {
+            if l.trim().is_empty() {
+                continue;
+            }
+            seen_text = true;
+        }
+        out.push(l);
+        if out.len() >= count {
+            break;
+        }
+    }
+    out.reverse();
+    out
+}
+
+/// One pane row as plain text (see the module doc).
+pub fn line(raw: &str) -> String {
+    if raw.contains('\x1b') {
+        let plain =
+            String::from_utf8_lossy(&strip_ansi_escapes::strip(raw.as_bytes())).into_owned();
+        return clean(&plain);
+    }
+    clean(raw)
+}
+
+fn clean(l: &str) -> String {
+    let l = l.strip_suffix('\r').unwrap_or(l);
+    // A carriage return inside a row redraws it: what is visible is after the last.
+    let l = l.rsplit('\r').next().unwrap_or(l);
+    if l.is_ascii() && !l.bytes().any(|b| b.is_ascii_control()) {
+        return l.trim_end().to_string();
+    }
+    l.chars()
+        .map(|c| match c {
+            '\u{a0}' | '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' | '\u{3000}' => ' ',
+            '\u{2018}' | '\u{2019}' => '\'',
+            '\t' => ' ',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
+
 /// One plain line per pane row, in order.
 pub fn lines(pane: &str) -> Vec<String> {
     let plain: std::borrow::Cow<str> = if pane.contains('\x1b') {
@@ -38,6 +91,15 @@ pub fn lines(pane: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::lines;
+
+    #[test]
+    fn bottom_reads_only_the_last_rows_and_drops_trailing_blanks() {
+        let pane = "a\nb\nc\u{a0}x\n\x1b[1md\x1b[0m\n\n  \n";
+        assert_eq!(super::bottom(pane, 2), ["c x", "d"]);
+        assert_eq!(super::bottom(pane, 10), ["a", "b", "c x", "d"]);
+        assert!(super::bottom("\n\n", 5).is_empty());
+        assert_eq!(super::bottom(pane, 10), super::lines(pane)[..4]);
+    }
 
     #[test]
     fn strips_escapes_and_odd_spaces() {
