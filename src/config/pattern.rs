@@ -54,8 +54,12 @@ impl Pattern {
 /// still the same, and compiles afresh when they are not).
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
-    compiled: Arc<OnceLock<(Vec<Option<Arc<str>>>, Option<RegexSet>)>>,
+    compiled: Arc<OnceLock<Compiled>>,
 }
+
+/// The sources a set was built from (in order, `None` for an unset rule), and the set
+/// (`None` when it is too large to compile).
+type Compiled = (Vec<Option<Arc<str>>>, Option<RegexSet>);
 
 impl RuleSet {
     /// Which of `patterns` match somewhere in `text` (`None` never matches).
