@@ -82,7 +82,15 @@ fn up_leaves_a_live_session_alone_and_replaces_an_exited_one() {
         st["agents"][1]["running"] == false
     }));
     let (code, table, _) = t.run(&["status"]);
-    assert!(table.contains("dead (status 3)"), "{table}");
+    // tmux 3.3a sometimes loses an exit status: then the row says only `dead`.
+    let row = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("a2"))
+        .unwrap();
+    assert!(
+        row.contains("dead (status 3)") || (row.contains(" dead ") && !row.contains("status")),
+        "{table}"
+    );
     assert_eq!(code, 3, "an agent died without `down`:\n{table}");
     let (code, _, err) = t.run(&["up", "a2"]);
     assert_eq!(code, 0, "{err}");

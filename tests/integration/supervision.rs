@@ -376,3 +376,51 @@ fn selftest_live_reads_every_running_agent_as_the_watchdog_does() {
         "{text}"
     );
 }
+
+#[test]
+fn a_hold_survives_a_watchdog_restart_and_a_corrupt_hold_is_reported_once() {
+    let t = started(&demo_config("hsv-", "limit_probe_fallback = 30", ""));
+    wait_idle(&t, "hsv-a1");
+    type_line(&t, "hsv-a1", "/limit 600");
+    assert!(wait_until(5.0, || !events_named(&t, "limit-hit").is_empty()));
+    let hold_path = t.path().join(".agents/state/limited-hsv-a1.json");
+    let before: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&hold_path).unwrap()).unwrap();
+    assert!(
+        before["until"].as_f64().unwrap() > 0.0 && before["nudges"] == 0,
+        "{before}"
+    );
+    // A new watchdog takes over the hold: no second limit-hit, no nudge.
+    assert_eq!(t.run(&["down", "watchdog"]).0, 0);
+    assert_eq!(t.run(&["up", "watchdog"]).0, 0);
+    assert!(wait_until(10.0, || {
+        t.events(".agents")
+            .iter()
+            .filter(|e| e["event"] == "watchdog-start")
+            .count()
+            == 2
+    }));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        events_named(&t, "limit-hit").len(),
+        1,
+        "the hold was taken over"
+    );
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&hold_path).unwrap()).unwrap();
+    assert_eq!(before["until"], after["until"]);
+    assert!(events_named(&t, "typed").is_empty());
+    assert_eq!(state(&t, "a1")["state"], "limited");
+    // A corrupt hold file: reported once, treated as absent (the banner makes a new hold).
+    std::fs::write(&hold_path, "{\"until\": 12").unwrap();
+    assert!(
+        wait_until(5.0, || !events_named(&t, "state-corrupt").is_empty()),
+        "a corrupt hold was not reported"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(events_named(&t, "state-corrupt").len(), 1, "reported once");
+    let fresh: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&hold_path).unwrap()).unwrap();
+    assert!(fresh["until"].as_f64().unwrap() > 1e9, "{fresh}");
+    assert!(t.pane_pid("hsv-a1").is_some() && restarts(&t, "a1").is_empty());
+}
