@@ -67,6 +67,13 @@ grep -q '"event":"restart","name":"scribe","reason":"session gone"' .agents-demo
     || fail "no restart event for scribe in events.jsonl"
 ok "the watchdog restarted demo-scribe (pane pid $new)"
 
+tmux -L "$socket" send-keys -t =demo-supervisor: -l '/limit 600'
+tmux -L "$socket" send-keys -t =demo-supervisor: Enter
+limited() { agents status --json | grep -A 30 '"name": "supervisor"' | grep -q '"state": "limited"'; }
+wait_for 15 limited || fail "status does not show the supervisor limited after /limit"$'\n'"$(agents status)"
+grep -q '"event":"limit-hit"' .agents-demo/events.jsonl || fail "no limit-hit event"
+ok "a usage-limit banner holds the agent: status shows it limited"
+
 agents down || fail "agents down"
 if tmux -L "$socket" list-sessions >/dev/null 2>&1; then
     fail "sessions left after down: $(tmux -L "$socket" list-sessions 2>&1)"
