@@ -131,6 +131,24 @@ fn screens(dir: Option<&Path>, name: &str) -> Vec<(String, String)> {
     out
 }
 
+/// The median time of one call of `f`, in µs: warm-up, then `rounds` rounds of `iters`.
+fn time_us<R>(mut f: impl FnMut() -> R, iters: usize, rounds: usize) -> f64 {
+    for _ in 0..WARMUP {
+        black_box(f());
+    }
+    let mut samples: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..iters {
+                black_box(f());
+            }
+            t.elapsed().as_secs_f64() * 1e6 / iters as f64
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
 /// The median time of one classification of `pane` by `b`, in µs, and the reading's state.
 fn measure(
     b: &Backend,
@@ -141,20 +159,12 @@ fn measure(
 ) -> (f64, State) {
     let tz = chrono_tz::UTC;
     let state = detect::classify(b, pane, now, tz).state;
-    for _ in 0..WARMUP {
-        black_box(detect::classify(black_box(b), black_box(pane), now, tz));
-    }
-    let mut samples: Vec<f64> = (0..rounds)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..iters {
-                black_box(detect::classify(black_box(b), black_box(pane), now, tz));
-            }
-            t.elapsed().as_secs_f64() * 1e6 / iters as f64
-        })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    (samples[samples.len() / 2], state)
+    let us = time_us(
+        || detect::classify(black_box(b), black_box(pane), now, tz),
+        iters,
+        rounds,
+    );
+    (us, state)
 }
 
 fn main() {
@@ -245,6 +255,15 @@ fn main() {
         "all {} presets together (sum of each preset's worst case): {sum:.2} µs; target <= {target} µs: {}",
         rows.len(),
         verdict(sum)
+    );
+    // What every classification pays whatever the rules: plain lines of the whole pane.
+    let norm = time_us(
+        || detect::normalize::lines(black_box(&no_match)),
+        iters,
+        rounds,
+    );
+    println!(
+        "of which fixed: detect::normalize::lines of a whole {LINES}-line pane: {norm:.2} µs (information)"
     );
     for n in notes {
         println!("note: {n}");

@@ -530,7 +530,7 @@ RL_TIMEOUTS=0
 # kill_and_time SESSION HOW OUTFILE — HOW: session (kill-session) or program (kill the pid)
 kill_and_time() {
     local s=$1 how=$2 out=$3 old cur pid dead t0 t1 ok=0
-    old=$("$REAL_TMUX" display-message -p -t "=$s:" '#{pane_pid}')
+    old=$("$REAL_TMUX" display-message -p -t "=$s:" '#{pane_pid}' 2>/dev/null || true)
     [[ -n $old && -d /proc/$old ]] || die "restart latency: $s has no live pane before the kill"
     printf '$ (restart latency) %s %s (pid %s)\n' "$how" "$s" "$old" >>"$LOG"
     t0=$EPOCHREALTIME
