@@ -26,8 +26,11 @@ BENCH_SECONDS=${BENCH_SECONDS:-60}        # watchdog run length (each program), 
 BENCH_COUNT_SECONDS=${BENCH_COUNT_SECONDS:-11} # watchdog tmux-call counting window
 BENCH_RUNS=${BENCH_RUNS:-20}              # timed `status` runs per program
 BENCH_UP_RUNS=${BENCH_UP_RUNS:-5}         # timed `up` runs per program
+BENCH_KILLS=${BENCH_KILLS:-20}            # restart latency: agents killed by kill-session
+BENCH_EXIT_KILLS=${BENCH_EXIT_KILLS:-5}   # restart latency: agents whose program is killed
 BIG=50 SMALL=5                            # fleet sizes
-for v in BENCH_SECONDS BENCH_COUNT_SECONDS BENCH_RUNS BENCH_UP_RUNS; do
+[[ $BENCH_EXIT_KILLS =~ ^[0-9]+$ ]] || { echo "bench: BENCH_EXIT_KILLS must be an integer >= 0" >&2; exit 2; }
+for v in BENCH_SECONDS BENCH_COUNT_SECONDS BENCH_RUNS BENCH_UP_RUNS BENCH_KILLS; do
     [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || { echo "bench: $v must be a positive integer" >&2; exit 2; }
 done
 ((BENCH_SECONDS >= 2)) || { echo "bench: BENCH_SECONDS must be >= 2" >&2; exit 2; }
@@ -93,25 +96,35 @@ SHIM=$WORK/shim
 mkdir -p "$SHIM"
 cat >"$SHIM/tmux" <<EOF
 #!/bin/sh
-# log the tmux command name: the first argument that is not a global flag (-u, -L NAME, ...)
+# log the tmux command name: the first argument that is not a global flag (-u, -L NAME, ...);
+# a chained call (cmd ; cmd ; ...) as chain(verb+verb...), a flag-only call (-V) as the flag
 if [ -n "\${BENCH_TMUX_COUNT:-}" ]; then
-    verb=''; skip=0
+    verb=''; skip=0; flag=''; want=0; chain=0
     for a in "\$@"; do
-        if [ \$skip = 1 ]; then skip=0; continue; fi
-        case \$a in -L|-S|-f|-c) skip=1 ;; -*) ;; *) verb=\$a; break ;; esac
+        if [ -z "\$verb" ]; then
+            if [ \$skip = 1 ]; then skip=0; continue; fi
+            case \$a in -L|-S|-f|-c) skip=1 ;; -*) flag=\$a ;; *) verb=\$a; subs=\$a ;; esac
+        elif [ "\$a" = ';' ]; then
+            want=1; chain=1
+        elif [ \$want = 1 ]; then
+            want=0
+            case "+\$subs+" in *"+\$a+"*) ;; *) subs="\$subs+\$a" ;; esac
+        fi
     done
-    printf '%s\n' "\${verb:-?}" >>"\$BENCH_TMUX_COUNT"
+    [ \$chain = 1 ] && verb="chain(\$subs)"
+    printf '%s\n' "\${verb:-\${flag:-?}}" >>"\$BENCH_TMUX_COUNT"
 fi
 exec '$REAL_TMUX' "\$@"
 EOF
 chmod +x "$SHIM/tmux"
 
-# ── fleets: one generated config per size, used by both programs ──────────────
-gen_config() { # gen_config N DIR — N exec agents running `sleep 100000`
-    local n=$1 dir=$2 i
-    mkdir -p "$dir"
+# ── fleets: generated configs, the same file for both programs ────────────────
+# gen_config N FILE SIGNAL HEAVY — N exec agents running `sleep 100000`, watch = "heal"
+gen_config() {
+    local n=$1 file=$2 i
+    mkdir -p "$(dirname "$file")"
     {
-        cat <<'EOF'
+        cat <<EOF
 [defaults]
 session_prefix = "bench-"
 log_dir = ".ao-state"
@@ -126,17 +139,70 @@ limit_re = "usage limit"
 fatal_re = "FATAL: session state"
 
 [watchdog]
-signal_interval = 5
-heavy_interval = 10
+signal_interval = $3
+heavy_interval = $4
 EOF
         for ((i = 1; i <= n; i++)); do
             printf '\n[[agent]]\nname = "a%d"\nprompt = "hi"\n' "$i"
         done
-    } >"$dir/agents.toml"
+    } >"$file"
 }
-gen_config "$SMALL" "$WORK/fleet$SMALL"
-gen_config "$BIG" "$WORK/fleet$BIG"
+SIGNAL=5 HEAVY=10                 # the watchdog intervals of the status/up/watchdog fleets
+gen_config "$SMALL" "$WORK/fleet$SMALL/agents.toml" $SIGNAL $HEAVY
+gen_config "$BIG" "$WORK/fleet$BIG/agents.toml" $SIGNAL $HEAVY
 cfg() { echo "$WORK/fleet$1/agents.toml"; }
+
+# The "printed screens" fleet: every pane shows a real Claude Code screen (a working agent,
+# "esc to interrupt" in its footer; copied into the temp dir), then sleeps. Ours runs the
+# built-in `claude` preset (all of its rules, whatever the preset holds: the table changes
+# only how the agent starts); the original has no presets, so its file adds the claude
+# regexes of its own starter config (`agents.py init`). Same agents, intervals and screens.
+SCREEN=$WORK/screen.txt SCREEN_FROM="a built-in stand-in (no fixture found)"
+for f in "$REPO/tests/fixtures/panes/claude_2.1.197_active_streaming.txt" \
+    /work/shared/panes/claude_2.1.197_active_streaming.txt; do
+    if [[ -f $f ]]; then cp "$f" "$SCREEN" && SCREEN_FROM=$(basename "$f") && break; fi
+done
+if [[ ! -f $SCREEN ]]; then # no fixture in this checkout: a screen of the same shape
+    {
+        printf '╭─── Claude Code v2.1.197 ───╮\n│ Welcome back! │\n╰────────────────╯\n\n'
+        printf '❯ hello, please summarize this repo\n\n●\n\n✶ Calculating… (5s · ↓ 15 tokens)\n\n'
+        printf '────────────────\n❯ \n────────────────\n  esc to interrupt · ← for agents\n'
+    } >"$SCREEN"
+fi
+gen_screens() { # gen_screens N DIR — DIR/agents.toml (ours) and DIR/original.toml
+    local n=$1 dir=$2 i extra
+    mkdir -p "$dir"
+    for extra in "" original; do
+        {
+            cat <<EOF
+[defaults]
+session_prefix = "bench-"
+log_dir = ".ao-state"
+backend = "claude"
+watch = "heal"
+
+[watchdog]
+signal_interval = $SIGNAL
+heavy_interval = $HEAVY
+
+[backend.claude]
+bin = "sh -c 'cat $SCREEN; exec sleep 100000'"
+flags = ""
+prompt_delivery = "exec"
+process_name = "sleep"
+EOF
+            if [[ $extra == original ]]; then
+                printf '%s\n' 'active_re = "esc to interrupt|Running tool|\\u00b7 \\d+"' \
+                    'limit_re = "usage limit|limit reached|reached your .*limit"'
+            fi
+            for ((i = 1; i <= n; i++)); do
+                printf '\n[[agent]]\nname = "a%d"\nprompt = "hi"\n' "$i"
+            done
+        } >"$dir/${extra:-agents}.toml"
+    done
+}
+gen_screens "$BIG" "$WORK/fleet${BIG}s"
+SCFG_OURS=$WORK/fleet${BIG}s/agents.toml SCFG_ORIG=$WORK/fleet${BIG}s/original.toml
 
 # The two programs, as argv prefixes. Verbs are appended: "${RS[@]}" status --config FILE
 RS=("$OURS")
@@ -164,6 +230,18 @@ timed() {
     ((rc == 0)) || die "exit $rc from: $*"
     awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", (b-a)*1000}' >>"$out"
 }
+# timed_status LABEL OUTFILE CMD... — like timed for `CMD status`; an exit status 3 of ours
+# is accepted (see status_ok)
+timed_status() {
+    local label=$1 out=$2 t0 t1 rc=0
+    shift 2
+    printf '$ (timed) %s\n' "$*" >>"$LOG"
+    t0=$EPOCHREALTIME
+    "$@" >>"$LOG" 2>&1 || rc=$?
+    t1=$EPOCHREALTIME
+    status_ok "$label" "$rc" || die "exit $rc from: $*"
+    awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", (b-a)*1000}' >>"$out"
+}
 
 # fresh_server — no tmux server, no fleet state: the empty starting point
 fresh_server() {
@@ -187,14 +265,14 @@ expect_live() { # expect_live N WHAT
     [[ $n -eq $1 ]] || die "$2: $n of $1 agents running"
 }
 
-# stop_up_watchdog N CMD... — `down watchdog` with that program, then wait until the process
+# stop_up_watchdog CONFIG CMD... — `down watchdog` with that program, then wait until the process
 # that ran in the watchdog session has exited: `down` returns before it is gone, and ours
 # refuses to start a second watchdog while the first still holds its lock.
 stop_up_watchdog() {
-    local n=$1 pid i
+    local config=$1 pid i
     shift
     pid=$("$REAL_TMUX" display-message -p -t '=bench-watchdog:' '#{pane_pid}' 2>/dev/null || true)
-    run "$@" down watchdog --config "$(cfg "$n")"
+    run "$@" down watchdog --config "$config"
     for ((i = 0; i < 100 && ${#pid} > 0; i++)); do
         [[ -d /proc/$pid ]] || break
         sleep 0.05
@@ -202,13 +280,14 @@ stop_up_watchdog() {
     [[ -z $pid || ! -d /proc/$pid ]] || die "the watchdog (pid $pid) is still running 5 s after \`down watchdog\`"
 }
 
-# check_our_watchdog_session — after our `up`, is the watchdog it started alive?
+# check_our_watchdog_session CONFIG — after our `up`, is the watchdog it started alive?
 check_our_watchdog_session() {
-    local st
+    local st dir
+    dir=$(dirname "$1")
     sleep 0.5
     st=$("$REAL_TMUX" list-panes -t '=bench-watchdog' -F '#{pane_dead} #{pane_dead_status}' 2>/dev/null || echo "missing")
     if [[ $st != "0 " ]]; then
-        note "ours: the watchdog session started by \`up\` is not running (pane dead/status: '$st'); its log says: $(tail -n 1 "$WORK/fleet$BIG/.ao-state/bench-watchdog.log" 2>/dev/null)"
+        note "ours: the watchdog session started by \`up\` is not running (pane dead/status: '$st'); its log says: $(tail -n 1 "$dir/.ao-state/bench-watchdog.log" 2>/dev/null)"
     fi
 }
 
@@ -224,23 +303,42 @@ say ""
 #     counting shim first on PATH. (b) wall time of `status` with 50 agents, interleaved runs.
 say "== 1. status"
 declare -A CALLS
+# What `status` prints for a running agent: ours shows the state it reads (`active`, `idle`,
+# `starting`; the watchdog is stopped, so ours reads the screens itself), the original
+# RUNNING.
+live_word() { if [[ $1 == ours ]]; then echo ' (active|idle|starting) '; else echo 'RUNNING'; fi; }
+# status_ok LABEL RC — ours exits 3 when an enabled agent is fatal or stopped without `down`
+# (0 when healthy): the fleet here is healthy, so 3 is noted (a wrong figure) but not a crash.
+status_ok() {
+    case $2 in
+    0) return 0 ;;
+    3) if [[ $1 == ours ]]; then
+        [[ -n ${STATUS3:-} ]] || note "ours: status exited 3 (an agent fatal or stopped) on a healthy fleet"
+        STATUS3=1
+        return 0
+    fi ;;
+    esac
+    return 1
+}
 count_status() { # count_status N LABEL CMD... — tmux calls of one `status`
-    local n=$1 label=$2 f=$WORK/count-status-$2-$1
+    local n=$1 label=$2 f=$WORK/count-status-$2-$1 rc
     shift 2
     : >"$f"
     printf '$ (counting) %s\n' "$*" >>"$LOG"
-    PATH="$SHIM:$PATH" BENCH_TMUX_COUNT=$f "$@" status --config "$(cfg "$n")" >"$f.out" 2>&1 ||
-        die "$label status (fleet $n)"
+    rc=0
+    PATH="$SHIM:$PATH" BENCH_TMUX_COUNT=$f "$@" status --config "$(cfg "$n")" >"$f.out" 2>&1 || rc=$?
     cat "$f.out" >>"$LOG"
-    # sanity: every agent shows as RUNNING
-    [[ $(grep -c '^ *a[0-9]* .*RUNNING' "$f.out") -eq $n ]] || die "$label status (fleet $n) does not show $n RUNNING agents"
+    status_ok "$label" "$rc" || die "$label status (fleet $n) exited with status $rc"
+    # sanity: every agent shows as running (ours: a live state word; the original: RUNNING)
+    [[ $(grep -cE "^ *a[0-9]+ .*$(live_word "$label")" "$f.out") -eq $n ]] ||
+        die "$label status (fleet $n) does not show $n running agents"
     CALLS[$label-$n]=$(wc -l <"$f")
     say "  fleet $n: $label status made ${CALLS[$label-$n]} tmux calls ($(sort "$f" | uniq -c | awk '{printf "%s%s x%s", (NR>1?", ":""), $2, $1}'))"
 }
 for n in "$SMALL" "$BIG"; do
     fresh_server
     run "${RS[@]}" up --config "$(cfg "$n")"
-    stop_up_watchdog "$n" "${RS[@]}"
+    stop_up_watchdog "$(cfg "$n")" "${RS[@]}"
     expect_live "$n" "fleet $n after up"
     count_status "$n" ours "${RS[@]}"
     count_status "$n" original "${PYC[@]}"
@@ -249,12 +347,12 @@ done
 # timing, fleet of 50 still running; 2 warm-up runs each, then BENCH_RUNS interleaved runs
 : >"$WORK/status-ours" && : >"$WORK/status-orig"
 for ((i = 0; i < 2; i++)); do
-    run "${RS[@]}" status --config "$(cfg $BIG)"
-    run "${PYC[@]}" status --config "$(cfg $BIG)"
+    timed_status ours "$WORK/status-warm" "${RS[@]}" status --config "$(cfg $BIG)"
+    timed_status original "$WORK/status-warm" "${PYC[@]}" status --config "$(cfg $BIG)"
 done
 for ((i = 0; i < BENCH_RUNS; i++)); do
-    timed "$WORK/status-ours" "${RS[@]}" status --config "$(cfg $BIG)"
-    timed "$WORK/status-orig" "${PYC[@]}" status --config "$(cfg $BIG)"
+    timed_status ours "$WORK/status-ours" "${RS[@]}" status --config "$(cfg $BIG)"
+    timed_status original "$WORK/status-orig" "${PYC[@]}" status --config "$(cfg $BIG)"
 done
 ST_OURS=$(median "$WORK/status-ours") ST_ORIG=$(median "$WORK/status-orig")
 ST_RATIO=$(div "$ST_ORIG" "$ST_OURS")
@@ -319,47 +417,55 @@ say ""
 #       splits them into the watchdog's own CPU and its children's. Peak RSS is the
 #       watchdog's own VmHWM, read at the same moment (time -v's "Maximum resident set
 #       size" is the max over the process and all reaped children; it is shown too).
-say "== 3. watchdog, $BIG agents, ${BENCH_SECONDS} s each (signal_interval 5, heavy_interval 10)"
+say "== 3. watchdog, $BIG agents, ${BENCH_SECONDS} s each (signal_interval $SIGNAL, heavy_interval $HEAVY, watch heal)"
 declare -A WD
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime+stime of one process
 
-watchdog_bench() { # watchdog_bench LABEL CMD...
-    local label=$1 f tf wlog tpid wpid srv srv0 i rc
-    shift
+# watchdog_bench KEY CONFIG COUNT CMD... — KEY names the figures (WD[KEY-cpu], ...; "ours" or
+# "original", with a suffix for a variant); COUNT=1 first runs the tmux-call counting window
+watchdog_bench() {
+    local key=$1 config=$2 count=$3 label=${1%%-*} f tf wlog tpid wpid srv srv0 i rc
+    shift 3
     fresh_server
-    run "$@" up --config "$(cfg $BIG)"
-    if [[ $label == ours ]]; then check_our_watchdog_session; fi
-    stop_up_watchdog "$BIG" "$@"
-    expect_live "$BIG" "$label watchdog setup"
+    run "$@" up --config "$config"
+    if [[ $label == ours ]]; then check_our_watchdog_session "$config"; fi
+    stop_up_watchdog "$config" "$@"
+    expect_live "$BIG" "$key watchdog setup"
+    if [[ $key == *-screen ]]; then # the screens are there to be read
+        "$REAL_TMUX" capture-pane -p -J -t "=bench-a$BIG:" | grep -q 'esc to interrupt' ||
+            die "$key: bench-a$BIG does not show the screen"
+    fi
 
     # (a) count tmux calls over the first BENCH_COUNT_SECONDS
-    f=$WORK/count-watchdog-$label
-    : >"$f"
-    printf '$ (counting, %s s) %s watchdog\n' "$BENCH_COUNT_SECONDS" "$*" >>"$LOG"
-    rc=0
-    PATH="$SHIM:$PATH" BENCH_TMUX_COUNT=$f timeout -s INT "$BENCH_COUNT_SECONDS" \
-        "$@" watchdog --config "$(cfg $BIG)" >>"$LOG" 2>&1 || rc=$?
-    ((rc == 124)) || die "$label watchdog (counting run) exited with status $rc before ${BENCH_COUNT_SECONDS} s"
-    WD[$label-calls]=$(wc -l <"$f")
-    say "  $label: ${WD[$label-calls]} tmux calls in the first ${BENCH_COUNT_SECONDS} s ($(sort "$f" | uniq -c | awk '{printf "%s%s x%s", (NR>1?", ":""), $2, $1}'))"
-    expect_live "$BIG" "$label after the counting run"
+    if ((count)); then
+        f=$WORK/count-watchdog-$key
+        : >"$f"
+        printf '$ (counting, %s s) %s watchdog\n' "$BENCH_COUNT_SECONDS" "$*" >>"$LOG"
+        rc=0
+        PATH="$SHIM:$PATH" BENCH_TMUX_COUNT=$f timeout -s INT "$BENCH_COUNT_SECONDS" \
+            "$@" watchdog --config "$config" >>"$LOG" 2>&1 || rc=$?
+        ((rc == 124)) || die "$key watchdog (counting run) exited with status $rc before ${BENCH_COUNT_SECONDS} s"
+        WD[$key-calls]=$(wc -l <"$f")
+        say "  $key: ${WD[$key-calls]} tmux calls in the first ${BENCH_COUNT_SECONDS} s ($(sort "$f" | uniq -c | awk '{printf "%s%s x%s", (NR>1?", ":""), $2, $1}'))"
+        expect_live "$BIG" "$key after the counting run"
+    fi
 
     # (b) the timed run
     srv=$("$REAL_TMUX" display-message -p '#{pid}')
     srv0=$(cpu_ticks "$srv")
-    tf=$WORK/time-$label wlog=$WORK/watchdog-$label.log
+    tf=$WORK/time-$key wlog=$WORK/watchdog-$key.log
     printf '$ (timed, %s s) %s watchdog\n' "$BENCH_SECONDS" "$*" >>"$LOG"
-    /usr/bin/time -v -o "$tf" "$@" watchdog --config "$(cfg $BIG)" >"$wlog" 2>&1 &
+    /usr/bin/time -v -o "$tf" "$@" watchdog --config "$config" >"$wlog" 2>&1 &
     tpid=$!
     WATCH_PIDS+=("$tpid")
     sleep 1
     wpid=$(pgrep -P "$tpid" | head -n 1 || true)
-    [[ -n $wpid ]] || die "$label watchdog did not start (log: $(tail -n 3 "$wlog"))"
+    [[ -n $wpid ]] || die "$key watchdog did not start (log: $(tail -n 3 "$wlog"))"
     WATCH_PIDS+=("$wpid")
     sleep $((BENCH_SECONDS - 1))
-    [[ -d /proc/$wpid ]] || die "$label watchdog exited before ${BENCH_SECONDS} s (log: $(tail -n 3 "$wlog"))"
-    WD[$label-hwm]=$(awk '/^VmHWM/{printf "%.1f", $2/1024}' "/proc/$wpid/status")
-    WD[$label-split]=$(awk -v hz="$(getconf CLK_TCK)" \
+    [[ -d /proc/$wpid ]] || die "$key watchdog exited before ${BENCH_SECONDS} s (log: $(tail -n 3 "$wlog"))"
+    WD[$key-hwm]=$(awk '/^VmHWM/{printf "%.1f", $2/1024}' "/proc/$wpid/status")
+    WD[$key-split]=$(awk -v hz="$(getconf CLK_TCK)" \
         '{printf "own %.2f s + reaped children %.2f s", ($14+$15)/hz, ($16+$17)/hz}' "/proc/$wpid/stat")
     kill -TERM "$wpid"
     for ((i = 0; i < 150; i++)); do
@@ -368,40 +474,131 @@ watchdog_bench() { # watchdog_bench LABEL CMD...
     done
     if kill -0 "$tpid" 2>/dev/null; then
         kill -KILL "$wpid" 2>/dev/null || true
-        die "$label watchdog did not exit within 15 s of SIGTERM"
+        die "$key watchdog did not exit within 15 s of SIGTERM"
     fi
     wait "$tpid" || true
     WATCH_PIDS=()
     cat "$wlog" >>"$LOG"
-    WD[$label-srv]=$(awk -v a="$srv0" -v b="$(cpu_ticks "$srv")" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", (b-a)/hz}')
-    WD[$label-cpu]=$(awk -F': ' '/User time/{u=$2} /System time/{s=$2} END{printf "%.2f", u+s}' "$tf")
-    WD[$label-user]=$(awk -F': ' '/User time/{print $2}' "$tf")
-    WD[$label-sys]=$(awk -F': ' '/System time/{print $2}' "$tf")
-    WD[$label-maxrss]=$(awk -F': ' '/Maximum resident set size/{printf "%.1f", $2/1024}' "$tf")
-    WD[$label-exit]=$(awk -F': ' '/Command terminated by signal/{sig=$0; sub(/.*signal /, "", sig)}
+    WD[$key-srv]=$(awk -v a="$srv0" -v b="$(cpu_ticks "$srv")" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", (b-a)/hz}')
+    WD[$key-cpu]=$(awk -F': ' '/User time/{u=$2} /System time/{s=$2} END{printf "%.2f", u+s}' "$tf")
+    WD[$key-user]=$(awk -F': ' '/User time/{print $2}' "$tf")
+    WD[$key-sys]=$(awk -F': ' '/System time/{print $2}' "$tf")
+    WD[$key-maxrss]=$(awk -F': ' '/Maximum resident set size/{printf "%.1f", $2/1024}' "$tf")
+    WD[$key-exit]=$(awk -F': ' '/Command terminated by signal/{sig=$0; sub(/.*signal /, "", sig)}
         /Exit status/{st=$2} END{print (sig != "") ? "signal " sig : st}' "$tf")
-    if [[ $label == ours && ${WD[$label-exit]} != 0 ]]; then
-        die "ours: watchdog exited with status ${WD[$label-exit]} on SIGTERM (expected 0); log: $(tail -n 3 "$wlog")"
+    if [[ $label == ours && ${WD[$key-exit]} != 0 ]]; then
+        die "ours: watchdog exited with status ${WD[$key-exit]} on SIGTERM (expected 0); log: $(tail -n 3 "$wlog")"
     fi
-    expect_live "$BIG" "$label after the watchdog run"
+    expect_live "$BIG" "$key after the watchdog run"
     if grep -qiE 'error|warn|panic|restart' "$wlog"; then
-        note "$label watchdog printed: $(grep -iE 'error|warn|panic|restart' "$wlog" | head -n 3 | tr '\n' '|')"
+        note "$key watchdog printed: $(grep -iE 'error|warn|panic|restart' "$wlog" | head -n 3 | tr '\n' '|')"
     fi
-    say "  $label: CPU ${WD[$label-cpu]} s (user ${WD[$label-user]}, sys ${WD[$label-sys]}; ${WD[$label-split]}), peak RSS (VmHWM) ${WD[$label-hwm]} MiB, time -v max RSS ${WD[$label-maxrss]} MiB, tmux server CPU ${WD[$label-srv]} s, exit status ${WD[$label-exit]}"
+    if [[ $key == ours-screen ]]; then # ours must read these screens as active
+        rc=0
+        "$@" status --config "$config" >"$WORK/status-$key" 2>&1 || rc=$?
+        i=$(grep -cE '^ *a[0-9]+ .* active ' "$WORK/status-$key" || true)
+        ((rc == 0 && i == BIG)) || note "$key: status (exit $rc) shows $i of $BIG agents active on the printed screens"
+    fi
+    say "  $key: CPU ${WD[$key-cpu]} s (user ${WD[$key-user]}, sys ${WD[$key-sys]}; ${WD[$key-split]}), peak RSS (VmHWM) ${WD[$key-hwm]} MiB, time -v max RSS ${WD[$key-maxrss]} MiB, tmux server CPU ${WD[$key-srv]} s, exit status ${WD[$key-exit]}"
 }
-watchdog_bench ours "${RS[@]}"
-watchdog_bench original "${PYC[@]}"
+watchdog_bench ours "$(cfg $BIG)" 1 "${RS[@]}"
+watchdog_bench original "$(cfg $BIG)" 1 "${PYC[@]}"
+# the same with a real screen in every pane: classification has text to read (see SCREEN)
+say "  -- printed screens: every pane shows $SCREEN_FROM (a working Claude Code screen); ours: the claude preset"
+watchdog_bench ours-screen "$SCFG_OURS" 0 "${RS[@]}"
+watchdog_bench original-screen "$SCFG_ORIG" 0 "${PYC[@]}"
 fresh_server
 WD_RATIO=$(div "${WD[original-cpu]}" "${WD[ours-cpu]}")
 RSS_RATIO=$(div "${WD[original-hwm]}" "${WD[ours-hwm]}")
+WDS_RATIO=$(div "${WD[original-screen-cpu]}" "${WD[ours-screen-cpu]}")
+RSSS_RATIO=$(div "${WD[original-screen-hwm]}" "${WD[ours-screen-hwm]}")
+say ""
+
+# ══ 4. restart latency (ours) ═══════════════════════════════════════════════════
+# A fleet of BENCH_KILLS + BENCH_EXIT_KILLS agents with signal_interval 30 and heavy_interval
+# 300, started by our `up` (its watchdog in its own session, as a user runs it). After the
+# watchdog's first tick (`watchdog-start` in events.jsonl, then 1 s), each agent is killed
+# ONCE (the first restart of an agent is immediate; later quick ones back off), one at a
+# time: BENCH_KILLS by `kill-session`, BENCH_EXIT_KILLS by killing the pane's program (the pane
+# stays, dead, through remain-on-exit; its pane-died hook wakes the watchdog). Latency: from
+# the kill until the session's #{pane_pid} is a new live process, polled every 10 ms.
+RL_N=$((BENCH_KILLS + BENCH_EXIT_KILLS)) RL_TIMEOUT=12
+say "== 4. restart latency (ours), $RL_N agents, signal_interval 30, heavy_interval 300"
+RCFG=$WORK/fleet-restart/agents.toml
+gen_config "$RL_N" "$RCFG" 30 300
+RL_TIMEOUTS=0
+# kill_and_time SESSION HOW OUTFILE — HOW: session (kill-session) or program (kill the pid)
+kill_and_time() {
+    local s=$1 how=$2 out=$3 old cur pid dead t0 t1 ok=0
+    old=$("$REAL_TMUX" display-message -p -t "=$s:" '#{pane_pid}' 2>/dev/null || true)
+    [[ -n $old && -d /proc/$old ]] || die "restart latency: $s has no live pane before the kill"
+    printf '$ (restart latency) %s %s (pid %s)\n' "$how" "$s" "$old" >>"$LOG"
+    t0=$EPOCHREALTIME
+    if [[ $how == session ]]; then
+        "$REAL_TMUX" kill-session -t "=$s"
+    else
+        kill -TERM "$old"
+    fi
+    while :; do
+        t1=$EPOCHREALTIME
+        cur=$("$REAL_TMUX" display-message -p -t "=$s:" '#{pane_pid} #{pane_dead}' 2>/dev/null || true)
+        pid=${cur% *} dead=${cur#* }
+        if [[ -n $cur && $pid != "$old" && $dead == 0 && -d /proc/$pid ]]; then
+            ok=1
+            break
+        fi
+        (( ${t1/./} - ${t0/./} > RL_TIMEOUT * 1000000 )) && break # EPOCHREALTIME in µs
+        sleep 0.01
+    done
+    if ((!ok)); then
+        RL_TIMEOUTS=$((RL_TIMEOUTS + 1))
+        note "restart latency: $s ($how) was not back within ${RL_TIMEOUT} s (counted as ${RL_TIMEOUT} s)"
+    fi
+    awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f\n", (b-a)*1000}' >>"$out"
+}
+fresh_server
+run "${RS[@]}" up --config "$RCFG"
+check_our_watchdog_session "$RCFG"
+RL_EVENTS=$(dirname "$RCFG")/.ao-state/events.jsonl
+for ((i = 0; i < 100; i++)); do
+    grep -q '"watchdog-start"' "$RL_EVENTS" 2>/dev/null && break
+    sleep 0.1
+done
+grep -q '"watchdog-start"' "$RL_EVENTS" 2>/dev/null || die "restart latency: no watchdog-start in $RL_EVENTS within 10 s"
+sleep 1
+expect_live "$RL_N" "restart latency fleet after up"
+: >"$WORK/rl-session" && : >"$WORK/rl-program"
+for ((i = 1; i <= RL_N; i++)); do
+    if ((i <= BENCH_KILLS)); then
+        kill_and_time "bench-a$i" session "$WORK/rl-session"
+    else
+        kill_and_time "bench-a$i" program "$WORK/rl-program"
+    fi
+    sleep 0.3 # let the watchdog finish that tick before the next kill
+done
+expect_live "$RL_N" "restart latency fleet after the kills"
+RL_RESTARTS=$(grep -c '"event":"restart"' "$RL_EVENTS" || true)
+RL_MED=$(median "$WORK/rl-session") RL_MAX=$(sort -n "$WORK/rl-session" | tail -n 1)
+say "  kill-session, $BENCH_KILLS agents: median $RL_MED ms, min $(minimum "$WORK/rl-session") ms, max $RL_MAX ms"
+if ((BENCH_EXIT_KILLS)); then
+    RLP_MED=$(median "$WORK/rl-program") RLP_MAX=$(sort -n "$WORK/rl-program" | tail -n 1)
+    say "  program exited (kill PID), $BENCH_EXIT_KILLS agents: median $RLP_MED ms, max $RLP_MAX ms"
+else
+    RLP_MED=- RLP_MAX=-
+fi
+say "  events.jsonl: $RL_RESTARTS restart events for $RL_N kills; all times: $(tr '\n' ' ' <"$WORK/rl-session")| $(tr '\n' ' ' <"$WORK/rl-program")"
+((RL_RESTARTS == RL_N)) || note "restart latency: $RL_RESTARTS restart events in events.jsonl for $RL_N kills"
+run "${RS[@]}" down --config "$RCFG"
+fresh_server
 say ""
 
 # ══ summary ════════════════════════════════════════════════════════════════════
-row() { printf '%-34s %10s %10s %8s   %-14s %s\n' "$@"; }
+row() { printf '%-40s %10s %10s %8s   %-14s %s\n' "$@"; }
 const_verdict() {
     if [[ ${CALLS[ours-$SMALL]} -eq ${CALLS[ours-$BIG]} ]]; then echo "target met"; else echo "target MISSED"; fi
 }
-rss_verdict() { awk -v r="${WD[ours-hwm]}" 'BEGIN{ print (r+0 <= 8) ? "target met" : "target MISSED" }'; }
+rss_verdict() { awk -v r="$1" 'BEGIN{ print (r+0 <= 8) ? "target met" : "target MISSED" }'; }
+ms_verdict() { awk -v r="$1" 'BEGIN{ print (r+0 <= 1000) ? "target met" : "target MISSED" }'; }
 say "== summary (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
 row "benchmark" "original" "ours" "ratio" "target" ""
 row "status, $BIG agents (ms, median)" "$ST_ORIG" "$ST_OURS" "$(x "$ST_RATIO")" ">= 50x" "$(verdict "$ST_RATIO" 50)"
@@ -411,11 +608,21 @@ row "up, $BIG agents (ms, median)" "$UP_ORIG" "$UP_OURS" "$(x "$UP_RATIO")" ">= 
 row "up floor: raw tmux chain (ms)" "-" "$UP_RAW" "$(x "$(div "$UP_ORIG" "$UP_RAW")")" "(info)" "best possible up ratio"
 row "down, $BIG agents (ms, median)" "$DN_ORIG" "$DN_OURS" "$(x "$DN_RATIO")" "(info)" ""
 row "watchdog ${BENCH_SECONDS} s CPU (s)" "${WD[original-cpu]}" "${WD[ours-cpu]}" "$(x "$WD_RATIO")" ">= 20x" "$(verdict "$WD_RATIO" 20)"
-row "watchdog peak RSS (MiB)" "${WD[original-hwm]}" "${WD[ours-hwm]}" "$(x "$RSS_RATIO")" "ours <= 8" "$(rss_verdict)"
+row "watchdog peak RSS (MiB)" "${WD[original-hwm]}" "${WD[ours-hwm]}" "$(x "$RSS_RATIO")" "ours <= 8" "$(rss_verdict "${WD[ours-hwm]}")"
 row "watchdog tmux calls (first ${BENCH_COUNT_SECONDS} s)" "${WD[original-calls]}" "${WD[ours-calls]}" \
     "$(x "$(div "${WD[original-calls]}" "${WD[ours-calls]}")")" "(info)" ""
 row "tmux server CPU in watchdog run (s)" "${WD[original-srv]}" "${WD[ours-srv]}" \
     "$(x "$(div "${WD[original-srv]}" "${WD[ours-srv]}")")" "(info)" ""
+row "watchdog ${BENCH_SECONDS} s CPU, printed screens (s)" "${WD[original-screen-cpu]}" "${WD[ours-screen-cpu]}" \
+    "$(x "$WDS_RATIO")" ">= 20x" "$(verdict "$WDS_RATIO" 20)"
+row "watchdog peak RSS, printed screens (MiB)" "${WD[original-screen-hwm]}" "${WD[ours-screen-hwm]}" \
+    "$(x "$RSSS_RATIO")" "ours <= 8" "$(rss_verdict "${WD[ours-screen-hwm]}")"
+row "tmux server CPU, printed screens (s)" "${WD[original-screen-srv]}" "${WD[ours-screen-srv]}" \
+    "$(x "$(div "${WD[original-screen-srv]}" "${WD[ours-screen-srv]}")")" "(info)" ""
+row "restart after kill-session (ms, median)" "-" "$RL_MED" "-" "<= 1000" "$(ms_verdict "$RL_MED") (median of $BENCH_KILLS, signal_interval 30)"
+row "restart after kill-session (ms, max)" "-" "$RL_MAX" "-" "(info)" ""
+row "restart after program exit (ms, median)" "-" "$RLP_MED" "-" "<= 1000" \
+    "$(if [[ $RLP_MED == - ]]; then echo "-"; else echo "$(ms_verdict "$RLP_MED") (median of $BENCH_EXIT_KILLS, max $RLP_MAX)"; fi)"
 if ((${#NOTES[@]})); then
     say ""
     say "notes:"
