@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 pub use diagnostic::{ConfigError, Problem};
 pub use model::*;
-pub use pattern::{Pattern, RuleSet};
+pub use pattern::Pattern;
 
 /// How the config file was found; shown in "not found" errors.
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::pattern::{Pattern, RuleSet};
+use super::pattern::Pattern;
 
 /// A loaded, valid `agents.toml`.
 #[derive(Debug, Clone)]
@@ -161,8 +161,6 @@ pub struct Backend {
     /// Matches the wait option of a limit chooser (Claude Code 2.1.330: `1. Stop and wait
     /// for limit to reset`); the watchdog presses the option's number.
     pub choice_re: Option<Pattern>,
-    /// The prefilter over `active_re`, `limit_re`, `dialog_re`, `fatal_re`, `idle_re`.
-    pub rules: RuleSet,
     /// How many bottom lines of the pane are read (default 25; 10 for `footer_ui`).
     pub region: usize,
     /// Typed into an agent idle for `stall_idle` (`heal+stall`).

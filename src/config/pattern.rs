@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::{Regex, RegexBuilder};
 
 /// A valid regex, compiled lazily; clones share the compiled form.
 #[derive(Debug, Clone)]
@@ -48,69 +48,6 @@ impl Pattern {
     }
 }
 
-/// A prefilter over several patterns: one pass over the text tells which of them match at
-/// all, so only those are searched again for their lowest match. Compiled on first use and
-/// shared by clones; built for the patterns it was made from (`matches` checks that they are
-/// still the same, and compiles afresh when they are not).
-#[derive(Debug, Clone, Default)]
-pub struct RuleSet {
-    compiled: Arc<OnceLock<Compiled>>,
-}
-
-/// The sources a set was built from (in order, `None` for an unset rule), and the set
-/// (`None` when it is too large to compile).
-type Compiled = (Vec<Option<Arc<str>>>, Option<RegexSet>);
-
-impl RuleSet {
-    /// Which of `patterns` match somewhere in `text` (`None` never matches).
-    pub fn matches(&self, patterns: &[Option<&Pattern>], text: &str) -> Vec<bool> {
-        let sources: Vec<Option<Arc<str>>> = patterns
-            .iter()
-            .map(|p| p.map(|p| p.source.clone()))
-            .collect();
-        let build = || {
-            let live: Vec<&str> = sources.iter().flatten().map(|s| &**s).collect();
-            let set = RegexSetBuilder::new(live)
-                .case_insensitive(true)
-                .multi_line(true)
-                .build()
-                .ok();
-            (sources.clone(), set)
-        };
-        let cached = self.compiled.get_or_init(build);
-        let same = cached.0.len() == sources.len()
-            && cached.0.iter().zip(&sources).all(|(a, b)| match (a, b) {
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
-                (None, None) => true,
-                _ => false,
-            });
-        let fresh;
-        let (srcs, set) = if same {
-            cached
-        } else {
-            fresh = build();
-            &fresh
-        };
-        let Some(set) = set else {
-            // A set too large to compile: search each pattern.
-            return patterns
-                .iter()
-                .map(|p| p.is_some_and(|p| p.regex().is_match(text)))
-                .collect();
-        };
-        let hits = set.matches(text);
-        let mut k = 0;
-        srcs.iter()
-            .map(|s| {
-                s.as_ref().is_some_and(|_| {
-                    k += 1;
-                    hits.matched(k - 1)
-                })
-            })
-            .collect()
-    }
-}
-
 /// Compiles `pattern` case-insensitive and multi-line.
 pub fn compile(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)
@@ -122,23 +59,6 @@ pub fn compile(pattern: &str) -> Result<Regex, regex::Error> {
 #[cfg(test)]
 mod tests {
     use super::Pattern;
-
-    #[test]
-    fn a_rule_set_tells_which_patterns_match_and_follows_changed_patterns() {
-        let a = Pattern::new("^alpha").unwrap();
-        let b = Pattern::new("beta").unwrap();
-        let set = super::RuleSet::default();
-        assert_eq!(
-            set.matches(&[Some(&a), None, Some(&b)], "x\nALPHA\n"),
-            [true, false, false]
-        );
-        assert_eq!(
-            set.matches(&[Some(&a), None, Some(&b)], "beta"),
-            [false, false, true]
-        );
-        let c = Pattern::new("gamma").unwrap();
-        assert_eq!(set.matches(&[Some(&c), Some(&b)], "gamma"), [true, false]);
-    }
 
     #[test]
     fn checks_syntax_at_once_and_matches_multi_line_case_insensitive() {

@@ -696,7 +696,6 @@ fn backend(name: &str, b: &RawBackend, v: &mut V) -> Option<Backend> {
         dialog_re,
         continue_re,
         choice_re,
-        rules: Default::default(),
         region,
         stall_nudge: s(&b.stall_nudge, DEFAULT_STALL_NUDGE),
         footer_ui,

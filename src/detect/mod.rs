@@ -150,7 +150,6 @@ pub fn classify(
     }
     let text = lines.join("\n");
     let footer_from = lines.len().saturating_sub(FOOTER_LINES);
-    // One pass tells which rules match at all; only those are searched for their lowest line.
     let rules = [
         backend.active_re.as_ref(),
         backend.limit_re.as_ref(),
@@ -158,12 +157,7 @@ pub fn classify(
         backend.fatal_re.as_ref(),
         backend.idle_re.as_ref(),
     ];
-    let hit = backend.rules.matches(&rules, &text);
-    let low = |i: usize| {
-        rules[i]
-            .filter(|_| hit[i])
-            .and_then(|p| lowest_line(p.regex(), &text))
-    };
+    let low = |i: usize| rules[i].and_then(|p| lowest_line(p.regex(), &text));
     let active = low(0).filter(|&l| !backend.footer_ui || l >= footer_from);
     let limit = low(1);
     let mut best: Option<(usize, u8, State, &'static str)> = None;

@@ -1,7 +1,8 @@
 //! Captured pane text → plain lines the rules can match: terminal control sequences (CSI,
 //! OSC, …) removed by `strip-ansi-escapes`, the spaces CLIs draw with (U+00A0 after Claude
 //! Code's `❯` and `⎿`, U+2007, U+202F, …) made plain spaces, the curly apostrophe of Codex
-//! 0.169's `You’ve` made `'`, and trailing blanks trimmed.
+//! 0.169's `You’ve` made `'`, runs of one box-drawing character (U+2500–U+259F: a TUI's
+//! rules and borders) cut to three, and trailing blanks trimmed.
 
 /// The bottom of a pane as plain lines: the last `count` rows up to and including the last
 /// non-blank one (trailing blank rows dropped), in order. Only those rows are normalised, so
@@ -43,17 +44,27 @@ fn clean(l: &str) -> String {
     if l.is_ascii() && !l.bytes().any(|b| b.is_ascii_control()) {
         return l.trim_end().to_string();
     }
-    l.chars()
-        .map(|c| match c {
+    let mut out = String::with_capacity(l.len());
+    let (mut last, mut run) = ('\0', 0usize);
+    for c in l.chars() {
+        let c = match c {
             '\u{a0}' | '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' | '\u{3000}' => ' ',
             '\u{2018}' | '\u{2019}' => '\'',
             '\t' => ' ',
             c if c.is_control() => ' ',
             c => c,
-        })
-        .collect::<String>()
-        .trim_end()
-        .to_string()
+        };
+        run = if c == last { run + 1 } else { 1 };
+        last = c;
+        // A long run of one box-drawing or block character (a TUI's rules and borders) is
+        // kept as three: the rules still see a border, at a tenth of the bytes to scan.
+        if run > 3 && matches!(c, '\u{2500}'..='\u{259f}') {
+            continue;
+        }
+        out.push(c);
+    }
+    out.truncate(out.trim_end().len());
+    out
 }
 
 /// One plain line per pane row, in order.
@@ -99,6 +110,12 @@ mod tests {
         assert_eq!(super::bottom(pane, 10), ["a", "b", "c x", "d"]);
         assert!(super::bottom("\n\n", 5).is_empty());
         assert_eq!(super::bottom(pane, 10), super::lines(pane)[..4]);
+    }
+
+    #[test]
+    fn long_box_rules_are_kept_short() {
+        assert_eq!(super::line("╭──────────╮"), "╭───╮");
+        assert_eq!(super::line("│ > hi     │"), "│ > hi     │");
     }
 
     #[test]
