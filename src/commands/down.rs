@@ -1,10 +1,13 @@
 //! `agents down [name...]` — stop the fleet, or the named agents, services or `watchdog`.
 //! Each stopped agent is recorded as stopped by the operator, so the watchdog leaves it down
-//! until `agents up <name>` (SPEC defect 22). The watchdog is stopped first.
+//! until `agents up <name>` (SPEC defect 22). The watchdog is stopped first. Stopping leaves
+//! nothing running: stop keys, then the session, then every process that descended from its
+//! pane ([`crate::launch::stop`]).
 
 use std::process::ExitCode;
 
 use crate::ctx::Ctx;
+use crate::launch::stop;
 
 pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
@@ -54,9 +57,16 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let (wd, rest): (Targets, Targets) =
         present.iter().copied().partition(|(n, _)| n == "watchdog");
     for group in [wd, rest] {
-        let sessions: Vec<String> = group.iter().map(|(_, s)| s.clone()).collect();
-        if !sessions.is_empty() {
-            ctx.tmux.kill(&sessions).await?;
+        let targets: Vec<stop::Target> = group
+            .iter()
+            .map(|(n, s)| match cfg.agent(n) {
+                Some(a) if n != "watchdog" => stop::agent_target(ctx, a),
+                _ => stop::plain_target(s),
+            })
+            .collect();
+        let killed = stop::stop(ctx, &targets).await?;
+        if killed > 0 {
+            tracing::info!("{killed} process(es) outlived their session and were killed");
         }
     }
     for (n, s) in &present {

@@ -165,6 +165,11 @@ pub struct Backend {
     pub region: usize,
     /// Typed into an agent idle for `stall_idle` (`heal+stall`).
     pub stall_nudge: String,
+    /// tmux key names that make the CLI exit by itself (e.g. `["C-c", "C-c"]`), pressed before
+    /// its session is killed; empty: none.
+    pub stop_keys: Vec<String>,
+    /// How long the program gets to exit after its stop keys (default 10 s).
+    pub stop_timeout: Duration,
     /// TUI with a lingering footer: only the bottom 10 lines count as activity.
     pub footer_ui: bool,
     pub log_grace: Duration,

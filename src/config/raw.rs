@@ -152,6 +152,10 @@ pub struct RawBackend {
     pub region: Option<Spanned<i64>>,
     #[serde(default, deserialize_with = "lenient_spanned")]
     pub stall_nudge: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub stop_keys: Option<Spanned<Vec<String>>>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub stop_timeout: Option<Seconds>,
     #[serde(default, deserialize_with = "lenient")]
     pub footer_ui: Option<bool>,
     #[serde(default, deserialize_with = "lenient")]
@@ -200,6 +204,8 @@ impl RawBackend {
             choice_re,
             region,
             stall_nudge,
+            stop_keys,
+            stop_timeout,
             footer_ui,
             log_grace,
             stall_idle,

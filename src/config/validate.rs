@@ -698,6 +698,23 @@ fn backend(name: &str, b: &RawBackend, v: &mut V) -> Option<Backend> {
         choice_re,
         region,
         stall_nudge: s(&b.stall_nudge, DEFAULT_STALL_NUDGE),
+        stop_keys: match &b.stop_keys {
+            Some(k)
+                if k.get_ref()
+                    .iter()
+                    .any(|x| x.trim().is_empty() || x.contains(char::is_whitespace)) =>
+            {
+                v.err(
+                    Problem::new(format!("{label}: stop_keys holds an empty key or one with a space"))
+                        .at(Some(sp(k)))
+                        .help("give tmux key names, one per element, e.g. stop_keys = [\"C-c\", \"C-c\"] or [\"/exit\", \"Enter\"] is not allowed: use [\"C-d\"]"),
+                );
+                Vec::new()
+            }
+            Some(k) => k.get_ref().clone(),
+            None => Vec::new(),
+        },
+        stop_timeout: secs(b.stop_timeout, 10.0),
         footer_ui,
         log_grace: secs(b.log_grace, 180.0),
         stall_idle: secs(b.stall_idle, 300.0),

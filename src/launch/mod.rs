@@ -7,6 +7,8 @@
 pub mod command;
 pub mod kickoff;
 pub mod ping;
+pub mod proctree;
+pub mod stop;
 
 use std::path::PathBuf;
 

@@ -18,7 +18,7 @@ use serde_json::json;
 use crate::config::{Agent, Kind, Watch};
 use crate::ctx::Ctx;
 use crate::detect::{self, Reading, State};
-use crate::launch::{self, Prepared};
+use crate::launch::{self, Prepared, stop};
 use crate::state::{AgentView, LastEvent, Supervision};
 use crate::supervise::limit::{self, Action as LimitAction};
 use crate::supervise::restart::{History, Policy, Verdict};
@@ -352,6 +352,24 @@ impl Ticker {
             }
         }
 
+        // A session still there is stopped first, leaving nothing of it running (its stop
+        // keys, the session, every process under its pane), all at once.
+        let targets: Vec<stop::Target> = restarts
+            .iter()
+            .filter(|(p, _)| sessions.get(&p.spec.name).is_some())
+            .filter_map(|(p, _)| cfg.agent(&p.name).map(|a| stop::agent_target(ctx, a)))
+            .collect();
+        match stop::stop(ctx, &targets).await {
+            Ok(killed) => {
+                if killed > 0 {
+                    tracing::info!("{killed} process(es) outlived their session and were killed");
+                }
+                for (p, _) in &mut restarts {
+                    p.spec.replace = false;
+                }
+            }
+            Err(e) => tracing::warn!("stopping before the restart: {e}"),
+        }
         for (name, r) in launch::launch(ctx, &restarts, "restart").await {
             if let Err(e) = r
                 && let Some(m) = self.mem.get_mut(&name)

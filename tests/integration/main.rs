@@ -6,5 +6,6 @@ mod util;
 mod config_errors;
 mod fleet;
 mod selftest;
+mod stops;
 mod supervision;
 mod watchdog;

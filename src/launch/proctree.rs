@@ -1,0 +1,123 @@
+//! The processes that descend from a pane, read from `/proc` (Linux), so that stopping an
+//! agent stops everything it started — children that called `setsid` or `nohup`, and programs
+//! that ignore SIGHUP — not only what `kill-session`'s SIGHUP reaches.
+//!
+//! A process is named by its pid *and* its start time (`/proc/<pid>/stat` field 22, clock
+//! ticks since boot), so a pid reused after the process exited is never signalled.
+
+use std::collections::HashMap;
+
+/// One process: pid and start time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Proc {
+    pub pid: u32,
+    pub start: u64,
+}
+
+/// `pid → (parent pid, start time)` of every process, read now. Empty where `/proc` is not
+/// readable (not Linux): stopping then falls back to what tmux's SIGHUP reaches.
+pub fn snapshot() -> HashMap<u32, (u32, u64)> {
+    let mut out = HashMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if let Some((ppid, start)) = std::fs::read_to_string(e.path().join("stat"))
+            .ok()
+            .as_deref()
+            .and_then(parse_stat)
+        {
+            out.insert(pid, (ppid, start));
+        }
+    }
+    out
+}
+
+/// Parent pid and start time from the text of `/proc/<pid>/stat`. The command name (field 2)
+/// is in parentheses and may hold spaces and `)`: fields are counted after its last `)`.
+pub fn parse_stat(stat: &str) -> Option<(u32, u64)> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After the name: state (3), ppid (4), …, starttime (22) → indexes 0, 1, …, 19.
+    Some((f.get(1)?.parse().ok()?, f.get(19)?.parse().ok()?))
+}
+
+/// `root` and every process that descends from it in `snap`, root first.
+pub fn tree(snap: &HashMap<u32, (u32, u64)>, root: u32) -> Vec<Proc> {
+    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+    for (&pid, &(ppid, _)) in snap {
+        children.entry(ppid).or_default().push(pid);
+    }
+    let mut out = Vec::new();
+    let mut todo = vec![root];
+    while let Some(pid) = todo.pop() {
+        let Some(&(_, start)) = snap.get(&pid) else {
+            continue;
+        };
+        if out.iter().any(|p: &Proc| p.pid == pid) {
+            continue;
+        }
+        out.push(Proc { pid, start });
+        todo.extend(children.get(&pid).into_iter().flatten().copied());
+    }
+    out
+}
+
+/// Whether `p` is still the process it was (same pid, same start time) and not a zombie.
+pub fn alive(p: &Proc) -> bool {
+    std::fs::read_to_string(format!("/proc/{}/stat", p.pid))
+        .ok()
+        .is_some_and(|s| {
+            let zombie = s
+                .rfind(')')
+                .and_then(|i| s[i + 1..].split_whitespace().next())
+                == Some("Z");
+            !zombie && parse_stat(&s).is_some_and(|(_, start)| start == p.start)
+        })
+}
+
+/// Sends `sig` to `p` if it is still the process it was. Errors (gone, not permitted) are
+/// ignored: the caller checks [`alive`] afterwards.
+pub fn signal(p: &Proc, sig: nix::sys::signal::Signal) {
+    if alive(p)
+        && let Ok(pid) = i32::try_from(p.pid)
+    {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_lines_with_odd_names_parse() {
+        let s = "123 (my (odd) name) S 45 123 123 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 98765 1000 10 18446744073709551615";
+        assert_eq!(parse_stat(s), Some((45, 98765)));
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn tree_follows_parents_and_this_process_is_alive() {
+        let snap: HashMap<u32, (u32, u64)> =
+            [(10, (1, 5)), (11, (10, 6)), (12, (11, 7)), (13, (1, 8))]
+                .into_iter()
+                .collect();
+        let mut t: Vec<u32> = tree(&snap, 10).iter().map(|p| p.pid).collect();
+        t.sort();
+        assert_eq!(t, [10, 11, 12]);
+        assert!(tree(&snap, 99).is_empty());
+        let me = std::process::id();
+        let snap = snapshot();
+        let mine = tree(&snap, me);
+        assert_eq!(mine[0].pid, me);
+        assert!(alive(&mine[0]));
+        assert!(!alive(&Proc {
+            pid: me,
+            start: mine[0].start + 1
+        }));
+    }
+}

@@ -1,0 +1,133 @@
+//! Stops that leave nothing running (issue 6, item 1): `down` and watchdog restarts stop the
+//! whole process tree under a pane — children that called `setsid`, programs that ignore
+//! SIGHUP — and type a backend's `stop_keys` first.
+
+use std::time::Duration;
+
+use crate::util::*;
+
+/// Running `sleep <arg>` processes (argv read from /proc).
+fn count(arg: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|c| {
+            let argv: Vec<&[u8]> = c.split(|&b| b == 0).filter(|a| !a.is_empty()).collect();
+            argv.len() == 2 && argv[0].ends_with(b"sleep") && argv[1] == arg.as_bytes()
+        })
+        .count()
+}
+
+/// A unique `sleep` argument for this test (GNU sleep takes fractions).
+fn secs(t: &TestEnv, base: u32) -> String {
+    let n: u32 = t.socket.bytes().map(u32::from).sum::<u32>() % 9000 + 1000;
+    format!("{base}.{n}{}", std::process::id() % 1000)
+}
+
+fn config(prefix: &str, agents: &[(&str, String)], watchdog: &str) -> String {
+    let mut s = format!(
+        "[defaults]\nsession_prefix = \"{prefix}\"\nlog_dir = \".agents\"\nwatch = \"heal\"\n\n[watchdog]\nsignal_interval = 0.3\nheavy_interval = 0.6\n{watchdog}\n"
+    );
+    for (name, bin) in agents {
+        s.push_str(&format!(
+            "\n[backend.{name}]\nbin = {bin:?}\nprompt_delivery = \"exec\"\nfatal_re = \"FATAL: session state\"\n\n[[agent]]\nname = \"{name}\"\nbackend = \"{name}\"\n"
+        ));
+    }
+    s
+}
+
+#[test]
+fn down_leaves_no_setsid_child_and_no_hup_ignoring_program() {
+    let t = TestEnv::new();
+    let (a, b, c) = (secs(&t, 1002), secs(&t, 2002), secs(&t, 2004));
+    t.config(&config(
+        "st-",
+        &[
+            ("forks", format!("sh -c 'setsid sleep {a} & sleep {b}'")),
+            ("deaf", format!("sh -c 'trap \"\" HUP; exec sleep {c}'")),
+        ],
+        "",
+    ));
+    assert_eq!(t.run(&["up", "forks", "deaf"]).0, 0);
+    assert!(
+        wait_until(5.0, || count(&a) == 1 && count(&b) == 1 && count(&c) == 1),
+        "the agents did not start their processes"
+    );
+    let (code, _, err) = t.run(&["down"]);
+    assert_eq!(code, 0, "{err}");
+    for needle in [&a, &b, &c] {
+        assert!(
+            wait_until(1.0, || count(needle) == 0),
+            "`sleep {needle}` outlived `down`:\n{err}"
+        );
+    }
+}
+
+#[test]
+fn fatal_screen_restarts_of_a_hup_ignoring_agent_leave_one_copy() {
+    let t = TestEnv::new();
+    let s = secs(&t, 2005);
+    t.config(&config(
+        "sr-",
+        &[(
+            "deaf",
+            format!(
+                "sh -c 'trap \"\" HUP; echo \"FATAL: session state corrupted\"; exec sleep {s}'"
+            ),
+        )],
+        "backoff_initial = 0.1\nbackoff_max = 0.2\nmax_restarts = 100",
+    ));
+    assert_eq!(t.run(&["up"]).0, 0);
+    assert!(
+        wait_until(20.0, || restarts(&t, "deaf").len() >= 3),
+        "three fatal-screen restarts did not happen: {:?}",
+        restarts(&t, "deaf")
+    );
+    assert!(
+        wait_until(3.0, || count(&s) == 1),
+        "{} copies running after 3 restarts",
+        count(&s)
+    );
+    assert_eq!(t.run(&["down"]).0, 0);
+    assert!(wait_until(3.0, || count(&s) == 0));
+}
+
+#[test]
+fn stop_keys_are_typed_before_the_session_is_killed() {
+    let t = TestEnv::new();
+    let marker = t.path().join("got-the-key");
+    let s = secs(&t, 2006);
+    let mut cfg = config(
+        "sk-",
+        &[(
+            "polite",
+            format!(
+                "sh -c 'sleep {s} & read line; touch {}; kill $!; exit 0'",
+                marker.display()
+            ),
+        )],
+        "",
+    );
+    cfg = cfg.replace(
+        "prompt_delivery = \"exec\"",
+        "prompt_delivery = \"exec\"\nstop_keys = [\"Enter\"]\nstop_timeout = 5",
+    );
+    t.config(&cfg);
+    assert_eq!(t.run(&["up", "polite"]).0, 0);
+    assert!(wait_until(5.0, || count(&s) == 1));
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, _, err) = t.run(&["down"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        marker.exists(),
+        "the stop key did not reach the agent before the kill"
+    );
+    assert!(wait_until(1.0, || count(&s) == 0));
+    assert!(t.sessions().is_empty(), "{:?}", t.sessions());
+}
