@@ -9,7 +9,7 @@
 //! left the input line, or the agent turned active — pressing again at most
 //! [`MAX_SUBMITS`] times in all; records an event `typed` with the outcome.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::time::Duration;
 
 use serde_json::json;
@@ -112,33 +112,9 @@ async fn deliver_locked(ctx: &Ctx, backend: &Backend, msg: Message<'_>) -> Resul
 /// Takes `state/typing-<session>.lock`, waiting up to [`LOCK_WAIT`] for another delivery.
 async fn lock(ctx: &Ctx, session: &str) -> Result<File, String> {
     let path = ctx.state.dir().join(format!("typing-{session}.lock"));
-    if let Some(d) = path.parent() {
-        let _ = std::fs::create_dir_all(d);
-    }
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let deadline = tokio::time::Instant::now() + LOCK_WAIT;
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(format!(
-                    "another delivery to {session} was still under way after {} s",
-                    LOCK_WAIT.as_secs()
-                ));
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(format!("cannot lock {}: {e}", path.display()));
-            }
-        }
-    }
+    crate::state::lock::wait_for(&path, LOCK_WAIT)
+        .await
+        .map_err(|e| format!("another delivery to {session} is under way: {e}"))
 }
 
 /// Whether the pane shows `msg` as submitted: the agent is active, or the message's start is

@@ -107,3 +107,22 @@ pub fn check_names(cfg: &config::Config, names: &[String]) -> anyhow::Result<()>
         known.join(", ")
     )
 }
+
+/// How long `up` and `down` wait for another command that starts or stops this fleet.
+pub const FLEET_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Takes the fleet's start/stop lock (`state/fleet.lock`) for a verb, waiting for an `up`,
+/// `down` or watchdog restart that holds it. Held until the returned file is dropped.
+pub async fn fleet_lock(ctx: &Ctx) -> anyhow::Result<std::fs::File> {
+    let path = ctx.state.fleet_lock_path();
+    if crate::state::lock::is_held(&path) {
+        tracing::info!("waiting for another command that starts or stops this fleet");
+    }
+    crate::state::lock::wait_for(&path, FLEET_LOCK_WAIT)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "another `agents` command is starting or stopping sessions of this fleet: {e}\n  help: wait for it to finish, then try again"
+            )
+        })
+}

@@ -80,6 +80,43 @@ pub fn acquire(path: &Path) -> Result<Lock, LockError> {
     })
 }
 
+/// Takes the lock at `path`, waiting up to `wait` for its holder (polling every 50 ms; a zero
+/// `wait` tries once). Unlike [`acquire`] the file's content is left alone. Released when the
+/// returned file is dropped (or the process dies). `Err` says who held it, or why the file
+/// could not be opened.
+pub async fn wait_for(path: &Path, wait: std::time::Duration) -> Result<File, String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(format!(
+                    "{} was still held after {:.0} s",
+                    path.display(),
+                    wait.as_secs_f64()
+                ));
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(format!("cannot lock {}: {e}", path.display()));
+            }
+        }
+    }
+}
+
 /// Whether some process holds the lock at `path` (a missing file is not held).
 pub fn is_held(path: &Path) -> bool {
     let Ok(file) = OpenOptions::new().read(true).write(true).open(path) else {
@@ -90,6 +127,27 @@ pub fn is_held(path: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn wait_for_waits_for_the_holder_and_gives_up_after_the_wait() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("state/fleet.lock");
+        let held = super::wait_for(&p, std::time::Duration::ZERO)
+            .await
+            .unwrap();
+        let err = super::wait_for(&p, std::time::Duration::from_millis(120))
+            .await
+            .unwrap_err();
+        assert!(err.contains("still held after"), "{err}");
+        let p2 = p.clone();
+        let waiter =
+            tokio::spawn(
+                async move { super::wait_for(&p2, std::time::Duration::from_secs(5)).await },
+            );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        drop(held);
+        assert!(waiter.await.unwrap().is_ok());
+    }
+
     #[test]
     fn a_deleted_lock_file_is_noticed() {
         let d = tempfile::tempdir().unwrap();

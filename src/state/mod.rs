@@ -89,6 +89,12 @@ impl StateDir {
         &self.dir
     }
 
+    /// `log_dir/state/fleet.lock`: held while sessions of the fleet are started or stopped
+    /// (`up`, `down`, the watchdog's restarts), so that they never race.
+    pub fn fleet_lock_path(&self) -> PathBuf {
+        self.dir.join("fleet.lock")
+    }
+
     /// `log_dir/state/watchdog.lock`.
     pub fn lock_path(&self) -> PathBuf {
         self.dir.join("watchdog.lock")

@@ -229,7 +229,21 @@ impl Watchdog {
     }
 
     /// One tick: on a heavy tick advance the phase first; then supervise every watched agent.
+    /// Both start and stop sessions, so both run under the fleet's start/stop lock; while
+    /// `up` or `down` holds it the tick is skipped (the next one decides again).
     pub async fn tick(&mut self, ctx: &Ctx, heavy: bool) {
+        let fleet_lock = match crate::state::lock::wait_for(
+            &ctx.state.fleet_lock_path(),
+            Duration::ZERO,
+        )
+        .await
+        {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::debug!("the fleet is being started or stopped ({e}); tick skipped");
+                return;
+            }
+        };
         if heavy && advance::check(ctx).await {
             return;
         }
@@ -250,7 +264,7 @@ impl Watchdog {
                 return;
             }
         };
-        self.ticker.tick(ctx, &sessions, heavy).await;
+        self.ticker.tick(ctx, &sessions, heavy, fleet_lock).await;
         self.ensure_watcher(ctx, &sessions);
     }
 }

@@ -129,8 +129,16 @@ fn evidence(r: &Reading) -> serde_json::Value {
 
 impl Ticker {
     /// Supervises every watched agent once. `sessions` is this tick's `list-panes`; `heavy`
-    /// adds the backend-mismatch check.
-    pub async fn tick(&mut self, ctx: &Ctx, sessions: &crate::tmux::Sessions, heavy: bool) {
+    /// adds the backend-mismatch check. `fleet_lock` is the fleet's start/stop lock, taken by
+    /// the caller (the operator's `down` markers are read under it, so a restart never undoes
+    /// a `down`); it is released before anything is typed.
+    pub async fn tick(
+        &mut self,
+        ctx: &Ctx,
+        sessions: &crate::tmux::Sessions,
+        heavy: bool,
+        fleet_lock: std::fs::File,
+    ) {
         let cfg = &ctx.cfg;
         let w = &cfg.watchdog;
         let policy = Policy::of(w);
@@ -379,6 +387,7 @@ impl Ticker {
                 m.start_error = Some(e);
             }
         }
+        drop(fleet_lock);
         let deliveries = typing.iter().map(|t| async move {
             let agent = ctx.cfg.agent(&t.name).expect("typing is for agents");
             let r = typing::deliver(
