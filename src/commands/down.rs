@@ -39,6 +39,17 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
             .map(|s| (s.name.clone(), s.session.clone())),
     );
 
+    // Full `down`: sessions this fleet started whose agent left the config go too.
+    if full {
+        let manifest = ctx.state.manifest().load().unwrap_or_else(|e| {
+            tracing::warn!("{e}");
+            Default::default()
+        });
+        let current = cfg.session_names();
+        for (session, entry) in crate::state::manifest::orphans(&manifest, &current) {
+            targets.push((format!("{} (orphan)", entry.name), session.clone()));
+        }
+    }
     let present: Vec<&(String, String)> = targets
         .iter()
         .filter(|(_, s)| sessions.get(s).is_some())
@@ -75,6 +86,10 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
             "stop",
             serde_json::json!({"name": n, "session": s, "reason": "down"}),
         );
+    }
+    let stopped: Vec<String> = targets.iter().map(|(_, s)| s.clone()).collect();
+    if let Err(e) = ctx.state.manifest().remove(&stopped) {
+        tracing::warn!("cannot update the manifest: {e}");
     }
     if present.iter().any(|(n, _)| n == "watchdog") {
         wait_for_watchdog_exit(ctx).await;

@@ -160,6 +160,20 @@ async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
         .collect()
 }
 
+/// Sessions this fleet started that the config no longer names and that still exist, as
+/// `(session, name)`.
+fn orphans(ctx: &Ctx, sessions: &Sessions) -> Vec<(String, String)> {
+    let Ok(m) = ctx.state.manifest().load() else {
+        return Vec::new();
+    };
+    let current = ctx.cfg.session_names();
+    crate::state::manifest::orphans(&m, &current)
+        .into_iter()
+        .filter(|(s, _)| sessions.get(s).is_some())
+        .map(|(s, e)| (s.clone(), e.name.clone()))
+        .collect()
+}
+
 pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     let sessions: Sessions = ctx.tmux.sessions().await?;
@@ -205,8 +219,16 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
+        let orphans: Vec<Value> = orphans(ctx, &sessions)
+            .into_iter()
+            .map(|(session, name)| {
+                json!({"name": name, "kind": "orphan", "session": session,
+                       "running": sessions.is_live(&session)})
+            })
+            .collect();
         let wd = cfg.watchdog_session();
         let doc = json!({
+            "orphans": orphans,
             "phase": phase.map(|(i, p)| json!({"id": p.id, "index": i, "count": cfg.loop_.phases.len(), "done": done})),
             "agents": agents,
             "services": services,
@@ -302,6 +324,14 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             out,
             " {:<14} {:<12} {:<9} {:<18} {:<10} {st}{dis}",
             s.name, "service", "-", "-", "-"
+        )?;
+    }
+    for (session, name) in orphans(ctx, &sessions) {
+        let st = session_word(sessions.get(&session));
+        writeln!(
+            out,
+            " {:<14} {:<12} {:<9} {:<18} {:<10} {st} (session {session}: not in the config; the watchdog or `agents down` stops it)",
+            name, "orphan", "-", "-", "-"
         )?;
     }
     let wd = session_word(sessions.get(&cfg.watchdog_session()));

@@ -64,6 +64,14 @@ impl Config {
         v
     }
 
+    /// Every tmux session the config names: agents, services, the watchdog.
+    pub fn session_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.agents.iter().map(|a| a.session.clone()).collect();
+        v.extend(self.services.iter().map(|s| s.session.clone()));
+        v.push(self.watchdog_session());
+        v
+    }
+
     /// The session log of a tmux session: `log_dir/<session>.log`.
     pub fn session_log(&self, session: &str) -> PathBuf {
         self.log_dir.join(format!("{session}.log"))

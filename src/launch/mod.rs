@@ -198,6 +198,15 @@ pub async fn launch(
             }
         }
     }
+    let started: Vec<(String, String)> = items
+        .iter()
+        .zip(&results)
+        .filter(|(_, (_, r))| r.is_ok())
+        .map(|((p, _), _)| (p.spec.name.clone(), p.name.clone()))
+        .collect();
+    if let Err(e) = ctx.state.manifest().add(&started) {
+        tracing::warn!("cannot record the started sessions in the manifest: {e}");
+    }
     let deliveries = pings.iter().map(|(name, session, kickoff)| async move {
         let agent = ctx.cfg.agent(name).expect("ping items are agents");
         let r = ping::deliver_kickoff(ctx, ctx.cfg.backend_of(agent), name, session, kickoff).await;

@@ -8,6 +8,7 @@
 
 pub mod atomic;
 pub mod lock;
+pub mod manifest;
 
 use std::path::{Path, PathBuf};
 
@@ -87,6 +88,11 @@ impl StateDir {
     /// `log_dir/state`.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// `state/manifest.json`: the sessions this fleet started.
+    pub fn manifest(&self) -> manifest::ManifestFile {
+        manifest::ManifestFile::new(&self.dir)
     }
 
     /// `log_dir/state/fleet.lock`: held while sessions of the fleet are started or stopped

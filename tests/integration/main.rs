@@ -5,6 +5,7 @@ mod util;
 
 mod config_errors;
 mod fleet;
+mod orphans;
 mod races;
 mod selftest;
 mod stops;

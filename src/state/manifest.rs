@@ -1,0 +1,120 @@
+//! `state/manifest.json`: every tmux session the fleet started and has not stopped, so that a
+//! session whose agent left the config (renamed, removed, or a changed `session_prefix`) is
+//! still known: the watchdog stops it (as `supervisorctl update` does), `status` lists it as
+//! `orphan`, and `down` stops it. Written atomically, only under the fleet's start/stop lock.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::atomic;
+
+/// One started session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The agent, service or `watchdog` it was started for.
+    pub name: String,
+    /// When it was started (RFC 3339, local time).
+    pub started: String,
+}
+
+/// Sessions by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub sessions: BTreeMap<String, Entry>,
+}
+
+/// `state/manifest.json` of one fleet.
+#[derive(Debug, Clone)]
+pub struct ManifestFile {
+    path: PathBuf,
+}
+
+impl ManifestFile {
+    pub fn new(state_dir: &Path) -> Self {
+        Self {
+            path: state_dir.join("manifest.json"),
+        }
+    }
+
+    /// The manifest; empty when missing. `Err` names a corrupt file (it is then treated as
+    /// empty by callers, and rewritten by the next start).
+    pub fn load(&self) -> Result<Manifest, String> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(t) => serde_json::from_str(&t)
+                .map_err(|e| format!("{} is corrupt ({e}); treated as empty", self.path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
+            Err(e) => Err(format!("cannot read {}: {e}", self.path.display())),
+        }
+    }
+
+    fn save(&self, m: &Manifest) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(m).map_err(std::io::Error::other)?;
+        atomic::write(&self.path, text.as_bytes())
+    }
+
+    /// Records sessions just started, as `(session, name)`.
+    pub fn add(&self, started: &[(String, String)]) -> std::io::Result<()> {
+        if started.is_empty() {
+            return Ok(());
+        }
+        let mut m = self.load().unwrap_or_default();
+        let now = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+        for (session, name) in started {
+            m.sessions.insert(
+                session.clone(),
+                Entry {
+                    name: name.clone(),
+                    started: now.clone(),
+                },
+            );
+        }
+        self.save(&m)
+    }
+
+    /// Forgets sessions that were stopped.
+    pub fn remove(&self, sessions: &[String]) -> std::io::Result<()> {
+        let mut m = self.load().unwrap_or_default();
+        let before = m.sessions.len();
+        m.sessions.retain(|s, _| !sessions.contains(s));
+        if m.sessions.len() == before {
+            return Ok(());
+        }
+        self.save(&m)
+    }
+}
+
+/// Sessions in `manifest` that the config no longer names (`current` holds every session
+/// name the config has: agents, services, the watchdog), as `(session, entry)`.
+pub fn orphans<'a>(manifest: &'a Manifest, current: &[String]) -> Vec<(&'a String, &'a Entry)> {
+    manifest
+        .sessions
+        .iter()
+        .filter(|(s, _)| !current.contains(s))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_remove_and_orphans() {
+        let d = tempfile::tempdir().unwrap();
+        let f = ManifestFile::new(d.path());
+        assert_eq!(f.load().unwrap(), Manifest::default());
+        f.add(&[("p-a".into(), "a".into()), ("old-b".into(), "b".into())])
+            .unwrap();
+        let m = f.load().unwrap();
+        let o: Vec<&String> = orphans(&m, &["p-a".into()])
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        assert_eq!(o, ["old-b"]);
+        f.remove(&["old-b".into()]).unwrap();
+        assert_eq!(f.load().unwrap().sessions.len(), 1);
+        std::fs::write(d.path().join("manifest.json"), "{").unwrap();
+        assert!(f.load().unwrap_err().contains("corrupt"));
+    }
+}
