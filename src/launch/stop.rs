@@ -73,11 +73,15 @@ pub async fn stop(ctx: &Ctx, targets: &[Target]) -> Result<usize, TmuxError> {
     }
     // The CLIs' own exit sequences, then one shared wait.
     if !keyed.is_empty() {
-        for t in &keyed {
-            for k in &t.stop_keys {
-                let _ = ctx.tmux.send_key(&t.session, k).await;
-                tokio::time::sleep(Duration::from_millis(150)).await;
-            }
+        // Key by key, every session at once (one chained tmux call per round).
+        let rounds = keyed.iter().map(|t| t.stop_keys.len()).max().unwrap_or(0);
+        for i in 0..rounds {
+            let presses: Vec<(String, String)> = keyed
+                .iter()
+                .filter_map(|t| Some((t.session.clone(), t.stop_keys.get(i)?.clone())))
+                .collect();
+            ctx.tmux.send_keys_many(&presses).await;
+            tokio::time::sleep(Duration::from_millis(150)).await;
         }
         let longest = keyed
             .iter()

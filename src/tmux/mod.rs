@@ -380,6 +380,26 @@ impl Tmux {
         .map(drop)
     }
 
+    /// Presses one key in each of many sessions, `(session, key)`, chaining as many as fit
+    /// into one tmux call. A session that is gone is skipped.
+    pub async fn send_keys_many(&self, presses: &[(String, String)]) {
+        let cmds: Vec<Vec<String>> = presses
+            .iter()
+            .map(|(s, k)| vec!["send-keys".into(), "-t".into(), target::pane(s), k.clone()])
+            .collect();
+        for batch in batches(&cmds) {
+            if self
+                .run(&chain(batch.iter().map(|&i| &cmds[i])))
+                .await
+                .is_err()
+            {
+                for &i in &batch {
+                    let _ = self.run(&cmds[i]).await;
+                }
+            }
+        }
+    }
+
     /// Presses one key (a tmux key name such as `Enter` or `C-m`) in a session's current pane.
     pub async fn send_key(&self, name: &str, key: &str) -> Result<(), TmuxError> {
         self.run(&[
