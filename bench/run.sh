@@ -592,6 +592,39 @@ run "${RS[@]}" down --config "$RCFG"
 fresh_server
 say ""
 
+# ══ 5. down with stop keys (ours) ═══════════════════════════════════════════════
+# Two fleets of BIG agents with `stop_keys = ["Enter"]`: one whose agents exit on the key
+# (`sh -c 'read x; exit 0'`), one whose agents ignore it (`sleep`, stop_timeout 2 s). `down`
+# waits for the stop keys once for all agents, not per agent: the second fleet's `down` is
+# bounded by stop_timeout (+ the SIGTERM grace only for processes that outlive the session).
+say "== 5. down with stop keys (ours), $BIG agents"
+stopkeys_config() { # stopkeys_config FILE BIN TIMEOUT
+    gen_config "$BIG" "$1" 30 300
+    sed -i "s|^bin = \"sleep 100000\"|bin = \"$2\"\nstop_keys = [\"Enter\"]\nstop_timeout = $3|" "$1"
+}
+SK_POLITE=$WORK/fleet-stopkeys-polite/agents.toml SK_DEAF=$WORK/fleet-stopkeys-deaf/agents.toml
+stopkeys_config "$SK_POLITE" "sh -c 'read x; exit 0'" 10
+stopkeys_config "$SK_DEAF" "sleep 100000" 2
+: >"$WORK/sk-polite" && : >"$WORK/sk-deaf"
+for ((r = 1; r <= 3; r++)); do
+    for kind in polite deaf; do
+        f=$SK_POLITE && [[ $kind == deaf ]] && f=$SK_DEAF
+        fresh_server
+        run "${RS[@]}" up --config "$f"
+        expect_live "$BIG" "stop-keys fleet ($kind) after up"
+        sleep 0.5
+        t0=$EPOCHREALTIME
+        run "${RS[@]}" down --config "$f"
+        t1=$EPOCHREALTIME
+        awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f\n", (b-a)*1000}' >>"$WORK/sk-$kind"
+    done
+done
+SK_P=$(median "$WORK/sk-polite") SK_D=$(median "$WORK/sk-deaf")
+say "  down, agents that exit on their stop key: median $SK_P ms ($(tr '\n' ' ' <"$WORK/sk-polite"))"
+say "  down, agents that ignore it (stop_timeout 2 s): median $SK_D ms ($(tr '\n' ' ' <"$WORK/sk-deaf"))"
+fresh_server
+say ""
+
 # ══ summary ════════════════════════════════════════════════════════════════════
 row() { printf '%-40s %10s %10s %8s   %-14s %s\n' "$@"; }
 const_verdict() {
@@ -623,6 +656,9 @@ row "restart after kill-session (ms, median)" "-" "$RL_MED" "-" "<= 1000" "$(ms_
 row "restart after kill-session (ms, max)" "-" "$RL_MAX" "-" "(info)" ""
 row "restart after program exit (ms, median)" "-" "$RLP_MED" "-" "<= 1000" \
     "$(if [[ $RLP_MED == - ]]; then echo "-"; else echo "$(ms_verdict "$RLP_MED") (median of $BENCH_EXIT_KILLS, max $RLP_MAX)"; fi)"
+row "down, $BIG agents exiting on stop keys (ms)" "-" "$SK_P" "-" "(info)" "median of 3"
+row "down, $BIG agents ignoring stop keys (ms)" "-" "$SK_D" "-" "< 2 x 2000" \
+    "$(awk -v r="$SK_D" 'BEGIN{ print (r+0 < 4000) ? "target met (stop_timeout 2 s paid once)" : "target MISSED" }')"
 if ((${#NOTES[@]})); then
     say ""
     say "notes:"
