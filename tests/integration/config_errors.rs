@@ -875,3 +875,88 @@ fn bad_supervision_numbers_name_the_key_and_the_fix() {
     assert!(p.contains("[backend.c]: region = 0"), "{p}");
     assert!(err.contains("has 3 errors"), "{err}");
 }
+
+// ── issue 6: inputs tmux or the kernel would refuse; symlinked configs ──────────────────
+
+#[test]
+fn session_names_tmux_lists_escaped_or_cuts_short_are_refused_at_load() {
+    let t = TestEnv::new();
+    let text = basic(
+        "se-",
+        "[[agent]]\nname = \"d\"\nsession = \"$dollar\"\n\n\
+         [[agent]]\nname = \"b\"\nsession = 'back\\slash'\n\n\
+         [[agent]]\nname = \"s\"\nsession = \"semi;\"\n",
+    );
+    t.config(&text);
+    for verb in ["status", "up", "down"] {
+        let err = config_error(&t, &[verb]);
+        assert!(err.contains("has 3 errors"), "{err}");
+        for (needle, session) in [
+            ("\"$dollar\"", "$dollar"),
+            ("'back\\slash'", "back\\\\slash"),
+            ("\"semi;\"", "semi;"),
+        ] {
+            let p = problem(&err, &loc(&t, &text, needle));
+            assert!(
+                p.contains(&format!(
+                    "session \"{session}\" cannot be a tmux session name"
+                )),
+                "{p}"
+            );
+            assert!(
+                p.contains("start with '$'") && p.contains("end with ';'") && p.contains("'\\'"),
+                "does not explain the allowed characters:\n{p}"
+            );
+        }
+    }
+    assert!(t.sessions().is_empty(), "{:?}", t.sessions());
+}
+
+#[test]
+fn a_bad_defaults_value_is_reported_once_not_per_agent() {
+    let t = TestEnv::new();
+    let text = "[defaults]\nsession_prefix = \"bd-\"\nlog_dir = \".agents\"\nbackend = \"nope\"\n\
+                kind = \"lop\"\nwatch = \"heall\"\n\n[[agent]]\nname = \"a\"\n\n\
+                [[agent]]\nname = \"b\"\n\n[[agent]]\nname = \"c\"\n";
+    t.config(text);
+    let err = config_error(&t, &["status"]);
+    assert!(err.contains("has 3 errors"), "{err}");
+    for (needle, msg) in [
+        ("\"nope\"", "backend \"nope\" is not defined"),
+        ("\"lop\"", "kind \"lop\" is not valid"),
+        ("\"heall\"", "watch \"heall\" is not valid"),
+    ] {
+        assert_eq!(
+            err.matches(msg).count(),
+            1,
+            "{msg} not reported once:\n{err}"
+        );
+        let p = problem(&err, &loc(&t, text, needle));
+        assert!(p.contains(&format!("[defaults]: {msg}")), "{p}");
+    }
+}
+
+#[test]
+fn a_symlinked_config_resolves_relative_paths_against_the_link_target() {
+    let t = TestEnv::new();
+    let text = basic(
+        "sl-",
+        "[[agent]]\nname = \"a\"\nprompt_file = \"prompt.md\"\n",
+    );
+    t.write("real/agents.toml", &text);
+    t.write("real/prompt.md", "hello from the real directory\n");
+    std::fs::create_dir_all(t.path().join("link")).unwrap();
+    std::os::unix::fs::symlink("../real/agents.toml", t.path().join("link/agents.toml")).unwrap();
+    let (code, _, err) = output(t.cmd().current_dir(t.path().join("link")).arg("up"));
+    assert_eq!(code, 0, "up through the link:\n{err}");
+    assert_no_panic(&err);
+    assert!(t.path().join("real/.agents/state").is_dir());
+    assert!(!t.path().join("link/.agents").exists());
+    assert_eq!(
+        std::fs::read_to_string(t.path().join("real/.agents/state/kickoff-sl-a.txt")).unwrap(),
+        "hello from the real directory\n"
+    );
+    let (code, _, err) = output(t.cmd().current_dir(t.path().join("link")).arg("down"));
+    assert_eq!(code, 0, "down:\n{err}");
+    assert!(t.sessions().is_empty(), "sessions left: {:?}", t.sessions());
+}
