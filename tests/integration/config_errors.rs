@@ -524,6 +524,9 @@ fn program_not_on_path_at_up_stops_only_that_agent() {
     );
     assert!(line.contains("not on PATH"), "{line}");
     assert_eq!(t.sessions(), ["np-a1", "np-a2", "np-watchdog"]);
+    // Nothing is written for an agent that cannot start.
+    assert!(!t.path().join(".agents/state/kickoff-np-ghost.txt").exists());
+    assert!(t.path().join(".agents/state/kickoff-np-a1.txt").is_file());
 
     assert_eq!(t.run(&["down"]).0, 0);
     assert!(t.sessions().is_empty(), "sessions left: {:?}", t.sessions());
@@ -959,4 +962,148 @@ fn a_symlinked_config_resolves_relative_paths_against_the_link_target() {
     let (code, _, err) = output(t.cmd().current_dir(t.path().join("link")).arg("down"));
     assert_eq!(code, 0, "down:\n{err}");
     assert!(t.sessions().is_empty(), "sessions left: {:?}", t.sessions());
+}
+
+/// The stderr line of `up` that names agent `name`.
+fn agent_line<'a>(err: &'a str, name: &str) -> &'a str {
+    err.lines()
+        .find(|l| l.contains(&format!("agent \"{name}\"")))
+        .unwrap_or_else(|| panic!("agent {name} is not named:\n{err}"))
+}
+
+#[test]
+fn slot_values_in_a_shell_template_are_quoted_and_sessions_get_agents_variables() {
+    let t = TestEnv::new();
+    let text = r#"[defaults]
+session_prefix = "sq-"
+log_dir = "my logs"
+backend = "b"
+
+[backend.b]
+bin = '''sh -c 'cat {kickoff} > seen.txt; printf %s {model} > model.txt; printf "%s|%s|%s|%s" "$AGENTS_NAME" "$AGENTS_SESSION" "$AGENTS_MODEL" "$AGENTS_KICKOFF" > env.txt; exec sleep 60' '''
+prompt_delivery = "exec"
+
+[[agent]]
+name = "a"
+model = "x$(touch F)"
+prompt = "hello"
+"#;
+    t.config(text);
+    let (code, _, err) = t.run(&["up"]);
+    assert_eq!(code, 0, "up:\n{err}");
+    let read = |f: &str| std::fs::read_to_string(t.path().join(f)).unwrap_or_default();
+    assert!(
+        wait_until(10.0, || !read("env.txt").is_empty()),
+        "the agent did not run"
+    );
+    assert!(!t.path().join("F").exists(), "a model value ran as code");
+    assert_eq!(
+        read("seen.txt"),
+        "hello",
+        "{{kickoff}} under a log_dir with a space"
+    );
+    assert_eq!(read("model.txt"), "x$(touch F)");
+    let kickoff = t
+        .path()
+        .canonicalize()
+        .unwrap()
+        .join("my logs/state/kickoff-sq-a.txt");
+    assert_eq!(
+        read("env.txt"),
+        format!("a|sq-a|x$(touch F)|{}", kickoff.display())
+    );
+    assert!(t.sessions().contains(&"sq-a".to_string()));
+    assert_eq!(t.run(&["down"]).0, 0);
+    assert!(t.sessions().is_empty(), "sessions left: {:?}", t.sessions());
+}
+
+#[test]
+fn a_one_word_bin_that_is_a_path_with_a_space_runs() {
+    let t = TestEnv::new();
+    let script = t.write_script(
+        "my bin/agent.sh",
+        "#!/bin/sh\necho ran > ran.txt\nexec sleep 60\n",
+    );
+    let text = basic(
+        "sp-",
+        &format!(
+            "[backend.spaced]\nbin = \"'{}'\"\nprompt_delivery = \"exec\"\n\n\
+             [[agent]]\nname = \"a\"\nbackend = \"spaced\"\n",
+            script.display()
+        ),
+    );
+    t.config(&text);
+    let (code, _, err) = t.run(&["up"]);
+    assert_eq!(code, 0, "up:\n{err}");
+    assert!(
+        wait_until(10.0, || t.path().join("ran.txt").is_file()),
+        "the program with a space in its path did not run"
+    );
+    assert_eq!(t.run(&["down"]).0, 0);
+    assert!(t.sessions().is_empty(), "sessions left: {:?}", t.sessions());
+}
+
+#[test]
+fn a_dir_that_is_a_file_or_cannot_be_created_fails_up_naming_the_agent() {
+    let t = TestEnv::new();
+    t.write("afile", "not a directory\n");
+    let text = basic(
+        "dr-",
+        "[[agent]]\nname = \"filed\"\ndir = \"afile\"\n\n\
+         [[agent]]\nname = \"under\"\ndir = \"afile/sub\"\n\n\
+         [[agent]]\nname = \"ok\"\ndir = \"fresh/new\"\n",
+    );
+    t.config(&text);
+    let (code, _, err) = t.run(&["up"]);
+    assert_ne!(
+        code, 0,
+        "up must report the agents that did not start:\n{err}"
+    );
+    assert_no_panic(&err);
+    let root = t.path().canonicalize().unwrap();
+    let line = agent_line(&err, "filed");
+    assert!(
+        line.contains(&format!(
+            "{} is not a directory",
+            root.join("afile").display()
+        )),
+        "{line}"
+    );
+    let line = agent_line(&err, "under");
+    assert!(
+        line.contains(&format!(
+            "cannot create its dir {}",
+            root.join("afile/sub").display()
+        )),
+        "{line}"
+    );
+    assert!(err.contains("2 sessions did not start"), "{err}");
+    assert_eq!(t.sessions(), ["dr-ok", "dr-watchdog"]);
+    assert!(t.path().join("fresh/new").is_dir());
+    assert_eq!(t.run(&["down"]).0, 0);
+}
+
+#[test]
+fn an_arg_prompt_over_the_kernel_argument_limit_is_refused_at_up() {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let t = TestEnv::new();
+    t.write("big.md", &"x".repeat(200 * 1024));
+    let text = basic(
+        "bg-",
+        "[[agent]]\nname = \"big\"\nprompt_file = \"big.md\"\n\n\
+         [[agent]]\nname = \"small\"\nprompt = \"hi\"\n",
+    );
+    t.config(&text);
+    let (code, _, err) = t.run(&["up"]);
+    assert_ne!(code, 0, "up must refuse the big prompt:\n{err}");
+    assert_no_panic(&err);
+    let line = agent_line(&err, "big");
+    assert!(line.contains("204800 bytes"), "{line}");
+    assert!(line.contains("131071 bytes"), "{line}");
+    assert!(line.contains("prompt_delivery = \"exec\""), "{line}");
+    assert_eq!(t.sessions(), ["bg-small", "bg-watchdog"]);
+    assert!(!t.path().join(".agents/state/kickoff-bg-big.txt").exists());
+    assert_eq!(t.run(&["down"]).0, 0);
 }
