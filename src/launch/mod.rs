@@ -130,9 +130,11 @@ pub fn check_dir(dir: &std::path::Path) -> Result<(), String> {
     })
 }
 
-/// Prepares a service: its `command` line runs under `sh -c`.
-pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Prepared {
-    Prepared {
+/// Prepares a service: its `command` line runs under `sh -c` in its `dir`, which is checked
+/// as an agent's is. Errors name the service.
+pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Result<Prepared, String> {
+    check_dir(&svc.dir).map_err(|e| format!("service {:?}: {e}", svc.name))?;
+    Ok(Prepared {
         name: svc.name.clone(),
         spec: SessionSpec {
             name: svc.session.clone(),
@@ -145,7 +147,7 @@ pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Prepared {
         ping: None,
         describe: format!("{} (service)", svc.session),
         evidence: serde_json::Value::Null,
-    }
+    })
 }
 
 /// Prepares the watchdog session: this same executable (absolute path) with the absolute

@@ -1044,14 +1044,15 @@ fn a_one_word_bin_that_is_a_path_with_a_space_runs() {
 }
 
 #[test]
-fn a_dir_that_is_a_file_or_cannot_be_created_fails_up_naming_the_agent() {
+fn a_dir_that_is_a_file_or_cannot_be_created_fails_up_naming_the_agent_or_service() {
     let t = TestEnv::new();
     t.write("afile", "not a directory\n");
     let text = basic(
         "dr-",
         "[[agent]]\nname = \"filed\"\ndir = \"afile\"\n\n\
          [[agent]]\nname = \"under\"\ndir = \"afile/sub\"\n\n\
-         [[agent]]\nname = \"ok\"\ndir = \"fresh/new\"\n",
+         [[agent]]\nname = \"ok\"\ndir = \"fresh/new\"\n\n\
+         [[service]]\nname = \"svc\"\ndir = \"afile\"\ncommand = \"sleep 60\"\n",
     );
     t.config(&text);
     let (code, _, err) = t.run(&["up"]);
@@ -1077,7 +1078,12 @@ fn a_dir_that_is_a_file_or_cannot_be_created_fails_up_naming_the_agent() {
         )),
         "{line}"
     );
-    assert!(err.contains("2 sessions did not start"), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("service \"svc\""))
+        .unwrap_or_else(|| panic!("service svc is not named:\n{err}"));
+    assert!(line.contains("is not a directory"), "{line}");
+    assert!(err.contains("3 sessions did not start"), "{err}");
     assert_eq!(t.sessions(), ["dr-ok", "dr-watchdog"]);
     assert!(t.path().join("fresh/new").is_dir());
     assert_eq!(t.run(&["down"]).0, 0);
