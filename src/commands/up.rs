@@ -64,7 +64,10 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
         .filter(|s| wanted(&s.name) && (s.enabled || !full))
     {
         if let Some(replace) = to_start(&sessions, &s.session) {
-            items.push(launch::prepare_service(ctx, s, replace));
+            match launch::prepare_service(ctx, s, replace) {
+                Ok(p) => items.push(p),
+                Err(e) => errors.push(e),
+            }
         }
     }
     if wanted("watchdog")

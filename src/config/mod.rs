@@ -74,10 +74,12 @@ pub fn discover(
 /// What stopped a load: the file could not be read, or it has problems.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read config file {}: {source}", path.display())]
+    // The I/O error is part of the message, not a `source`: a reporter that prints the
+    // chain would say it twice.
+    #[error("cannot read config file {}: {error}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{0}")]
     Invalid(Box<ConfigError>),
@@ -94,9 +96,9 @@ pub enum EnvOverrides {
 
 /// Reads and validates the config at `path`.
 pub fn load(path: &Path, env: EnvOverrides) -> Result<Config, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     parse(path, &text, env)
 }
@@ -334,5 +336,19 @@ fn unknown_key(text: &str, key: &str) -> Problem {
     match diagnostic::did_you_mean(last, keys.iter().copied()) {
         Some(s) => p.help(format!("did you mean `{s}`?")),
         None => p,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_read_error_says_its_reason_once() {
+        let e = super::load(
+            std::path::Path::new("/nonexistent-dir-xyz/agents.toml"),
+            super::EnvOverrides::Ignore,
+        )
+        .unwrap_err();
+        let shown = format!("{:#}", anyhow::Error::from(e));
+        assert_eq!(shown.matches("(os error 2)").count(), 1, "{shown}");
     }
 }

@@ -22,7 +22,10 @@ pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// `AGENT_MODEL_<name>` / `AGENT_BACKEND_<name>` overrides (the watchdog does).
 pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Config, Vec<Problem>> {
     let mut v = V::default();
-    let config_dir = path.parent().unwrap_or(Path::new("/"));
+    // Like the original (`path.resolve().parent`), a symlinked config resolves its relative
+    // paths against the directory of the file it links to.
+    let real_path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let config_dir = real_path.parent().unwrap_or(Path::new("/"));
     let d = &raw.defaults;
 
     let project_dir = match &d.project_dir {
@@ -122,6 +125,41 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
         }
     }
 
+    // `[defaults]` values are checked once here, not once per agent that inherits them.
+    let default_kind = one_of(
+        &mut v,
+        "[defaults]",
+        "kind",
+        d.kind.as_ref(),
+        Kind::parse,
+        Kind::VALID,
+    );
+    let default_watch = one_of(
+        &mut v,
+        "[defaults]",
+        "watch",
+        d.watch.as_ref(),
+        Watch::parse,
+        Watch::VALID,
+    );
+    if let Some(b) = &d.backend
+        && !known_backends.contains(&b.get_ref().as_str())
+    {
+        v.err(
+            Problem::new(format!(
+                "[defaults]: backend {:?} is not defined",
+                b.get_ref()
+            ))
+            .at(Some(sp(b)))
+            .help(suggest(
+                b.get_ref(),
+                &known_backends,
+                "known backends",
+                "define it as a [backend.NAME] table",
+            )),
+        );
+    }
+
     // Agents.
     let mut agents = Vec::new();
     let mut names: HashMap<String, Range<usize>> = HashMap::new();
@@ -142,23 +180,16 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
             );
         }
         let session = session_of(a, &name, &session_prefix, &label, &mut v, &mut sessions);
-        let kind = one_of(
-            &mut v,
-            &label,
-            "kind",
-            pick(&a.kind, &d.kind),
-            Kind::parse,
-            Kind::VALID,
-        )
+        // A bad `[defaults]` value was reported once, above; only the agent's own is checked.
+        let kind = match &a.kind {
+            Some(k) => one_of(&mut v, &label, "kind", Some(k), Kind::parse, Kind::VALID),
+            None => default_kind,
+        }
         .unwrap_or(Kind::Persistent);
-        let watch = one_of(
-            &mut v,
-            &label,
-            "watch",
-            pick(&a.watch, &d.watch),
-            Watch::parse,
-            Watch::VALID,
-        )
+        let watch = match &a.watch {
+            Some(w) => one_of(&mut v, &label, "watch", Some(w), Watch::parse, Watch::VALID),
+            None => default_watch,
+        }
         .unwrap_or(Watch::None);
 
         let env_backend = env.and_then(|e| e(&format!("AGENT_BACKEND_{name}")));
@@ -175,7 +206,7 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
                 b.clone()
             }
             (None, Some(b)) => {
-                if !known_backends.contains(&b.get_ref().as_str()) {
+                if a.backend.is_some() && !known_backends.contains(&b.get_ref().as_str()) {
                     v.err(
                         Problem::new(format!("{label}: backend {:?} is not defined", b.get_ref()))
                             .at(Some(sp(b)))
@@ -351,18 +382,14 @@ impl V {
         self.warnings.push(p);
     }
 
-    /// tmux forbids '.' and ':' in session names, and expands '#' in `-s`.
+    /// Reports a session name tmux cannot take or hand back intact (see [`session_name_ok`]).
     fn session_name(&mut self, name: &str, what: &str, span: Range<usize>) -> bool {
-        let bad: Vec<char> = name
-            .chars()
-            .filter(|c| matches!(c, '.' | ':' | '#') || c.is_control())
-            .collect();
-        if bad.is_empty() && !name.is_empty() {
+        if session_name_ok(name) {
             return true;
         }
         self.err(Problem::new(format!("{what} {name:?} cannot be a tmux session name"))
             .at(Some(span))
-            .help("tmux session names cannot be empty or contain '.', ':', '#' or control characters; use letters, digits, '-' or '_'"));
+            .help("tmux session names cannot be empty, contain '.', ':', '#', '\\' or control characters, start with '$' or end with ';'; use letters, digits, '-' or '_'"));
         false
     }
 
@@ -476,10 +503,7 @@ fn session_of(
         None => (format!("{prefix}{name}"), e.name.as_ref().map(sp), true),
     };
     // A derived name is only checked when the prefix is fine (its error is reported once).
-    let prefix_ok = !prefix.is_empty()
-        && !prefix
-            .chars()
-            .any(|c| matches!(c, '.' | ':' | '#') || c.is_control());
+    let prefix_ok = session_name_ok(prefix);
     if (derived && !prefix_ok)
         || v.session_name(
             &session,
@@ -500,6 +524,18 @@ fn session_of(
         }
     }
     session
+}
+
+/// Whether tmux can take `name` as a session name and hand it back unchanged: tmux forbids
+/// '.' and ':', expands '#' in `-s`, lists a name that starts with '$' or holds '\\' escaped
+/// (so later lookups miss it), and reads a final ';' as the end of the command.
+pub fn session_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('$')
+        && !name.ends_with(';')
+        && !name
+            .chars()
+            .any(|c| matches!(c, '.' | ':' | '#' | '\\') || c.is_control())
 }
 
 fn known_list(what: &str, names: &[&str]) -> String {

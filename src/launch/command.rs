@@ -1,7 +1,9 @@
 //! The argv each delivery runs in a new session (SPEC §4). Templates from the config (`bin`,
 //! `flags`, `model_flag`, `attach`, ...) are split into words like a shell line *first* and
 //! their `{slots}` filled in afterwards, so a quote or `$` in a model name, path or session
-//! name stays one literal argument (SPEC defect 12). Nothing is pasted into a shell string.
+//! name stays one literal argument (SPEC defect 12). A word that is shell code (the word
+//! after `-c` of `sh`, `bash`, ...) gets each slot value quoted for where it lands in that
+//! code (outside quotes, inside '...' or inside "..."), so a value is never run as code.
 
 use std::path::{Path, PathBuf};
 
@@ -35,14 +37,125 @@ pub fn words(template: &str, fields: &[(&str, &str)], splice: &[(&str, &[String]
     let split = shlex::split(template)
         .unwrap_or_else(|| template.split_whitespace().map(String::from).collect());
     let mut out = Vec::new();
-    for w in split {
-        if let Some((_, ws)) = splice.iter().find(|(k, _)| w == format!("{{{k}}}")) {
+    for (i, w) in split.iter().enumerate() {
+        if let Some((_, ws)) = splice.iter().find(|(k, _)| *w == format!("{{{k}}}")) {
             out.extend(ws.iter().cloned());
+        } else if is_shell_code(&split, i) {
+            out.push(render_shell(w, fields));
         } else {
-            out.push(super::kickoff::render(&w, fields));
+            out.push(super::kickoff::render(w, fields));
         }
     }
     out
+}
+
+/// Shells whose `-c` argument is code.
+const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox"];
+
+/// Whether `words[i]` is the code of a `SHELL [...] -c CODE` (the `-c` may be grouped, as
+/// in `-lc` or `-ec`).
+fn is_shell_code(words: &[String], i: usize) -> bool {
+    let Some(prev) = i.checked_sub(1).map(|j| &words[j]) else {
+        return false;
+    };
+    let is_c = prev.len() > 1
+        && prev.starts_with('-')
+        && !prev.starts_with("--")
+        && prev[1..].chars().all(|c| c.is_ascii_alphabetic())
+        && prev.contains('c');
+    is_c && words[..i - 1].iter().any(|w| {
+        let base = w.rsplit('/').next().unwrap_or(w);
+        SHELLS.contains(&base)
+    })
+}
+
+/// Fills `{key}` slots in shell `code`, each value quoted for the quoting context it lands
+/// in, so that it stays one literal word of text whatever it holds.
+pub fn render_shell(code: &str, fields: &[(&str, &str)]) -> String {
+    #[derive(PartialEq)]
+    enum Q {
+        None,
+        Single,
+        Double,
+    }
+    let mut q = Q::None;
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(c) = rest.chars().next() {
+        if c == '{'
+            && let Some((k, v)) = fields
+                .iter()
+                .find(|(k, _)| rest[1..].starts_with(k) && rest[1 + k.len()..].starts_with('}'))
+        {
+            match q {
+                Q::None => out.push_str(&shlex::try_quote(v).unwrap_or_default()),
+                Q::Single => out.push_str(&v.replace('\'', "'\\''")),
+                Q::Double => {
+                    for ch in v.chars() {
+                        if matches!(ch, '$' | '`' | '"' | '\\') {
+                            out.push('\\');
+                        }
+                        out.push(ch);
+                    }
+                }
+            }
+            rest = &rest[k.len() + 2..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+        match (&q, c) {
+            (Q::None, '\'') => q = Q::Single,
+            (Q::None, '"') => q = Q::Double,
+            (Q::Single, '\'') | (Q::Double, '"') => q = Q::None,
+            (Q::None | Q::Double, '\\') => {
+                // The next character is escaped: copy it as is.
+                if let Some(n) = rest.chars().next() {
+                    out.push(n);
+                    rest = &rest[n.len_utf8()..];
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Prefixes `argv` with `env NAME=VALUE...`, so the session's program (and any script it
+/// runs) sees `vars` in its environment whatever the tmux version (`new-session -e` needs
+/// tmux 3.2). tmux is then never handed a one-word command, which it would run through
+/// `sh -c` (breaking a program path with a space). A program whose name holds '=' (which
+/// `env` would read as a variable) is started through `sh -c 'exec "$@"'`.
+pub fn with_env(vars: &[(&str, &str)], argv: Vec<String>) -> Vec<String> {
+    let mut out = vec!["env".to_string()];
+    out.extend(vars.iter().map(|(k, v)| format!("{k}={v}")));
+    if argv.first().is_none_or(|p| p.contains('=')) {
+        out.extend(["sh", "-c", "exec \"$@\"", "sh"].map(String::from));
+    }
+    out.extend(argv);
+    out
+}
+
+/// Linux refuses one argument longer than this, with its final NUL (`MAX_ARG_STRLEN`,
+/// 32 pages): the program would fail to start with exit 126.
+pub const MAX_ARG_BYTES: usize = 128 * 1024;
+
+/// `arg` delivery passes the whole kickoff text as one argument: checks that the kernel
+/// will take it. Other systems have no per-argument limit.
+pub fn check_arg_size(text: &str, backend: &Backend) -> Result<(), String> {
+    if backend.delivery != Delivery::Arg || !cfg!(target_os = "linux") || text.len() < MAX_ARG_BYTES
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "its kickoff prompt is {} bytes, and backend {:?} delivers it as one argument \
+         (prompt_delivery = \"arg\"), which Linux limits to {} bytes; shorten the prompt, or \
+         use a backend with prompt_delivery = \"exec\" (its bin gets the file path {{kickoff}}) \
+         or \"ping\"",
+        text.len(),
+        backend.name,
+        MAX_ARG_BYTES - 1
+    ))
 }
 
 /// Builds the argv for `backend` (any delivery).
@@ -262,5 +375,58 @@ mod tests {
             String::from_utf8_lossy(&out.stdout),
             "hello 'world' $HOME;|"
         );
+    }
+
+    #[test]
+    fn slot_values_in_shell_code_are_quoted_for_their_context() {
+        let d = tempfile::tempdir().unwrap();
+        let value = "x$(touch F) 'q' \"d\" \\b `touch G` ;";
+        let argv = words(
+            "sh -c \"printf '%s|' {v} \\\"{v}\\\" '{v}'\"",
+            &[("v", value)],
+            &[],
+        );
+        assert_eq!(argv.len(), 3, "{argv:?}");
+        let out = std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .current_dir(d.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{value}|{value}|{value}|"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!d.path().join("F").exists() && !d.path().join("G").exists());
+        // Not shell code: the value stays one literal argument, unquoted.
+        assert_eq!(words("echo {v}", &[("v", "a b")], &[]), ["echo", "a b"]);
+        assert_eq!(words("bash -lc {v}", &[("v", "a b")], &[])[2], "'a b'");
+    }
+
+    #[test]
+    fn env_prefix_sets_the_variables_and_never_leaves_one_word() {
+        let argv = with_env(&[("AGENTS_NAME", "a")], vec!["/x y/cli".into()]);
+        assert_eq!(argv, ["env", "AGENTS_NAME=a", "/x y/cli"]);
+        let argv = with_env(&[("A", "1")], vec!["./a=b".into(), "z".into()]);
+        assert_eq!(
+            argv,
+            ["env", "A=1", "sh", "-c", "exec \"$@\"", "sh", "./a=b", "z"]
+        );
+    }
+
+    #[test]
+    fn an_arg_prompt_over_the_kernel_limit_is_refused_with_the_fix() {
+        let b = backend("bin = 'claude'");
+        assert!(check_arg_size(&"x".repeat(MAX_ARG_BYTES - 1), &b).is_ok());
+        if cfg!(target_os = "linux") {
+            let e = check_arg_size(&"x".repeat(MAX_ARG_BYTES), &b).unwrap_err();
+            assert!(
+                e.contains("131072 bytes") && e.contains("prompt_delivery = \"exec\""),
+                "{e}"
+            );
+        }
+        let b = backend("bin = 'x {kickoff}'\nprompt_delivery = 'exec'");
+        assert!(check_arg_size(&"x".repeat(MAX_ARG_BYTES * 2), &b).is_ok());
     }
 }

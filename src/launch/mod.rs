@@ -34,22 +34,20 @@ pub struct Prepared {
     pub evidence: serde_json::Value,
 }
 
-/// Prepares `agent`: writes `state/kickoff-<session>.txt`, builds the argv, checks that the
-/// program exists. `replace` kills a session of that name first. Errors name the agent.
+/// Prepares `agent`: checks its `dir` (created if missing; it must be a directory), the
+/// size of an `arg` prompt and the program, then writes `state/kickoff-<session>.txt` and
+/// builds the argv (with `AGENTS_NAME`, `AGENTS_SESSION`, `AGENTS_KICKOFF` and
+/// `AGENTS_MODEL` in its environment). `replace` kills a session of that name first.
+/// Nothing is written for an agent that cannot start. Errors name the agent.
 pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared, String> {
     let cfg = &ctx.cfg;
     let backend = cfg.backend_of(agent);
     let phase = crate::phase::current(cfg, &ctx.state).map(|(_, p)| p);
     let model = kickoff::model(agent, phase);
     let text = kickoff::kickoff(cfg, agent, phase)?;
+    check_dir(&agent.dir).map_err(|e| format!("agent {:?}: {e}", agent.name))?;
+    command::check_arg_size(&text, backend).map_err(|e| format!("agent {:?}: {e}", agent.name))?;
     let kickoff_file = ctx.state.kickoff_path(&agent.session);
-    atomic::write_fast(&kickoff_file, text.as_bytes()).map_err(|e| {
-        format!(
-            "agent {:?}: cannot write {}: {e}",
-            agent.name,
-            kickoff_file.display()
-        )
-    })?;
     let resume_id = if agent.resume {
         ctx.state.resume_id(&agent.name)
     } else {
@@ -73,12 +71,29 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
             )
         })?;
     }
+    atomic::write_fast(&kickoff_file, text.as_bytes()).map_err(|e| {
+        format!(
+            "agent {:?}: cannot write {}: {e}",
+            agent.name,
+            kickoff_file.display()
+        )
+    })?;
+    let kickoff_str = kickoff_file.to_string_lossy();
+    let argv = command::with_env(
+        &[
+            ("AGENTS_NAME", &agent.name),
+            ("AGENTS_SESSION", &agent.session),
+            ("AGENTS_KICKOFF", &kickoff_str),
+            ("AGENTS_MODEL", model.as_deref().unwrap_or("")),
+        ],
+        cmd.argv,
+    );
     Ok(Prepared {
         name: agent.name.clone(),
         spec: SessionSpec {
             name: agent.session.clone(),
             cwd: agent.dir.clone(),
-            argv: cmd.argv,
+            argv,
             log: cfg.session_log(&agent.session),
             replace,
             wake: Some(crate::tmux::wake_channel(&cfg.session_prefix)),
@@ -99,9 +114,29 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
     })
 }
 
-/// Prepares a service: its `command` line runs under `sh -c`.
-pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Prepared {
-    Prepared {
+/// Creates `dir` if it is missing; errors (naming the path and the fix) when it cannot be
+/// created or is not a directory, so that a session never silently runs elsewhere.
+pub fn check_dir(dir: &std::path::Path) -> Result<(), String> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(format!(
+            "its dir {} is not a directory; fix `dir` or move the file away",
+            dir.display()
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| {
+        format!(
+            "cannot create its dir {}: {}; fix `dir` or create it",
+            dir.display(),
+            e
+        )
+    })
+}
+
+/// Prepares a service: its `command` line runs under `sh -c` in its `dir`, which is checked
+/// as an agent's is. Errors name the service.
+pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Result<Prepared, String> {
+    check_dir(&svc.dir).map_err(|e| format!("service {:?}: {e}", svc.name))?;
+    Ok(Prepared {
         name: svc.name.clone(),
         spec: SessionSpec {
             name: svc.session.clone(),
@@ -114,7 +149,7 @@ pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Prepared {
         ping: None,
         describe: format!("{} (service)", svc.session),
         evidence: serde_json::Value::Null,
-    }
+    })
 }
 
 /// Prepares the watchdog session: this same executable (absolute path) with the absolute

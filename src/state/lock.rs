@@ -30,18 +30,19 @@ impl Lock {
 pub enum LockError {
     #[error("another watchdog is already running (pid {pid}) for this fleet (lock {})", path.display())]
     Held { pid: String, path: PathBuf },
-    #[error("cannot open the watchdog lock {}: {source}", path.display())]
+    // The I/O error is part of the message, not a `source` (it would be printed twice).
+    #[error("cannot open the watchdog lock {}: {error}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
 /// Takes the lock at `path` without waiting.
 pub fn acquire(path: &Path) -> Result<Lock, LockError> {
-    let io = |source| LockError::Io {
+    let io = |error| LockError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;

@@ -437,6 +437,11 @@ fn start_commands(s: &SessionSpec) -> Vec<String> {
     );
     v.push(target::no_format(&s.cwd.to_string_lossy()));
     v.push("--".into());
+    if s.argv.len() == 1 {
+        // tmux runs a one-word command through `sh -c`: a program path with a space or a
+        // quote would be split or mangled. `exec "$@"` runs the word as it is.
+        v.extend(["sh", "-c", "exec \"$@\"", "sh"].map(String::from));
+    }
     v.extend(s.argv.iter().map(|a| target::arg(a)));
     v.push(";".into());
     v.extend(
@@ -512,6 +517,24 @@ mod tests {
         assert!(c.contains(&"/tmp/x##y".to_string()));
         assert!(c.contains(&"a\\;".to_string()));
         assert_eq!(c.last().unwrap(), "exec cat >> \"/tmp/it's ##1.log\"");
+    }
+
+    #[test]
+    fn a_one_word_command_is_not_left_to_tmux_sh_c() {
+        let s = SessionSpec {
+            name: "p-a".into(),
+            cwd: "/tmp".into(),
+            argv: vec!["/my dir/cli".into()],
+            log: "/tmp/p-a.log".into(),
+            replace: false,
+            wake: None,
+        };
+        let c = start_commands(&s);
+        let at = c.iter().position(|a| a == "--").unwrap();
+        assert_eq!(
+            &c[at + 1..at + 6],
+            ["sh", "-c", "exec \"$@\"", "sh", "/my dir/cli"]
+        );
     }
 
     #[test]

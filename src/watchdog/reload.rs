@@ -40,9 +40,9 @@ impl Reloader {
     /// Re-reads the file; on `Applied`, `next` holds the new config.
     pub fn refresh(&mut self, next: &mut Option<Config>) -> Refresh {
         let loaded = std::fs::read_to_string(&self.path)
-            .map_err(|source| LoadError::Read {
+            .map_err(|error| LoadError::Read {
                 path: self.path.clone(),
-                source,
+                error,
             })
             .and_then(|text| {
                 if text == self.text && self.last_error.is_none() {

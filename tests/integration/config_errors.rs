@@ -524,6 +524,9 @@ fn program_not_on_path_at_up_stops_only_that_agent() {
     );
     assert!(line.contains("not on PATH"), "{line}");
     assert_eq!(t.sessions(), ["np-a1", "np-a2", "np-watchdog"]);
+    // Nothing is written for an agent that cannot start.
+    assert!(!t.path().join(".agents/state/kickoff-np-ghost.txt").exists());
+    assert!(t.path().join(".agents/state/kickoff-np-a1.txt").is_file());
 
     assert_eq!(t.run(&["down"]).0, 0);
     assert!(t.sessions().is_empty(), "sessions left: {:?}", t.sessions());
@@ -874,4 +877,239 @@ fn bad_supervision_numbers_name_the_key_and_the_fix() {
     let p = problem(&err, &loc(&t, &text, "0\n\n[[agent]]"));
     assert!(p.contains("[backend.c]: region = 0"), "{p}");
     assert!(err.contains("has 3 errors"), "{err}");
+}
+
+// ── issue 6: inputs tmux or the kernel would refuse; symlinked configs ──────────────────
+
+#[test]
+fn session_names_tmux_lists_escaped_or_cuts_short_are_refused_at_load() {
+    let t = TestEnv::new();
+    let text = basic(
+        "se-",
+        "[[agent]]\nname = \"d\"\nsession = \"$dollar\"\n\n\
+         [[agent]]\nname = \"b\"\nsession = 'back\\slash'\n\n\
+         [[agent]]\nname = \"s\"\nsession = \"semi;\"\n",
+    );
+    t.config(&text);
+    for verb in ["status", "up", "down"] {
+        let err = config_error(&t, &[verb]);
+        assert!(err.contains("has 3 errors"), "{err}");
+        for (needle, session) in [
+            ("\"$dollar\"", "$dollar"),
+            ("'back\\slash'", "back\\\\slash"),
+            ("\"semi;\"", "semi;"),
+        ] {
+            let p = problem(&err, &loc(&t, &text, needle));
+            assert!(
+                p.contains(&format!(
+                    "session \"{session}\" cannot be a tmux session name"
+                )),
+                "{p}"
+            );
+            assert!(
+                p.contains("start with '$'") && p.contains("end with ';'") && p.contains("'\\'"),
+                "does not explain the allowed characters:\n{p}"
+            );
+        }
+    }
+    assert!(t.sessions().is_empty(), "{:?}", t.sessions());
+}
+
+#[test]
+fn a_bad_defaults_value_is_reported_once_not_per_agent() {
+    let t = TestEnv::new();
+    let text = "[defaults]\nsession_prefix = \"bd-\"\nlog_dir = \".agents\"\nbackend = \"nope\"\n\
+                kind = \"lop\"\nwatch = \"heall\"\n\n[[agent]]\nname = \"a\"\n\n\
+                [[agent]]\nname = \"b\"\n\n[[agent]]\nname = \"c\"\n";
+    t.config(text);
+    let err = config_error(&t, &["status"]);
+    assert!(err.contains("has 3 errors"), "{err}");
+    for (needle, msg) in [
+        ("\"nope\"", "backend \"nope\" is not defined"),
+        ("\"lop\"", "kind \"lop\" is not valid"),
+        ("\"heall\"", "watch \"heall\" is not valid"),
+    ] {
+        assert_eq!(
+            err.matches(msg).count(),
+            1,
+            "{msg} not reported once:\n{err}"
+        );
+        let p = problem(&err, &loc(&t, text, needle));
+        assert!(p.contains(&format!("[defaults]: {msg}")), "{p}");
+    }
+}
+
+#[test]
+fn a_symlinked_config_resolves_relative_paths_against_the_link_target() {
+    let t = TestEnv::new();
+    let text = basic(
+        "sl-",
+        "[[agent]]\nname = \"a\"\nprompt_file = \"prompt.md\"\n",
+    );
+    t.write("real/agents.toml", &text);
+    t.write("real/prompt.md", "hello from the real directory\n");
+    std::fs::create_dir_all(t.path().join("link")).unwrap();
+    std::os::unix::fs::symlink("../real/agents.toml", t.path().join("link/agents.toml")).unwrap();
+    let (code, _, err) = output(t.cmd().current_dir(t.path().join("link")).arg("up"));
+    assert_eq!(code, 0, "up through the link:\n{err}");
+    assert_no_panic(&err);
+    assert!(t.path().join("real/.agents/state").is_dir());
+    assert!(!t.path().join("link/.agents").exists());
+    assert_eq!(
+        std::fs::read_to_string(t.path().join("real/.agents/state/kickoff-sl-a.txt")).unwrap(),
+        "hello from the real directory\n"
+    );
+    let (code, _, err) = output(t.cmd().current_dir(t.path().join("link")).arg("down"));
+    assert_eq!(code, 0, "down:\n{err}");
+    assert!(t.sessions().is_empty(), "sessions left: {:?}", t.sessions());
+}
+
+/// The stderr line of `up` that names agent `name`.
+fn agent_line<'a>(err: &'a str, name: &str) -> &'a str {
+    err.lines()
+        .find(|l| l.contains(&format!("agent \"{name}\"")))
+        .unwrap_or_else(|| panic!("agent {name} is not named:\n{err}"))
+}
+
+#[test]
+fn slot_values_in_a_shell_template_are_quoted_and_sessions_get_agents_variables() {
+    let t = TestEnv::new();
+    let text = r#"[defaults]
+session_prefix = "sq-"
+log_dir = "my logs"
+backend = "b"
+
+[backend.b]
+bin = '''sh -c 'cat {kickoff} > seen.txt; printf %s {model} > model.txt; printf "%s|%s|%s|%s" "$AGENTS_NAME" "$AGENTS_SESSION" "$AGENTS_MODEL" "$AGENTS_KICKOFF" > env.txt; exec sleep 60' '''
+prompt_delivery = "exec"
+
+[[agent]]
+name = "a"
+model = "x$(touch F)"
+prompt = "hello"
+"#;
+    t.config(text);
+    let (code, _, err) = t.run(&["up"]);
+    assert_eq!(code, 0, "up:\n{err}");
+    let read = |f: &str| std::fs::read_to_string(t.path().join(f)).unwrap_or_default();
+    assert!(
+        wait_until(10.0, || !read("env.txt").is_empty()),
+        "the agent did not run"
+    );
+    assert!(!t.path().join("F").exists(), "a model value ran as code");
+    assert_eq!(
+        read("seen.txt"),
+        "hello",
+        "{{kickoff}} under a log_dir with a space"
+    );
+    assert_eq!(read("model.txt"), "x$(touch F)");
+    let kickoff = t
+        .path()
+        .canonicalize()
+        .unwrap()
+        .join("my logs/state/kickoff-sq-a.txt");
+    assert_eq!(
+        read("env.txt"),
+        format!("a|sq-a|x$(touch F)|{}", kickoff.display())
+    );
+    assert!(t.sessions().contains(&"sq-a".to_string()));
+    assert_eq!(t.run(&["down"]).0, 0);
+    assert!(t.sessions().is_empty(), "sessions left: {:?}", t.sessions());
+}
+
+#[test]
+fn a_one_word_bin_that_is_a_path_with_a_space_runs() {
+    let t = TestEnv::new();
+    let script = t.write_script(
+        "my bin/agent.sh",
+        "#!/bin/sh\necho ran > ran.txt\nexec sleep 60\n",
+    );
+    let text = basic(
+        "sp-",
+        &format!(
+            "[backend.spaced]\nbin = \"'{}'\"\nprompt_delivery = \"exec\"\n\n\
+             [[agent]]\nname = \"a\"\nbackend = \"spaced\"\n",
+            script.display()
+        ),
+    );
+    t.config(&text);
+    let (code, _, err) = t.run(&["up"]);
+    assert_eq!(code, 0, "up:\n{err}");
+    assert!(
+        wait_until(10.0, || t.path().join("ran.txt").is_file()),
+        "the program with a space in its path did not run"
+    );
+    assert_eq!(t.run(&["down"]).0, 0);
+    assert!(t.sessions().is_empty(), "sessions left: {:?}", t.sessions());
+}
+
+#[test]
+fn a_dir_that_is_a_file_or_cannot_be_created_fails_up_naming_the_agent_or_service() {
+    let t = TestEnv::new();
+    t.write("afile", "not a directory\n");
+    let text = basic(
+        "dr-",
+        "[[agent]]\nname = \"filed\"\ndir = \"afile\"\n\n\
+         [[agent]]\nname = \"under\"\ndir = \"afile/sub\"\n\n\
+         [[agent]]\nname = \"ok\"\ndir = \"fresh/new\"\n\n\
+         [[service]]\nname = \"svc\"\ndir = \"afile\"\ncommand = \"sleep 60\"\n",
+    );
+    t.config(&text);
+    let (code, _, err) = t.run(&["up"]);
+    assert_ne!(
+        code, 0,
+        "up must report the agents that did not start:\n{err}"
+    );
+    assert_no_panic(&err);
+    let root = t.path().canonicalize().unwrap();
+    let line = agent_line(&err, "filed");
+    assert!(
+        line.contains(&format!(
+            "{} is not a directory",
+            root.join("afile").display()
+        )),
+        "{line}"
+    );
+    let line = agent_line(&err, "under");
+    assert!(
+        line.contains(&format!(
+            "cannot create its dir {}",
+            root.join("afile/sub").display()
+        )),
+        "{line}"
+    );
+    let line = err
+        .lines()
+        .find(|l| l.contains("service \"svc\""))
+        .unwrap_or_else(|| panic!("service svc is not named:\n{err}"));
+    assert!(line.contains("is not a directory"), "{line}");
+    assert!(err.contains("3 sessions did not start"), "{err}");
+    assert_eq!(t.sessions(), ["dr-ok", "dr-watchdog"]);
+    assert!(t.path().join("fresh/new").is_dir());
+    assert_eq!(t.run(&["down"]).0, 0);
+}
+
+#[test]
+fn an_arg_prompt_over_the_kernel_argument_limit_is_refused_at_up() {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let t = TestEnv::new();
+    t.write("big.md", &"x".repeat(200 * 1024));
+    let text = basic(
+        "bg-",
+        "[[agent]]\nname = \"big\"\nprompt_file = \"big.md\"\n\n\
+         [[agent]]\nname = \"small\"\nprompt = \"hi\"\n",
+    );
+    t.config(&text);
+    let (code, _, err) = t.run(&["up"]);
+    assert_ne!(code, 0, "up must refuse the big prompt:\n{err}");
+    assert_no_panic(&err);
+    let line = agent_line(&err, "big");
+    assert!(line.contains("204800 bytes"), "{line}");
+    assert!(line.contains("131071 bytes"), "{line}");
+    assert!(line.contains("prompt_delivery = \"exec\""), "{line}");
+    assert_eq!(t.sessions(), ["bg-small", "bg-watchdog"]);
+    assert!(!t.path().join(".agents/state/kickoff-bg-big.txt").exists());
+    assert_eq!(t.run(&["down"]).0, 0);
 }
