@@ -32,20 +32,65 @@ pub struct Prepared {
     pub evidence: serde_json::Value,
 }
 
-/// Prepares `agent`: writes `state/kickoff-<session>.txt`, builds the argv, checks that the
-/// program exists. `replace` kills a session of that name first. Errors name the agent.
-pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared, String> {
+/// What kind of failure kept an agent from starting. The watchdog logs a failed restart once
+/// per kind: the message itself may differ between attempts (a random temp-file name in an
+/// I/O error), the kind does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartErrorKind {
+    /// The kickoff text could not be built (a prompt file, role prompt or template is
+    /// unreadable).
+    Prompt,
+    /// `state/kickoff-<session>.txt` could not be written (a full or read-only disk).
+    KickoffWrite,
+    /// The program is not on PATH or not executable.
+    Program,
+    /// tmux refused to start the session.
+    Session,
+}
+
+/// Why an agent could not be started: its [`StartErrorKind`] and a message that names the
+/// agent, the file and the fix.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct StartError {
+    pub kind: StartErrorKind,
+    pub message: String,
+}
+
+impl StartError {
+    fn new(kind: StartErrorKind, message: String) -> Self {
+        Self { kind, message }
+    }
+}
+
+/// Writes the kickoff file unless it already holds `text`: a restart with an unchanged prompt
+/// writes nothing, so it works on a full disk.
+fn write_kickoff(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
+        return Ok(());
+    }
+    atomic::write_fast(path, text.as_bytes())
+}
+
+/// Prepares `agent`: writes `state/kickoff-<session>.txt` (only when its content changed),
+/// builds the argv, checks that the program exists. `replace` kills a session of that name
+/// first. Errors name the agent and carry their [`StartErrorKind`].
+pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared, StartError> {
     let cfg = &ctx.cfg;
     let backend = cfg.backend_of(agent);
     let phase = crate::phase::current(cfg, &ctx.state).map(|(_, p)| p);
     let model = kickoff::model(agent, phase);
-    let text = kickoff::kickoff(cfg, agent, phase)?;
+    let text = kickoff::kickoff(cfg, agent, phase)
+        .map_err(|e| StartError::new(StartErrorKind::Prompt, e))?;
     let kickoff_file = ctx.state.kickoff_path(&agent.session);
-    atomic::write_fast(&kickoff_file, text.as_bytes()).map_err(|e| {
-        format!(
-            "agent {:?}: cannot write {}: {e}",
-            agent.name,
-            kickoff_file.display()
+    write_kickoff(&kickoff_file, &text).map_err(|e| {
+        StartError::new(
+            StartErrorKind::KickoffWrite,
+            format!(
+                "agent {:?}: cannot write its kickoff file {}: {e}; free space on that disk or fix `log_dir`",
+                agent.name,
+                kickoff_file.display()
+            ),
         )
     })?;
     let resume_id = if agent.resume {
@@ -65,9 +110,12 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
     );
     if let Some(p) = &cmd.program {
         command::check_program(p, &agent.dir).map_err(|e| {
-            format!(
-                "agent {:?} (backend {:?}): {e}; install it or fix `bin` in [backend.{}]",
-                agent.name, backend.name, backend.name
+            StartError::new(
+                StartErrorKind::Program,
+                format!(
+                    "agent {:?} (backend {:?}): {e}; install it or fix `bin` in [backend.{}]",
+                    agent.name, backend.name, backend.name
+                ),
             )
         })?;
     }

@@ -4,6 +4,7 @@
 mod util;
 
 mod config_errors;
+mod disk;
 mod fleet;
 mod selftest;
 mod supervision;
