@@ -126,6 +126,9 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
             cwd: agent.dir.clone(),
             argv: cmd.argv,
             log: cfg.session_log(&agent.session),
+            log_max_bytes: ctx.cfg.log_max_bytes,
+            log_files: ctx.cfg.log_files,
+            mark: None,
             replace,
             wake: Some(crate::tmux::wake_channel(&cfg.session_prefix)),
         },
@@ -154,6 +157,9 @@ pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Prepared {
             cwd: svc.dir.clone(),
             argv: vec!["sh".into(), "-c".into(), svc.command.clone()],
             log: ctx.cfg.session_log(&svc.session),
+            log_max_bytes: ctx.cfg.log_max_bytes,
+            log_files: ctx.cfg.log_files,
+            mark: None,
             replace,
             wake: None,
         },
@@ -191,6 +197,9 @@ pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, String> {
         name: "watchdog".into(),
         spec: SessionSpec {
             log: ctx.cfg.session_log(&session),
+            log_max_bytes: ctx.cfg.log_max_bytes,
+            log_files: ctx.cfg.log_files,
+            mark: None,
             name: session.clone(),
             cwd: ctx.cfg.project_dir.clone(),
             argv,
@@ -217,7 +226,13 @@ pub async fn launch(
     for (p, _) in items {
         tracing::info!("starting {}", p.describe);
     }
-    let specs: Vec<SessionSpec> = items.iter().map(|(p, _)| p.spec.clone()).collect();
+    let specs: Vec<SessionSpec> = items
+        .iter()
+        .map(|(p, reason)| SessionSpec {
+            mark: Some(format!("{event}: {reason}")),
+            ..p.spec.clone()
+        })
+        .collect();
     let started = ctx.tmux.start(&specs).await;
     let mut results: Vec<(String, Result<(), String>)> = Vec::new();
     let mut pings = Vec::new();

@@ -6,6 +6,7 @@ mod util;
 mod config_errors;
 mod disk;
 mod fleet;
+mod logs;
 mod selftest;
 mod supervision;
 mod watchdog;
