@@ -62,6 +62,26 @@ pub enum Command {
         /// Print the history and exit instead of following
         #[arg(long)]
         no_follow: bool,
+        /// Print the pane output as it was written (escape sequences, `\r` redraws)
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Internal: the session-log writer that tmux's pipe-pane runs. Copies stdin into FILE,
+    /// rotating it at MAX_BYTES and keeping KEEP old files, until stdin closes.
+    #[command(hide = true)]
+    PipeLog {
+        /// The session log
+        #[arg(long, value_name = "PATH")]
+        file: PathBuf,
+        /// Rotate before the log would grow past this many bytes
+        #[arg(long, value_name = "N")]
+        max_bytes: u64,
+        /// Rotated files to keep (FILE.1 … FILE.KEEP)
+        #[arg(long, value_name = "K")]
+        keep: u32,
+        /// Separator text written first (after the time)
+        #[arg(long, value_name = "TEXT")]
+        mark: Option<String>,
     },
     /// Run the built-in detection checks and every captured screen (needs no config); exit 1
     /// on a failure. With --pane, say how one captured screen reads instead.

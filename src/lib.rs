@@ -19,6 +19,7 @@ pub mod ctx;
 pub mod detect;
 pub mod events;
 pub mod launch;
+pub mod logfile;
 pub mod logging;
 pub mod phase;
 pub mod state;

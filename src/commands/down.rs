@@ -3,6 +3,11 @@
 //! until `agents up <name>` (SPEC defect 22). The watchdog is stopped first. Stopping leaves
 //! nothing running: stop keys, then the session, then every process that descended from its
 //! pane ([`crate::launch::stop`]).
+//!
+//! Stopping never depends on writing a file: the down markers are tried before the kill (so a
+//! watchdog mid-tick sees them) but a failure there (a full or read-only disk) does not stop
+//! `down`; the sessions are killed, the failed markers are tried again, and a marker that
+//! still cannot be written is reported and makes `down` exit 1, the sessions stopped.
 
 use std::process::ExitCode;
 
@@ -18,10 +23,14 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let _fleet = super::fleet_lock(ctx).await?;
     // tmux must answer before anything is recorded (a missing tmux changes nothing).
     let sessions = ctx.tmux.sessions().await?;
-    // Intent next: a watchdog mid-tick must not bring these back.
-    for a in cfg.agents.iter().filter(|a| wanted(&a.name)) {
-        ctx.state.set_down(&a.name)?;
-    }
+    // Intent next, best effort: a watchdog mid-tick must not bring these back, but a marker
+    // that cannot be written must not keep anything running.
+    let unrecorded: Vec<&str> = cfg
+        .agents
+        .iter()
+        .filter(|a| wanted(&a.name) && ctx.state.set_down(&a.name).is_err())
+        .map(|a| a.name.as_str())
+        .collect();
     let mut targets: Vec<(String, String)> = Vec::new();
     if wanted("watchdog") {
         targets.push(("watchdog".into(), cfg.watchdog_session()));
@@ -59,7 +68,7 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
             "nothing to stop: no session of {} is running",
             if full { "this fleet" } else { "those names" }
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(record_after(ctx, &unrecorded));
     }
     for (_, s) in &present {
         tracing::info!("killing {s}");
@@ -68,7 +77,9 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     type Targets<'a> = Vec<&'a (String, String)>;
     let (wd, rest): (Targets, Targets) =
         present.iter().copied().partition(|(n, _)| n == "watchdog");
-    for group in [wd, rest] {
+    // It must also have exited before the rest are stopped: a watchdog still finishing its
+    // tick would start again an agent whose down marker could not be written.
+    for (i, group) in [wd, rest].into_iter().enumerate() {
         let targets: Vec<stop::Target> = group
             .iter()
             .map(|(n, s)| match cfg.agent(n) {
@@ -76,9 +87,15 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
                 _ => stop::plain_target(s),
             })
             .collect();
+        if targets.is_empty() {
+            continue;
+        }
         let killed = stop::stop(ctx, &targets).await?;
         if killed > 0 {
             tracing::info!("{killed} process(es) outlived their session and were killed");
+        }
+        if i == 0 {
+            wait_for_watchdog_exit(ctx).await;
         }
     }
     for (n, s) in &present {
@@ -91,10 +108,27 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     if let Err(e) = ctx.state.manifest().remove(&stopped) {
         tracing::warn!("cannot update the manifest: {e}");
     }
-    if present.iter().any(|(n, _)| n == "watchdog") {
-        wait_for_watchdog_exit(ctx).await;
+    Ok(record_after(ctx, &unrecorded))
+}
+
+/// Writes the down markers that failed before the kill. Returns exit status 1, after logging
+/// which markers are missing and what that means, if any still fails.
+fn record_after(ctx: &Ctx, unrecorded: &[&str]) -> ExitCode {
+    let mut failed = false;
+    for name in unrecorded {
+        if let Err(e) = ctx.state.set_down(name) {
+            failed = true;
+            tracing::error!(
+                "{name} is stopped, but `down` could not record it in {}: {e}\n  help: free space on that disk (or make it writable); until then a running watchdog may start {name} again",
+                ctx.state.dir().join(format!("down-{name}")).display()
+            );
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Waits (up to 5 s) until the killed watchdog has released its lock, so that `down` returns

@@ -38,7 +38,22 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             name,
             lines,
             no_follow,
-        } => logs::run(&load(config, "logs")?, &name, lines, !no_follow).await,
+            raw,
+        } => logs::run(&load(config, "logs")?, &name, lines, !no_follow, raw).await,
+        Command::PipeLog {
+            file,
+            max_bytes,
+            keep,
+            mark,
+        } => {
+            crate::logfile::run_writer(crate::logfile::WriterOptions {
+                file,
+                max_bytes,
+                keep,
+                mark,
+            });
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

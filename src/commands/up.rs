@@ -54,7 +54,7 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
         if let Some(replace) = to_start(&sessions, &a.session) {
             match launch::prepare_agent(ctx, a, replace) {
                 Ok(p) => items.push(p),
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(e.to_string()),
             }
         }
     }

@@ -195,6 +195,8 @@ const ENTRY_KEYS: &[&str] = &[
     "log_dir",
     "project_dir",
     "tmux_socket",
+    "log_max_bytes",
+    "log_files",
     "name",
     "session",
     "dir",

@@ -8,6 +8,11 @@ use std::time::Duration;
 
 use super::pattern::Pattern;
 
+/// The default `[defaults].log_max_bytes`: 10 MiB.
+pub const DEFAULT_LOG_MAX_BYTES: u64 = 10 * 1024 * 1024;
+/// The default `[defaults].log_files`: three rotated logs are kept.
+pub const DEFAULT_LOG_FILES: u32 = 3;
+
 /// A loaded, valid `agents.toml`.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -23,6 +28,12 @@ pub struct Config {
     pub session_prefix: String,
     /// `[defaults].tmux_socket`: the private tmux server (`tmux -L NAME`), if set.
     pub tmux_socket: Option<String>,
+    /// `[defaults].log_max_bytes`: a session log is rotated when it reaches this many bytes
+    /// (default [`DEFAULT_LOG_MAX_BYTES`], 10 MiB).
+    pub log_max_bytes: u64,
+    /// `[defaults].log_files`: how many rotated logs (`<session>.log.1` … `.N`) are kept
+    /// (default [`DEFAULT_LOG_FILES`], 3; 0 keeps none).
+    pub log_files: u32,
     pub watchdog: WatchdogSettings,
     /// Backends by name.
     pub backends: BTreeMap<String, Backend>,

@@ -45,6 +45,10 @@ pub struct RawEntry {
     pub project_dir: Option<SStr>,
     #[serde(default, deserialize_with = "lenient_spanned")]
     pub tmux_socket: Option<SStr>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub log_max_bytes: Option<Spanned<i64>>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub log_files: Option<Spanned<i64>>,
     // agents and services
     #[serde(default, deserialize_with = "lenient_spanned")]
     pub name: Option<SStr>,

@@ -70,6 +70,36 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
             Some(name.clone())
         }
     });
+    let log_max_bytes = match &d.log_max_bytes {
+        None => super::model::DEFAULT_LOG_MAX_BYTES,
+        Some(n) if (4096..=(1i64 << 50)).contains(n.get_ref()) => *n.get_ref() as u64,
+        Some(n) => {
+            v.err(
+                Problem::new(format!(
+                    "[defaults] log_max_bytes = {} is not a usable size",
+                    n.get_ref()
+                ))
+                .at(Some(sp(n)))
+                .help("give the size in bytes at which a session log is rotated, >= 4096 (default 10485760, 10 MiB)"),
+            );
+            super::model::DEFAULT_LOG_MAX_BYTES
+        }
+    };
+    let log_files = match &d.log_files {
+        None => super::model::DEFAULT_LOG_FILES,
+        Some(n) if (0..=1000).contains(n.get_ref()) => *n.get_ref() as u32,
+        Some(n) => {
+            v.err(
+                Problem::new(format!(
+                    "[defaults] log_files = {} is not a usable count",
+                    n.get_ref()
+                ))
+                .at(Some(sp(n)))
+                .help("give how many rotated logs (<session>.log.1 … .N) to keep, 0 to 1000 (default 3)"),
+            );
+            super::model::DEFAULT_LOG_FILES
+        }
+    };
     for (key, val) in [
         ("name", &d.name),
         ("session", &d.session),
@@ -359,6 +389,8 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
         log_dir,
         session_prefix,
         tmux_socket,
+        log_max_bytes,
+        log_files,
         watchdog,
         backends,
         agents,
@@ -478,6 +510,19 @@ fn warn_defaults_only(e: &RawEntry, label: &str, v: &mut V) {
         ("log_dir", &e.log_dir),
         ("project_dir", &e.project_dir),
         ("tmux_socket", &e.tmux_socket),
+    ] {
+        if let Some(val) = val {
+            v.warn(
+                Problem::new(format!(
+                    "{label}: `{key}` only has a meaning under [defaults]; ignored here"
+                ))
+                .at(Some(sp(val))),
+            );
+        }
+    }
+    for (key, val) in [
+        ("log_max_bytes", &e.log_max_bytes),
+        ("log_files", &e.log_files),
     ] {
         if let Some(val) = val {
             v.warn(

@@ -34,19 +34,70 @@ pub struct Prepared {
     pub evidence: serde_json::Value,
 }
 
+/// What kind of failure kept an agent from starting. The watchdog logs a failed restart once
+/// per kind: the message itself may differ between attempts (a random temp-file name in an
+/// I/O error), the kind does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartErrorKind {
+    /// The kickoff text could not be built (a prompt file, role prompt or template is
+    /// unreadable).
+    Prompt,
+    /// `state/kickoff-<session>.txt` could not be written (a full or read-only disk).
+    KickoffWrite,
+    /// The agent's `dir` is not a directory or cannot be created, or its `arg` prompt is over
+    /// the kernel's argument limit.
+    Setup,
+    /// The program is not on PATH or not executable.
+    Program,
+    /// tmux refused to start the session.
+    Session,
+}
+
+/// Why an agent could not be started: its [`StartErrorKind`] and a message that names the
+/// agent, the file and the fix.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct StartError {
+    pub kind: StartErrorKind,
+    pub message: String,
+}
+
+impl StartError {
+    fn new(kind: StartErrorKind, message: String) -> Self {
+        Self { kind, message }
+    }
+}
+
+/// Writes the kickoff file unless it already holds `text`: a restart with an unchanged prompt
+/// writes nothing, so it works on a full disk.
+fn write_kickoff(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
+        return Ok(());
+    }
+    atomic::write_fast(path, text.as_bytes())
+}
+
 /// Prepares `agent`: checks its `dir` (created if missing; it must be a directory), the
-/// size of an `arg` prompt and the program, then writes `state/kickoff-<session>.txt` and
-/// builds the argv (with `AGENTS_NAME`, `AGENTS_SESSION`, `AGENTS_KICKOFF` and
-/// `AGENTS_MODEL` in its environment). `replace` kills a session of that name first.
-/// Nothing is written for an agent that cannot start. Errors name the agent.
-pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared, String> {
+/// size of an `arg` prompt and the program, then writes `state/kickoff-<session>.txt` (only
+/// when its content changed) and builds the argv (with `AGENTS_NAME`, `AGENTS_SESSION`,
+/// `AGENTS_KICKOFF` and `AGENTS_MODEL` in its environment). `replace` kills a session of that
+/// name first. Nothing is written for an agent that cannot start. Errors name the agent and
+/// carry their [`StartErrorKind`].
+pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared, StartError> {
     let cfg = &ctx.cfg;
     let backend = cfg.backend_of(agent);
     let phase = crate::phase::current(cfg, &ctx.state).map(|(_, p)| p);
     let model = kickoff::model(agent, phase);
-    let text = kickoff::kickoff(cfg, agent, phase)?;
-    check_dir(&agent.dir).map_err(|e| format!("agent {:?}: {e}", agent.name))?;
-    command::check_arg_size(&text, backend).map_err(|e| format!("agent {:?}: {e}", agent.name))?;
+    let text = kickoff::kickoff(cfg, agent, phase)
+        .map_err(|e| StartError::new(StartErrorKind::Prompt, e))?;
+    let setup = |e: String| {
+        StartError::new(
+            StartErrorKind::Setup,
+            format!("agent {:?}: {e}", agent.name),
+        )
+    };
+    check_dir(&agent.dir).map_err(setup)?;
+    command::check_arg_size(&text, backend).map_err(setup)?;
     let kickoff_file = ctx.state.kickoff_path(&agent.session);
     let resume_id = if agent.resume {
         ctx.state.resume_id(&agent.name)
@@ -65,17 +116,23 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
     );
     if let Some(p) = &cmd.program {
         command::check_program(p, &agent.dir).map_err(|e| {
-            format!(
-                "agent {:?} (backend {:?}): {e}; install it or fix `bin` in [backend.{}]",
-                agent.name, backend.name, backend.name
+            StartError::new(
+                StartErrorKind::Program,
+                format!(
+                    "agent {:?} (backend {:?}): {e}; install it or fix `bin` in [backend.{}]",
+                    agent.name, backend.name, backend.name
+                ),
             )
         })?;
     }
-    atomic::write_fast(&kickoff_file, text.as_bytes()).map_err(|e| {
-        format!(
-            "agent {:?}: cannot write {}: {e}",
-            agent.name,
-            kickoff_file.display()
+    write_kickoff(&kickoff_file, &text).map_err(|e| {
+        StartError::new(
+            StartErrorKind::KickoffWrite,
+            format!(
+                "agent {:?}: cannot write its kickoff file {}: {e}; free space on that disk or fix `log_dir`",
+                agent.name,
+                kickoff_file.display()
+            ),
         )
     })?;
     let kickoff_str = kickoff_file.to_string_lossy();
@@ -95,6 +152,9 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
             cwd: agent.dir.clone(),
             argv,
             log: cfg.session_log(&agent.session),
+            log_max_bytes: ctx.cfg.log_max_bytes,
+            log_files: ctx.cfg.log_files,
+            mark: None,
             replace,
             wake: Some(crate::tmux::wake_channel(&cfg.session_prefix)),
         },
@@ -143,6 +203,9 @@ pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Result<Prepar
             cwd: svc.dir.clone(),
             argv: vec!["sh".into(), "-c".into(), svc.command.clone()],
             log: ctx.cfg.session_log(&svc.session),
+            log_max_bytes: ctx.cfg.log_max_bytes,
+            log_files: ctx.cfg.log_files,
+            mark: None,
             replace,
             wake: None,
         },
@@ -180,6 +243,9 @@ pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, String> {
         name: "watchdog".into(),
         spec: SessionSpec {
             log: ctx.cfg.session_log(&session),
+            log_max_bytes: ctx.cfg.log_max_bytes,
+            log_files: ctx.cfg.log_files,
+            mark: None,
             name: session.clone(),
             cwd: ctx.cfg.project_dir.clone(),
             argv,
@@ -206,7 +272,13 @@ pub async fn launch(
     for (p, _) in items {
         tracing::info!("starting {}", p.describe);
     }
-    let specs: Vec<SessionSpec> = items.iter().map(|(p, _)| p.spec.clone()).collect();
+    let specs: Vec<SessionSpec> = items
+        .iter()
+        .map(|(p, reason)| SessionSpec {
+            mark: Some(format!("{event}: {reason}")),
+            ..p.spec.clone()
+        })
+        .collect();
     let started = ctx.tmux.start(&specs).await;
     let mut results: Vec<(String, Result<(), String>)> = Vec::new();
     let mut pings = Vec::new();

@@ -19,8 +19,9 @@ pub fn write_fast(path: &Path, data: &[u8]) -> std::io::Result<()> {
 fn write_impl(path: &Path, data: &[u8], sync: bool) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-    tmp.write_all(data)?;
+    let tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    // Through the `File`: the temp file's own `Write` adds its random name to the error.
+    tmp.as_file().write_all(data)?;
     if sync {
         tmp.as_file().sync_all()?;
     }

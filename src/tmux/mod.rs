@@ -84,8 +84,15 @@ pub struct SessionSpec {
     pub cwd: PathBuf,
     /// Program and arguments, exec'd by tmux without a shell.
     pub argv: Vec<String>,
-    /// Pane output is appended here (`pipe-pane`).
+    /// Pane output is appended here (`pipe-pane` into `agents pipe-log`).
     pub log: PathBuf,
+    /// The log is rotated before it grows past this many bytes (`[defaults].log_max_bytes`).
+    pub log_max_bytes: u64,
+    /// Rotated logs kept (`[defaults].log_files`).
+    pub log_files: u32,
+    /// The separator line's text (`start: <reason>`), written to the log when the session
+    /// starts; `None` writes none.
+    pub mark: Option<String>,
     /// Kill an existing session of that name first (a dead pane being replaced).
     pub replace: bool,
     /// A [`wake_channel`] the session signals (`pane-died` hook) when its program exits.
@@ -461,13 +468,46 @@ fn start_commands(s: &SessionSpec) -> Vec<String> {
         v.push(target::arg(&format!("wait-for -S {chan}")));
         v.push(";".into());
     }
-    let log = shlex::try_quote(&s.log.to_string_lossy())
-        .map_or_else(|_| "/dev/null".to_string(), |q| q.into_owned());
     v.extend(["pipe-pane", "-o", "-t", &target::pane(&s.name)].map(String::from));
-    v.push(target::arg(&target::no_format(&format!(
-        "exec cat >> {log}"
+    let exe = std::env::current_exe().ok().map(|p| {
+        // A binary replaced while it runs (a rebuild) reads as "PATH (deleted)": the new
+        // binary at PATH is the one to run.
+        let p = p.to_string_lossy().into_owned();
+        p.strip_suffix(" (deleted)").map(String::from).unwrap_or(p)
+    });
+    v.push(target::arg(&target::no_format(&pipe_command(
+        s,
+        exe.as_deref(),
     ))));
     v
+}
+
+/// The shell line `pipe-pane` runs (under `sh -c`): this executable's `pipe-log` verb with
+/// every value quoted, or `cat >>` when the executable cannot be found (no rotation then).
+/// A value that cannot be quoted (a NUL byte) sends the output to `/dev/null`.
+fn pipe_command(s: &SessionSpec, exe: Option<&str>) -> String {
+    let q = |v: &str| shlex::try_quote(v).map(|q| q.into_owned()).ok();
+    let Some(log) = q(&s.log.to_string_lossy()) else {
+        return "exec cat > /dev/null".into();
+    };
+    let Some(exe) = exe.and_then(q) else {
+        return format!("exec cat >> {log}");
+    };
+    let mut line = format!(
+        "exec {exe} pipe-log --file {log} --max-bytes {} --keep {}",
+        s.log_max_bytes, s.log_files
+    );
+    if let Some(mark) = s.mark.as_deref().and_then(|m| {
+        let one_line: String = m
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        q(&one_line)
+    }) {
+        line.push_str(" --mark ");
+        line.push_str(&mark);
+    }
+    line
 }
 
 /// Joins command argvs with `;` into one tmux invocation.
@@ -509,6 +549,9 @@ mod tests {
             cwd: "/tmp/x#y".into(),
             argv: vec!["echo".into(), "a;".into()],
             log: "/tmp/it's #1.log".into(),
+            log_max_bytes: 4096,
+            log_files: 2,
+            mark: Some("restart: $(touch x) 'q'\n#2".into()),
             replace: true,
             wake: Some("agents-wake-p-".into()),
         };
@@ -516,7 +559,18 @@ mod tests {
         assert_eq!(&c[..4], &["kill-session", "-t", "=p-a", ";"]);
         assert!(c.contains(&"/tmp/x##y".to_string()));
         assert!(c.contains(&"a\\;".to_string()));
-        assert_eq!(c.last().unwrap(), "exec cat >> \"/tmp/it's ##1.log\"");
+        let line = pipe_command(&s, Some("/opt/my agents"));
+        assert_eq!(
+            line,
+            "exec '/opt/my agents' pipe-log --file \"/tmp/it's #1.log\" --max-bytes 4096 --keep 2 --mark 'restart: $(touch x) '\"'q' #2\""
+        );
+        // sh reads it back as the same words.
+        let words = shlex::split(line.strip_prefix("exec ").unwrap()).unwrap();
+        assert_eq!(words[0], "/opt/my agents");
+        assert_eq!(words[3], "/tmp/it's #1.log");
+        assert_eq!(words.last().unwrap(), "restart: $(touch x) 'q' #2");
+        assert_eq!(pipe_command(&s, None), "exec cat >> \"/tmp/it's #1.log\"");
+        assert!(c.last().unwrap().contains("##1.log"));
     }
 
     #[test]
@@ -526,6 +580,9 @@ mod tests {
             cwd: "/tmp".into(),
             argv: vec!["/my dir/cli".into()],
             log: "/tmp/p-a.log".into(),
+            log_max_bytes: 4096,
+            log_files: 1,
+            mark: None,
             replace: false,
             wake: None,
         };

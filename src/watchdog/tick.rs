@@ -38,8 +38,8 @@ pub struct Mem {
     stale_banner: Option<String>,
     /// The dialog line last reported (a dialog is reported once).
     dialog: Option<String>,
-    /// The last start error, logged once.
-    start_error: Option<String>,
+    /// The kind of the last start error: a failure of the same kind is logged once.
+    start_error: Option<launch::StartErrorKind>,
     /// A corrupt limit file was reported.
     corrupt_reported: bool,
     /// The backoff wait last logged.
@@ -302,13 +302,19 @@ impl Ticker {
                         restarts.push((p, reason));
                     }
                     Err(e) => {
-                        if mem.start_error.as_deref() != Some(e.as_str()) {
+                        if mem.start_error != Some(e.kind) {
                             tracing::error!(
                                 "cannot restart {} ({reason}): {e}; retrying with backoff",
                                 a.name
                             );
-                            mem.event(ctx, a, "restart-failed", &reason, json!({"error": e}));
-                            mem.start_error = Some(e);
+                            mem.event(
+                                ctx,
+                                a,
+                                "restart-failed",
+                                &reason,
+                                json!({"error": e.to_string()}),
+                            );
+                            mem.start_error = Some(e.kind);
                         }
                         mem.history.record(&policy, now);
                         mem.show("backoff", now, None, Some(reason));
@@ -384,10 +390,10 @@ impl Ticker {
         for (name, r) in launch::launch(ctx, &restarts, "restart").await {
             if let Err(e) = r
                 && let Some(m) = self.mem.get_mut(&name)
-                && m.start_error.as_deref() != Some(e.as_str())
+                && m.start_error != Some(launch::StartErrorKind::Session)
             {
                 tracing::error!("{e}; retrying with backoff");
-                m.start_error = Some(e);
+                m.start_error = Some(launch::StartErrorKind::Session);
             }
         }
         drop(fleet_lock);

@@ -1113,3 +1113,20 @@ fn an_arg_prompt_over_the_kernel_argument_limit_is_refused_at_up() {
     assert!(!t.path().join(".agents/state/kickoff-bg-big.txt").exists());
     assert_eq!(t.run(&["down"]).0, 0);
 }
+
+#[test]
+fn bad_log_rotation_keys_name_the_key_and_the_fix() {
+    let t = TestEnv::new();
+    let text = "[defaults]\nsession_prefix = \"lr-\"\nlog_dir = \".agents\"\nbackend = \"b\"\nlog_max_bytes = 100\nlog_files = -1\n\n[backend.b]\nbin = \"true\"\n\n[[agent]]\nname = \"a\"\nlog_files = 2\n";
+    t.config(text);
+    let err = config_error(&t, &["status"]);
+    let p = problem(&err, &loc(&t, text, "100\n"));
+    assert!(
+        p.contains("log_max_bytes = 100 is not a usable size") && p.contains(">= 4096"),
+        "{p}"
+    );
+    let p = problem(&err, &loc(&t, text, "-1\n"));
+    assert!(p.contains("log_files = -1 is not a usable count"), "{p}");
+    // `log_files` under [[agent]] is only a warning.
+    assert!(err.contains("has 2 errors"), "{err}");
+}

@@ -4,7 +4,9 @@
 mod util;
 
 mod config_errors;
+mod disk;
 mod fleet;
+mod logs;
 mod orphans;
 mod races;
 mod selftest;
