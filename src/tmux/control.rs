@@ -76,14 +76,24 @@ impl Tmux {
         let wait = format!("wait-for {channel}\n");
         let task = tokio::spawn(async move {
             let _child = child;
-            if stdin.write_all(wait.as_bytes()).await.is_err() {
-                return;
-            }
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 let mut words = line.split(' ');
                 let wake = match words.next() {
                     Some("%sessions-changed") => true,
+                    // The attach itself (flags 0) is done: only now send the wait-for (sent
+                    // earlier, tmux 3.3a sometimes ran it before attaching and the client
+                    // then never attached).
+                    Some("%end") if words.clone().nth(2) == Some("0") => {
+                        if stdin.write_all(wait.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        false
+                    }
+                    Some("%error") if words.clone().nth(2) == Some("0") => {
+                        let _ = tx.try_send(());
+                        return;
+                    }
                     // The end of a command we sent (flags 1): our wait-for returned.
                     Some("%end" | "%error") if words.nth(2) == Some("1") => {
                         if stdin.write_all(wait.as_bytes()).await.is_err() {

@@ -29,6 +29,9 @@ use crate::ctx::Ctx;
 use reload::{Refresh, Reloader};
 use tick::Ticker;
 
+/// A tick skipped because `up` or `down` held the fleet is tried again after this long.
+const SKIPPED_RETRY: Duration = Duration::from_millis(250);
+
 /// Event-driven ticks come at most this often (a burst of kills is one tick).
 const EVENT_GAP: Duration = Duration::from_millis(100);
 
@@ -143,7 +146,11 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        wd.tick(&ctx, heavy).await;
+        if !wd.tick(&ctx, heavy).await {
+            // `up` or `down` holds the fleet: try again soon, not a whole tick later.
+            next_light = Instant::now() + SKIPPED_RETRY;
+            continue;
+        }
         let w = &ctx.cfg.watchdog;
         let after = Instant::now();
         while next_light <= after {
@@ -230,8 +237,9 @@ impl Watchdog {
 
     /// One tick: on a heavy tick advance the phase first; then supervise every watched agent.
     /// Both start and stop sessions, so both run under the fleet's start/stop lock; while
-    /// `up` or `down` holds it the tick is skipped (the next one decides again).
-    pub async fn tick(&mut self, ctx: &Ctx, heavy: bool) {
+    /// `up` or `down` holds it the tick is skipped and `false` returned (the caller tries
+    /// again shortly).
+    pub async fn tick(&mut self, ctx: &Ctx, heavy: bool) -> bool {
         let fleet_lock = match crate::state::lock::wait_for(
             &ctx.state.fleet_lock_path(),
             Duration::ZERO,
@@ -241,11 +249,11 @@ impl Watchdog {
             Ok(f) => f,
             Err(e) => {
                 tracing::debug!("the fleet is being started or stopped ({e}); tick skipped");
-                return;
+                return false;
             }
         };
         if heavy && advance::check(ctx).await {
-            return;
+            return true;
         }
         let sessions = match ctx.tmux.sessions().await {
             Ok(s) => {
@@ -261,10 +269,11 @@ impl Watchdog {
                     ctx.events.emit("tmux-error", json!({"error": msg}));
                 }
                 self.tmux_error = Some(msg);
-                return;
+                return true;
             }
         };
         self.ticker.tick(ctx, &sessions, heavy, fleet_lock).await;
         self.ensure_watcher(ctx, &sessions);
+        true
     }
 }
