@@ -1,17 +1,27 @@
 //! The watchdog's event source: one tmux control-mode client (`tmux -C attach-session -f
 //! no-output,ignore-size,read-only`) on a session of the fleet. It reports
-//! `%sessions-changed` (a session was created or killed) and, through a `wait-for` command
-//! it keeps pending, the fleet's [`super::wake_channel`] that every agent session signals
-//! from its `pane-died` hook. Each report wakes the watchdog at once, so a session that dies
-//! or is killed is restarted within a second whatever the light tick. Control mode has been
-//! seen to wedge (tmux 3.6), so this only adds to the polling tick, never replaces it.
+//! `%sessions-changed` (a session was created or killed) at once, and every 500 ms it asks,
+//! on its own connection (no process started), which panes are dead: a pane newly dead is
+//! reported too. (The `pane-died` hook on each session is not enough: tmux 3.3a loses the
+//! exit status of a third to a half of quickly exiting panes, and then runs no hook.) Each
+//! report wakes the watchdog at once, so a session that dies or is killed is restarted within
+//! a second whatever the light tick. Control mode has been seen to wedge (tmux 3.6), so this
+//! only adds to the polling tick, never replaces it.
 
+use std::collections::HashSet;
 use std::process::Stdio;
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
 use super::{Tmux, TmuxError, target};
+
+/// How often the client asks which panes are dead (a command on its own connection: no
+/// process is started for it).
+const POLL: Duration = Duration::from_millis(500);
+/// Marks the lines of our pane poll in the client's output.
+const DEAD_MARK: &str = "@agents-dead ";
 
 /// A running control-mode client; dropping it ends the client.
 #[derive(Debug)]
@@ -47,7 +57,7 @@ impl Drop for Watcher {
 impl Tmux {
     /// Attaches a control-mode client to `session` and reports fleet events (see the module
     /// doc). Errors when tmux cannot be started.
-    pub fn watch(&self, session: &str, channel: &str) -> Result<Watcher, TmuxError> {
+    pub fn watch(&self, session: &str) -> Result<Watcher, TmuxError> {
         let mut cmd = tokio::process::Command::new("tmux");
         cmd.arg("-u");
         if let Some(s) = self.socket() {
@@ -73,40 +83,60 @@ impl Tmux {
             return Err(TmuxError::Io(std::io::Error::other("no pipes to tmux -C")));
         };
         let (tx, rx) = mpsc::channel(16);
-        let wait = format!("wait-for {channel}\n");
+        let poll = format!("list-panes -a -F '{DEAD_MARK}#{{pane_id}}:#{{pane_dead}}'\n");
         let task = tokio::spawn(async move {
             let _child = child;
             let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
+            let mut attached = false;
+            let mut dead: HashSet<String> = HashSet::new();
+            let mut seen: HashSet<String> = HashSet::new();
+            let mut tick = tokio::time::interval(POLL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                let line = tokio::select! {
+                    l = lines.next_line() => match l {
+                        Ok(Some(l)) => l,
+                        _ => return,
+                    },
+                    _ = tick.tick() => {
+                        if attached && stdin.write_all(poll.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                };
                 let mut words = line.split(' ');
                 let wake = match words.next() {
                     Some("%sessions-changed") => true,
-                    // The attach itself (flags 0) is done: only now send the wait-for (sent
-                    // earlier, tmux 3.3a sometimes ran it before attaching and the client
-                    // then never attached).
-                    Some("%end") if words.clone().nth(2) == Some("0") => {
-                        if stdin.write_all(wait.as_bytes()).await.is_err() {
-                            return;
-                        }
+                    // The attach (flags 0) is done: from now on, poll.
+                    Some("%end") if words.nth(2) == Some("0") => {
+                        attached = true;
                         false
                     }
-                    Some("%error") if words.clone().nth(2) == Some("0") => {
+                    Some("%error") if words.nth(2) == Some("0") => {
                         let _ = tx.try_send(());
                         return;
                     }
-                    // The end of a command we sent (flags 1): our wait-for returned.
-                    Some("%end" | "%error") if words.nth(2) == Some("1") => {
-                        if stdin.write_all(wait.as_bytes()).await.is_err() {
-                            return;
-                        }
-                        true
+                    // The end of one poll: a pane that is newly dead is news.
+                    Some("%end" | "%error") => {
+                        let news = seen.iter().any(|p| !dead.contains(p));
+                        dead = std::mem::take(&mut seen);
+                        news
                     }
                     // The session it was attached to is gone: that too is news.
                     Some("%exit") => {
                         let _ = tx.try_send(());
                         return;
                     }
-                    _ => false,
+                    _ => {
+                        if let Some(pane) = line
+                            .strip_prefix(DEAD_MARK)
+                            .and_then(|r| r.strip_suffix(":1"))
+                        {
+                            seen.insert(pane.to_string());
+                        }
+                        false
+                    }
                 };
                 if wake {
                     let _ = tx.try_send(());

@@ -25,8 +25,10 @@ const MAX_CHAIN_BYTES: usize = 12 * 1024;
 pub const SESSION_SIZE: (u32, u32) = (200, 50);
 
 /// The `wait-for` channel a fleet's sessions signal when their program exits (a `pane-died`
-/// hook set on each of the fleet's own sessions, never globally): `agents-wake-<prefix>`,
-/// with anything but letters, digits, `-` and `_` replaced by `_`.
+/// hook set on each of the fleet's own sessions, never globally), for scripts that want to
+/// wait for it (`tmux wait-for agents-wake-<prefix>`; tmux 3.3a skips the hook when it loses
+/// an exit status, so the watchdog polls instead): `agents-wake-<prefix>`, with anything but
+/// letters, digits, `-` and `_` replaced by `_`.
 pub fn wake_channel(session_prefix: &str) -> String {
     let clean: String = session_prefix
         .chars()

@@ -222,8 +222,7 @@ impl Watchdog {
             self.watcher = None;
             return;
         };
-        let channel = crate::tmux::wake_channel(&ctx.cfg.session_prefix);
-        match ctx.tmux.watch(target, &channel) {
+        match ctx.tmux.watch(target) {
             Ok(w) => {
                 tracing::debug!("event source attached to {target}");
                 self.watcher = Some(w);
