@@ -1,6 +1,7 @@
 //! `agents phase [show|next|set N]` — inspect or move the loop phase. `set` is range-checked
 //! (SPEC defect 2) and accepts an index (0-based, as in agents.py) or a phase id.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use crate::cli::PhaseAction;
@@ -9,20 +10,25 @@ use crate::ctx::Ctx;
 pub fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitCode> {
     let phases = &ctx.cfg.loop_.phases;
     if phases.is_empty() {
-        println!("no [loop].phases configured in {}", ctx.cfg.path.display());
+        writeln!(
+            std::io::stdout(),
+            "no [loop].phases configured in {}",
+            ctx.cfg.path.display()
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let ids: Vec<&str> = phases.iter().map(|p| p.id.as_str()).collect();
     let (cur, _) = crate::phase::current(&ctx.cfg, &ctx.state).expect("phases exist");
     let target = match action.unwrap_or(PhaseAction::Show) {
         PhaseAction::Show => {
-            println!(
+            writeln!(
+                std::io::stdout(),
                 "phase {} [{}/{}] seq: {}",
                 phases[cur].id,
                 cur + 1,
                 phases.len(),
                 ids.join(" ")
-            );
+            )?;
             return Ok(ExitCode::SUCCESS);
         }
         PhaseAction::Next => {
@@ -60,6 +66,10 @@ pub fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitCode> {
         "phase-set",
         serde_json::json!({"index": target, "id": phases[target].id}),
     );
-    println!("phase idx now {target} ({})", phases[target].id);
+    writeln!(
+        std::io::stdout(),
+        "phase idx now {target} ({})",
+        phases[target].id
+    )?;
     Ok(ExitCode::SUCCESS)
 }

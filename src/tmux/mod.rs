@@ -41,6 +41,25 @@ pub fn wake_channel(session_prefix: &str) -> String {
     format!("agents-wake-{clean}")
 }
 
+/// How long one tmux call may take before it is abandoned: `$AGENTS_TMUX_TIMEOUT` seconds
+/// (fractions allowed, more than 0), else 10 s. A value that is not a positive number is
+/// ignored with a warning naming the variable.
+pub fn timeout_from_env() -> Duration {
+    const DEFAULT: Duration = Duration::from_secs(10);
+    match std::env::var("AGENTS_TMUX_TIMEOUT") {
+        Err(_) => DEFAULT,
+        Ok(v) => match v.trim().parse::<f64>() {
+            Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Duration::from_secs_f64(s),
+            _ => {
+                tracing::warn!(
+                    "AGENTS_TMUX_TIMEOUT={v:?} is not a positive number of seconds; using 10 s"
+                );
+                DEFAULT
+            }
+        },
+    }
+}
+
 /// Why a tmux call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TmuxError {
@@ -52,8 +71,10 @@ pub enum TmuxError {
         "tmux {found} is too old: agents needs tmux 3.0 or newer\n  help: upgrade tmux (`tmux -V` shows the version)"
     )]
     TooOld { found: String },
-    #[error("`tmux {args}` did not answer within {secs} s")]
-    Timeout { args: String, secs: u64 },
+    #[error(
+        "`tmux {args}` did not answer within {secs} s: the tmux server hangs\n  help: check it with `tmux ls` (add `-L SOCKET` for a private server); `tmux kill-server` ends a hung one (and every session on it); $AGENTS_TMUX_TIMEOUT sets the timeout in seconds"
+    )]
+    Timeout { args: String, secs: f64 },
     #[error("`tmux {args}` failed: {stderr}")]
     Failed { args: String, stderr: String },
     #[error("cannot run tmux: {0}")]
@@ -100,11 +121,12 @@ pub struct Tmux {
 }
 
 impl Tmux {
-    /// A driver for `tmux -L socket` (or the default server), each call limited to 10 s.
+    /// A driver for `tmux -L socket` (or the default server), each call limited to
+    /// [`timeout_from_env`] (10 s unless `$AGENTS_TMUX_TIMEOUT` says otherwise).
     pub fn new(socket: Option<String>) -> Self {
         Self {
             socket,
-            timeout: Duration::from_secs(10),
+            timeout: timeout_from_env(),
         }
     }
 
@@ -143,7 +165,7 @@ impl Tmux {
             .await
             .map_err(|_| TmuxError::Timeout {
                 args: shown(),
-                secs: self.timeout.as_secs(),
+                secs: self.timeout.as_secs_f64(),
             })?
             .map_err(TmuxError::Io)?;
         if out.status.success() {

@@ -5,6 +5,7 @@ mod util;
 
 mod config_errors;
 mod fleet;
+mod misc;
 mod selftest;
 mod supervision;
 mod watchdog;
