@@ -281,68 +281,29 @@ impl Tmux {
         .await
     }
 
-    /// Captures many panes with one tmux call (falling back to one call each if a session
-    /// vanished meanwhile). Sessions that cannot be captured are left out.
+    /// Captures many panes, as many per tmux call as fit under tmux's command limit (falling
+    /// back to one call each in a batch that failed, e.g. because a session vanished
+    /// meanwhile). Sessions that cannot be captured are left out.
+    ///
+    /// The panes are told apart by a marker line printed before each one. The marker holds
+    /// 128 random bits drawn for this call, so no pane can print it: a pane that prints
+    /// another one's marker only adds a line to its own text.
     pub async fn capture_many(&self, names: &[String]) -> HashMap<String, String> {
         let mut out = HashMap::new();
         if names.is_empty() {
             return out;
         }
-        let pid = std::process::id();
-        let markers: Vec<String> = (0..names.len())
-            .map(|i| format!("@@agents-capture-{pid}-{i}@@"))
-            .collect();
-        let index: HashMap<&str, usize> = markers
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.as_str(), i))
-            .collect();
-        let cmds: Vec<Vec<String>> = names
-            .iter()
-            .enumerate()
-            .flat_map(|(i, n)| {
-                [
-                    vec![
-                        "display-message".into(),
-                        "-p".into(),
-                        "-t".into(),
-                        target::pane(n),
-                        markers[i].clone(),
-                    ],
-                    vec![
-                        "capture-pane".into(),
-                        "-p".into(),
-                        "-J".into(),
-                        "-t".into(),
-                        target::pane(n),
-                    ],
-                ]
-            })
-            .collect();
-        if let Ok(text) = self.run(&chain(cmds.iter())).await {
-            let mut current: Option<usize> = None;
-            let mut buf: Vec<&str> = Vec::new();
-            let mut flush = |cur: Option<usize>, buf: &mut Vec<&str>| {
-                if let Some(i) = cur {
-                    out.insert(names[i].clone(), buf.join("\n"));
-                }
-                buf.clear();
-            };
-            for line in text.lines() {
-                match index.get(line).copied() {
-                    Some(i) => {
-                        flush(current, &mut buf);
-                        current = Some(i);
-                    }
-                    None => buf.push(line),
-                }
+        let markers = capture_markers(names.len());
+        let cmds = capture_commands(names, &markers);
+        for batch in batches(&cmds) {
+            if let Ok(text) = self.run(&chain(batch.iter().map(|&i| &cmds[i]))).await {
+                out.extend(split_captures(&text, names, &markers));
+                continue;
             }
-            flush(current, &mut buf);
-            return out;
-        }
-        for n in names {
-            if let Ok(t) = self.capture(n).await {
-                out.insert(n.clone(), t);
+            for &i in &batch {
+                if let Ok(t) = self.capture(&names[i]).await {
+                    out.insert(names[i].clone(), t);
+                }
             }
         }
         out
@@ -467,6 +428,96 @@ fn start_commands(s: &SessionSpec) -> Vec<String> {
     v
 }
 
+/// `n` marker lines for one [`Tmux::capture_many`] call: `@@agents-capture-<32 hex>-<i>@@`,
+/// the hex part random per call.
+fn capture_markers(n: usize) -> Vec<String> {
+    let nonce = random_hex128();
+    (0..n)
+        .map(|i| format!("@@agents-capture-{nonce}-{i}@@"))
+        .collect()
+}
+
+/// 128 random bits as hex: from `/dev/urandom`, else from std's randomly keyed SipHash
+/// (`RandomState`) over the time, the pid and a counter.
+fn random_hex128() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::io::Read;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let mut bytes = [0u8; 16];
+    let from_os = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .is_ok();
+    if !from_os {
+        static COUNT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        for half in bytes.chunks_mut(8) {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(nanos);
+            h.write_u32(std::process::id());
+            h.write_u64(COUNT.fetch_add(1, Ordering::Relaxed));
+            half.copy_from_slice(&h.finish().to_le_bytes());
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One command per pane: print its marker, then capture it (`display-message ; capture-pane`).
+fn capture_commands(names: &[String], markers: &[String]) -> Vec<Vec<String>> {
+    names
+        .iter()
+        .zip(markers)
+        .map(|(n, m)| {
+            [
+                "display-message",
+                "-p",
+                "-t",
+                &target::pane(n),
+                &target::no_format(m),
+                ";",
+                "capture-pane",
+                "-p",
+                "-J",
+                "-t",
+                &target::pane(n),
+            ]
+            .map(String::from)
+            .to_vec()
+        })
+        .collect()
+}
+
+/// Splits the output of chained [`capture_commands`] at the marker lines: the text after
+/// marker `i` (up to the next marker) is pane `names[i]`'s.
+fn split_captures(text: &str, names: &[String], markers: &[String]) -> HashMap<String, String> {
+    let index: HashMap<&str, usize> = markers
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.as_str(), i))
+        .collect();
+    let mut out = HashMap::new();
+    let mut current: Option<usize> = None;
+    let mut buf: Vec<&str> = Vec::new();
+    let mut flush = |cur: Option<usize>, buf: &mut Vec<&str>| {
+        if let Some(i) = cur {
+            out.insert(names[i].clone(), buf.join("\n"));
+        }
+        buf.clear();
+    };
+    for line in text.lines() {
+        match index.get(line).copied() {
+            Some(i) => {
+                flush(current, &mut buf);
+                current = Some(i);
+            }
+            None => buf.push(line),
+        }
+    }
+    flush(current, &mut buf);
+    out
+}
+
 /// Joins command argvs with `;` into one tmux invocation.
 fn chain<'a>(cmds: impl Iterator<Item = &'a Vec<String>>) -> Vec<String> {
     let mut out = Vec::new();
@@ -514,6 +565,45 @@ mod tests {
         assert!(c.contains(&"/tmp/x##y".to_string()));
         assert!(c.contains(&"a\\;".to_string()));
         assert_eq!(c.last().unwrap(), "exec cat >> \"/tmp/it's ##1.log\"");
+    }
+
+    #[test]
+    fn capture_markers_are_random_per_call() {
+        let (a, b) = (capture_markers(2), capture_markers(2));
+        assert_ne!(a, b);
+        assert!(a[1].starts_with("@@agents-capture-") && a[1].ends_with("-1@@"));
+        assert_eq!(a[0].len(), "@@agents-capture--0@@".len() + 32);
+    }
+
+    #[test]
+    fn a_pane_printing_a_marker_of_the_old_kind_cannot_take_another_panes_place() {
+        let names: Vec<String> = vec!["p-a".into(), "p-h".into()];
+        let m = capture_markers(2);
+        let pid = std::process::id();
+        let text = format!(
+            "{}\nall fine\n{}\n@@agents-capture-{pid}-0@@\nFATAL: session state\n",
+            m[0], m[1]
+        );
+        let got = split_captures(&text, &names, &m);
+        assert_eq!(got["p-a"], "all fine");
+        assert!(got["p-h"].contains("FATAL"));
+    }
+
+    #[test]
+    fn captures_of_200_panes_are_batched_under_the_command_limit() {
+        let names: Vec<String> = (0..200)
+            .map(|i| format!("myproject-agent-{i:03}"))
+            .collect();
+        let m = capture_markers(names.len());
+        let cmds = capture_commands(&names, &m);
+        let b = batches(&cmds);
+        assert!((2..=10).contains(&b.len()), "{} batches", b.len());
+        assert_eq!(b.concat(), (0..200).collect::<Vec<_>>());
+        for batch in &b {
+            let argv = chain(batch.iter().map(|&i| &cmds[i]));
+            let bytes: usize = argv.iter().map(|a| a.len() + 1).sum();
+            assert!(bytes < 16 * 1024, "{bytes} bytes in one call");
+        }
     }
 
     #[test]

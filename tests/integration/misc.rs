@@ -124,3 +124,124 @@ fn issue6_10_a_hung_tmux_server_is_a_clear_error_after_the_timeout() {
         assert!(start.elapsed() < Duration::from_secs(8), "{args:?}");
     }
 }
+
+/// The path of the real tmux.
+fn real_tmux() -> String {
+    let out = Command::new("sh")
+        .args(["-c", "command -v tmux"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn issue6_09_a_pane_printing_capture_markers_gets_no_other_agent_restarted() {
+    // `h`, captured after `a1`, prints the markers of the old kind (`@@agents-capture-<pid of
+    // the watchdog>-<i>@@`), each followed by a fatal line, once it finds its trigger file.
+    let mut cfg = fleet_config("hm-", 1, "");
+    let script = "#!/bin/sh\necho \"$1 up\"\nwhile :; do\n  if [ -f \"$2\" ]; then cat \"$2\"; rm -f \"$2\"; fi\n  sleep 0.2\ndone\n";
+    let t = TestEnv::new();
+    let hostile = t.write_script("hostile.sh", script);
+    let trigger = t.path().join("trigger");
+    cfg.push_str(&format!(
+        "\n[backend.hostile]\nbin = \"sh {} '{{session}}' {}\"\nprompt_delivery = \"exec\"\nfatal_re = \"^FATAL: session state\"\n\n[[agent]]\nname = \"h\"\nbackend = \"hostile\"\nprompt = \"x\"\n",
+        hostile.display(),
+        trigger.display()
+    ));
+    t.config(&cfg);
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    let pid = std::fs::read_to_string(t.path().join(".agents/state/watchdog.lock")).unwrap();
+    let mut text = String::new();
+    for i in 0..4 {
+        text.push_str(&format!(
+            "@@agents-capture-{}-{i}@@\nFATAL: session state is corrupt\n",
+            pid.trim()
+        ));
+    }
+    std::fs::write(&trigger, text).unwrap();
+    // The hostile pane itself shows a fatal line: it is restarted (the watchdog did read it).
+    assert!(
+        wait_until(20.0, || !restarts(&t, "h").is_empty()),
+        "h was not restarted"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        restarts(&t, "a1").is_empty(),
+        "a1 restarted for h's output: {:?}",
+        restarts(&t, "a1")
+    );
+    assert_eq!(t.run(&["down"]).0, 0);
+}
+
+#[test]
+fn issue6_09_status_captures_200_panes_in_a_few_calls() {
+    let t = TestEnv::new();
+    let n = 200;
+    let script = t.write_script(
+        "idle.sh",
+        "#!/bin/sh\necho \"esc to interrupt $1\"\nexec sleep 600\n",
+    );
+    let mut cfg = format!(
+        "[defaults]\nsession_prefix = \"many-\"\nlog_dir = \".agents\"\nbackend = \"s\"\nwatch = \"none\"\n\n[backend.s]\nbin = \"sh {} '{{session}}'\"\nprompt_delivery = \"exec\"\nactive_re = \"esc to interrupt\"\n",
+        script.display()
+    );
+    let names: Vec<String> = (0..n).map(|i| format!("agent-number-{i:03}")).collect();
+    for name in &names {
+        cfg.push_str(&format!("\n[[agent]]\nname = \"{name}\"\nprompt = \"x\"\n"));
+    }
+    t.config(&cfg);
+    let mut up: Vec<&str> = vec!["up"];
+    up.extend(names.iter().map(String::as_str));
+    let (code, _, err) = t.run(&up);
+    assert_eq!(code, 0, "{err}");
+    assert!(wait_until(30.0, || {
+        std::fs::read_dir(t.path().join(".agents"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.metadata().is_ok_and(|m| m.len() > 0))
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+                    .count()
+            })
+            .unwrap_or(0)
+            >= n
+    }));
+    let count = t.path().join("tmux-calls");
+    t.write_script(
+        "shim/tmux",
+        &format!(
+            "#!/bin/sh\necho call >> '{}'\nexec '{}' \"$@\"\n",
+            count.display(),
+            real_tmux()
+        ),
+    );
+    let path = format!(
+        "{}:{}",
+        t.path().join("shim").display(),
+        std::env::var("PATH").unwrap()
+    );
+    let out = t
+        .cmd()
+        .env("PATH", &path)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let agents = v["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), n);
+    for a in agents {
+        let session = a["session"].as_str().unwrap();
+        assert_eq!(a["state"], "active", "{a}");
+        assert!(
+            a["why"].as_str().unwrap_or("").contains(session),
+            "{session} was read from another pane: {a}"
+        );
+    }
+    let calls = std::fs::read_to_string(&count).unwrap().lines().count();
+    // One list-panes and a handful of capture batches, not one call per agent.
+    assert!(
+        (2..=12).contains(&calls),
+        "{calls} tmux calls for {n} agents"
+    );
+    assert_eq!(t.run(&["down"]).0, 0);
+}
