@@ -18,8 +18,16 @@ pub fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let ids: Vec<&str> = phases.iter().map(|p| p.id.as_str()).collect();
-    let (cur, _) = crate::phase::current(&ctx.cfg, &ctx.state).expect("phases exist");
+    // A corrupt index: `show` prints the fallback in the original's format (a warning on
+    // stderr says it is corrupt and how to fix it); `next` refuses to move from a fallback.
+    let read = ctx.state.phase_index(phases.len());
+    crate::phase::warn_once(read.warning.as_deref());
+    let cur = read.index;
     let target = match action.unwrap_or(PhaseAction::Show) {
+        PhaseAction::Next if read.warning.is_some() => anyhow::bail!(
+            "{}\n  help: `agents phase next` needs a valid index; set one with `agents phase set N`",
+            read.warning.as_deref().unwrap_or_default()
+        ),
         PhaseAction::Show => {
             writeln!(
                 std::io::stdout(),

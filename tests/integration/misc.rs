@@ -245,3 +245,90 @@ fn issue6_09_status_captures_200_panes_in_a_few_calls() {
     );
     assert_eq!(t.run(&["down"]).0, 0);
 }
+
+#[test]
+fn issue6_08_a_corrupt_phase_index_stops_advance_and_restarts_nothing() {
+    let t = TestEnv::new();
+    t.write("prompts/builder.md", "ROLE builder\n");
+    t.write("prompts/adversary.md", "ROLE adversary\n");
+    let not_done = "# S\n## DONE\nnot yet — written here only when all gates pass\n";
+    t.write("machine-docs/S1.md", not_done);
+    t.write("machine-docs/S2.md", not_done);
+    t.config(
+        &(fleet_config("pc-", 0, "")
+            + r#"
+[[agent]]
+name = "builder"
+kind = "loop"
+role = "builder"
+[[agent]]
+name = "adversary"
+kind = "loop"
+role = "adversary"
+[loop]
+phases = [{ id = "p1", status = "S1.md" }, { id = "p2", status = "S2.md" }]
+"#),
+    );
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    let pids = (t.pane_pid("pc-builder"), t.pane_pid("pc-adversary"));
+    assert!(pids.0.is_some() && pids.1.is_some());
+    t.write(".agents/state/phase-idx", "garbage\n");
+    t.write("machine-docs/S1.md", "# S\n## DONE\nAll gates verified.\n");
+    let corrupt = |t: &TestEnv| {
+        t.events(".agents")
+            .into_iter()
+            .filter(|e| e["event"] == "phase-index-corrupt")
+            .count()
+    };
+    assert!(
+        wait_until(10.0, || corrupt(&t) == 1),
+        "no phase-index-corrupt event"
+    );
+    // Several heavy ticks (0.6 s): still one event, nobody stopped or restarted.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(corrupt(&t), 1);
+    let changes: Vec<_> = t
+        .events(".agents")
+        .into_iter()
+        .filter(|e| {
+            ["stop", "restart", "phase-advance", "sequence-complete"]
+                .contains(&e["event"].as_str().unwrap_or(""))
+        })
+        .collect();
+    assert!(changes.is_empty(), "{changes:?}");
+    assert_eq!((t.pane_pid("pc-builder"), t.pane_pid("pc-adversary")), pids);
+    assert!(!t.path().join(".agents/SEQUENCE-COMPLETE").exists());
+    // Item 11: the watchdog logs the problem once, not every tick.
+    let log = std::fs::read_to_string(t.path().join(".agents/pc-watchdog.log")).unwrap();
+    let lines = log
+        .lines()
+        .filter(|l| l.contains("not a phase index"))
+        .count();
+    assert_eq!(lines, 1, "{log}");
+    // What the operator sees: the corrupt index, and how to fix it.
+    let (code, show, err) = t.run(&["phase", "show"]);
+    assert_eq!(code, 0);
+    assert_eq!(show.trim(), "phase p1 [1/2] seq: p1 p2");
+    assert!(
+        err.contains("warning") && err.contains("garbage") && err.contains("agents phase set N"),
+        "{err}"
+    );
+    let (_, status, _) = t.run(&["status"]);
+    assert!(status.contains("phase index corrupt"), "{status}");
+    assert!(
+        t.status_json()["phase"]["corrupt"]
+            .as_str()
+            .is_some_and(|w| w.contains("garbage"))
+    );
+    let (code, _, err) = t.run(&["phase", "next"]);
+    assert_eq!(code, 1, "{err}");
+    // `phase set 1` resumes: phase 2 DONE completes the sequence.
+    assert_eq!(t.run(&["phase", "set", "1"]).0, 0);
+    t.write("machine-docs/S2.md", "# S\n## DONE\nAll gates verified.\n");
+    assert!(
+        wait_until(10.0, || t.path().join(".agents/SEQUENCE-COMPLETE").exists()),
+        "advance did not resume after `phase set 1`"
+    );
+    assert_eq!(t.run(&["down"]).0, 0);
+}
