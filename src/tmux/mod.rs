@@ -114,7 +114,7 @@ pub struct SessionSpec {
 }
 
 /// A handle on one tmux server.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Tmux {
     socket: Option<String>,
     timeout: Duration,

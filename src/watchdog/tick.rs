@@ -352,7 +352,9 @@ impl Ticker {
             }
         }
 
-        for (name, r) in launch::launch(ctx, &restarts, "restart").await {
+        // Ping kickoffs are delivered in the background: a TUI's `connect_delay` does not hold
+        // up this tick, the other agents, or a SIGTERM.
+        for (name, r) in launch::launch_detached(ctx, &restarts, "restart").await {
             if let Err(e) = r
                 && let Some(m) = self.mem.get_mut(&name)
                 && m.start_error.as_deref() != Some(e.as_str())

@@ -332,3 +332,67 @@ phases = [{ id = "p1", status = "S1.md" }, { id = "p2", status = "S2.md" }]
     );
     assert_eq!(t.run(&["down"]).0, 0);
 }
+
+#[test]
+fn issue6_11_a_ping_restart_does_not_hold_up_the_tick() {
+    let t = TestEnv::new();
+    // ready_re never matches: each kickoff ping waits the full connect_delay (6 s).
+    let mut cfg = fleet_config("pq-", 0, "");
+    cfg.push_str(&format!(
+        r#"
+[backend.tui]
+bin = "bash"
+prompt_delivery = "ping"
+attach = "{{bin}} {fake} /dev/null tui-session m"
+ready_re = "never shown by the fake"
+connect_delay = 6
+active_re = "esc to interrupt"
+[[agent]]
+name = "t1"
+backend = "tui"
+prompt = "K1"
+[[agent]]
+name = "t2"
+backend = "tui"
+prompt = "K2"
+"#,
+        fake = fake_agent().display()
+    ));
+    t.config(&cfg);
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    let kill = |s: &str| {
+        let pid = t.pane_pid(s).expect("pane pid");
+        Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap();
+    };
+    kill("pq-t1");
+    assert!(wait_until(10.0, || !restarts(&t, "t1").is_empty()));
+    let killed = Instant::now();
+    kill("pq-t2");
+    assert!(
+        wait_until(10.0, || !restarts(&t, "t2").is_empty()),
+        "t2 not restarted"
+    );
+    assert!(
+        killed.elapsed() < Duration::from_secs(4),
+        "t2 waited {:?} for t1's kickoff ping",
+        killed.elapsed()
+    );
+    // t1's kickoff is still delivered, once.
+    let typed = |name: &str| {
+        t.events(".agents")
+            .into_iter()
+            .filter(|e| e["event"] == "typed" && e["name"] == name)
+            .count()
+    };
+    assert!(
+        wait_until(15.0, || typed("t1") >= 2),
+        "t1's kickoff not typed"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(typed("t1"), 2, "one kickoff at up, one after the restart");
+    assert_eq!(t.run(&["down"]).0, 0);
+}
