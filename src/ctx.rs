@@ -7,7 +7,7 @@ use crate::state::StateDir;
 use crate::tmux::Tmux;
 
 /// One fleet, ready to act on.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Ctx {
     pub cfg: Config,
     pub tmux: Tmux,

@@ -10,7 +10,10 @@
 //! ```
 //!
 //! Exit codes: 0 success; 1 an error (config, tmux, a session that did not start, a failed
-//! selftest); 2 a usage error (from clap). Writing to a closed pipe exits 0.
+//! selftest, a tmux server that does not answer); 2 a usage error (from clap); 3 from
+//! `status`, an unhealthy fleet. Writing to a closed stdout exits 0; any other write error on
+//! stdout exits 1; errors writing to stderr are ignored. Nothing is printed with `println!`
+//! or `eprintln!`, which panic on a failed write.
 
 pub mod cli;
 pub mod commands;
@@ -42,7 +45,7 @@ pub fn run() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("agents: error: cannot start the async runtime: {e}");
+            print_error(format_args!("cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -50,10 +53,17 @@ pub fn run() -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("agents: error: {e:#}");
+            print_error(format_args!("{e:#}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints `agents: error: ...` on stderr; a closed or full stderr is ignored (never a panic,
+/// which `eprintln!` would be).
+fn print_error(msg: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "agents: error: {msg}");
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

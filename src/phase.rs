@@ -6,7 +6,7 @@
 //! "not yet — written here only when all gates pass".
 
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex};
 
 use regex::Regex;
 
@@ -57,21 +57,51 @@ pub fn phase_done(cfg: &Config, phase: &Phase) -> bool {
 }
 
 /// The current phase and its index, or `None` when no phases are configured. A warning
-/// about a corrupt or out-of-range index file is logged.
+/// about a corrupt or out-of-range index file is logged once (see [`warn_once`]), and the
+/// fallback phase is returned: kickoffs need a phase, but the watchdog does not advance from a
+/// fallback (`watchdog::advance`).
 pub fn current<'a>(cfg: &'a Config, state: &StateDir) -> Option<(usize, &'a Phase)> {
     if cfg.loop_.phases.is_empty() {
         return None;
     }
     let idx = state.phase_index(cfg.loop_.phases.len());
-    if let Some(w) = &idx.warning {
-        tracing::warn!("{w}");
-    }
+    warn_once(idx.warning.as_deref());
     Some((idx.index, &cfg.loop_.phases[idx.index]))
+}
+
+/// Logs `warning` unless it is the warning this process logged last; `None` (the index is
+/// fine again) forgets it. The watchdog reads the index every tick: one line, not one a tick.
+/// Returns whether it logged.
+pub fn warn_once(warning: Option<&str>) -> bool {
+    static LAST: Mutex<Option<String>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    match warning {
+        None => {
+            *last = None;
+            false
+        }
+        Some(w) if last.as_deref() == Some(w) => false,
+        Some(w) => {
+            tracing::warn!("{w}");
+            *last = Some(w.to_string());
+            true
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_done;
+    use super::{is_done, warn_once};
+
+    #[test]
+    fn issue6_11_the_phase_index_warning_is_logged_once() {
+        assert!(warn_once(Some("idx corrupt")));
+        assert!(!warn_once(Some("idx corrupt")));
+        assert!(warn_once(Some("idx out of range")));
+        assert!(!warn_once(None));
+        assert!(warn_once(Some("idx corrupt")));
+        warn_once(None);
+    }
 
     #[test]
     fn defect_03_done_detection() {

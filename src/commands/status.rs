@@ -180,6 +180,13 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     let phase = crate::phase::current(cfg, &ctx.state);
     let phase_model = phase.map(|(_, p)| p);
     let done = phase.map(|(_, p)| crate::phase::phase_done(cfg, p));
+    // A corrupt or out-of-range index: the phase shown is a fallback and advance is stopped.
+    let corrupt = phase.and_then(|_| {
+        ctx.state
+            .phase_index(cfg.loop_.phases.len())
+            .warning
+            .map(|w| format!("{w}; the watchdog does not advance phases until then"))
+    });
     let rows = rows(ctx, &sessions).await;
     let code = if rows.iter().any(|r| r.unhealthy) {
         ExitCode::from(EXIT_UNHEALTHY)
@@ -229,7 +236,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         let wd = cfg.watchdog_session();
         let doc = json!({
             "orphans": orphans,
-            "phase": phase.map(|(i, p)| json!({"id": p.id, "index": i, "count": cfg.loop_.phases.len(), "done": done})),
+            "phase": phase.map(|(i, p)| json!({"id": p.id, "index": i, "count": cfg.loop_.phases.len(), "done": done, "corrupt": corrupt})),
             "agents": agents,
             "services": services,
             "watchdog": {"name": "watchdog", "kind": "watchdog", "session": wd, "running": sessions.is_live(&wd)},
@@ -258,6 +265,9 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             i + 1,
             cfg.loop_.phases.len()
         )?;
+    }
+    if let Some(w) = &corrupt {
+        writeln!(out, " phase index corrupt: {w}")?;
     }
     if !sessions.server_running {
         let socket = ctx

@@ -10,7 +10,12 @@ pub mod ping;
 pub mod proctree;
 pub mod stop;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::task::AbortHandle;
 
 use serde_json::json;
 
@@ -266,8 +271,94 @@ pub async fn launch(
     items: &[(Prepared, String)],
     event: &str,
 ) -> Vec<(String, Result<(), String>)> {
+    let (results, pings) = start(ctx, items, event).await;
+    let deliveries = pings
+        .iter()
+        .map(|(name, session, kickoff)| deliver(ctx, name, session, kickoff));
+    futures_util::future::join_all(deliveries).await;
+    results
+}
+
+/// As [`launch`], but the ping kickoffs are delivered by background tasks that the caller
+/// does not wait for: the watchdog's tick goes on while a restarted TUI comes up (up to its
+/// `connect_delay`). One delivery per session: a newer one for the same session cancels the
+/// older (it was meant for a pane that has since been replaced); deliveries to a session take
+/// its typing lock ([`crate::typing`]). [`settle`] waits for them.
+pub async fn launch_detached(
+    ctx: &Ctx,
+    items: &[(Prepared, String)],
+    event: &str,
+) -> Vec<(String, Result<(), String>)> {
+    let (results, pings) = start(ctx, items, event).await;
+    if pings.is_empty() {
+        return results;
+    }
+    let shared = std::sync::Arc::new(ctx.clone());
+    for (name, session, kickoff) in pings {
+        let id = NEXT_DELIVERY.fetch_add(1, Ordering::Relaxed);
+        let ctx = shared.clone();
+        let key = session.clone();
+        let task = tokio::spawn(async move {
+            deliver(&ctx, &name, &session, &kickoff).await;
+            let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+            if pending.get(&session).is_some_and(|(i, _)| *i == id) {
+                pending.remove(&session);
+            }
+        });
+        let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, older)) = pending.insert(key, (id, task.abort_handle())) {
+            older.abort();
+        }
+    }
+    results
+}
+
+/// Background ping deliveries by session: (id, handle).
+static PENDING: Mutex<BTreeMap<String, (u64, AbortHandle)>> = Mutex::new(BTreeMap::new());
+static NEXT_DELIVERY: AtomicU64 = AtomicU64::new(0);
+
+/// Waits (up to `limit`) until no background ping delivery of [`launch_detached`] is left,
+/// e.g. before `agents watchdog --once` exits.
+pub async fn settle(limit: std::time::Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        let busy = {
+            let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+            pending.retain(|_, (_, h)| !h.is_finished());
+            !pending.is_empty()
+        };
+        if !busy {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Delivers one ping kickoff; a failure is logged and recorded (`ping-failed`).
+async fn deliver(ctx: &Ctx, name: &str, session: &str, kickoff: &std::path::Path) {
+    let Some(agent) = ctx.cfg.agent(name) else {
+        return;
+    };
+    if let Err(e) =
+        ping::deliver_kickoff(ctx, ctx.cfg.backend_of(agent), name, session, kickoff).await
+    {
+        tracing::warn!("{name}: kickoff ping: {e}");
+        ctx.events
+            .emit("ping-failed", json!({"name": name, "error": e}));
+    }
+}
+
+/// The ping kickoffs still to deliver after [`start`]: (agent, session, kickoff file).
+type Pings = Vec<(String, String, PathBuf)>;
+
+/// Starts the sessions and records them; returns the results and the pings to deliver.
+async fn start(
+    ctx: &Ctx,
+    items: &[(Prepared, String)],
+    event: &str,
+) -> (Vec<(String, Result<(), String>)>, Pings) {
     if items.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     for (p, _) in items {
         tracing::info!("starting {}", p.describe);
@@ -314,17 +405,5 @@ pub async fn launch(
     if let Err(e) = ctx.state.manifest().add(&started) {
         tracing::warn!("cannot record the started sessions in the manifest: {e}");
     }
-    let deliveries = pings.iter().map(|(name, session, kickoff)| async move {
-        let agent = ctx.cfg.agent(name).expect("ping items are agents");
-        let r = ping::deliver_kickoff(ctx, ctx.cfg.backend_of(agent), name, session, kickoff).await;
-        (name.clone(), r)
-    });
-    for (name, r) in futures_util::future::join_all(deliveries).await {
-        if let Err(e) = r {
-            tracing::warn!("{name}: kickoff ping: {e}");
-            ctx.events
-                .emit("ping-failed", json!({"name": name, "error": e}));
-        }
-    }
-    results
+    (results, pings)
 }

@@ -27,7 +27,8 @@ pub struct StateDir {
 pub struct PhaseIndex {
     /// Index into `[loop].phases`, always in range when phases exist.
     pub index: usize,
-    /// Set when the file was corrupt or out of range and `index` is a fallback.
+    /// Set when the file was unreadable, corrupt or out of range and `index` is a fallback
+    /// (the watchdog does not advance phases then); says how to fix it.
     pub warning: Option<String>,
 }
 
@@ -125,6 +126,7 @@ impl StateDir {
     /// out of range → a fallback (0, or the last phase) with a warning that says how to fix it.
     pub fn phase_index(&self, count: usize) -> PhaseIndex {
         let path = self.phase_path();
+        let fix = "fix it with `agents phase set N`";
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -137,13 +139,12 @@ impl StateDir {
                 return PhaseIndex {
                     index: 0,
                     warning: Some(format!(
-                        "cannot read {}: {e}; using phase 1",
+                        "cannot read the phase index {}: {e}; using phase 1; {fix}",
                         path.display()
                     )),
                 };
             }
         };
-        let fix = "fix it with `agents phase set N`";
         match text.trim().parse::<i64>() {
             Ok(i) if i >= 0 && (i as usize) < count.max(1) => PhaseIndex {
                 index: i as usize,

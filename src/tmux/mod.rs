@@ -43,6 +43,25 @@ pub fn wake_channel(session_prefix: &str) -> String {
     format!("agents-wake-{clean}")
 }
 
+/// How long one tmux call may take before it is abandoned: `$AGENTS_TMUX_TIMEOUT` seconds
+/// (fractions allowed, more than 0), else 10 s. A value that is not a positive number is
+/// ignored with a warning naming the variable.
+pub fn timeout_from_env() -> Duration {
+    const DEFAULT: Duration = Duration::from_secs(10);
+    match std::env::var("AGENTS_TMUX_TIMEOUT") {
+        Err(_) => DEFAULT,
+        Ok(v) => match v.trim().parse::<f64>() {
+            Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Duration::from_secs_f64(s),
+            _ => {
+                tracing::warn!(
+                    "AGENTS_TMUX_TIMEOUT={v:?} is not a positive number of seconds; using 10 s"
+                );
+                DEFAULT
+            }
+        },
+    }
+}
+
 /// Why a tmux call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TmuxError {
@@ -54,8 +73,10 @@ pub enum TmuxError {
         "tmux {found} is too old: agents needs tmux 3.0 or newer\n  help: upgrade tmux (`tmux -V` shows the version)"
     )]
     TooOld { found: String },
-    #[error("`tmux {args}` did not answer within {secs} s")]
-    Timeout { args: String, secs: u64 },
+    #[error(
+        "`tmux {args}` did not answer within {secs} s: the tmux server hangs\n  help: check it with `tmux ls` (add `-L SOCKET` for a private server); `tmux kill-server` ends a hung one (and every session on it); $AGENTS_TMUX_TIMEOUT sets the timeout in seconds"
+    )]
+    Timeout { args: String, secs: f64 },
     #[error("`tmux {args}` failed: {stderr}")]
     Failed { args: String, stderr: String },
     #[error("cannot run tmux: {0}")]
@@ -102,18 +123,19 @@ pub struct SessionSpec {
 }
 
 /// A handle on one tmux server.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Tmux {
     socket: Option<String>,
     timeout: Duration,
 }
 
 impl Tmux {
-    /// A driver for `tmux -L socket` (or the default server), each call limited to 10 s.
+    /// A driver for `tmux -L socket` (or the default server), each call limited to
+    /// [`timeout_from_env`] (10 s unless `$AGENTS_TMUX_TIMEOUT` says otherwise).
     pub fn new(socket: Option<String>) -> Self {
         Self {
             socket,
-            timeout: Duration::from_secs(10),
+            timeout: timeout_from_env(),
         }
     }
 
@@ -152,7 +174,7 @@ impl Tmux {
             .await
             .map_err(|_| TmuxError::Timeout {
                 args: shown(),
-                secs: self.timeout.as_secs(),
+                secs: self.timeout.as_secs_f64(),
             })?
             .map_err(TmuxError::Io)?;
         if out.status.success() {
@@ -268,68 +290,29 @@ impl Tmux {
         .await
     }
 
-    /// Captures many panes with one tmux call (falling back to one call each if a session
-    /// vanished meanwhile). Sessions that cannot be captured are left out.
+    /// Captures many panes, as many per tmux call as fit under tmux's command limit (falling
+    /// back to one call each in a batch that failed, e.g. because a session vanished
+    /// meanwhile). Sessions that cannot be captured are left out.
+    ///
+    /// The panes are told apart by a marker line printed before each one. The marker holds
+    /// 128 random bits drawn for this call, so no pane can print it: a pane that prints
+    /// another one's marker only adds a line to its own text.
     pub async fn capture_many(&self, names: &[String]) -> HashMap<String, String> {
         let mut out = HashMap::new();
         if names.is_empty() {
             return out;
         }
-        let pid = std::process::id();
-        let markers: Vec<String> = (0..names.len())
-            .map(|i| format!("@@agents-capture-{pid}-{i}@@"))
-            .collect();
-        let index: HashMap<&str, usize> = markers
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.as_str(), i))
-            .collect();
-        let cmds: Vec<Vec<String>> = names
-            .iter()
-            .enumerate()
-            .flat_map(|(i, n)| {
-                [
-                    vec![
-                        "display-message".into(),
-                        "-p".into(),
-                        "-t".into(),
-                        target::pane(n),
-                        markers[i].clone(),
-                    ],
-                    vec![
-                        "capture-pane".into(),
-                        "-p".into(),
-                        "-J".into(),
-                        "-t".into(),
-                        target::pane(n),
-                    ],
-                ]
-            })
-            .collect();
-        if let Ok(text) = self.run(&chain(cmds.iter())).await {
-            let mut current: Option<usize> = None;
-            let mut buf: Vec<&str> = Vec::new();
-            let mut flush = |cur: Option<usize>, buf: &mut Vec<&str>| {
-                if let Some(i) = cur {
-                    out.insert(names[i].clone(), buf.join("\n"));
-                }
-                buf.clear();
-            };
-            for line in text.lines() {
-                match index.get(line).copied() {
-                    Some(i) => {
-                        flush(current, &mut buf);
-                        current = Some(i);
-                    }
-                    None => buf.push(line),
-                }
+        let markers = capture_markers(names.len());
+        let cmds = capture_commands(names, &markers);
+        for batch in batches(&cmds) {
+            if let Ok(text) = self.run(&chain(batch.iter().map(|&i| &cmds[i]))).await {
+                out.extend(split_captures(&text, names, &markers));
+                continue;
             }
-            flush(current, &mut buf);
-            return out;
-        }
-        for n in names {
-            if let Ok(t) = self.capture(n).await {
-                out.insert(n.clone(), t);
+            for &i in &batch {
+                if let Ok(t) = self.capture(&names[i]).await {
+                    out.insert(names[i].clone(), t);
+                }
             }
         }
         out
@@ -512,6 +495,96 @@ fn pipe_command(s: &SessionSpec, exe: Option<&str>) -> String {
     line
 }
 
+/// `n` marker lines for one [`Tmux::capture_many`] call: `@@agents-capture-<32 hex>-<i>@@`,
+/// the hex part random per call.
+fn capture_markers(n: usize) -> Vec<String> {
+    let nonce = random_hex128();
+    (0..n)
+        .map(|i| format!("@@agents-capture-{nonce}-{i}@@"))
+        .collect()
+}
+
+/// 128 random bits as hex: from `/dev/urandom`, else from std's randomly keyed SipHash
+/// (`RandomState`) over the time, the pid and a counter.
+fn random_hex128() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::io::Read;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let mut bytes = [0u8; 16];
+    let from_os = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .is_ok();
+    if !from_os {
+        static COUNT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        for half in bytes.chunks_mut(8) {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(nanos);
+            h.write_u32(std::process::id());
+            h.write_u64(COUNT.fetch_add(1, Ordering::Relaxed));
+            half.copy_from_slice(&h.finish().to_le_bytes());
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One command per pane: print its marker, then capture it (`display-message ; capture-pane`).
+fn capture_commands(names: &[String], markers: &[String]) -> Vec<Vec<String>> {
+    names
+        .iter()
+        .zip(markers)
+        .map(|(n, m)| {
+            [
+                "display-message",
+                "-p",
+                "-t",
+                &target::pane(n),
+                &target::no_format(m),
+                ";",
+                "capture-pane",
+                "-p",
+                "-J",
+                "-t",
+                &target::pane(n),
+            ]
+            .map(String::from)
+            .to_vec()
+        })
+        .collect()
+}
+
+/// Splits the output of chained [`capture_commands`] at the marker lines: the text after
+/// marker `i` (up to the next marker) is pane `names[i]`'s.
+fn split_captures(text: &str, names: &[String], markers: &[String]) -> HashMap<String, String> {
+    let index: HashMap<&str, usize> = markers
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.as_str(), i))
+        .collect();
+    let mut out = HashMap::new();
+    let mut current: Option<usize> = None;
+    let mut buf: Vec<&str> = Vec::new();
+    let mut flush = |cur: Option<usize>, buf: &mut Vec<&str>| {
+        if let Some(i) = cur {
+            out.insert(names[i].clone(), buf.join("\n"));
+        }
+        buf.clear();
+    };
+    for line in text.lines() {
+        match index.get(line).copied() {
+            Some(i) => {
+                flush(current, &mut buf);
+                current = Some(i);
+            }
+            None => buf.push(line),
+        }
+    }
+    flush(current, &mut buf);
+    out
+}
+
 /// Joins command argvs with `;` into one tmux invocation.
 fn chain<'a>(cmds: impl Iterator<Item = &'a Vec<String>>) -> Vec<String> {
     let mut out = Vec::new();
@@ -594,6 +667,45 @@ mod tests {
             &c[at + 1..at + 6],
             ["sh", "-c", "exec \"$@\"", "sh", "/my dir/cli"]
         );
+    }
+
+    #[test]
+    fn capture_markers_are_random_per_call() {
+        let (a, b) = (capture_markers(2), capture_markers(2));
+        assert_ne!(a, b);
+        assert!(a[1].starts_with("@@agents-capture-") && a[1].ends_with("-1@@"));
+        assert_eq!(a[0].len(), "@@agents-capture--0@@".len() + 32);
+    }
+
+    #[test]
+    fn a_pane_printing_a_marker_of_the_old_kind_cannot_take_another_panes_place() {
+        let names: Vec<String> = vec!["p-a".into(), "p-h".into()];
+        let m = capture_markers(2);
+        let pid = std::process::id();
+        let text = format!(
+            "{}\nall fine\n{}\n@@agents-capture-{pid}-0@@\nFATAL: session state\n",
+            m[0], m[1]
+        );
+        let got = split_captures(&text, &names, &m);
+        assert_eq!(got["p-a"], "all fine");
+        assert!(got["p-h"].contains("FATAL"));
+    }
+
+    #[test]
+    fn captures_of_200_panes_are_batched_under_the_command_limit() {
+        let names: Vec<String> = (0..200)
+            .map(|i| format!("myproject-agent-{i:03}"))
+            .collect();
+        let m = capture_markers(names.len());
+        let cmds = capture_commands(&names, &m);
+        let b = batches(&cmds);
+        assert!((2..=10).contains(&b.len()), "{} batches", b.len());
+        assert_eq!(b.concat(), (0..200).collect::<Vec<_>>());
+        for batch in &b {
+            let argv = chain(batch.iter().map(|&i| &cmds[i]));
+            let bytes: usize = argv.iter().map(|a| a.len() + 1).sum();
+            assert!(bytes < 16 * 1024, "{bytes} bytes in one call");
+        }
     }
 
     #[test]

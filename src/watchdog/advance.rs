@@ -3,6 +3,13 @@
 //! start the loop agents on the new phase. When the last phase is DONE: stop the loops once,
 //! write `SEQUENCE-COMPLETE`, and launch the `on_complete.run` task if its trigger file exists.
 //! Idempotent afterwards; appending a phase resumes.
+//!
+//! A phase index that cannot be trusted (unreadable, not a number, out of range) stops
+//! advancing: no agent is stopped or started for it. It is reported once (a
+//! `phase-index-corrupt` event and an error line) and advancing resumes when the file holds a
+//! valid index again (`agents phase set N`).
+
+use std::sync::Mutex;
 
 use serde_json::json;
 
@@ -15,9 +22,14 @@ pub async fn check(ctx: &Ctx) -> bool {
     if !cfg.loop_.auto_advance || cfg.loop_agents().next().is_none() {
         return false;
     }
-    let Some((idx, phase)) = crate::phase::current(cfg, &ctx.state) else {
+    if cfg.loop_.phases.is_empty() {
         return false;
-    };
+    }
+    let read = ctx.state.phase_index(cfg.loop_.phases.len());
+    if !report_corrupt(ctx, read.warning.as_deref()) {
+        return false;
+    }
+    let (idx, phase) = (read.index, &cfg.loop_.phases[read.index]);
     if !crate::phase::phase_done(cfg, phase) {
         return false;
     }
@@ -81,6 +93,28 @@ pub async fn check(ctx: &Ctx) -> bool {
         }
     }
     true
+}
+
+/// Reports an untrusted phase index once per distinct problem (an event and an error line);
+/// returns whether the index can be acted on.
+fn report_corrupt(ctx: &Ctx, warning: Option<&str>) -> bool {
+    static REPORTED: Mutex<Option<String>> = Mutex::new(None);
+    let mut reported = REPORTED.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(w) = warning else {
+        if reported.take().is_some() {
+            tracing::info!("the phase index is valid again: phase advance resumes");
+        }
+        return true;
+    };
+    if reported.as_deref() != Some(w) {
+        tracing::error!("{w}; phase advance is stopped until then (no agent is restarted)");
+        ctx.events.emit(
+            "phase-index-corrupt",
+            json!({"path": ctx.state.phase_path().display().to_string(), "why": w}),
+        );
+        *reported = Some(w.to_string());
+    }
+    false
 }
 
 async fn stop_loops(ctx: &Ctx) {

@@ -80,6 +80,7 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
 
     if opts.once {
         wd.tick(&ctx, true).await;
+        crate::launch::settle(Duration::from_secs(120)).await;
         ctx.events
             .emit("watchdog-stop", json!({"reason": "--once"}));
         return Ok(ExitCode::SUCCESS);

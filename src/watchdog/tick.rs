@@ -387,7 +387,9 @@ impl Ticker {
             }
             Err(e) => tracing::warn!("stopping before the restart: {e}"),
         }
-        for (name, r) in launch::launch(ctx, &restarts, "restart").await {
+        // Ping kickoffs are delivered in the background: a TUI's `connect_delay` does not hold
+        // up this tick, the other agents, or a SIGTERM.
+        for (name, r) in launch::launch_detached(ctx, &restarts, "restart").await {
             if let Err(e) = r
                 && let Some(m) = self.mem.get_mut(&name)
                 && m.start_error != Some(launch::StartErrorKind::Session)
