@@ -227,6 +227,14 @@ const BACKEND_KEYS: &[&str] = &[
     "limit_re",
     "fatal_re",
     "ready_re",
+    "idle_re",
+    "dialog_re",
+    "continue_re",
+    "choice_re",
+    "region",
+    "stall_nudge",
+    "stop_keys",
+    "stop_timeout",
     "footer_ui",
     "log_grace",
     "stall_idle",
@@ -242,6 +250,11 @@ const WATCHDOG_KEYS: &[&str] = &[
     "limit_probe_fallback",
     "limit_reset_slack",
     "stall_grace",
+    "backoff_initial",
+    "backoff_max",
+    "max_restarts",
+    "restart_window",
+    "stable_after",
 ];
 const LOOP_KEYS: &[&str] = &[
     "phases",
@@ -343,6 +356,55 @@ fn unknown_key(text: &str, key: &str) -> Problem {
 
 #[cfg(test)]
 mod tests {
+    /// Pieces a config is made of, to splice into random text.
+    const PIECES: &[&str] = &[
+        "[defaults]\n",
+        "session_prefix = \"p-\"\n",
+        "log_dir = \"l\"\n",
+        "[[agent]]\n",
+        "name = \"a\"\n",
+        "backend = \"claude\"\n",
+        "[backend.x]\n",
+        "bin = \"x\"\n",
+        "active_re = \"(\"\n",
+        "region = 0\n",
+        "[watchdog]\n",
+        "max_restarts = -1\n",
+        "signal_interval = 1e309\n",
+        "stop_keys = [\"\"]\n",
+        "[loop]\n",
+        "phases = [{ id = \"p\" }]\n",
+        "wake = { interval = 5 }\n",
+        "kind = 3\n",
+        "= \n",
+        "[[service]]\n",
+        "command = \"true\"\n",
+        "\u{0}",
+        "\"\"\"",
+        "[loop.handoff]\n",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+
+        /// No input makes the loader panic: it returns a config or errors (issue 6).
+        #[test]
+        fn no_input_makes_the_config_loader_panic(
+            picks in proptest::collection::vec(0..PIECES.len(), 0..24),
+            noise in "(?s).{0,60}",
+        ) {
+            let mut text: String = picks.iter().map(|&i| PIECES[i]).collect();
+            text.insert_str(text.len() / 2, &noise);
+            if let Err(e) = super::parse(
+                std::path::Path::new("/tmp/fuzz/agents.toml"),
+                &text,
+                super::EnvOverrides::Ignore,
+            ) {
+                let _ = e.to_string();
+            }
+        }
+    }
+
     #[test]
     fn a_read_error_says_its_reason_once() {
         let e = super::load(
