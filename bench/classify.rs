@@ -168,7 +168,13 @@ fn measure(
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; any other argument is a name filter on presets.
+    // `cargo bench` passes `--bench`. `cargo test --all-targets` runs this target too, without
+    // it (and unoptimised): then say how to run it and stop, so tests stay fast.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("classify: a benchmark; run it with `cargo bench --bench classify`");
+        return;
+    }
+    // Any other argument is a name filter on presets.
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
