@@ -70,36 +70,24 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
             Some(name.clone())
         }
     });
-    let log_max_bytes = match &d.log_max_bytes {
-        None => super::model::DEFAULT_LOG_MAX_BYTES,
-        Some(n) if (4096..=(1i64 << 50)).contains(n.get_ref()) => *n.get_ref() as u64,
-        Some(n) => {
-            v.err(
-                Problem::new(format!(
-                    "[defaults] log_max_bytes = {} is not a usable size",
-                    n.get_ref()
-                ))
-                .at(Some(sp(n)))
-                .help("give the size in bytes at which a session log is rotated, >= 4096 (default 10485760, 10 MiB)"),
-            );
-            super::model::DEFAULT_LOG_MAX_BYTES
-        }
-    };
-    let log_files = match &d.log_files {
-        None => super::model::DEFAULT_LOG_FILES,
-        Some(n) if (0..=1000).contains(n.get_ref()) => *n.get_ref() as u32,
-        Some(n) => {
-            v.err(
-                Problem::new(format!(
-                    "[defaults] log_files = {} is not a usable count",
-                    n.get_ref()
-                ))
-                .at(Some(sp(n)))
-                .help("give how many rotated logs (<session>.log.1 … .N) to keep, 0 to 1000 (default 3)"),
-            );
-            super::model::DEFAULT_LOG_FILES
-        }
-    };
+    let log_max_bytes = int_in(
+        &mut v,
+        "[defaults] log_max_bytes",
+        &d.log_max_bytes,
+        4096..=(1i64 << 50),
+        super::model::DEFAULT_LOG_MAX_BYTES as i64,
+        "a usable size",
+        "give the size in bytes at which a session log is rotated, >= 4096 (default 10485760, 10 MiB)",
+    ) as u64;
+    let log_files = int_in(
+        &mut v,
+        "[defaults] log_files",
+        &d.log_files,
+        0..=1000,
+        i64::from(super::model::DEFAULT_LOG_FILES),
+        "a usable count",
+        "give how many rotated logs (<session>.log.1 … .N) to keep, 0 to 1000 (default 3)",
+    ) as u32;
     for (key, val) in [
         ("name", &d.name),
         ("session", &d.session),
@@ -617,21 +605,15 @@ fn watchdog_settings(w: &RawWatchdog, v: &mut V) -> WatchdogSettings {
         }
     }
     let d = |s: f64| std::time::Duration::from_secs_f64(s.max(0.05));
-    let max_restarts = match &w.max_restarts {
-        None => 5,
-        Some(n) if (1..=1_000_000).contains(n.get_ref()) => *n.get_ref() as u32,
-        Some(n) => {
-            v.err(
-                Problem::new(format!(
-                    "[watchdog] max_restarts = {} is not a usable count",
-                    n.get_ref()
-                ))
-                .at(Some(sp(n)))
-                .help("give how many restarts within restart_window make an agent fatal, >= 1 (default 5)"),
-            );
-            5
-        }
-    };
+    let max_restarts = int_in(
+        v,
+        "[watchdog] max_restarts",
+        &w.max_restarts,
+        1..=1_000_000,
+        5,
+        "a usable count",
+        "give how many restarts within restart_window make an agent fatal, >= 1 (default 5)",
+    ) as u32;
     let backoff_initial = d(get(&w.backoff_initial, 30.0));
     let backoff_max = d(get(&w.backoff_max, 600.0));
     if let Some(m) = &w.backoff_max
@@ -658,6 +640,32 @@ fn watchdog_settings(w: &RawWatchdog, v: &mut V) -> WatchdogSettings {
         max_restarts,
         restart_window: d(get(&w.restart_window, 900.0)),
         stable_after: d(get(&w.stable_after, 1800.0)),
+    }
+}
+
+/// An integer key checked against `range`: its value, else (unset, or out of range with an
+/// error `"{key} = N is not {what}"` at the value and `help`) `default`.
+#[allow(clippy::too_many_arguments)]
+fn int_in(
+    v: &mut V,
+    key: &str,
+    val: &Option<Spanned<i64>>,
+    range: std::ops::RangeInclusive<i64>,
+    default: i64,
+    what: &str,
+    help: &str,
+) -> i64 {
+    match val {
+        None => default,
+        Some(n) if range.contains(n.get_ref()) => *n.get_ref(),
+        Some(n) => {
+            v.err(
+                Problem::new(format!("{key} = {} is not {what}", n.get_ref()))
+                    .at(Some(sp(n)))
+                    .help(help),
+            );
+            default
+        }
     }
 }
 
@@ -720,27 +728,15 @@ fn backend(name: &str, b: &RawBackend, v: &mut V) -> Option<Backend> {
     let continue_re = regex_field(&label, "continue_re", &b.continue_re, v);
     let choice_re = regex_field(&label, "choice_re", &b.choice_re, v);
     let footer_ui = b.footer_ui.unwrap_or(false);
-    let region = match &b.region {
-        None => {
-            if footer_ui {
-                10
-            } else {
-                25
-            }
-        }
-        Some(r) if (1..=10_000).contains(r.get_ref()) => *r.get_ref() as usize,
-        Some(r) => {
-            v.err(
-                Problem::new(format!(
-                    "{label}: region = {} is not a number of lines",
-                    r.get_ref()
-                ))
-                .at(Some(sp(r)))
-                .help("give how many bottom lines of the pane are read, 1 to 10000 (default 25; 10 for footer_ui)"),
-            );
-            25
-        }
-    };
+    let region = int_in(
+        v,
+        &format!("{label}: region"),
+        &b.region,
+        1..=10_000,
+        if footer_ui { 10 } else { 25 },
+        "a number of lines",
+        "give how many bottom lines of the pane are read, 1 to 10000 (default 25; 10 for footer_ui)",
+    ) as usize;
     let limit_re = regex_field(&label, "limit_re", &b.limit_re, v);
     let fatal_re = regex_field(&label, "fatal_re", &b.fatal_re, v);
     let ready_re = regex_field(&label, "ready_re", &b.ready_re, v);
