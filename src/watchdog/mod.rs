@@ -178,6 +178,13 @@ fn log_touched_within(log: &Path, backend: &crate::config::Backend) -> bool {
             .is_some_and(|age| age <= backend.log_grace)
 }
 
+/// Whether this watchdog runs inside tmux (`$TMUX`) and the fleet's server is gone: its own
+/// session went with it (SIGHUP is on its way), and starting sessions now would start a new
+/// tmux server — left behind, under a `TMUX_TMPDIR` that may be deleted — that nobody stops.
+pub fn inside_gone_server(sessions: &crate::tmux::Sessions) -> bool {
+    std::env::var_os("TMUX").is_some() && !sessions.server_running
+}
+
 /// State kept across ticks.
 #[derive(Debug)]
 pub struct Watchdog {
@@ -272,6 +279,10 @@ impl Watchdog {
                 return true;
             }
         };
+        if inside_gone_server(&sessions) {
+            tracing::debug!("the tmux server this watchdog runs in is gone: nothing to heal");
+            return true;
+        }
         self.ticker.tick(ctx, &sessions, heavy, fleet_lock).await;
         self.ensure_watcher(ctx, &sessions);
         true

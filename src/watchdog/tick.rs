@@ -368,6 +368,17 @@ impl Ticker {
             }
         }
 
+        // The server may have gone while this tick decided (`kill-server`): ask again before
+        // starting anything, so a dying watchdog never starts a server of its own.
+        if !restarts.is_empty()
+            && ctx
+                .tmux
+                .sessions()
+                .await
+                .is_ok_and(|s| super::inside_gone_server(&s))
+        {
+            return;
+        }
         self.stop_orphans(ctx, sessions).await;
         // A session still there is stopped first, leaving nothing of it running (its stop
         // keys, the session, every process under its pane), all at once.
