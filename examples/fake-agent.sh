@@ -15,6 +15,8 @@
 #      /chooser       a usage-limit banner and a chooser whose wait option is number 2
 #      /hang          stop reading input and show nothing (an agent that stalled)
 #      /quit          exit 0;  /exit N  exit with status N
+#    With FAKE_RECORD_DIR set, every line received is also appended to
+#    $FAKE_RECORD_DIR/<session>.txt (the tests read what an agent was told).
 kickoff=${1:?usage: fake-agent.sh KICKOFF SESSION MODEL}
 session=${2:-unknown}
 model=${3:-default}
@@ -46,6 +48,9 @@ printf '[%s] idle — waiting for input\n' "$(date +%H:%M:%S)"
 n=0
 while IFS= read -r line; do
     n=$((n + 1))
+    if [[ -n ${FAKE_RECORD_DIR:-} ]]; then
+        mkdir -p -- "$FAKE_RECORD_DIR" && printf '%s\n' "$line" >>"$FAKE_RECORD_DIR/$session.txt"
+    fi
     printf '[%s] message #%d: %s\n' "$(date +%H:%M:%S)" "$n" "${line:0:60}"
     case $line in
         */quit*) printf 'bye\n'; exit 0 ;;

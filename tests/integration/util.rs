@@ -60,6 +60,13 @@ impl TestEnv {
         p
     }
 
+    /// Every line the demo agent in `session` has received so far (`FAKE_RECORD_DIR`).
+    pub fn received(&self, session: &str) -> Vec<String> {
+        std::fs::read_to_string(self.path().join("received").join(format!("{session}.txt")))
+            .map(|t| t.lines().map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+
     /// Writes `agents.toml`.
     pub fn config(&self, text: &str) -> PathBuf {
         self.write("agents.toml", text)
@@ -73,6 +80,7 @@ impl TestEnv {
             .env("TMUX_TMPDIR", &self.tmux_tmpdir)
             .env("FAKE_WORK_SECS", "1")
             .env("FAKE_REPLY_SECS", "1")
+            .env("FAKE_RECORD_DIR", self.path().join("received"))
             .env_remove("TMUX")
             .env_remove("AGENTS_CONFIG")
             .timeout(Duration::from_secs(60));
