@@ -126,11 +126,20 @@ pub struct SelftestArgs {
 pub enum PhaseAction {
     /// Print `phase <id> [i/n] seq: <ids>`
     Show,
-    /// Move to the next phase (stays at the last one)
-    Next,
-    /// Move to phase N (0-based index, as in agents.py) or to the phase with that id
+    /// Move to the next phase (stays at the last one) and restart the running loop agents
+    /// on it
+    Next {
+        /// Only write the phase index; running loop agents keep their phase until restarted
+        #[arg(long)]
+        no_restart: bool,
+    },
+    /// Move to phase N (0-based index, as in agents.py) or to the phase with that id, and
+    /// restart the running loop agents on it
     Set {
         /// Index or phase id
         phase: String,
+        /// Only write the phase index; running loop agents keep their phase until restarted
+        #[arg(long)]
+        no_restart: bool,
     },
 }

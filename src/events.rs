@@ -54,3 +54,52 @@ impl Events {
         }
     }
 }
+
+/// How far back from the end of `events.jsonl` [`last`] looks, in bytes.
+pub const TAIL_BYTES: u64 = 256 * 1024;
+
+/// The last event named `event` in `log_dir/events.jsonl`, looking only at the last
+/// `window` bytes (the file grows for the fleet's lifetime: it is never read whole). `None`
+/// when the file is missing or no such event is in the window; unparsable lines are skipped.
+pub fn last(log_dir: &std::path::Path, event: &str, window: u64) -> Option<Value> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(log_dir.join("events.jsonl")).ok()?;
+    let len = f.metadata().ok()?.len();
+    let start = len.saturating_sub(window);
+    f.seek(SeekFrom::Start(start)).ok()?;
+    let mut buf = Vec::with_capacity((len - start) as usize);
+    f.take(window).read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    let mut lines = text.lines();
+    if start > 0 {
+        lines.next(); // most likely a partial line
+    }
+    let needle = format!("\"event\":\"{event}\"");
+    lines
+        .rev()
+        .filter(|l| l.contains(&needle))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["event"] == event)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_finds_the_newest_event_in_the_tail_only() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(last(d.path(), "handoff", TAIL_BYTES).is_none());
+        let ev = Events::new(d.path(), "test");
+        ev.emit("handoff", json!({"n": 1}));
+        ev.emit("start", json!({}));
+        ev.emit("handoff", json!({"n": 2}));
+        ev.emit("start", json!({}));
+        assert_eq!(last(d.path(), "handoff", TAIL_BYTES).unwrap()["n"], 2);
+        for _ in 0..50 {
+            ev.emit("start", json!({"pad": "x".repeat(40)}));
+        }
+        assert!(last(d.path(), "handoff", 500).is_none());
+        assert_eq!(last(d.path(), "handoff", 1 << 20).unwrap()["n"], 2);
+    }
+}

@@ -50,6 +50,15 @@ pub fn status_path(cfg: &Config, phase: &Phase) -> PathBuf {
     }
 }
 
+/// Why loop agents are not healed while the sequence is complete (`marker` is the
+/// `SEQUENCE-COMPLETE` file), and how to change that; for `status` and the watchdog's log.
+pub fn sequence_complete_why(marker: &Path) -> String {
+    format!(
+        "the phase sequence is complete ({} exists): loop agents are not healed; `agents phase set N` (a phase that is not done) removes it",
+        marker.display()
+    )
+}
+
 /// Whether `phase`'s status file says DONE (a missing file is not done).
 pub fn phase_done(cfg: &Config, phase: &Phase) -> bool {
     std::fs::read_to_string(status_path(cfg, phase))

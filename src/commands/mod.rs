@@ -33,7 +33,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Up { names } => up::run(&load(config, "up")?, &names).await,
         Command::Down { names } => down::run(&load(config, "down")?, &names).await,
         Command::Status { json } => status::run(&load(config, "status")?, json).await,
-        Command::Phase { action } => phase::run(&load(config, "phase")?, action),
+        Command::Phase { action } => phase::run(&load(config, "phase")?, action).await,
         Command::Logs {
             name,
             lines,

@@ -1,13 +1,23 @@
 //! `agents phase [show|next|set N]` — inspect or move the loop phase. `set` is range-checked
 //! (SPEC defect 2) and accepts an index (0-based, as in agents.py) or a phase id.
+//!
+//! Moving to another phase restarts the running loop agents on it, as the watchdog's
+//! auto-advance does (stop them, write the index, clear a leftover `SEQUENCE-COMPLETE` when
+//! the new phase is not done, start them with the new phase's kickoff and model), under the
+//! fleet's start/stop lock. `--no-restart` only writes the index (and clears the marker).
 
 use std::io::Write as _;
 use std::process::ExitCode;
 
 use crate::cli::PhaseAction;
+use crate::config::Agent;
 use crate::ctx::Ctx;
+use crate::launch;
 
-pub fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitCode> {
+/// Runs `agents phase`. Errors: an index out of range or an unknown id (the phases are
+/// listed), `next` from a corrupt index, an index file that cannot be written, the fleet
+/// lock held by another command for too long.
+pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitCode> {
     let phases = &ctx.cfg.loop_.phases;
     if phases.is_empty() {
         writeln!(
@@ -23,8 +33,9 @@ pub fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitCode> {
     let read = ctx.state.phase_index(phases.len());
     crate::phase::warn_once(read.warning.as_deref());
     let cur = read.index;
+    let restart;
     let target = match action.unwrap_or(PhaseAction::Show) {
-        PhaseAction::Next if read.warning.is_some() => anyhow::bail!(
+        PhaseAction::Next { .. } if read.warning.is_some() => anyhow::bail!(
             "{}\n  help: `agents phase next` needs a valid index; set one with `agents phase set N`",
             read.warning.as_deref().unwrap_or_default()
         ),
@@ -39,37 +50,64 @@ pub fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitCode> {
             )?;
             return Ok(ExitCode::SUCCESS);
         }
-        PhaseAction::Next => {
+        PhaseAction::Next { no_restart } => {
+            restart = !no_restart;
             if cur + 1 >= phases.len() {
                 tracing::info!("already at the last phase ({})", phases[cur].id);
             }
             (cur + 1).min(phases.len() - 1)
         }
-        PhaseAction::Set { phase } => match ids.iter().position(|id| *id == phase) {
-            Some(i) => i,
-            None => {
-                let listing: Vec<String> = ids
-                    .iter()
-                    .enumerate()
-                    .map(|(i, id)| format!("{i} = {id}"))
-                    .collect();
-                match phase.parse::<i64>() {
-                    Ok(i) if i >= 0 && (i as usize) < phases.len() => i as usize,
-                    Ok(i) => anyhow::bail!(
-                        "phase index {i} is out of range: {} phase{} configured ({})",
-                        phases.len(),
-                        if phases.len() == 1 { " is" } else { "s are" },
-                        listing.join(", ")
-                    ),
-                    Err(_) => anyhow::bail!(
-                        "no phase {phase:?}: use an index or an id ({})",
-                        listing.join(", ")
-                    ),
+        PhaseAction::Set { phase, no_restart } => {
+            restart = !no_restart;
+            match ids.iter().position(|id| *id == phase) {
+                Some(i) => i,
+                None => {
+                    let listing: Vec<String> = ids
+                        .iter()
+                        .enumerate()
+                        .map(|(i, id)| format!("{i} = {id}"))
+                        .collect();
+                    match phase.parse::<i64>() {
+                        Ok(i) if i >= 0 && (i as usize) < phases.len() => i as usize,
+                        Ok(i) => anyhow::bail!(
+                            "phase index {i} is out of range: {} phase{} configured ({})",
+                            phases.len(),
+                            if phases.len() == 1 { " is" } else { "s are" },
+                            listing.join(", ")
+                        ),
+                        Err(_) => anyhow::bail!(
+                            "no phase {phase:?}: use an index or an id ({})",
+                            listing.join(", ")
+                        ),
+                    }
                 }
             }
-        },
+        }
     };
-    ctx.state.write_phase_index(target)?;
+    let changed = read.warning.is_some() || target != cur;
+    let loops: Vec<&Agent> = ctx.cfg.loop_agents().collect();
+    // Only a move with loop agents configured asks tmux (and takes the fleet lock).
+    let _fleet = if restart && changed && !loops.is_empty() {
+        Some(super::fleet_lock(ctx).await?)
+    } else {
+        None
+    };
+    let running: Vec<&Agent> = if _fleet.is_some() {
+        match ctx.tmux.sessions().await {
+            Ok(s) => loops
+                .into_iter()
+                .filter(|a| s.is_live(&a.session))
+                .collect(),
+            Err(e) => {
+                tracing::warn!("cannot ask tmux which loop agents run ({e}); none is restarted");
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    launch::loops::stop_loops(ctx, &running, "phase set").await;
+    launch::loops::set_phase(ctx, target)?;
     ctx.events.emit(
         "phase-set",
         serde_json::json!({"index": target, "id": phases[target].id}),
@@ -79,5 +117,24 @@ pub fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitCode> {
         "phase idx now {target} ({})",
         phases[target].id
     )?;
+    // handoff: on_phase_change (when `changed`: the phase moved from `phases[cur]` to
+    // `phases[target]`)
+    if !running.is_empty() {
+        let reason = format!("phase {}", phases[target].id);
+        let mut failed = Vec::new();
+        for (name, r) in launch::loops::start_loops(ctx, &running, &reason).await {
+            match r {
+                Ok(()) => tracing::info!("{name} restarted on phase {}", phases[target].id),
+                Err(e) => failed.push(e),
+            }
+        }
+        if !failed.is_empty() {
+            anyhow::bail!("{}", failed.join("\n"));
+        }
+    } else if !restart {
+        tracing::info!(
+            "--no-restart: running loop agents keep their phase until they are restarted"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,12 @@
 //! `agents status [--json]` — the phase line and one row per agent, service and the watchdog.
 //!
+//! The phase line is `id [i/n] plan=... (DONE | in progress | sequence complete)`; while
+//! `SEQUENCE-COMPLETE` exists a line under it says that loop agents are not healed and why,
+//! and with `[loop.handoff]` the last `handoff` event (read from the tail of `events.jsonl`)
+//! follows. An agent's MODEL is the one its running session was started with (recorded in the
+//! manifest at launch); when the config now says otherwise (a phase's `models`, an
+//! `AGENT_MODEL_<name>` override) the change is shown as pending until a restart.
+//!
 //! An agent's state is one of `active`, `idle`, `limited` (+ until), `stalled`, `dialog`,
 //! `backoff` (+ until), `fatal`, `starting`, `stopped`, `down`, `done`, `dead`, `disabled`:
 //! what the running watchdog last saw and decided (`state/supervision.json`), else read here
@@ -19,6 +26,7 @@ use crate::ctx::Ctx;
 use crate::detect;
 use crate::launch::kickoff;
 use crate::state::AgentView;
+use crate::state::manifest::Manifest;
 use crate::tmux::{PaneInfo, Sessions};
 
 /// Exit status when an enabled agent is fatal or stopped without `down`.
@@ -94,6 +102,8 @@ async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
         .collect();
     let panes: HashMap<String, String> = ctx.tmux.capture_many(&to_read).await;
     let now = chrono::Local::now();
+    // While the sequence is complete, stopped loop agents are meant to be stopped.
+    let complete = ctx.state.sequence_complete();
     let local = detect::reset::local_zone();
     cfg.agents
         .iter()
@@ -153,21 +163,75 @@ async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
             let unhealthy = a.enabled
                 && !down
                 && !done
-                && (st == "fatal" || ((st == "stopped" || st == "dead") && a.kind != Kind::Task));
+                && (st == "fatal"
+                    || ((st == "stopped" || st == "dead")
+                        && a.kind != Kind::Task
+                        && !(complete && a.kind == Kind::Loop)));
             view.state = st;
             Row { view, unhealthy }
         })
         .collect()
 }
 
+/// The model `a`'s session runs and, when the config (`config_model`, env overrides and the
+/// phase's `models` applied) now says otherwise, the pending one (`None` inside: the backend's
+/// default). Without a running session, or with a session recorded before models were, the
+/// config's model is shown and nothing is pending.
+fn model_of(
+    a: &Agent,
+    config_model: Option<String>,
+    manifest: Option<&Manifest>,
+    live: bool,
+) -> (Option<String>, Option<Option<String>>) {
+    let recorded = manifest
+        .and_then(|m| m.sessions.get(&a.session))
+        .filter(|e| live && e.name == a.name)
+        .and_then(|e| e.model.clone());
+    match recorded {
+        Some(started) if started != config_model => (started, Some(config_model)),
+        _ => (config_model, None),
+    }
+}
+
+/// The MODEL column: `opus`, or `opus (config: sonnet after restart)`.
+fn model_text(model: &Option<String>, pending: &Option<Option<String>>) -> String {
+    let name = |m: &Option<String>| m.clone().unwrap_or_else(|| "default".into());
+    match pending {
+        Some(p) => format!("{} (config: {} after restart)", name(model), name(p)),
+        None => name(model),
+    }
+}
+
+/// The `last handoff:` line of a `handoff` event: `14:03:07 claim → adversary (delivered):
+/// "claim: gate 2"`.
+fn handoff_text(e: &Value) -> String {
+    let s = |k: &str| e[k].as_str().unwrap_or("?").to_string();
+    let mut text = format!(
+        "{} {} → {} ({})",
+        local_time(e["ts"].as_str().unwrap_or_default()),
+        s("what"),
+        s("to"),
+        s("outcome")
+    );
+    if let Some(d) = e["detail"].as_str().filter(|d| !d.is_empty()) {
+        let d: String = if d.chars().count() > 70 {
+            d.chars().take(69).chain(['…']).collect()
+        } else {
+            d.to_string()
+        };
+        text.push_str(&format!(": {d:?}"));
+    }
+    text
+}
+
 /// Sessions this fleet started that the config no longer names and that still exist, as
 /// `(session, name)`.
-fn orphans(ctx: &Ctx, sessions: &Sessions) -> Vec<(String, String)> {
-    let Ok(m) = ctx.state.manifest().load() else {
+fn orphans(ctx: &Ctx, manifest: Option<&Manifest>, sessions: &Sessions) -> Vec<(String, String)> {
+    let Some(m) = manifest else {
         return Vec::new();
     };
     let current = ctx.cfg.session_names();
-    crate::state::manifest::orphans(&m, &current)
+    crate::state::manifest::orphans(m, &current)
         .into_iter()
         .filter(|(s, _)| sessions.get(s).is_some())
         .map(|(s, e)| (s.clone(), e.name.clone()))
@@ -187,6 +251,20 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             .warning
             .map(|w| format!("{w}; the watchdog does not advance phases until then"))
     });
+    let complete = ctx.state.sequence_complete();
+    let phase_state = match (complete, done) {
+        (true, Some(true)) => "sequence complete",
+        (_, Some(true)) => "DONE",
+        _ => "in progress",
+    };
+    let not_healed = (complete && cfg.loop_agents().next().is_some())
+        .then(|| crate::phase::sequence_complete_why(&ctx.state.sequence_complete_path()));
+    let last_handoff = cfg
+        .loop_
+        .handoff
+        .as_ref()
+        .and_then(|_| crate::events::last(&cfg.log_dir, "handoff", crate::events::TAIL_BYTES));
+    let manifest = ctx.state.manifest().load().ok();
     let rows = rows(ctx, &sessions).await;
     let code = if rows.iter().any(|r| r.unhealthy) {
         ExitCode::from(EXIT_UNHEALTHY)
@@ -202,10 +280,14 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             .zip(&rows)
             .map(|(a, r)| {
                 let pane = sessions.get(&a.session);
-                let model = kickoff::model(a, phase_model);
+                let live = pane.is_some_and(|p| !p.dead);
+                let (model, pending) =
+                    model_of(a, kickoff::model(a, phase_model), manifest.as_ref(), live);
+                let pending = pending.map(|p| p.unwrap_or_else(|| "default".into()));
                 let v = &r.view;
                 json!({
                     "name": a.name, "kind": a.kind.as_str(), "backend": a.backend, "model": model,
+                    "model_pending": pending,
                     "watch": a.watch.as_str(), "session": a.session, "running": pane.is_some_and(|p| !p.dead),
                     "command": pane.filter(|p| !p.dead).map(|p| p.command.clone()), "enabled": a.enabled,
                     "exit_status": pane.filter(|p| p.dead).and_then(|p| p.dead_status),
@@ -226,7 +308,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
-        let orphans: Vec<Value> = orphans(ctx, &sessions)
+        let orphans: Vec<Value> = orphans(ctx, manifest.as_ref(), &sessions)
             .into_iter()
             .map(|(session, name)| {
                 json!({"name": name, "kind": "orphan", "session": session,
@@ -236,7 +318,12 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         let wd = cfg.watchdog_session();
         let doc = json!({
             "orphans": orphans,
-            "phase": phase.map(|(i, p)| json!({"id": p.id, "index": i, "count": cfg.loop_.phases.len(), "done": done, "corrupt": corrupt})),
+            "phase": phase.map(|(i, p)| json!({
+                "id": p.id, "index": i, "count": cfg.loop_.phases.len(), "plan": p.plan,
+                "done": done, "state": phase_state, "corrupt": corrupt,
+                "sequence_complete": complete, "loops_healed": not_healed.is_none(),
+                "loops_not_healed_why": not_healed, "last_handoff": last_handoff,
+            })),
             "agents": agents,
             "services": services,
             "watchdog": {"name": "watchdog", "kind": "watchdog", "session": wd, "running": sessions.is_live(&wd)},
@@ -248,11 +335,6 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     }
 
     if let Some((i, p)) = phase {
-        let d = if done == Some(true) {
-            cfg.loop_.done_marker.as_str()
-        } else {
-            "in progress"
-        };
         let plan = if p.plan.is_empty() {
             "-"
         } else {
@@ -260,11 +342,17 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         };
         writeln!(
             out,
-            " phase: {} [{}/{}] plan={plan} ({d})",
+            " phase: {} [{}/{}] plan={plan} ({phase_state})",
             p.id,
             i + 1,
             cfg.loop_.phases.len()
         )?;
+    }
+    if let Some(why) = &not_healed {
+        writeln!(out, " loops: {why}")?;
+    }
+    if let Some(e) = &last_handoff {
+        writeln!(out, " last handoff: {}", handoff_text(e))?;
     }
     if let Some(w) = &corrupt {
         writeln!(out, " phase index corrupt: {w}")?;
@@ -287,7 +375,9 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         "AGENT", "KIND", "BACKEND", "MODEL", "WATCH", "STATE", "RST", "SINCE"
     )?;
     for (a, r) in cfg.agents.iter().zip(&rows) {
-        let model = kickoff::model(a, phase_model);
+        let live = sessions.is_live(&a.session);
+        let (model, pending) = model_of(a, kickoff::model(a, phase_model), manifest.as_ref(), live);
+        let model = model_text(&model, &pending);
         let v = &r.view;
         let mut st = v.state.clone();
         if st == "dead"
@@ -316,7 +406,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             a.name,
             a.kind.as_str(),
             a.backend,
-            model.as_deref().unwrap_or("default"),
+            model,
             a.watch.as_str(),
             st,
             v.restarts,
@@ -336,7 +426,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             s.name, "service", "-", "-", "-"
         )?;
     }
-    for (session, name) in orphans(ctx, &sessions) {
+    for (session, name) in orphans(ctx, manifest.as_ref(), &sessions) {
         let st = session_word(sessions.get(&session));
         writeln!(
             out,

@@ -6,6 +6,7 @@
 
 pub mod command;
 pub mod kickoff;
+pub mod loops;
 pub mod ping;
 pub mod proctree;
 pub mod stop;
@@ -37,6 +38,9 @@ pub struct Prepared {
     /// What the watchdog saw that made it restart (the rule, the line), for the event;
     /// `null` for other starts.
     pub evidence: serde_json::Value,
+    /// The model an agent is started with (`None`: its backend's default, or not an agent);
+    /// recorded in the manifest so that `status` can tell a pending model change.
+    pub model: Option<String>,
 }
 
 /// What kind of failure kept an agent from starting. The watchdog logs a failed restart once
@@ -165,6 +169,7 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
         },
         ping: (backend.delivery == Delivery::Ping).then_some(kickoff_file),
         evidence: serde_json::Value::Null,
+        model: model.clone(),
         describe: format!(
             "{} ({}, kind={}, phase={}, model={}{})",
             agent.session,
@@ -217,6 +222,7 @@ pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Result<Prepar
         ping: None,
         describe: format!("{} (service)", svc.session),
         evidence: serde_json::Value::Null,
+        model: None,
     })
 }
 
@@ -260,6 +266,7 @@ pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, String> {
         ping: None,
         describe: format!("{session} (watchdog)"),
         evidence: serde_json::Value::Null,
+        model: None,
     })
 }
 
@@ -396,11 +403,15 @@ async fn start(
             }
         }
     }
-    let started: Vec<(String, String)> = items
+    let started: Vec<crate::state::manifest::Started> = items
         .iter()
         .zip(&results)
         .filter(|(_, (_, r))| r.is_ok())
-        .map(|((p, _), _)| (p.spec.name.clone(), p.name.clone()))
+        .map(|((p, _), _)| crate::state::manifest::Started {
+            session: p.spec.name.clone(),
+            name: p.name.clone(),
+            model: p.model.clone(),
+        })
         .collect();
     if let Err(e) = ctx.state.manifest().add(&started) {
         tracing::warn!("cannot record the started sessions in the manifest: {e}");

@@ -17,6 +17,31 @@ pub struct Entry {
     pub name: String,
     /// When it was started (RFC 3339, local time).
     pub started: String,
+    /// The model it was started with: `Some(None)` for the backend's default model (and for
+    /// services and the watchdog); `None` when not recorded (a manifest written before this
+    /// field existed), so `status` cannot tell a pending model change.
+    #[serde(
+        default,
+        deserialize_with = "recorded",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub model: Option<Option<String>>,
+}
+
+/// A present `model` field (`null` included) is a recorded one; a missing field is `None`
+/// through `#[serde(default)]`.
+fn recorded<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// A session just started, for [`ManifestFile::add`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    pub session: String,
+    /// The agent, service or `watchdog`.
+    pub name: String,
+    /// The model it runs (`None`: the backend's default, or not an agent).
+    pub model: Option<String>,
 }
 
 /// Sessions by name.
@@ -54,19 +79,20 @@ impl ManifestFile {
         atomic::write(&self.path, text.as_bytes())
     }
 
-    /// Records sessions just started, as `(session, name)`.
-    pub fn add(&self, started: &[(String, String)]) -> std::io::Result<()> {
+    /// Records sessions just started (with the model each runs).
+    pub fn add(&self, started: &[Started]) -> std::io::Result<()> {
         if started.is_empty() {
             return Ok(());
         }
         let mut m = self.load().unwrap_or_default();
         let now = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
-        for (session, name) in started {
+        for st in started {
             m.sessions.insert(
-                session.clone(),
+                st.session.clone(),
                 Entry {
-                    name: name.clone(),
+                    name: st.name.clone(),
                     started: now.clone(),
+                    model: Some(st.model.clone()),
                 },
             );
         }
@@ -104,7 +130,12 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let f = ManifestFile::new(d.path());
         assert_eq!(f.load().unwrap(), Manifest::default());
-        f.add(&[("p-a".into(), "a".into()), ("old-b".into(), "b".into())])
+        let st = |s: &str, n: &str, m: Option<&str>| Started {
+            session: s.into(),
+            name: n.into(),
+            model: m.map(String::from),
+        };
+        f.add(&[st("p-a", "a", Some("big")), st("old-b", "b", None)])
             .unwrap();
         let m = f.load().unwrap();
         let o: Vec<&String> = orphans(&m, &["p-a".into()])
@@ -112,9 +143,23 @@ mod tests {
             .map(|(s, _)| s)
             .collect();
         assert_eq!(o, ["old-b"]);
+        assert_eq!(m.sessions["p-a"].model, Some(Some("big".into())));
+        assert_eq!(m.sessions["old-b"].model, Some(None));
         f.remove(&["old-b".into()]).unwrap();
         assert_eq!(f.load().unwrap().sessions.len(), 1);
         std::fs::write(d.path().join("manifest.json"), "{").unwrap();
         assert!(f.load().unwrap_err().contains("corrupt"));
+    }
+
+    #[test]
+    fn a_manifest_without_models_loads_as_not_recorded() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("manifest.json"),
+            r#"{"sessions": {"p-a": {"name": "a", "started": "2026-01-01T00:00:00+00:00"}}}"#,
+        )
+        .unwrap();
+        let m = ManifestFile::new(d.path()).load().unwrap();
+        assert_eq!(m.sessions["p-a"].model, None);
     }
 }

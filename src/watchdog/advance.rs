@@ -37,28 +37,18 @@ pub async fn check(ctx: &Ctx) -> bool {
     if next < cfg.loop_.phases.len() {
         let next_id = &cfg.loop_.phases[next].id;
         tracing::info!("PHASE {} DONE — advancing to {next_id}", phase.id);
-        stop_loops(ctx).await;
-        if let Err(e) = ctx.state.write_phase_index(next) {
+        let loops: Vec<&crate::config::Agent> = cfg.loop_agents().collect();
+        launch::loops::stop_loops(ctx, &loops, "phase change").await;
+        if let Err(e) = launch::loops::set_phase(ctx, next) {
             tracing::error!("cannot write the phase index: {e}");
             return true;
         }
-        let _ = std::fs::remove_file(ctx.state.sequence_complete_path());
         ctx.events.emit(
             "phase-advance",
             json!({"from": phase.id, "to": next_id, "index": next}),
         );
-        let items: Vec<_> = cfg
-            .loop_agents()
-            .filter(|a| !ctx.state.is_down(&a.name))
-            .filter_map(|a| match launch::prepare_agent(ctx, a, false) {
-                Ok(p) => Some((p, format!("phase {next_id}"))),
-                Err(e) => {
-                    tracing::error!("{e}");
-                    None
-                }
-            })
-            .collect();
-        launch::launch(ctx, &items, "start").await;
+        // handoff: on_phase_change (the phase moved from `phase.id` to `next_id`)
+        launch::loops::start_loops(ctx, &loops, &format!("phase {next_id}")).await;
         return true;
     }
     if ctx.state.sequence_complete() {
@@ -68,7 +58,8 @@ pub async fn check(ctx: &Ctx) -> bool {
         "PHASE SEQUENCE COMPLETE (last phase {} DONE) — stopping loops",
         phase.id
     );
-    stop_loops(ctx).await;
+    let loops: Vec<&crate::config::Agent> = cfg.loop_agents().collect();
+    launch::loops::stop_loops(ctx, &loops, "sequence complete").await;
     let stamp = crate::state::now_stamp();
     let _ = crate::state::atomic::write(
         &ctx.state.sequence_complete_path(),
@@ -115,20 +106,4 @@ fn report_corrupt(ctx: &Ctx, warning: Option<&str>) -> bool {
         *reported = Some(w.to_string());
     }
     false
-}
-
-async fn stop_loops(ctx: &Ctx) {
-    let sessions: Vec<String> = ctx.cfg.loop_agents().map(|a| a.session.clone()).collect();
-    for s in &sessions {
-        tracing::info!("killing {s}");
-    }
-    if let Err(e) = ctx.tmux.kill(&sessions).await {
-        tracing::error!("cannot stop the loop agents: {e}");
-    }
-    for a in ctx.cfg.loop_agents() {
-        ctx.events.emit(
-            "stop",
-            json!({"name": a.name, "session": a.session, "reason": "phase change"}),
-        );
-    }
 }

@@ -118,6 +118,8 @@ pub struct Ticker {
     published: Option<BTreeMap<String, AgentView>>,
     /// A corrupt manifest was reported.
     manifest_reported: bool,
+    /// That loop agents are not healed while the sequence is complete was logged.
+    complete_reported: bool,
 }
 
 fn evidence(r: &Reading) -> serde_json::Value {
@@ -130,6 +132,25 @@ fn evidence(r: &Reading) -> serde_json::Value {
 }
 
 impl Ticker {
+    /// Logs once (not every tick) that loop agents are not healed while `SEQUENCE-COMPLETE`
+    /// exists, and once that they are healed again when it is gone.
+    fn report_complete(&mut self, ctx: &Ctx, complete: bool) {
+        if complete == self.complete_reported || ctx.cfg.loop_agents().next().is_none() {
+            return;
+        }
+        self.complete_reported = complete;
+        if complete {
+            tracing::warn!(
+                "{}",
+                crate::phase::sequence_complete_why(&ctx.state.sequence_complete_path())
+            );
+        } else {
+            tracing::info!(
+                "the phase sequence is no longer complete: loop agents are healed again"
+            );
+        }
+    }
+
     /// Supervises every watched agent once. `sessions` is this tick's `list-panes`; `heavy`
     /// adds the backend-mismatch check. `fleet_lock` is the fleet's start/stop lock, taken by
     /// the caller (the operator's `down` markers are read under it, so a restart never undoes
@@ -168,6 +189,7 @@ impl Ticker {
             .filter_map(|b| b.process_name.clone())
             .collect();
         let sequence_complete = ctx.state.sequence_complete();
+        self.report_complete(ctx, sequence_complete);
         let mut restarts: Vec<(Prepared, String)> = Vec::new();
         let mut typing: Vec<Typing> = Vec::new();
         self.mem

@@ -1,0 +1,84 @@
+//! Moving the loop pair to another phase (SPEC §6), shared by the watchdog's auto-advance and
+//! `agents phase set|next`: stop the loop agents, write the new phase index, clear a stale
+//! `SEQUENCE-COMPLETE` when the new phase is not done, and start the loop agents on it (their
+//! kickoff and model are the new phase's). The caller holds the fleet's start/stop lock.
+
+use serde_json::json;
+
+use super::{Prepared, stop};
+use crate::config::Agent;
+use crate::ctx::Ctx;
+
+/// Stops the sessions of `agents` (their backends' stop keys, then kill and reap), and
+/// records a `stop` event for each with `reason` (e.g. `phase change`). A tmux failure is
+/// logged, not returned: the phase moves on regardless.
+pub async fn stop_loops(ctx: &Ctx, agents: &[&Agent], reason: &str) {
+    if agents.is_empty() {
+        return;
+    }
+    for a in agents {
+        tracing::info!("stopping {} ({reason})", a.session);
+    }
+    let targets: Vec<stop::Target> = agents.iter().map(|a| stop::agent_target(ctx, a)).collect();
+    if let Err(e) = stop::stop(ctx, &targets).await {
+        tracing::error!("cannot stop the loop agents: {e}");
+    }
+    for a in agents {
+        ctx.events.emit(
+            "stop",
+            json!({"name": a.name, "session": a.session, "reason": reason}),
+        );
+    }
+}
+
+/// Writes phase `index` and, when that phase is not done, removes `SEQUENCE-COMPLETE` (a
+/// leftover marker would otherwise keep the watchdog from healing the loop agents). Returns
+/// whether a marker was removed. `Err` when the index cannot be written.
+pub fn set_phase(ctx: &Ctx, index: usize) -> std::io::Result<bool> {
+    ctx.state.write_phase_index(index)?;
+    let phase = &ctx.cfg.loop_.phases[index];
+    let marker = ctx.state.sequence_complete_path();
+    if crate::phase::phase_done(&ctx.cfg, phase) || !marker.exists() {
+        return Ok(false);
+    }
+    match std::fs::remove_file(&marker) {
+        Ok(()) => {
+            tracing::info!(
+                "phase {} is not done: removed {} (loop agents are healed again)",
+                phase.id,
+                marker.display()
+            );
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => {
+            tracing::error!(
+                "cannot remove {}: {e}; loop agents stay unhealed until it is gone",
+                marker.display()
+            );
+            Ok(false)
+        }
+    }
+}
+
+/// Starts `agents` (those not marked `down`) on the current phase through [`super::launch`],
+/// recording `start` events with `reason`. Agents that cannot be prepared are logged.
+/// Returns one `(name, result)` per agent launched.
+pub async fn start_loops(
+    ctx: &Ctx,
+    agents: &[&Agent],
+    reason: &str,
+) -> Vec<(String, Result<(), String>)> {
+    let items: Vec<(Prepared, String)> = agents
+        .iter()
+        .filter(|a| !ctx.state.is_down(&a.name))
+        .filter_map(|a| match super::prepare_agent(ctx, a, true) {
+            Ok(p) => Some((p, reason.to_string())),
+            Err(e) => {
+                tracing::error!("{e}");
+                None
+            }
+        })
+        .collect();
+    super::launch(ctx, &items, "start").await
+}
