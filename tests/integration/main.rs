@@ -7,6 +7,7 @@ mod config_errors;
 mod disk;
 mod fleet;
 mod logs;
+mod loop_;
 mod misc;
 mod orphans;
 mod races;
