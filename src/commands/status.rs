@@ -442,3 +442,35 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     )?;
     Ok(code)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_column_shows_a_pending_change() {
+        assert_eq!(model_text(&Some("opus".into()), &None), "opus");
+        assert_eq!(model_text(&None, &None), "default");
+        assert_eq!(
+            model_text(&Some("opus".into()), &Some(Some("sonnet".into()))),
+            "opus (config: sonnet after restart)"
+        );
+        assert_eq!(
+            model_text(&Some("opus".into()), &Some(None)),
+            "opus (config: default after restart)"
+        );
+    }
+
+    #[test]
+    fn the_handoff_line_names_what_whom_and_the_outcome() {
+        let e = json!({"ts": "2026-01-02T14:03:07+00:00", "event": "handoff", "what": "claim",
+                       "to": "adversary", "detail": "claim: gate 2", "outcome": "delivered"});
+        let text = handoff_text(&e);
+        assert!(
+            text.ends_with(" claim → adversary (delivered): \"claim: gate 2\""),
+            "{text}"
+        );
+        let e = json!({"ts": "x", "what": "inbox", "to": "builder", "outcome": "failed"});
+        assert_eq!(handoff_text(&e), "x inbox → builder (failed)");
+    }
+}

@@ -268,6 +268,8 @@ fn phase_set_restarts_the_running_pair_with_the_new_model_and_no_restart_does_no
     assert_eq!(phase_idx(&t), "1");
     std::thread::sleep(Duration::from_millis(1000));
     assert_eq!((t.pane_pid("ls-builder"), t.pane_pid("ls-adversary")), pids);
+    // Nothing was typed into the running agents either.
+    assert!(t.received("ls-builder").is_empty() && t.received("ls-adversary").is_empty());
     let st = t.status_json();
     assert_eq!(agent(&st, "builder")["model"], "small");
     assert_eq!(agent(&st, "builder")["model_pending"], "big");
