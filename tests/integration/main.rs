@@ -11,6 +11,7 @@ mod misc;
 mod orphans;
 mod races;
 mod selftest;
+mod send;
 mod stops;
 mod supervision;
 mod watchdog;
