@@ -14,4 +14,5 @@ mod selftest;
 mod send;
 mod stops;
 mod supervision;
+mod wake;
 mod watchdog;
