@@ -84,10 +84,10 @@ pub async fn run(
         bail!("the message is empty\n  help: give some text to send to {name}");
     }
     running(ctx, agent).await?;
-    if let Some(timeout) = wait {
-        if let Err(e) = typing::wait_idle(ctx, backend, session, timeout).await {
-            bail!("{}", not_idle(agent, &e, timeout));
-        }
+    if let Some(timeout) = wait
+        && let Err(e) = typing::wait_idle(ctx, backend, session, timeout).await
+    {
+        bail!("{}", not_idle(agent, &e, timeout));
     }
     typing::deliver(
         ctx,

@@ -40,7 +40,7 @@ fn wake_line(interval: f64) -> String {
 }
 
 /// Writes the wake prompt (with whitespace to collapse) and the config, then `up`.
-fn start(prefix: &str, cfg: &str, work_secs: u32) -> TestEnv {
+fn start(cfg: &str, work_secs: u32) -> TestEnv {
     let t = TestEnv::new();
     t.write(
         "prompts/wake.md",
@@ -84,7 +84,7 @@ fn pane(t: &TestEnv, session: &str) -> String {
 #[test]
 fn a_wake_lands_on_an_idle_agent_one_interval_after_its_clock_starts() {
     let called = Instant::now();
-    let t = start("wk-", &wake_config("wk-", 1.0, &wake_line(2.0)), 1);
+    let t = start(&wake_config("wk-", 1.0, &wake_line(2.0)), 1);
     assert!(
         wait_until(8.0, || woken(&t, "wk-a1") >= 1),
         "no wake: {:?}",
@@ -116,7 +116,7 @@ fn a_wake_lands_on_an_idle_agent_one_interval_after_its_clock_starts() {
 
 #[test]
 fn a_wake_waits_for_a_busy_agent() {
-    let t = start("wb-", &wake_config("wb-", 1.0, &wake_line(2.0)), 8);
+    let t = start(&wake_config("wb-", 1.0, &wake_line(2.0)), 8);
     assert!(
         wait_until(6.0, || !wakes(&t, "waiting").is_empty()),
         "no waiting event while busy"
@@ -140,7 +140,7 @@ fn a_wake_waits_for_a_busy_agent() {
 
 #[test]
 fn a_watchdog_restart_does_not_reset_the_wake_clock() {
-    let t = start("wr-", &wake_config("wr-", 0.5, &wake_line(4.0)), 1);
+    let t = start(&wake_config("wr-", 0.5, &wake_line(4.0)), 1);
     assert!(wait_until(9.0, || woken(&t, "wr-a1") >= 1), "no first wake");
     assert_eq!(t.run(&["down", "watchdog"]).0, 0);
     // Longer than the interval while no watchdog runs: the next one is due at once.
@@ -158,7 +158,7 @@ fn a_watchdog_restart_does_not_reset_the_wake_clock() {
 
 #[test]
 fn a_missing_prompt_file_is_reported_once_until_it_was_fine_again() {
-    let t = start("wm-", &wake_config("wm-", 0.3, &wake_line(1.0)), 1);
+    let t = start(&wake_config("wm-", 0.3, &wake_line(1.0)), 1);
     std::fs::remove_file(t.path().join("prompts/wake.md")).unwrap();
     assert!(
         wait_until(4.0, || !wakes(&t, "prompt-missing").is_empty()),
@@ -191,7 +191,7 @@ fn a_missing_prompt_file_is_reported_once_until_it_was_fine_again() {
 
 #[test]
 fn no_wake_while_the_sequence_is_complete_and_a_wake_table_added_later_is_picked_up() {
-    let t = start("wc-", &wake_config("wc-", 0.3, ""), 1);
+    let t = start(&wake_config("wc-", 0.3, ""), 1);
     t.write(".agents/SEQUENCE-COMPLETE", "done\n");
     t.config(&wake_config("wc-", 0.3, &wake_line(1.0)));
     std::thread::sleep(Duration::from_secs(4));
