@@ -207,3 +207,27 @@ fn no_wake_while_the_sequence_is_complete_and_a_wake_table_added_later_is_picked
         "the added wake table was not picked up"
     );
 }
+
+#[test]
+fn a_corrupt_wake_record_is_reported_once_and_the_clocks_start_over() {
+    let t = TestEnv::new();
+    t.write(".agents/state/wake.json", "{\"a1\": half-writ");
+    t.write("prompts/wake.md", WAKE_TEXT);
+    t.config(&wake_config("wx-", 0.3, &wake_line(1.5)));
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    assert!(wait_until(8.0, || woken(&t, "wx-a1") >= 1), "no wake");
+    let errors: Vec<_> = t
+        .events(".agents")
+        .into_iter()
+        .filter(|e| e["event"] == "wake-state-error")
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0]["error"].as_str().unwrap().contains("is corrupt"),
+        "{errors:?}"
+    );
+    let rec = std::fs::read_to_string(t.path().join(".agents/state/wake.json")).unwrap();
+    let rec: serde_json::Value = serde_json::from_str(&rec).expect("rewritten whole");
+    assert!(rec["a1"].as_f64().is_some(), "{rec}");
+}
