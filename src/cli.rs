@@ -52,6 +52,32 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<PhaseAction>,
     },
+    /// Type a message into an agent once it is idle, and submit it. Exit 0 when the delivery
+    /// was verified; 1 with the reason (not running, a dialog is up, still busy at the
+    /// timeout, not verified).
+    #[command(
+        after_help = "Examples:\n  agents send builder \"pull and re-read REVIEW.md\"\n  agents send builder --file notes.md\n  echo hello | agents send builder -\n  agents send builder --keys Escape"
+    )]
+    Send {
+        /// Agent name
+        name: String,
+        /// The message (`-`: read it from stdin)
+        #[arg(conflicts_with_all = ["file", "keys"])]
+        text: Option<String>,
+        /// Read the message from a file
+        #[arg(long, value_name = "PATH", conflicts_with = "keys")]
+        file: Option<PathBuf>,
+        /// Press these tmux keys instead (`Escape`, `C-c`, `1 Enter`): at once, even into a
+        /// dialog, nothing submitted after them
+        #[arg(long, value_name = "KEY", num_args = 1..)]
+        keys: Vec<String>,
+        /// Type at once, without waiting for the agent to be idle
+        #[arg(long)]
+        now: bool,
+        /// Give up when the agent is still busy after this many seconds
+        #[arg(long, value_name = "SECS", default_value_t = 300)]
+        timeout: u64,
+    },
     /// Show an agent's, service's or the watchdog's session log, and follow it.
     Logs {
         /// Agent, service or `watchdog`

@@ -7,6 +7,7 @@ pub mod logs;
 pub mod phase;
 pub mod presets;
 pub mod selftest;
+pub mod send;
 pub mod status;
 pub mod up;
 pub mod watchdog;
@@ -34,6 +35,18 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Down { names } => down::run(&load(config, "down")?, &names).await,
         Command::Status { json } => status::run(&load(config, "status")?, json).await,
         Command::Phase { action } => phase::run(&load(config, "phase")?, action).await,
+        Command::Send {
+            name,
+            text,
+            file,
+            keys,
+            now,
+            timeout,
+        } => {
+            let input = send::Input::of(text, file, keys);
+            let wait = (!now).then(|| std::time::Duration::from_secs(timeout));
+            send::run(&load(config, "send")?, &name, input, wait).await
+        }
         Command::Logs {
             name,
             lines,

@@ -15,6 +15,7 @@ pub mod advance;
 pub mod heal;
 pub mod reload;
 pub mod tick;
+pub mod wake;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -191,6 +192,7 @@ pub struct Watchdog {
     ticker: Ticker,
     tmux_error: Option<String>,
     watcher: Option<crate::tmux::control::Watcher>,
+    waker: wake::Waker,
 }
 
 impl Watchdog {
@@ -199,6 +201,7 @@ impl Watchdog {
             ticker: Ticker::default(),
             tmux_error: None,
             watcher: None,
+            waker: wake::Waker::default(),
         }
     }
 
@@ -242,7 +245,8 @@ impl Watchdog {
         }
     }
 
-    /// One tick: on a heavy tick advance the phase first; then supervise every watched agent.
+    /// One tick: on a heavy tick advance the phase first; then supervise every watched agent;
+    /// then the wake schedules ([`wake`], after the fleet lock is released).
     /// Both start and stop sessions, so both run under the fleet's start/stop lock; while
     /// `up` or `down` holds it the tick is skipped and `false` returned (the caller tries
     /// again shortly).
@@ -284,6 +288,7 @@ impl Watchdog {
             return true;
         }
         self.ticker.tick(ctx, &sessions, heavy, fleet_lock).await;
+        self.waker.tick(ctx).await;
         self.ensure_watcher(ctx, &sessions);
         true
     }

@@ -12,6 +12,8 @@ mod misc;
 mod orphans;
 mod races;
 mod selftest;
+mod send;
 mod stops;
 mod supervision;
+mod wake;
 mod watchdog;
