@@ -365,7 +365,14 @@ fn down_watchdog_returns_once_it_has_exited_and_records_why() {
 #[test]
 fn deleting_the_state_dir_does_not_let_a_second_watchdog_in() {
     let t = started(&fleet_config("rm-", 1, ""));
-    std::fs::remove_dir_all(t.path().join(".agents/state")).unwrap();
+    // The watchdog recreates files in state/ every tick: removal can race with one of them
+    // (`DirectoryNotEmpty`), so it is tried again until the directory is gone.
+    let state = t.path().join(".agents/state");
+    assert!(
+        wait_until(5.0, || std::fs::remove_dir_all(&state).is_ok()),
+        "could not remove {}",
+        state.display()
+    );
     // The running watchdog takes its lock again on its next tick (0.3 s).
     assert!(wait_until(5.0, || t
         .path()
