@@ -21,6 +21,7 @@ pub mod config;
 pub mod ctx;
 pub mod detect;
 pub mod events;
+pub mod git;
 pub mod launch;
 pub mod logfile;
 pub mod logging;
