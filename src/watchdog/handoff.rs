@@ -510,7 +510,10 @@ impl Checker {
             }
             Err(e) => {
                 if !self.failing {
-                    tracing::error!("handoff: {e}; retrying every {:?}", ctx.cfg.watchdog.signal_interval);
+                    tracing::error!(
+                        "handoff: {e}; retrying every {:?}",
+                        ctx.cfg.watchdog.signal_interval
+                    );
                     ctx.events
                         .emit("handoff-error", json!({"repo": h.repo, "error": e}));
                     self.failing = true;
@@ -534,7 +537,13 @@ impl Checker {
             }
             decided.push(&p.to);
             let Some(agent) = ctx.cfg.agent(&p.to) else {
-                self.finish(ctx, p, None, "failed", Some(format!("no agent is named {:?}", p.to)));
+                self.finish(
+                    ctx,
+                    p,
+                    None,
+                    "failed",
+                    Some(format!("no agent is named {:?}", p.to)),
+                );
                 continue;
             };
             let idle = target_idle(ctx, agent, sessions).await;
@@ -724,7 +733,10 @@ mod tests {
             ]
         );
         assert_eq!(next.head.as_deref(), Some("h2"));
-        assert_eq!(next.pending.iter().map(|p| p.id).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(
+            next.pending.iter().map(|p| p.id).collect::<Vec<_>>(),
+            [0, 1]
+        );
         assert_eq!(next.next_id, 2);
         // Nothing new: nothing queued, nothing changed.
         let (again, q) = decide(&h, &next, &seen("h2", &[], [None, None]), 11.0);
@@ -751,7 +763,10 @@ mod tests {
             summary(&m3.pending),
             [(What::Claim, "adversary", vec!["claim: a", "claim: b"])]
         );
-        assert_eq!(m3.pending[0].queued, 10.0, "it keeps its place in the queue");
+        assert_eq!(
+            m3.pending[0].queued, 10.0,
+            "it keeps its place in the queue"
+        );
     }
 
     #[test]
@@ -761,9 +776,8 @@ mod tests {
             head: Some("h0".into()),
             ..Memory::default()
         };
-        let at = |head, id: Option<&str>| {
-            seen(head, &[], [None, id.and_then(|i| file("bld.md", i))])
-        };
+        let at =
+            |head, id: Option<&str>| seen(head, &[], [None, id.and_then(|i| file("bld.md", i))]);
         let (m1, q) = decide(&h, &base, &at("h1", Some("b1")), 1.0);
         assert_eq!(summary(&q), [(What::Inbox, "builder", vec!["bld.md"])]);
         let m1 = Memory {
@@ -777,7 +791,11 @@ mod tests {
         let (m4, q) = decide(&h, &m3, &at("h4", None), 4.0);
         assert!(q.is_empty() && !m4.inboxes.contains_key("bld.md"));
         let (_, q) = decide(&h, &m4, &at("h5", Some("b2")), 5.0);
-        assert_eq!(q.len(), 1, "pushed again after it was consumed: a new message");
+        assert_eq!(
+            q.len(),
+            1,
+            "pushed again after it was consumed: a new message"
+        );
     }
 
     #[test]
@@ -824,14 +842,25 @@ mod tests {
             queued: 0.0,
         };
         let t = text(&p(What::Claim, &["claim: gate 3"]));
-        assert!(t.starts_with("watchdog ping: the other loop pushed a gate CLAIM commit (\"claim: gate 3\")."), "{t}");
+        assert!(
+            t.starts_with(
+                "watchdog ping: the other loop pushed a gate CLAIM commit (\"claim: gate 3\")."
+            ),
+            "{t}"
+        );
         let t = text(&p(What::Review, &["r1", "r2", "r3", "r4", "r5"]));
         assert!(t.contains("(\"r3\", \"r4\", \"r5\" and 2 more)"), "{t}");
         let long = "claim: ".to_string() + &"x".repeat(200);
         let t = text(&p(What::Claim, &[&long]));
-        assert!(t.len() < 400 && t.contains("x…\""), "typed, not pasted: {t}");
+        assert!(
+            t.len() < 400 && t.contains("x…\""),
+            "typed, not pasted: {t}"
+        );
         let t = text(&p(What::Inbox, &["machine-docs/bld.md"]));
-        assert!(t.contains("pushed machine-docs/bld.md — pull, read it, act, then delete the file"), "{t}");
+        assert!(
+            t.contains("pushed machine-docs/bld.md — pull, read it, act, then delete the file"),
+            "{t}"
+        );
     }
 
     #[test]

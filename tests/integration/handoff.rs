@@ -1,0 +1,344 @@
+//! Git handoff pings (issue 7, SPEC §6) with real git and the demo agent: a bare `origin`,
+//! the handoff repo cloned from it, and a second clone (`dev`) that pushes as the agents
+//! would. A `claim` commit reaches the adversary and not the builder, a `review` commit the
+//! builder; an inbox file reaches its target once per content change; a fetch error is
+//! survived and reported once; a watchdog restarted while a ping waits for a busy target
+//! neither repeats nor loses it.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+/// Runs git in `dir` with a fixed identity; panics with its stderr on failure.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Creates `origin.git` (bare, branch main, one commit), the handoff repo `handoff` and the
+/// pushing clone `dev`, both cloned from it.
+fn repos(t: &TestEnv) {
+    let p = t.path();
+    git(p, &["init", "-q", "--bare", "-b", "main", "origin.git"]);
+    git(p, &["clone", "-q", "origin.git", "dev"]);
+    git(&p.join("dev"), &["symbolic-ref", "HEAD", "refs/heads/main"]);
+    std::fs::write(p.join("dev/README.md"), "shared\n").unwrap();
+    git(&p.join("dev"), &["add", "-A"]);
+    git(&p.join("dev"), &["commit", "-q", "-m", "initial"]);
+    git(&p.join("dev"), &["push", "-q", "origin", "main"]);
+    git(p, &["clone", "-q", "origin.git", "handoff"]);
+}
+
+/// Commits in `dev` (writing `files` first, an empty commit when none) and pushes to main.
+fn push(t: &TestEnv, subject: &str, files: &[(&str, &str)]) {
+    let dev = t.path().join("dev");
+    for (rel, text) in files {
+        let f = dev.join(rel);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, text).unwrap();
+    }
+    git(&dev, &["add", "-A"]);
+    git(&dev, &["commit", "-q", "--allow-empty", "-m", subject]);
+    git(&dev, &["push", "-q", "origin", "main"]);
+}
+
+/// builder + adversary, loop agents on the demo agent, handoff on `handoff/`, 1 s ticks.
+fn config(prefix: &str) -> String {
+    format!(
+        r#"[defaults]
+session_prefix = "{prefix}"
+log_dir = ".agents"
+backend = "demo"
+watch = "heal"
+
+[backend.demo]
+bin = "bash {fake} '{{kickoff}}' '{{session}}' '{{model}}'"
+
+[watchdog]
+signal_interval = 1
+heavy_interval = 2
+
+[[agent]]
+name = "builder"
+kind = "loop"
+role = "builder"
+
+[[agent]]
+name = "adversary"
+kind = "loop"
+role = "adversary"
+
+[loop]
+phases = [{{ id = "p1", status = "STATUS-p1.md" }}]
+
+[loop.handoff]
+repo = "handoff"
+inboxes = ["adversary_inbox.md", "builder_inbox.md"]
+"#,
+        fake = fake_agent().display()
+    )
+}
+
+/// A fleet on [`config`] with its repos, started with `up` (extra environment for the
+/// agents), the watchdog having taken origin/main as its baseline.
+fn fleet(prefix: &str, env: &[(&str, &str)]) -> TestEnv {
+    let t = TestEnv::new();
+    repos(&t);
+    t.write("prompts/builder.md", "ROLE builder\n");
+    t.write("prompts/adversary.md", "ROLE adversary\n");
+    t.config(&config(prefix));
+    let out = t
+        .cmd()
+        .envs(env.iter().copied())
+        .arg("up")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_watchdog(&t);
+    assert!(
+        wait_until(10.0, || handoff_state(&t)["head"].is_string()),
+        "the watchdog never read origin/main: {:?}",
+        t.events(".agents")
+    );
+    t
+}
+
+fn handoff_state(t: &TestEnv) -> serde_json::Value {
+    std::fs::read_to_string(t.path().join(".agents/state/handoff.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
+fn pane(t: &TestEnv, session: &str) -> String {
+    t.tmux(&["capture-pane", "-p", "-J", "-t", &format!("={session}:")])
+}
+
+fn wait_idle(t: &TestEnv, session: &str, secs: f64) {
+    assert!(
+        wait_until(secs, || pane(t, session)
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|l| l.ends_with("idle — waiting for input"))),
+        "{session} did not reach its prompt:\n{}",
+        pane(t, session)
+    );
+}
+
+/// Lines `session` received that contain `needle`.
+fn got(t: &TestEnv, session: &str, needle: &str) -> usize {
+    t.received(session)
+        .iter()
+        .filter(|l| l.contains(needle))
+        .count()
+}
+
+fn handoff_events(t: &TestEnv, outcome: &str) -> Vec<serde_json::Value> {
+    t.events(".agents")
+        .into_iter()
+        .filter(|e| e["event"] == "handoff" && e["outcome"] == outcome)
+        .collect()
+}
+
+#[test]
+fn claims_reach_the_reviewer_reviews_the_builder_and_inboxes_once_per_content() {
+    let t = fleet("ho-", &[]);
+    wait_idle(&t, "ho-builder", 15.0);
+    wait_idle(&t, "ho-adversary", 15.0);
+
+    // claim → adversary, within two light ticks (plus the typing itself), not the builder.
+    let at = Instant::now();
+    push(&t, "claim: gate 1 passes", &[]);
+    assert!(
+        wait_until(6.0, || got(&t, "ho-adversary", "claim: gate 1 passes") == 1),
+        "the claim never reached the adversary: {:?}",
+        t.events(".agents")
+    );
+    let took = at.elapsed();
+    assert!(
+        took < Duration::from_millis(3500),
+        "the claim took {took:?} (ticks are 1 s)"
+    );
+    let line = &t.received("ho-adversary")[0];
+    assert!(
+        line.starts_with("watchdog ping: the other loop pushed a gate CLAIM commit"),
+        "{line}"
+    );
+    assert_eq!(got(&t, "ho-builder", "claim"), 0, "the builder was pinged");
+    // The event follows the verified delivery.
+    assert!(wait_until(3.0, || handoff_events(&t, "delivered").len() == 1));
+    let delivered = handoff_events(&t, "delivered");
+    let e = &delivered[0];
+    assert_eq!(
+        (&e["what"], &e["to"], &e["session"], &e["detail"]),
+        (
+            &"claim".into(),
+            &"adversary".into(),
+            &"ho-adversary".into(),
+            &"claim: gate 1 passes".into()
+        ),
+        "{e}"
+    );
+    assert_eq!(handoff_events(&t, "queued").len(), 1);
+
+    // review → builder (case-insensitive), not the adversary.
+    push(&t, "Review: gate 1 verified", &[]);
+    assert!(
+        wait_until(6.0, || got(&t, "ho-builder", "Review: gate 1 verified")
+            == 1),
+        "the review never reached the builder"
+    );
+    assert!(t.received("ho-builder")[0].contains("verdict/finding commit"));
+    assert_eq!(got(&t, "ho-adversary", "Review"), 0);
+
+    // An inbox file under state_subdir → its target (inboxes[1] → the builder).
+    wait_idle(&t, "ho-builder", 10.0);
+    push(
+        &t,
+        "note for the builder",
+        &[("machine-docs/builder_inbox.md", "please fix X\n")],
+    );
+    let inbox = "pushed machine-docs/builder_inbox.md — pull, read it, act, then delete";
+    assert!(
+        wait_until(6.0, || got(&t, "ho-builder", inbox) == 1),
+        "the inbox ping never reached the builder: {:?}",
+        t.received("ho-builder")
+    );
+    // Same content, another commit: no second ping.
+    push(&t, "unrelated", &[("src/x.txt", "1\n")]);
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        got(&t, "ho-builder", inbox),
+        1,
+        "pinged twice for one content"
+    );
+    // Changed content: a ping.
+    wait_idle(&t, "ho-builder", 10.0);
+    push(
+        &t,
+        "more for the builder",
+        &[("machine-docs/builder_inbox.md", "and Y\n")],
+    );
+    assert!(
+        wait_until(6.0, || got(&t, "ho-builder", inbox) == 2),
+        "a changed inbox was not pinged again"
+    );
+    assert_eq!(got(&t, "ho-adversary", "inbox"), 0);
+    assert!(
+        t.events(".agents")
+            .iter()
+            .all(|e| e["event"] != "handoff-error"),
+        "no error expected"
+    );
+}
+
+#[test]
+fn a_failing_fetch_is_reported_once_survived_and_pings_resume_when_fixed() {
+    let t = fleet("hf-", &[]);
+    wait_idle(&t, "hf-adversary", 15.0);
+    let origin = t.path().join("origin.git");
+    let moved = t.path().join("origin-moved.git");
+    std::fs::rename(&origin, &moved).unwrap();
+    let errors = || {
+        t.events(".agents")
+            .into_iter()
+            .filter(|e| e["event"] == "handoff-error")
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        wait_until(5.0, || !errors().is_empty()),
+        "the fetch error was not reported"
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    let errs = errors();
+    assert_eq!(errs.len(), 1, "reported more than once: {errs:?}");
+    let msg = errs[0]["error"].as_str().unwrap();
+    assert!(
+        msg.contains("git fetch origin") && msg.contains("failed"),
+        "{msg}"
+    );
+    assert!(watchdog_running(&t), "the watchdog died");
+
+    // Fixed: the remote answers again; a claim pushed meanwhile is pinged.
+    std::fs::rename(&moved, &origin).unwrap();
+    push(&t, "claim: after the outage", &[]);
+    assert!(
+        wait_until(8.0, || got(&t, "hf-adversary", "claim: after the outage")
+            == 1),
+        "no ping after the remote came back: {:?}",
+        t.events(".agents")
+    );
+    assert!(
+        t.events(".agents")
+            .iter()
+            .any(|e| e["event"] == "handoff-recovered")
+    );
+    assert_eq!(errors().len(), 1);
+}
+
+#[test]
+fn a_restarted_watchdog_neither_repeats_nor_loses_a_ping() {
+    // The agents work on their kickoff for 12 s: pings wait for them.
+    let t = fleet("hr-", &[("FAKE_WORK_SECS", "12")]);
+    push(&t, "claim: one", &[]);
+    assert!(
+        wait_until(5.0, || handoff_events(&t, "queued").len() == 1),
+        "the claim was not queued"
+    );
+    assert_eq!(handoff_state(&t)["pending"].as_array().unwrap().len(), 1);
+    assert_eq!(t.run(&["down", "watchdog"]).0, 0);
+    // Pushed while no watchdog runs: found by the next one.
+    push(&t, "claim: two", &[]);
+    let (code, _, err) = t.run(&["up", "watchdog"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(5.0, || handoff_events(&t, "queued").len() == 2),
+        "the claim pushed while the watchdog was down was not found"
+    );
+    assert_eq!(
+        got(&t, "hr-adversary", "claim"),
+        0,
+        "typed into a busy agent"
+    );
+    wait_idle(&t, "hr-adversary", 20.0);
+    assert!(
+        wait_until(5.0, || got(&t, "hr-adversary", "claim") > 0),
+        "the pending ping was lost"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let lines = t.received("hr-adversary");
+    assert_eq!(
+        got(&t, "hr-adversary", "\"claim: one\""),
+        1,
+        "claim one: {lines:?}"
+    );
+    assert_eq!(
+        got(&t, "hr-adversary", "\"claim: two\""),
+        1,
+        "claim two: {lines:?}"
+    );
+    assert_eq!(lines.len(), 1, "one ping naming both: {lines:?}");
+    assert!(handoff_state(&t)["pending"].as_array().unwrap().is_empty());
+    assert_eq!(got(&t, "hr-builder", "claim"), 0);
+}
