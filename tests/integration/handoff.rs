@@ -342,3 +342,112 @@ fn a_restarted_watchdog_neither_repeats_nor_loses_a_ping() {
     assert!(handoff_state(&t)["pending"].as_array().unwrap().is_empty());
     assert_eq!(got(&t, "hr-builder", "claim"), 0);
 }
+
+/// `<config path>:<line>:<col>: ` of the first `needle` in `text`, as the program names it.
+fn loc(t: &TestEnv, text: &str, needle: &str) -> String {
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in the config"));
+    let line = text[..at].matches('\n').count() + 1;
+    let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+    let path = t.path().canonicalize().unwrap().join("agents.toml");
+    format!("{}:{line}:{col}: ", path.display())
+}
+
+/// The rendered problem at `head` (its message, snippet and help), up to the next one.
+fn problem<'a>(stderr: &'a str, head: &str) -> &'a str {
+    let start = stderr
+        .find(head)
+        .unwrap_or_else(|| panic!("no problem at {head:?} in stderr:\n{stderr}"));
+    let rest = &stderr[start..];
+    let end = rest[1..]
+        .find("\n/")
+        .or_else(|| rest[1..].find("\n[agents "))
+        .map_or(rest.len(), |i| i + 1);
+    &rest[..end]
+}
+
+#[test]
+fn bad_handoff_settings_are_config_errors_with_file_line_column_and_the_fix() {
+    let t = TestEnv::new();
+    repos(&t);
+    let text = config("hb-").replace(
+        "inboxes = [\"adversary_inbox.md\", \"builder_inbox.md\"]",
+        "inboxes = [\"../outside.md\", \"/etc/builder_inbox.md\"]\n\
+         claim_pings = \"reviewer\"\nreview_pattern = \"^review(\"",
+    );
+    t.config(&text);
+    let (code, _, err) = t.run(&["status"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let p = problem(&err, &loc(&t, &text, "\"../outside.md\""));
+    assert!(
+        p.contains("[loop.handoff] inboxes") && p.contains("outside the handoff repo"),
+        "{p}"
+    );
+    assert!(p.contains("help: name a file relative to the repo"), "{p}");
+    let p = problem(&err, &loc(&t, &text, "\"/etc/builder_inbox.md\""));
+    assert!(p.contains("outside the handoff repo"), "{p}");
+    let p = problem(&err, &loc(&t, &text, "\"reviewer\""));
+    assert!(
+        p.contains("claim_pings = \"reviewer\" names no agent")
+            && p.contains("agents: builder, adversary"),
+        "{p}"
+    );
+    let p = problem(&err, &loc(&t, &text, "\"^review(\""));
+    assert!(
+        p.contains("[loop.handoff]: review_pattern is not a valid regex")
+            && p.contains("unclosed group"),
+        "{p}"
+    );
+    // Nothing was started.
+    assert!(t.sessions().is_empty());
+}
+
+#[test]
+fn a_handoff_repo_that_is_missing_not_git_or_without_origin_is_said_at_load_and_by_the_watchdog() {
+    let t = TestEnv::new();
+    t.write("prompts/builder.md", "ROLE builder\n");
+    t.write("prompts/adversary.md", "ROLE adversary\n");
+    let text = config("hn-");
+    t.config(&text);
+    let at = loc(&t, &text, "\"handoff\"");
+    let warning = |needle: &str| {
+        let (code, _, err) = t.run(&["status"]);
+        assert!(matches!(code, 0 | 3), "status still works: {err}");
+        let p = problem(&err, &at).to_string();
+        assert!(
+            p.contains("[loop.handoff] repo") && p.contains(needle),
+            "wanted {needle:?}:\n{p}"
+        );
+        p
+    };
+    let p = warning("does not exist");
+    assert!(p.contains("git clone <url>"), "{p}");
+    std::fs::create_dir_all(t.path().join("handoff")).unwrap();
+    warning("is not a git repository");
+    git(&t.path().join("handoff"), &["init", "-q"]);
+    let p = warning("has no `origin` remote");
+    assert!(p.contains("remote add origin"), "{p}");
+
+    // The watchdog runs anyway, says it once, and keeps running.
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    let errors = || {
+        t.events(".agents")
+            .into_iter()
+            .filter(|e| e["event"] == "handoff-error")
+            .collect::<Vec<_>>()
+    };
+    assert!(wait_until(5.0, || !errors().is_empty()), "no handoff-error");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(errors().len(), 1, "{:?}", errors());
+    assert!(
+        errors()[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("origin")),
+        "{:?}",
+        errors()
+    );
+    assert!(watchdog_running(&t));
+}
