@@ -278,6 +278,11 @@ pub fn text(p: &Ping) -> String {
         let shown: Vec<String> = p.details[n.saturating_sub(SHOWN_SUBJECTS)..]
             .iter()
             .map(|s| {
+                // A control character typed into a pane is a key press: never type one.
+                let s: String = s
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect();
                 let cut: String = s.chars().take(SUBJECT_CHARS).collect();
                 if cut.len() < s.len() {
                     format!("\"{cut}…\"")
@@ -304,7 +309,7 @@ pub fn text(p: &Ping) -> String {
         ),
         What::Inbox => format!(
             "watchdog ping: the other loop pushed {} — pull, read it, act, then delete the file (commit + push) to mark it consumed.",
-            p.details.join(", ")
+            p.details.join(", ").replace(char::is_control, " ")
         ),
     }
 }
@@ -856,6 +861,8 @@ mod tests {
             t.len() < 400 && t.contains("x…\""),
             "typed, not pasted: {t}"
         );
+        let t = text(&p(What::Claim, &["claim: a\u{1b}[2Jb\rc"]));
+        assert!(t.contains("\"claim: a [2Jb c\""), "no control characters: {t:?}");
         let t = text(&p(What::Inbox, &["machine-docs/bld.md"]));
         assert!(
             t.contains("pushed machine-docs/bld.md — pull, read it, act, then delete the file"),
