@@ -862,7 +862,10 @@ mod tests {
             "typed, not pasted: {t}"
         );
         let t = text(&p(What::Claim, &["claim: a\u{1b}[2Jb\rc"]));
-        assert!(t.contains("\"claim: a [2Jb c\""), "no control characters: {t:?}");
+        assert!(
+            t.contains("\"claim: a [2Jb c\""),
+            "no control characters: {t:?}"
+        );
         let t = text(&p(What::Inbox, &["machine-docs/bld.md"]));
         assert!(
             t.contains("pushed machine-docs/bld.md — pull, read it, act, then delete the file"),

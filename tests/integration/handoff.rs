@@ -451,3 +451,47 @@ fn a_handoff_repo_that_is_missing_not_git_or_without_origin_is_said_at_load_and_
     );
     assert!(watchdog_running(&t));
 }
+
+#[test]
+fn each_ping_is_submitted_with_its_targets_own_key() {
+    // SPEC defect 11: the original pressed the builder's submit key for every target. Here
+    // the builder's backend submits with Tab (the demo agent does not take it as a line), the
+    // adversary's with Enter: the claim must still reach the adversary.
+    let t = TestEnv::new();
+    repos(&t);
+    t.write("prompts/builder.md", "ROLE builder\n");
+    t.write("prompts/adversary.md", "ROLE adversary\n");
+    let text = config("hk-").replace(
+        "name = \"builder\"\nkind = \"loop\"",
+        "name = \"builder\"\nbackend = \"tabby\"\nkind = \"loop\"",
+    ) + &format!(
+        "\n[backend.tabby]\nbin = \"bash {} '{{kickoff}}' '{{session}}' '{{model}}'\"\nactive_re = \"esc to interrupt\"\nsubmit_key = \"Tab\"\n",
+        fake_agent().display()
+    );
+    t.config(&text);
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    assert!(wait_until(10.0, || handoff_state(&t)["head"].is_string()));
+    wait_idle(&t, "hk-adversary", 15.0);
+    push(&t, "claim: keyed", &[]);
+    assert!(
+        wait_until(6.0, || got(&t, "hk-adversary", "claim: keyed") == 1),
+        "the claim was not submitted with the adversary's Enter: {:?}",
+        t.events(".agents")
+    );
+    // The builder's own key is used for the builder: its ping is typed, and Tab does not
+    // submit it (the demo agent does not echo, so the typing path cannot tell).
+    push(&t, "review: keyed", &[]);
+    assert!(
+        wait_until(8.0, || t
+            .events(".agents")
+            .iter()
+            .any(|e| e["event"] == "handoff"
+                && e["to"] == "builder"
+                && e["outcome"] != "queued")),
+        "the builder's ping was never typed: {:?}",
+        t.events(".agents")
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(t.received("hk-builder").is_empty());
+}
