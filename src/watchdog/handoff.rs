@@ -39,7 +39,8 @@
 //! Failures: a fetch or read that fails (no network, no remote, not a repository, no
 //! `origin/main`) is logged and recorded as a `handoff-error` event once, retried every
 //! check, and reported again only after a success in between (`handoff-recovered`). It
-//! never stops the watchdog.
+//! never stops the watchdog. While it fails, `state/handoff.json` holds the error
+//! ([`last_error`], for `status`).
 //!
 //! Events: `handoff` with `{what: claim|review|inbox, to, session, detail, outcome:
 //! queued|delivered|forced|failed}` (`error` when failed, `waited` seconds when forced).
@@ -120,6 +121,9 @@ pub struct Memory {
     pub pending: Vec<Ping>,
     #[serde(default)]
     pub next_id: u64,
+    /// The check's current failure (fetch or read), for `status`; `None` once it works.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// What one read of the repository saw ([`scan`]).
@@ -336,6 +340,12 @@ fn lock(state: &StateDir) -> Result<File, String> {
     Ok(f)
 }
 
+/// The handoff check's current failure as the watchdog last recorded it (for `status`):
+/// `None` when it works, or no watchdog checked yet.
+pub fn last_error(state: &StateDir) -> Option<String> {
+    load(state).0.error
+}
+
 /// Reads `state/handoff.json`: absent → the default; corrupt → the default and the error.
 pub fn load(state: &StateDir) -> (Memory, Option<String>) {
     let p = path(state);
@@ -505,6 +515,17 @@ impl Checker {
 
     /// Reports a failed check once (until a success in between).
     fn report(&mut self, ctx: &Ctx, h: &Handoff, res: Result<(), String>) {
+        let error = res.as_ref().err().cloned();
+        if load(&ctx.state).0.error != error {
+            let stored = lock(&ctx.state).and_then(|_lock| {
+                let (mut mem, _) = load(&ctx.state);
+                mem.error = error;
+                save(&ctx.state, &mem)
+            });
+            if let Err(e) = stored {
+                tracing::warn!("handoff: {e}");
+            }
+        }
         match res {
             Ok(()) => {
                 if std::mem::take(&mut self.failing) {
@@ -896,8 +917,10 @@ mod tests {
                 queued: 1.5,
             }],
             next_id: 5,
+            error: Some("no network".into()),
         };
         save(&state, &mem).unwrap();
+        assert_eq!(last_error(&state).as_deref(), Some("no network"));
         assert_eq!(load(&state), (mem.clone(), None));
         on_phase_change(&state);
         assert_eq!(

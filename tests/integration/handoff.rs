@@ -279,6 +279,11 @@ fn a_failing_fetch_is_reported_once_survived_and_pings_resume_when_fixed() {
         "{msg}"
     );
     assert!(watchdog_running(&t), "the watchdog died");
+    assert_eq!(
+        handoff_state(&t)["error"].as_str(),
+        Some(msg),
+        "kept for status"
+    );
 
     // Fixed: the remote answers again; a claim pushed meanwhile is pinged.
     std::fs::rename(&moved, &origin).unwrap();
@@ -295,6 +300,11 @@ fn a_failing_fetch_is_reported_once_survived_and_pings_resume_when_fixed() {
             .any(|e| e["event"] == "handoff-recovered")
     );
     assert_eq!(errors().len(), 1);
+    assert!(
+        handoff_state(&t)["error"].is_null(),
+        "{}",
+        handoff_state(&t)
+    );
 }
 
 #[test]
