@@ -5,8 +5,9 @@
 //!
 //! - [`fetch`] runs `git -C <repo> fetch -q origin` as an argv (no shell: quotes or `$` in
 //!   the path cannot break it, SPEC defect 12) with `GIT_TERMINAL_PROMPT=0` and
-//!   `GIT_ASKPASS`/`SSH_ASKPASS` set to `true` and ssh in batch mode, so it never waits for a
-//!   password; it is killed after its timeout.
+//!   `GIT_ASKPASS`/`SSH_ASKPASS` set to `true` and ssh in batch mode (unless the user set
+//!   their own ssh command), so it never waits for a password; it is killed after its
+//!   timeout.
 //! - [`Repo::remote_head`] resolves `refs/remotes/origin/main`; when the remote has no `main`
 //!   it follows `refs/remotes/origin/HEAD` (the remote's default branch, set by `git clone`),
 //!   so a repository whose trunk is `master` works too.
@@ -231,12 +232,14 @@ pub async fn fetch(repo: &Path, timeout: Duration) -> Result<(), String> {
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_ASKPASS", "true")
         .env("SSH_ASKPASS", "true")
-        .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
         .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    if !custom_ssh(repo) {
+        cmd.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+    }
     let child = cmd.spawn().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             "git is not installed (not on PATH); install git to use [loop.handoff]".to_string()
@@ -271,6 +274,22 @@ pub async fn fetch(repo: &Path, timeout: Duration) -> Result<(), String> {
         out.status,
         if tail.is_empty() { "no message" } else { &tail }
     ))
+}
+
+/// Whether the user chose how git runs ssh (`GIT_SSH_COMMAND`, `GIT_SSH`, or
+/// `core.sshCommand` in the repository's config): then it is left alone; otherwise ssh runs
+/// in batch mode (it fails instead of asking for a password on the watchdog's terminal).
+fn custom_ssh(repo: &Path) -> bool {
+    std::env::var_os("GIT_SSH_COMMAND").is_some()
+        || std::env::var_os("GIT_SSH").is_some()
+        || git2::Repository::open_ext(
+            repo,
+            git2::RepositoryOpenFlags::empty(),
+            &[] as &[&std::ffi::OsStr],
+        )
+        .and_then(|r| r.config())
+        .and_then(|c| c.get_string("core.sshCommand"))
+        .is_ok()
 }
 
 /// `path` quoted for a shell command shown in a message.
@@ -365,6 +384,19 @@ mod tests {
         assert_eq!(f.id, git(&clone, &["rev-parse", "HEAD:docs/inbox.md"]));
         assert_eq!(repo.file(&new.id, &["docs".into()]).unwrap(), None);
         assert_eq!(repo.file(&old.id, &["docs/inbox.md".into()]).unwrap(), None);
+    }
+
+    #[test]
+    fn a_users_own_ssh_command_is_left_alone() {
+        if std::env::var_os("GIT_SSH_COMMAND").is_some() || std::env::var_os("GIT_SSH").is_some() {
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        git(t.path(), &["init", "-q", "r"]);
+        let r = t.path().join("r");
+        assert!(!custom_ssh(&r));
+        git(&r, &["config", "core.sshCommand", "ssh -i /keys/deploy"]);
+        assert!(custom_ssh(&r));
     }
 
     #[tokio::test]
