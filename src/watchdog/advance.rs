@@ -47,7 +47,7 @@ pub async fn check(ctx: &Ctx) -> bool {
             "phase-advance",
             json!({"from": phase.id, "to": next_id, "index": next}),
         );
-        // handoff: on_phase_change (the phase moved from `phase.id` to `next_id`)
+        super::handoff::on_phase_change(&ctx.state);
         launch::loops::start_loops(ctx, &loops, &format!("phase {next_id}")).await;
         return true;
     }

@@ -12,6 +12,7 @@
 //! stop it cleanly. Every decision is a line in `events.jsonl`.
 
 pub mod advance;
+pub mod handoff;
 pub mod heal;
 pub mod reload;
 pub mod tick;
@@ -190,6 +191,7 @@ pub fn inside_gone_server(sessions: &crate::tmux::Sessions) -> bool {
 #[derive(Debug)]
 pub struct Watchdog {
     ticker: Ticker,
+    handoff: handoff::Checker,
     tmux_error: Option<String>,
     watcher: Option<crate::tmux::control::Watcher>,
     waker: wake::Waker,
@@ -199,6 +201,7 @@ impl Watchdog {
     pub fn new(_ctx: &Ctx) -> Self {
         Self {
             ticker: Ticker::default(),
+            handoff: handoff::Checker::default(),
             tmux_error: None,
             watcher: None,
             waker: wake::Waker::default(),
@@ -288,6 +291,7 @@ impl Watchdog {
             return true;
         }
         self.ticker.tick(ctx, &sessions, heavy, fleet_lock).await;
+        self.handoff.tick(ctx, &sessions).await;
         self.waker.tick(ctx).await;
         self.ensure_watcher(ctx, &sessions);
         true

@@ -6,6 +6,7 @@ mod util;
 mod config_errors;
 mod disk;
 mod fleet;
+mod handoff;
 mod logs;
 mod loop_;
 mod misc;
