@@ -198,9 +198,9 @@ impl Ticker {
         for a in watched {
             let backend = cfg.backend_of(a);
             let mem = self.mem.entry(a.name.clone()).or_default();
-            // The operator's `agents up` removes the fatal marker: the count starts over.
+            // `up` removes the fatal marker, `restart` asks for a reset: the count starts over.
             let fatal_marker = ctx.state.is_fatal(&a.name);
-            if mem.history.fatal && !fatal_marker {
+            if (mem.history.fatal && !fatal_marker) || ctx.state.take_reset(&a.name) {
                 mem.history = History::default();
             }
             mem.history.fatal = fatal_marker;
