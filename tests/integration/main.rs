@@ -9,6 +9,7 @@ mod fleet;
 mod logs;
 mod loop_;
 mod misc;
+mod operator;
 mod orphans;
 mod races;
 mod selftest;
