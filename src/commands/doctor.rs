@@ -238,6 +238,8 @@ fn check_log_dir(log_dir: &Path) -> Line {
     }
     let _ = std::fs::remove_file(&probe);
     let free = match nix::sys::statvfs::statvfs(existing) {
+        // The field types differ between platforms (u32 on some 32-bit ones).
+        #[allow(clippy::unnecessary_cast)]
         Ok(s) => (s.blocks_available() as u64).saturating_mul(s.fragment_size() as u64),
         Err(e) => {
             return Line::warn(
@@ -290,7 +292,7 @@ async fn check_server(ctx: &Ctx, lines: &mut Vec<Line>) {
                 "{wd} runs, but no watchdog holds the lock {}",
                 ctx.state.lock_path().display()
             ),
-            format!("see `agents logs watchdog`; `agents restart watchdog` starts it again"),
+            "see `agents logs watchdog`; `agents restart watchdog` starts it again".to_string(),
         ),
         (false, false) => Line::warn(
             "the watchdog is not running: nothing restarts a failed agent",
