@@ -1,5 +1,5 @@
-//! The operator's verbs on real tmux (issue 8): `restart` revives a fatal agent and clears a
-//! `down`, and names the known agents for an unknown one; `attach` runs the right tmux
+//! The operator's verbs on real tmux (issue 8): `restart` revives a fatal agent, clears a
+//! `down` and the backoff, and names the known agents for an unknown one; `attach` runs the right tmux
 //! command (its argv recorded by a stub `tmux` first on PATH); `doctor` fails on a missing
 //! program and passes on a running demo fleet; a start error is reported before the rest
 //! starts, with the agent's name in its event and the missing program in `logs`.
@@ -101,6 +101,34 @@ fn restart_revives_a_fatal_agent_and_clears_down() {
             && t.pane_pid("rsf-a1").is_some()),
         "a restarted agent is not healed: the down marker stayed"
     );
+}
+
+#[test]
+fn restart_makes_the_watchdog_forget_the_backoff() {
+    // Dies 0.3 s after each start; the second restart by the watchdog waits 20 s.
+    let t = started(
+        &fleet_config(
+            "rsb-",
+            1,
+            "backoff_initial = 20\nbackoff_max = 40\nmax_restarts = 50\nstable_after = 60",
+        )
+        .replace("bin = \"bash ", "bin = \"sh -c 'sleep 0.3; exit 7' "),
+    );
+    assert!(
+        wait_until(10.0, || state(&t, "a1") == "backoff"),
+        "no backoff: {}",
+        state(&t, "a1")
+    );
+    let before = restarts(&t, "a1").len();
+    let (code, out, err) = t.run(&["restart", "a1"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // It dies again at once; with its history forgotten the next restart is immediate.
+    assert!(
+        wait_until(5.0, || restarts(&t, "a1").len() > before),
+        "the watchdog still waits out the old backoff: {}",
+        state(&t, "a1")
+    );
+    assert!(!t.path().join(".agents/state/reset-a1").exists());
 }
 
 #[test]
