@@ -1,8 +1,8 @@
 //! The operator's verbs on real tmux (issue 8): `restart` revives a fatal agent, clears a
-//! `down` and the backoff, and names the known agents for an unknown one; `attach` runs the right tmux
-//! command (its argv recorded by a stub `tmux` first on PATH); `doctor` fails on a missing
-//! program and passes on a running demo fleet; a start error is reported before the rest
-//! starts, with the agent's name in its event and the missing program in `logs`.
+//! `down` and the backoff, and names the known agents for an unknown one; `attach` runs the
+//! right tmux command (its argv recorded by a stub `tmux` first on PATH); `doctor` fails on a
+//! missing program and passes on a running demo fleet; a start error is reported before the
+//! rest starts, with the agent's name in its event and the missing program in `logs`.
 
 use std::path::PathBuf;
 use std::time::Duration;
