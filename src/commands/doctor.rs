@@ -15,8 +15,11 @@ use crate::tmux::Tmux;
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
+    /// Nothing to do.
     Ok,
+    /// Works, but worth a look (does not change the exit status).
     Warn,
+    /// Broken: `doctor` exits 1.
     Fail,
 }
 
