@@ -35,6 +35,25 @@ pub enum Command {
         /// Agent, service or `watchdog` names
         names: Vec<String>,
     },
+    /// Stop and start again the named agents / services / `watchdog`, or every enabled agent
+    /// and service. Clears a `down`, a `fatal` and the restart backoff; a loop agent gets a
+    /// fresh kickoff.
+    Restart {
+        /// Agent, service or `watchdog` names
+        names: Vec<String>,
+    },
+    /// Put this terminal on an agent's, service's or the watchdog's session (switch-client
+    /// when already inside the fleet's tmux server). Detach with C-b d.
+    Attach {
+        /// Agent, service or `watchdog`
+        name: String,
+        /// Read-only: keys typed are not sent to the session
+        #[arg(short = 'r', long)]
+        read_only: bool,
+    },
+    /// Check tmux, the config, every agent's program, log_dir, the watchdog, stray sessions
+    /// and the detection fixtures; one line each with the fix. Exit 1 on a failure.
+    Doctor,
     /// Show the phase and one row per agent, service and the watchdog.
     Status {
         /// Print JSON instead of a table

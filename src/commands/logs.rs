@@ -54,9 +54,10 @@ pub async fn run(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if !follow {
                 anyhow::bail!(
-                    "{} has no log yet ({} does not exist); start it with `agents up {name}`",
+                    "{} has no log yet ({} does not exist); {}",
                     name,
-                    path.display()
+                    path.display(),
+                    super::doctor::start_hint(cfg, name)
                 );
             }
             tracing::info!("waiting for {} to appear", path.display());
