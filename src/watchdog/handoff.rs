@@ -1,8 +1,8 @@
 //! SPEC §6 Handoff — git pings between the builder and the reviewer of a loop pair.
 //!
 //! At most once per `signal_interval` (wall clock; a tick a little early, woken by a tmux
-//! event, counts from 80 % of it), when `[loop.handoff]` is configured and an enabled loop
-//! agent exists (as the original), the watchdog fetches `origin` in the handoff repo
+//! event, counts from 80 % of it), when `[loop.handoff]` is configured, an enabled loop
+//! agent exists (as the original) and the phase sequence is not complete, the watchdog fetches `origin` in the handoff repo
 //! ([`crate::git::fetch`], in the background: a tick waits for it at most [`FETCH_WAIT`],
 //! a slow fetch is picked up by a later tick and killed after [`FETCH_TIMEOUT`]), then reads
 //! the repository in-process ([`scan`]):
@@ -25,7 +25,10 @@
 //! Pings wait in `state/handoff.json` until delivered: each tick, a pending ping is typed
 //! into its target (the target's own backend and submit key, SPEC defect 11, through
 //! [`crate::typing::deliver`], purpose `handoff`) once the target reads idle, or once it has
-//! waited [`FORCE_AFTER`] (then typed anyway: outcome `forced`). At most one ping per target
+//! been busy for [`FORCE_AFTER`] (then typed anyway: outcome `forced`). A target that cannot
+//! take text — not running, a dialog up, a usage limit — is never forced: the ping waits
+//! until it can (a healed agent, an answered dialog, a lifted limit). A target the operator
+//! stopped (`agents down`) drops its pings (outcome `failed`). At most one ping per target
 //! per tick. A delivery that fails (a dialog is up, the session is gone, not verified) is
 //! dropped with outcome `failed` and the reason: typing it again could duplicate it.
 //!
@@ -247,10 +250,23 @@ pub fn decide(h: &Handoff, mem: &Memory, seen: &Seen, now: f64) -> (Memory, Vec<
     (next, queued)
 }
 
+/// How a ping's target reads this tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Waiting for input: a ping is typed now.
+    Idle,
+    /// Working: a ping waits, at most [`FORCE_AFTER`].
+    Busy,
+    /// Cannot take a ping, however long it waits: not running, a dialog waits for a person,
+    /// or a usage limit holds it (the ping stays pending until that ends).
+    Held(&'static str),
+}
+
 /// Whether a pending ping is typed now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Due {
-    /// The target is busy and the ping has not waited [`FORCE_AFTER`] yet.
+    /// The target is busy and the ping has not waited [`FORCE_AFTER`] yet, or the target
+    /// cannot take it at all ([`Target::Held`]).
     Wait,
     /// The target is idle.
     Now,
@@ -258,14 +274,14 @@ pub enum Due {
     Force,
 }
 
-/// When a pending ping queued at `queued` is typed, `now` (epoch seconds).
-pub fn due(queued: f64, target_idle: bool, now: f64, force_after: Duration) -> Due {
-    if target_idle {
-        Due::Now
-    } else if now - queued >= force_after.as_secs_f64() {
-        Due::Force
-    } else {
-        Due::Wait
+/// When a pending ping queued at `queued` is typed, `now` (epoch seconds). Only a busy
+/// target is typed into anyway: text typed into a dialog, a limit chooser or a dead pane
+/// would be lost.
+pub fn due(queued: f64, target: Target, now: f64, force_after: Duration) -> Due {
+    match target {
+        Target::Idle => Due::Now,
+        Target::Busy if now - queued >= force_after.as_secs_f64() => Due::Force,
+        Target::Busy | Target::Held(_) => Due::Wait,
     }
 }
 
@@ -430,7 +446,9 @@ impl Checker {
             self.fetch = None;
             return;
         };
-        if ctx.cfg.loop_agents().next().is_none() {
+        // No loop agent, or the sequence is complete (the loop agents are stopped for good):
+        // nobody to ping. The check resumes when a phase that is not done is set.
+        if ctx.cfg.loop_agents().next().is_none() || ctx.state.sequence_complete() {
             return;
         }
         let now = Instant::now();
@@ -572,8 +590,21 @@ impl Checker {
                 );
                 continue;
             };
-            let idle = target_idle(ctx, agent, sessions).await;
-            match due(p.queued, idle, now, FORCE_AFTER) {
+            if ctx.state.is_down(&agent.name) {
+                self.finish(
+                    ctx,
+                    p,
+                    Some(agent),
+                    "failed",
+                    Some(format!(
+                        "{} was stopped by the operator (`agents down`)",
+                        agent.name
+                    )),
+                );
+                continue;
+            }
+            let target = target(ctx, agent, sessions).await;
+            match due(p.queued, target, now, FORCE_AFTER) {
                 Due::Wait => {}
                 d => chosen.push((p, agent, d)),
             }
@@ -655,19 +686,28 @@ impl Checker {
 
 /// Whether `agent`'s session is live and reads idle (for a `footer_ui` backend, its log not
 /// written within `log_grace`), as the supervision tick reads it.
-async fn target_idle(ctx: &Ctx, agent: &Agent, sessions: &crate::tmux::Sessions) -> bool {
+/// How `agent` reads now, for a pending ping (see [`Target`]).
+async fn target(ctx: &Ctx, agent: &Agent, sessions: &crate::tmux::Sessions) -> Target {
     let backend = ctx.cfg.backend_of(agent);
     let Some(info) = sessions.get(&agent.session) else {
-        return false;
+        return Target::Held("not running");
     };
     if info.dead || detect::dead(backend, info).is_some() {
-        return false;
+        return Target::Held("not running");
     }
     let Ok(pane) = ctx.tmux.capture(&agent.session).await else {
-        return false;
+        return Target::Held("its pane cannot be read");
     };
-    detect::read(backend, &pane).state == State::Idle
-        && !super::log_touched_within(&ctx.cfg.session_log(&agent.session), backend)
+    match detect::read(backend, &pane).state {
+        State::Dialog => Target::Held("a dialog waits for a person"),
+        State::Limited => Target::Held("a usage limit holds it"),
+        State::Fatal | State::Dead => Target::Held("not running"),
+        State::Active => Target::Busy,
+        State::Idle if super::log_touched_within(&ctx.cfg.session_log(&agent.session), backend) => {
+            Target::Busy
+        }
+        State::Idle => Target::Idle,
+    }
 }
 
 #[cfg(test)]
@@ -843,10 +883,22 @@ mod tests {
     #[test]
     fn a_ping_waits_for_an_idle_target_then_is_forced() {
         let f = Duration::from_secs(120);
-        assert_eq!(due(100.0, true, 100.0, f), Due::Now);
-        assert_eq!(due(100.0, false, 219.0, f), Due::Wait);
-        assert_eq!(due(100.0, false, 220.0, f), Due::Force);
-        assert_eq!(due(100.0, true, 500.0, f), Due::Now);
+        assert_eq!(due(100.0, Target::Idle, 100.0, f), Due::Now);
+        assert_eq!(due(100.0, Target::Busy, 219.0, f), Due::Wait);
+        assert_eq!(due(100.0, Target::Busy, 220.0, f), Due::Force);
+        assert_eq!(due(100.0, Target::Idle, 500.0, f), Due::Now);
+    }
+
+    #[test]
+    fn a_ping_is_never_forced_into_a_dialog_a_limit_or_a_stopped_pane() {
+        let f = Duration::from_secs(120);
+        for why in [
+            "a dialog waits for a person",
+            "a usage limit holds it",
+            "not running",
+        ] {
+            assert_eq!(due(100.0, Target::Held(why), 100_000.0, f), Due::Wait);
+        }
     }
 
     #[test]
