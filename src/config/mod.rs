@@ -267,8 +267,9 @@ const LOOP_KEYS: &[&str] = &[
     "handoff",
     "on_complete",
 ];
+const NOTIFY_KEYS: &[&str] = &["command", "events", "notify_repeat", "timeout"];
 const TOP_KEYS: &[&str] = &[
-    "defaults", "watchdog", "backend", "agent", "service", "loop",
+    "defaults", "watchdog", "backend", "agent", "service", "loop", "notify",
 ];
 
 /// The segments of a serde_ignored path, without the private field that `Spanned` adds.
@@ -345,6 +346,7 @@ fn unknown_key(text: &str, key: &str) -> Problem {
         ["backend", name, ..] => (format!("[backend.{name}]"), BACKEND_KEYS),
         ["watchdog", ..] => ("[watchdog]".into(), WATCHDOG_KEYS),
         ["loop", ..] => ("[loop]".into(), LOOP_KEYS),
+        ["notify", ..] => ("[notify]".into(), NOTIFY_KEYS),
         _ => (key.to_string(), &[]),
     };
     let p = Problem::new(format!("{table}: unknown key `{last}` is ignored")).at(span);
@@ -382,6 +384,10 @@ mod tests {
         "\u{0}",
         "\"\"\"",
         "[loop.handoff]\n",
+        "[notify]\n",
+        "command = [\"x\", \"y\"]\n",
+        "events = [\"fatl\"]\n",
+        "notify_repeat = -3\n",
     ];
 
     proptest::proptest! {
