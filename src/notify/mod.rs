@@ -1,0 +1,241 @@
+//! `[notify]`: tells a person about the events that need one — an agent gone `fatal`, a
+//! dialog waiting, a usage limit and its reset, a stall restart, a phase done, the sequence
+//! complete, a handoff ping not delivered, a wake that failed ([`kind`] has the mapping from
+//! `events.jsonl` events to notification kinds).
+//!
+//! Only the watchdog notifies: it alone sees these events happen (a verb such as `up` or
+//! `status` would send the same news again, or news that is not news). [`Notifier`] is
+//! attached to the watchdog's [`crate::events::Events`], so every event the watchdog writes
+//! is offered to it.
+//!
+//! The command is an argv (no shell unless the user writes `sh -c '...'`). It runs in the
+//! project directory with one JSON line on stdin —
+//! `{"kind", "name", "session", "reason", "project", "event": {the events.jsonl object}}` —
+//! and in its environment `AGENTS_EVENT` (the kind), `AGENTS_NAME` (the agent, empty for a
+//! phase or the sequence), `AGENTS_SESSION`, `AGENTS_REASON` (one readable line) and
+//! `AGENTS_PROJECT` (the project directory).
+//!
+//! It never blocks the watchdog: each command runs on a thread of its own, at most
+//! [`MAX_RUNNING`] at once (a notification beyond that is dropped with a log line), and is
+//! killed with everything it started after `[notify] timeout` (10 s). A failure (not found,
+//! a non-zero exit, the timeout) is logged and written as a `notify-error` event once: the
+//! same failure again is only logged at debug level until the command succeeds. The same
+//! kind about the same agent is not sent again within `notify_repeat` (600 s), counted in
+//! the watchdog's memory.
+
+pub mod kind;
+pub mod run;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::config::{Config, NotifySettings};
+use crate::events::Events;
+use kind::{Notice, Repeat};
+use run::{Failure, Job};
+
+/// At most this many notify commands run at once.
+pub const MAX_RUNNING: usize = 4;
+
+/// What the notifier needs of the config.
+#[derive(Debug, Clone)]
+struct Conf {
+    settings: NotifySettings,
+    project: PathBuf,
+    /// Writes `notify-error` (a plain writer: its events are not offered again).
+    events: Events,
+}
+
+/// Sends notifications for one watchdog. Shared (`Arc`) by every clone of its `Events`.
+pub struct Notifier {
+    conf: Mutex<Conf>,
+    repeat: Mutex<Repeat>,
+    /// Running commands: id → process group, once started.
+    running: Mutex<HashMap<u64, Option<u32>>>,
+    next_id: AtomicU64,
+    /// The class of the failure last reported ([`Failure::class`]); cleared by a success.
+    reported: Mutex<Option<String>>,
+    /// The clock of repeat suppression.
+    epoch: Instant,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier")
+            .field("conf", &*lock(&self.conf))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A poisoned lock (a panicked notify thread) is still used: the data stays consistent.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn conf_of(cfg: &Config) -> Conf {
+    Conf {
+        settings: cfg.notify.clone(),
+        project: cfg.project_dir.clone(),
+        events: Events::new(&cfg.log_dir, "watchdog"),
+    }
+}
+
+impl Notifier {
+    /// A notifier for `cfg`'s `[notify]`.
+    pub fn new(cfg: &Config) -> Arc<Self> {
+        Arc::new(Self {
+            conf: Mutex::new(conf_of(cfg)),
+            repeat: Mutex::new(Repeat::default()),
+            running: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            reported: Mutex::new(None),
+            epoch: Instant::now(),
+        })
+    }
+
+    /// Takes a reloaded config. What was sent stays remembered (no repeat after a reload);
+    /// a changed command gets its failures reported afresh.
+    pub fn configure(&self, cfg: &Config) {
+        let next = conf_of(cfg);
+        let mut conf = lock(&self.conf);
+        if conf.settings.command != next.settings.command {
+            *lock(&self.reported) = None;
+        }
+        *conf = next;
+    }
+
+    /// Offers one `events.jsonl` object: sends it when it is a notification kind chosen by
+    /// `[notify] events`, a command is set, it is not a repeat, and fewer than
+    /// [`MAX_RUNNING`] commands run. Returns at once; the command runs on its own thread.
+    pub fn offer(self: &Arc<Self>, event: &Value) {
+        let Some(notice) = kind::classify(event) else {
+            return;
+        };
+        let conf = lock(&self.conf).clone();
+        let Some(argv) = conf.settings.command.clone() else {
+            return;
+        };
+        if !conf.settings.events.contains(&notice.kind) {
+            return;
+        }
+        let kind = notice.kind.as_str();
+        let id = {
+            let mut running = lock(&self.running);
+            if running.len() >= MAX_RUNNING {
+                tracing::warn!(
+                    "notify: {MAX_RUNNING} notify commands still run; the {kind} notification ({}) is dropped",
+                    notice.reason
+                );
+                return;
+            }
+            let now = self.epoch.elapsed().as_secs_f64();
+            let window = conf.settings.repeat.as_secs_f64();
+            if !lock(&self.repeat).admit(notice.kind, &notice.subject, now, window) {
+                tracing::debug!(
+                    "notify: {kind} about {:?} was sent within notify_repeat; not again",
+                    notice.subject
+                );
+                return;
+            }
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            running.insert(id, None);
+            id
+        };
+        let job = job(&notice, event, &conf, argv);
+        let me = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name("notify".into())
+            .spawn(move || {
+                let r = run::run(&job, |pgid| {
+                    lock(&me.running).insert(id, Some(pgid));
+                });
+                lock(&me.running).remove(&id);
+                me.outcome(&notice, &job, r);
+            });
+        if let Err(e) = spawned {
+            lock(&self.running).remove(&id);
+            tracing::warn!("notify: cannot start a thread for the {kind} notification: {e}");
+        }
+    }
+
+    /// Logs the outcome of one command; a failure is reported once (see the module doc).
+    fn outcome(&self, notice: &Notice, job: &Job, r: Result<(), Failure>) {
+        let kind = notice.kind.as_str();
+        let failure = match r {
+            Ok(()) => {
+                *lock(&self.reported) = None;
+                tracing::info!("notify: sent {kind}: {}", notice.reason);
+                return;
+            }
+            Err(f) => f,
+        };
+        let error = failure.describe(run::program(&job.argv));
+        {
+            let mut reported = lock(&self.reported);
+            if reported.as_deref() == Some(failure.class().as_str()) {
+                tracing::debug!("notify: {error} (again; the {kind} notification was not sent)");
+                return;
+            }
+            *reported = Some(failure.class());
+        }
+        tracing::warn!(
+            "notify: {error}; the {kind} notification was not sent (reported once until it works again)"
+        );
+        let events = lock(&self.conf).events.clone();
+        events.emit(
+            "notify-error",
+            json!({"kind": kind, "name": notice.name, "session": notice.session,
+                   "error": error, "why": notice.reason}),
+        );
+    }
+
+    /// How many notify commands run now.
+    pub fn running(&self) -> usize {
+        lock(&self.running).len()
+    }
+
+    /// Waits up to `grace` for the running commands to end, then kills what is left (at the
+    /// watchdog's exit: no command outlives it by more than `grace`).
+    pub fn settle(&self, grace: Duration) {
+        let deadline = Instant::now() + grace;
+        while self.running() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for pgid in lock(&self.running).values().flatten() {
+            run::kill_group(*pgid);
+        }
+    }
+}
+
+/// The command line, environment and stdin for one notice.
+fn job(notice: &Notice, event: &Value, conf: &Conf, argv: Vec<String>) -> Job {
+    let project = conf.project.display().to_string();
+    let mut stdin = json!({
+        "kind": notice.kind.as_str(),
+        "name": notice.name,
+        "session": notice.session,
+        "reason": notice.reason,
+        "project": project,
+        "event": event,
+    })
+    .to_string();
+    stdin.push('\n');
+    Job {
+        argv,
+        env: vec![
+            ("AGENTS_EVENT", notice.kind.as_str().to_string()),
+            ("AGENTS_NAME", notice.name.clone()),
+            ("AGENTS_SESSION", notice.session.clone()),
+            ("AGENTS_REASON", notice.reason.clone()),
+            ("AGENTS_PROJECT", project),
+        ],
+        dir: conf.project.clone(),
+        stdin,
+        timeout: conf.settings.timeout,
+    }
+}
