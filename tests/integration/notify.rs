@@ -1,6 +1,7 @@
 //! `[notify]` under real tmux (issue 8): a notify command receives one `fatal` event with the
 //! agent's name on stdin and in its environment, and is not called again within
-//! `notify_repeat`; kinds not chosen in `events` are not sent; a hanging command is killed at
+//! `notify_repeat`; a stall restart is sent as `stall`; kinds not chosen in `events` are not
+//! sent; a hanging command is killed at
 //! its timeout without delaying a restart; a command that does not exist or exits non-zero is
 //! reported once in `events.jsonl`; a bad kind, a bad key and a broken command line are
 //! config errors and warnings that point at the line.
@@ -176,6 +177,53 @@ fn kinds_not_chosen_in_events_are_not_sent() {
             .contains("Do you trust the files"),
         "{:?}",
         got[0]
+    );
+}
+
+#[test]
+fn a_stall_restart_is_notified_as_stall() {
+    let t = TestEnv::new();
+    let text = config(
+        "ns-",
+        &format!("{}\nevents = [\"stall\"]", recorder(&t)),
+        true,
+    )
+    .replace("[backend.demo]\n", "[backend.demo]\nstall_idle = 1.5\n")
+    .replace(
+        "prompt = \"You are agent 2.\"\n",
+        "prompt = \"You are agent 2.\"\nwatch = \"heal+stall\"\n",
+    );
+    t.config(&text);
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    assert!(
+        wait_until(15.0, || pane(&t, "ns-a2")
+            .contains("idle — waiting for input")),
+        "the demo agent did not reach its prompt"
+    );
+    type_line(&t, "ns-a2", "/hang");
+    assert!(
+        wait_until(15.0, || !restarts(&t, "a2").is_empty()),
+        "no stall restart"
+    );
+    assert!(
+        wait_until(5.0, || !notified(&t).is_empty()),
+        "the stall restart was not notified"
+    );
+    let got = notified(&t);
+    assert_eq!(got[0].0["kind"], "stall", "{got:?}");
+    assert_eq!(got[0].0["name"], "a2", "{got:?}");
+    assert!(
+        got[0].1.contains("reason=a2 was restarted: stalled: idle"),
+        "{got:?}"
+    );
+    // a1's fatal is not a chosen kind.
+    wait_fatal(&t, 1);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        notified(&t).iter().all(|(doc, _)| doc["kind"] == "stall"),
+        "{:?}",
+        notified(&t)
     );
 }
 
