@@ -9,7 +9,8 @@
 //! so it is restarted within a second whatever the light tick. The config is re-read every
 //! tick; an invalid one keeps the last good one (defect 1). One watchdog per fleet: an OS
 //! lock in the state dir (defect 20). SIGTERM, SIGINT and SIGHUP (its tmux session closed)
-//! stop it cleanly. Every decision is a line in `events.jsonl`.
+//! stop it cleanly. Every decision is a line in `events.jsonl`; the ones a person must hear
+//! about also run the `[notify]` command ([`crate::notify`], in the background).
 
 pub mod advance;
 pub mod handoff;

@@ -1,10 +1,9 @@
 //! `[notify]` under real tmux (issue 8): a notify command receives one `fatal` event with the
 //! agent's name on stdin and in its environment, and is not called again within
 //! `notify_repeat`; a stall restart is sent as `stall`; kinds not chosen in `events` are not
-//! sent; a hanging command is killed at
-//! its timeout without delaying a restart; a command that does not exist or exits non-zero is
-//! reported once in `events.jsonl`; a bad kind, a bad key and a broken command line are
-//! config errors and warnings that point at the line.
+//! sent; a hanging command is killed at its timeout without delaying a restart; a command
+//! that does not exist or exits non-zero is reported once in `events.jsonl`; a bad kind, a
+//! bad key and a broken command line are config errors and warnings that point at the line.
 
 use std::time::{Duration, Instant};
 
