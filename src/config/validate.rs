@@ -694,6 +694,13 @@ fn notify_settings(n: &RawNotify, v: &mut V) -> NotifySettings {
                 ),
             }
         }
+        if list.get_ref().is_empty() {
+            v.warn(
+                Problem::new("[notify] events is empty: no notification is sent")
+                    .at(Some(sp(list)))
+                    .help(format!("name the kinds to send: {}", names.join(", "))),
+            );
+        }
         out.events = kinds;
     }
     if let Some(r) = &n.notify_repeat {
