@@ -411,6 +411,40 @@ mod tests {
         }
     }
 
+    fn notify_of(table: &str) -> super::NotifySettings {
+        let text =
+            format!("[defaults]\nsession_prefix = \"p-\"\nlog_dir = \"l\"\n\n[notify]\n{table}\n");
+        super::parse(
+            std::path::Path::new("/tmp/n/agents.toml"),
+            &text,
+            super::EnvOverrides::Ignore,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .notify
+    }
+
+    #[test]
+    fn a_notify_command_string_is_split_like_a_shell_and_an_array_is_taken_as_is() {
+        use super::NotifyKind;
+        let n = notify_of("command = \"notify-send 'agents alert' \\\"$AGENTS_REASON\\\"\"");
+        assert_eq!(
+            n.command.unwrap(),
+            ["notify-send", "agents alert", "$AGENTS_REASON"],
+            "no shell: $VAR stays a word"
+        );
+        assert_eq!(n.events, NotifyKind::ALL, "every kind by default");
+        assert_eq!(n.repeat, std::time::Duration::from_secs(600));
+        assert_eq!(n.timeout, std::time::Duration::from_secs(10));
+        let n = notify_of(
+            "command = [\"sh\", \"-c\", \"a | b\"]\nevents = [\"limit\", \"fatal\", \"limit\"]\nnotify_repeat = 0\ntimeout = 2.5",
+        );
+        assert_eq!(n.command.unwrap(), ["sh", "-c", "a | b"]);
+        assert_eq!(n.events, [NotifyKind::Limit, NotifyKind::Fatal]);
+        assert_eq!(n.repeat, std::time::Duration::ZERO);
+        assert_eq!(n.timeout, std::time::Duration::from_millis(2500));
+        assert_eq!(notify_of("").command, None, "no command: nothing is sent");
+    }
+
     #[test]
     fn a_read_error_says_its_reason_once() {
         let e = super::load(
