@@ -62,6 +62,8 @@ pub struct Notifier {
     reported: Mutex<Option<String>>,
     /// The clock of repeat suppression.
     epoch: Instant,
+    /// [`Notifier::settle`] kills what still runs: such an end is said as such.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -95,6 +97,7 @@ impl Notifier {
             next_id: AtomicU64::new(0),
             reported: Mutex::new(None),
             epoch: Instant::now(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -174,7 +177,13 @@ impl Notifier {
             }
             Err(f) => f,
         };
-        let error = failure.describe(run::program(&job.argv));
+        let mut error = failure.describe(run::program(&job.argv));
+        if self.stopping.load(Ordering::Relaxed) && matches!(failure, Failure::Exit { .. }) {
+            error = format!(
+                "notify command {:?} still ran when the watchdog stopped and was killed",
+                run::program(&job.argv)
+            );
+        }
         {
             let mut reported = lock(&self.reported);
             if reported.as_deref() == Some(failure.class().as_str()) {
@@ -206,6 +215,7 @@ impl Notifier {
         while self.running() > 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
+        self.stopping.store(true, Ordering::Relaxed);
         for pgid in lock(&self.running).values().flatten() {
             run::kill_group(*pgid);
         }
@@ -237,5 +247,80 @@ fn job(notice: &Notice, event: &Value, conf: &Conf, argv: Vec<String>) -> Job {
         dir: conf.project.clone(),
         stdin,
         timeout: conf.settings.timeout,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notifier(dir: &std::path::Path, notify: &str) -> Arc<Notifier> {
+        let text = format!(
+            "[defaults]\nsession_prefix = \"p-\"\nlog_dir = \"{}\"\n\n[notify]\n{notify}\n",
+            dir.display()
+        );
+        let cfg = crate::config::parse(
+            &dir.join("agents.toml"),
+            &text,
+            crate::config::EnvOverrides::Ignore,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        Notifier::new(&cfg)
+    }
+
+    fn fatal(name: &str) -> Value {
+        json!({"event": "fatal", "name": name, "session": format!("p-{name}"), "why": "x"})
+    }
+
+    #[test]
+    fn at_most_four_run_at_once_and_settle_kills_the_rest() {
+        let d = tempfile::tempdir().unwrap();
+        let n = notifier(d.path(), "command = \"sleep 30\"");
+        for name in ["a", "b", "c", "d", "e", "f"] {
+            n.offer(&fatal(name));
+        }
+        assert_eq!(n.running(), MAX_RUNNING);
+        let t0 = Instant::now();
+        n.settle(Duration::from_millis(200));
+        assert!(t0.elapsed() < Duration::from_secs(2));
+        let drained = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            n.running() == 0
+        });
+        assert!(drained, "the killed commands are still counted");
+        // Killed at shutdown: each reported, the same failure once.
+        let log = std::fs::read_to_string(d.path().join("events.jsonl")).unwrap_or_default();
+        assert_eq!(log.matches("\"notify-error\"").count(), 1, "{log}");
+        assert!(log.contains("still ran when the watchdog stopped"), "{log}");
+    }
+
+    #[test]
+    fn kinds_not_chosen_and_repeats_do_not_run() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let n = notifier(
+            d.path(),
+            &format!(
+                "command = [\"sh\", \"-c\", \"echo $AGENTS_EVENT $AGENTS_NAME >> '{}'\"]\nevents = [\"fatal\"]",
+                out.display()
+            ),
+        );
+        n.offer(&fatal("a"));
+        n.offer(&fatal("a"));
+        n.offer(&json!({"event": "dialog", "name": "a", "evidence": {"line": "?"}}));
+        n.offer(&json!({"event": "start", "name": "a"}));
+        n.offer(&fatal("b"));
+        let done = (0..200).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            n.running() == 0
+        });
+        assert!(done);
+        let mut got: Vec<String> = std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        got.sort();
+        assert_eq!(got, ["fatal a", "fatal b"]);
     }
 }
