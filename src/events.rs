@@ -7,9 +7,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::notify::Notifier;
-
 use serde_json::{Map, Value, json};
+
+use crate::notify::Notifier;
 
 /// Appends events to one fleet's `events.jsonl`.
 #[derive(Debug, Clone)]
