@@ -100,12 +100,15 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     let (mut next_light, mut next_heavy) = (start, start);
     let reason = loop {
         let mut event = false;
+        // Biased: a signal wins over a due tick, and when a closed session's SIGHUP and a
+        // stop's SIGTERM both arrived during a tick, the cause (SIGHUP) is the one recorded.
         tokio::select! {
-            _ = tokio::time::sleep_until(next_light.min(next_heavy)) => {}
-            Some(()) = wd.next_event() => event = true,
+            biased;
+            _ = hup.recv() => break "SIGHUP (its tmux session was closed)",
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",
-            _ = hup.recv() => break "SIGHUP (its tmux session was closed)",
+            Some(()) = wd.next_event() => event = true,
+            _ = tokio::time::sleep_until(next_light.min(next_heavy)) => {}
         }
         if event {
             tracing::debug!("a fleet session died or was killed: ticking now");
