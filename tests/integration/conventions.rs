@@ -74,6 +74,9 @@ fn the_schema_is_derived_and_validates_the_shipped_and_test_configs() {
     ] {
         assert!(text.contains(needle), "no {needle:?} in the schema");
     }
+    assert_eq!(value["$schema"], "http://json-schema.org/draft-07/schema#");
+    // TOML has no null: no key may be offered or defaulted as one.
+    assert!(!text.contains("null"), "{text}");
 
     let mut configs: Vec<(String, String)> = vec![(
         "agents.example.toml".into(),
@@ -130,6 +133,16 @@ fn the_schema_is_derived_and_validates_the_shipped_and_test_configs() {
     assert!(
         found.iter().any(|p| p.contains("/agent/1/name")),
         "{found:?}"
+    );
+    // Values the loader checks against a list are offered from that list.
+    let found = problems(
+        &validator,
+        "[[agent]]\nname = \"x\"\nkind = \"Loop\"\nwatch = \"always\"\n",
+    );
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        text.contains(r#"["persistent","loop","orchestrator","task"]"#),
+        "{text}"
     );
     let found = problems(&validator, "[watchdog]\nsignal_interval = -1\n");
     assert_eq!(found.len(), 1, "a negative interval: {found:?}");
