@@ -147,8 +147,12 @@ fn run_checks() -> anyhow::Result<ExitCode> {
     let mut passed = 0;
     let mut failed = 0;
     let mut skipped = 0;
+    let on = crate::color::stdout();
+    let pass = crate::color::paint(on, crate::color::GREEN, "PASS");
+    let fail = crate::color::paint(on, crate::color::RED, "FAIL");
+    let skip = crate::color::paint(on, crate::color::YELLOW, "SKIP");
     for (name, ok) in checks() {
-        writeln!(out, " {}: {name}", if ok { "PASS" } else { "FAIL" })?;
+        writeln!(out, " {}: {name}", if ok { &pass } else { &fail })?;
         if ok {
             passed += 1;
         } else {
@@ -160,15 +164,15 @@ fn run_checks() -> anyhow::Result<ExitCode> {
             fixtures::Verdict::Pass => {
                 passed += 1;
                 let r = o.reading.as_ref().map_or("", |r| r.state.as_str());
-                writeln!(out, " PASS: screen {} is {r}", o.file)?;
+                writeln!(out, " {pass}: screen {} is {r}", o.file)?;
             }
             fixtures::Verdict::Skip(why) => {
                 skipped += 1;
-                writeln!(out, " SKIP: screen {}: {why}", o.file)?;
+                writeln!(out, " {skip}: screen {}: {why}", o.file)?;
             }
             fixtures::Verdict::Fail(msg) => {
                 failed += 1;
-                writeln!(out, " FAIL: screen {}: {msg}", o.file)?;
+                writeln!(out, " {fail}: screen {}: {msg}", o.file)?;
             }
         }
     }

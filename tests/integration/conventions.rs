@@ -324,6 +324,13 @@ fn color_only_when_asked_or_on_a_terminal_without_no_color() {
         err.contains("agents: error: ") && !err.contains('\x1b'),
         "{err:?}"
     );
+    // selftest's and doctor's verdicts too.
+    let (_, out, _) = t.run(&["selftest", "--color", "always"]);
+    assert!(out.contains(" \x1b[32mPASS\x1b[0m: "), "{out:?}");
+    let (_, out, _) = t.run(&["selftest"]);
+    assert!(out.contains(" PASS: ") && !out.contains('\x1b'), "{out:?}");
+    let (_, out, _) = t.run(&["doctor", "--color", "always"]);
+    assert!(out.contains("\x1b[32mok  \x1b[0m  "), "{out:?}");
     let (code, _, err) = t.run(&["--color", "sometimes", "status"]);
     assert_eq!(code, 2);
     assert!(err.contains("always") && err.contains("never"), "{err}");
