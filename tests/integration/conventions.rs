@@ -414,3 +414,21 @@ fn selftest_speaks_of_screens_and_rules_not_defect_numbers() {
     assert!(!out.to_lowercase().contains("defect"), "{out}");
     assert!(out.contains("the lowest line decides"), "{out}");
 }
+
+#[test]
+fn the_watchdog_log_stays_plain_though_its_pane_is_a_terminal() {
+    let t = started(&fleet_config("wl-", 1, ""));
+    let log = t.path().join(".agents/wl-watchdog.log");
+    let mut text = String::new();
+    assert!(
+        wait_until(10.0, || {
+            text = std::fs::read_to_string(&log).unwrap_or_default();
+            text.contains("[agents ")
+        }),
+        "no log lines in {}:\n{text}",
+        log.display()
+    );
+    // Its stderr is a tmux pane, copied to the log file: `auto` leaves it plain.
+    assert!(!text.contains('\x1b'), "{text:?}");
+    assert_eq!(t.run(&["down"]).0, 0);
+}
