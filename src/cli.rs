@@ -8,9 +8,13 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "agents", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
-    /// Config file [default: $AGENTS_CONFIG, else the nearest agents.toml upward]
-    #[arg(long, global = true, value_name = "PATH")]
+    /// Config file, for the verbs that read one (also accepted after the verb) [default:
+    /// $AGENTS_CONFIG, else the nearest agents.toml upward]
+    #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// Color the status table and the log lines: `auto` on a terminal unless NO_COLOR is set
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: crate::color::When,
     /// Show debug log lines
     #[arg(short, long, global = true, conflicts_with = "quiet")]
     pub verbose: bool,
@@ -21,6 +25,40 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `--config PATH` of a verb that reads the config: accepted after the verb (and after a
+/// `phase` action) as well as before it. Verbs that read no config do not offer it.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConfigArg {
+    /// Config file [default: $AGENTS_CONFIG, else the nearest agents.toml upward]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+impl Command {
+    /// The verb's own `--config`, or `None` for a verb that reads no config (`init`,
+    /// `presets`, `completions`, `schema`).
+    pub fn config_arg(&self) -> Option<&ConfigArg> {
+        match self {
+            Command::Up { config, .. }
+            | Command::Down { config, .. }
+            | Command::Restart { config, .. }
+            | Command::Attach { config, .. }
+            | Command::Doctor { config }
+            | Command::Status { config, .. }
+            | Command::Watchdog { config, .. }
+            | Command::Phase { config, .. }
+            | Command::Send { config, .. }
+            | Command::Logs { config, .. } => Some(config),
+            Command::Selftest(args) => Some(&args.config),
+            Command::PipeLog { .. }
+            | Command::Init { .. }
+            | Command::Presets { .. }
+            | Command::Completions { .. }
+            | Command::Schema => None,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the fleet (enabled agents, services and the watchdog), or only the named
@@ -28,12 +66,16 @@ pub enum Command {
     Up {
         /// Agent, service or `watchdog` names
         names: Vec<String>,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Stop the fleet, or only the named agents / services / `watchdog`. A stopped agent
     /// stays stopped (the watchdog leaves it) until `agents up <name>`.
     Down {
         /// Agent, service or `watchdog` names
         names: Vec<String>,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Stop and start again the named agents / services / `watchdog`, or every enabled agent
     /// and service. Clears a `down`, a `fatal` and the restart backoff; a loop agent gets a
@@ -41,6 +83,8 @@ pub enum Command {
     Restart {
         /// Agent, service or `watchdog` names
         names: Vec<String>,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Put this terminal on an agent's, service's or the watchdog's session (switch-client
     /// when already inside the fleet's tmux server). Detach with C-b d.
@@ -50,26 +94,37 @@ pub enum Command {
         /// Read-only: keys typed are not sent to the session
         #[arg(short = 'r', long)]
         read_only: bool,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Check tmux, the config, every agent's program, log_dir, the watchdog, stray sessions
     /// and the detection fixtures; one line each with the fix. Exit 1 on a failure.
-    Doctor,
+    Doctor {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Show the phase and one row per agent, service and the watchdog.
     Status {
         /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Run the supervisor loop in the foreground (`up` runs it in its own tmux session).
     Watchdog {
         /// Run one light and one heavy tick, then exit
         #[arg(long)]
         once: bool,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Show or move the loop phase.
     Phase {
         #[command(subcommand)]
         action: Option<PhaseAction>,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Type a message into an agent once it is idle, and submit it. Exit 0 when the delivery
     /// was verified; 1 with the reason (not running, a dialog is up, still busy at the
@@ -96,6 +151,8 @@ pub enum Command {
         /// Give up when the agent is still busy after this many seconds
         #[arg(long, value_name = "SECS", default_value_t = 300)]
         timeout: u64,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Show an agent's, service's or the watchdog's session log, and follow it.
     Logs {
@@ -110,6 +167,8 @@ pub enum Command {
         /// Print the pane output as it was written (escape sequences, `\r` redraws)
         #[arg(long)]
         raw: bool,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Internal: the session-log writer that tmux's pipe-pane runs. Copies stdin into FILE,
     /// rotating it at MAX_BYTES and keeping KEEP old files, until stdin closes.
@@ -131,8 +190,11 @@ pub enum Command {
     /// Run the built-in detection checks and every captured screen (needs no config); exit 1
     /// on a failure. With --pane, say how one captured screen reads instead.
     Selftest(SelftestArgs),
-    /// Write a starter agents.toml and prompts/ into DIR (default: here); never overwrites.
+    /// Write a starter agents.toml, its JSON Schema and prompts/ into DIR (default: here),
+    /// and add log_dir to DIR/.gitignore; never overwrites.
     Init {
+        /// The project directory to write into, created if missing [default: the current
+        /// directory]
         dir: Option<PathBuf>,
         /// The built-in preset the starter config uses (see `agents presets`)
         #[arg(long, value_name = "NAME", default_value = "claude")]
@@ -143,6 +205,16 @@ pub enum Command {
         /// A preset name: print its rules as shipped
         name: Option<String>,
     },
+    /// Print a shell completion script. bash: `agents completions bash >
+    /// ~/.local/share/bash-completion/completions/agents`; zsh: into a directory of
+    /// `$fpath` as `_agents`; fish: `> ~/.config/fish/completions/agents.fish`.
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the JSON Schema of agents.toml (for taplo / Even Better TOML: `init` writes it
+    /// as agents.schema.json, named by the `#:schema` line at the top of agents.toml).
+    Schema,
 }
 
 /// `agents selftest [--pane FILE [--backend NAME] [--json] [--now RFC3339]]`.
@@ -165,6 +237,8 @@ pub struct SelftestArgs {
     /// offset (e.g. 2026-11-20T19:46:00-05:00) [default: now]
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 #[derive(Debug, Subcommand)]

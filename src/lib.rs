@@ -17,6 +17,7 @@
 //! or `eprintln!`, which panic on a failed write.
 
 pub mod cli;
+pub mod color;
 pub mod commands;
 pub mod config;
 pub mod ctx;
@@ -36,11 +37,29 @@ pub mod watchdog;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 /// Parses the command line, runs the verb, prints any error, returns the exit code.
 pub fn run() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let matches = cli::Cli::command().get_matches();
+    let mut cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // `--config` before the verb or after it (the verb's own wins); refused for a verb that
+    // reads no config, as clap refuses it after such a verb.
+    match cli.command.config_arg() {
+        Some(own) => cli.config = own.config.clone().or(cli.config),
+        None if cli.config.is_some() => cli::Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "`agents {}` reads no config: --config is not one of its options",
+                    matches.subcommand_name().unwrap_or_default()
+                ),
+            )
+            .exit(),
+        None => {}
+    }
+    let logs_to_file = matches!(cli.command, cli::Command::Watchdog { .. });
+    color::init(cli.color, logs_to_file);
     logging::init(cli.verbose, cli.quiet);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -62,11 +81,12 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// Prints `agents: error: ...` on stderr; a closed or full stderr is ignored (never a panic,
+/// Prints `agents: error: ...` on stderr (`error:` red when stderr gets color); a closed or full stderr is ignored (never a panic,
 /// which `eprintln!` would be).
 fn print_error(msg: std::fmt::Arguments<'_>) {
     use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "agents: error: {msg}");
+    let error = color::paint(color::stderr(), color::RED, "error:");
+    let _ = writeln!(std::io::stderr(), "agents: {error} {msg}");
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -1,6 +1,7 @@
 //! SPEC §8 — human log lines, `[agents HH:MM:SS] message` (local time) on stderr, through
 //! `tracing`. In the watchdog's tmux session stderr is the pane, which `pipe-pane` copies to
-//! `log_dir/<prefix>watchdog.log`.
+//! `log_dir/<prefix>watchdog.log`. Colored (the level word, a dim time) only when
+//! [`crate::color::stderr`] says so: never in the watchdog's log unless `--color always`.
 
 use std::fmt;
 
@@ -22,10 +23,20 @@ where
         mut w: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        write!(w, "[agents {}] ", chrono::Local::now().format("%H:%M:%S"))?;
+        let on = crate::color::stderr();
+        let time = format!("[agents {}]", chrono::Local::now().format("%H:%M:%S"));
+        write!(w, "{} ", crate::color::paint(on, crate::color::DIM, &time))?;
         match *event.metadata().level() {
-            Level::ERROR => write!(w, "error: ")?,
-            Level::WARN => write!(w, "warning: ")?,
+            Level::ERROR => write!(
+                w,
+                "{} ",
+                crate::color::paint(on, crate::color::RED, "error:")
+            )?,
+            Level::WARN => write!(
+                w,
+                "{} ",
+                crate::color::paint(on, crate::color::YELLOW, "warning:")
+            )?,
             _ => {}
         }
         ctx.field_format().format_fields(w.by_ref(), event)?;

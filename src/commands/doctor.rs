@@ -116,8 +116,17 @@ pub async fn run(explicit: Option<&Path>) -> anyhow::Result<ExitCode> {
     lines.push(check_selftest());
 
     let mut out = std::io::stdout().lock();
+    let on = crate::color::stdout();
     for l in &lines {
-        writeln!(out, "{}", l.render())?;
+        // The tag colored on a terminal: ok green, warn yellow, fail red.
+        let line = l.render();
+        let (tag, rest) = line.split_at(4);
+        let style = match l.level {
+            Level::Ok => crate::color::GREEN,
+            Level::Warn => crate::color::YELLOW,
+            Level::Fail => crate::color::RED,
+        };
+        writeln!(out, "{}{rest}", crate::color::paint(on, style, tag))?;
     }
     let fails = lines.iter().filter(|l| l.level == Level::Fail).count();
     let warns = lines.iter().filter(|l| l.level == Level::Warn).count();

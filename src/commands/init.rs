@@ -1,7 +1,11 @@
 //! `agents init [dir] [--backend NAME]` — write a starter `agents.toml` that uses a built-in
 //! preset (`backend = "NAME"`, no `[backend.NAME]` table; default `claude`) and `prompts/`
-//! (builder, adversary, kickoff). Refuses to overwrite: if any target exists, nothing is
-//! written. An unknown preset is an error that lists the presets.
+//! (builder, adversary, kickoff), and `agents.schema.json` (the JSON Schema of `agents
+//! schema`) beside the config, which its first line `#:schema ./agents.schema.json` names for
+//! taplo / Even Better TOML (there is no hosted schema URL). Refuses to overwrite: if any of
+//! these exists, nothing is written. Then adds `log_dir` to `.gitignore` in the same
+//! directory (created if missing; a line that already ignores it is left alone). An unknown
+//! preset is an error that lists the presets.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -10,6 +14,12 @@ use anyhow::Context as _;
 
 /// The starter config; `{project}` becomes the directory name.
 pub const AGENTS_TOML: &str = include_str!("../templates/agents.toml");
+
+/// The starter config's `log_dir`, added to `.gitignore`.
+pub const LOG_DIR: &str = ".agents";
+
+/// The schema file beside `agents.toml`, named by its `#:schema` line.
+pub const SCHEMA_FILE: &str = "agents.schema.json";
 
 /// `prompts/*` written next to it.
 pub const PROMPTS: &[(&str, &str)] = &[
@@ -24,6 +34,37 @@ fn model_line(backend: &str) -> &'static str {
         "claude" => "model = \"claude-sonnet-4-6\"",
         "demo" => "model = \"demo-small\"",
         _ => "# model = \"...\"                # unset: the CLI's own default model",
+    }
+}
+
+/// What the preset's permission flag does, as comment lines for the starter config (empty
+/// for a preset that has none).
+fn permissions_comment(backend: &str) -> &'static str {
+    match backend {
+        "claude" => concat!(
+            "# The claude preset starts `claude --dangerously-skip-permissions`: Claude Code runs\n",
+            "# shell commands and edits files without asking first. That is why an agent works\n",
+            "# unattended (no permission prompt waits for a person: the watchdog could only report\n",
+            "# it as a `dialog`), and why it should run where it may change anything: a checkout you\n",
+            "# can reset, a container or a VM. To be asked instead, set `flags = \"\"` in the\n",
+            "# `[backend.claude]` table below.\n",
+        ),
+        "codex" => concat!(
+            "# The codex preset starts `codex --dangerously-bypass-approvals-and-sandbox`: Codex runs\n",
+            "# commands without approval and outside its sandbox. That is why an agent works\n",
+            "# unattended, and why it should run where it may change anything (a checkout you can\n",
+            "# reset, a container or a VM). To be asked instead, override `flags` (below).\n",
+        ),
+        "gemini" => concat!(
+            "# The gemini preset starts `gemini --approval-mode yolo`: every tool call is approved\n",
+            "# without asking. That is why an agent works unattended, and why it should run where it\n",
+            "# may change anything (a checkout you can reset, a container or a VM).\n",
+        ),
+        "aider" => concat!(
+            "# The aider preset starts `aider --yes-always`: aider's own yes/no questions (add a file,\n",
+            "# run a command) are answered yes, which is why an agent works unattended.\n",
+        ),
+        _ => "",
     }
 }
 
@@ -45,6 +86,7 @@ pub fn starter_config(project: &str, backend: &str) -> Option<String> {
         AGENTS_TOML
             .replace("{model}", model_line(backend))
             .replace("{description}", description)
+            .replace("{permissions}\n", permissions_comment(backend))
             .replace("{backend}", backend)
             .replace("{project}", if clean.is_empty() { "proj" } else { &clean }),
     )
@@ -59,7 +101,10 @@ pub fn run(dir: Option<&Path>, backend: &str) -> anyhow::Result<ExitCode> {
     let target = dir.map_or(cwd.clone(), |d| cwd.join(d));
     let cfg = target.join("agents.toml");
     let prompts = target.join("prompts");
-    let mut files = vec![(cfg.clone(), String::new())];
+    let mut files = vec![
+        (cfg.clone(), String::new()),
+        (target.join(SCHEMA_FILE), super::schema::text()),
+    ];
     files.extend(
         PROMPTS
             .iter()
@@ -89,6 +134,10 @@ pub fn run(dir: Option<&Path>, backend: &str) -> anyhow::Result<ExitCode> {
         crate::state::atomic::write(path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    let ignore = target.join(".gitignore");
+    if add_to_gitignore(&ignore)? {
+        tracing::info!("added /{LOG_DIR}/ (log_dir) to {}", ignore.display());
+    }
     tracing::info!(
         "wrote {} (backend {backend}: `agents presets {backend}` shows its rules) and {}/ — edit them, then run `agents up`",
         cfg.display(),
@@ -97,8 +146,63 @@ pub fn run(dir: Option<&Path>, backend: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Whether a `.gitignore` line already ignores the top-level `LOG_DIR`.
+fn ignores_log_dir(line: &str) -> bool {
+    let l = line.trim();
+    let l = l.strip_prefix('/').unwrap_or(l);
+    let l = l.strip_suffix('/').unwrap_or(l);
+    l == LOG_DIR
+}
+
+/// Appends `/LOG_DIR/` to the `.gitignore` at `path` (created if missing) unless a line
+/// already ignores it. Returns whether it wrote. Errors: the file cannot be read or written.
+fn add_to_gitignore(path: &Path) -> anyhow::Result<bool> {
+    let old = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    if old.lines().any(ignores_log_dir) {
+        return Ok(false);
+    }
+    let mut new = old;
+    if !new.is_empty() && !new.ends_with('\n') {
+        new.push('\n');
+    }
+    new.push_str(&format!(
+        "# agents: session logs, events.jsonl and state (log_dir of agents.toml)\n/{LOG_DIR}/\n"
+    ));
+    crate::state::atomic::write(path, new.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_template_uses_the_log_dir_that_init_ignores() {
+        let text = super::starter_config("p", "claude").unwrap();
+        assert!(
+            text.contains(&format!("log_dir = \"{}\"", super::LOG_DIR)),
+            "{text}"
+        );
+        assert!(text.starts_with(&format!("#:schema ./{}\n", super::SCHEMA_FILE)));
+        assert!(text.contains("--dangerously-skip-permissions"), "{text}");
+        assert!(!text.contains("{permissions}"));
+        let demo = super::starter_config("p", "demo").unwrap();
+        assert!(!demo.contains("{permissions}") && !demo.contains("dangerously"));
+    }
+
+    #[test]
+    fn gitignore_lines_that_already_ignore_the_log_dir() {
+        for l in [".agents", ".agents/", "/.agents/", "  /.agents  "] {
+            assert!(super::ignores_log_dir(l), "{l}");
+        }
+        for l in [".agents-old", "# .agents", "x/.agents"] {
+            assert!(!super::ignores_log_dir(l), "{l}");
+        }
+    }
+
     #[test]
     fn starter_config_loads_cleanly_for_every_preset() {
         for backend in crate::config::presets::names() {

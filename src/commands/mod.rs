@@ -2,6 +2,7 @@
 //! printed by `lib::run`.
 
 pub mod attach;
+pub mod completions;
 pub mod doctor;
 pub mod down;
 pub mod init;
@@ -9,6 +10,7 @@ pub mod logs;
 pub mod phase;
 pub mod presets;
 pub mod restart;
+pub mod schema;
 pub mod selftest;
 pub mod send;
 pub mod status;
@@ -23,7 +25,8 @@ use crate::cli::{Cli, Command};
 use crate::config::{self, EnvOverrides, diagnostic};
 use crate::ctx::Ctx;
 
-/// Runs the verb named on the command line.
+/// Runs the verb named on the command line; `cli.config` is the `--config` given before or
+/// after the verb.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = cli.config.as_deref();
     match cli.command {
@@ -33,16 +36,18 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Selftest(args) => selftest::run(&args, config),
         Command::Init { dir, backend } => init::run(dir.as_deref(), &backend),
         Command::Presets { name } => presets::run(name.as_deref()),
-        Command::Watchdog { once } => watchdog::run(config_path(config)?, once).await,
-        Command::Up { names } => up::run(&load(config, "up")?, &names).await,
-        Command::Down { names } => down::run(&load(config, "down")?, &names).await,
-        Command::Restart { names } => restart::run(&load(config, "restart")?, &names).await,
-        Command::Attach { name, read_only } => {
-            attach::run(&load(config, "attach")?, &name, read_only).await
-        }
-        Command::Doctor => doctor::run(config).await,
-        Command::Status { json } => status::run(&load(config, "status")?, json).await,
-        Command::Phase { action } => phase::run(&load(config, "phase")?, action).await,
+        Command::Completions { shell } => completions::run(shell),
+        Command::Schema => schema::run(),
+        Command::Watchdog { once, .. } => watchdog::run(config_path(config)?, once).await,
+        Command::Up { names, .. } => up::run(&load(config, "up")?, &names).await,
+        Command::Down { names, .. } => down::run(&load(config, "down")?, &names).await,
+        Command::Restart { names, .. } => restart::run(&load(config, "restart")?, &names).await,
+        Command::Attach {
+            name, read_only, ..
+        } => attach::run(&load(config, "attach")?, &name, read_only).await,
+        Command::Doctor { .. } => doctor::run(config).await,
+        Command::Status { json, .. } => status::run(&load(config, "status")?, json).await,
+        Command::Phase { action, .. } => phase::run(&load(config, "phase")?, action).await,
         Command::Send {
             name,
             text,
@@ -50,6 +55,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             keys,
             now,
             timeout,
+            ..
         } => {
             let input = send::Input::of(text, file, keys);
             let wait = (!now).then(|| std::time::Duration::from_secs(timeout));
@@ -60,6 +66,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             lines,
             no_follow,
             raw,
+            ..
         } => logs::run(&load(config, "logs")?, &name, lines, !no_follow, raw).await,
         Command::PipeLog {
             file,

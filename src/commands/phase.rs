@@ -40,14 +40,7 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
             read.warning.as_deref().unwrap_or_default()
         ),
         PhaseAction::Show => {
-            writeln!(
-                std::io::stdout(),
-                "phase {} [{}/{}] seq: {}",
-                phases[cur].id,
-                cur + 1,
-                phases.len(),
-                ids.join(" ")
-            )?;
+            writeln!(std::io::stdout(), "{}", show_line(&ids, cur))?;
             return Ok(ExitCode::SUCCESS);
         }
         PhaseAction::Next { no_restart } => {
@@ -112,11 +105,8 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
         "phase-set",
         serde_json::json!({"index": target, "id": phases[target].id}),
     );
-    writeln!(
-        std::io::stdout(),
-        "phase idx now {target} ({})",
-        phases[target].id
-    )?;
+    // What `phase show` prints now (the original printed `phase idx now N (id)`).
+    writeln!(std::io::stdout(), "{}", show_line(&ids, target))?;
     if changed {
         // Pings about the old phase's commits are moot: the loop agents start afresh.
         crate::watchdog::handoff::on_phase_change(&ctx.state);
@@ -139,4 +129,16 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `phase <id> [i/n] seq: <ids>` for phase index `i` (0-based) of `ids`: the line of `phase
+/// show`, also printed by `next` and `set` after moving.
+fn show_line(ids: &[&str], i: usize) -> String {
+    format!(
+        "phase {} [{}/{}] seq: {}",
+        ids[i],
+        i + 1,
+        ids.len(),
+        ids.join(" ")
+    )
 }

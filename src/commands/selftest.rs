@@ -1,5 +1,5 @@
 //! `agents selftest` — detection regression checks that need no config, tmux or network: the
-//! original's three footer-UI checks, the defects we fixed (SPEC §9), and every captured
+//! original's three footer-UI checks, rules the original got wrong (SPEC §9), and every captured
 //! screen in `tests/fixtures/panes/` (built in, see [`crate::detect::fixtures`]), each read by
 //! the built-in preset it belongs to. Every check goes through the code the watchdog uses.
 //! Prints one `PASS`/`FAIL`/`SKIP` line per check and `N passed, M failed`; exit 1 on any
@@ -67,18 +67,18 @@ pub fn checks() -> Vec<Check> {
             state(&opencode, &limit) != State::Active,
         ),
         (
-            "fatal line below a stale activity line is fatal (defect 9)",
+            "a fatal screen below a stale working line is fatal (the lowest line decides)",
             state(&demo, stale_then_fatal) == State::Fatal,
         ),
         (
-            "activity below an old fatal line is active (defect 9)",
+            "a working line below an old fatal line is active (the lowest line decides)",
             state(
                 &demo,
                 "FATAL: session state corrupted (demo)\n✶ Working on it… (1s · esc to interrupt)\n",
             ) == State::Active,
         ),
         (
-            "^-anchored regex matches below the first row (defect 10)",
+            "a ^-anchored rule matches on every line of the screen, not only the first",
             state(&demo, "row one\nFATAL: session state corrupted (demo)\n") == State::Fatal,
         ),
         (
@@ -86,11 +86,11 @@ pub fn checks() -> Vec<Check> {
             state(&claude, "You've hit your usage limit · resets 11pm\n❯ \n") == State::Limited,
         ),
         (
-            "`## DONE CRITERIA` is not DONE (defect 3)",
+            "a `## DONE CRITERIA` heading does not finish a phase",
             !crate::phase::is_done("## DONE CRITERIA\n- tests pass\n", "## DONE"),
         ),
         (
-            "empty or placeholder `## DONE` is not DONE (defect 3)",
+            "an empty or placeholder `## DONE` does not finish a phase",
             !crate::phase::is_done("## DONE\n\n## Next\nx\n", "## DONE")
                 && !crate::phase::is_done(
                     "## DONE\nnot yet — written here only when all gates pass\n",
@@ -102,11 +102,11 @@ pub fn checks() -> Vec<Check> {
             crate::phase::is_done("## DONE\nAll gates verified by the adversary.\n", "## DONE"),
         ),
         (
-            "a prompt echoed into the transcript counts as submitted (defect 7)",
+            "a prompt echoed into the transcript counts as submitted",
             crate::launch::ping::submitted(&claude, &echoed, msg),
         ),
         (
-            "quotes and $ in paths and models stay one argument (defect 12)",
+            "quotes and $ in paths and models stay one argument each",
             exec.argv
                 == [
                     "bash",
@@ -147,8 +147,12 @@ fn run_checks() -> anyhow::Result<ExitCode> {
     let mut passed = 0;
     let mut failed = 0;
     let mut skipped = 0;
+    let on = crate::color::stdout();
+    let pass = crate::color::paint(on, crate::color::GREEN, "PASS");
+    let fail = crate::color::paint(on, crate::color::RED, "FAIL");
+    let skip = crate::color::paint(on, crate::color::YELLOW, "SKIP");
     for (name, ok) in checks() {
-        writeln!(out, " {}: {name}", if ok { "PASS" } else { "FAIL" })?;
+        writeln!(out, " {}: {name}", if ok { &pass } else { &fail })?;
         if ok {
             passed += 1;
         } else {
@@ -160,15 +164,15 @@ fn run_checks() -> anyhow::Result<ExitCode> {
             fixtures::Verdict::Pass => {
                 passed += 1;
                 let r = o.reading.as_ref().map_or("", |r| r.state.as_str());
-                writeln!(out, " PASS: screen {} is {r}", o.file)?;
+                writeln!(out, " {pass}: screen {} is {r}", o.file)?;
             }
             fixtures::Verdict::Skip(why) => {
                 skipped += 1;
-                writeln!(out, " SKIP: screen {}: {why}", o.file)?;
+                writeln!(out, " {skip}: screen {}: {why}", o.file)?;
             }
             fixtures::Verdict::Fail(msg) => {
                 failed += 1;
-                writeln!(out, " FAIL: screen {}: {msg}", o.file)?;
+                writeln!(out, " {fail}: screen {}: {msg}", o.file)?;
             }
         }
     }

@@ -378,11 +378,21 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             " (no tmux server is running on {socket}: nothing of this fleet is running)"
         )?;
     }
-    writeln!(
-        out,
+    let on = crate::color::stdout();
+    let header = format!(
         " {:<14} {:<12} {:<9} {:<18} {:<10} {:<24} {:>3} {:>6}  LAST EVENT",
         "AGENT", "KIND", "BACKEND", "MODEL", "WATCH", "STATE", "RST", "SINCE"
+    );
+    writeln!(
+        out,
+        "{}",
+        crate::color::paint(on, crate::color::BOLD, &header)
     )?;
+    // A state padded, then painted (escapes have no width on screen).
+    let state = |st: &str, width: usize| {
+        let padded = format!("{st:<width$}");
+        crate::color::paint(on, crate::color::state_style(st), &padded)
+    };
     for (a, r) in cfg.agents.iter().zip(&rows) {
         let live = sessions.is_live(&a.session);
         let (model, pending) = model_of(a, kickoff::model(a, phase_model), manifest.as_ref(), live);
@@ -411,13 +421,13 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| "-".into());
         writeln!(
             out,
-            " {:<14} {:<12} {:<9} {:<18} {:<10} {:<24} {:>3} {:>6}  {event}",
+            " {:<14} {:<12} {:<9} {:<18} {:<10} {} {:>3} {:>6}  {event}",
             a.name,
             a.kind.as_str(),
             a.backend,
             model,
             a.watch.as_str(),
-            st,
+            state(&st, 24),
             v.restarts,
             if v.since.is_empty() {
                 "-".to_string()
@@ -427,7 +437,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         )?;
     }
     for s in &cfg.services {
-        let st = session_word(sessions.get(&s.session));
+        let st = state(&session_word(sessions.get(&s.session)), 0);
         let dis = if s.enabled { "" } else { " (disabled)" };
         writeln!(
             out,
@@ -436,14 +446,14 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         )?;
     }
     for (session, name) in orphans(ctx, manifest.as_ref(), &sessions) {
-        let st = session_word(sessions.get(&session));
+        let st = state(&session_word(sessions.get(&session)), 0);
         writeln!(
             out,
             " {:<14} {:<12} {:<9} {:<18} {:<10} {st} (session {session}: not in the config; the watchdog or `agents down` stops it)",
             name, "orphan", "-", "-", "-"
         )?;
     }
-    let wd = session_word(sessions.get(&cfg.watchdog_session()));
+    let wd = state(&session_word(sessions.get(&cfg.watchdog_session())), 0);
     writeln!(
         out,
         " {:<14} {:<12} {:<9} {:<18} {:<10} {wd}",

@@ -4,6 +4,7 @@
 mod util;
 
 mod config_errors;
+mod conventions;
 mod disk;
 mod fleet;
 mod handoff;

@@ -9,6 +9,37 @@ use std::time::{Duration, Instant};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// The JSON Schema of `agents schema` (derived from the loader's types), compiled once.
+fn schema_validator() -> &'static jsonschema::Validator {
+    static V: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    V.get_or_init(|| {
+        jsonschema::validator_for(&agents::config::raw::json_schema()).expect("a valid schema")
+    })
+}
+
+/// Every config a test writes that the loader accepts (warnings allowed) must be valid
+/// against the schema: editors must never flag a config that `agents` runs. Configs the
+/// loader refuses (the bad-input tests) are not checked.
+pub fn assert_schema_accepts(path: &Path, text: &str) {
+    let loads = agents::config::parse(path, text, agents::config::EnvOverrides::Ignore).is_ok();
+    let Ok(doc) = toml::from_str::<toml::Table>(text) else {
+        return;
+    };
+    if !loads {
+        return;
+    }
+    let json = serde_json::to_value(doc).unwrap();
+    let problems: Vec<String> = schema_validator()
+        .iter_errors(&json)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "{} loads, but `agents schema` rejects it: {problems:?}\n{text}",
+        path.display()
+    );
+}
+
 /// The fake agent CLI shipped with the demo.
 pub fn fake_agent() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fake-agent.sh")
@@ -44,11 +75,15 @@ impl TestEnv {
         self.dir.path()
     }
 
-    /// Writes `rel` (creating parent directories).
+    /// Writes `rel` (creating parent directories). A `.toml` file that the config loader
+    /// accepts must pass `agents schema` too (see [`assert_schema_accepts`]).
     pub fn write(&self, rel: &str, text: &str) -> PathBuf {
         let p = self.path().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, text).unwrap();
+        if rel.ends_with(".toml") {
+            assert_schema_accepts(&p, text);
+        }
         p
     }
 
