@@ -201,17 +201,37 @@ pub struct RawWatchdog {
 }
 
 /// `[notify]`: the command run for the events a person must hear about.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct RawNotify {
+    /// The command: one string split into words (no shell unless you write `sh -c '...'`),
+    /// or an array of words. It gets the event as JSON on stdin and `AGENTS_EVENT`,
+    /// `AGENTS_NAME`, `AGENTS_REASON` in its environment.
     #[serde(default, deserialize_with = "lenient_spanned")]
+    #[schemars(with = "Option<CommandSchema>")]
     pub command: Option<Spanned<RawCommand>>,
-    /// Not lenient: each kind keeps its own span for the error that names it.
+    /// The kinds to notify: fatal, dialog, limit, stall, phase-done, sequence-complete,
+    /// handoff-failed, wake-failed. Default: all of them.
+    // Not lenient: each kind keeps its own span for the error that names it.
     #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
     pub events: Option<Spanned<Vec<SStr>>>,
+    /// Seconds: the same kind for the same agent is not notified again within this. Default 600.
     #[serde(default, deserialize_with = "lenient_spanned")]
+    #[schemars(with = "Option<Seconds>")]
     pub notify_repeat: Option<Spanned<Seconds>>,
+    /// Seconds: a command still running after this is killed. Default 10.
     #[serde(default, deserialize_with = "lenient_spanned")]
+    #[schemars(with = "Option<Seconds>")]
     pub timeout: Option<Spanned<Seconds>>,
+}
+
+/// The schema of [`RawCommand`]: a string or an array of strings.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum CommandSchema {
+    Line(String),
+    Argv(Vec<String>),
 }
 
 /// A command written as one string (split into words later) or as an array of words.
