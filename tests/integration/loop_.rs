@@ -114,7 +114,7 @@ fn a_real_verdict_advances_and_restarts_the_pair_with_the_phase_model() {
         "the pair was not restarted"
     );
     assert!(
-        wait_until(5.0, || pane(&t, "lv-builder").contains("model=big")),
+        wait_until(15.0, || pane(&t, "lv-builder").contains("model=big")),
         "{}",
         pane(&t, "lv-builder")
     );
@@ -224,7 +224,7 @@ fn a_leftover_sequence_complete_is_explained_and_cleared_by_phase_set() {
     let pid = t.pane_pid("lc-builder").unwrap();
     t.tmux(&["kill-session", "-t", "=lc-builder"]);
     assert!(
-        wait_until(5.0, || t.pane_pid("lc-builder").is_some_and(|p| p != pid)),
+        wait_until(15.0, || t.pane_pid("lc-builder").is_some_and(|p| p != pid)),
         "the killed builder was not healed"
     );
     let st = t.status_json();
@@ -304,7 +304,7 @@ fn phase_set_restarts_the_running_pair_with_the_new_model_and_no_restart_does_no
         "{pids:?} -> {now:?}"
     );
     assert!(
-        wait_until(5.0, || pane(&t, "ls-builder").contains("model=big")),
+        wait_until(15.0, || pane(&t, "ls-builder").contains("model=big")),
         "{}",
         pane(&t, "ls-builder")
     );
