@@ -216,36 +216,92 @@ fn tail_of(file: &mut File, n: usize) -> std::io::Result<(Vec<u8>, usize)> {
     }
 }
 
-/// Renders raw pane output readable: escape sequences removed, and on each line a `\r`
-/// redraw resolved as a terminal would (later text overwrites from the line's start, so a
-/// progress bar shows its last frame). Invalid UTF-8 is shown as `�`.
+/// Renders raw pane output readable ([`crate::termtext::render`]): escape sequences removed,
+/// `\r` redraws, erases and cursor moves resolved as a terminal would (a spinner or a TUI
+/// frame shows its last state). Invalid UTF-8 is shown as `�`.
 pub fn render(raw: &[u8]) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for (i, line) in raw.split(|b| *b == b'\n').enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        out.push_str(&render_line(line));
-    }
-    out
+    crate::termtext::render(raw)
 }
 
-/// One line: each `\r`-separated frame stripped of escape sequences (which would drop the
-/// `\r` itself), then the frames overlaid from the line's start as a terminal would.
-fn render_line(line: &[u8]) -> String {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let mut cells: Vec<char> = Vec::new();
-    for frame in line.split(|b| *b == b'\r') {
-        let stripped = strip_ansi_escapes::strip(frame);
-        for (i, c) in String::from_utf8_lossy(&stripped).chars().enumerate() {
-            if i < cells.len() {
-                cells[i] = c;
-            } else {
-                cells.push(c);
-            }
+/// The most a [`Follower`] reads from its file per poll, in bytes.
+const FOLLOW_READ: u64 = 1 << 20;
+
+/// The most a [`Follower`] holds back waiting for a line's end, in bytes: a program that
+/// never writes a newline is shown in pieces rather than held in memory.
+const FOLLOW_PENDING: usize = 64 * 1024;
+
+/// Follows one file as it grows, like `tail -F`: a file that does not exist yet is waited
+/// for, and a rotated, truncated or re-created file (another inode, or shorter than the
+/// offset reached) is read from its start. Memory is bounded by [`FOLLOW_READ`] +
+/// [`FOLLOW_PENDING`].
+#[derive(Debug)]
+pub struct Follower {
+    path: PathBuf,
+    /// The file (by inode) and the offset reached; `None` before the file was seen.
+    at: Option<(u64, u64)>,
+    /// Bytes after the last newline, waiting for their line to end.
+    pending: Vec<u8>,
+}
+
+impl Follower {
+    /// Follows `path` from its current end (from its start when it does not exist yet).
+    pub fn from_end(path: &Path) -> Self {
+        let at = std::fs::metadata(path).ok().map(|m| (m.ino(), m.len()));
+        Self::at(path, at)
+    }
+
+    /// Follows `path` from `at` (inode, offset), or from the start of the file when `None`.
+    pub fn at(path: &Path, at: Option<(u64, u64)>) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            at,
+            pending: Vec::new(),
         }
     }
-    cells.into_iter().collect()
+
+    /// The path followed.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The bytes appended since the last call, as they are (a line may be cut). Empty when
+    /// nothing new (or the file is missing). Errors: the file exists but cannot be read.
+    pub fn poll_bytes(&mut self) -> std::io::Result<Vec<u8>> {
+        let mut f = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let m = f.metadata()?;
+        let pos = match self.at {
+            Some((ino, pos)) if ino == m.ino() && pos <= m.len() => pos,
+            _ => 0,
+        };
+        let mut buf = Vec::new();
+        if m.len() > pos {
+            f.seek(SeekFrom::Start(pos))?;
+            (&mut f).take(FOLLOW_READ).read_to_end(&mut buf)?;
+        }
+        self.at = Some((m.ino(), pos + buf.len() as u64));
+        Ok(buf)
+    }
+
+    /// The whole lines appended since the last call (ending with their `\n`); the bytes of
+    /// an unfinished line wait for its end (up to [`FOLLOW_PENDING`] bytes).
+    pub fn poll_lines(&mut self) -> std::io::Result<Vec<u8>> {
+        let buf = self.poll_bytes()?;
+        self.pending.extend_from_slice(&buf);
+        if self.pending.len() > FOLLOW_PENDING {
+            return Ok(std::mem::take(&mut self.pending));
+        }
+        match self.pending.iter().rposition(|b| *b == b'\n') {
+            Some(end) => {
+                let rest = self.pending.split_off(end + 1);
+                Ok(std::mem::replace(&mut self.pending, rest))
+            }
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 #[cfg(test)]

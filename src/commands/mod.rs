@@ -2,6 +2,7 @@
 //! printed by `lib::run`.
 
 pub mod down;
+pub mod events;
 pub mod init;
 pub mod logs;
 pub mod phase;
@@ -39,7 +40,18 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             lines,
             no_follow,
             raw,
-        } => logs::run(&load(config, "logs")?, &name, lines, !no_follow, raw).await,
+            ..
+        } => {
+            logs::run(
+                &load(config, "logs")?,
+                name.as_deref(),
+                lines,
+                !no_follow,
+                raw,
+            )
+            .await
+        }
+        Command::Events(args) => events::run(&load(config, "events")?, &args).await,
         Command::PipeLog {
             file,
             max_bytes,
