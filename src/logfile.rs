@@ -363,6 +363,32 @@ mod tests {
     }
 
     #[test]
+    fn follower_waits_for_the_file_holds_unfinished_lines_and_restarts_on_truncation() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.log");
+        let mut f = Follower::from_end(&p);
+        assert_eq!(f.poll_lines().unwrap(), b"");
+        std::fs::write(&p, "one\ntw").unwrap();
+        assert_eq!(f.poll_lines().unwrap(), b"one\n");
+        let mut w = OpenOptions::new().append(true).open(&p).unwrap();
+        w.write_all(b"o\n").unwrap();
+        assert_eq!(f.poll_lines().unwrap(), b"two\n");
+        // Truncated, then re-created: read from the start.
+        std::fs::write(&p, "x\n").unwrap();
+        assert_eq!(f.poll_lines().unwrap(), b"x\n");
+        std::fs::remove_file(&p).unwrap();
+        std::fs::write(&p, "new file\n").unwrap();
+        assert_eq!(f.poll_lines().unwrap(), b"new file\n");
+        // From the end: what was there before is not repeated.
+        let mut g = Follower::from_end(&p);
+        assert_eq!(g.poll_bytes().unwrap(), b"");
+        // A line that never ends is shown in pieces, not held without bound.
+        let mut w = OpenOptions::new().append(true).open(&p).unwrap();
+        w.write_all(&vec![b'y'; FOLLOW_PENDING + 1]).unwrap();
+        assert_eq!(g.poll_lines().unwrap().len(), FOLLOW_PENDING + 1);
+    }
+
+    #[test]
     fn separator_is_one_line() {
         let s = separator("restart: fatal\nscreen");
         assert_eq!(s.matches('\n').count(), 2);

@@ -55,7 +55,9 @@ pub fn parse_since(s: &str) -> Result<DateTime<FixedOffset>, String> {
     {
         return Ok(x.fixed_offset());
     }
-    Err(format!("{t:?} is neither; give {SINCE_FORMS}"))
+    Err(format!(
+        "{t:?} is not a duration or a time; give {SINCE_FORMS}"
+    ))
 }
 
 /// What is shown of the file.

@@ -5,6 +5,7 @@ mod util;
 
 mod config_errors;
 mod disk;
+mod events;
 mod fleet;
 mod logs;
 mod loop_;
