@@ -120,10 +120,11 @@ pub fn why(e: &Value, today: NaiveDate) -> String {
             f("index").unwrap_or_else(|| "?".into())
         ))],
         "sequence-complete" => vec![f("last").map(|l| format!("last phase {l} done"))],
-        "watchdog-start" => vec![
-            f("pid").map(|p| format!("pid {p}")),
-            f("config").map(|c| format!("config {c}")),
-        ],
+        "watchdog-start" => vec![Some(format!(
+            "pid {}, config {}",
+            f("pid").unwrap_or_else(|| "?".into()),
+            f("config").unwrap_or_else(|| "?".into())
+        ))],
         "config-applied" => vec![Some("the changed config is in force".into())],
         _ => return fields(e),
     };
