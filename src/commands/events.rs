@@ -93,7 +93,7 @@ impl Filter<'_> {
             return None;
         }
         if let Some(since) = self.since
-            && !eventline::time(&e).is_some_and(|t| t >= since)
+            && eventline::time(&e).is_none_or(|t| t < since)
         {
             return None;
         }
