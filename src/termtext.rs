@@ -11,10 +11,64 @@
 //! frame. Colours, titles and every other sequence are dropped. A `\n` also returns to
 //! column 0 (a log may hold output written without a terminal).
 //!
-//! Limits: the cursor never moves above the first line of the bytes given (a redraw that
+//! [`render`] renders bytes read at once (a log's last lines); [`Stream`] renders output as
+//! it arrives (`agents logs` following) and hands out a line only once no redraw seen so
+//! far could still change it: a program that never moves the cursor up gets each line as it
+//! ends, a TUI's lines are held while they are within the height of the frame it redraws,
+//! so a spinner or a status box is not printed once per tick.
+//!
+//! Limits: the cursor never moves above the first line not yet handed out (a redraw that
 //! reaches further up is clamped), absolute row positioning (`ESC[row;colH`) keeps the row,
-//! and every character takes one column (wide characters are not measured). Memory is the
-//! size of the text rendered.
+//! and every character takes one column (wide characters are not measured). A line wraps
+//! at [`MAX_COLS`] columns, and a [`Stream`] holds at most [`MAX_REACH`] lines, so its
+//! memory is bounded; [`render`]'s is the size of the text rendered.
+
+/// A line wraps after this many columns (a program that never ends its line is handed out
+/// in pieces rather than held without bound).
+pub const MAX_COLS: usize = 16 * 1024;
+
+/// The most lines a [`Stream`] holds back for redraws (a taller frame is handed out as it
+/// scrolls past this).
+pub const MAX_REACH: usize = 200;
+
+/// Renders output as it arrives; see the module doc.
+pub struct Stream {
+    parser: vte::Parser,
+    t: Lines,
+}
+
+impl Default for Stream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stream {
+    /// A stream at the start of a line, holding nothing.
+    pub fn new() -> Self {
+        Self {
+            parser: vte::Parser::new(),
+            t: Lines::default(),
+        }
+    }
+
+    /// Feeds `bytes`; returns the lines that no redraw can change any more, each ended by
+    /// `\n` (empty when none), trailing spaces removed.
+    pub fn feed(&mut self, bytes: &[u8]) -> String {
+        self.parser.advance(&mut self.t, bytes);
+        let t = &mut self.t;
+        let done = t.row.saturating_sub(t.reach).min(t.lines.len());
+        let mut out = String::new();
+        for line in t.lines.drain(..done) {
+            let s: String = line.into_iter().collect();
+            out.push_str(s.trim_end_matches(' '));
+            out.push('\n');
+        }
+        t.row -= done;
+        t.saved = t.saved.map(|(r, c)| (r.saturating_sub(done), c));
+        out
+    }
+}
 
 /// Renders `raw` (a pane's output) as text: one `\n`-separated line per terminal line,
 /// trailing spaces removed. Invalid UTF-8 is shown as `�`. A final `\n` is kept.
@@ -40,6 +94,12 @@ struct Lines {
     row: usize,
     col: usize,
     saved: Option<(usize, usize)>,
+    /// The most lines the cursor was seen to be above the last line: how far up a redraw
+    /// reaches.
+    reach: usize,
+    /// How far the cursor was moved up past the first line held (clamped there), since the
+    /// last character or line feed: lines already handed out that a redraw meant to reach.
+    overshoot: usize,
 }
 
 impl Lines {
@@ -57,12 +117,31 @@ impl Lines {
     }
 
     fn up(&mut self, n: usize) {
+        self.overshoot += n.saturating_sub(self.row);
         self.row = self.row.saturating_sub(n);
+        self.note_reach();
+    }
+
+    fn note_reach(&mut self) {
+        let below = self.lines.len().saturating_sub(self.row + 1);
+        self.reach = self.reach.max(below + self.overshoot).min(MAX_REACH);
+    }
+
+    fn restore(&mut self) {
+        if let Some((r, c)) = self.saved {
+            (self.row, self.col) = (r, c);
+            self.note_reach();
+        }
     }
 }
 
 impl vte::Perform for Lines {
     fn print(&mut self, c: char) {
+        self.overshoot = 0;
+        if self.col >= MAX_COLS {
+            self.col = 0;
+            self.down(1);
+        }
         let col = self.col;
         let line = self.line();
         if line.len() < col {
@@ -79,12 +158,13 @@ impl vte::Perform for Lines {
     fn execute(&mut self, byte: u8) {
         match byte {
             b'\n' | 0x0b | 0x0c => {
+                self.overshoot = 0;
                 self.col = 0;
                 self.down(1);
             }
             b'\r' => self.col = 0,
             0x08 => self.col = self.col.saturating_sub(1),
-            b'\t' => self.col = (self.col / 8 + 1) * 8,
+            b'\t' => self.col = ((self.col / 8 + 1) * 8).min(MAX_COLS),
             _ => {}
         }
     }
@@ -124,7 +204,7 @@ impl vte::Perform for Lines {
             }
             'A' => self.up(n),
             'B' => self.down(n),
-            'C' => self.col += n,
+            'C' => self.col = (self.col + n).min(MAX_COLS),
             'D' => self.col = self.col.saturating_sub(n),
             'E' => {
                 self.down(n);
@@ -134,17 +214,13 @@ impl vte::Perform for Lines {
                 self.up(n);
                 self.col = 0;
             }
-            'G' | '`' => self.col = n - 1,
+            'G' | '`' => self.col = (n - 1).min(MAX_COLS),
             'H' | 'f' => {
                 let col = params.iter().nth(1).and_then(|p| p.first().copied());
-                self.col = usize::from(col.unwrap_or(1).max(1)) - 1;
+                self.col = (usize::from(col.unwrap_or(1).max(1)) - 1).min(MAX_COLS);
             }
             's' => self.saved = Some((self.row, self.col)),
-            'u' => {
-                if let Some((r, c)) = self.saved {
-                    (self.row, self.col) = (r, c);
-                }
-            }
+            'u' => self.restore(),
             _ => {}
         }
     }
@@ -161,11 +237,7 @@ impl vte::Perform for Lines {
                 self.col = 0;
             }
             b'7' => self.saved = Some((self.row, self.col)),
-            b'8' => {
-                if let Some((r, c)) = self.saved {
-                    (self.row, self.col) = (r, c);
-                }
-            }
+            b'8' => self.restore(),
             _ => {}
         }
     }
@@ -173,7 +245,50 @@ impl vte::Perform for Lines {
 
 #[cfg(test)]
 mod tests {
-    use super::render;
+    use super::{MAX_COLS, MAX_REACH, Stream, render};
+
+    #[test]
+    fn a_stream_hands_out_plain_lines_as_they_end() {
+        let mut s = Stream::new();
+        assert_eq!(s.feed(b"one\ntw"), "one\n");
+        assert_eq!(s.feed(b"o\n"), "two\n");
+        // A spinner: nothing until its line ends, then its last state.
+        assert_eq!(s.feed(b"\r\x1b[K(1s)"), "");
+        assert_eq!(s.feed(b"\r\x1b[K(2s)"), "");
+        assert_eq!(s.feed(b"\r\x1b[Kidle\n"), "idle\n");
+        // A line that never ends is handed out in pieces.
+        let long = vec![b'y'; MAX_COLS + 10];
+        assert_eq!(s.feed(&long).len(), MAX_COLS + 1);
+    }
+
+    #[test]
+    fn a_stream_holds_a_redrawn_frame_until_it_scrolls_away() {
+        let erase3 = "\x1b[2K\x1b[1A\x1b[2K\x1b[1A\x1b[2K\x1b[G";
+        let mut s = Stream::new();
+        let mut out = s.feed("static 1\n╭ box\n│ ⠋ 1s\n╰".as_bytes());
+        // Before any redraw, nothing says the box will be redrawn.
+        assert_eq!(out, "static 1\n╭ box\n│ ⠋ 1s\n");
+        for i in 2..=9 {
+            out += &s.feed(format!("{erase3}╭ box\n│ ⠋ {i}s\n╰").as_bytes());
+        }
+        // The redraws reach 2 lines up: the frame is held from now on.
+        assert_eq!(out, "static 1\n╭ box\n│ ⠋ 1s\n", "{out}");
+        // Static output printed above the frame (Ink's <Static>), then the frame again.
+        out += &s.feed(format!("{erase3}static 2\nstatic 3\n╭ box\n│ done\n╰").as_bytes());
+        assert_eq!(
+            out, "static 1\n╭ box\n│ ⠋ 1s\nstatic 2\nstatic 3\n",
+            "{out}"
+        );
+        out += &s.feed(format!("{erase3}static 4\n\n\n\n").as_bytes());
+        assert!(out.contains("static 3\nstatic 4\n"), "{out}");
+        assert!(!out.contains("done") && !out.contains("2s"), "{out}");
+        // Bounded: a reach past MAX_REACH is clamped, so are the lines held.
+        let mut s = Stream::new();
+        s.feed(format!("x\x1b[{}A", MAX_REACH * 2).as_bytes());
+        let out = s.feed(&b"y\n".repeat(MAX_REACH * 3));
+        assert_eq!(out.matches('y').count(), MAX_REACH * 2, "{}", out.len());
+        assert!(s.t.lines.len() <= MAX_REACH + 1);
+    }
 
     #[test]
     fn colours_are_dropped_and_carriage_returns_overwrite() {

@@ -8,7 +8,9 @@
 //! one holds fewer than N lines), never the whole file into memory. Output is rendered
 //! readable ([`crate::logfile::render`]: escape sequences removed, `\r` redraws, erases and
 //! cursor moves resolved, so a spinner shows its last state) unless `--raw` asks for the
-//! bytes as the pane wrote them. While following, a line is printed once it ends.
+//! bytes as the pane wrote them. While following, output is rendered as it arrives
+//! ([`crate::termtext::Stream`]): a line is printed once it ends and, for a TUI that redraws
+//! a frame in place, once it has left that frame.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -17,6 +19,7 @@ use std::time::Duration;
 
 use crate::ctx::Ctx;
 use crate::logfile::{self, Follower};
+use crate::termtext::Stream;
 
 /// How often a followed log is looked at.
 const POLL: Duration = Duration::from_millis(250);
@@ -98,24 +101,29 @@ async fn one(
     if !follow {
         return Ok(ExitCode::SUCCESS);
     }
+    let mut stream = Stream::new();
     loop {
         tokio::time::sleep(POLL).await;
-        let data = if raw {
-            follower.poll_bytes()
-        } else {
-            follower.poll_lines()
+        let data = follower
+            .poll_bytes()
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        if data.is_empty() {
+            continue;
         }
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-        if !data.is_empty() {
-            print(&mut out, &data, raw)?;
+        if raw {
+            print(&mut out, &data, true)?;
+        } else {
+            out.write_all(stream.feed(&data).as_bytes())?;
+            out.flush()?;
         }
     }
 }
 
-/// One followed log of [`all`]: its prefix and its follower.
+/// One followed log of [`all`]: its prefix, its follower and the rendering of its output.
 struct Source {
     prefix: String,
     follower: Follower,
+    stream: Stream,
 }
 
 /// Every session log of the config, each line prefixed with its name: the last `lines` of
@@ -132,6 +140,7 @@ async fn all(ctx: &Ctx, lines: usize, follow: bool, raw: bool) -> anyhow::Result
         .map(|(i, n)| Source {
             prefix: prefix(n, width, color.then_some(i)),
             follower: Follower::from_end(&log_of(ctx, n)),
+            stream: Stream::new(),
         })
         .collect();
     let mut out = std::io::stdout().lock();
@@ -139,7 +148,8 @@ async fn all(ctx: &Ctx, lines: usize, follow: bool, raw: bool) -> anyhow::Result
         for s in &sources {
             let path = s.follower.path();
             match logfile::tail(path, lines, cfg.log_files) {
-                Ok(data) => print_prefixed(&mut out, &s.prefix, &data, raw)?,
+                Ok(data) if raw => print_prefixed(&mut out, &s.prefix, &data)?,
+                Ok(data) => print_prefixed(&mut out, &s.prefix, logfile::render(&data).as_bytes())?,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => tracing::warn!("cannot read {}: {e}", path.display()),
             }
@@ -152,12 +162,17 @@ async fn all(ctx: &Ctx, lines: usize, follow: bool, raw: bool) -> anyhow::Result
     loop {
         tokio::time::sleep(POLL).await;
         for (s, failed) in sources.iter_mut().zip(&mut failing) {
-            match s.follower.poll_lines() {
-                Ok(data) => {
+            let polled = if raw {
+                s.follower.poll_lines()
+            } else {
+                s.follower
+                    .poll_bytes()
+                    .map(|d| s.stream.feed(&d).into_bytes())
+            };
+            match polled {
+                Ok(text) => {
                     *failed = false;
-                    if !data.is_empty() {
-                        print_prefixed(&mut out, &s.prefix, &data, raw)?;
-                    }
+                    print_prefixed(&mut out, &s.prefix, &text)?;
                 }
                 Err(e) => {
                     if !std::mem::replace(failed, true) {
@@ -178,23 +193,13 @@ fn prefix(name: &str, width: usize, color: Option<usize>) -> String {
     }
 }
 
-/// Prints `data` (whole lines, or a chunk of a never-ending line) with `prefix` before each
-/// line, rendered readable unless `raw`.
-fn print_prefixed(
-    out: &mut impl Write,
-    prefix: &str,
-    data: &[u8],
-    raw: bool,
-) -> std::io::Result<()> {
-    let text: std::borrow::Cow<'_, [u8]> = if raw {
-        data.into()
-    } else {
-        logfile::render(data).into_bytes().into()
-    };
+/// Prints `text` (whole lines, or a chunk of a never-ending line) with `prefix` before each
+/// line.
+fn print_prefixed(out: &mut impl Write, prefix: &str, text: &[u8]) -> std::io::Result<()> {
     if text.is_empty() {
         return Ok(());
     }
-    let body = text.strip_suffix(b"\n").unwrap_or(&text);
+    let body = text.strip_suffix(b"\n").unwrap_or(text);
     for line in body.split(|b| *b == b'\n') {
         out.write_all(prefix.as_bytes())?;
         out.write_all(line)?;
@@ -211,14 +216,14 @@ mod tests {
     fn every_line_gets_the_padded_name() {
         let mut out = Vec::new();
         let p = prefix("a", 8, None);
-        print_prefixed(&mut out, &p, b"one\r\x1b[Ktwo\nthree\n", false).unwrap();
+        print_prefixed(&mut out, &p, b"two\nthree\n").unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "a        | two\na        | three\n"
         );
         let mut out = Vec::new();
-        print_prefixed(&mut out, &p, b"\n", false).unwrap();
-        print_prefixed(&mut out, &p, b"", false).unwrap();
+        print_prefixed(&mut out, &p, b"\n").unwrap();
+        print_prefixed(&mut out, &p, b"").unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "a        | \n");
         assert_eq!(prefix("ab", 2, Some(7)), "\x1b[32mab | \x1b[0m");
     }

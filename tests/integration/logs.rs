@@ -253,6 +253,9 @@ exec sleep 1000
 "#,
     );
     t.config(&config("lt-", "sh ./tui.sh"));
+    // Following from before the log exists: the spinners are never printed tick by tick (and
+    // the lines a redraw may still change, the last frame's, are held).
+    let follow = Spawned::new(&t, &["logs", "a"]);
     assert_eq!(t.run(&["up", "a"]).0, 0);
     let log = || t.run(&["logs", "a", "-n", "50", "--no-follow"]).1;
     assert!(
@@ -283,5 +286,25 @@ exec sleep 1000
             "✶ Working… (3s · esc to interrupt)"
         ],
         "{out:?}"
+    );
+    assert!(
+        wait_until(5.0, || follow.lines().iter().any(|l| l == "╭ frame 2")),
+        "{:?}",
+        follow.lines()
+    );
+    let followed = follow.lines();
+    assert!(
+        followed.iter().any(|l| l.starts_with("----- agents ")),
+        "{followed:?}"
+    );
+    assert!(
+        followed.iter().any(|l| l == "done after 5s"),
+        "{followed:?}"
+    );
+    assert!(
+        !followed
+            .iter()
+            .any(|l| l.contains("Working") || l.contains('\u{1b}')),
+        "{followed:?}"
     );
 }
