@@ -181,37 +181,45 @@ pub fn tail(path: &Path, n: usize, keep: u32) -> std::io::Result<Vec<u8>> {
     Ok(parts.into_iter().rev().flatten().collect())
 }
 
-/// The last `n` lines of `file` (fewer if it holds fewer), and how many that is.
+/// The last `n` lines of `file` (fewer if it holds fewer), and how many that is. Read
+/// backwards in blocks, each block scanned once (linear in the bytes returned).
 fn tail_of(file: &mut File, n: usize) -> std::io::Result<(Vec<u8>, usize)> {
-    const BLOCK: u64 = 16 * 1024;
+    const BLOCK: u64 = 64 * 1024;
     let len = file.seek(SeekFrom::End(0))?;
     if n == 0 || len == 0 {
         return Ok((Vec::new(), 0));
     }
-    let mut buf: Vec<u8> = Vec::new();
+    // Newest first.
+    let mut blocks: Vec<Vec<u8>> = Vec::new();
+    let joined = |first: &[u8], blocks: &[Vec<u8>]| {
+        let mut out = first.to_vec();
+        for b in blocks.iter().rev() {
+            out.extend_from_slice(b);
+        }
+        out
+    };
     let mut start = len;
+    let mut count = 0;
     loop {
         let from = start.saturating_sub(BLOCK);
         let mut block = vec![0u8; (start - from) as usize];
         file.seek(SeekFrom::Start(from))?;
         file.read_exact(&mut block)?;
-        block.extend_from_slice(&buf);
-        buf = block;
-        start = from;
-        // The newline that ends the file does not start a line.
-        let body = buf.strip_suffix(b"\n").unwrap_or(&buf);
-        let mut count = 0;
-        for (i, b) in body.iter().enumerate().rev() {
-            if *b == b'\n' {
+        for i in (0..block.len()).rev() {
+            // The newline that ends the file does not start a line.
+            if block[i] == b'\n' && from + i as u64 != len - 1 {
                 count += 1;
                 if count == n {
-                    return Ok((buf[i + 1..].to_vec(), n));
+                    return Ok((joined(&block[i + 1..], &blocks), n));
                 }
             }
         }
+        let whole_is_newline = len == 1 && block == b"\n";
+        blocks.push(block);
+        start = from;
         if start == 0 {
-            let lines = count + usize::from(!body.is_empty());
-            return Ok((buf, lines.min(n)));
+            let lines = count + usize::from(!whole_is_newline);
+            return Ok((joined(&[], &blocks), lines.min(n)));
         }
     }
 }
@@ -321,6 +329,23 @@ mod tests {
         assert_eq!(tail(&p, 3, 3).unwrap(), b"old 2\nnew 1\nnew 2");
         assert_eq!(tail(&p, 9, 3).unwrap(), b"old 1\nold 2\nnew 1\nnew 2");
         assert_eq!(tail(&p, 9, 0).unwrap(), b"new 1\nnew 2");
+        std::fs::write(&p, "\n").unwrap();
+        assert_eq!(tail(&p, 2, 0).unwrap(), b"\n");
+        std::fs::write(&p, "\n\nz\n").unwrap();
+        assert_eq!(tail(&p, 1, 0).unwrap(), b"z\n");
+        assert_eq!(tail(&p, 2, 0).unwrap(), b"\nz\n");
+        assert_eq!(tail(&p, 5, 0).unwrap(), b"\n\nz\n");
+        // Many lines, many blocks: linear, not one copy per block.
+        let big: String = (0..300_000).map(|i| format!("l{i}\n")).collect();
+        std::fs::write(&p, &big).unwrap();
+        let t0 = std::time::Instant::now();
+        let all = tail(&p, 300_000, 0).unwrap();
+        assert_eq!(all.len(), big.len());
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            t0.elapsed()
+        );
     }
 
     #[test]
