@@ -28,12 +28,15 @@ BENCH_RUNS=${BENCH_RUNS:-20}              # timed `status` runs per program
 BENCH_UP_RUNS=${BENCH_UP_RUNS:-5}         # timed `up` runs per program
 BENCH_KILLS=${BENCH_KILLS:-20}            # restart latency: agents killed by kill-session
 BENCH_EXIT_KILLS=${BENCH_EXIT_KILLS:-5}   # restart latency: agents whose program is killed
+BENCH_SEND_RUNS=${BENCH_SEND_RUNS:-10}    # timed `send` runs to an idle demo agent
+BENCH_ONLY=${BENCH_ONLY:-}                # `send`: run only benchmark 6
 BIG=50 SMALL=5                            # fleet sizes
 [[ $BENCH_EXIT_KILLS =~ ^[0-9]+$ ]] || { echo "bench: BENCH_EXIT_KILLS must be an integer >= 0" >&2; exit 2; }
-for v in BENCH_SECONDS BENCH_COUNT_SECONDS BENCH_RUNS BENCH_UP_RUNS BENCH_KILLS; do
+for v in BENCH_SECONDS BENCH_COUNT_SECONDS BENCH_RUNS BENCH_UP_RUNS BENCH_KILLS BENCH_SEND_RUNS; do
     [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || { echo "bench: $v must be a positive integer" >&2; exit 2; }
 done
 ((BENCH_SECONDS >= 2)) || { echo "bench: BENCH_SECONDS must be >= 2" >&2; exit 2; }
+[[ -z $BENCH_ONLY || $BENCH_ONLY == send ]] || { echo "bench: BENCH_ONLY must be empty or send" >&2; exit 2; }
 
 # The real Python interpreter, not a wrapper: a pyenv shim `python3` is a shell script that
 # adds ~250 ms to every start, which would flatter us unfairly.
@@ -296,6 +299,58 @@ say "bench: original = $PY $ORIG ($("$PY" --version 2>&1))"
 say "bench: tmux     = $REAL_TMUX ($("$REAL_TMUX" -V)), private TMUX_TMPDIR=$TMUX_TMPDIR"
 say "bench: $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 say ""
+
+# ══ 6. send to an idle agent (ours) — defined here, run after 5 (alone: BENCH_ONLY=send) ══
+# One demo agent (examples/fake-agent.sh on the `demo` preset; it works 1 s after each message,
+# showing "esc to interrupt", then idles). Before each run the script waits until its pane
+# reads idle; then `agents send a1 TEXT` is timed from the call until it exits 0 (exit 0 means
+# the submit was verified: the agent turned active). Median of BENCH_SEND_RUNS.
+SEND_MED=- SEND_MIN=-
+send_bench() {
+    local f=$WORK/fleet-send/agents.toml r i p
+    say "== 6. send to an idle agent (ours), median of $BENCH_SEND_RUNS"
+    mkdir -p "$(dirname "$f")"
+    cat >"$f" <<EOF
+[defaults]
+session_prefix = "bench-"
+log_dir = ".ao-state"
+watch = "heal"
+
+[backend.demo]
+bin = "bash $REPO/examples/fake-agent.sh '{kickoff}' '{session}' '{model}'"
+
+[watchdog]
+signal_interval = 30
+heavy_interval = 300
+
+[[agent]]
+name = "a1"
+backend = "demo"
+prompt = "You are the benchmark agent."
+EOF
+    fresh_server
+    FAKE_WORK_SECS=1 FAKE_REPLY_SECS=1 run "${RS[@]}" up --config "$f"
+    expect_live 1 "send fleet after up"
+    : >"$WORK/send-ours"
+    for ((r = 1; r <= BENCH_SEND_RUNS; r++)); do
+        for ((i = 0; i < 100; i++)); do
+            p=$("$REAL_TMUX" capture-pane -p -J -t '=bench-a1:' 2>/dev/null || true)
+            [[ $p == *"idle — waiting for input"* && $p != *"esc to interrupt"* ]] && break
+            sleep 0.1
+        done
+        ((i < 100)) || die "send: the demo agent did not idle within 10 s"
+        timed "$WORK/send-ours" "${RS[@]}" send a1 --config "$f" "benchmark message $r"
+    done
+    SEND_MED=$(median "$WORK/send-ours") SEND_MIN=$(minimum "$WORK/send-ours")
+    say "  send, call to verified: median $SEND_MED ms, min $SEND_MIN ms, all: $(tr '\n' ' ' <"$WORK/send-ours")"
+    run "${RS[@]}" down --config "$f"
+    fresh_server
+    say ""
+}
+if [[ $BENCH_ONLY == send ]]; then
+    send_bench
+    exit 0
+fi
 
 # ══ 1. status ══════════════════════════════════════════════════════════════════
 # (a) tmux calls per `status`, fleets of 5 and 50: the fleet is started by our `up`, its
@@ -625,6 +680,8 @@ say "  down, agents that ignore it (stop_timeout 2 s): median $SK_D ms ($(tr '\n
 fresh_server
 say ""
 
+send_bench
+
 # ══ summary ════════════════════════════════════════════════════════════════════
 row() { printf '%-40s %10s %10s %8s   %-14s %s\n' "$@"; }
 const_verdict() {
@@ -659,6 +716,7 @@ row "restart after program exit (ms, median)" "-" "$RLP_MED" "-" "<= 1000" \
 row "down, $BIG agents exiting on stop keys (ms)" "-" "$SK_P" "-" "(info)" "median of 3"
 row "down, $BIG agents ignoring stop keys (ms)" "-" "$SK_D" "-" "< 2 x 2000" \
     "$(awk -v r="$SK_D" 'BEGIN{ print (r+0 < 4000) ? "target met (stop_timeout 2 s paid once)" : "target MISSED" }')"
+row "send to an idle agent, call to verified (ms)" "-" "$SEND_MED" "-" "(info)" "median of $BENCH_SEND_RUNS, min $SEND_MIN"
 if ((${#NOTES[@]})); then
     say ""
     say "notes:"

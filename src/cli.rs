@@ -35,6 +35,25 @@ pub enum Command {
         /// Agent, service or `watchdog` names
         names: Vec<String>,
     },
+    /// Stop and start again the named agents / services / `watchdog`, or every enabled agent
+    /// and service. Clears a `down`, a `fatal` and the restart backoff; a loop agent gets a
+    /// fresh kickoff.
+    Restart {
+        /// Agent, service or `watchdog` names
+        names: Vec<String>,
+    },
+    /// Put this terminal on an agent's, service's or the watchdog's session (switch-client
+    /// when already inside the fleet's tmux server). Detach with C-b d.
+    Attach {
+        /// Agent, service or `watchdog`
+        name: String,
+        /// Read-only: keys typed are not sent to the session
+        #[arg(short = 'r', long)]
+        read_only: bool,
+    },
+    /// Check tmux, the config, every agent's program, log_dir, the watchdog, stray sessions
+    /// and the detection fixtures; one line each with the fix. Exit 1 on a failure.
+    Doctor,
     /// Show the phase and one row per agent, service and the watchdog.
     Status {
         /// Print JSON instead of a table
@@ -51,6 +70,32 @@ pub enum Command {
     Phase {
         #[command(subcommand)]
         action: Option<PhaseAction>,
+    },
+    /// Type a message into an agent once it is idle, and submit it. Exit 0 when the delivery
+    /// was verified; 1 with the reason (not running, a dialog is up, still busy at the
+    /// timeout, not verified).
+    #[command(
+        after_help = "Examples:\n  agents send builder \"pull and re-read REVIEW.md\"\n  agents send builder --file notes.md\n  echo hello | agents send builder -\n  agents send builder --keys Escape"
+    )]
+    Send {
+        /// Agent name
+        name: String,
+        /// The message (`-`: read it from stdin)
+        #[arg(conflicts_with_all = ["file", "keys"])]
+        text: Option<String>,
+        /// Read the message from a file
+        #[arg(long, value_name = "PATH", conflicts_with = "keys")]
+        file: Option<PathBuf>,
+        /// Press these tmux keys instead (`Escape`, `C-c`, `1 Enter`): at once, even into a
+        /// dialog, nothing submitted after them
+        #[arg(long, value_name = "KEY", num_args = 1..)]
+        keys: Vec<String>,
+        /// Type at once, without waiting for the agent to be idle
+        #[arg(long)]
+        now: bool,
+        /// Give up when the agent is still busy after this many seconds
+        #[arg(long, value_name = "SECS", default_value_t = 300)]
+        timeout: u64,
     },
     /// Show an agent's, service's or the watchdog's session log, and follow it; without a
     /// name, follow every session's log at once, each line prefixed with its name.

@@ -73,7 +73,8 @@ pub fn why(e: &Value, today: NaiveDate) -> String {
     let parts: Vec<Option<String>> = match kind {
         "start" | "restart" | "stop" | "watchdog-stop" => vec![f("reason")],
         "start-failed" | "restart-failed" | "config-invalid" | "tmux-error" | "ping-failed"
-        | "handoff-error" => vec![f("why"), f("error")],
+        | "handoff-error" | "wake-state-error" => vec![f("why"), f("error")],
+        "wake" => vec![f("outcome"), f("why"), f("error")],
         "backoff" => vec![f("why"), until("until").map(|u| format!("next try at {u}"))],
         "fatal" | "state-corrupt" | "orphan-stopped" | "phase-index-corrupt" | "stall-nudge" => {
             vec![f("why")]
@@ -227,6 +228,9 @@ mod tests {
         let e = json!({"ts": ts, "event": "typed", "name": "a", "purpose": "stall-nudge",
                        "outcome": "failed", "error": "a dialog waits", "text": "continue"});
         assert!(line(&e, today).ends_with("stall-nudge failed: a dialog waits: \"continue\""));
+        let e = json!({"ts": ts, "source": "watchdog", "event": "wake", "name": "a",
+                       "outcome": "waiting", "why": "busy"});
+        assert!(line(&e, today).ends_with("wake              waiting: busy"));
         let e = json!({"ts": ts, "source": "watchdog", "event": "phase-advance",
                        "from": "p1", "to": "p2", "index": 1});
         assert!(line(&e, today).ends_with("phase-advance     p1 → p2"));

@@ -7,6 +7,7 @@
 //!                         ├─► launch (kickoff, argv per delivery) ──► tmux (the only caller of tmux)
 //!                         ├─► state (files under log_dir, atomic) · events (events.jsonl)
 //!                         └─► watchdog (light/heavy ticks) ──► detect · phase · launch · tmux
+//!                                                            └─► handoff ──► git (the only caller of git)
 //! ```
 //!
 //! Exit codes: 0 success; 1 an error (config, tmux, a session that did not start, a failed
@@ -22,6 +23,7 @@ pub mod ctx;
 pub mod detect;
 pub mod eventline;
 pub mod events;
+pub mod git;
 pub mod launch;
 pub mod logfile;
 pub mod logging;

@@ -8,6 +8,9 @@
 //! for multi-line or long text); presses the backend's submit key and verifies — the text
 //! left the input line, or the agent turned active — pressing again at most
 //! [`MAX_SUBMITS`] times in all; records an event `typed` with the outcome.
+//!
+//! Around it: [`wait_idle`] waits until a pane reads idle (`agents send`, wakes), and
+//! [`press_keys`] presses named keys (`agents send --keys`) under the same lock.
 
 use std::fs::File;
 use std::time::Duration;
@@ -28,6 +31,8 @@ const PREFIX_CHARS: usize = 28;
 const PASTE_OVER: usize = 400;
 /// How long a delivery waits for another one to the same session to finish.
 const LOCK_WAIT: Duration = Duration::from_secs(15);
+/// How often [`wait_idle`] reads the pane.
+const IDLE_POLL: Duration = Duration::from_millis(300);
 
 /// What to type, and why (for the event).
 #[derive(Debug, Clone, Copy)]
@@ -135,6 +140,163 @@ pub fn submitted(backend: &Backend, pane: &str, msg: &str) -> bool {
         .any(|l| l.contains(prefix.trim()))
 }
 
+/// Why [`wait_idle`] gave up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotIdle {
+    /// The session does not exist, or its program exited (the text says which).
+    NotRunning(String),
+    /// The pane shows a dialog that waits for a person: its line.
+    Dialog(String),
+    /// Still busy when the wait ran out: the state and the line that says so.
+    Busy(String),
+}
+
+impl std::fmt::Display for NotIdle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotIdle::NotRunning(why) => f.write_str(why),
+            NotIdle::Dialog(line) => write!(f, "a dialog waits for a person: {line}"),
+            NotIdle::Busy(why) => write!(f, "still busy: {why}"),
+        }
+    }
+}
+
+/// Reads `session` every [`IDLE_POLL`] until its pane reads idle, for at most `timeout`
+/// (`Duration::ZERO`: read once). Active, limited and fatal screens are waited out; for a
+/// `footer_ui` backend a session log written within `log_grace` counts as active, as the
+/// watchdog reads it. Errors at once when the session is not running (gone, or its program
+/// exited) or shows a dialog; [`NotIdle::Busy`] when the time ran out.
+pub async fn wait_idle(
+    ctx: &Ctx,
+    backend: &Backend,
+    session: &str,
+    timeout: Duration,
+) -> Result<(), NotIdle> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let sessions = ctx
+            .tmux
+            .sessions()
+            .await
+            .map_err(|e| NotIdle::NotRunning(format!("cannot list tmux sessions: {e}")))?;
+        let Some(info) = sessions.get(session) else {
+            return Err(NotIdle::NotRunning(format!(
+                "session {session} is not running"
+            )));
+        };
+        if let Some(dead) = detect::dead(backend, info) {
+            return Err(NotIdle::NotRunning(format!(
+                "session {session} is not running: its program exited ({})",
+                dead.line.unwrap_or_else(|| dead.rule.to_string())
+            )));
+        }
+        let pane =
+            ctx.tmux.capture(session).await.map_err(|e| {
+                NotIdle::NotRunning(format!("cannot read the pane of {session}: {e}"))
+            })?;
+        let r = detect::read(backend, &pane);
+        let busy = match r.state {
+            State::Dialog => return Err(NotIdle::Dialog(r.line.unwrap_or_default())),
+            State::Idle if log_grace(ctx, backend, session) => {
+                format!(
+                    "its log was written within log_grace ({:?})",
+                    backend.log_grace
+                )
+            }
+            State::Idle => return Ok(()),
+            _ => format!(
+                "{} ({})",
+                r.state.as_str(),
+                r.line.unwrap_or_else(|| r.rule.to_string())
+            ),
+        };
+        if tokio::time::Instant::now() + IDLE_POLL > deadline {
+            return Err(NotIdle::Busy(busy));
+        }
+        tokio::time::sleep(IDLE_POLL).await;
+    }
+}
+
+/// Whether a `footer_ui` backend's session log was written within its `log_grace`.
+fn log_grace(ctx: &Ctx, backend: &Backend, session: &str) -> bool {
+    backend.footer_ui
+        && std::fs::metadata(ctx.cfg.session_log(session))
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age <= backend.log_grace)
+}
+
+/// Whether `key` is a key name [`press_keys`] accepts: one character, or a tmux key name
+/// (`Enter`, `Escape`, `Tab`, `BSpace`, `Up`, `F1`, …) with optional `C-`, `M-`, `S-`
+/// modifiers (`C-c`, `M-Enter`). tmux types an unknown name as text; this catches typos.
+pub fn key_name_ok(key: &str) -> bool {
+    const NAMED: &[&str] = &[
+        "Enter", "Escape", "Tab", "BTab", "BSpace", "Space", "Up", "Down", "Left", "Right", "Home",
+        "End", "PageUp", "PageDown", "PgUp", "PgDn", "PPage", "NPage", "IC", "DC", "Insert",
+        "Delete",
+    ];
+    let mut k = key;
+    while let Some(rest) = ["C-", "M-", "S-"].iter().find_map(|m| k.strip_prefix(m)) {
+        if rest.is_empty() {
+            break;
+        }
+        k = rest;
+    }
+    let f_key = k
+        .strip_prefix('F')
+        .and_then(|n| n.parse::<u8>().ok())
+        .is_some_and(|n| (1..=12).contains(&n));
+    k.chars().count() == 1 || f_key || NAMED.iter().any(|n| n.eq_ignore_ascii_case(k))
+}
+
+/// Presses the tmux keys `keys` in order (e.g. `["Escape"]`, `["C-c"]`, `["1", "Enter"]`)
+/// into `session`, under the session's typing lock, and records a `typed` event (`text`:
+/// the keys joined by spaces). Unlike [`deliver`] it presses into a dialog too: keys are how
+/// a person answers one from outside the pane. Verified means tmux took every key. Errors:
+/// an unknown key name ([`key_name_ok`]), the lock, or tmux.
+pub async fn press_keys(
+    ctx: &Ctx,
+    name: &str,
+    session: &str,
+    keys: &[String],
+    purpose: &str,
+) -> Result<(), String> {
+    let res = press_locked(ctx, session, keys).await;
+    let (outcome, error) = match &res {
+        Ok(()) => ("delivered", None),
+        Err(e) => ("failed", Some(e.clone())),
+    };
+    ctx.events.emit(
+        "typed",
+        json!({"name": name, "session": session, "purpose": purpose, "keys": true,
+               "text": keys.join(" "), "outcome": outcome, "error": error}),
+    );
+    res
+}
+
+async fn press_locked(ctx: &Ctx, session: &str, keys: &[String]) -> Result<(), String> {
+    if let Some(bad) = keys.iter().find(|k| !key_name_ok(k)) {
+        return Err(format!(
+            "{bad:?} is not a key name: use one character or a tmux key name such as Enter, Escape, Tab, BSpace, Up, F1, C-c or M-Enter"
+        ));
+    }
+    if keys.is_empty() {
+        return Err("no keys to press".into());
+    }
+    let _lock = lock(ctx, session).await?;
+    for (i, k) in keys.iter().enumerate() {
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        ctx.tmux
+            .send_key(session, k)
+            .await
+            .map_err(|e| format!("tmux did not take the key {k}: {e}"))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +313,18 @@ mod tests {
         assert!(!submitted(&b, &still_typed, msg));
         let busy = format!("❯ {msg}\n✶ Reading… (esc to interrupt)\n");
         assert!(submitted(&b, &busy, msg));
+    }
+
+    #[test]
+    fn key_names() {
+        for ok in [
+            "Escape", "C-c", "1", "y", "Enter", "M-Enter", "C-M-x", "F12", "BSpace", "S-Tab",
+            "enter",
+        ] {
+            assert!(key_name_ok(ok), "{ok}");
+        }
+        for bad in ["Escpae", "", "C-", "F13", "hello", "Esc ape"] {
+            assert!(!key_name_ok(bad), "{bad}");
+        }
     }
 }

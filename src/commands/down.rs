@@ -133,7 +133,7 @@ fn record_after(ctx: &Ctx, unrecorded: &[&str]) -> ExitCode {
 
 /// Waits (up to 5 s) until the killed watchdog has released its lock, so that `down` returns
 /// only once it is gone and a new watchdog can start at once.
-async fn wait_for_watchdog_exit(ctx: &Ctx) {
+pub(super) async fn wait_for_watchdog_exit(ctx: &Ctx) {
     let lock = ctx.state.lock_path();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
     while crate::state::lock::is_held(&lock) {

@@ -89,9 +89,10 @@ async fn one(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if !follow {
                 anyhow::bail!(
-                    "{} has no log yet ({} does not exist); start it with `agents up {name}`",
+                    "{} has no log yet ({} does not exist); {}",
                     name,
-                    path.display()
+                    path.display(),
+                    super::doctor::start_hint(cfg, name)
                 );
             }
             tracing::info!("waiting for {} to appear", path.display());

@@ -1,13 +1,17 @@
 //! One file per verb. Each takes the parsed arguments and returns an exit code; errors are
 //! printed by `lib::run`.
 
+pub mod attach;
+pub mod doctor;
 pub mod down;
 pub mod events;
 pub mod init;
 pub mod logs;
 pub mod phase;
 pub mod presets;
+pub mod restart;
 pub mod selftest;
+pub mod send;
 pub mod status;
 pub mod up;
 pub mod watchdog;
@@ -33,8 +37,25 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Watchdog { once } => watchdog::run(config_path(config)?, once).await,
         Command::Up { names } => up::run(&load(config, "up")?, &names).await,
         Command::Down { names } => down::run(&load(config, "down")?, &names).await,
+        Command::Restart { names } => restart::run(&load(config, "restart")?, &names).await,
+        Command::Attach { name, read_only } => {
+            attach::run(&load(config, "attach")?, &name, read_only).await
+        }
+        Command::Doctor => doctor::run(config).await,
         Command::Status { json } => status::run(&load(config, "status")?, json).await,
         Command::Phase { action } => phase::run(&load(config, "phase")?, action).await,
+        Command::Send {
+            name,
+            text,
+            file,
+            keys,
+            now,
+            timeout,
+        } => {
+            let input = send::Input::of(text, file, keys);
+            let wait = (!now).then(|| std::time::Duration::from_secs(timeout));
+            send::run(&load(config, "send")?, &name, input, wait).await
+        }
         Command::Logs {
             name,
             lines,

@@ -117,8 +117,10 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
         "phase idx now {target} ({})",
         phases[target].id
     )?;
-    // handoff: on_phase_change (when `changed`: the phase moved from `phases[cur]` to
-    // `phases[target]`)
+    if changed {
+        // Pings about the old phase's commits are moot: the loop agents start afresh.
+        crate::watchdog::handoff::on_phase_change(&ctx.state);
+    }
     if !running.is_empty() {
         let reason = format!("phase {}", phases[target].id);
         let mut failed = Vec::new();

@@ -264,6 +264,11 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         .handoff
         .as_ref()
         .and_then(|_| crate::events::last(&cfg.log_dir, "handoff", crate::events::TAIL_BYTES));
+    let handoff_error = cfg
+        .loop_
+        .handoff
+        .as_ref()
+        .and_then(|_| crate::watchdog::handoff::last_error(&ctx.state));
     let manifest = ctx.state.manifest().load().ok();
     let rows = rows(ctx, &sessions).await;
     let code = if rows.iter().any(|r| r.unhealthy) {
@@ -323,6 +328,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
                 "done": done, "state": phase_state, "corrupt": corrupt,
                 "sequence_complete": complete, "loops_healed": not_healed.is_none(),
                 "loops_not_healed_why": not_healed, "last_handoff": last_handoff,
+                "handoff_error": handoff_error,
             })),
             "agents": agents,
             "services": services,
@@ -353,6 +359,9 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     }
     if let Some(e) = &last_handoff {
         writeln!(out, " last handoff: {}", handoff_text(e))?;
+    }
+    if let Some(e) = &handoff_error {
+        writeln!(out, " handoff check failing: {e}")?;
     }
     if let Some(w) = &corrupt {
         writeln!(out, " phase index corrupt: {w}")?;

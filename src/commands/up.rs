@@ -40,6 +40,16 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let sessions = ctx.tmux.sessions().await?;
     let mut items: Vec<Prepared> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
+    // A session that cannot be prepared is reported at once (before anything starts), with
+    // its name and session in the `start-failed` event.
+    let mut failed = |name: &str, session: &str, e: String| {
+        tracing::error!("{e}");
+        ctx.events.emit(
+            "start-failed",
+            serde_json::json!({"name": name, "session": session, "error": e}),
+        );
+        errors.push(e);
+    };
     for a in cfg.agents.iter().filter(|a| wanted(&a.name)) {
         if full && !a.enabled {
             continue;
@@ -54,7 +64,7 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
         if let Some(replace) = to_start(&sessions, &a.session) {
             match launch::prepare_agent(ctx, a, replace) {
                 Ok(p) => items.push(p),
-                Err(e) => errors.push(e.to_string()),
+                Err(e) => failed(&a.name, &a.session, e.to_string()),
             }
         }
     }
@@ -66,7 +76,7 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
         if let Some(replace) = to_start(&sessions, &s.session) {
             match launch::prepare_service(ctx, s, replace) {
                 Ok(p) => items.push(p),
-                Err(e) => errors.push(e),
+                Err(e) => failed(&s.name, &s.session, e),
             }
         }
     }
@@ -75,22 +85,19 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     {
         match launch::prepare_watchdog(ctx, replace) {
             Ok(p) => items.push(p),
-            Err(e) => errors.push(e),
+            Err(e) => failed("watchdog", &cfg.watchdog_session(), e),
         }
     }
 
-    // Errors found while preparing; launch() records its own (tmux) failures.
-    for e in &errors {
-        ctx.events
-            .emit("start-failed", serde_json::json!({"error": e}));
-    }
+    // launch() records its own (tmux) failures; they are logged here.
+    let prepared = errors.len();
     let items: Vec<(Prepared, String)> = items.into_iter().map(|p| (p, "up".to_string())).collect();
     for (_, r) in launch::launch(ctx, &items, "start").await {
         if let Err(e) = r {
             errors.push(e);
         }
     }
-    for e in &errors {
+    for e in &errors[prepared..] {
         tracing::error!("{e}");
     }
     if errors.is_empty() {

@@ -239,7 +239,7 @@ pub struct RawLoop {
     pub auto_advance: Option<bool>,
     #[serde(default, deserialize_with = "lenient")]
     pub resume_phase: Option<bool>,
-    pub handoff: Option<RawHandoff>,
+    pub handoff: Option<Spanned<RawHandoff>>,
     pub on_complete: Option<RawOnComplete>,
 }
 
@@ -263,7 +263,7 @@ pub struct RawHandoff {
     pub claim_pings: Option<SStr>,
     pub review_pings: Option<SStr>,
     #[serde(default)]
-    pub inboxes: Vec<String>,
+    pub inboxes: Vec<SStr>,
 }
 
 /// `[loop.on_complete]`.

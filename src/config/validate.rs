@@ -833,42 +833,10 @@ fn loop_settings(l: &RawLoop, project_dir: &Path, agents: &[Agent], v: &mut V) -
         });
     }
     let agent_names: Vec<&str> = agents.iter().map(|a| a.name.as_str()).collect();
-    let handoff = l.handoff.as_ref().map(|h| {
-        let mut pat = |x: &Option<SStr>, key: &str, default: &str| {
-            regex_field("[loop.handoff]", key, x, v)
-                .unwrap_or_else(|| Pattern::new(default).expect("default pattern is valid"))
-        };
-        let claim_pattern = pat(&h.claim_pattern, "claim_pattern", "^claim");
-        let review_pattern = pat(&h.review_pattern, "review_pattern", "^review");
-        let target = |x: &Option<SStr>, key: &str, default: &str, v: &mut V| {
-            let name = x
-                .as_ref()
-                .map_or(default.to_string(), |s| s.get_ref().clone());
-            if !agent_names.contains(&name.as_str()) {
-                v.warn(
-                    Problem::new(format!(
-                        "[loop.handoff] {key} = {name:?} names no agent; its pings go nowhere"
-                    ))
-                    .at(x.as_ref().map(sp)),
-                );
-            }
-            name
-        };
-        Handoff {
-            repo: h.repo.as_ref().map_or(project_dir.to_path_buf(), |r| {
-                resolve(project_dir, r.get_ref())
-            }),
-            state_subdir: h
-                .state_subdir
-                .clone()
-                .unwrap_or_else(|| "machine-docs".into()),
-            claim_pattern,
-            review_pattern,
-            claim_pings: target(&h.claim_pings, "claim_pings", "adversary", v),
-            review_pings: target(&h.review_pings, "review_pings", "builder", v),
-            inboxes: h.inboxes.clone(),
-        }
-    });
+    let handoff = l
+        .handoff
+        .as_ref()
+        .map(|hs| handoff_settings(hs, project_dir, &agent_names, v));
     let on_complete = l.on_complete.as_ref().map(|oc| {
         if let Some(run) = &oc.run
             && !agent_names.contains(&run.get_ref().as_str())
@@ -922,6 +890,108 @@ fn loop_settings(l: &RawLoop, project_dir: &Path, agents: &[Agent], v: &mut V) -
         resume_phase: l.resume_phase,
         handoff,
         on_complete,
+    }
+}
+
+/// `[loop.handoff]`. A `repo` that is missing, not a git repository or without an `origin`
+/// remote is a warning (the repository may be cloned later; the watchdog reports the error
+/// and retries every tick); an inbox outside the repo and a ping target that names no agent
+/// are errors (a target left at its default that names no agent is a warning, as the
+/// original accepted it).
+fn handoff_settings(
+    hs: &Spanned<RawHandoff>,
+    project_dir: &Path,
+    agent_names: &[&str],
+    v: &mut V,
+) -> Handoff {
+    let h = hs.get_ref();
+    let mut pat = |x: &Option<SStr>, key: &str, default: &str| {
+        regex_field("[loop.handoff]", key, x, v)
+            .unwrap_or_else(|| Pattern::new(default).expect("default pattern is valid"))
+    };
+    let claim_pattern = pat(&h.claim_pattern, "claim_pattern", "^claim");
+    let review_pattern = pat(&h.review_pattern, "review_pattern", "^review");
+    let mut target = |x: &Option<SStr>, key: &str, default: &str| {
+        let name = x
+            .as_ref()
+            .map_or(default.to_string(), |s| s.get_ref().clone());
+        if agent_names.contains(&name.as_str()) {
+            return name;
+        }
+        match x {
+            Some(s) => v.err(
+                Problem::new(format!(
+                    "[loop.handoff] {key} = {name:?} names no agent; its pings would go nowhere"
+                ))
+                .at(Some(sp(s)))
+                .help(suggest(&name, agent_names, "agents", "define the agent with [[agent]]")),
+            ),
+            None => v.warn(
+                Problem::new(format!(
+                    "[loop.handoff] {key} is not set and no agent is named {name:?} (its default): its pings go nowhere"
+                ))
+                .at(Some(hs.span()))
+                .help(format!(
+                    "set {key} = \"<agent>\"; {}",
+                    known_list("agents", agent_names)
+                )),
+            ),
+        }
+        name
+    };
+    let claim_pings = target(&h.claim_pings, "claim_pings", "adversary");
+    let review_pings = target(&h.review_pings, "review_pings", "builder");
+    let repo = h.repo.as_ref().map_or(project_dir.to_path_buf(), |r| {
+        resolve(project_dir, r.get_ref())
+    });
+    if let Err(e) = crate::git::probe(&repo) {
+        let key = if h.repo.is_some() {
+            "repo"
+        } else {
+            "repo (not set: the project directory)"
+        };
+        v.warn(
+            Problem::new(format!("[loop.handoff] {key}: {e}"))
+                .at(Some(h.repo.as_ref().map_or(hs.span(), sp)))
+                .help("until it is fixed there are no handoff pings: the watchdog reports the error once and retries every tick"),
+        );
+    }
+    for ib in &h.inboxes {
+        let name = ib.get_ref();
+        let p = Path::new(name);
+        let outside = p.is_absolute() || p.components().any(|c| matches!(c, Component::ParentDir));
+        if name.trim().is_empty() || outside {
+            v.err(
+                Problem::new(if outside {
+                    format!("[loop.handoff] inboxes: {name:?} is outside the handoff repo")
+                } else {
+                    "[loop.handoff] inboxes: an inbox file name is empty".to_string()
+                })
+                .at(Some(sp(ib)))
+                .help("name a file relative to the repo: it is read from origin/main at <state_subdir>/<file>, else <file> at the root (e.g. \"builder_inbox.md\")"),
+            );
+        }
+    }
+    if let Some(extra) = h.inboxes.get(2) {
+        v.warn(
+            Problem::new(
+                "[loop.handoff] inboxes: only the first two are read; the rest are ignored",
+            )
+            .at(Some(sp(extra)))
+            .help("inboxes[0] is for the claim_pings agent, inboxes[1] for the review_pings agent"),
+        );
+    }
+    Handoff {
+        repo,
+        state_subdir: h
+            .state_subdir
+            .clone()
+            .unwrap_or_else(|| "machine-docs".into()),
+        claim_pattern,
+        review_pattern,
+        claim_pings,
+        review_pings,
+        inboxes: h.inboxes.iter().map(|s| s.get_ref().clone()).collect(),
     }
 }
 

@@ -269,6 +269,17 @@ impl StateDir {
         self.marker("done", agent).exists()
     }
 
+    /// Asks the watchdog to forget `agent`'s restart history and backoff
+    /// (`state/reset-<agent>`, written by `agents restart`; read once by [`Self::take_reset`]).
+    pub fn request_reset(&self, agent: &str) -> std::io::Result<()> {
+        atomic::write(&self.marker("reset", agent), now_stamp().as_bytes())
+    }
+
+    /// Whether a reset of `agent`'s restart history was asked for; removes the request.
+    pub fn take_reset(&self, agent: &str) -> bool {
+        std::fs::remove_file(self.marker("reset", agent)).is_ok()
+    }
+
     /// Forgets `down`, `done` and `fatal` for `agent` (`up <agent>`: the restart count
     /// starts over).
     pub fn clear_intent(&self, agent: &str) {
@@ -334,6 +345,10 @@ mod tests {
         assert!(s.is_down("a") && s.is_done("a") && s.is_fatal("a"));
         s.clear_intent("a");
         assert!(!s.is_down("a") && !s.is_done("a") && !s.is_fatal("a"));
+        assert!(!s.take_reset("a"));
+        s.request_reset("a").unwrap();
+        assert!(s.take_reset("a"));
+        assert!(!s.take_reset("a"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! (`=name`, `=name:`), and many sessions are queried, started, captured or killed with one
 //! tmux invocation by chaining commands with `;`.
 
+pub mod attach;
 pub mod control;
 pub mod format;
 pub mod target;
@@ -142,6 +143,41 @@ impl Tmux {
     /// The `-L` socket name, if a private server is used.
     pub fn socket(&self) -> Option<&str> {
         self.socket.as_deref()
+    }
+
+    /// How to attach the operator's terminal to `session` on this server (see
+    /// [`attach::plan`]); reads `$TMUX`, `$TMUX_TMPDIR` and the user id.
+    pub fn attach_plan(&self, session: &str, read_only: bool) -> attach::Attach {
+        let tmpdir = std::env::var_os("TMUX_TMPDIR").map(PathBuf::from);
+        let path = attach::socket_path(
+            self.socket.as_deref(),
+            tmpdir.as_deref(),
+            nix::unistd::getuid().as_raw(),
+        );
+        let env = std::env::var("TMUX").ok();
+        attach::plan(
+            self.socket.as_deref(),
+            &path,
+            session,
+            read_only,
+            env.as_deref(),
+        )
+    }
+
+    /// Replaces this process with `tmux` running `plan` (the terminal stays with it). Returns
+    /// only when tmux could not be run.
+    pub fn exec_attach(&self, plan: &attach::Attach) -> TmuxError {
+        use std::os::unix::process::CommandExt as _;
+        let mut cmd = std::process::Command::new("tmux");
+        cmd.args(&plan.argv);
+        if plan.unset_tmux {
+            cmd.env_remove("TMUX");
+        }
+        let e = cmd.exec();
+        match e.kind() {
+            std::io::ErrorKind::NotFound => TmuxError::NotInstalled,
+            _ => TmuxError::Io(e),
+        }
     }
 
     /// Runs `tmux [-L socket] args...`; returns stdout.

@@ -12,9 +12,11 @@
 //! stop it cleanly. Every decision is a line in `events.jsonl`.
 
 pub mod advance;
+pub mod handoff;
 pub mod heal;
 pub mod reload;
 pub mod tick;
+pub mod wake;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -189,16 +191,20 @@ pub fn inside_gone_server(sessions: &crate::tmux::Sessions) -> bool {
 #[derive(Debug)]
 pub struct Watchdog {
     ticker: Ticker,
+    handoff: handoff::Checker,
     tmux_error: Option<String>,
     watcher: Option<crate::tmux::control::Watcher>,
+    waker: wake::Waker,
 }
 
 impl Watchdog {
     pub fn new(_ctx: &Ctx) -> Self {
         Self {
             ticker: Ticker::default(),
+            handoff: handoff::Checker::default(),
             tmux_error: None,
             watcher: None,
+            waker: wake::Waker::default(),
         }
     }
 
@@ -242,7 +248,8 @@ impl Watchdog {
         }
     }
 
-    /// One tick: on a heavy tick advance the phase first; then supervise every watched agent.
+    /// One tick: on a heavy tick advance the phase first; then supervise every watched agent;
+    /// then the wake schedules ([`wake`], after the fleet lock is released).
     /// Both start and stop sessions, so both run under the fleet's start/stop lock; while
     /// `up` or `down` holds it the tick is skipped and `false` returned (the caller tries
     /// again shortly).
@@ -284,6 +291,8 @@ impl Watchdog {
             return true;
         }
         self.ticker.tick(ctx, &sessions, heavy, fleet_lock).await;
+        self.handoff.tick(ctx, &sessions).await;
+        self.waker.tick(ctx).await;
         self.ensure_watcher(ctx, &sessions);
         true
     }

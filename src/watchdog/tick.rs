@@ -120,6 +120,8 @@ pub struct Ticker {
     manifest_reported: bool,
     /// That loop agents are not healed while the sequence is complete was logged.
     complete_reported: bool,
+    /// A tick has run: an agent first seen later was added by a config reload.
+    ticked: bool,
 }
 
 fn evidence(r: &Reading) -> serde_json::Value {
@@ -197,10 +199,11 @@ impl Ticker {
 
         for a in watched {
             let backend = cfg.backend_of(a);
+            let added = self.ticked && !self.mem.contains_key(&a.name);
             let mem = self.mem.entry(a.name.clone()).or_default();
-            // The operator's `agents up` removes the fatal marker: the count starts over.
+            // `up` removes the fatal marker, `restart` asks for a reset: the count starts over.
             let fatal_marker = ctx.state.is_fatal(&a.name);
-            if mem.history.fatal && !fatal_marker {
+            if (mem.history.fatal && !fatal_marker) || ctx.state.take_reset(&a.name) {
                 mem.history = History::default();
             }
             mem.history.fatal = fatal_marker;
@@ -263,6 +266,10 @@ impl Ticker {
                     continue;
                 }
                 Action::Restart(reason) => {
+                    let reason = match pane {
+                        None if added => "new in the config".to_string(),
+                        _ => reason,
+                    };
                     let ev = json!({"state": "dead", "rule": "tmux", "line": reason});
                     need = Some((reason, ev));
                 }
@@ -307,7 +314,12 @@ impl Ticker {
             match verdict {
                 Verdict::Now => match launch::prepare_agent(ctx, a, pane.is_some()) {
                     Ok(p) => {
-                        tracing::info!("{} ({}) {reason} — restarting", a.name, a.session);
+                        let verb = if added && pane.is_none() {
+                            "starting"
+                        } else {
+                            "restarting"
+                        };
+                        tracing::info!("{} ({}) {reason} — {verb}", a.name, a.session);
                         mem.history.record(&policy, now);
                         mem.view.restarts = mem.history.recent(&policy, now);
                         mem.confirm.reset();
@@ -389,6 +401,7 @@ impl Ticker {
                 }
             }
         }
+        self.ticked = true;
 
         // The server may have gone while this tick decided (`kill-server`): ask again before
         // starting anything, so a dying watchdog never starts a server of its own.

@@ -86,6 +86,13 @@ fn defect_01_bad_config_edit_keeps_last_good_and_a_fixed_one_applies() {
         wait_until(5.0, || t.pane_pid("bc-a3").is_some()),
         "the fixed config was not applied"
     );
+    let r = restarts(&t, "a3");
+    assert_eq!(r[0]["reason"], "new in the config", "{r:?}");
+    let wd_log = std::fs::read_to_string(t.path().join(".agents/bc-watchdog.log")).unwrap();
+    assert!(
+        wd_log.contains("a3 (bc-a3) new in the config — starting"),
+        "{wd_log}"
+    );
     assert!(
         t.events(".agents")
             .iter()
@@ -365,7 +372,14 @@ fn down_watchdog_returns_once_it_has_exited_and_records_why() {
 #[test]
 fn deleting_the_state_dir_does_not_let_a_second_watchdog_in() {
     let t = started(&fleet_config("rm-", 1, ""));
-    std::fs::remove_dir_all(t.path().join(".agents/state")).unwrap();
+    // The watchdog recreates files in state/ every tick: removal can race with one of them
+    // (`DirectoryNotEmpty`), so it is tried again until the directory is gone.
+    let state = t.path().join(".agents/state");
+    assert!(
+        wait_until(5.0, || std::fs::remove_dir_all(&state).is_ok()),
+        "could not remove {}",
+        state.display()
+    );
     // The running watchdog takes its lock again on its next tick (0.3 s).
     assert!(wait_until(5.0, || t
         .path()

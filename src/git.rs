@@ -1,0 +1,448 @@
+//! The one module that touches git (the handoff check, SPEC §6): `git fetch` as a child
+//! process, everything else read in-process with `git2` (libgit2, no network features). No
+//! `git2` type leaves this module: callers see commit ids as hex strings, subjects and file
+//! contents as text, and every failure as a message that says what to fix.
+//!
+//! - [`fetch`] runs `git -C <repo> fetch -q origin` as an argv (no shell: quotes or `$` in
+//!   the path cannot break it, SPEC defect 12) with `GIT_TERMINAL_PROMPT=0` and
+//!   `GIT_ASKPASS`/`SSH_ASKPASS` set to `true` and ssh in batch mode (unless the user set
+//!   their own ssh command), so it never waits for a password; it is killed after its
+//!   timeout.
+//! - [`Repo::remote_head`] resolves `refs/remotes/origin/main`; when the remote has no `main`
+//!   it follows `refs/remotes/origin/HEAD` (the remote's default branch, set by `git clone`),
+//!   so a repository whose trunk is `master` works too.
+//! - [`Repo::subjects`] lists the commit subjects on the new head that the old head does not
+//!   have (`git log old..new`); [`Repo::file`] reads a file of a commit's tree.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+/// The remote every handoff repo fetches from.
+pub const REMOTE: &str = "origin";
+/// The branch whose commits are read, on [`REMOTE`].
+pub const BRANCH: &str = "main";
+
+/// An open repository (its root is found from any path inside it, as `git -C` does).
+pub struct Repo {
+    inner: git2::Repository,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repo").field("path", &self.path).finish()
+    }
+}
+
+/// The remote-tracking head that [`Repo::remote_head`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// Commit id, 40 hex digits.
+    pub id: String,
+    /// The ref it was read from: `refs/remotes/origin/main`, or the target of
+    /// `refs/remotes/origin/HEAD`.
+    pub refname: String,
+}
+
+/// Commits on a new head that an old head does not have ([`Repo::subjects`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subjects {
+    /// Subjects (first paragraph of the message, whitespace squashed), oldest first.
+    pub subjects: Vec<String>,
+    /// More than the walk's limit were new: only the newest `limit` are listed.
+    pub truncated: bool,
+    /// The old head is not an object of this repository (history rewritten and collected,
+    /// or another repository): nothing is listed and the new head should be taken as the
+    /// baseline.
+    pub unknown_old: bool,
+}
+
+/// A file read from a commit's tree ([`Repo::file`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    /// The path in the tree it was found at.
+    pub path: String,
+    /// The blob id (40 hex digits): a hash of the content, equal for equal content.
+    pub id: String,
+}
+
+/// Checks that `path` exists, is (inside) a git repository, and has an [`REMOTE`] remote.
+/// The error says which of these fails and how to fix it.
+pub fn probe(path: &Path) -> Result<(), String> {
+    let repo = Repo::open(path)?;
+    match repo.inner.find_remote(REMOTE) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(format!(
+            "the git repository {} has no `{REMOTE}` remote; add it: git -C {} remote add {REMOTE} <url>",
+            repo.path.display(),
+            shell_word(path)
+        )),
+    }
+}
+
+impl Repo {
+    /// Opens the repository at or above `path`. Errors: the path does not exist, or is not
+    /// in a git repository.
+    pub fn open(path: &Path) -> Result<Repo, String> {
+        if !path.exists() {
+            return Err(format!(
+                "{} does not exist; create it with `git clone <url> {}`, or fix the path",
+                path.display(),
+                shell_word(path)
+            ));
+        }
+        let inner = git2::Repository::open_ext(
+            path,
+            git2::RepositoryOpenFlags::empty(),
+            &[] as &[&std::ffi::OsStr],
+        )
+        .map_err(|e| {
+            format!(
+                "{} is not a git repository ({}); clone the shared repository there: git clone <url> {}",
+                path.display(),
+                e.message(),
+                shell_word(path)
+            )
+        })?;
+        Ok(Repo {
+            inner,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The head of `origin/main` as last fetched; else the branch `refs/remotes/origin/HEAD`
+    /// points at. `Ok(None)`: neither exists (nothing fetched yet, or an empty remote).
+    pub fn remote_head(&self) -> Result<Option<Head>, String> {
+        let main = format!("refs/remotes/{REMOTE}/{BRANCH}");
+        let r = match self.inner.find_reference(&main) {
+            Ok(r) => r,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => {
+                match self
+                    .inner
+                    .find_reference(&format!("refs/remotes/{REMOTE}/HEAD"))
+                {
+                    Ok(r) => r,
+                    Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+                    Err(e) => return Err(self.err("cannot read origin/HEAD", &e)),
+                }
+            }
+            Err(e) => return Err(self.err(&format!("cannot read {main}"), &e)),
+        };
+        let resolved = match r.resolve() {
+            Ok(x) => x,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(self.err("cannot resolve origin/HEAD", &e)),
+        };
+        let refname = resolved.name().unwrap_or(&main).to_string();
+        let commit = resolved
+            .peel_to_commit()
+            .map_err(|e| self.err(&format!("{refname} is not a commit"), &e))?;
+        Ok(Some(Head {
+            id: commit.id().to_string(),
+            refname,
+        }))
+    }
+
+    /// The subjects of the commits reachable from `new` but not from `old` (`git log
+    /// old..new`), oldest first, at most `limit` (the newest). `old` not an ancestor of `new`
+    /// (a force push) lists what `new` has that `old` has not; `old` unknown to the
+    /// repository sets [`Subjects::unknown_old`] and lists nothing.
+    pub fn subjects(&self, old: &str, new: &str, limit: usize) -> Result<Subjects, String> {
+        let new_id = self.oid(new)?;
+        let mut walk = self
+            .inner
+            .revwalk()
+            .map_err(|e| self.err("cannot walk the history", &e))?;
+        walk.push(new_id)
+            .map_err(|e| self.err(&format!("cannot walk from {new}"), &e))?;
+        let known_old = git2::Oid::from_str(old)
+            .ok()
+            .filter(|o| self.inner.find_commit(*o).is_ok());
+        let Some(old_id) = known_old else {
+            return Ok(Subjects {
+                unknown_old: true,
+                ..Subjects::default()
+            });
+        };
+        walk.hide(old_id)
+            .map_err(|e| self.err(&format!("cannot walk from {old}"), &e))?;
+        let mut out = Subjects::default();
+        for id in walk {
+            if out.subjects.len() == limit {
+                out.truncated = true;
+                break;
+            }
+            let id = id.map_err(|e| self.err("cannot walk the history", &e))?;
+            let commit = self
+                .inner
+                .find_commit(id)
+                .map_err(|e| self.err(&format!("cannot read commit {id}"), &e))?;
+            let subject = commit
+                .summary_bytes()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            out.subjects.push(subject);
+        }
+        out.subjects.reverse();
+        Ok(out)
+    }
+
+    /// The first of `paths` that names a file (a blob) in the tree of commit `at`.
+    /// `Ok(None)`: none of them does.
+    pub fn file(&self, at: &str, paths: &[String]) -> Result<Option<File>, String> {
+        let id = self.oid(at)?;
+        let tree = self
+            .inner
+            .find_commit(id)
+            .and_then(|c| c.tree())
+            .map_err(|e| self.err(&format!("cannot read the tree of {at}"), &e))?;
+        for p in paths {
+            match tree.get_path(Path::new(p)) {
+                Ok(entry) if entry.kind() == Some(git2::ObjectType::Blob) => {
+                    return Ok(Some(File {
+                        path: p.clone(),
+                        id: entry.id().to_string(),
+                    }));
+                }
+                Ok(_) => {}
+                Err(e) if e.code() == git2::ErrorCode::NotFound => {}
+                Err(e) => return Err(self.err(&format!("cannot read {p} in {at}"), &e)),
+            }
+        }
+        Ok(None)
+    }
+
+    fn oid(&self, hex: &str) -> Result<git2::Oid, String> {
+        git2::Oid::from_str(hex).map_err(|e| self.err(&format!("{hex:?} is not a commit id"), &e))
+    }
+
+    fn err(&self, what: &str, e: &git2::Error) -> String {
+        format!("{what} in {}: {}", self.path.display(), e.message())
+    }
+}
+
+/// Runs `git -C <repo> fetch -q origin`, killing it after `timeout`. The error quotes git's
+/// own message (its stderr, last lines) or names the timeout.
+pub async fn fetch(repo: &Path, timeout: Duration) -> Result<(), String> {
+    let mut cmd = tokio::process::Command::new("git");
+    cmd.arg("-C")
+        .arg(repo)
+        .args(["fetch", "-q", REMOTE])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ASKPASS", "true")
+        .env("SSH_ASKPASS", "true")
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if !custom_ssh(repo) {
+        cmd.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+    }
+    let child = cmd.spawn().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            "git is not installed (not on PATH); install git to use [loop.handoff]".to_string()
+        } else {
+            format!("cannot run git: {e}")
+        }
+    })?;
+    let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => return Err(format!("git fetch in {}: {e}", repo.display())),
+        Err(_) => {
+            return Err(format!(
+                "git fetch in {} did not finish within {:?}; killed",
+                repo.display(),
+                timeout
+            ));
+        }
+    };
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let msg: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let tail = msg[msg.len().saturating_sub(3)..].join(" / ");
+    Err(format!(
+        "git fetch {REMOTE} in {} failed ({}): {}",
+        repo.display(),
+        out.status,
+        if tail.is_empty() { "no message" } else { &tail }
+    ))
+}
+
+/// Whether the user chose how git runs ssh (`GIT_SSH_COMMAND`, `GIT_SSH`, or
+/// `core.sshCommand` in the repository's config): then it is left alone; otherwise ssh runs
+/// in batch mode (it fails instead of asking for a password on the watchdog's terminal).
+fn custom_ssh(repo: &Path) -> bool {
+    std::env::var_os("GIT_SSH_COMMAND").is_some()
+        || std::env::var_os("GIT_SSH").is_some()
+        || git2::Repository::open_ext(
+            repo,
+            git2::RepositoryOpenFlags::empty(),
+            &[] as &[&std::ffi::OsStr],
+        )
+        .and_then(|r| r.config())
+        .and_then(|c| c.get_string("core.sshCommand"))
+        .is_ok()
+}
+
+/// `path` quoted for a shell command shown in a message.
+fn shell_word(path: &Path) -> String {
+    let s = path.display().to_string();
+    shlex::try_quote(&s).map_or(s.clone(), |q| q.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// Runs git in `dir` with a fixed identity; panics with its stderr on failure.
+    pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// A bare origin with one commit on main, and a clone of it: (tempdir, origin, clone).
+    fn pair() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let t = tempfile::tempdir().unwrap();
+        let origin = t.path().join("origin.git");
+        let clone = t.path().join("clone");
+        git(
+            t.path(),
+            &["init", "-q", "--bare", "-b", "main", "origin.git"],
+        );
+        git(t.path(), &["clone", "-q", "origin.git", "clone"]);
+        git(&clone, &["commit", "-q", "--allow-empty", "-m", "first"]);
+        git(&clone, &["push", "-q", "origin", "HEAD:main"]);
+        (t, origin, clone)
+    }
+
+    #[tokio::test]
+    async fn reads_subjects_between_heads_and_files_of_the_tree() {
+        let (_t, _origin, clone) = pair();
+        git(&clone, &["fetch", "-q", "origin"]);
+        let repo = Repo::open(&clone).unwrap();
+        let old = repo.remote_head().unwrap().unwrap();
+        assert_eq!(old.refname, "refs/remotes/origin/main");
+        std::fs::create_dir_all(clone.join("docs")).unwrap();
+        std::fs::write(clone.join("docs/inbox.md"), "hello\n").unwrap();
+        git(&clone, &["add", "-A"]);
+        git(&clone, &["commit", "-q", "-m", "claim: gate 1\n\nbody"]);
+        git(&clone, &["commit", "-q", "--allow-empty", "-m", "other"]);
+        git(&clone, &["push", "-q", "origin", "HEAD:main"]);
+        fetch(&clone, Duration::from_secs(20)).await.unwrap();
+        let new = repo.remote_head().unwrap().unwrap();
+        assert_ne!(old, new);
+        let s = repo.subjects(&old.id, &new.id, 100).unwrap();
+        assert_eq!(s.subjects, ["claim: gate 1", "other"]);
+        assert!(!s.truncated && !s.unknown_old);
+        let s = repo.subjects(&old.id, &new.id, 1).unwrap();
+        assert_eq!(
+            (s.subjects.as_slice(), s.truncated),
+            (&["other".to_string()][..], true)
+        );
+        assert!(
+            repo.subjects(&new.id, &new.id, 10)
+                .unwrap()
+                .subjects
+                .is_empty()
+        );
+        let gone = "0123456789012345678901234567890123456789";
+        assert!(repo.subjects(gone, &new.id, 10).unwrap().unknown_old);
+        let f = repo
+            .file(&new.id, &["x/inbox.md".into(), "docs/inbox.md".into()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(f.path, "docs/inbox.md");
+        assert_eq!(f.id, git(&clone, &["rev-parse", "HEAD:docs/inbox.md"]));
+        assert_eq!(repo.file(&new.id, &["docs".into()]).unwrap(), None);
+        assert_eq!(repo.file(&old.id, &["docs/inbox.md".into()]).unwrap(), None);
+    }
+
+    #[test]
+    fn a_users_own_ssh_command_is_left_alone() {
+        if std::env::var_os("GIT_SSH_COMMAND").is_some() || std::env::var_os("GIT_SSH").is_some() {
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        git(t.path(), &["init", "-q", "r"]);
+        let r = t.path().join("r");
+        assert!(!custom_ssh(&r));
+        git(&r, &["config", "core.sshCommand", "ssh -i /keys/deploy"]);
+        assert!(custom_ssh(&r));
+    }
+
+    #[tokio::test]
+    async fn origin_head_is_followed_when_main_is_missing() {
+        let t = tempfile::tempdir().unwrap();
+        git(t.path(), &["init", "-q", "--bare", "-b", "trunk", "o.git"]);
+        git(t.path(), &["clone", "-q", "o.git", "c"]);
+        let c = t.path().join("c");
+        git(&c, &["commit", "-q", "--allow-empty", "-m", "x"]);
+        git(&c, &["push", "-q", "origin", "HEAD:trunk"]);
+        let repo = Repo::open(&c).unwrap();
+        assert_eq!(repo.remote_head().unwrap(), None, "nothing fetched yet");
+        git(&c, &["remote", "set-head", "origin", "trunk"]);
+        let h = repo.remote_head().unwrap().unwrap();
+        assert_eq!(h.refname, "refs/remotes/origin/trunk");
+    }
+
+    #[tokio::test]
+    async fn bad_repositories_and_failed_fetches_say_what_to_fix() {
+        let t = tempfile::tempdir().unwrap();
+        let missing = t.path().join("nope");
+        assert!(probe(&missing).unwrap_err().contains("does not exist"));
+        let plain = t.path().join("plain");
+        std::fs::create_dir_all(&plain).unwrap();
+        assert!(
+            probe(&plain)
+                .unwrap_err()
+                .contains("is not a git repository")
+        );
+        git(t.path(), &["init", "-q", "solo"]);
+        let e = probe(&t.path().join("solo")).unwrap_err();
+        assert!(
+            e.contains("no `origin` remote") && e.contains("remote add origin"),
+            "{e}"
+        );
+        let e = fetch(&t.path().join("solo"), Duration::from_secs(20))
+            .await
+            .unwrap_err();
+        assert!(
+            e.contains("git fetch origin") && e.contains("origin"),
+            "{e}"
+        );
+        let (_t2, origin, clone) = pair();
+        assert_eq!(probe(&clone), Ok(()));
+        std::fs::rename(&origin, origin.with_extension("moved")).unwrap();
+        let e = fetch(&clone, Duration::from_secs(20)).await.unwrap_err();
+        assert!(e.contains("failed"), "{e}");
+    }
+}

@@ -1,0 +1,294 @@
+//! SPEC §6 Wake — wake schedules on wall-clock time (defect 13): every `interval`, when an
+//! agent's session is live and idle, type its wake file's text (whitespace collapsed, as the
+//! original) through [`typing::deliver`] (purpose `wake`).
+//!
+//! - The first time an agent with a `wake` table is seen without a record, its clock starts
+//!   then: the first wake comes one interval later (as the original).
+//! - Due but busy (or not running, or a dialog up): tried again on the next tick; a `wake`
+//!   event with outcome `waiting` says so once per due wake.
+//! - A missing or empty prompt file is reported once (log and event `prompt-missing`) and
+//!   counted as a wake (no retry storm); reported again only after it was fine in between.
+//! - Skipped entirely while the phase sequence is complete.
+//! - The config is re-read every tick, so agents and wake tables added or removed are picked
+//!   up: clocks are keyed by agent name, and those of agents without a wake table dropped.
+//! - The last wake times live in `state/wake.json` (`{"<agent>": <unix seconds>}`, written
+//!   atomically), so a watchdog restart does not reset the clocks. A corrupt file is
+//!   reported once and treated as empty.
+//!
+//! Events: `wake` with `{name, session, outcome}` (`delivered`, `failed`, `waiting`,
+//! `prompt-missing`) and `why` / `error` where there is one.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::config::Agent;
+use crate::ctx::Ctx;
+use crate::typing::{self, Message};
+
+/// What a wake schedule calls for now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// No (usable) record: start the clock now.
+    Start,
+    /// Not yet.
+    Wait,
+    /// An interval or more since the last wake.
+    Due,
+}
+
+/// The pure decision: `last` wake time and `now` in unix seconds. A record in the future (the
+/// clock was set back) starts the clock again rather than silencing the schedule.
+pub fn decide(last: Option<f64>, interval: Duration, now: f64) -> Decision {
+    match last {
+        None => Decision::Start,
+        Some(l) if !l.is_finite() || l > now + 1.0 => Decision::Start,
+        Some(l) if now - l >= interval.as_secs_f64() => Decision::Due,
+        Some(_) => Decision::Wait,
+    }
+}
+
+/// The wake file's text with runs of whitespace collapsed to one space; `Err` says why there
+/// is none (missing, unreadable, empty).
+pub fn prompt(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the wake prompt file {}: {e}", path.display()))?;
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        return Err(format!("the wake prompt file {} is empty", path.display()));
+    }
+    Ok(text)
+}
+
+/// Wake clocks and what was reported, across ticks.
+#[derive(Debug, Default)]
+pub struct Waker {
+    /// Last wake (or clock start) per agent, unix seconds; `None` until read from disk.
+    last: Option<BTreeMap<String, f64>>,
+    /// Agents whose prompt file problem was reported.
+    missing: HashSet<String>,
+    /// Agents reported as waiting for idle in their current due wake.
+    waiting: HashSet<String>,
+    /// A corrupt or unwritable `wake.json` was reported.
+    file_reported: bool,
+}
+
+fn path(ctx: &Ctx) -> PathBuf {
+    ctx.state.dir().join("wake.json")
+}
+
+fn now_epoch() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Waker {
+    /// Reads `state/wake.json`: absent → empty; corrupt → reported once, empty.
+    fn load(&mut self, ctx: &Ctx) -> BTreeMap<String, f64> {
+        let p = path(ctx);
+        match std::fs::read_to_string(&p) {
+            Ok(t) => serde_json::from_str(&t).unwrap_or_else(|e| {
+                self.report_file(
+                    ctx,
+                    format!("{} is corrupt ({e}); wake clocks start over", p.display()),
+                );
+                BTreeMap::new()
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => {
+                self.report_file(
+                    ctx,
+                    format!("cannot read {} ({e}); wake clocks start over", p.display()),
+                );
+                BTreeMap::new()
+            }
+        }
+    }
+
+    fn report_file(&mut self, ctx: &Ctx, error: String) {
+        if !self.file_reported {
+            tracing::warn!("{error}");
+            ctx.events.emit("wake-state-error", json!({"error": error}));
+            self.file_reported = true;
+        }
+    }
+
+    /// One pass over the wake schedules at the current time (see the module doc).
+    pub async fn tick(&mut self, ctx: &Ctx) {
+        self.tick_at(ctx, now_epoch()).await;
+    }
+
+    /// [`Waker::tick`] at `now` (unix seconds).
+    pub async fn tick_at(&mut self, ctx: &Ctx, now: f64) {
+        let mut last = match self.last.take() {
+            Some(l) => l,
+            None => self.load(ctx),
+        };
+        let agents: Vec<&Agent> = ctx
+            .cfg
+            .agents
+            .iter()
+            .filter(|a| a.enabled && a.wake.is_some())
+            .collect();
+        let before = last.clone();
+        last.retain(|name, _| agents.iter().any(|a| &a.name == name));
+        self.missing
+            .retain(|name| agents.iter().any(|a| &a.name == name));
+        self.waiting
+            .retain(|name| agents.iter().any(|a| &a.name == name));
+        let mut due: Vec<(&Agent, String)> = Vec::new();
+        if !ctx.state.sequence_complete() {
+            for a in &agents {
+                let wake = a.wake.as_ref().expect("filtered on wake");
+                match decide(last.get(&a.name).copied(), wake.interval, now) {
+                    Decision::Wait => {}
+                    Decision::Start => {
+                        last.insert(a.name.clone(), now);
+                    }
+                    Decision::Due => match self.ready(ctx, a, &wake.prompt_file).await {
+                        Ready::Type(text) => due.push((a, text)),
+                        Ready::Counted => {
+                            last.insert(a.name.clone(), now);
+                        }
+                        Ready::Later => {}
+                    },
+                }
+            }
+        }
+        let deliveries = due.iter().map(|(a, text)| async move {
+            let r = typing::deliver(
+                ctx,
+                ctx.cfg.backend_of(a),
+                Message {
+                    name: &a.name,
+                    session: &a.session,
+                    text,
+                    purpose: "wake",
+                    key_only: false,
+                },
+            )
+            .await;
+            (*a, r)
+        });
+        for (a, r) in futures_util::future::join_all(deliveries).await {
+            // Typed or not verified, it counts: a text that may be on screen is not typed
+            // again on the next tick.
+            last.insert(a.name.clone(), now);
+            self.waiting.remove(&a.name);
+            match r {
+                Ok(()) => {
+                    tracing::info!("{}: woken ({}) for its scheduled pass", a.name, a.session);
+                    emit(ctx, a, "delivered", json!({}));
+                }
+                Err(e) => {
+                    tracing::warn!("{}: the wake was not delivered: {e}", a.name);
+                    emit(ctx, a, "failed", json!({"error": e}));
+                }
+            }
+        }
+        if last != before {
+            let text = serde_json::to_string_pretty(&last).unwrap_or_default();
+            if let Err(e) = crate::state::atomic::write(&path(ctx), text.as_bytes()) {
+                self.report_file(ctx, format!("cannot write {}: {e}", path(ctx).display()));
+            }
+        }
+        self.last = Some(last);
+    }
+
+    /// Whether a due wake of `a` can be typed now.
+    async fn ready(&mut self, ctx: &Ctx, a: &Agent, prompt_file: &std::path::Path) -> Ready {
+        let text = match prompt(prompt_file) {
+            Ok(t) => {
+                self.missing.remove(&a.name);
+                t
+            }
+            Err(e) => {
+                if self.missing.insert(a.name.clone()) {
+                    tracing::warn!("{}: wake skipped — {e}", a.name);
+                    emit(ctx, a, "prompt-missing", json!({"error": e}));
+                }
+                return Ready::Counted;
+            }
+        };
+        let backend = ctx.cfg.backend_of(a);
+        match typing::wait_idle(ctx, backend, &a.session, Duration::ZERO).await {
+            Ok(()) => Ready::Type(text),
+            Err(why) => {
+                tracing::debug!("{}: wake due, not idle ({why}); next tick", a.name);
+                if self.waiting.insert(a.name.clone()) {
+                    emit(ctx, a, "waiting", json!({"why": why.to_string()}));
+                }
+                Ready::Later
+            }
+        }
+    }
+}
+
+/// What a due wake does this tick.
+enum Ready {
+    /// Type this text.
+    Type(String),
+    /// Nothing to type (the prompt file is missing or empty), counted as a wake.
+    Counted,
+    /// Not idle: the next tick.
+    Later,
+}
+
+fn emit(ctx: &Ctx, a: &Agent, outcome: &str, mut fields: serde_json::Value) {
+    if let serde_json::Value::Object(m) = &mut fields {
+        m.insert("name".into(), json!(a.name));
+        m.insert("session".into(), json!(a.session));
+        m.insert("outcome".into(), json!(outcome));
+    }
+    ctx.events.emit("wake", fields);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn first_sight_starts_the_clock_and_the_wake_comes_one_interval_later() {
+        assert_eq!(decide(None, H, 1000.0), Decision::Start);
+        assert_eq!(decide(Some(1000.0), H, 1000.0), Decision::Wait);
+        assert_eq!(decide(Some(1000.0), H, 4599.9), Decision::Wait);
+        assert_eq!(decide(Some(1000.0), H, 4600.0), Decision::Due);
+        assert_eq!(decide(Some(1000.0), H, 90_000.0), Decision::Due);
+    }
+
+    #[test]
+    fn a_record_in_the_future_or_garbage_restarts_the_clock() {
+        assert_eq!(decide(Some(5000.0), H, 1000.0), Decision::Start);
+        assert_eq!(decide(Some(f64::NAN), H, 1000.0), Decision::Start);
+        assert_eq!(decide(Some(1000.5), H, 1000.0), Decision::Wait);
+    }
+
+    #[test]
+    fn wall_clock_not_ticks_defect_13() {
+        // A 20 s wake with slow 11 s ticks fires at the first tick past 20 s (22 s), not
+        // after two full tick counts (33 s).
+        let i = Duration::from_secs(20);
+        let fired = [11.0, 22.0, 33.0]
+            .into_iter()
+            .find(|&t| decide(Some(0.0), i, t) == Decision::Due);
+        assert_eq!(fired, Some(22.0));
+    }
+
+    #[test]
+    fn prompt_collapses_whitespace_and_names_a_bad_file() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("wake.md");
+        std::fs::write(&p, "  wake\n\n up\t now \n").unwrap();
+        assert_eq!(prompt(&p).unwrap(), "wake up now");
+        std::fs::write(&p, " \n\t").unwrap();
+        assert!(prompt(&p).unwrap_err().contains("is empty"));
+        let gone = d.path().join("gone.md");
+        let e = prompt(&gone).unwrap_err();
+        assert!(e.contains("gone.md"), "{e}");
+    }
+}

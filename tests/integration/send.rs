@@ -1,0 +1,265 @@
+//! `agents send` against the demo agent under real tmux (issue 7): it waits for an idle pane
+//! (or types at once with `--now`), refuses a dialog, presses named keys, reads stdin, and
+//! rejects bad input with errors that say what to do.
+
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+/// One demo agent `a1` on the `demo` preset, watched for healing only, and a service `web`.
+fn send_config(prefix: &str) -> String {
+    format!(
+        r#"[defaults]
+session_prefix = "{prefix}"
+log_dir = ".agents"
+watch = "heal"
+
+[backend.demo]
+bin = "bash {fake} '{{kickoff}}' '{{session}}' '{{model}}'"
+
+[watchdog]
+signal_interval = 0.5
+heavy_interval = 1
+
+[[agent]]
+name = "a1"
+backend = "demo"
+prompt = "You are agent 1."
+
+[[agent]]
+name = "b2"
+backend = "demo"
+prompt = "You are agent 2."
+enabled = false
+
+[[service]]
+name = "web"
+command = "sleep 600"
+enabled = false
+"#,
+        fake = fake_agent().display()
+    )
+}
+
+/// Starts the fleet with the demo agent working `work_secs` on its kickoff.
+fn start(prefix: &str, work_secs: u32) -> TestEnv {
+    let t = TestEnv::new();
+    t.config(&send_config(prefix));
+    let out = t
+        .cmd()
+        .env("FAKE_WORK_SECS", work_secs.to_string())
+        .arg("up")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t
+}
+
+fn pane(t: &TestEnv, session: &str) -> String {
+    t.tmux(&["capture-pane", "-p", "-J", "-t", &format!("={session}:")])
+}
+
+fn busy(t: &TestEnv, session: &str) -> bool {
+    pane(t, session).contains("esc to interrupt")
+}
+
+fn idle(t: &TestEnv, session: &str) -> bool {
+    let p = pane(t, session);
+    p.contains("idle — waiting for input") && !p.contains("esc to interrupt")
+}
+
+fn typed(t: &TestEnv, purpose: &str) -> Vec<serde_json::Value> {
+    t.events(".agents")
+        .into_iter()
+        .filter(|e| e["event"] == "typed" && e["purpose"] == purpose)
+        .collect()
+}
+
+#[test]
+fn send_waits_until_the_agent_is_idle_then_delivers() {
+    let t = start("sw-", 4);
+    assert!(
+        wait_until(5.0, || busy(&t, "sw-a1")),
+        "{}",
+        pane(&t, "sw-a1")
+    );
+    std::thread::scope(|s| {
+        let h = s.spawn(|| t.run(&["send", "a1", "please re-read REVIEW.md"]));
+        assert!(
+            wait_until(10.0, || idle(&t, "sw-a1")),
+            "{}",
+            pane(&t, "sw-a1")
+        );
+        // The typed event is written only after the submit was verified (≥ 0.5 s after
+        // typing): had `send` typed while the agent was busy, it would be there by now.
+        assert!(
+            typed(&t, "send").is_empty(),
+            "typed before the agent was idle"
+        );
+        let (code, _, err) = h.join().unwrap();
+        assert_eq!(code, 0, "{err}");
+    });
+    assert!(
+        wait_until(5.0, || t
+            .received("sw-a1")
+            .contains(&"please re-read REVIEW.md".to_string())),
+        "{:?}",
+        t.received("sw-a1")
+    );
+    let ev = typed(&t, "send");
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0]["outcome"], "delivered");
+    assert_eq!(ev[0]["name"], "a1");
+}
+
+#[test]
+fn send_gives_up_on_a_busy_agent_at_the_timeout_and_now_types_at_once() {
+    let t = start("sn-", 12);
+    assert!(
+        wait_until(5.0, || busy(&t, "sn-a1")),
+        "{}",
+        pane(&t, "sn-a1")
+    );
+    let (code, _, err) = t.run(&["send", "a1", "--timeout", "1", "hello"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("a1 is still busy after 1 s"), "{err}");
+    assert!(err.contains("esc to interrupt"), "{err}");
+    assert!(err.contains("--now"), "{err}");
+    assert!(typed(&t, "send").is_empty());
+
+    let called = Instant::now();
+    let (code, _, err) = t.run(&["send", "a1", "--now", "right away"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(called.elapsed() < Duration::from_secs(4));
+    assert!(busy(&t, "sn-a1"), "the agent was meant to be busy still");
+    assert_eq!(typed(&t, "send").len(), 1);
+    // The demo agent reads its input once it is done with the kickoff.
+    assert!(
+        wait_until(15.0, || t
+            .received("sn-a1")
+            .contains(&"right away".to_string())),
+        "{:?}",
+        t.received("sn-a1")
+    );
+}
+
+#[test]
+fn send_refuses_a_dialog_and_keys_answer_it() {
+    let t = start("sd-", 1);
+    assert!(wait_until(10.0, || idle(&t, "sd-a1")));
+    // Typed by hand: the demo agent's dialog neither works nor clears the input line, so
+    // `send` would rightly press Enter again (and answer the dialog).
+    t.tmux(&["send-keys", "-t", "=sd-a1:", "-l", "/dialog"]);
+    t.tmux(&["send-keys", "-t", "=sd-a1:", "Enter"]);
+    assert!(wait_until(5.0, || pane(&t, "sd-a1").contains("Do you trust")));
+    let (code, _, err) = t.run(&["send", "a1", "hello there"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("a1 shows a dialog"), "{err}");
+    assert!(
+        err.contains("Do you trust the files in this folder?"),
+        "{err}"
+    );
+    let (code, _, err) = t.run(&["send", "a1", "--now", "hello there"]);
+    assert_eq!(code, 1, "--now does not type into a dialog either");
+    assert!(err.contains("Do you trust"), "{err}");
+    assert!(!pane(&t, "sd-a1").contains("answer:"));
+
+    let (code, _, err) = t.run(&["send", "a1", "--keys", "Esc-ape"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("\"Esc-ape\" is not a key name"), "{err}");
+    let (code, _, err) = t.run(&["send", "a1", "--keys", "2", "Enter"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(5.0, || pane(&t, "sd-a1").contains("answer: 2")),
+        "{}",
+        pane(&t, "sd-a1")
+    );
+    let keys = typed(&t, "send");
+    assert!(
+        keys.iter()
+            .any(|e| e["text"] == "2 Enter" && e["outcome"] == "delivered"),
+        "{keys:?}"
+    );
+    assert!(!t.received("sd-a1").contains(&"hello there".to_string()));
+}
+
+#[test]
+fn send_reads_stdin_and_a_file_and_pastes_multi_line_text() {
+    let t = start("si-", 1);
+    assert!(wait_until(10.0, || idle(&t, "si-a1")));
+    let out = t
+        .cmd()
+        .args(["send", "a1", "-"])
+        .write_stdin("  from stdin  \n")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(wait_until(5.0, || t
+        .received("si-a1")
+        .contains(&"from stdin".to_string())));
+    t.write("msg.txt", "first line\nsecond line\n");
+    let (code, _, err) = t.run(&["send", "a1", "--file", "msg.txt"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(10.0, || {
+            let r = t.received("si-a1");
+            r.contains(&"first line".to_string()) && r.contains(&"second line".to_string())
+        }),
+        "{:?}",
+        t.received("si-a1")
+    );
+}
+
+#[test]
+fn send_rejects_bad_input_with_a_clear_error() {
+    let t = TestEnv::new();
+    t.config(&send_config("sb-"));
+    let (code, _, err) = t.run(&["send", "a2", "hi"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown agent \"a2\""), "{err}");
+    assert!(err.contains("agents in "), "{err}");
+    assert!(err.contains("a1, b2"), "{err}");
+    for (name, what) in [("web", "a service"), ("watchdog", "the watchdog")] {
+        let (code, _, err) = t.run(&["send", name, "hi"]);
+        assert_eq!(code, 1);
+        assert!(err.contains(&format!("is {what}, not an agent")), "{err}");
+    }
+    let (code, _, err) = t.run(&["send", "a1", "  \n "]);
+    assert_eq!(code, 1);
+    assert!(err.contains("the message is empty"), "{err}");
+    let (code, _, err) = t.run(&["send", "a1", "--file", "nope.md"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cannot read the message file nope.md"),
+        "{err}"
+    );
+    let (code, _, err) = t.run(&["send", "a1"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("nothing to send"), "{err}");
+    t.write("m.txt", "x");
+    let (code, _, err) = t.run(&["send", "a1", "hi", "--file", "m.txt"]);
+    assert_eq!(code, 2, "a usage error");
+    assert!(err.contains("cannot be used with"), "{err}");
+    // Not started (no tmux server at all), then stopped with `down`.
+    let (code, _, err) = t.run(&["send", "b2", "hi"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("b2 is not running"), "{err}");
+    assert!(err.contains("start it with `agents up b2`"), "{err}");
+    assert_eq!(t.run(&["up", "a1"]).0, 0);
+    assert_eq!(t.run(&["down", "a1"]).0, 0);
+    let (code, _, err) = t.run(&["send", "a1", "hi"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("a1 is not running (stopped with `agents down`)"),
+        "{err}"
+    );
+    assert!(typed(&t, "send").is_empty());
+}
