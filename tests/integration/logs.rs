@@ -97,6 +97,8 @@ fn each_start_and_restart_writes_one_separator_line_with_its_reason() {
     assert!(wait_until(10.0, || t
         .pane_pid("ls-a")
         .is_some_and(|p| p != first)));
+    // The restart event is written just after the new session starts.
+    assert!(wait_until(5.0, || !restarts(&t, "a").is_empty()));
     let reason = restarts(&t, "a")[0]["reason"].as_str().unwrap().to_string();
     assert!(wait_until(5.0, || log().matches("hello").count() == 2));
     let out = log();
