@@ -57,7 +57,7 @@ impl Stream {
     pub fn feed(&mut self, bytes: &[u8]) -> String {
         self.parser.advance(&mut self.t, bytes);
         let t = &mut self.t;
-        let done = t.row.saturating_sub(t.reach).min(t.lines.len());
+        let done = t.row.saturating_sub(t.reach()).min(t.lines.len());
         let mut out = String::new();
         for line in t.lines.drain(..done) {
             let s: String = line.into_iter().collect();
@@ -94,13 +94,19 @@ struct Lines {
     row: usize,
     col: usize,
     saved: Option<(usize, usize)>,
-    /// The most lines the cursor was seen to be above the last line: how far up a redraw
-    /// reaches.
-    reach: usize,
+    /// How far up the current redraw reached (lines above the last one), while the cursor
+    /// moves up; recorded in `recent` at the next character or line feed.
+    reach_now: usize,
+    /// How far up the last [`RECENT`] redraws reached: a frame redrawn once in a while (a
+    /// full-screen repaint) does not hold lines back for ever.
+    recent: std::collections::VecDeque<usize>,
     /// How far the cursor was moved up past the first line held (clamped there), since the
     /// last character or line feed: lines already handed out that a redraw meant to reach.
     overshoot: usize,
 }
+
+/// How many recent redraws decide how many lines a [`Stream`] holds back.
+const RECENT: usize = 32;
 
 impl Lines {
     /// The line under the cursor (created, with the lines before it, when missing).
@@ -124,7 +130,28 @@ impl Lines {
 
     fn note_reach(&mut self) {
         let below = self.lines.len().saturating_sub(self.row + 1);
-        self.reach = self.reach.max(below + self.overshoot).min(MAX_REACH);
+        self.reach_now = self.reach_now.max(below + self.overshoot).min(MAX_REACH);
+    }
+
+    /// The end of a cursor-up run (a character or a line feed): its reach is recorded.
+    fn drawn(&mut self) {
+        self.overshoot = 0;
+        if self.reach_now > 0 {
+            if self.recent.len() == RECENT {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(std::mem::take(&mut self.reach_now));
+        }
+    }
+
+    /// How many lines above the cursor a redraw may still change.
+    fn reach(&self) -> usize {
+        self.recent
+            .iter()
+            .copied()
+            .chain([self.reach_now])
+            .max()
+            .unwrap_or(0)
     }
 
     fn restore(&mut self) {
@@ -137,7 +164,7 @@ impl Lines {
 
 impl vte::Perform for Lines {
     fn print(&mut self, c: char) {
-        self.overshoot = 0;
+        self.drawn();
         if self.col >= MAX_COLS {
             self.col = 0;
             self.down(1);
@@ -158,7 +185,7 @@ impl vte::Perform for Lines {
     fn execute(&mut self, byte: u8) {
         match byte {
             b'\n' | 0x0b | 0x0c => {
-                self.overshoot = 0;
+                self.drawn();
                 self.col = 0;
                 self.down(1);
             }
@@ -282,6 +309,15 @@ mod tests {
         out += &s.feed(format!("{erase3}static 4\n\n\n\n").as_bytes());
         assert!(out.contains("static 3\nstatic 4\n"), "{out}");
         assert!(!out.contains("done") && !out.contains("2s"), "{out}");
+        // One full repaint holds lines back only until RECENT smaller redraws followed it.
+        let mut s = Stream::new();
+        s.feed(&b"x\n".repeat(50));
+        s.feed(b"\x1b[50Ax\n");
+        assert_eq!(s.feed(&b"y\n".repeat(60)).matches('\n').count(), 11);
+        for i in 0..super::RECENT {
+            s.feed(format!("\x1b[1A\x1b[2Kspin {i}\n").as_bytes());
+        }
+        assert!(s.t.lines.len() <= 3, "{}", s.t.lines.len());
         // Bounded: a reach past MAX_REACH is clamped, so are the lines held.
         let mut s = Stream::new();
         s.feed(format!("x\x1b[{}A", MAX_REACH * 2).as_bytes());
