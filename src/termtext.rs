@@ -17,8 +17,13 @@
 //! ends, a TUI's lines are held while they are within the height of the frame it redraws,
 //! so a spinner or a status box is not printed once per tick.
 //!
+//! A full-screen TUI on the alternate screen (`ESC[?1049h`) is drawn below the lines so far,
+//! with absolute rows (`ESC[row;colH`) counted from its top; its last frame stays when it
+//! leaves, and a [`Stream`] hands out none of its lines while it is on.
+//!
 //! Limits: the cursor never moves above the first line not yet handed out (a redraw that
-//! reaches further up is clamped), absolute row positioning (`ESC[row;colH`) keeps the row,
+//! reaches further up is clamped), absolute row positioning off the alternate screen keeps
+//! the row,
 //! and every character takes one column (wide characters are not measured). A line wraps
 //! at [`MAX_COLS`] columns, and a [`Stream`] holds at most [`MAX_REACH`] lines, so its
 //! memory is bounded; [`render`]'s is the size of the text rendered.
@@ -57,7 +62,11 @@ impl Stream {
     pub fn feed(&mut self, bytes: &[u8]) -> String {
         self.parser.advance(&mut self.t, bytes);
         let t = &mut self.t;
-        let done = t.row.saturating_sub(t.reach()).min(t.lines.len());
+        let done = t
+            .row
+            .saturating_sub(t.reach())
+            .min(t.lines.len())
+            .min(t.screen_top.unwrap_or(usize::MAX));
         let mut out = String::new();
         for line in t.lines.drain(..done) {
             let s: String = line.into_iter().collect();
@@ -65,6 +74,7 @@ impl Stream {
             out.push('\n');
         }
         t.row -= done;
+        t.screen_top = t.screen_top.map(|top| top - done);
         t.saved = t.saved.map(|(r, c)| (r.saturating_sub(done), c));
         out
     }
@@ -100,10 +110,15 @@ struct Lines {
     /// How far up the last [`RECENT`] redraws reached: a frame redrawn once in a while (a
     /// full-screen repaint) does not hold lines back for ever.
     recent: std::collections::VecDeque<usize>,
+    /// The first line of the alternate screen while a full-screen TUI is on it.
+    screen_top: Option<usize>,
     /// How far the cursor was moved up past the first line held (clamped there), since the
     /// last character or line feed: lines already handed out that a redraw meant to reach.
     overshoot: usize,
 }
+
+/// The rows of an alternate screen: a session's pane height.
+const SCREEN_ROWS: usize = crate::tmux::SESSION_SIZE.1 as usize;
 
 /// How many recent redraws decide how many lines a [`Stream`] holds back.
 const RECENT: usize = 32;
@@ -119,6 +134,16 @@ impl Lines {
 
     fn down(&mut self, n: usize) {
         self.row += n;
+        // The alternate screen scrolls at its bottom: its first line is lost.
+        if let Some(top) = self.screen_top {
+            let bottom = top + SCREEN_ROWS - 1;
+            if self.row > bottom {
+                let k = self.row - bottom;
+                let end = (top + k).min(self.lines.len());
+                self.lines.drain(top.min(end)..end);
+                self.row = bottom;
+            }
+        }
         self.line();
     }
 
@@ -141,6 +166,31 @@ impl Lines {
                 self.recent.pop_front();
             }
             self.recent.push_back(std::mem::take(&mut self.reach_now));
+        }
+    }
+
+    /// Enters (`on`) or leaves the alternate screen. Its frames are drawn below the lines so
+    /// far (absolute rows count from there), and its last frame stays when it is left, as a
+    /// TUI's last state.
+    fn alt_screen(&mut self, on: bool) {
+        if on {
+            if self.screen_top.is_none() {
+                // Below the cursor's line, or on it when it is empty.
+                let used = self.lines.get(self.row).is_some_and(|l| !l.is_empty());
+                let top = self.row + usize::from(used);
+                self.screen_top = Some(top);
+                (self.row, self.col) = (top, 0);
+            }
+        } else if self.screen_top.take().is_some() {
+            (self.row, self.col) = (self.lines.len(), 0);
+        }
+    }
+
+    /// Absolute row `n` (1-based): on the alternate screen, counted from its top; elsewhere
+    /// the row is kept (where the screen starts is not known).
+    fn go_row(&mut self, n: usize) {
+        if let Some(top) = self.screen_top {
+            self.row = top + n.min(SCREEN_ROWS) - 1;
         }
     }
 
@@ -203,8 +253,17 @@ impl vte::Perform for Lines {
         _ignore: bool,
         action: char,
     ) {
+        if intermediates == b"?" && matches!(action, 'h' | 'l') {
+            let alt = params
+                .iter()
+                .any(|p| matches!(p.first(), Some(47 | 1047 | 1049)));
+            if alt {
+                self.alt_screen(action == 'h');
+            }
+            return;
+        }
         if !intermediates.is_empty() {
-            return; // private modes (`ESC[?25l`, …): nothing to draw
+            return; // other private modes (`ESC[?25l`, …): nothing to draw
         }
         let first = params.iter().next().and_then(|p| p.first().copied());
         // A count: missing or 0 means 1.
@@ -229,6 +288,13 @@ impl vte::Perform for Lines {
                 self.line().truncate(col);
                 self.lines.truncate(self.row + 1);
             }
+            // On the alternate screen, a clear starts the frame again.
+            'J' if mode == 2 || mode == 3 => {
+                if let Some(top) = self.screen_top {
+                    self.lines.truncate(top);
+                    self.row = self.row.max(top);
+                }
+            }
             'A' => self.up(n),
             'B' => self.down(n),
             'C' => self.col = (self.col + n).min(MAX_COLS),
@@ -245,7 +311,9 @@ impl vte::Perform for Lines {
             'H' | 'f' => {
                 let col = params.iter().nth(1).and_then(|p| p.first().copied());
                 self.col = (usize::from(col.unwrap_or(1).max(1)) - 1).min(MAX_COLS);
+                self.go_row(n);
             }
+            'd' => self.go_row(n),
             's' => self.saved = Some((self.row, self.col)),
             'u' => self.restore(),
             _ => {}
@@ -369,6 +437,44 @@ mod tests {
         );
         // Clamped at the first line: never a panic.
         assert_eq!(render(b"x\x1b[99A\x1b[99Dy\n"), "y\n");
+    }
+
+    #[test]
+    fn a_full_screen_tui_shows_its_last_frame() {
+        let frame = |n: u32| format!("\x1b[2J\x1b[H┌ app\x1b[3;1H│ frame {n}\x1b[50;1Hstatus {n}");
+        let mut raw = b"$ run app\n\x1b[?1049h".to_vec();
+        for n in 1..=3 {
+            raw.extend(frame(n).bytes());
+        }
+        let on = render(&raw);
+        assert!(on.starts_with("$ run app\n┌ app\n\n│ frame 3\n"), "{on:?}");
+        assert!(
+            on.ends_with("\nstatus 3") && !on.contains("frame 2"),
+            "{on:?}"
+        );
+        raw.extend(b"\x1b[?1049lbye\n");
+        assert!(
+            render(&raw).ends_with("status 3\nbye\n"),
+            "{:?}",
+            render(&raw)
+        );
+        // Followed: nothing of the screen while it is on, the last frame when it is left.
+        let mut s = Stream::new();
+        let mut out = s.feed(b"$ run app\n\x1b[?1049h");
+        for n in 1..=3 {
+            out += &s.feed(frame(n).as_bytes());
+        }
+        assert_eq!(out, "$ run app\n");
+        out += &s.feed(b"\x1b[?1049lbye\n");
+        assert!(
+            out.contains("│ frame 3\n") && !out.contains("frame 1"),
+            "{out:?}"
+        );
+        // The alternate screen scrolls at its bottom: bounded.
+        let mut s = Stream::new();
+        s.feed(b"\x1b[?1049h");
+        s.feed(&b"line\n".repeat(1000));
+        assert!(s.t.lines.len() <= super::SCREEN_ROWS, "{}", s.t.lines.len());
     }
 
     #[test]
