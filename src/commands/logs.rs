@@ -80,11 +80,25 @@ async fn one(
     let path = log_of(ctx, name);
     let mut out = std::io::stdout().lock();
     let mut follower = Follower::from_end(&path);
+    let mut stream = Stream::new();
     match std::fs::metadata(&path) {
         Ok(_) => {
             let data = logfile::tail(&path, lines, cfg.log_files)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-            print(&mut out, &data, raw)?;
+            if raw {
+                print(&mut out, &data, true)?;
+            } else if follow {
+                // A line still being drawn (a spinner) is finished by what follows.
+                let (whole, partial) = split_partial(&data);
+                print(&mut out, whole, false)?;
+                out.write_all(stream.feed(partial).as_bytes())?;
+            } else {
+                let mut text = logfile::render(&data);
+                if !text.is_empty() && !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                out.write_all(text.as_bytes())?;
+            }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if !follow {
@@ -102,7 +116,6 @@ async fn one(
     if !follow {
         return Ok(ExitCode::SUCCESS);
     }
-    let mut stream = Stream::new();
     loop {
         tokio::time::sleep(POLL).await;
         let data = follower
@@ -146,11 +159,22 @@ async fn all(ctx: &Ctx, lines: usize, follow: bool, raw: bool) -> anyhow::Result
         .collect();
     let mut out = std::io::stdout().lock();
     if lines > 0 {
-        for s in &sources {
+        for s in &mut sources {
             let path = s.follower.path();
             match logfile::tail(path, lines, cfg.log_files) {
                 Ok(data) if raw => print_prefixed(&mut out, &s.prefix, &data)?,
-                Ok(data) => print_prefixed(&mut out, &s.prefix, logfile::render(&data).as_bytes())?,
+                Ok(data) if follow => {
+                    // A line still being drawn (a spinner) is finished by what follows.
+                    let (whole, partial) = split_partial(&data);
+                    let text = logfile::render(whole);
+                    print_prefixed(&mut out, &s.prefix, text.as_bytes())?;
+                    let more = s.stream.feed(partial);
+                    print_prefixed(&mut out, &s.prefix, more.as_bytes())?;
+                }
+                Ok(data) => {
+                    let text = logfile::render(&data);
+                    print_prefixed(&mut out, &s.prefix, text.as_bytes())?;
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => tracing::warn!("cannot read {}: {e}", path.display()),
             }
@@ -183,6 +207,12 @@ async fn all(ctx: &Ctx, lines: usize, follow: bool, raw: bool) -> anyhow::Result
             }
         }
     }
+}
+
+/// `data` split after its last newline: the whole lines, and the line not ended yet.
+fn split_partial(data: &[u8]) -> (&[u8], &[u8]) {
+    let at = data.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    data.split_at(at)
 }
 
 /// `name | ` padded to `width`, in one of six colours when `color` gives an index.
@@ -227,5 +257,8 @@ mod tests {
         print_prefixed(&mut out, &p, b"").unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "a        | \n");
         assert_eq!(prefix("ab", 2, Some(7)), "\x1b[32mab | \x1b[0m");
+        assert_eq!(split_partial(b"a\nb\n\rc"), (&b"a\nb\n"[..], &b"\rc"[..]));
+        assert_eq!(split_partial(b"\rc"), (&b""[..], &b"\rc"[..]));
+        assert_eq!(split_partial(b"a\n"), (&b"a\n"[..], &b""[..]));
     }
 }

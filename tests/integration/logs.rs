@@ -310,3 +310,36 @@ exec sleep 1000
         "{followed:?}"
     );
 }
+
+#[test]
+fn following_from_the_middle_of_a_spinner_prints_its_end_as_one_line() {
+    let t = TestEnv::new();
+    t.write_script(
+        "spin.sh",
+        r#"#!/bin/sh
+i=0
+while [ $i -lt 40 ]; do i=$((i+1)); printf '\r\033[K✶ Working… (%ss · esc to interrupt)' $i; sleep 0.1; done
+printf '\r\033[Kready\n'
+exec sleep 1000
+"#,
+    );
+    t.config(&config("lm-", "sh ./spin.sh"));
+    assert_eq!(t.run(&["up", "a"]).0, 0);
+    let log = || t.run(&["logs", "a", "--no-follow"]).1;
+    assert!(wait_until(10.0, || log().contains("(5s")), "{}", log());
+    // Mid-spinner: the history shows its state so far, on a line of its own.
+    let out = log();
+    assert!(out.ends_with(" · esc to interrupt)\n"), "{out:?}");
+    let one = Spawned::new(&t, &["logs", "a"]);
+    let all = Spawned::new(&t, &["logs", "-n", "5"]);
+    assert!(
+        wait_until(10.0, || one.lines().iter().any(|l| l == "ready")
+            && all.lines().iter().any(|l| l == "a        | ready")),
+        "{:?} {:?}",
+        one.lines(),
+        all.lines()
+    );
+    for l in one.lines().iter().chain(all.lines().iter()) {
+        assert!(!l.contains("Working") && !l.contains('\u{1b}'), "{l:?}");
+    }
+}
