@@ -75,6 +75,10 @@ pub fn why(e: &Value, today: NaiveDate) -> String {
         "start-failed" | "restart-failed" | "config-invalid" | "tmux-error" | "ping-failed"
         | "handoff-error" | "wake-state-error" => vec![f("why"), f("error")],
         "wake" => vec![f("outcome"), f("why"), f("error")],
+        "notify-error" => vec![
+            f("kind").map(|k| format!("the {k} notification")),
+            f("error"),
+        ],
         "backoff" => vec![f("why"), until("until").map(|u| format!("next try at {u}"))],
         "fatal" | "state-corrupt" | "orphan-stopped" | "phase-index-corrupt" | "stall-nudge" => {
             vec![f("why")]
@@ -231,6 +235,9 @@ mod tests {
         let e = json!({"ts": ts, "source": "watchdog", "event": "wake", "name": "a",
                        "outcome": "waiting", "why": "busy"});
         assert!(line(&e, today).ends_with("wake              waiting: busy"));
+        let e = json!({"ts": ts, "source": "watchdog", "event": "notify-error", "name": "a",
+                       "kind": "fatal", "error": "exit status 1", "why": "x"});
+        assert!(line(&e, today).ends_with("the fatal notification: exit status 1"));
         let e = json!({"ts": ts, "source": "watchdog", "event": "phase-advance",
                        "from": "p1", "to": "p2", "index": 1});
         assert!(line(&e, today).ends_with("phase-advance     p1 → p2"));

@@ -1,11 +1,15 @@
 //! SPEC §8 — `log_dir/events.jsonl`: one JSON object per line for every start, restart (with
 //! why), stop and watchdog decision. Lines are appended with one `write` each, so concurrent
-//! writers (a verb and the watchdog) do not interleave within a line.
+//! writers (a verb and the watchdog) do not interleave within a line. The watchdog's writer
+//! carries its [`Notifier`]: every event it writes is offered to `[notify]`.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
+
+use crate::notify::Notifier;
 
 /// Appends events to one fleet's `events.jsonl`.
 #[derive(Debug, Clone)]
@@ -13,6 +17,8 @@ pub struct Events {
     path: PathBuf,
     /// Who writes: `up`, `down`, `watchdog`, …
     source: &'static str,
+    /// Offered every event written (the watchdog's only).
+    notifier: Option<Arc<Notifier>>,
 }
 
 impl Events {
@@ -20,11 +26,19 @@ impl Events {
         Self {
             path: log_dir.join("events.jsonl"),
             source,
+            notifier: None,
         }
     }
 
+    /// This writer, offering every event it writes to `notifier` (after writing it).
+    pub fn with_notifier(mut self, notifier: Arc<Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
     /// Appends `{"ts", "source", "event", ...fields}`. `ts` is local time with offset
-    /// (RFC 3339). A failure to write is logged, never fatal.
+    /// (RFC 3339). A failure to write is logged, never fatal. With a notifier, the event is
+    /// then offered to it (which returns at once).
     pub fn emit(&self, event: &str, fields: Value) {
         let mut obj = Map::new();
         obj.insert(
@@ -36,7 +50,8 @@ impl Events {
         if let Value::Object(f) = fields {
             obj.extend(f);
         }
-        let mut line = Value::Object(obj).to_string();
+        let event = Value::Object(obj);
+        let mut line = event.to_string();
         line.push('\n');
         // log_dir itself may be created, never its parents: a watchdog stopping after its
         // project was deleted must not bring the directory back.
@@ -51,6 +66,9 @@ impl Events {
         };
         if let Err(e) = res {
             tracing::warn!("cannot append to {}: {e}", self.path.display());
+        }
+        if let Some(n) = &self.notifier {
+            n.offer(&event);
         }
     }
 }

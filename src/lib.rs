@@ -5,7 +5,7 @@
 //! ```text
 //! cli ──► commands/<verb> ──► config (the only reader of agents.toml)
 //!                         ├─► launch (kickoff, argv per delivery) ──► tmux (the only caller of tmux)
-//!                         ├─► state (files under log_dir, atomic) · events (events.jsonl)
+//!                         ├─► state (files under log_dir, atomic) · events (events.jsonl) ──► notify
 //!                         └─► watchdog (light/heavy ticks) ──► detect · phase · launch · tmux
 //!                                                            └─► handoff ──► git (the only caller of git)
 //! ```
@@ -27,6 +27,7 @@ pub mod git;
 pub mod launch;
 pub mod logfile;
 pub mod logging;
+pub mod notify;
 pub mod phase;
 pub mod state;
 pub mod supervise;

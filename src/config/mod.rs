@@ -267,8 +267,9 @@ const LOOP_KEYS: &[&str] = &[
     "handoff",
     "on_complete",
 ];
+const NOTIFY_KEYS: &[&str] = &["command", "events", "notify_repeat", "timeout"];
 const TOP_KEYS: &[&str] = &[
-    "defaults", "watchdog", "backend", "agent", "service", "loop",
+    "defaults", "watchdog", "backend", "agent", "service", "loop", "notify",
 ];
 
 /// The segments of a serde_ignored path, without the private field that `Spanned` adds.
@@ -345,6 +346,7 @@ fn unknown_key(text: &str, key: &str) -> Problem {
         ["backend", name, ..] => (format!("[backend.{name}]"), BACKEND_KEYS),
         ["watchdog", ..] => ("[watchdog]".into(), WATCHDOG_KEYS),
         ["loop", ..] => ("[loop]".into(), LOOP_KEYS),
+        ["notify", ..] => ("[notify]".into(), NOTIFY_KEYS),
         _ => (key.to_string(), &[]),
     };
     let p = Problem::new(format!("{table}: unknown key `{last}` is ignored")).at(span);
@@ -382,6 +384,10 @@ mod tests {
         "\u{0}",
         "\"\"\"",
         "[loop.handoff]\n",
+        "[notify]\n",
+        "command = [\"x\", \"y\"]\n",
+        "events = [\"fatl\"]\n",
+        "notify_repeat = -3\n",
     ];
 
     proptest::proptest! {
@@ -403,6 +409,40 @@ mod tests {
                 let _ = e.to_string();
             }
         }
+    }
+
+    fn notify_of(table: &str) -> super::NotifySettings {
+        let text =
+            format!("[defaults]\nsession_prefix = \"p-\"\nlog_dir = \"l\"\n\n[notify]\n{table}\n");
+        super::parse(
+            std::path::Path::new("/tmp/n/agents.toml"),
+            &text,
+            super::EnvOverrides::Ignore,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .notify
+    }
+
+    #[test]
+    fn a_notify_command_string_is_split_like_a_shell_and_an_array_is_taken_as_is() {
+        use super::NotifyKind;
+        let n = notify_of("command = \"notify-send 'agents alert' \\\"$AGENTS_REASON\\\"\"");
+        assert_eq!(
+            n.command.unwrap(),
+            ["notify-send", "agents alert", "$AGENTS_REASON"],
+            "no shell: $VAR stays a word"
+        );
+        assert_eq!(n.events, NotifyKind::ALL, "every kind by default");
+        assert_eq!(n.repeat, std::time::Duration::from_secs(600));
+        assert_eq!(n.timeout, std::time::Duration::from_secs(10));
+        let n = notify_of(
+            "command = [\"sh\", \"-c\", \"a | b\"]\nevents = [\"limit\", \"fatal\", \"limit\"]\nnotify_repeat = 0\ntimeout = 2.5",
+        );
+        assert_eq!(n.command.unwrap(), ["sh", "-c", "a | b"]);
+        assert_eq!(n.events, [NotifyKind::Limit, NotifyKind::Fatal]);
+        assert_eq!(n.repeat, std::time::Duration::ZERO);
+        assert_eq!(n.timeout, std::time::Duration::from_millis(2500));
+        assert_eq!(notify_of("").command, None, "no command: nothing is sent");
     }
 
     #[test]

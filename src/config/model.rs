@@ -35,6 +35,8 @@ pub struct Config {
     /// (default [`DEFAULT_LOG_FILES`], 3; 0 keeps none).
     pub log_files: u32,
     pub watchdog: WatchdogSettings,
+    /// `[notify]`: the command the watchdog runs for the events a person must hear about.
+    pub notify: NotifySettings,
     /// Backends by name.
     pub backends: BTreeMap<String, Backend>,
     /// Agents in file order.
@@ -119,6 +121,94 @@ pub struct WatchdogSettings {
     pub restart_window: Duration,
     /// Running this long (default 1800 s) resets the backoff to an immediate restart.
     pub stable_after: Duration,
+}
+
+/// The default `[notify] notify_repeat`: the same kind for the same agent is sent at most
+/// once in 600 s.
+pub const DEFAULT_NOTIFY_REPEAT: Duration = Duration::from_secs(600);
+/// The default `[notify] timeout`: a notify command still running after 10 s is killed.
+pub const DEFAULT_NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `[notify]`: what the watchdog runs when something needs a person (see `crate::notify`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifySettings {
+    /// `command`: the argv to run (a string is split like a shell would, but no shell runs);
+    /// `None` when unset: no notifications.
+    pub command: Option<Vec<String>>,
+    /// `events`: the kinds sent (default: every one of [`NotifyKind::ALL`]).
+    pub events: Vec<NotifyKind>,
+    /// `notify_repeat`: the same kind for the same agent is not sent again within this long
+    /// (default [`DEFAULT_NOTIFY_REPEAT`]).
+    pub repeat: Duration,
+    /// `timeout`: a command still running after this long is killed and reported (default
+    /// [`DEFAULT_NOTIFY_TIMEOUT`]).
+    pub timeout: Duration,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self {
+            command: None,
+            events: NotifyKind::ALL.to_vec(),
+            repeat: DEFAULT_NOTIFY_REPEAT,
+            timeout: DEFAULT_NOTIFY_TIMEOUT,
+        }
+    }
+}
+
+/// A kind of notification: what `AGENTS_EVENT` says and `[notify] events` chooses. Which
+/// `events.jsonl` events make each kind is `crate::notify::kind::classify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotifyKind {
+    /// An agent crash-looped past `max_restarts` and is no longer restarted.
+    Fatal,
+    /// An agent's screen waits for a person (sign-in, trust, permission prompt).
+    Dialog,
+    /// An agent hit a usage limit; the reset time, when the banner gives one.
+    Limit,
+    /// An agent stayed idle after a stall nudge and was restarted.
+    Stall,
+    /// A phase was done and the loop advanced to the next one.
+    PhaseDone,
+    /// The last phase was done: the sequence is complete.
+    SequenceComplete,
+    /// A handoff ping could not be delivered, or was typed into a busy agent after waiting.
+    HandoffFailed,
+    /// A scheduled wake could not be typed.
+    WakeFailed,
+}
+
+impl NotifyKind {
+    /// Every kind, in the order the README lists them.
+    pub const ALL: &'static [NotifyKind] = &[
+        Self::Fatal,
+        Self::Dialog,
+        Self::Limit,
+        Self::Stall,
+        Self::PhaseDone,
+        Self::SequenceComplete,
+        Self::HandoffFailed,
+        Self::WakeFailed,
+    ];
+
+    /// The name written in `[notify] events` and given in `AGENTS_EVENT`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fatal => "fatal",
+            Self::Dialog => "dialog",
+            Self::Limit => "limit",
+            Self::Stall => "stall",
+            Self::PhaseDone => "phase-done",
+            Self::SequenceComplete => "sequence-complete",
+            Self::HandoffFailed => "handoff-failed",
+            Self::WakeFailed => "wake-failed",
+        }
+    }
+
+    /// The kind named `s`, if any.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
 }
 
 /// How a backend receives its kickoff prompt (`prompt_delivery`).

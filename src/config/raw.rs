@@ -29,6 +29,8 @@ pub struct RawFile {
     pub service: Vec<Spanned<RawEntry>>,
     #[serde(default, rename = "loop")]
     pub loop_: RawLoop,
+    #[serde(default)]
+    pub notify: RawNotify,
 }
 
 /// One `[defaults]`, `[[agent]]` or `[[service]]` table. They share one shape because
@@ -111,6 +113,50 @@ pub struct RawWatchdog {
     pub restart_window: Option<Spanned<Seconds>>,
     #[serde(default, deserialize_with = "lenient_spanned")]
     pub stable_after: Option<Spanned<Seconds>>,
+}
+
+/// `[notify]`: the command run for the events a person must hear about.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawNotify {
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub command: Option<Spanned<RawCommand>>,
+    /// Not lenient: each kind keeps its own span for the error that names it.
+    #[serde(default)]
+    pub events: Option<Spanned<Vec<SStr>>>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub notify_repeat: Option<Spanned<Seconds>>,
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    pub timeout: Option<Spanned<Seconds>>,
+}
+
+/// A command written as one string (split into words later) or as an array of words.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawCommand {
+    Line(String),
+    Argv(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for RawCommand {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawCommand;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a command line string or an array of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawCommand, E> {
+                Ok(RawCommand::Line(v.to_string()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<RawCommand, A::Error> {
+                let mut words = Vec::new();
+                while let Some(w) = seq.next_element::<String>()? {
+                    words.push(w);
+                }
+                Ok(RawCommand::Argv(words))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `[backend.NAME]`, or a built-in preset (`src/presets/NAME.toml`, the same keys).

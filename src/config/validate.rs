@@ -104,6 +104,7 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
     }
 
     let watchdog = watchdog_settings(&raw.watchdog, &mut v);
+    let notify = notify_settings(&raw.notify, &mut v);
     // Backends: the [backend.NAME] tables (each laid over the preset of that name, if any),
     // plus the built-in presets that an agent names without a table.
     let mut referenced: Vec<String> = d.backend.iter().map(|b| b.get_ref().clone()).collect();
@@ -380,6 +381,7 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
         log_max_bytes,
         log_files,
         watchdog,
+        notify,
         backends,
         agents,
         services,
@@ -641,6 +643,81 @@ fn watchdog_settings(w: &RawWatchdog, v: &mut V) -> WatchdogSettings {
         restart_window: d(get(&w.restart_window, 900.0)),
         stable_after: d(get(&w.stable_after, 1800.0)),
     }
+}
+
+/// `[notify]`: the command (a string split into words like a shell would, without running
+/// one; or an array taken as is), the kinds sent, `notify_repeat` and `timeout`.
+fn notify_settings(n: &RawNotify, v: &mut V) -> NotifySettings {
+    let mut out = NotifySettings::default();
+    if let Some(c) = &n.command {
+        let argv = match c.get_ref() {
+            RawCommand::Line(line) => match shlex::split(line) {
+                Some(words) => Some(words),
+                None => {
+                    v.err(Problem::new(format!("[notify] command {line:?} is not a valid command line"))
+                        .at(Some(sp(c)))
+                        .help("close the quote, or write the command as an array: command = [\"notify-send\", \"agents\"]"));
+                    None
+                }
+            },
+            RawCommand::Argv(words) => Some(words.clone()),
+        };
+        match argv {
+            Some(words) if words.first().is_none_or(|w| w.is_empty()) => {
+                v.err(Problem::new("[notify] command is empty")
+                    .at(Some(sp(c)))
+                    .help("name the program to run, e.g. command = \"notify-send agents\"; remove [notify] to send nothing"));
+            }
+            Some(words) => out.command = Some(words),
+            None => {}
+        }
+    } else if n.events.is_some() || n.notify_repeat.is_some() || n.timeout.is_some() {
+        v.warn(
+            Problem::new("[notify] has no `command`: no notification is sent")
+                .help("add command = \"...\" (the program run with the event on stdin)"),
+        );
+    }
+    if let Some(list) = &n.events {
+        let names: Vec<&str> = NotifyKind::ALL.iter().map(|k| k.as_str()).collect();
+        let mut kinds = Vec::new();
+        for e in list.get_ref() {
+            match NotifyKind::parse(e.get_ref()) {
+                Some(k) if !kinds.contains(&k) => kinds.push(k),
+                Some(_) => {}
+                None => v.err(
+                    Problem::new(format!(
+                        "[notify] events: {:?} is not a notification kind",
+                        e.get_ref()
+                    ))
+                    .at(Some(sp(e)))
+                    .help(suggest(e.get_ref(), &names, "the kinds are", "")),
+                ),
+            }
+        }
+        if list.get_ref().is_empty() {
+            v.warn(
+                Problem::new("[notify] events is empty: no notification is sent")
+                    .at(Some(sp(list)))
+                    .help(format!("name the kinds to send: {}", names.join(", "))),
+            );
+        }
+        out.events = kinds;
+    }
+    if let Some(r) = &n.notify_repeat {
+        out.repeat = r.get_ref().duration();
+    }
+    if let Some(t) = &n.timeout {
+        if t.get_ref().0 < 0.1 {
+            v.err(
+                Problem::new(format!("[notify] timeout = {} is too short", t.get_ref().0))
+                    .at(Some(sp(t)))
+                    .help("give the seconds a notify command may run before it is killed, >= 0.1 (default 10)"),
+            );
+        } else {
+            out.timeout = t.get_ref().duration();
+        }
+    }
+    out
 }
 
 /// An integer key checked against `range`: its value, else (unset, or out of range with an

@@ -16,6 +16,10 @@ pub struct Stall {
     pub nudged_at: Option<f64>,
 }
 
+/// How the reason of a stall restart begins (`restart` events carry it; notifications of
+/// kind `stall` are recognised by it).
+pub const RESTART_REASON: &str = "stalled:";
+
 /// What to do this tick.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StallStep {
@@ -58,7 +62,7 @@ impl Stall {
             Some(t) if now - t >= stall_idle => {
                 *self = Stall::default();
                 StallStep::Restart(format!(
-                    "stalled: idle {:.0} s, and still idle {:.0} s after a nudge",
+                    "{RESTART_REASON} idle {:.0} s, and still idle {:.0} s after a nudge",
                     now - since,
                     now - t
                 ))

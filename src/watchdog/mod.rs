@@ -9,7 +9,8 @@
 //! so it is restarted within a second whatever the light tick. The config is re-read every
 //! tick; an invalid one keeps the last good one (defect 1). One watchdog per fleet: an OS
 //! lock in the state dir (defect 20). SIGTERM, SIGINT and SIGHUP (its tmux session closed)
-//! stop it cleanly. Every decision is a line in `events.jsonl`.
+//! stop it cleanly. Every decision is a line in `events.jsonl`; the ones a person must hear
+//! about also run the `[notify]` command ([`crate::notify`], in the background).
 
 pub mod advance;
 pub mod handoff;
@@ -49,6 +50,9 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     let cfg = config::load(path, EnvOverrides::Ignore)?;
     crate::commands::log_warnings(&cfg);
     let mut ctx = Ctx::new(cfg, "watchdog");
+    // Only the watchdog notifies (crate::notify): its events are offered to `[notify]`.
+    let notifier = crate::notify::Notifier::new(&ctx.cfg);
+    ctx.events = ctx.events.with_notifier(notifier.clone());
     ctx.tmux.check_version().await?;
     let mut lock = crate::state::lock::acquire(&ctx.state.lock_path())?;
     let mut reloader = Reloader::new(path);
@@ -83,6 +87,7 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     if opts.once {
         wd.tick(&ctx, true).await;
         crate::launch::settle(Duration::from_secs(120)).await;
+        settle_notifications(&notifier, ctx.cfg.notify.timeout).await;
         ctx.events
             .emit("watchdog-stop", json!({"reason": "--once"}));
         return Ok(ExitCode::SUCCESS);
@@ -95,12 +100,15 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     let (mut next_light, mut next_heavy) = (start, start);
     let reason = loop {
         let mut event = false;
+        // Biased: a signal wins over a due tick, and when a closed session's SIGHUP and a
+        // stop's SIGTERM both arrived during a tick, the cause (SIGHUP) is the one recorded.
         tokio::select! {
-            _ = tokio::time::sleep_until(next_light.min(next_heavy)) => {}
-            Some(()) = wd.next_event() => event = true,
+            biased;
+            _ = hup.recv() => break "SIGHUP (its tmux session was closed)",
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",
-            _ = hup.recv() => break "SIGHUP (its tmux session was closed)",
+            Some(()) = wd.next_event() => event = true,
+            _ = tokio::time::sleep_until(next_light.min(next_heavy)) => {}
         }
         if event {
             tracing::debug!("a fleet session died or was killed: ticking now");
@@ -115,7 +123,9 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
                 let cfg = next_cfg.expect("Applied sets the config");
                 tracing::info!("config {} changed — applied", cfg.path.display());
                 crate::commands::log_warnings(&cfg);
+                notifier.configure(&cfg);
                 ctx = Ctx::new(cfg, "watchdog");
+                ctx.events = ctx.events.with_notifier(notifier.clone());
                 ctx.events.emit("config-applied", json!({}));
             }
             Refresh::Invalid { error, first } => {
@@ -145,6 +155,7 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
                         "watchdog-stop",
                         json!({"reason": "another watchdog holds the lock"}),
                     );
+                    settle_notifications(&notifier, STOP_GRACE).await;
                     return Ok(ExitCode::FAILURE);
                 }
             }
@@ -167,7 +178,20 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     };
     tracing::info!("watchdog stopping: {reason}");
     ctx.events.emit("watchdog-stop", json!({"reason": reason}));
+    settle_notifications(&notifier, STOP_GRACE).await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How long a stopping watchdog waits for notify commands still running before it kills them.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Waits up to `grace` for the running notify commands, then kills what is left.
+async fn settle_notifications(notifier: &std::sync::Arc<crate::notify::Notifier>, grace: Duration) {
+    if notifier.running() == 0 {
+        return;
+    }
+    let n = notifier.clone();
+    let _ = tokio::task::spawn_blocking(move || n.settle(grace)).await;
 }
 
 /// Whether a `footer_ui` backend's session log was written within its `log_grace`.

@@ -11,6 +11,7 @@ mod handoff;
 mod logs;
 mod loop_;
 mod misc;
+mod notify;
 mod operator;
 mod orphans;
 mod races;

@@ -86,12 +86,16 @@ fn defect_01_bad_config_edit_keeps_last_good_and_a_fixed_one_applies() {
         wait_until(5.0, || t.pane_pid("bc-a3").is_some()),
         "the fixed config was not applied"
     );
+    // The event and the log line are written once the session is up: wait for them.
+    assert!(wait_until(5.0, || !restarts(&t, "a3").is_empty()));
     let r = restarts(&t, "a3");
     assert_eq!(r[0]["reason"], "new in the config", "{r:?}");
-    let wd_log = std::fs::read_to_string(t.path().join(".agents/bc-watchdog.log")).unwrap();
+    let wd_log = || std::fs::read_to_string(t.path().join(".agents/bc-watchdog.log")).unwrap();
     assert!(
-        wd_log.contains("a3 (bc-a3) new in the config — starting"),
-        "{wd_log}"
+        wait_until(5.0, || wd_log()
+            .contains("a3 (bc-a3) new in the config — starting")),
+        "{}",
+        wd_log()
     );
     assert!(
         t.events(".agents")
