@@ -50,6 +50,7 @@ impl Command {
             | Command::Send { config, .. }
             | Command::Logs { config, .. } => Some(config),
             Command::Selftest(args) => Some(&args.config),
+            Command::Events(args) => Some(&args.config),
             Command::PipeLog { .. }
             | Command::Init { .. }
             | Command::Presets { .. }
@@ -154,13 +155,18 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
-    /// Show an agent's, service's or the watchdog's session log, and follow it.
+    /// Show an agent's, service's or the watchdog's session log, and follow it; without a
+    /// name, follow every session's log at once, each line prefixed with its name.
     Logs {
-        /// Agent, service or `watchdog`
-        name: String,
-        /// Lines of history to show first
-        #[arg(short = 'n', long, default_value_t = 20)]
-        lines: usize,
+        /// Agent, service or `watchdog` [default: every session of the config]
+        name: Option<String>,
+        /// Lines of history to show first (of each log without a name) [default: 20; 0
+        /// without a name, unless --no-follow]
+        #[arg(short = 'n', long)]
+        lines: Option<usize>,
+        /// Follow the log as it grows (the default)
+        #[arg(short = 'f', long, conflicts_with = "no_follow")]
+        follow: bool,
         /// Print the history and exit instead of following
         #[arg(long)]
         no_follow: bool,
@@ -170,6 +176,9 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Show the fleet's events (starts, restarts and why, limits, typed messages, handoffs,
+    /// phase moves), one readable line each, from log_dir/events.jsonl.
+    Events(EventsArgs),
     /// Internal: the session-log writer that tmux's pipe-pane runs. Copies stdin into FILE,
     /// rotating it at MAX_BYTES and keeping KEEP old files, until stdin closes.
     #[command(hide = true)]
@@ -239,6 +248,29 @@ pub struct SelftestArgs {
     pub now: Option<String>,
     #[command(flatten)]
     pub config: ConfigArg,
+}
+
+/// `agents events [-f] [--name N] [--since WHEN] [-n N] [--json]`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Keep printing events as they are recorded
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only the events of this agent, service or `watchdog`
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Only events since WHEN: a duration back from now (90s, 10m, 2h, 1d) or a time
+    /// (2026-11-20T14:00:00+01:00, 2026-11-20 14:00)
+    #[arg(long, value_name = "WHEN", value_parser = crate::commands::events::parse_since)]
+    pub since: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Only the last N matching events (then follow, with -f)
+    #[arg(short = 'n', long, value_name = "N")]
+    pub lines: Option<usize>,
+    /// Print the matching lines of events.jsonl as they are (JSON, one per line)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

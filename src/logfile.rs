@@ -181,71 +181,135 @@ pub fn tail(path: &Path, n: usize, keep: u32) -> std::io::Result<Vec<u8>> {
     Ok(parts.into_iter().rev().flatten().collect())
 }
 
-/// The last `n` lines of `file` (fewer if it holds fewer), and how many that is.
+/// The last `n` lines of `file` (fewer if it holds fewer), and how many that is. Read
+/// backwards in blocks, each block scanned once (linear in the bytes returned).
 fn tail_of(file: &mut File, n: usize) -> std::io::Result<(Vec<u8>, usize)> {
-    const BLOCK: u64 = 16 * 1024;
+    const BLOCK: u64 = 64 * 1024;
     let len = file.seek(SeekFrom::End(0))?;
     if n == 0 || len == 0 {
         return Ok((Vec::new(), 0));
     }
-    let mut buf: Vec<u8> = Vec::new();
+    // Newest first.
+    let mut blocks: Vec<Vec<u8>> = Vec::new();
+    let joined = |first: &[u8], blocks: &[Vec<u8>]| {
+        let mut out = first.to_vec();
+        for b in blocks.iter().rev() {
+            out.extend_from_slice(b);
+        }
+        out
+    };
     let mut start = len;
+    let mut count = 0;
     loop {
         let from = start.saturating_sub(BLOCK);
         let mut block = vec![0u8; (start - from) as usize];
         file.seek(SeekFrom::Start(from))?;
         file.read_exact(&mut block)?;
-        block.extend_from_slice(&buf);
-        buf = block;
-        start = from;
-        // The newline that ends the file does not start a line.
-        let body = buf.strip_suffix(b"\n").unwrap_or(&buf);
-        let mut count = 0;
-        for (i, b) in body.iter().enumerate().rev() {
-            if *b == b'\n' {
+        for i in (0..block.len()).rev() {
+            // The newline that ends the file does not start a line.
+            if block[i] == b'\n' && from + i as u64 != len - 1 {
                 count += 1;
                 if count == n {
-                    return Ok((buf[i + 1..].to_vec(), n));
+                    return Ok((joined(&block[i + 1..], &blocks), n));
                 }
             }
         }
+        let whole_is_newline = len == 1 && block == b"\n";
+        blocks.push(block);
+        start = from;
         if start == 0 {
-            let lines = count + usize::from(!body.is_empty());
-            return Ok((buf, lines.min(n)));
+            let lines = count + usize::from(!whole_is_newline);
+            return Ok((joined(&[], &blocks), lines.min(n)));
         }
     }
 }
 
-/// Renders raw pane output readable: escape sequences removed, and on each line a `\r`
-/// redraw resolved as a terminal would (later text overwrites from the line's start, so a
-/// progress bar shows its last frame). Invalid UTF-8 is shown as `�`.
+/// Renders raw pane output readable ([`crate::termtext::render`]): escape sequences removed,
+/// `\r` redraws, erases and cursor moves resolved as a terminal would (a spinner or a TUI
+/// frame shows its last state). Invalid UTF-8 is shown as `�`.
 pub fn render(raw: &[u8]) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for (i, line) in raw.split(|b| *b == b'\n').enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        out.push_str(&render_line(line));
-    }
-    out
+    crate::termtext::render(raw)
 }
 
-/// One line: each `\r`-separated frame stripped of escape sequences (which would drop the
-/// `\r` itself), then the frames overlaid from the line's start as a terminal would.
-fn render_line(line: &[u8]) -> String {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let mut cells: Vec<char> = Vec::new();
-    for frame in line.split(|b| *b == b'\r') {
-        let stripped = strip_ansi_escapes::strip(frame);
-        for (i, c) in String::from_utf8_lossy(&stripped).chars().enumerate() {
-            if i < cells.len() {
-                cells[i] = c;
-            } else {
-                cells.push(c);
-            }
+/// The most a [`Follower`] reads from its file per poll, in bytes.
+const FOLLOW_READ: u64 = 1 << 20;
+
+/// The most a [`Follower`] holds back waiting for a line's end, in bytes: a program that
+/// never writes a newline is shown in pieces rather than held in memory.
+const FOLLOW_PENDING: usize = 64 * 1024;
+
+/// Follows one file as it grows, like `tail -F`: a file that does not exist yet is waited
+/// for, and a rotated, truncated or re-created file (another inode, or shorter than the
+/// offset reached) is read from its start. Memory is bounded by [`FOLLOW_READ`] +
+/// [`FOLLOW_PENDING`].
+#[derive(Debug)]
+pub struct Follower {
+    path: PathBuf,
+    /// The file (by inode) and the offset reached; `None` before the file was seen.
+    at: Option<(u64, u64)>,
+    /// Bytes after the last newline, waiting for their line to end.
+    pending: Vec<u8>,
+}
+
+impl Follower {
+    /// Follows `path` from its current end (from its start when it does not exist yet).
+    pub fn from_end(path: &Path) -> Self {
+        let at = std::fs::metadata(path).ok().map(|m| (m.ino(), m.len()));
+        Self::at(path, at)
+    }
+
+    /// Follows `path` from `at` (inode, offset), or from the start of the file when `None`.
+    pub fn at(path: &Path, at: Option<(u64, u64)>) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            at,
+            pending: Vec::new(),
         }
     }
-    cells.into_iter().collect()
+
+    /// The path followed.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The bytes appended since the last call, as they are (a line may be cut). Empty when
+    /// nothing new (or the file is missing). Errors: the file exists but cannot be read.
+    pub fn poll_bytes(&mut self) -> std::io::Result<Vec<u8>> {
+        let mut f = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let m = f.metadata()?;
+        let pos = match self.at {
+            Some((ino, pos)) if ino == m.ino() && pos <= m.len() => pos,
+            _ => 0,
+        };
+        let mut buf = Vec::new();
+        if m.len() > pos {
+            f.seek(SeekFrom::Start(pos))?;
+            (&mut f).take(FOLLOW_READ).read_to_end(&mut buf)?;
+        }
+        self.at = Some((m.ino(), pos + buf.len() as u64));
+        Ok(buf)
+    }
+
+    /// The whole lines appended since the last call (ending with their `\n`); the bytes of
+    /// an unfinished line wait for its end (up to [`FOLLOW_PENDING`] bytes).
+    pub fn poll_lines(&mut self) -> std::io::Result<Vec<u8>> {
+        let buf = self.poll_bytes()?;
+        self.pending.extend_from_slice(&buf);
+        if self.pending.len() > FOLLOW_PENDING {
+            return Ok(std::mem::take(&mut self.pending));
+        }
+        match self.pending.iter().rposition(|b| *b == b'\n') {
+            Some(end) => {
+                let rest = self.pending.split_off(end + 1);
+                Ok(std::mem::replace(&mut self.pending, rest))
+            }
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -265,6 +329,23 @@ mod tests {
         assert_eq!(tail(&p, 3, 3).unwrap(), b"old 2\nnew 1\nnew 2");
         assert_eq!(tail(&p, 9, 3).unwrap(), b"old 1\nold 2\nnew 1\nnew 2");
         assert_eq!(tail(&p, 9, 0).unwrap(), b"new 1\nnew 2");
+        std::fs::write(&p, "\n").unwrap();
+        assert_eq!(tail(&p, 2, 0).unwrap(), b"\n");
+        std::fs::write(&p, "\n\nz\n").unwrap();
+        assert_eq!(tail(&p, 1, 0).unwrap(), b"z\n");
+        assert_eq!(tail(&p, 2, 0).unwrap(), b"\nz\n");
+        assert_eq!(tail(&p, 5, 0).unwrap(), b"\n\nz\n");
+        // Many lines, many blocks: linear, not one copy per block.
+        let big: String = (0..300_000).map(|i| format!("l{i}\n")).collect();
+        std::fs::write(&p, &big).unwrap();
+        let t0 = std::time::Instant::now();
+        let all = tail(&p, 300_000, 0).unwrap();
+        assert_eq!(all.len(), big.len());
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            t0.elapsed()
+        );
     }
 
     #[test]
@@ -304,6 +385,32 @@ mod tests {
         );
         assert_eq!(render(b"abcdef\rXY\n"), "XYcdef\n");
         assert_eq!(render(b"\xff\n"), "\u{fffd}\n");
+    }
+
+    #[test]
+    fn follower_waits_for_the_file_holds_unfinished_lines_and_restarts_on_truncation() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.log");
+        let mut f = Follower::from_end(&p);
+        assert_eq!(f.poll_lines().unwrap(), b"");
+        std::fs::write(&p, "one\ntw").unwrap();
+        assert_eq!(f.poll_lines().unwrap(), b"one\n");
+        let mut w = OpenOptions::new().append(true).open(&p).unwrap();
+        w.write_all(b"o\n").unwrap();
+        assert_eq!(f.poll_lines().unwrap(), b"two\n");
+        // Truncated, then re-created: read from the start.
+        std::fs::write(&p, "x\n").unwrap();
+        assert_eq!(f.poll_lines().unwrap(), b"x\n");
+        std::fs::remove_file(&p).unwrap();
+        std::fs::write(&p, "new file\n").unwrap();
+        assert_eq!(f.poll_lines().unwrap(), b"new file\n");
+        // From the end: what was there before is not repeated.
+        let mut g = Follower::from_end(&p);
+        assert_eq!(g.poll_bytes().unwrap(), b"");
+        // A line that never ends is shown in pieces, not held without bound.
+        let mut w = OpenOptions::new().append(true).open(&p).unwrap();
+        w.write_all(&vec![b'y'; FOLLOW_PENDING + 1]).unwrap();
+        assert_eq!(g.poll_lines().unwrap().len(), FOLLOW_PENDING + 1);
     }
 
     #[test]

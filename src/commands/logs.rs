@@ -1,23 +1,74 @@
-//! `agents logs <name> [-n N] [--no-follow] [--raw]` — print the last N lines of a session
-//! log, then follow it as it grows (like `tail -F`: a rotated, truncated or re-created log is
-//! read from its start).
+//! `agents logs [NAME] [-n N] [-f | --no-follow] [--raw]` — print the last N lines of a
+//! session log, then follow it as it grows (like `tail -F`: a rotated, truncated or
+//! re-created log is read from its start). Without a name, every session of the config (its
+//! agents, services and watchdog) is followed at once and each line is prefixed with its
+//! name, padded, as overmind and process-compose do.
 //!
 //! The history is read from the end of the file (and of the rotated files, when the current
 //! one holds fewer than N lines), never the whole file into memory. Output is rendered
-//! readable ([`crate::logfile::render`]: escape sequences removed, `\r` redraws resolved)
-//! unless `--raw` asks for the bytes as the pane wrote them.
+//! readable ([`crate::logfile::render`]: escape sequences removed, `\r` redraws, erases and
+//! cursor moves resolved, so a spinner shows its last state) unless `--raw` asks for the
+//! bytes as the pane wrote them. While following, output is rendered as it arrives
+//! ([`crate::termtext::Stream`]): a line is printed once it ends and, for a TUI that redraws
+//! a frame in place, once it has left that frame.
 
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::MetadataExt;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::ctx::Ctx;
-use crate::logfile;
+use crate::logfile::{self, Follower};
+use crate::termtext::Stream;
 
-/// Runs the verb. Errors: an unknown name, a log that cannot be read, or (with
-/// `--no-follow`) no log yet.
+/// How often a followed log is looked at.
+const POLL: Duration = Duration::from_millis(250);
+
+/// Lines of history of one named log by default.
+const DEFAULT_LINES: usize = 20;
+
+/// Runs the verb. `lines` is `-n` (`None`: 20 for one log; without a name, 0 while
+/// following and 20 with `--no-follow`). Errors: an unknown name, a log that cannot be read,
+/// or (with `--no-follow`) no log yet.
 pub async fn run(
+    ctx: &Ctx,
+    name: Option<&str>,
+    lines: Option<usize>,
+    follow: bool,
+    raw: bool,
+) -> anyhow::Result<ExitCode> {
+    match name {
+        Some(name) => one(ctx, name, lines.unwrap_or(DEFAULT_LINES), follow, raw).await,
+        None => {
+            let n = lines.unwrap_or(if follow { 0 } else { DEFAULT_LINES });
+            all(ctx, n, follow, raw).await
+        }
+    }
+}
+
+/// Prints `data` as it was written (`raw`) or rendered readable.
+fn print(out: &mut impl Write, data: &[u8], raw: bool) -> std::io::Result<()> {
+    if raw {
+        out.write_all(data)?;
+    } else {
+        out.write_all(logfile::render(data).as_bytes())?;
+    }
+    out.flush()
+}
+
+/// The session log of an agent, service or `watchdog` (a known name).
+fn log_of(ctx: &Ctx, name: &str) -> PathBuf {
+    let cfg = &ctx.cfg;
+    let session = match (cfg.agent(name), cfg.service(name)) {
+        (Some(a), _) => a.session.clone(),
+        (_, Some(s)) => s.session.clone(),
+        _ => cfg.watchdog_session(),
+    };
+    cfg.session_log(&session)
+}
+
+/// One log: its history, then (with `follow`) what is appended.
+async fn one(
     ctx: &Ctx,
     name: &str,
     lines: usize,
@@ -26,30 +77,28 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     super::check_names(cfg, &[name.to_string()])?;
-    let session = match (cfg.agent(name), cfg.service(name)) {
-        (Some(a), _) => a.session.clone(),
-        (_, Some(s)) => s.session.clone(),
-        _ => cfg.watchdog_session(),
-    };
-    let path = cfg.session_log(&session);
+    let path = log_of(ctx, name);
     let mut out = std::io::stdout().lock();
-    let print = |out: &mut std::io::StdoutLock, data: &[u8]| -> std::io::Result<()> {
-        if raw {
-            out.write_all(data)?;
-        } else {
-            out.write_all(logfile::render(data).as_bytes())?;
-        }
-        out.flush()
-    };
-    // Where following starts: the file (by inode) and the offset reached.
-    let mut at: Option<(u64, u64)> = None;
-    match std::fs::File::open(&path) {
-        Ok(f) => {
-            let m = f.metadata()?;
-            at = Some((m.ino(), m.len()));
+    let mut follower = Follower::from_end(&path);
+    let mut stream = Stream::new();
+    match std::fs::metadata(&path) {
+        Ok(_) => {
             let data = logfile::tail(&path, lines, cfg.log_files)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-            print(&mut out, &data)?;
+            if raw {
+                print(&mut out, &data, true)?;
+            } else if follow {
+                // A line still being drawn (a spinner) is finished by what follows.
+                let (whole, partial) = split_partial(&data);
+                print(&mut out, whole, false)?;
+                out.write_all(stream.feed(partial).as_bytes())?;
+            } else {
+                let mut text = logfile::render(&data);
+                if !text.is_empty() && !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                out.write_all(text.as_bytes())?;
+            }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if !follow {
@@ -67,36 +116,149 @@ pub async fn run(
     if !follow {
         return Ok(ExitCode::SUCCESS);
     }
-    // Bytes after the last newline wait for their line to end before they are rendered.
-    let mut pending: Vec<u8> = Vec::new();
-    let mut buf = Vec::new();
     loop {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let Ok(mut f) = std::fs::File::open(&path) else {
-            continue;
-        };
-        let m = f.metadata()?;
-        let pos = match at {
-            Some((ino, pos)) if ino == m.ino() && pos <= m.len() => pos,
-            _ => 0,
-        };
-        if m.len() == pos {
-            at = Some((m.ino(), pos));
+        tokio::time::sleep(POLL).await;
+        let data = follower
+            .poll_bytes()
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        if data.is_empty() {
             continue;
         }
-        f.seek(SeekFrom::Start(pos))?;
-        buf.clear();
-        f.read_to_end(&mut buf)?;
-        at = Some((m.ino(), pos + buf.len() as u64));
         if raw {
-            print(&mut out, &buf)?;
-            continue;
+            print(&mut out, &data, true)?;
+        } else {
+            out.write_all(stream.feed(&data).as_bytes())?;
+            out.flush()?;
         }
-        pending.extend_from_slice(&buf);
-        if let Some(end) = pending.iter().rposition(|b| *b == b'\n') {
-            let rest = pending.split_off(end + 1);
-            print(&mut out, &pending)?;
-            pending = rest;
+    }
+}
+
+/// One followed log of [`all`]: its prefix, its follower and the rendering of its output.
+struct Source {
+    prefix: String,
+    follower: Follower,
+    stream: Stream,
+}
+
+/// Every session log of the config, each line prefixed with its name: the last `lines` of
+/// each (one log after the other), then, with `follow`, the new lines of all of them as
+/// they come. Logs that do not exist yet are waited for.
+async fn all(ctx: &Ctx, lines: usize, follow: bool, raw: bool) -> anyhow::Result<ExitCode> {
+    let cfg = &ctx.cfg;
+    let names = cfg.known_names();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut sources: Vec<Source> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Source {
+            prefix: prefix(n, width, color.then_some(i)),
+            follower: Follower::from_end(&log_of(ctx, n)),
+            stream: Stream::new(),
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if lines > 0 {
+        for s in &mut sources {
+            let path = s.follower.path();
+            match logfile::tail(path, lines, cfg.log_files) {
+                Ok(data) if raw => print_prefixed(&mut out, &s.prefix, &data)?,
+                Ok(data) if follow => {
+                    // A line still being drawn (a spinner) is finished by what follows.
+                    let (whole, partial) = split_partial(&data);
+                    let text = logfile::render(whole);
+                    print_prefixed(&mut out, &s.prefix, text.as_bytes())?;
+                    let more = s.stream.feed(partial);
+                    print_prefixed(&mut out, &s.prefix, more.as_bytes())?;
+                }
+                Ok(data) => {
+                    let text = logfile::render(&data);
+                    print_prefixed(&mut out, &s.prefix, text.as_bytes())?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!("cannot read {}: {e}", path.display()),
+            }
         }
+    }
+    if !follow {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut failing: Vec<bool> = vec![false; sources.len()];
+    loop {
+        tokio::time::sleep(POLL).await;
+        for (s, failed) in sources.iter_mut().zip(&mut failing) {
+            let polled = if raw {
+                s.follower.poll_lines()
+            } else {
+                s.follower
+                    .poll_bytes()
+                    .map(|d| s.stream.feed(&d).into_bytes())
+            };
+            match polled {
+                Ok(text) => {
+                    *failed = false;
+                    print_prefixed(&mut out, &s.prefix, &text)?;
+                }
+                Err(e) => {
+                    if !std::mem::replace(failed, true) {
+                        tracing::warn!("cannot read {}: {e}", s.follower.path().display());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `data` split after its last newline: the whole lines, and the line not ended yet.
+fn split_partial(data: &[u8]) -> (&[u8], &[u8]) {
+    let at = data.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    data.split_at(at)
+}
+
+/// `name | ` padded to `width`, in one of six colours when `color` gives an index.
+fn prefix(name: &str, width: usize, color: Option<usize>) -> String {
+    let pad = format!("{name:<width$} | ");
+    match color {
+        Some(i) => format!("\x1b[{}m{pad}\x1b[0m", 31 + i % 6),
+        None => pad,
+    }
+}
+
+/// Prints `text` (whole lines, or a chunk of a never-ending line) with `prefix` before each
+/// line.
+fn print_prefixed(out: &mut impl Write, prefix: &str, text: &[u8]) -> std::io::Result<()> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    let body = text.strip_suffix(b"\n").unwrap_or(text);
+    for line in body.split(|b| *b == b'\n') {
+        out.write_all(prefix.as_bytes())?;
+        out.write_all(line)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_gets_the_padded_name() {
+        let mut out = Vec::new();
+        let p = prefix("a", 8, None);
+        print_prefixed(&mut out, &p, b"two\nthree\n").unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a        | two\na        | three\n"
+        );
+        let mut out = Vec::new();
+        print_prefixed(&mut out, &p, b"\n").unwrap();
+        print_prefixed(&mut out, &p, b"").unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "a        | \n");
+        assert_eq!(prefix("ab", 2, Some(7)), "\x1b[32mab | \x1b[0m");
+        assert_eq!(split_partial(b"a\nb\n\rc"), (&b"a\nb\n"[..], &b"\rc"[..]));
+        assert_eq!(split_partial(b"\rc"), (&b""[..], &b"\rc"[..]));
+        assert_eq!(split_partial(b"a\n"), (&b"a\n"[..], &b""[..]));
     }
 }

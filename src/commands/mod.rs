@@ -5,6 +5,7 @@ pub mod attach;
 pub mod completions;
 pub mod doctor;
 pub mod down;
+pub mod events;
 pub mod init;
 pub mod logs;
 pub mod phase;
@@ -67,7 +68,17 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             no_follow,
             raw,
             ..
-        } => logs::run(&load(config, "logs")?, &name, lines, !no_follow, raw).await,
+        } => {
+            logs::run(
+                &load(config, "logs")?,
+                name.as_deref(),
+                lines,
+                !no_follow,
+                raw,
+            )
+            .await
+        }
+        Command::Events(args) => events::run(&load(config, "events")?, &args).await,
         Command::PipeLog {
             file,
             max_bytes,

@@ -97,6 +97,8 @@ fn each_start_and_restart_writes_one_separator_line_with_its_reason() {
     assert!(wait_until(10.0, || t
         .pane_pid("ls-a")
         .is_some_and(|p| p != first)));
+    // The restart event is written just after the new session starts.
+    assert!(wait_until(5.0, || !restarts(&t, "a").is_empty()));
     let reason = restarts(&t, "a")[0]["reason"].as_str().unwrap().to_string();
     assert!(wait_until(5.0, || log().matches("hello").count() == 2));
     let out = log();
@@ -114,4 +116,230 @@ fn each_start_and_restart_writes_one_separator_line_with_its_reason() {
     assert!(!out.contains('\u{1b}'), "{out:?}");
     let raw = t.run(&["logs", "a", "-n", "100", "--no-follow", "--raw"]).1;
     assert!(raw.contains("\u{1b}[1mhello"), "{raw:?}");
+}
+
+/// `agents ARGS` spawned (for the verbs that follow), its stdout lines collected by a thread.
+pub struct Spawned {
+    child: std::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Spawned {
+    pub fn new(t: &TestEnv, args: &[&str]) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_agents"))
+            .args(args)
+            .current_dir(t.path())
+            .env("AGENTS_TMUX_SOCKET", &t.socket)
+            .env("TMUX_TMPDIR", &t.tmux_tmpdir)
+            .env("NO_COLOR", "1")
+            .env_remove("TMUX")
+            .env_remove("AGENTS_CONFIG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn agents");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (out, sink) = (child.stdout.take().unwrap(), lines.clone());
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(l);
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// The lines printed so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Two agents, each printing a numbered line with its session name every 0.2 s.
+fn two_talkers(prefix: &str) -> String {
+    let mut c = config(
+        prefix,
+        r#"sh -c 'i=0; while :; do i=$((i+1)); echo \"tick $i from {session}\"; sleep 0.2; done'"#,
+    );
+    c.push_str("\n[[agent]]\nname = \"bb\"\nbackend = \"x\"\n");
+    c
+}
+
+#[test]
+fn logs_f_follows_one_log_and_conflicts_with_no_follow() {
+    let t = started(&two_talkers("lf-"));
+    let mut s = Spawned::new(&t, &["logs", "-f", "a", "-n", "0"]);
+    assert!(wait_until(10.0, || s.lines().len() >= 3), "{:?}", s.lines());
+    assert!(s.running(), "logs -f exited");
+    let lines = s.lines();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("tick ") && l.ends_with(" from lf-a")),
+        "{lines:?}"
+    );
+    let (code, _, err) = t.run(&["logs", "-f", "--no-follow", "a"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--no-follow"), "{err}");
+}
+
+#[test]
+fn logs_without_a_name_interleaves_every_session_with_its_name() {
+    let t = started(&two_talkers("li-"));
+    let s = Spawned::new(&t, &["logs"]);
+    let seen = |who: &str| {
+        s.lines().iter().any(|l| {
+            l.starts_with(&format!("{who} | tick "))
+                && l.ends_with(&format!(" from li-{}", who.trim()))
+        })
+    };
+    // Names are padded to the longest one ("watchdog").
+    assert!(
+        wait_until(10.0, || seen("a       ") && seen("bb      ")),
+        "{:?}",
+        s.lines()
+    );
+    // Following: only new lines (no history by default), every line prefixed.
+    let lines = s.lines();
+    assert!(
+        lines
+            .iter()
+            .all(|l| ["a ", "bb ", "watchdog "].iter().any(|p| l.starts_with(p))),
+        "{lines:?}"
+    );
+    // --no-follow prints each log's history, prefixed, and exits.
+    let (code, out, err) = t.run(&["logs", "--no-follow", "-n", "2"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.starts_with("a        | tick"))
+            .count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.starts_with("bb       | tick"))
+            .count(),
+        2,
+        "{out}"
+    );
+}
+
+#[test]
+fn a_tui_log_reads_as_its_last_frame_without_escape_bytes() {
+    let t = TestEnv::new();
+    // A spinner redrawn in place (as the demo agent and Claude Code do), a colour, an
+    // Ink-style frame erased by moving up, and a spinner still running.
+    t.write_script(
+        "tui.sh",
+        r#"#!/bin/sh
+for i in 1 2 3 4 5; do printf '\r\033[K✶ Working… (%ss · esc to interrupt)' $i; sleep 0.05; done
+printf '\r\033[K\033[1;32mdone\033[0m after 5s\n'
+printf '╭ frame 1\n╰ thinking'
+printf '\033[2K\033[1A\033[2K\033[G╭ frame 2\n╰ answered\n'
+for i in 1 2 3; do printf '\r\033[K✶ Working… (%ss · esc to interrupt)' $i; sleep 0.05; done
+exec sleep 1000
+"#,
+    );
+    t.config(&config("lt-", "sh ./tui.sh"));
+    // Following from before the log exists: the spinners are never printed tick by tick (and
+    // the lines a redraw may still change, the last frame's, are held).
+    let follow = Spawned::new(&t, &["logs", "a"]);
+    assert_eq!(t.run(&["up", "a"]).0, 0);
+    let log = || t.run(&["logs", "a", "-n", "50", "--no-follow"]).1;
+    assert!(
+        wait_until(10.0, || {
+            let l = log();
+            l.contains("answered") && l.contains("(3s")
+        }),
+        "{}",
+        log()
+    );
+    let raw = t.run(&["logs", "a", "-n", "50", "--no-follow", "--raw"]).1;
+    assert!(
+        raw.contains("\r\u{1b}[K✶ Working… (4s"),
+        "the pane's bytes: {raw:?}"
+    );
+    let out = log();
+    assert!(!out.contains('\u{1b}') && !out.contains('\r'), "{out:?}");
+    let body: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.starts_with("----- agents ") && !l.is_empty())
+        .collect();
+    assert_eq!(
+        body,
+        [
+            "done after 5s",
+            "╭ frame 2",
+            "╰ answered",
+            "✶ Working… (3s · esc to interrupt)"
+        ],
+        "{out:?}"
+    );
+    assert!(
+        wait_until(5.0, || follow.lines().iter().any(|l| l == "╭ frame 2")),
+        "{:?}",
+        follow.lines()
+    );
+    let followed = follow.lines();
+    assert!(
+        followed.iter().any(|l| l.starts_with("----- agents ")),
+        "{followed:?}"
+    );
+    assert!(
+        followed.iter().any(|l| l == "done after 5s"),
+        "{followed:?}"
+    );
+    assert!(
+        !followed
+            .iter()
+            .any(|l| l.contains("Working") || l.contains('\u{1b}')),
+        "{followed:?}"
+    );
+}
+
+#[test]
+fn following_from_the_middle_of_a_spinner_prints_its_end_as_one_line() {
+    let t = TestEnv::new();
+    t.write_script(
+        "spin.sh",
+        r#"#!/bin/sh
+i=0
+while [ $i -lt 40 ]; do i=$((i+1)); printf '\r\033[K✶ Working… (%ss · esc to interrupt)' $i; sleep 0.1; done
+printf '\r\033[Kready\n'
+exec sleep 1000
+"#,
+    );
+    t.config(&config("lm-", "sh ./spin.sh"));
+    assert_eq!(t.run(&["up", "a"]).0, 0);
+    let log = || t.run(&["logs", "a", "--no-follow"]).1;
+    assert!(wait_until(10.0, || log().contains("(5s")), "{}", log());
+    // Mid-spinner: the history shows its state so far, on a line of its own.
+    let out = log();
+    assert!(out.ends_with(" · esc to interrupt)\n"), "{out:?}");
+    let one = Spawned::new(&t, &["logs", "a"]);
+    let all = Spawned::new(&t, &["logs", "-n", "5"]);
+    assert!(
+        wait_until(10.0, || one.lines().iter().any(|l| l == "ready")
+            && all.lines().iter().any(|l| l == "a        | ready")),
+        "{:?} {:?}",
+        one.lines(),
+        all.lines()
+    );
+    for l in one.lines().iter().chain(all.lines().iter()) {
+        assert!(!l.contains("Working") && !l.contains('\u{1b}'), "{l:?}");
+    }
 }

@@ -6,6 +6,7 @@ mod util;
 mod config_errors;
 mod conventions;
 mod disk;
+mod events;
 mod fleet;
 mod handoff;
 mod logs;

@@ -1,0 +1,244 @@
+//! `agents events [-f] [--name N] [--since WHEN] [-n N] [--json]`: `log_dir/events.jsonl`
+//! as one readable line per event ([`crate::eventline`]), filtered, and followed with `-f`.
+//!
+//! The file is read line by line (it grows for the fleet's lifetime: never whole into
+//! memory; `-n N` keeps only the last N matches). `--json` prints the matching lines as they
+//! are in the file. A line that is not a JSON object is shown as such (with `--json` it is
+//! reported on stderr instead, so the output stays JSON lines). Following waits for a file
+//! that does not exist yet, and reads a truncated or re-created file from its start.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, Write};
+use std::os::unix::fs::MetadataExt;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Local, NaiveDate};
+
+use crate::cli::EventsArgs;
+use crate::ctx::Ctx;
+use crate::eventline;
+use crate::logfile::Follower;
+
+/// How often `-f` looks for new lines.
+const POLL: Duration = Duration::from_millis(250);
+
+/// The `--since` help and error text: what the option takes.
+const SINCE_FORMS: &str = "a duration back from now (90s, 10m, 2h, 1d, 1h30m) or a time \
+(2026-11-20T14:00:00+01:00, 2026-11-20 14:00, 2026-11-20)";
+
+/// Parses `--since`: a duration back from now (humantime: `90s`, `10m`, `2h`, `1d`,
+/// `1h 30m`), an RFC 3339 time, or a local `YYYY-MM-DD[ HH:MM[:SS]]`. Errors (a usage error,
+/// exit 2) name the forms accepted.
+pub fn parse_since(s: &str) -> Result<DateTime<FixedOffset>, String> {
+    let t = s.trim();
+    if let Ok(d) = humantime::parse_duration(t) {
+        let back = chrono::Duration::from_std(d).map_err(|_| format!("{t:?} is too long ago"))?;
+        return Local::now()
+            .checked_sub_signed(back)
+            .map(|x| x.fixed_offset())
+            .ok_or_else(|| format!("{t:?} is too long ago"));
+    }
+    if let Ok(x) = DateTime::parse_from_rfc3339(t) {
+        return Ok(x);
+    }
+    let naive = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(t, f).ok())
+        .or_else(|| {
+            NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        });
+    if let Some(n) = naive
+        && let Some(x) = n.and_local_timezone(Local).earliest()
+    {
+        return Ok(x.fixed_offset());
+    }
+    Err(format!(
+        "{t:?} is not a duration or a time; give {SINCE_FORMS}"
+    ))
+}
+
+/// What is shown of the file.
+struct Filter<'a> {
+    name: Option<&'a str>,
+    since: Option<DateTime<FixedOffset>>,
+    json: bool,
+    today: NaiveDate,
+}
+
+impl Filter<'_> {
+    /// The text printed for one line of the file (without its newline), or `None` when the
+    /// filters leave it out.
+    fn show(&self, raw: &[u8]) -> Option<String> {
+        let text = String::from_utf8_lossy(raw);
+        let text = text.trim_end_matches(['\n', '\r']);
+        if text.trim().is_empty() {
+            return None;
+        }
+        let e: serde_json::Value = match serde_json::from_str(text) {
+            Ok(v @ serde_json::Value::Object(_)) => v,
+            _ => {
+                if self.json {
+                    tracing::warn!("{}", eventline::corrupt(text));
+                    return None;
+                }
+                return Some(eventline::corrupt(text));
+            }
+        };
+        if let Some(n) = self.name
+            && eventline::subject(&e) != Some(n)
+        {
+            return None;
+        }
+        if let Some(since) = self.since
+            && eventline::time(&e).is_none_or(|t| t < since)
+        {
+            return None;
+        }
+        Some(if self.json {
+            text.to_string()
+        } else {
+            eventline::line(&e, self.today)
+        })
+    }
+}
+
+/// Runs the verb. Errors: `events.jsonl` exists but cannot be read; stdout closed.
+pub async fn run(ctx: &Ctx, args: &EventsArgs) -> anyhow::Result<ExitCode> {
+    let path = ctx.cfg.log_dir.join("events.jsonl");
+    if let Some(n) = &args.name
+        && !ctx.cfg.known_names().contains(n)
+    {
+        tracing::warn!(
+            "{n:?} is not a name in {}; showing the events recorded for it",
+            ctx.cfg.path.display()
+        );
+    }
+    let filter = Filter {
+        name: args.name.as_deref(),
+        since: args.since,
+        json: args.json,
+        today: Local::now().date_naive(),
+    };
+    let mut out = std::io::stdout().lock();
+    // Where following starts: the file (by inode) and the offset of the first line not read.
+    let mut at = None;
+    match std::fs::File::open(&path) {
+        Ok(f) => {
+            let ino = f.metadata()?.ino();
+            let mut reader = std::io::BufReader::new(f);
+            let mut last: VecDeque<String> = VecDeque::new();
+            let mut offset = 0u64;
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                let n = reader
+                    .read_until(b'\n', &mut buf)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                // An unfinished last line is left for following (its writer is mid-write).
+                if n == 0 || (args.follow && !buf.ends_with(b"\n")) {
+                    break;
+                }
+                offset += n as u64;
+                let Some(s) = filter.show(&buf) else {
+                    continue;
+                };
+                match args.lines {
+                    Some(keep) => {
+                        if last.len() == keep {
+                            last.pop_front();
+                        }
+                        if keep > 0 {
+                            last.push_back(s);
+                        }
+                    }
+                    None => writeln!(out, "{s}")?,
+                }
+            }
+            for s in last {
+                writeln!(out, "{s}")?;
+            }
+            out.flush()?;
+            at = Some((ino, offset));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if args.follow {
+                tracing::info!("waiting for {} to appear", path.display());
+            } else {
+                tracing::info!("no events yet ({} does not exist)", path.display());
+            }
+        }
+        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+    }
+    if !args.follow {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut follower = Follower::at(&path, at);
+    loop {
+        tokio::time::sleep(POLL).await;
+        let data = follower
+            .poll_lines()
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        if data.is_empty() {
+            continue;
+        }
+        for raw in data.split_inclusive(|b| *b == b'\n') {
+            if let Some(s) = filter.show(raw) {
+                writeln!(out, "{s}")?;
+            }
+        }
+        out.flush()?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_durations_and_times_and_explains_a_mistake() {
+        let now = Local::now();
+        for (s, secs) in [("90s", 90), ("10m", 600), ("2h", 7200), ("1d", 86400)] {
+            let t = parse_since(s).unwrap();
+            let back = (now.fixed_offset() - t).num_seconds();
+            assert!((secs - 1..secs + 5).contains(&back), "{s}: {back}");
+        }
+        assert_eq!(
+            parse_since("2026-11-20T14:00:00+01:00")
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-20T14:00:00+01:00"
+        );
+        assert!(parse_since("2026-11-20 14:00").is_ok());
+        assert!(parse_since("2026-11-20").is_ok());
+        let e = parse_since("yesterday").unwrap_err();
+        assert!(
+            e.contains("10m") && e.contains("2026-11-20T14:00:00+01:00"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_filter_keeps_matching_events_and_shows_corrupt_lines() {
+        let f = Filter {
+            name: Some("a"),
+            since: Some(DateTime::parse_from_rfc3339("2026-01-02T00:00:00+00:00").unwrap()),
+            json: false,
+            today: Local::now().date_naive(),
+        };
+        let new_a =
+            br#"{"ts":"2026-01-03T00:00:00+00:00","event":"start","name":"a","reason":"up"}"#;
+        let old_a = br#"{"ts":"2026-01-01T00:00:00+00:00","event":"start","name":"a"}"#;
+        let new_b = br#"{"ts":"2026-01-03T00:00:00+00:00","event":"start","name":"b"}"#;
+        assert!(f.show(new_a).unwrap().ends_with("start             up"));
+        assert!(f.show(old_a).is_none());
+        assert!(f.show(new_b).is_none());
+        assert!(f.show(b"{oops\n").unwrap().contains("not an event: {oops"));
+        assert!(f.show(b"\n").is_none());
+        let j = Filter { json: true, ..f };
+        assert_eq!(j.show(new_a).unwrap().as_bytes(), new_a);
+        assert!(j.show(b"{oops\n").is_none());
+    }
+}
