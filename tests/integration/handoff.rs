@@ -59,39 +59,16 @@ fn push(t: &TestEnv, subject: &str, files: &[(&str, &str)]) {
 
 /// builder + adversary, loop agents on the demo agent, handoff on `handoff/`, 1 s ticks.
 fn config(prefix: &str) -> String {
-    format!(
-        r#"[defaults]
-session_prefix = "{prefix}"
-log_dir = ".agents"
-backend = "demo"
-watch = "heal"
-
-[backend.demo]
-bin = "bash {fake} '{{kickoff}}' '{{session}}' '{{model}}'"
-
-[watchdog]
-signal_interval = 1
-heavy_interval = 2
-
-[[agent]]
-name = "builder"
-kind = "loop"
-role = "builder"
-
-[[agent]]
-name = "adversary"
-kind = "loop"
-role = "adversary"
-
+    demo_fleet(prefix, "signal_interval = 1\nheavy_interval = 2")
+        + LOOP_PAIR
+        + r#"
 [loop]
-phases = [{{ id = "p1", status = "STATUS-p1.md" }}]
+phases = [{ id = "p1", status = "STATUS-p1.md" }]
 
 [loop.handoff]
 repo = "handoff"
 inboxes = ["adversary_inbox.md", "builder_inbox.md"]
-"#,
-        fake = fake_agent().display()
-    )
+"#
 }
 
 /// A fleet on [`config`] with its repos, started with `up` (extra environment for the

@@ -8,27 +8,14 @@ use crate::util::*;
 
 /// One demo agent `a1` on the `demo` preset, watched for healing only, and a service `web`.
 fn send_config(prefix: &str) -> String {
-    format!(
-        r#"[defaults]
-session_prefix = "{prefix}"
-log_dir = ".agents"
-watch = "heal"
-
-[backend.demo]
-bin = "bash {fake} '{{kickoff}}' '{{session}}' '{{model}}'"
-
-[watchdog]
-signal_interval = 0.5
-heavy_interval = 1
-
+    demo_fleet(prefix, "signal_interval = 0.5\nheavy_interval = 1")
+        + r#"
 [[agent]]
 name = "a1"
-backend = "demo"
 prompt = "You are agent 1."
 
 [[agent]]
 name = "b2"
-backend = "demo"
 prompt = "You are agent 2."
 enabled = false
 
@@ -36,9 +23,7 @@ enabled = false
 name = "web"
 command = "sleep 600"
 enabled = false
-"#,
-        fake = fake_agent().display()
-    )
+"#
 }
 
 /// Starts the fleet with the demo agent working `work_secs` on its kickoff.

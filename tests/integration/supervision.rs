@@ -11,28 +11,10 @@ use crate::util::*;
 /// The demo agent on the `demo` preset's rules, with `extra` under [watchdog] and `agent`
 /// lines added to agent `a1`.
 fn demo_config(prefix: &str, watchdog: &str, agent: &str) -> String {
-    format!(
-        r#"[defaults]
-session_prefix = "{prefix}"
-log_dir = ".agents"
-watch = "heal"
-
-[backend.demo]
-bin = "bash {fake} '{{kickoff}}' '{{session}}' '{{model}}'"
-
-[watchdog]
-signal_interval = 0.3
-heavy_interval = 0.6
-{watchdog}
-
-[[agent]]
-name = "a1"
-backend = "demo"
-prompt = "You are agent 1."
-{agent}
-"#,
-        fake = fake_agent().display()
-    )
+    demo_fleet(
+        prefix,
+        &format!("signal_interval = 0.3\nheavy_interval = 0.6\n{watchdog}"),
+    ) + &format!("\n[[agent]]\nname = \"a1\"\nprompt = \"You are agent 1.\"\n{agent}\n")
 }
 
 fn events_named(t: &TestEnv, event: &str) -> Vec<serde_json::Value> {

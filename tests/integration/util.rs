@@ -264,6 +264,40 @@ heavy_interval = 0.6
     s
 }
 
+/// A fleet's head on the `demo` preset (the demo agent, `examples/fake-agent.sh`):
+/// `[defaults]` with `backend = "demo"` and `watch = "heal"`, `[backend.demo]`, and
+/// `[watchdog]` holding `watchdog` (e.g. `signal_interval = 0.3`). Agents go after it.
+pub fn demo_fleet(prefix: &str, watchdog: &str) -> String {
+    format!(
+        r#"[defaults]
+session_prefix = "{prefix}"
+log_dir = ".agents"
+backend = "demo"
+watch = "heal"
+
+[backend.demo]
+bin = "bash {fake} '{{kickoff}}' '{{session}}' '{{model}}'"
+
+[watchdog]
+{watchdog}
+"#,
+        fake = fake_agent().display()
+    )
+}
+
+/// A builder/adversary loop pair (roles `builder` and `adversary`), to follow a fleet's head.
+pub const LOOP_PAIR: &str = r#"
+[[agent]]
+name = "builder"
+kind = "loop"
+role = "builder"
+
+[[agent]]
+name = "adversary"
+kind = "loop"
+role = "adversary"
+"#;
+
 /// The original `agents.py` and its demo (`shared/baseline`): `$AGENTS_BASELINE_DIR` when
 /// set, else `../shared/baseline` next to this checkout (where CI puts it), else
 /// `/work/shared/baseline`. `None` (a user's clone without the original): the caller skips,

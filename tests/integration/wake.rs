@@ -12,27 +12,10 @@ const WAKE_TEXT: &str = "Scheduled pass: check CI and the inbox";
 /// One demo agent `a1` with `agent` lines (e.g. its `wake` table), light ticks every
 /// `signal` seconds.
 fn wake_config(prefix: &str, signal: f64, agent: &str) -> String {
-    format!(
-        r#"[defaults]
-session_prefix = "{prefix}"
-log_dir = ".agents"
-watch = "heal"
-
-[backend.demo]
-bin = "bash {fake} '{{kickoff}}' '{{session}}' '{{model}}'"
-
-[watchdog]
-signal_interval = {signal}
-heavy_interval = 5
-
-[[agent]]
-name = "a1"
-backend = "demo"
-prompt = "You are agent 1."
-{agent}
-"#,
-        fake = fake_agent().display()
-    )
+    demo_fleet(
+        prefix,
+        &format!("signal_interval = {signal}\nheavy_interval = 5"),
+    ) + &format!("\n[[agent]]\nname = \"a1\"\nprompt = \"You are agent 1.\"\n{agent}\n")
 }
 
 fn wake_line(interval: f64) -> String {
