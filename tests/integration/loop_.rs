@@ -26,15 +26,8 @@ fn pair(t: &TestEnv, prefix: &str, extra: &str) {
     t.config(
         &(fleet_config(prefix, 0, "")
             .replace("watch = \"heal\"", "watch = \"heal\"\nmodel = \"small\"")
+            + LOOP_PAIR
             + r#"
-[[agent]]
-name = "builder"
-kind = "loop"
-role = "builder"
-[[agent]]
-name = "adversary"
-kind = "loop"
-role = "adversary"
 [[agent]]
 name = "reporter"
 kind = "task"

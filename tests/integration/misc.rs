@@ -256,15 +256,8 @@ fn issue6_08_a_corrupt_phase_index_stops_advance_and_restarts_nothing() {
     t.write("machine-docs/S2.md", not_done);
     t.config(
         &(fleet_config("pc-", 0, "")
+            + LOOP_PAIR
             + r#"
-[[agent]]
-name = "builder"
-kind = "loop"
-role = "builder"
-[[agent]]
-name = "adversary"
-kind = "loop"
-role = "adversary"
 [loop]
 phases = [{ id = "p1", status = "S1.md" }, { id = "p2", status = "S2.md" }]
 "#),
