@@ -98,7 +98,11 @@ pub fn run(dir: Option<&Path>, backend: &str) -> anyhow::Result<ExitCode> {
         return Err(super::unknown_preset(backend));
     }
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let target = dir.map_or(cwd.clone(), |d| cwd.join(d));
+    // `components()` drops the `.` of `agents init .`: messages name `/p/agents.toml`.
+    let target: std::path::PathBuf = dir
+        .map_or(cwd.clone(), |d| cwd.join(d))
+        .components()
+        .collect();
     let cfg = target.join("agents.toml");
     let prompts = target.join("prompts");
     let mut files = vec![
