@@ -100,8 +100,9 @@ async fn deliver_locked(ctx: &Ctx, backend: &Backend, msg: Message<'_>) -> Resul
         tmux.send_key(msg.session, &backend.submit_key)
             .await
             .map_err(|e| e.to_string())?;
-        for _ in 0..4 {
-            tokio::time::sleep(Duration::from_millis(250)).await;
+        // Up to 1 s per press, read every 100 ms: a quick agent is verified quickly.
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
             let pane = tmux.capture(msg.session).await.map_err(|e| e.to_string())?;
             if submitted(backend, &pane, msg.text) {
                 return Ok(());

@@ -34,6 +34,8 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
     crate::phase::warn_once(read.warning.as_deref());
     let cur = read.index;
     let restart;
+    // The stop reason in the log and the `stop` events.
+    let verb;
     let target = match action.unwrap_or(PhaseAction::Show) {
         PhaseAction::Next { .. } if read.warning.is_some() => anyhow::bail!(
             "{}\n  help: `agents phase next` needs a valid index; set one with `agents phase set N`",
@@ -45,6 +47,7 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
         }
         PhaseAction::Next { no_restart } => {
             restart = !no_restart;
+            verb = "phase next";
             if cur + 1 >= phases.len() {
                 tracing::info!("already at the last phase ({})", phases[cur].id);
             }
@@ -52,6 +55,7 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
         }
         PhaseAction::Set { phase, no_restart } => {
             restart = !no_restart;
+            verb = "phase set";
             match ids.iter().position(|id| *id == phase) {
                 Some(i) => i,
                 None => {
@@ -99,7 +103,7 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
     } else {
         Vec::new()
     };
-    launch::loops::stop_loops(ctx, &running, "phase set").await;
+    launch::loops::stop_loops(ctx, &running, verb).await;
     launch::loops::set_phase(ctx, target)?;
     ctx.events.emit(
         "phase-set",

@@ -310,7 +310,7 @@ fn phase_set_restarts_the_running_pair_with_the_new_model_and_no_restart_does_no
     let stops: Vec<_> = t
         .events(".agents")
         .into_iter()
-        .filter(|e| e["event"] == "stop" && e["reason"] == "phase set")
+        .filter(|e| e["event"] == "stop" && e["reason"] == "phase next")
         .collect();
     assert_eq!(stops.len(), 2, "{stops:?}");
     // The watchdog does not restart them again.
