@@ -58,6 +58,7 @@ impl Tmux {
     /// Attaches a control-mode client to `session` and reports fleet events (see the module
     /// doc). Errors when tmux cannot be started.
     pub fn watch(&self, session: &str) -> Result<Watcher, TmuxError> {
+        super::check_tmpdir()?;
         let mut cmd = tokio::process::Command::new("tmux");
         cmd.arg("-u");
         if let Some(s) = self.socket() {

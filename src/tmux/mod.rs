@@ -82,6 +82,25 @@ pub enum TmuxError {
     Failed { args: String, stderr: String },
     #[error("cannot run tmux: {0}")]
     Io(std::io::Error),
+    /// `$TMUX_TMPDIR` names a directory that does not exist. tmux would then quietly use its
+    /// socket under `/tmp` instead: another server (it would even start one there).
+    #[error(
+        "TMUX_TMPDIR={} does not exist, so tmux would use another server (under /tmp)\n  help: create that directory, or unset TMUX_TMPDIR",
+        .0.display()
+    )]
+    TmpdirMissing(PathBuf),
+}
+
+/// `Err` when `$TMUX_TMPDIR` is set (non-empty) to a path that is not a directory: no tmux
+/// is run then (see [`TmuxError::TmpdirMissing`]). tmux 3.3a falls back to `/tmp` silently;
+/// a process outliving its fleet's temp directory would start a stray server there.
+pub(crate) fn check_tmpdir() -> Result<(), TmuxError> {
+    match std::env::var_os("TMUX_TMPDIR") {
+        Some(d) if !d.is_empty() && !std::path::Path::new(&d).is_dir() => {
+            Err(TmuxError::TmpdirMissing(PathBuf::from(d)))
+        }
+        _ => Ok(()),
+    }
 }
 
 impl TmuxError {
@@ -168,6 +187,9 @@ impl Tmux {
     /// only when tmux could not be run.
     pub fn exec_attach(&self, plan: &attach::Attach) -> TmuxError {
         use std::os::unix::process::CommandExt as _;
+        if let Err(e) = check_tmpdir() {
+            return e;
+        }
         let mut cmd = std::process::Command::new("tmux");
         cmd.args(&plan.argv);
         if plan.unset_tmux {
@@ -182,6 +204,7 @@ impl Tmux {
 
     /// Runs `tmux [-L socket] args...`; returns stdout.
     pub async fn run(&self, args: &[String]) -> Result<String, TmuxError> {
+        check_tmpdir()?;
         let mut cmd = tokio::process::Command::new("tmux");
         // -u: UTF-8 output whatever the locale; under LC_ALL=C tmux would print the tabs of
         // our list format and every non-ASCII pane character as `_`.

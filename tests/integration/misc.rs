@@ -389,3 +389,36 @@ prompt = "K2"
     assert_eq!(typed("t1"), 2, "one kickoff at up, one after the restart");
     assert_eq!(t.run(&["down"]).0, 0);
 }
+
+/// A `TMUX_TMPDIR` that does not exist (a fleet's temp dir removed under a process that
+/// outlives it): tmux would quietly use a server under /tmp instead, and `up` would start
+/// one there. Every verb refuses with the reason; no server starts anywhere.
+#[test]
+fn a_missing_tmux_tmpdir_is_an_error_not_another_server() {
+    let t = TestEnv::new();
+    t.config(&fleet_config("td-", 1, ""));
+    let gone = t.path().join("gone");
+    for verb in [&["up"][..], &["status"], &["down"]] {
+        let out = t
+            .cmd()
+            .env("TMUX_TMPDIR", &gone)
+            .args(verb)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{verb:?}: {err}");
+        assert!(
+            err.contains(&format!("TMUX_TMPDIR={} does not exist", gone.display())),
+            "{verb:?}: {err}"
+        );
+    }
+    let uid = nix::unistd::getuid().as_raw();
+    let fallback = std::path::PathBuf::from(format!("/tmp/tmux-{uid}")).join(&t.socket);
+    assert!(
+        !fallback.exists(),
+        "a server was started at {}",
+        fallback.display()
+    );
+    assert!(!gone.exists());
+    assert!(t.sessions().is_empty());
+}
