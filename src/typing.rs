@@ -20,6 +20,7 @@ use serde_json::json;
 use crate::config::Backend;
 use crate::ctx::Ctx;
 use crate::detect::{self, State};
+use crate::tmux::Sessions;
 
 /// Submit presses at most, the first included.
 pub const MAX_SUBMITS: usize = 3;
@@ -162,6 +163,83 @@ impl std::fmt::Display for NotIdle {
     }
 }
 
+/// How a session reads, once, for typing into it (see [`readiness`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    /// Waiting for input: text can be typed now.
+    Idle,
+    /// Working (active, or a `footer_ui` log written within `log_grace`): why.
+    Busy(String),
+    /// A usage limit holds it: the state and the line that says so.
+    Limited(String),
+    /// A fatal screen: the state and its line.
+    Fatal(String),
+    /// A dialog waits for a person: its line.
+    Dialog(String),
+    /// The session does not exist, its program exited, or its pane cannot be read: why.
+    NotRunning(String),
+}
+
+impl Readiness {
+    /// `Ok` when idle; else why not, as [`wait_idle`] reports it (limited and fatal screens
+    /// are [`NotIdle::Busy`]: they are waited out).
+    pub fn idle(self) -> Result<(), NotIdle> {
+        match self {
+            Readiness::Idle => Ok(()),
+            Readiness::NotRunning(why) => Err(NotIdle::NotRunning(why)),
+            Readiness::Dialog(line) => Err(NotIdle::Dialog(line)),
+            Readiness::Busy(why) | Readiness::Limited(why) | Readiness::Fatal(why) => {
+                Err(NotIdle::Busy(why))
+            }
+        }
+    }
+}
+
+/// Reads `session` once: its row in `sessions` (this tick's `list-panes`) and one capture.
+/// For a `footer_ui` backend a session log written within `log_grace` counts as busy, as
+/// the watchdog reads it.
+pub async fn readiness(
+    ctx: &Ctx,
+    backend: &Backend,
+    sessions: &Sessions,
+    session: &str,
+) -> Readiness {
+    let Some(info) = sessions.get(session) else {
+        return Readiness::NotRunning(format!("session {session} is not running"));
+    };
+    if let Some(dead) = detect::dead(backend, info) {
+        return Readiness::NotRunning(format!(
+            "session {session} is not running: its program exited ({})",
+            dead.line.unwrap_or_else(|| dead.rule.to_string())
+        ));
+    }
+    let pane = match ctx.tmux.capture(session).await {
+        Ok(p) => p,
+        Err(e) => {
+            return Readiness::NotRunning(format!("cannot read the pane of {session}: {e}"));
+        }
+    };
+    let r = detect::read(backend, &pane);
+    let why = || {
+        format!(
+            "{} ({})",
+            r.state.as_str(),
+            r.line.clone().unwrap_or_else(|| r.rule.to_string())
+        )
+    };
+    match r.state {
+        State::Dialog => Readiness::Dialog(r.line.clone().unwrap_or_default()),
+        State::Idle if footer_log_active(ctx, backend, session) => Readiness::Busy(format!(
+            "its log was written within log_grace ({:?})",
+            backend.log_grace
+        )),
+        State::Idle => Readiness::Idle,
+        State::Limited => Readiness::Limited(why()),
+        State::Fatal => Readiness::Fatal(why()),
+        State::Active | State::Dead => Readiness::Busy(why()),
+    }
+}
+
 /// Reads `session` every [`IDLE_POLL`] until its pane reads idle, for at most `timeout`
 /// (`Duration::ZERO`: read once). Active, limited and fatal screens are waited out; for a
 /// `footer_ui` backend a session log written within `log_grace` counts as active, as the
@@ -180,46 +258,17 @@ pub async fn wait_idle(
             .sessions()
             .await
             .map_err(|e| NotIdle::NotRunning(format!("cannot list tmux sessions: {e}")))?;
-        let Some(info) = sessions.get(session) else {
-            return Err(NotIdle::NotRunning(format!(
-                "session {session} is not running"
-            )));
-        };
-        if let Some(dead) = detect::dead(backend, info) {
-            return Err(NotIdle::NotRunning(format!(
-                "session {session} is not running: its program exited ({})",
-                dead.line.unwrap_or_else(|| dead.rule.to_string())
-            )));
-        }
-        let pane =
-            ctx.tmux.capture(session).await.map_err(|e| {
-                NotIdle::NotRunning(format!("cannot read the pane of {session}: {e}"))
-            })?;
-        let r = detect::read(backend, &pane);
-        let busy = match r.state {
-            State::Dialog => return Err(NotIdle::Dialog(r.line.unwrap_or_default())),
-            State::Idle if log_grace(ctx, backend, session) => {
-                format!(
-                    "its log was written within log_grace ({:?})",
-                    backend.log_grace
-                )
-            }
-            State::Idle => return Ok(()),
-            _ => format!(
-                "{} ({})",
-                r.state.as_str(),
-                r.line.unwrap_or_else(|| r.rule.to_string())
-            ),
-        };
-        if tokio::time::Instant::now() + IDLE_POLL > deadline {
-            return Err(NotIdle::Busy(busy));
+        match readiness(ctx, backend, &sessions, session).await.idle() {
+            Err(NotIdle::Busy(_)) if tokio::time::Instant::now() + IDLE_POLL <= deadline => {}
+            done => return done,
         }
         tokio::time::sleep(IDLE_POLL).await;
     }
 }
 
-/// Whether a `footer_ui` backend's session log was written within its `log_grace`.
-fn log_grace(ctx: &Ctx, backend: &Backend, session: &str) -> bool {
+/// Whether a `footer_ui` backend's session log was written within its `log_grace`: such a
+/// TUI keeps its footer on screen while it works, so its log is the evidence of activity.
+pub fn footer_log_active(ctx: &Ctx, backend: &Backend, session: &str) -> bool {
     backend.footer_ui
         && std::fs::metadata(ctx.cfg.session_log(session))
             .and_then(|m| m.modified())

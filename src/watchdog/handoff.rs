@@ -60,10 +60,9 @@ use tokio::time::Instant;
 
 use crate::config::{Agent, Handoff};
 use crate::ctx::Ctx;
-use crate::detect::{self, State};
 use crate::git;
 use crate::state::StateDir;
-use crate::typing::{self, Message};
+use crate::typing::{self, Message, Readiness};
 
 /// A pending ping is typed anyway after waiting this long for its target to be idle.
 pub const FORCE_AFTER: Duration = Duration::from_secs(120);
@@ -689,24 +688,12 @@ impl Checker {
 /// How `agent` reads now, for a pending ping (see [`Target`]).
 async fn target(ctx: &Ctx, agent: &Agent, sessions: &crate::tmux::Sessions) -> Target {
     let backend = ctx.cfg.backend_of(agent);
-    let Some(info) = sessions.get(&agent.session) else {
-        return Target::Held("not running");
-    };
-    if info.dead || detect::dead(backend, info).is_some() {
-        return Target::Held("not running");
-    }
-    let Ok(pane) = ctx.tmux.capture(&agent.session).await else {
-        return Target::Held("its pane cannot be read");
-    };
-    match detect::read(backend, &pane).state {
-        State::Dialog => Target::Held("a dialog waits for a person"),
-        State::Limited => Target::Held("a usage limit holds it"),
-        State::Fatal | State::Dead => Target::Held("not running"),
-        State::Active => Target::Busy,
-        State::Idle if super::log_touched_within(&ctx.cfg.session_log(&agent.session), backend) => {
-            Target::Busy
-        }
-        State::Idle => Target::Idle,
+    match typing::readiness(ctx, backend, sessions, &agent.session).await {
+        Readiness::Idle => Target::Idle,
+        Readiness::Busy(_) => Target::Busy,
+        Readiness::Dialog(_) => Target::Held("a dialog waits for a person"),
+        Readiness::Limited(_) => Target::Held("a usage limit holds it"),
+        Readiness::Fatal(_) | Readiness::NotRunning(_) => Target::Held("not running"),
     }
 }
 

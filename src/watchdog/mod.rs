@@ -194,16 +194,6 @@ async fn settle_notifications(notifier: &std::sync::Arc<crate::notify::Notifier>
     let _ = tokio::task::spawn_blocking(move || n.settle(grace)).await;
 }
 
-/// Whether a `footer_ui` backend's session log was written within its `log_grace`.
-fn log_touched_within(log: &Path, backend: &crate::config::Backend) -> bool {
-    backend.footer_ui
-        && std::fs::metadata(log)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age <= backend.log_grace)
-}
-
 /// Whether this watchdog runs inside tmux (`$TMUX`) and the fleet's server is gone: its own
 /// session went with it (SIGHUP is on its way), and starting sessions now would start a new
 /// tmux server — left behind, under a `TMUX_TMPDIR` that may be deleted — that nobody stops.
@@ -316,7 +306,7 @@ impl Watchdog {
         }
         self.ticker.tick(ctx, &sessions, heavy, fleet_lock).await;
         self.handoff.tick(ctx, &sessions).await;
-        self.waker.tick(ctx).await;
+        self.waker.tick(ctx, &sessions).await;
         self.ensure_watcher(ctx, &sessions);
         true
     }

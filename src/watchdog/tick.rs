@@ -282,9 +282,8 @@ impl Ticker {
             {
                 let mut reading = detect::dead(backend, p)
                     .unwrap_or_else(|| detect::classify(backend, text, captured, local));
-                if backend.footer_ui
-                    && matches!(reading.state, State::Idle | State::Fatal)
-                    && super::log_touched_within(&cfg.session_log(&a.session), backend)
+                if matches!(reading.state, State::Idle | State::Fatal)
+                    && crate::typing::footer_log_active(ctx, backend, &a.session)
                 {
                     reading.state = State::Active;
                     reading.rule = "log_grace";

@@ -26,6 +26,7 @@ use serde_json::json;
 
 use crate::config::Agent;
 use crate::ctx::Ctx;
+use crate::tmux::Sessions;
 use crate::typing::{self, Message};
 
 /// What a wake schedule calls for now.
@@ -117,12 +118,12 @@ impl Waker {
     }
 
     /// One pass over the wake schedules at the current time (see the module doc).
-    pub async fn tick(&mut self, ctx: &Ctx) {
-        self.tick_at(ctx, now_epoch()).await;
+    pub async fn tick(&mut self, ctx: &Ctx, sessions: &Sessions) {
+        self.tick_at(ctx, sessions, now_epoch()).await;
     }
 
     /// [`Waker::tick`] at `now` (unix seconds).
-    pub async fn tick_at(&mut self, ctx: &Ctx, now: f64) {
+    pub async fn tick_at(&mut self, ctx: &Ctx, sessions: &Sessions, now: f64) {
         let mut last = match self.last.take() {
             Some(l) => l,
             None => self.load(ctx),
@@ -148,7 +149,7 @@ impl Waker {
                     Decision::Start => {
                         last.insert(a.name.clone(), now);
                     }
-                    Decision::Due => match self.ready(ctx, a, &wake.prompt_file).await {
+                    Decision::Due => match self.ready(ctx, sessions, a, &wake.prompt_file).await {
                         Ready::Type(text) => due.push((a, text)),
                         Ready::Counted => {
                             last.insert(a.name.clone(), now);
@@ -199,7 +200,13 @@ impl Waker {
     }
 
     /// Whether a due wake of `a` can be typed now.
-    async fn ready(&mut self, ctx: &Ctx, a: &Agent, prompt_file: &std::path::Path) -> Ready {
+    async fn ready(
+        &mut self,
+        ctx: &Ctx,
+        sessions: &Sessions,
+        a: &Agent,
+        prompt_file: &std::path::Path,
+    ) -> Ready {
         let text = match prompt(prompt_file) {
             Ok(t) => {
                 self.missing.remove(&a.name);
@@ -214,7 +221,10 @@ impl Waker {
             }
         };
         let backend = ctx.cfg.backend_of(a);
-        match typing::wait_idle(ctx, backend, &a.session, Duration::ZERO).await {
+        match typing::readiness(ctx, backend, sessions, &a.session)
+            .await
+            .idle()
+        {
             Ok(()) => Ready::Type(text),
             Err(why) => {
                 tracing::debug!("{}: wake due, not idle ({why}); next tick", a.name);
