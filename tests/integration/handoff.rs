@@ -79,18 +79,7 @@ fn fleet(prefix: &str, env: &[(&str, &str)]) -> TestEnv {
     t.write("prompts/builder.md", "ROLE builder\n");
     t.write("prompts/adversary.md", "ROLE adversary\n");
     t.config(&config(prefix));
-    let out = t
-        .cmd()
-        .envs(env.iter().copied())
-        .arg("up")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    up_with(&t, env);
     wait_watchdog(&t);
     assert!(
         wait_until(10.0, || handoff_state(&t)["head"].is_string()),

@@ -30,17 +30,7 @@ enabled = false
 fn start(prefix: &str, work_secs: u32) -> TestEnv {
     let t = TestEnv::new();
     t.config(&send_config(prefix));
-    let out = t
-        .cmd()
-        .env("FAKE_WORK_SECS", work_secs.to_string())
-        .arg("up")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    up_with(&t, &[("FAKE_WORK_SECS", &work_secs.to_string())]);
     t
 }
 

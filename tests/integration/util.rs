@@ -264,6 +264,23 @@ heavy_interval = 0.6
     s
 }
 
+/// Runs `agents up` with `env` added (e.g. `FAKE_WORK_SECS`); panics with its stderr unless
+/// it exits 0.
+pub fn up_with(t: &TestEnv, env: &[(&str, &str)]) {
+    let out = t
+        .cmd()
+        .envs(env.iter().copied())
+        .arg("up")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A fleet's head on the `demo` preset (the demo agent, `examples/fake-agent.sh`):
 /// `[defaults]` with `backend = "demo"` and `watch = "heal"`, `[backend.demo]`, and
 /// `[watchdog]` holding `watchdog` (e.g. `signal_interval = 0.3`). Agents go after it.

@@ -30,17 +30,7 @@ fn start(cfg: &str, work_secs: u32) -> TestEnv {
         "  Scheduled pass:\n  check CI   and the inbox\n",
     );
     t.config(cfg);
-    let out = t
-        .cmd()
-        .env("FAKE_WORK_SECS", work_secs.to_string())
-        .arg("up")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    up_with(&t, &[("FAKE_WORK_SECS", &work_secs.to_string())]);
     wait_watchdog(&t);
     t
 }
