@@ -8,8 +8,11 @@
 //! lowest on the screen decides, so a banner, dialog or prompt below a stale spinner beats
 //! it, and a banner that scrolled up above fresh activity no longer counts. On the same line,
 //! `active` wins, then `limited`, `dialog`, `fatal`, `idle`: never restart or hold an agent
-//! that is working. Liveness comes from tmux, not from the text: see [`dead`].
+//! that is working. Beside the rules, a dialog is known by its shape in every preset (an
+//! option list with a highlighted choice above a confirm hint, [`dialog::option_list`]); its
+//! evidence is the hint's line, where it beats even `active_re`. Liveness comes from tmux, not from the text: see [`dead`].
 
+pub mod dialog;
 pub mod fixtures;
 pub mod normalize;
 pub mod reset;
@@ -40,8 +43,9 @@ pub enum State {
     Limited,
     /// An unrecoverable screen (`fatal_re`): the session is restarted.
     Fatal,
-    /// The screen waits for a person (`dialog_re`: sign-in, trust, permission): reported,
-    /// never killed, never typed into.
+    /// The screen waits for a person (`dialog_re`: sign-in, trust, permission; or any option
+    /// list with a highlighted choice above a confirm hint, see [`dialog`]): reported, never
+    /// killed, never typed into.
     Dialog,
     /// The program exited, or the pane fell back to a bare shell (from tmux, see [`dead`]).
     Dead,
@@ -66,7 +70,8 @@ impl State {
 pub struct Reading {
     pub state: State,
     /// The rule that decided: `active_re`, `idle_re`, `limit_re`, `fatal_re`, `dialog_re`,
-    /// `choice_re`; `none` when nothing matched (idle); `pane_dead` or `shell` for [`dead`].
+    /// `option_list` (a dialog by its shape, [`dialog::option_list`]), `choice_re`; `none`
+    /// when nothing matched (idle); `pane_dead` or `shell` for [`dead`].
     pub rule: &'static str,
     /// The line that decided, trimmed (`None` when nothing matched).
     pub line: Option<String>,
@@ -165,6 +170,9 @@ pub fn classify(
         (active, 5, State::Active, "active_re"),
         (limit, 4, State::Limited, "limit_re"),
         (low(2), 3, State::Dialog, "dialog_re"),
+        // A confirm hint is no sign of work, even where `active_re` takes any last line
+        // without a prompt for streamed text (aider): on its own line the shape wins.
+        (dialog::option_list(lines), 6, State::Dialog, "option_list"),
         (low(3), 2, State::Fatal, "fatal_re"),
         (low(4), 1, State::Idle, "idle_re"),
     ] {
@@ -379,6 +387,57 @@ pub(crate) mod tests {
         assert_eq!(r.choice.as_deref(), Some("2"));
         assert_eq!(option_number("  ❯ 12) Stop"), Some("12".into()));
         assert_eq!(option_number("no number here"), None);
+    }
+
+    /// A menu with words no rule knows is a dialog in every preset; the limit chooser that
+    /// `choice_re` answers stays a limit with its key; the input box stays what it was.
+    #[test]
+    fn an_option_list_is_a_dialog_in_every_preset() {
+        let menu = "Some output\n\n  Pick a colour for the new theme\n  ❯ Midnight blue\n    Solar orange\n\n  Enter to confirm · Esc to cancel\n";
+        let at = DateTime::parse_from_rfc3339("2026-12-04T12:00:00Z").unwrap();
+        for b in presets() {
+            let r = classify(&b, menu, at, Tz::UTC);
+            assert_eq!(
+                (r.state, r.rule),
+                (State::Dialog, "option_list"),
+                "{}",
+                b.name
+            );
+            assert_eq!(r.line.as_deref(), Some("Enter to confirm · Esc to cancel"));
+        }
+        let claude = presets().into_iter().find(|b| b.name == "claude").unwrap();
+        let chooser = "❯ go on\n  ⎿  You've hit your 5-hour limit · resets 3:59pm (America/New_York)\n  What do you want to do?\n  ❯ 1. Stop and wait for limit to reset\n    2. Wait here\n  Enter to confirm · Esc to cancel\n";
+        let r = classify(&claude, chooser, at, Tz::UTC);
+        assert_eq!((r.state, r.choice.as_deref()), (State::Limited, Some("1")));
+        let input_box = "● Done.\n───\n❯ typed but not sent\n───\n  ? for shortcuts\n";
+        assert_eq!(classify(&claude, input_box, at, Tz::UTC).state, State::Idle);
+    }
+
+    /// Claude Code's fatal errors count as the CLI draws them (`● API Error: …`, `⎿  …`, the
+    /// hint wrapped onto the next line in a narrow pane), not where a reply quotes them.
+    #[test]
+    fn claude_fatal_only_as_the_cli_draws_it() {
+        let claude = presets().into_iter().find(|b| b.name == "claude").unwrap();
+        let at = DateTime::parse_from_rfc3339("2026-12-04T12:00:00Z").unwrap();
+        let read = |s: &str| classify(&claude, s, at, Tz::UTC);
+        let tail = "───\n❯ \n───\n  ? for shortcuts\n";
+        let wrapped = format!(
+            "❯ go\n● API Error: 400 duplicate tool_use ID in conversation history. Run /rewind to\n  recover the conversation.\n{tail}"
+        );
+        assert_eq!(read(&wrapped).state, State::Fatal);
+        let context =
+            format!("❯ go\n  ⎿  Context limit reached · /compact or /clear to continue\n{tail}");
+        assert_eq!(read(&context).state, State::Fatal);
+        for quoted in [
+            "● It prints \"API Error: 400 … Run /rewind to recover the conversation.\"\n",
+            "● Sure.\n  Run /rewind to recover the conversation if that happens.\n",
+            "● If you see Context limit reached · /compact, compact.\n",
+            "● Offline it says Unable to connect to Anthropic services and exits.\n",
+            "● API Error: 400 messages.3: duplicate tool_use ID\n❯ next\n● Run /rewind to recover the conversation, it said.\n",
+        ] {
+            let r = read(&format!("{quoted}{tail}"));
+            assert_ne!(r.state, State::Fatal, "{quoted}: {:?}", r.line);
+        }
     }
 
     /// Every built-in preset as a backend.

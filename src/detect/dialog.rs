@@ -1,0 +1,191 @@
+//! Dialogs recognised by their shape, whatever their words: an option list with a highlighted
+//! choice above a confirm hint at the bottom of the screen. A new CLI version rewords its
+//! dialogs (Claude Code 2.1.330's trust dialog no longer says "Do you trust the files in this
+//! folder?"), but it still draws them as a menu: typing into one picks its highlighted option
+//! ("No, exit"), so a screen of this shape is a `dialog` in every preset, `dialog_re` or not.
+//!
+//! Shapes seen, by the CLI and version that drew them:
+//!
+//! ```text
+//!  ❯ No, exit                              Claude Code 2.1.330 trust dialog and bypass warning:
+//!    Yes, I trust this folder              `❯` before one option, the others at the same column
+//!
+//!  Enter to confirm · Esc to cancel
+//!
+//!   ❯ 1. Stop and wait for limit to reset  Claude Code 2.1.330 limit chooser (a limit with a
+//!     2. Wait here, then continue …        `choice`, decided in `classify`, not here)
+//!   Enter to confirm · Esc to cancel
+//!
+//! > 1. Sign in with ChatGPT                Codex 0.169.0 first start: numbered options with
+//!      Usage included with Plus, …         their descriptions indented deeper
+//!   2. Sign in with Device Code
+//!   Press enter to continue
+//! ```
+//!
+//! Not a dialog: Claude Code's input box (`❯ ` between two `───` rules, with or without typed
+//! text: nothing sits at its text's column), a submitted prompt in the transcript (`❯ fix it`
+//! above `  ⎿  …`: an option starts with a letter or digit), a footer that says
+//! `Esc to cancel` with no option list above it (2.1.330's "Continuing automatically at
+//! 3:59pm · Esc to cancel").
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// The confirm hint must be among this many non-blank lines at the bottom of the screen.
+pub const HINT_FROM_BOTTOM: usize = 3;
+/// The highlighted option must be at most this many lines above the hint.
+pub const OPTIONS_ABOVE: usize = 12;
+
+/// A confirm hint: "Enter to confirm", "Esc to cancel" (Claude Code 2.1.x), "Press enter to
+/// continue" (Codex 0.169), "(y/n)", "[y/N]".
+static HINT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:enter|return)\s+to\s+(?:confirm|select|continue|submit)\b|\besc\s+to\s+(?:cancel|go\s+back)\b|[(\[]y/n[)\]]",
+    )
+    .expect("static regex")
+});
+
+/// A highlighted option: a marker (`❯`, `>`, `›`, `▸`, `▶`), spaces, then text that starts
+/// with a letter or digit.
+static HIGHLIGHTED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?P<lead>[ \t]*[❯>›▸▶][ \t]+)(?P<text>[\p{L}\p{N}].*)$").expect("static regex")
+});
+
+/// A numbered option's text: `1. Stop …`, `2) Wait …`.
+static NUMBERED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[0-9]{1,2}[.)]\s").expect("static regex"));
+
+/// The line of the confirm hint below an option list with a highlighted choice, if the bottom
+/// of `lines` (plain lines, see [`super::normalize`]) shows one; `None` otherwise.
+///
+/// The hint is among the bottom [`HINT_FROM_BOTTOM`] non-blank lines; within
+/// [`OPTIONS_ABOVE`] lines above it one option is highlighted and at least one more option
+/// starts at the same column as its text (numbered options may have deeper-indented
+/// descriptions between them; unnumbered ones are adjacent); between the options and the hint
+/// only blank or deeper-indented lines.
+pub fn option_list(lines: &[String]) -> Option<usize> {
+    let bottom: Vec<usize> = (0..lines.len())
+        .rev()
+        .filter(|&i| !lines[i].trim().is_empty())
+        .take(HINT_FROM_BOTTOM)
+        .collect();
+    bottom
+        .into_iter()
+        .find(|&h| HINT.is_match(&lines[h]) && options_above(lines, h))
+}
+
+/// The column (in characters) where a line's text starts; `None` for a blank line.
+fn indent(line: &str) -> Option<usize> {
+    let n = line.chars().take_while(|c| *c == ' ' || *c == '\t').count();
+    (n < line.chars().count()).then_some(n)
+}
+
+/// Whether `line` is an unhighlighted option whose text starts at column `col`.
+fn plain_option(line: &str, col: usize, numbered: bool) -> bool {
+    if indent(line) != Some(col) {
+        return false;
+    }
+    let text = line.trim_start();
+    text.starts_with(|c: char| c.is_alphanumeric()) && (!numbered || NUMBERED.is_match(text))
+}
+
+fn options_above(lines: &[String], hint: usize) -> bool {
+    let from = hint.saturating_sub(OPTIONS_ABOVE);
+    (from..hint).rev().any(|m| {
+        let Some(c) = HIGHLIGHTED.captures(&lines[m]) else {
+            return false;
+        };
+        let col = c["lead"].chars().count();
+        let numbered = NUMBERED.is_match(&c["text"]);
+        // Between the options and the hint: options, blank or deeper-indented lines only.
+        let mut count = 1;
+        let mut adjacent = true;
+        for l in &lines[m + 1..hint] {
+            if plain_option(l, col, numbered) {
+                if adjacent || numbered {
+                    count += 1;
+                }
+            } else if indent(l).is_none_or(|i| i > col) {
+                adjacent = false;
+            } else {
+                return false;
+            }
+        }
+        // Above the highlighted one: more options, up to the first line that is none.
+        for l in lines[from..m].iter().rev() {
+            if plain_option(l, col, numbered) {
+                count += 1;
+            } else if numbered && indent(l).is_some_and(|i| i > col) {
+                continue;
+            } else {
+                break;
+            }
+        }
+        count >= 2
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{fixtures, normalize};
+
+    fn lines(s: &str) -> Vec<String> {
+        normalize::bottom(s, 50)
+    }
+
+    #[test]
+    fn claude_2_1_330_dialogs_and_codex_sign_in_are_option_lists() {
+        let trust = " Security guide\n\n ❯ No, exit\n   Yes, I trust this folder\n\n Enter to confirm · Esc to cancel\n\n\n";
+        assert_eq!(option_list(&lines(trust)), Some(5));
+        let chooser = "  What do you want to do?\n  ❯ 1. Stop and wait for limit to reset\n    2. Wait here\n    3. Upgrade your plan\n  Enter to confirm · Esc to cancel\n";
+        assert_eq!(option_list(&lines(chooser)), Some(4));
+        let codex = "> 1. Sign in with ChatGPT\n     Usage included\n  2. Sign in with Device Code\n     From another device\n\n  Press enter to continue\n";
+        assert_eq!(option_list(&lines(codex)), Some(5));
+        let yn = "Apply the patch?\n> yes\n  no\n(y/n)\n";
+        assert_eq!(option_list(&lines(yn)), Some(3));
+        let arrow = "  › Allow once\n    Allow always\n    Reject\n  enter to select · esc to go back\n  status row\n";
+        assert_eq!(option_list(&lines(arrow)), Some(3));
+    }
+
+    #[test]
+    fn input_boxes_prompts_and_lone_hints_are_not_option_lists() {
+        for screen in [
+            // Claude Code 2.1.x input box, empty and with typed text, under a limit footer.
+            "───\n❯ \n───\n  ⚠ Usage limit reached · limit resets 3:59pm\n    Continuing automatically at 3:59pm · Esc to cancel\n  ⏵⏵ auto mode on\n",
+            "───\n❯ continue please\n───\n    Continuing automatically at 3:59pm · Esc to cancel\n",
+            // A submitted prompt above the CLI's own output.
+            "❯ fix the tests\n  ⎿  Interrupted\n  Esc to cancel\n",
+            // One option only.
+            " ❯ No, exit\n\n Enter to confirm · Esc to cancel\n",
+            // Options, but the hint is not at the bottom.
+            " ❯ No, exit\n   Yes\n Enter to confirm\n a\n b\n c\n",
+            // Options, but prose between them and the hint.
+            " ❯ No, exit\n   Yes\n\nSome prose at the margin.\n Enter to confirm\n",
+            // No highlight.
+            "   No, exit\n   Yes, I trust this folder\n Enter to confirm · Esc to cancel\n",
+            // Numbered options must all be numbered.
+            "  ❯ 1. Stop\n    and more words\n  Enter to confirm\n",
+        ] {
+            assert_eq!(option_list(&lines(screen)), None, "{screen}");
+        }
+    }
+
+    /// Every shared screen: the shape is found exactly on the dialogs and the limit chooser.
+    #[test]
+    fn option_lists_among_the_fixtures() {
+        let want = [
+            "claude_2.1.330_dialog_bypass_permissions.txt",
+            "claude_2.1.330_dialog_trust_folder.txt",
+            "claude_2.1.330_limit_chooser_wait_option.txt",
+            "codex_0.169.0_login_start.txt",
+        ];
+        let got: Vec<&str> = fixtures::PANES
+            .iter()
+            .filter(|(_, text)| option_list(&lines(text)).is_some())
+            .map(|(f, _)| *f)
+            .collect();
+        assert_eq!(got, want);
+    }
+}
