@@ -112,6 +112,11 @@ pub struct Expect {
     pub continues: Option<bool>,
     /// If given: the key that answers the limit chooser.
     pub choice: Option<String>,
+    /// The screen names no zone for its reset (Codex 0.169's `try again at 11:15 PM`, the
+    /// machine's local time): read in another local zone, the reset is the same wall-clock
+    /// time there, not the same instant.
+    #[serde(default)]
+    pub zone_free: bool,
     /// Why the expected state is INDEX's `alt_state` (documentation only).
     pub why: Option<String>,
     /// Why the screen is not checked.
@@ -171,11 +176,18 @@ pub fn pane(file: &str) -> Option<&'static str> {
 /// Checks every screen against its expectation, in `EXPECT.toml` order; a screen with no
 /// `[[screen]]`, or a `[[screen]]` with no screen, is a failure.
 pub fn run() -> Vec<Outcome> {
+    run_in(None)
+}
+
+/// [`run`] with every screen read as if the watchdog ran in zone `local` (`None`: in each
+/// screen's own `tz`): what a screen says must not depend on the zone the watchdog runs in,
+/// except the wall-clock times of a screen that names no zone for them (`zone_free`).
+pub fn run_in(local: Option<Tz>) -> Vec<Outcome> {
     let expects = match expectations() {
         Ok(e) => e,
         Err(msg) => return vec![Outcome::fail("EXPECT.toml", msg)],
     };
-    let mut out: Vec<Outcome> = expects.iter().map(check).collect();
+    let mut out: Vec<Outcome> = expects.iter().map(|e| check_in(e, local)).collect();
     for (file, _) in PANES {
         if !expects.iter().any(|e| e.file == *file) {
             out.push(Outcome::fail(
@@ -189,6 +201,11 @@ pub fn run() -> Vec<Outcome> {
 
 /// Classifies the screen of `e` with its preset and compares the reading with `e`.
 pub fn check(e: &Expect) -> Outcome {
+    check_in(e, None)
+}
+
+/// [`check`] with the screen read in zone `local` instead of its `tz` (see [`run_in`]).
+pub fn check_in(e: &Expect, local: Option<Tz>) -> Outcome {
     if let Some(why) = &e.skip {
         return Outcome {
             file: e.file.clone(),
@@ -217,7 +234,33 @@ pub fn check(e: &Expect) -> Outcome {
             Err(_) => return fail(format!("reset = {:?} is not RFC 3339", e.reset)),
         }
     };
-    let r = classify(&backend, text, captured, tz);
+    let local = local.unwrap_or(tz);
+    let r = classify(&backend, text, captured, local);
+    // A zone-free reset is the same wall-clock time in whatever zone it is read in (its date
+    // may move by a day: a clock is its next occurrence after the capture).
+    let reset = match reset {
+        Some(want) if e.zone_free && local != tz => {
+            let wall = want.with_timezone(&tz).naive_local();
+            let got = r
+                .reset
+                .as_ref()
+                .map(|x| x.at.with_timezone(&local).naive_local());
+            match got {
+                Some(g)
+                    if g.time() == wall.time()
+                        && (g.date() - wall.date()).num_days().abs() <= 1 =>
+                {
+                    r.reset.as_ref().map(|x| x.at)
+                }
+                _ => Some(
+                    wall.and_local_timezone(local)
+                        .earliest()
+                        .map_or(want, |t| t.fixed_offset()),
+                ),
+            }
+        }
+        other => other,
+    };
     let mut diffs = Vec::new();
     if r.state.as_str() != e.state {
         diffs.push(format!(
@@ -290,6 +333,22 @@ mod tests {
             failures.join("\n")
         );
         assert_eq!(out.len(), PANES.len(), "one outcome per screen");
+    }
+
+    /// Whatever zone the watchdog runs in: UTC, India (+5:30) and the US west coast (−8)
+    /// put the captures' dates and clocks in different places.
+    #[test]
+    fn every_fixture_classifies_as_expected_in_other_zones() {
+        for zone in [Tz::UTC, Tz::Asia__Kolkata, Tz::America__Los_Angeles] {
+            let failures: Vec<String> = run_in(Some(zone))
+                .iter()
+                .filter_map(|o| match &o.verdict {
+                    Verdict::Fail(m) => Some(format!("{}: {m}", o.file)),
+                    _ => None,
+                })
+                .collect();
+            assert!(failures.is_empty(), "in {zone}:\n{}", failures.join("\n"));
+        }
     }
 
     #[test]

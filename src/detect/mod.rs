@@ -222,7 +222,8 @@ fn limited(
         state: State::Limited,
         rule: "limit_re",
         line: Some(lines[l].trim().to_string()),
-        reset: reset::parse(&window, captured, local),
+        // A footer clock without its zone is read in the zone the screen names for it.
+        reset: reset::parse_on_screen(&window, &lines.join("\n"), captured, local),
         continues: backend
             .continue_re
             .as_ref()

@@ -13,6 +13,7 @@
 //!   `Access resets at 10:16 PM EST`. Read in the named zone, else in the zone named by the
 //!   nearest reading above it in the same text (Claude Code prints every time of one screen in
 //!   its process zone but names it only in the banner, not in the footer or the chooser), else
+//!   ([`parse_on_screen`]) in the zone named for the same clock elsewhere on the screen, else
 //!   in `local`.
 //! * **Relative**: `try again in 4 days 6 hours 37 minutes`, `Please retry in 9000s`,
 //!   `Suggested retry after 9000s`, `in 2h 13m`; and `"resets_in_seconds":13872`. Read against
@@ -80,6 +81,42 @@ pub struct Reset {
 /// the capture). A date without a year is in the year that puts it at or after one day before
 /// `captured`. `12am` is 00:00, `12pm` noon.
 pub fn parse(text: &str, captured: DateTime<FixedOffset>, local: Tz) -> Option<Reset> {
+    parse_with(text, &[], captured, local)
+}
+
+/// [`parse`] for a banner `text` cut from a larger `screen`: a clock that names no zone, and
+/// inherits none from a reading above it in `text`, is read in the zone the screen names for
+/// the same clock on another line (the same time of day, and the same date if both name one),
+/// before `local`. Claude Code 2.1.329–2.1.330 draws "⎿ You've hit your 5-hour limit · resets
+/// 3:59pm (America/New_York)" in the transcript and "⚠ Usage limit reached · limit resets
+/// 3:59pm" in the footer below it: the footer is the newest banner, and its clock is the
+/// transcript's, in the CLI's zone, whatever the watchdog's `$TZ`.
+pub fn parse_on_screen(
+    text: &str,
+    screen: &str,
+    captured: DateTime<FixedOffset>,
+    local: Tz,
+) -> Option<Reset> {
+    let screen = normalize(screen);
+    let mut named: Vec<Found> = Vec::new();
+    clock_readings(&screen, &mut named);
+    let hints: Vec<Clock> = named
+        .into_iter()
+        .filter_map(|f| match f.kind {
+            Kind::Clock(c) if c.zone.is_some() => Some(c),
+            _ => None,
+        })
+        .collect();
+    parse_with(text, &hints, captured, local)
+}
+
+/// [`parse`], with `hints`: clocks elsewhere on the screen that name their zone.
+fn parse_with(
+    text: &str,
+    hints: &[Clock],
+    captured: DateTime<FixedOffset>,
+    local: Tz,
+) -> Option<Reset> {
     let text = normalize(text);
     let mut found: Vec<Found> = Vec::new();
     clock_readings(&text, &mut found);
@@ -96,7 +133,8 @@ pub fn parse(text: &str, captured: DateTime<FixedOffset>, local: Tz) -> Option<R
                 if clock.zone.is_some() {
                     inherited = clock.zone;
                 }
-                let zone = clock.zone.or(inherited).unwrap_or(local);
+                let same = || hints.iter().rev().find(|h| h.same_clock(clock))?.zone;
+                let zone = clock.zone.or(inherited).or_else(same).unwrap_or(local);
                 clock.resolve(zone, captured)
             }
             Kind::After(delta) => captured
@@ -142,6 +180,20 @@ const CLOCK_SLACK: TimeDelta = TimeDelta::minutes(5);
 const DATE_SLACK: TimeDelta = TimeDelta::days(1);
 
 impl Clock {
+    /// Whether `other` names the same time of day (or, for a date alone, the same date), and
+    /// the same date where both name one.
+    fn same_clock(&self, other: &Clock) -> bool {
+        let dates = match (self.date, other.date) {
+            (Some((m1, d1, y1)), Some((m2, d2, y2))) => {
+                m1 == m2 && d1 == d2 && (y1.is_none() || y2.is_none() || y1 == y2)
+            }
+            (None, None) => true,
+            // One names a date, the other not: the same clock only by its time.
+            _ => self.time.is_some() && other.time.is_some(),
+        };
+        dates && self.time == other.time
+    }
+
     fn resolve(
         &self,
         zone: Zone,

@@ -94,6 +94,37 @@ fn claude_continue_automatically() {
     );
 }
 
+/// Claude Code 2.1.330: the footer "limit resets 3:59pm" names no zone, the transcript line
+/// above names it for the same clock; the watchdog's zone (UTC, Kolkata) does not matter.
+#[test]
+fn a_footer_clock_takes_the_zone_named_for_it_elsewhere_on_the_screen() {
+    let screen = "  ⎿  You've hit your 5-hour limit · resets 3:59pm (America/New_York)\n● Usage limit reached · set to continue automatically at 3:59pm\n───\n❯\n───\n  ⚠ Usage limit reached · limit resets 3:59pm\n    Continuing automatically at 3:59pm · Esc to cancel\n";
+    let footer = "  ⚠ Usage limit reached · limit resets 3:59pm\n    Continuing automatically at 3:59pm · Esc to cancel\n";
+    for local in [UTC, Tz::Asia__Kolkata, NY] {
+        let got = parse_on_screen(footer, screen, t("2026-11-21T20:58:30+00:00"), local).unwrap();
+        assert_eq!(got.at.to_rfc3339(), "2026-11-21T15:59:00-05:00", "{local}");
+    }
+    // Another clock is not the same clock: it stays in the local zone.
+    let other = "  ⚠ Usage limit reached · limit resets 9:59pm\n";
+    let got = parse_on_screen(other, screen, t("2026-11-21T20:58:30+00:00"), UTC).unwrap();
+    assert_eq!(got.at.to_rfc3339(), "2026-11-21T21:59:00+00:00");
+    // A date names the day: the same time on another date is another clock.
+    let dated = "resets Nov 23, 10am (America/Chicago)\nresets Nov 24, 10am\n";
+    let got = parse_on_screen("resets Nov 24, 10am", dated, t("2026-11-21T12:00:00Z"), UTC);
+    assert_eq!(got.unwrap().at.to_rfc3339(), "2026-11-24T10:00:00+00:00");
+    let got = parse_on_screen("resets Nov 23, 10am", dated, t("2026-11-21T12:00:00Z"), UTC);
+    assert_eq!(got.unwrap().at.to_rfc3339(), "2026-11-23T10:00:00-06:00");
+    // Without the screen, the footer alone is read in the local zone: 3:59pm UTC has passed,
+    // so the next day's, 24 hours late (the harm of issue 12).
+    assert_eq!(
+        parse(footer, t("2026-11-21T20:58:30+00:00"), UTC)
+            .unwrap()
+            .at
+            .to_rfc3339(),
+        "2026-11-22T15:59:00+00:00"
+    );
+}
+
 #[test]
 fn twelve_am_is_midnight_usually_next_day() {
     assert_eq!(
