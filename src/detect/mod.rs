@@ -163,7 +163,18 @@ pub fn classify(
         backend.idle_re.as_ref(),
     ];
     let low = |i: usize| rules[i].and_then(|p| lowest_line(p.regex(), &text));
-    let active = low(0).filter(|&l| !backend.footer_ui || l >= footer_from);
+    // A quota exhaustion is a limit even while the CLI retries it: its own countdown below
+    // the error is no sign of work (retrying does not cure it).
+    let quota = rules[1].and_then(|p| quota_line(p.regex(), &text));
+    let active = match quota {
+        None => low(0),
+        Some(q) => rules[0].and_then(|p| {
+            let mut starts: Vec<usize> = line_starts(p.regex(), &text);
+            starts.dedup();
+            starts.into_iter().rev().find(|&l| !retrying(lines, q, l))
+        }),
+    }
+    .filter(|&l| !backend.footer_ui || l >= footer_from);
     let limit = low(1);
     let mut best: Option<(usize, u8, State, &'static str)> = None;
     for (line, rank, state, rule) in [
@@ -193,11 +204,11 @@ pub fn classify(
         let key = option_number(&lines[c]);
         return Reading {
             choice: key,
-            ..limited(backend, lines, l, captured, local)
+            ..limited(backend, lines, l, quota, captured, local)
         };
     }
     match best {
-        Some((l, _, State::Limited, _)) => limited(backend, lines, l, captured, local),
+        Some((l, _, State::Limited, _)) => limited(backend, lines, l, quota, captured, local),
         Some((l, _, state, rule)) => Reading {
             state,
             rule,
@@ -208,15 +219,21 @@ pub fn classify(
     }
 }
 
-/// The reading of a limit banner on line `l` of `lines`.
+/// The reading of a limit banner on line `l` of `lines`; `quota` is the line of the lowest
+/// quota error, whose reset ("Please retry in 9000s") counts when it is within
+/// [`RESET_LINES`] above the banner (the same error).
 fn limited(
     backend: &Backend,
     lines: &[String],
     l: usize,
+    quota: Option<usize>,
     captured: DateTime<FixedOffset>,
     local: Tz,
 ) -> Reading {
-    let window = lines[l..(l + 1 + RESET_LINES).min(lines.len())].join("\n");
+    let from = quota
+        .filter(|&q| q <= l && l - q <= RESET_LINES)
+        .unwrap_or(l);
+    let window = lines[from..(l + 1 + RESET_LINES).min(lines.len())].join("\n");
     let below = lines[l..].join("\n");
     Reading {
         state: State::Limited,
@@ -290,6 +307,56 @@ pub fn read(backend: &Backend, pane: &str) -> Reading {
         chrono::Local::now().fixed_offset(),
         reset::local_zone(),
     )
+}
+
+/// A retry countdown a CLI prints while it retries by itself: "Retrying in 8.0 seconds..."
+/// (aider 0.86), "Retry in 0.7 seconds." (aider 0.43), "[retrying in 9s attempt #3]"
+/// (opencode 1.18), "Retrying in 24s · attempt 7/10" (Claude Code 2.1.197), "Attempt 2
+/// failed with status 429. Retrying with backoff..." (Gemini CLI).
+static COUNTDOWN: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(r"(?i)\bretry(?:ing)?\s+in\s+[0-9]+(?:\.[0-9]+)?\s*(?:ms|s|secs?|seconds?|m|mins?|minutes?)\b|\battempt\s+#?[0-9]+")
+        .expect("static regex")
+});
+
+/// The line of the lowest `limit_re` match in which the named group `quota` took part: a
+/// quota or billing exhaustion ("You exceeded your current quota", "Quota exceeded for
+/// metric", `RESOURCE_EXHAUSTED`, `insufficient_quota`), which waiting out a retry does not
+/// cure. A preset marks those alternatives `(?P<quota>…)`.
+fn quota_line(re: &Regex, text: &str) -> Option<usize> {
+    re.captures_iter(text)
+        .filter_map(|c| c.name("quota"))
+        .last()
+        .map(|m| text[..m.start()].matches('\n').count())
+}
+
+/// Whether the `active_re` match on line `l` is only the CLI retrying the quota error on
+/// line `q`: a retry countdown at or below the error, and `l` on it, on the line after it
+/// (aider's spinner "Waiting for openai/gpt-4o"), or below it only by lines of one character
+/// (opencode 1.18 draws the rest of a full status row down the right edge, one letter a
+/// line). A reply that streams in after a successful retry counts as work from its second
+/// line on (its first takes the spinner's place).
+fn retrying(lines: &[String], q: usize, l: usize) -> bool {
+    l >= q
+        && (q..=l).rev().any(|r| {
+            COUNTDOWN.is_match(&lines[r])
+                && (l - r <= 1
+                    || lines[r + 1..=l]
+                        .iter()
+                        .all(|x| x.trim().chars().count() <= 1))
+        })
+}
+
+/// The lines on which `re` matches, in order (a match spanning lines counts where it starts).
+fn line_starts(re: &Regex, text: &str) -> Vec<usize> {
+    let mut line = 0;
+    let mut at = 0;
+    re.find_iter(text)
+        .map(|m| {
+            line += text[at..m.start()].matches('\n').count();
+            at = m.start();
+            line
+        })
+        .collect()
 }
 
 /// Index of the last line on which `re` matches (a match spanning lines counts where it starts).
@@ -439,6 +506,44 @@ pub(crate) mod tests {
             let r = read(&format!("{quoted}{tail}"));
             assert_ne!(r.state, State::Fatal, "{quoted}: {:?}", r.line);
         }
+    }
+
+    /// A quota exhaustion is a limit even under the CLI's own retry countdown; a rate limit
+    /// under it stays active; a quota error above fresh work or a newer prompt does not count.
+    #[test]
+    fn a_quota_error_beats_the_retry_countdown_below_it() {
+        let at = DateTime::parse_from_rfc3339("2026-12-04T12:00:00Z").unwrap();
+        let preset = |n: &str| presets().into_iter().find(|b| b.name == n).unwrap();
+        let read = |b: &Backend, s: &str| classify(b, s, at, Tz::UTC);
+        // opencode 1.18 at 200 columns: the error, the countdown and the busy hint on one row.
+        let opencode = preset("opencode");
+        let row = "  ┃  continue\n\n   ⬝⬝⬝⬝⬝⬝⬝⬝ You exceeded your current quota, please check your plan and billing details. [retrying in 9s attempt #3]        esc interrupt\n";
+        let r = read(&opencode, row);
+        assert_eq!((r.state, r.rule), (State::Limited, "limit_re"));
+        let rate = row.replace(
+            "You exceeded your current quota, please check your plan and billing details.",
+            "This request would exceed your account's rate limit. Please try again later.",
+        );
+        assert_eq!(read(&opencode, &rate).state, State::Active);
+        // aider 0.86: a Gemini quota error retried by litellm, with the server's retry hint.
+        let aider = preset("aider");
+        let err = "> go on\nlitellm.RateLimitError: VertexAIException - {\"code\": 429, \"status\": \"RESOURCE_EXHAUSTED\"}\nPlease retry in 40s.\nThe API provider has rate limited you. Try again later or check your quotas.\nRetrying in 8.0 seconds...\n   ░█      Waiting for gemini/gemini-2.5-pro\n";
+        let r = read(&aider, err);
+        assert_eq!(r.state, State::Limited, "{r:?}");
+        assert_eq!(
+            r.reset.map(|x| x.at.to_rfc3339()).as_deref(),
+            Some("2026-12-04T12:00:40+00:00"),
+            "the retry hint inside the quota error is its reset"
+        );
+        // The retry succeeded: the reply streams below the countdown.
+        let worked = format!("{err}Here is the change you asked for,\napplied to parser.py and");
+        assert_eq!(read(&aider, &worked).state, State::Active);
+        // Gemini: a quota error above a newer prompt is stale.
+        let gemini = preset("gemini");
+        let newer = "✕ [API Error: You exceeded your current quota]\nAttempt 2 failed with status 429. Retrying with backoff...\n > /model flash\n ⠧ Thinking... (esc to cancel, 4s)\n";
+        assert_eq!(read(&gemini, newer).state, State::Active);
+        let retrying = "✕ [API Error: You exceeded your current quota]\nAttempt 2 failed with status 429. Retrying with backoff...\n ⠧ Thinking... (esc to cancel, 4s)\n";
+        assert_eq!(read(&gemini, retrying).state, State::Limited);
     }
 
     /// Every built-in preset as a backend.
