@@ -1,7 +1,9 @@
 //! `agents selftest` — detection regression checks that need no config, tmux or network: the
 //! original's three footer-UI checks, rules the original got wrong (SPEC §9), and every captured
 //! screen in `tests/fixtures/panes/` (built in, see [`crate::detect::fixtures`]), each read by
-//! the built-in preset it belongs to. Every check goes through the code the watchdog uses.
+//! the built-in preset it belongs to, then again as if read in this machine's zone (`$TZ`):
+//! a screen must say the same whatever zone the watchdog runs in. Every check goes through the
+//! code the watchdog uses.
 //! Prints one `PASS`/`FAIL`/`SKIP` line per check and `N passed, M failed`; exit 1 on any
 //! failure.
 //!
@@ -175,6 +177,29 @@ fn run_checks() -> anyhow::Result<ExitCode> {
                 writeln!(out, " {fail}: screen {}: {msg}", o.file)?;
             }
         }
+    }
+    // What a screen says must not depend on the zone the watchdog runs in (a zone-free clock
+    // keeps its wall-clock time): read every screen again in this machine's zone.
+    let zone = detect::reset::local_zone();
+    let mut differ = 0;
+    for o in fixtures::run_in(Some(zone)) {
+        if let fixtures::Verdict::Fail(msg) = &o.verdict {
+            differ += 1;
+            writeln!(
+                out,
+                " {fail}: in this machine's zone {zone}, {}: {msg}",
+                o.file
+            )?;
+        }
+    }
+    if differ == 0 {
+        passed += 1;
+        writeln!(
+            out,
+            " {pass}: every captured screen reads the same in this machine's zone ({zone})"
+        )?;
+    } else {
+        failed += differ;
     }
     let skipped = if skipped > 0 {
         format!(", {skipped} skipped")

@@ -52,6 +52,7 @@ pub const PANES: &[(&str, &str)] = &[
     pane!("claude_2.1.30_limit_hit_your_limit_embedded.txt"),
     pane!("claude_2.1.329_idle_auto_mode.txt"),
     pane!("claude_2.1.329_limit_weekly_after_dialog.txt"),
+    pane!("claude_2.1.330_api_error_retrying.txt"),
     pane!("claude_2.1.330_dialog_bypass_permissions.txt"),
     pane!("claude_2.1.330_dialog_trust_folder.txt"),
     pane!("claude_2.1.330_fatal_api_error_rewind.txt"),
