@@ -457,6 +457,17 @@ pub(crate) mod tests {
         assert_eq!(option_number("no number here"), None);
     }
 
+    /// Codex 0.169 draws its errors after "■"; a reply quoting one is no broken session.
+    #[test]
+    fn codex_fatal_only_as_the_cli_draws_it() {
+        let codex = presets().into_iter().find(|b| b.name == "codex").unwrap();
+        let at = DateTime::parse_from_rfc3339("2026-12-04T12:00:00Z").unwrap();
+        let drawn = "■ Codex ran out of room in the model's context window. Start a new thread.\n\n› Ask Codex to do anything\n";
+        assert_eq!(classify(&codex, drawn, at, Tz::UTC).state, State::Fatal);
+        let quoted = "• When the context fills up, Codex ran out of room in the model's context window\n  is what it prints.\n\n› Ask Codex to do anything\n";
+        assert_ne!(classify(&codex, quoted, at, Tz::UTC).state, State::Fatal);
+    }
+
     /// A menu with words no rule knows is a dialog in every preset; the limit chooser that
     /// `choice_re` answers stays a limit with its key; the input box stays what it was.
     #[test]
