@@ -255,17 +255,16 @@ async fn deliver_inner(
         // Up to 1 s per press, read every 100 ms: a quick agent is verified quickly.
         for _ in 0..10 {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let post = tmux.screen(msg.session).await.map_err(|e| {
-                unverified(format!("the pane cannot be read after the submit key: {e}"))
-            })?;
-            if post.dead {
-                return Err(unverified(
-                    "its program exited after the submit key was pressed".into(),
-                ));
+            let post = tmux
+                .screen(msg.session)
+                .await
+                .map_err(|e| unverified(unreadable_after(&e)))?;
+            if let Some(why) = exited(&pre, &post) {
+                return Err(unverified(why));
             }
             if let Verify::Verified(ev) = verify(backend, &pre, &post, msg.text, by_cursor.is_ok())
             {
-                return alive_after(ctx, msg.session, ev).await;
+                return alive_after(ctx, msg.session, &pre, ev).await;
             }
         }
     }
@@ -295,17 +294,46 @@ fn refusal(backend: &Backend, screen: &Screen, key_only: bool) -> Option<String>
     })
 }
 
-/// A verified delivery stands only if the agent is still running [`ALIVE_AFTER`] later.
-async fn alive_after(ctx: &Ctx, session: &str, ev: Evidence) -> Result<Outcome, Outcome> {
+/// Why `post` shows the program of `pre` gone: the pane is dead, or runs another program
+/// (the watchdog restarted it meanwhile). `None` while the same program runs.
+fn exited(pre: &Screen, post: &Screen) -> Option<String> {
+    if post.dead {
+        return Some("its program exited after the submit key was pressed".into());
+    }
+    (post.pid != pre.pid).then(|| {
+        "its program exited after the submit key was pressed (the pane was restarted)".into()
+    })
+}
+
+/// Why a pane that cannot be read after the submit key leaves the delivery unverified.
+fn unreadable_after(e: &crate::tmux::TmuxError) -> String {
+    if e.is_gone() {
+        format!("its program exited after the submit key was pressed (the session is gone: {e})")
+    } else {
+        format!("the pane cannot be read after the submit key: {e}")
+    }
+}
+
+/// A verified delivery stands only if the program that got it is still running
+/// [`ALIVE_AFTER`] later (not dead, not replaced by a restart).
+async fn alive_after(
+    ctx: &Ctx,
+    session: &str,
+    pre: &Screen,
+    ev: Evidence,
+) -> Result<Outcome, Outcome> {
     tokio::time::sleep(ALIVE_AFTER).await;
     match ctx.tmux.screen(session).await {
-        Ok(s) if !s.dead => Ok(Outcome::Delivered(ev.describe().into())),
-        Ok(_) => Err(Outcome::Unverified(format!(
-            "{} but its program exited right after",
-            ev.describe()
-        ))),
+        Ok(s) => match exited(pre, &s) {
+            None => Ok(Outcome::Delivered(ev.describe().into())),
+            Some(why) => Err(Outcome::Unverified(format!(
+                "{why}, though {}",
+                ev.describe()
+            ))),
+        },
         Err(e) => Err(Outcome::Unverified(format!(
-            "{} but the pane cannot be read right after: {e}",
+            "{}, though {}",
+            unreadable_after(&e),
             ev.describe()
         ))),
     }
@@ -711,6 +739,7 @@ mod tests {
                 width: 40,
             },
             dead: false,
+            pid: Some(1),
         }
     }
 
@@ -842,6 +871,19 @@ mod tests {
         let mut post = pre.clone();
         post.cursor.visible = false;
         assert_eq!(decide(&pre, &post, msg), Verify::NotYet);
+    }
+
+    #[test]
+    fn a_program_that_exited_or_was_restarted_after_the_key_did_not_take_it() {
+        let pre = screen(&["bye> goodbye"], 12, 0, 0);
+        assert_eq!(exited(&pre, &pre.clone()), None);
+        let mut dead = screen(&["bye> goodbye", ""], 0, 1, 0);
+        dead.dead = true;
+        assert!(exited(&pre, &dead).unwrap().contains("exited"));
+        // Restarted by the watchdog meanwhile: a new program, its prompt fresh.
+        let mut again = screen(&["bye>"], 5, 0, 0);
+        again.pid = Some(2);
+        assert!(exited(&pre, &again).unwrap().contains("restarted"));
     }
 
     #[test]

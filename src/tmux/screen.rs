@@ -39,12 +39,14 @@ pub struct Screen {
     pub cursor: Cursor,
     /// `#{pane_dead}`: the pane's program has exited.
     pub dead: bool,
+    /// `#{pane_pid}`: the pane's program; another one means the pane was restarted.
+    pub pid: Option<u32>,
 }
 
 /// The format of the first `display-message`: the marker, then the cursor fields.
 pub(crate) fn format(marker: &str) -> String {
     format!(
-        "{marker} #{{cursor_x}} #{{cursor_y}} #{{cursor_flag}} #{{history_size}} #{{pane_height}} #{{pane_width}} #{{pane_dead}}"
+        "{marker} #{{cursor_x}} #{{cursor_y}} #{{cursor_flag}} #{{history_size}} #{{pane_height}} #{{pane_width}} #{{pane_dead}} #{{pane_pid}}"
     )
 }
 
@@ -54,7 +56,7 @@ pub(crate) fn parse(out: &str, m0: &str, m1: &str) -> Option<Screen> {
     let mut lines = out.split('\n');
     let head = lines.next()?.strip_prefix(m0)?;
     let f: Vec<&str> = head.split_whitespace().collect();
-    let [x, y, flag, hist, h, w, dead] = f[..] else {
+    let [x, y, flag, hist, h, w, dead, pid] = f[..] else {
         return None;
     };
     let cursor = Cursor {
@@ -83,6 +85,7 @@ pub(crate) fn parse(out: &str, m0: &str, m1: &str) -> Option<Screen> {
         rows,
         cursor,
         dead: dead == "1",
+        pid: pid.parse().ok(),
     })
 }
 
@@ -92,17 +95,18 @@ mod tests {
 
     #[test]
     fn parses_the_chained_output() {
-        let out = "@@m0@@ 4 2 1 10 8 40 0\npy> hello\ngot hello\npy>\n\n@@m1@@\npy> hello\ngot hello\npy>\n";
+        let out = "@@m0@@ 4 2 1 10 8 40 0 77\npy> hello\ngot hello\npy>\n\n@@m1@@\npy> hello\ngot hello\npy>\n";
         let s = parse(out, "@@m0@@", "@@m1@@").unwrap();
         assert_eq!(s.rows, ["py> hello", "got hello", "py>", ""]);
         assert_eq!(s.cursor.line(), 12);
         assert!(s.cursor.visible && !s.dead);
+        assert_eq!(s.pid, Some(77));
         assert_eq!((s.cursor.x, s.cursor.width, s.cursor.height), (4, 40, 8));
         assert_eq!(s.text, "py> hello\ngot hello\npy>\n");
         assert!(parse("x 1 2", "@@m0@@", "@@m1@@").is_none());
         assert!(
             parse(
-                "@@m0@@ 4 2 1 10 8 40 0\nno end marker\n",
+                "@@m0@@ 4 2 1 10 8 40 0 77\nno end marker\n",
                 "@@m0@@",
                 "@@m1@@"
             )

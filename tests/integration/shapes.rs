@@ -104,7 +104,29 @@ finally:
     termios.tcsetattr(fd, termios.TCSADRAIN, old)
 "#;
 
-/// The agent shapes: (name, scripts to write, the backend's `bin`).
+/// A raw-mode program that records every key (`<ENTER>` for the submit key) and draws a
+/// dialog as soon as text is typed into it: the dialog comes up between typing and submit.
+const DIALOG_ON_TYPING: &str = r#"import os, sys, tty, termios
+out = open(sys.argv[1], "a", buffering=1)
+tty.setraw(0)
+open(sys.argv[1] + ".ready", "w").close()
+os.write(1, b"> ")
+shown = False
+while True:
+    data = os.read(0, 1024).decode(errors="replace")
+    if not data:
+        break
+    for c in data:
+        out.write("<ENTER>\n" if c in "\r\n" else c)
+        if c not in "\r\n":
+            os.write(1, c.encode())
+    out.flush()
+    if not shown:
+        shown = True
+        os.write(1, "\r\n\r\nDo you want to proceed?\r\n\u276f 1. Yes\r\n  2. No\r\n".encode())
+"#;
+
+/// The agent shapes: the scripts `name` needs, written into `t`; returns the backend's `bin`.
 fn shape(t: &TestEnv, name: &str) -> String {
     let dir = t.path().display().to_string();
     let got = format!("{dir}/got/{name}.txt");
@@ -140,6 +162,10 @@ fn shape(t: &TestEnv, name: &str) -> String {
             let arg = if name == "hidden" { " hidden" } else { "" };
             format!("python3 {dir}/tui.py {got}{arg}")
         }
+        "dialog" => {
+            t.write("dialog.py", DIALOG_ON_TYPING);
+            format!("python3 {dir}/dialog.py {got}")
+        }
         other => panic!("no shape {other}"),
     }
 }
@@ -158,6 +184,7 @@ prompt = "x"
 [backend.shape]
 bin = "{bin}"
 prompt_delivery = "exec"
+dialog_re = 'Do you want to proceed\?'
 
 [watchdog]
 signal_interval = 1
@@ -299,4 +326,23 @@ fn a_program_that_exits_on_the_line_is_submitted_but_not_verified() {
     );
     let s = t.status_json();
     assert_eq!(s["agents"][0]["last_typed"]["outcome"], "unverified", "{s}");
+}
+
+#[test]
+fn a_dialog_that_comes_up_while_typing_gets_no_submit_key() {
+    let t = start("shd-", "dialog");
+    let (code, _, err) = t.run(&["send", "dialog", "--now", "yes please"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("refused: a dialog waits for a person") && err.contains("not submitted"),
+        "{err}"
+    );
+    assert!(err.contains("--keys"), "{err}");
+    let ev = typed(&t, "dialog");
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0]["outcome"], "refused", "{ev:?}");
+    assert_eq!(ev[0]["presses"], 0, "{ev:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    let keys = std::fs::read_to_string(t.path().join("got/dialog.txt")).unwrap_or_default();
+    assert_eq!(keys, "yes please", "the text typed, no submit key");
 }
