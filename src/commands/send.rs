@@ -10,9 +10,6 @@
 //! 1 with the reason when nothing was submitted (refused: not running, a dialog, still busy)
 //! or on an error.
 
-/// Exit status of `agents send` when the text was submitted but not verified.
-pub const EXIT_UNVERIFIED: u8 = 4;
-
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +20,9 @@ use anyhow::{Context as _, bail};
 use crate::config::{Agent, Config, diagnostic};
 use crate::ctx::Ctx;
 use crate::typing::{self, Message, NotIdle, Outcome};
+
+/// Exit status of `agents send` when the text was submitted but not verified.
+pub const EXIT_UNVERIFIED: u8 = 4;
 
 /// What to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
