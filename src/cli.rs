@@ -128,8 +128,10 @@ pub enum Command {
         config: ConfigArg,
     },
     /// Type a message into an agent once it is idle, and submit it. Exit 0 when the delivery
-    /// was verified; 1 with the reason (not running, a dialog is up, still busy at the
-    /// timeout, not verified).
+    /// was verified; 4 when the submit key was pressed but the delivery could not be verified
+    /// (the text may have reached the agent: look before sending it again); 1 with the
+    /// reason when nothing was submitted (refused: not running, a dialog is up, still busy at
+    /// the timeout) or on an error.
     #[command(
         after_help = "Examples:\n  agents send builder \"pull and re-read REVIEW.md\"\n  agents send builder --file notes.md\n  echo hello | agents send builder -\n  agents send builder --keys Escape"
     )]

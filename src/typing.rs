@@ -1,13 +1,26 @@
-//! The one way text is typed into an agent: kickoff pings, limit resumes, chooser answers and
-//! stall nudges (and later handoff pings, wakes and `agents send`) all come through
-//! [`deliver`].
+//! The one way text is typed into an agent: kickoff pings, limit resumes, chooser answers,
+//! stall nudges, handoff pings, wakes and `agents send` all come through [`deliver`].
 //!
 //! A delivery: takes the session's typing lock (`state/typing-<session>.lock`: one delivery
 //! at a time per session, across processes); reads the pane and refuses while it shows a
-//! dialog (a person must answer it); types the text (`send-keys -l`, or one bracketed paste
-//! for multi-line or long text); presses the backend's submit key and verifies — the text
-//! left the input line, or the agent turned active — pressing again at most
-//! [`MAX_SUBMITS`] times in all; records an event `typed` with the outcome.
+//! dialog (a person must answer it) or its program has exited; types the text (`send-keys
+//! -l`, or one bracketed paste for multi-line or long text); reads the pane again with its
+//! cursor ([`crate::tmux::Screen`], one tmux call) and refuses if a dialog came up
+//! meanwhile; presses the backend's submit key and verifies it from the line under the
+//! cursor ([`verify`]): the text left the cursor's line, the cursor moved on to a fresh
+//! line (a line-mode agent: a Python `input()` REPL, a shell `read` loop, aider), or the
+//! agent turned active. It presses again only while the text is still on the cursor's line,
+//! at most [`MAX_SUBMITS`] times in all. A pane whose cursor cannot tell (hidden, off-screen,
+//! or not at the typed text, as TUIs that draw their own cursor) is verified by the older
+//! input-area check ([`submitted`]), and the event says so. Verified also needs the agent
+//! alive [`ALIVE_AFTER`] later: text that "left the input line" because the program exited
+//! (a dialog answered "No, exit") is not a delivery.
+//!
+//! Every delivery ends in one [`Outcome`] — `delivered` (verified), `unverified` (the submit
+//! key was pressed, the delivery could not be verified: never typed again by anyone),
+//! `refused` (nothing submitted: a dialog, a program that exited) or `failed` (an error) —
+//! recorded once as an event `typed` with the text, and as the agent's last delivery in
+//! `state/typed-<agent>.json` ([`last`], shown by `status`).
 //!
 //! Around it: [`wait_idle`] waits until a pane reads idle (`agents send`, wakes), and
 //! [`press_keys`] presses named keys (`agents send --keys`) under the same lock.
@@ -15,19 +28,25 @@
 use std::fs::File;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::config::Backend;
 use crate::ctx::Ctx;
 use crate::detect::{self, State};
-use crate::tmux::Sessions;
+use crate::state::StateDir;
+use crate::tmux::{Screen, Sessions};
 
 /// Submit presses at most, the first included.
 pub const MAX_SUBMITS: usize = 3;
+/// A verified delivery's agent must still be running this long after it.
+pub const ALIVE_AFTER: Duration = Duration::from_millis(500);
 /// The input area: this many non-blank lines at the bottom of the pane.
 const INPUT_LINES: usize = 6;
 /// How much of the message identifies it on screen.
 const PREFIX_CHARS: usize = 28;
+/// How much of the end of the message's last line identifies it on the cursor's line.
+const TAIL_CHARS: usize = 24;
 /// Text longer than this, or with a newline, is pasted rather than typed.
 const PASTE_OVER: usize = 400;
 /// How long a delivery waits for another one to the same session to finish.
@@ -42,78 +61,419 @@ pub struct Message<'a> {
     pub name: &'a str,
     pub session: &'a str,
     pub text: &'a str,
-    /// `kickoff`, `limit-resume`, `limit-choice`, `stall-nudge`, …
+    /// `kickoff`, `limit-resume`, `limit-choice`, `stall-nudge`, `handoff`, `wake`, `send`.
     pub purpose: &'a str,
     /// Press `text` as one key (a tmux key name such as `1`), then the submit key; no
     /// verify (a chooser answer).
     pub key_only: bool,
 }
 
-/// Types and submits `msg` into its session (see the module doc). `Err` says why it was not
-/// delivered or not verified; the event records it either way.
-pub async fn deliver(ctx: &Ctx, backend: &Backend, msg: Message<'_>) -> Result<(), String> {
-    let res = deliver_locked(ctx, backend, msg).await;
-    let (outcome, error) = match &res {
-        Ok(()) => ("delivered", None),
-        Err(e) => ("failed", Some(e.clone())),
-    };
+/// How a delivery ended (the `typed` event's `outcome`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Submitted and verified: what showed it (e.g. "the text left the cursor's line").
+    Delivered(String),
+    /// The submit key was pressed but the delivery could not be verified: why. The text may
+    /// have reached the agent; it is never typed again.
+    Unverified(String),
+    /// Nothing was submitted: a dialog is up, or the program exited. `typed`: the text was
+    /// typed (not submitted) before the refusal (a dialog that came up meanwhile).
+    Refused { why: String, typed: bool },
+    /// An error kept it from being typed or submitted (the typing lock, tmux).
+    Failed(String),
+}
+
+impl Outcome {
+    /// `delivered`, `unverified`, `refused` or `failed`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Delivered(_) => "delivered",
+            Outcome::Unverified(_) => "unverified",
+            Outcome::Refused { .. } => "refused",
+            Outcome::Failed(_) => "failed",
+        }
+    }
+
+    /// Verified.
+    pub fn is_delivered(&self) -> bool {
+        matches!(self, Outcome::Delivered(_))
+    }
+
+    /// Why it was not verified (`None` when delivered).
+    pub fn why(&self) -> Option<&str> {
+        match self {
+            Outcome::Delivered(_) => None,
+            Outcome::Unverified(w) | Outcome::Failed(w) | Outcome::Refused { why: w, .. } => {
+                Some(w)
+            }
+        }
+    }
+
+    /// `Ok` when delivered; else the outcome and why, as one line (`unverified: …`).
+    pub fn into_result(self) -> Result<(), String> {
+        match self.why() {
+            None => Ok(()),
+            Some(w) => Err(format!("{}: {w}", self.as_str())),
+        }
+    }
+}
+
+/// An agent's last delivery, as `state/typed-<agent>.json` keeps it (see [`last`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastTyped {
+    /// Local time, RFC 3339.
+    pub ts: String,
+    pub purpose: String,
+    /// The text's first 120 characters.
+    pub text: String,
+    /// [`Outcome::as_str`].
+    pub outcome: String,
+    /// Why it was not verified; what verified it when delivered.
+    pub why: Option<String>,
+}
+
+fn last_path(state: &StateDir, name: &str) -> std::path::PathBuf {
+    state.dir().join(format!("typed-{name}.json"))
+}
+
+/// The last delivery to agent `name` ([`deliver`] writes it); `None` when there was none or
+/// the file cannot be read (it is informational: status shows it).
+pub fn last(state: &StateDir, name: &str) -> Option<LastTyped> {
+    let text = std::fs::read_to_string(last_path(state, name)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// What a delivery did, for its event.
+struct Done {
+    outcome: Outcome,
+    /// Submit presses made.
+    presses: usize,
+    /// How it was checked: `cursor`, or the fallback and why.
+    check: Option<String>,
+}
+
+/// Types and submits `msg` into its session (see the module doc) and records the outcome
+/// (event `typed`, `state/typed-<agent>.json`).
+pub async fn deliver(ctx: &Ctx, backend: &Backend, msg: Message<'_>) -> Outcome {
+    let done = deliver_locked(ctx, backend, msg).await;
     let shown: String = msg.text.chars().take(120).collect();
+    let outcome = done.outcome;
+    let verified_by = match &outcome {
+        Outcome::Delivered(ev) => Some(ev.clone()),
+        _ => None,
+    };
     ctx.events.emit(
         "typed",
         json!({"name": msg.name, "session": msg.session, "purpose": msg.purpose,
-               "text": shown, "outcome": outcome, "error": error}),
+               "text": shown, "outcome": outcome.as_str(), "error": outcome.why(),
+               "verified_by": verified_by, "presses": done.presses, "check": done.check}),
     );
-    res
+    let rec = LastTyped {
+        ts: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        purpose: msg.purpose.to_string(),
+        text: shown,
+        outcome: outcome.as_str().to_string(),
+        why: outcome.why().map(String::from).or(verified_by),
+    };
+    if let Ok(text) = serde_json::to_string(&rec)
+        && let Err(e) =
+            crate::state::atomic::write_fast(&last_path(&ctx.state, msg.name), text.as_bytes())
+    {
+        tracing::debug!("{}: cannot record the last delivery: {e}", msg.name);
+    }
+    outcome
 }
 
-async fn deliver_locked(ctx: &Ctx, backend: &Backend, msg: Message<'_>) -> Result<(), String> {
-    let _lock = lock(ctx, msg.session).await?;
+async fn deliver_locked(ctx: &Ctx, backend: &Backend, msg: Message<'_>) -> Done {
+    let mut done = Done {
+        outcome: Outcome::Failed(String::new()),
+        presses: 0,
+        check: None,
+    };
+    done.outcome = match deliver_inner(ctx, backend, msg, &mut done).await {
+        Ok(o) | Err(o) => o,
+    };
+    done
+}
+
+/// The steps of a delivery; `Err` ends it early with that outcome.
+async fn deliver_inner(
+    ctx: &Ctx,
+    backend: &Backend,
+    msg: Message<'_>,
+    done: &mut Done,
+) -> Result<Outcome, Outcome> {
+    let _lock = lock(ctx, msg.session).await.map_err(Outcome::Failed)?;
     let tmux = &ctx.tmux;
-    let pane = tmux
-        .capture(msg.session)
-        .await
-        .map_err(|e| format!("cannot read the pane: {e}"))?;
-    let before = detect::read(backend, &pane);
-    if before.state == State::Dialog && !msg.key_only {
-        return Err(format!(
-            "a dialog waits for a person: {}",
-            before.line.unwrap_or_default()
-        ));
+    let read = |when: &'static str| async move {
+        tmux.screen(msg.session)
+            .await
+            .map_err(|e| Outcome::Failed(format!("cannot read the pane {when}: {e}")))
+    };
+    let before = read("before typing").await?;
+    if let Some(why) = refusal(backend, &before, msg.key_only) {
+        return Err(Outcome::Refused { why, typed: false });
     }
+    let failed = |e: crate::tmux::TmuxError| Outcome::Failed(e.to_string());
     if msg.key_only {
-        tmux.send_key(msg.session, msg.text)
-            .await
-            .map_err(|e| e.to_string())?;
+        tmux.send_key(msg.session, msg.text).await.map_err(failed)?;
         tokio::time::sleep(Duration::from_millis(200)).await;
-        return tmux
-            .send_key(msg.session, &backend.submit_key)
+        tmux.send_key(msg.session, &backend.submit_key)
             .await
-            .map_err(|e| e.to_string());
+            .map_err(failed)?;
+        done.presses = 1;
+        return Ok(Outcome::Delivered(
+            "a chooser answer: pressed, not verified".into(),
+        ));
     }
     let typed = if msg.text.contains('\n') || msg.text.len() > PASTE_OVER {
         tmux.paste(msg.session, msg.text).await
     } else {
         tmux.send_text(msg.session, msg.text).await
     };
-    typed.map_err(|e| e.to_string())?;
+    typed.map_err(failed)?;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    for _ in 0..MAX_SUBMITS {
+    // Right before the submit key: a dialog that came up while typing gets no Enter.
+    let pre = read("before the submit key").await?;
+    if let Some(why) = refusal(backend, &pre, false) {
+        return Err(Outcome::Refused {
+            why: format!("{why}; the typed text was not submitted"),
+            typed: true,
+        });
+    }
+    let by_cursor = cursor_check(&pre, msg.text);
+    done.check = Some(match &by_cursor {
+        Ok(()) => "cursor".into(),
+        Err(why) => format!("input area: {why}"),
+    });
+    let unverified = |why: String| Outcome::Unverified(why);
+    for press in 1..=MAX_SUBMITS {
         tmux.send_key(msg.session, &backend.submit_key)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| unverified(format!("tmux failed after the submit key: {e}")))?;
+        done.presses = press;
         // Up to 1 s per press, read every 100 ms: a quick agent is verified quickly.
         for _ in 0..10 {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let pane = tmux.capture(msg.session).await.map_err(|e| e.to_string())?;
-            if submitted(backend, &pane, msg.text) {
-                return Ok(());
+            let post = tmux
+                .screen(msg.session)
+                .await
+                .map_err(|e| unverified(unreadable_after(&e)))?;
+            if let Some(why) = exited(&pre, &post) {
+                return Err(unverified(why));
+            }
+            if let Verify::Verified(ev) = verify(backend, &pre, &post, msg.text, by_cursor.is_ok())
+            {
+                return alive_after(ctx, msg.session, &pre, ev).await;
             }
         }
     }
-    Err(format!(
-        "not verified: the typed text was still in the input line after {MAX_SUBMITS} presses of {}",
+    let where_ = if by_cursor.is_ok() {
+        "on the cursor's line"
+    } else {
+        "in the input area"
+    };
+    Err(unverified(format!(
+        "the typed text was still {where_} after {MAX_SUBMITS} presses of {}",
         backend.submit_key
-    ))
+    )))
+}
+
+/// Why nothing may be typed or submitted into a pane that reads like `screen`: its program
+/// exited, or it shows a dialog (unless `key_only`: a chooser answer is meant for one).
+fn refusal(backend: &Backend, screen: &Screen, key_only: bool) -> Option<String> {
+    if screen.dead {
+        return Some("its program has exited".into());
+    }
+    let r = detect::read(backend, &screen.text);
+    (r.state == State::Dialog && !key_only).then(|| {
+        format!(
+            "a dialog waits for a person: {}",
+            r.line.unwrap_or_else(|| r.rule.to_string())
+        )
+    })
+}
+
+/// Why `post` shows the program of `pre` gone: the pane is dead, or runs another program
+/// (the watchdog restarted it meanwhile). `None` while the same program runs.
+fn exited(pre: &Screen, post: &Screen) -> Option<String> {
+    if post.dead {
+        return Some("its program exited after the submit key was pressed".into());
+    }
+    (post.pid != pre.pid).then(|| {
+        "its program exited after the submit key was pressed (the pane was restarted)".into()
+    })
+}
+
+/// Why a pane that cannot be read after the submit key leaves the delivery unverified.
+fn unreadable_after(e: &crate::tmux::TmuxError) -> String {
+    if e.is_gone() {
+        format!("its program exited after the submit key was pressed (the session is gone: {e})")
+    } else {
+        format!("the pane cannot be read after the submit key: {e}")
+    }
+}
+
+/// A verified delivery stands only if the program that got it is still running
+/// [`ALIVE_AFTER`] later (not dead, not replaced by a restart).
+async fn alive_after(
+    ctx: &Ctx,
+    session: &str,
+    pre: &Screen,
+    ev: Evidence,
+) -> Result<Outcome, Outcome> {
+    tokio::time::sleep(ALIVE_AFTER).await;
+    match ctx.tmux.screen(session).await {
+        Ok(s) => match exited(pre, &s) {
+            None => Ok(Outcome::Delivered(ev.describe().into())),
+            Some(why) => Err(Outcome::Unverified(format!(
+                "{why}, though {}",
+                ev.describe()
+            ))),
+        },
+        Err(e) => Err(Outcome::Unverified(format!(
+            "{}, though {}",
+            unreadable_after(&e),
+            ev.describe()
+        ))),
+    }
+}
+
+/// What showed a submit taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    /// The pane reads active.
+    Active,
+    /// The cursor's line no longer holds the typed text (an input box cleared).
+    LeftLine,
+    /// The cursor moved on to another line (a line-mode agent, or output scrolled).
+    FreshLine,
+    /// The message's start is not among the bottom non-blank lines ([`submitted`]).
+    InputArea,
+}
+
+impl Evidence {
+    /// For the event's `verified_by`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Evidence::Active => "the agent turned active",
+            Evidence::LeftLine => "the text left the cursor's line",
+            Evidence::FreshLine => "the cursor moved on to a fresh line",
+            Evidence::InputArea => "the text left the input area",
+        }
+    }
+}
+
+/// One reading after a submit press.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    Verified(Evidence),
+    /// The text is still where it was typed: press again.
+    NotYet,
+}
+
+/// Whether the cursor of `pre` (the pane right before the submit key) can verify `msg`:
+/// `Err` says why not — the cursor is hidden (a TUI drawing its own), off-screen, or not on
+/// the line that holds the typed text — and [`submitted`] decides instead.
+pub fn cursor_check(pre: &Screen, msg: &str) -> Result<(), String> {
+    let c = &pre.cursor;
+    if !c.visible {
+        return Err("the cursor is hidden".into());
+    }
+    if c.y >= c.height || c.y as usize >= pre.rows.len() {
+        return Err(format!(
+            "the cursor is off-screen (row {} of {})",
+            c.y, c.height
+        ));
+    }
+    if !at_cursor(pre, msg) {
+        return Err("the typed text is not on the cursor's line".into());
+    }
+    Ok(())
+}
+
+/// The pure decision after a submit press: `pre` is the pane right before the key, `post`
+/// after it; `by_cursor` is [`cursor_check`]`(pre, msg).is_ok()`. Verified when the agent
+/// reads active; by the cursor: when the cursor moved to another line (counting scrolled
+/// history), or its line no longer holds the text; else by [`submitted`]. A `post` whose
+/// cursor is hidden or off-screen is judged by [`submitted`] too.
+pub fn verify(
+    backend: &Backend,
+    pre: &Screen,
+    post: &Screen,
+    msg: &str,
+    by_cursor: bool,
+) -> Verify {
+    if detect::read(backend, &post.text).state == State::Active {
+        return Verify::Verified(Evidence::Active);
+    }
+    let c = &post.cursor;
+    let post_ok = c.visible && c.y < c.height && (c.y as usize) < post.rows.len();
+    if by_cursor && post_ok {
+        if c.line() != pre.cursor.line() {
+            return Verify::Verified(Evidence::FreshLine);
+        }
+        if !at_cursor(post, msg) {
+            return Verify::Verified(Evidence::LeftLine);
+        }
+        return Verify::NotYet;
+    }
+    if submitted(backend, &post.text, msg) {
+        Verify::Verified(Evidence::InputArea)
+    } else {
+        Verify::NotYet
+    }
+}
+
+/// Whitespace runs as one space, trimmed.
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The end of `msg`'s last non-blank line (whitespace squashed), at most [`TAIL_CHARS`].
+fn tail(msg: &str) -> String {
+    let last = msg
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    let t: Vec<char> = squash(last).chars().collect();
+    t[t.len().saturating_sub(TAIL_CHARS)..].iter().collect()
+}
+
+/// Cells a character takes on a terminal: 2 for East Asian wide and emoji ranges, else 1
+/// (enough to tell a full, wrapped row).
+fn cells(c: char) -> usize {
+    let u = c as u32;
+    let wide = matches!(u,
+        0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF
+        | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x1F300..=0x1F64F
+        | 0x1F900..=0x1F9FF | 0x20000..=0x3FFFD);
+    if wide { 2 } else { 1 }
+}
+
+/// Whether the cursor's row of `screen` holds the end of `msg` — with the row above when
+/// that one is full (the text wrapped onto the cursor's row).
+fn at_cursor(screen: &Screen, msg: &str) -> bool {
+    let t = tail(msg);
+    let y = screen.cursor.y as usize;
+    let Some(row) = screen.rows.get(y) else {
+        return false;
+    };
+    if t.is_empty() {
+        return false;
+    }
+    if squash(row).contains(&t) {
+        return true;
+    }
+    let width = screen.cursor.width as usize;
+    match y.checked_sub(1).and_then(|i| screen.rows.get(i)) {
+        Some(above) if above.chars().map(cells).sum::<usize>() + 1 >= width => {
+            squash(&format!("{above}{row}")).contains(&t)
+                || squash(&format!("{above} {row}")).contains(&t)
+        }
+        _ => false,
+    }
 }
 
 /// Takes `state/typing-<session>.lock`, waiting up to [`LOCK_WAIT`] for another delivery.
@@ -363,6 +723,184 @@ mod tests {
         assert!(!submitted(&b, &still_typed, msg));
         let busy = format!("❯ {msg}\n✶ Reading… (esc to interrupt)\n");
         assert!(submitted(&b, &busy, msg));
+    }
+
+    /// A screen of `rows`, the cursor at (`x`, `y`) after `history` scrolled lines.
+    fn screen(rows: &[&str], x: u32, y: u32, history: u64) -> Screen {
+        Screen {
+            text: rows.join("\n"),
+            rows: rows.iter().map(|r| r.to_string()).collect(),
+            cursor: crate::tmux::Cursor {
+                x,
+                y,
+                visible: true,
+                history,
+                height: 8,
+                width: 40,
+            },
+            dead: false,
+            pid: Some(1),
+        }
+    }
+
+    fn decide(pre: &Screen, post: &Screen, msg: &str) -> Verify {
+        let b = backend("esc to interrupt", "", "", false);
+        verify(&b, pre, post, msg, cursor_check(pre, msg).is_ok())
+    }
+
+    #[test]
+    fn a_line_mode_agent_is_verified_on_the_first_press() {
+        let msg = "please re-read REVIEW.md";
+        let pre = screen(&["py> please re-read REVIEW.md"], 28, 0, 0);
+        assert_eq!(cursor_check(&pre, msg), Ok(()));
+        // Enter: the REPL leaves the text on screen and prompts on the next line.
+        let post = screen(&["py> please re-read REVIEW.md", "py>"], 4, 1, 0);
+        assert_eq!(
+            decide(&pre, &post, msg),
+            Verify::Verified(Evidence::FreshLine)
+        );
+        // The old check took that for "still in the input line" (issue 12, item 2).
+        let b = backend("esc to interrupt", "", "", false);
+        assert!(!submitted(&b, &post.text, msg));
+        // At the bottom of a full pane the cursor stays on row 7, the history grows.
+        let rows = [
+            "x",
+            "x",
+            "x",
+            "x",
+            "x",
+            "x",
+            "x",
+            "please re-read REVIEW.md",
+        ];
+        let pre = screen(&rows, 24, 7, 3);
+        let scrolled = ["x", "x", "x", "x", "x", "x", "please re-read REVIEW.md", ""];
+        let post = screen(&scrolled, 0, 7, 4);
+        assert_eq!(
+            decide(&pre, &post, msg),
+            Verify::Verified(Evidence::FreshLine)
+        );
+        // Enter not taken yet: same line, text still there.
+        assert_eq!(decide(&pre, &pre.clone(), msg), Verify::NotYet);
+    }
+
+    #[test]
+    fn an_input_box_is_verified_when_the_text_leaves_the_cursors_line() {
+        let msg = "summarise your work";
+        let top = "╭──────────────────────────────╮";
+        let bottom = "╰──────────────────────────────╯";
+        let pre = screen(
+            &["history", top, "│ > summarise your work      │", bottom],
+            23,
+            2,
+            0,
+        );
+        assert_eq!(cursor_check(&pre, msg), Ok(()));
+        let cleared = screen(
+            &[
+                "> summarise your work",
+                top,
+                "│ >                         │",
+                bottom,
+            ],
+            4,
+            2,
+            0,
+        );
+        assert_eq!(
+            decide(&pre, &cleared, msg),
+            Verify::Verified(Evidence::LeftLine)
+        );
+        // Still in the box: pressed again.
+        assert_eq!(decide(&pre, &pre.clone(), msg), Verify::NotYet);
+        // A box redrawn with its text but the agent working: active wins.
+        let mut busy = pre.clone();
+        busy.text.push_str("\n* Thinking (esc to interrupt)");
+        assert_eq!(decide(&pre, &busy, msg), Verify::Verified(Evidence::Active));
+    }
+
+    #[test]
+    fn text_wrapped_onto_the_cursors_row_is_found_with_the_full_row_above() {
+        let msg = "pull, then read the whole review file and act on it";
+        let mut pre = screen(
+            &["> pull, then read the whole review file a", "nd act on it"],
+            12,
+            1,
+            0,
+        );
+        pre.cursor.width = 41;
+        assert_eq!(cursor_check(&pre, msg), Ok(()));
+        // A row above that is not full is another line: the text is not at the cursor.
+        let mut other = screen(&["> pull, then read", "nd act on it"], 12, 1, 0);
+        other.cursor.width = 41;
+        assert!(cursor_check(&other, msg).is_err());
+    }
+
+    #[test]
+    fn a_cursor_that_cannot_tell_falls_back_to_the_input_area() {
+        let msg = "hello there, agent";
+        let mut hidden = screen(&["❯ hello there, agent", "? for shortcuts"], 20, 0, 0);
+        hidden.cursor.visible = false;
+        assert_eq!(
+            cursor_check(&hidden, msg),
+            Err("the cursor is hidden".into())
+        );
+        let mut off = screen(&["❯ hello there, agent"], 0, 9, 0);
+        off.cursor.height = 8;
+        assert!(
+            cursor_check(&off, msg)
+                .unwrap_err()
+                .contains("off-screen (row 9 of 8)")
+        );
+        // A TUI that leaves the real cursor at the bottom-left and draws its own.
+        let elsewhere = screen(&["❯ hello there, agent", ""], 0, 1, 0);
+        assert_eq!(
+            cursor_check(&elsewhere, msg),
+            Err("the typed text is not on the cursor's line".into())
+        );
+        // Judged by the input area then: the text still at the bottom is not submitted…
+        assert_eq!(decide(&elsewhere, &elsewhere.clone(), msg), Verify::NotYet);
+        // …and gone from it is.
+        let gone = screen(&["⏺ on it", "❯", ""], 0, 2, 0);
+        assert_eq!(
+            decide(&elsewhere, &gone, msg),
+            Verify::Verified(Evidence::InputArea)
+        );
+        // A cursor hidden after the press (a TUI that hides it while it works) is judged so too.
+        let pre = screen(&["> hello there, agent"], 20, 0, 0);
+        let mut post = pre.clone();
+        post.cursor.visible = false;
+        assert_eq!(decide(&pre, &post, msg), Verify::NotYet);
+    }
+
+    #[test]
+    fn a_program_that_exited_or_was_restarted_after_the_key_did_not_take_it() {
+        let pre = screen(&["bye> goodbye"], 12, 0, 0);
+        assert_eq!(exited(&pre, &pre.clone()), None);
+        let mut dead = screen(&["bye> goodbye", ""], 0, 1, 0);
+        dead.dead = true;
+        assert!(exited(&pre, &dead).unwrap().contains("exited"));
+        // Restarted by the watchdog meanwhile: a new program, its prompt fresh.
+        let mut again = screen(&["bye>"], 5, 0, 0);
+        again.pid = Some(2);
+        assert!(exited(&pre, &again).unwrap().contains("restarted"));
+    }
+
+    #[test]
+    fn outcomes_name_themselves() {
+        assert_eq!(Outcome::Delivered("x".into()).into_result(), Ok(()));
+        let u = Outcome::Unverified("the program exited".into());
+        assert_eq!(u.as_str(), "unverified");
+        assert_eq!(
+            u.into_result(),
+            Err("unverified: the program exited".into())
+        );
+        let r = Outcome::Refused {
+            why: "a dialog waits for a person: Yes, I trust this folder".into(),
+            typed: false,
+        };
+        assert_eq!(r.as_str(), "refused");
+        assert!(!r.is_delivered());
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! Without `--now` it waits until the agent's pane is idle ([`crate::typing::wait_idle`]),
 //! giving up after `--timeout`. A dialog is refused at once (a person must answer it; `--keys`
 //! can). `--keys` presses named tmux keys at once, even into a dialog, and submits nothing.
-//! Exit 0 when the delivery was verified; else an error naming the reason.
+//! Exit 0 when the delivery was verified; [`EXIT_UNVERIFIED`] (4) when the submit key was
+//! pressed but the delivery could not be verified (the text may have reached the agent);
+//! 1 with the reason when nothing was submitted (refused: not running, a dialog, still busy)
+//! or on an error.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -16,7 +19,10 @@ use anyhow::{Context as _, bail};
 
 use crate::config::{Agent, Config, diagnostic};
 use crate::ctx::Ctx;
-use crate::typing::{self, Message, NotIdle};
+use crate::typing::{self, Message, NotIdle, Outcome};
+
+/// Exit status of `agents send` when the text was submitted but not verified.
+pub const EXIT_UNVERIFIED: u8 = 4;
 
 /// What to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +95,7 @@ pub async fn run(
     {
         bail!("{}", not_idle(agent, &e, timeout));
     }
-    typing::deliver(
+    let outcome = typing::deliver(
         ctx,
         backend,
         Message {
@@ -100,10 +106,35 @@ pub async fn run(
             key_only: false,
         },
     )
-    .await
-    .map_err(|e| anyhow::anyhow!("{name}: the message was not delivered: {e}"))?;
-    tracing::info!("{name} ({session}): delivered and verified");
-    Ok(ExitCode::SUCCESS)
+    .await;
+    match outcome {
+        Outcome::Delivered(by) => {
+            tracing::info!("{name} ({session}): delivered and verified ({by})");
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Unverified(why) => {
+            tracing::warn!(
+                "{name} ({session}): submitted but not verified: {why}\n  help: the text may have reached the agent; look at its pane (`agents attach {name}`) before sending it again"
+            );
+            Ok(ExitCode::from(EXIT_UNVERIFIED))
+        }
+        Outcome::Refused { why, typed } => {
+            let left = if typed {
+                "the text was typed but not submitted"
+            } else {
+                "nothing was typed"
+            };
+            let fix = if why.starts_with("a dialog") {
+                format!(
+                    "answer the dialog in the pane (`tmux attach -t {session}`) or with `agents send {name} --keys KEY...`"
+                )
+            } else {
+                format!("start it again with `agents restart {name}`")
+            };
+            bail!("{name}: refused: {why}\n  help: {left}; {fix}")
+        }
+        Outcome::Failed(why) => bail!("{name}: the message was not delivered: {why}"),
+    }
 }
 
 /// The agent called `name`; a service, `watchdog` or an unknown name is an error that lists

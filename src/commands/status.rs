@@ -202,6 +202,26 @@ fn model_text(model: &Option<String>, pending: &Option<Option<String>>) -> Strin
     }
 }
 
+/// The line under an agent's row when its last delivery was not verified: `last typed
+/// 14:03:07 send unverified: "text…" (why)`.
+fn last_typed_text(t: &crate::typing::LastTyped) -> String {
+    let text: String = if t.text.chars().count() > 40 {
+        format!("{}…", t.text.chars().take(39).collect::<String>())
+    } else {
+        t.text.clone()
+    };
+    format!(
+        "last typed {} {} {}: {text:?}{}",
+        local_time(&t.ts),
+        t.purpose,
+        t.outcome,
+        t.why
+            .as_ref()
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default()
+    )
+}
+
 /// The `last handoff:` line of a `handoff` event: `14:03:07 claim → adversary (delivered):
 /// "claim: gate 2"`.
 fn handoff_text(e: &Value) -> String {
@@ -299,6 +319,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
                     "down": ctx.state.is_down(&a.name), "done": ctx.state.is_done(&a.name),
                     "state": v.state, "until": v.until, "since": (!v.since.is_empty()).then_some(&v.since),
                     "restarts": v.restarts, "why": v.why, "event": v.event,
+                    "last_typed": crate::typing::last(&ctx.state, &a.name),
                 })
             })
             .collect();
@@ -435,6 +456,11 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
                 ago(&v.since)
             },
         )?;
+        if let Some(t) =
+            crate::typing::last(&ctx.state, &a.name).filter(|t| t.outcome == "unverified")
+        {
+            writeln!(out, "   {}", last_typed_text(&t))?;
+        }
     }
     for s in &cfg.services {
         let st = state(&session_word(sessions.get(&s.session)), 0);

@@ -41,6 +41,7 @@ pub async fn deliver_kickoff(
         },
     )
     .await
+    .into_result()
 }
 
 async fn wait_ready(ctx: &Ctx, backend: &Backend, session: &str) {

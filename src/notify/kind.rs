@@ -11,8 +11,10 @@
 //! | `restart` whose reason begins with `stalled:`    | `stall`             |
 //! | `phase-advance`                                  | `phase-done`        |
 //! | `sequence-complete`                              | `sequence-complete` |
-//! | `handoff` with outcome `failed` or `forced`      | `handoff-failed`    |
-//! | `wake` with outcome `failed`                     | `wake-failed`       |
+//! | `handoff` with outcome `failed`, `unverified`,   | `handoff-failed`    |
+//! | `refused` or `forced`                            |                     |
+//! | `wake` with outcome `failed`, `unverified` or    | `wake-failed`       |
+//! | `refused`                                        |                     |
 //!
 //! Every other event (starts, typed text, backoffs, `notify-error` itself…) is not sent.
 
@@ -43,6 +45,15 @@ pub struct Notice {
 
 fn text<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// How a typing outcome reads in a notification: `unverified` → "typed but not verified".
+fn not_delivered(outcome: &str) -> &'static str {
+    match outcome {
+        "unverified" => "typed but not verified",
+        "refused" => "refused",
+        _ => "not delivered",
+    }
 }
 
 /// `s` on one line (runs of whitespace, newlines included, become one space), cut to
@@ -104,7 +115,12 @@ pub fn classify(event: &Value) -> Option<Notice> {
                 text(event, "last")
             ),
         ),
-        "handoff" if matches!(text(event, "outcome"), "failed" | "forced") => {
+        "handoff"
+            if matches!(
+                text(event, "outcome"),
+                "failed" | "unverified" | "refused" | "forced"
+            ) =>
+        {
             let (ping, to) = (text(event, "what"), text(event, "to"));
             let reason = if text(event, "outcome") == "forced" {
                 format!(
@@ -113,15 +129,20 @@ pub fn classify(event: &Value) -> Option<Notice> {
                 )
             } else {
                 format!(
-                    "the {ping} ping to {to} was not delivered: {}",
+                    "the {ping} ping to {to} was {}: {}",
+                    not_delivered(text(event, "outcome")),
                     text(event, "error")
                 )
             };
             (NotifyKind::HandoffFailed, reason)
         }
-        "wake" if text(event, "outcome") == "failed" => (
+        "wake" if matches!(text(event, "outcome"), "failed" | "unverified" | "refused") => (
             NotifyKind::WakeFailed,
-            format!("the wake of {name} failed: {}", text(event, "error")),
+            format!(
+                "the wake of {name} was {}: {}",
+                not_delivered(text(event, "outcome")),
+                text(event, "error")
+            ),
         ),
         _ => return None,
     };
@@ -230,6 +251,18 @@ mod tests {
             kind(json!({"event": "wake", "name": "a", "outcome": "failed", "error": "x"})),
             Some(NotifyKind::WakeFailed)
         );
+        for outcome in ["unverified", "refused"] {
+            assert_eq!(
+                kind(json!({"event": "wake", "name": "a", "outcome": outcome, "error": "x"})),
+                Some(NotifyKind::WakeFailed)
+            );
+            assert_eq!(
+                kind(
+                    json!({"event": "handoff", "to": "a", "what": "claim", "outcome": outcome, "error": "x"})
+                ),
+                Some(NotifyKind::HandoffFailed)
+            );
+        }
     }
 
     #[test]

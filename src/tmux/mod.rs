@@ -9,6 +9,7 @@
 pub mod attach;
 pub mod control;
 pub mod format;
+pub mod screen;
 pub mod target;
 
 use std::collections::HashMap;
@@ -17,6 +18,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 pub use format::{PaneInfo, Sessions};
+pub use screen::{Cursor, Screen};
 
 /// tmux keeps one client message under 16 KiB; chains are cut well below that.
 const MAX_CHAIN_BYTES: usize = 12 * 1024;
@@ -347,6 +349,44 @@ impl Tmux {
             target::pane(name),
         ])
         .await
+    }
+
+    /// A session's current pane read with its cursor in one tmux call (see [`screen`]): the
+    /// joined text, the rows as drawn, the cursor and whether the pane's program exited.
+    pub async fn screen(&self, name: &str) -> Result<Screen, TmuxError> {
+        let m = capture_markers(2);
+        let t = target::pane(name);
+        let args: Vec<String> = [
+            "display-message",
+            "-p",
+            "-t",
+            &t,
+            &screen::format(&m[0]),
+            ";",
+            "capture-pane",
+            "-p",
+            "-t",
+            &t,
+            ";",
+            "display-message",
+            "-p",
+            "-t",
+            &t,
+            &m[1],
+            ";",
+            "capture-pane",
+            "-p",
+            "-J",
+            "-t",
+            &t,
+        ]
+        .map(String::from)
+        .to_vec();
+        let out = self.run(&args).await?;
+        screen::parse(&out, &m[0], &m[1]).ok_or_else(|| TmuxError::Failed {
+            args: format!("display-message ; capture-pane -t {t}"),
+            stderr: "tmux printed the pane in a shape this version of agents cannot read".into(),
+        })
     }
 
     /// Captures many panes, as many per tmux call as fit under tmux's command limit (falling

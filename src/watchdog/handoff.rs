@@ -29,8 +29,10 @@
 //! take text — not running, a dialog up, a usage limit — is never forced: the ping waits
 //! until it can (a healed agent, an answered dialog, a lifted limit). A target the operator
 //! stopped (`agents down`) drops its pings (outcome `failed`). At most one ping per target
-//! per tick. A delivery that fails (a dialog is up, the session is gone, not verified) is
-//! dropped with outcome `failed` and the reason: typing it again could duplicate it.
+//! per tick. A ping is typed at most once: a delivery that was typed but not verified
+//! (outcome `unverified`), refused after typing, or failed is dropped with that outcome and
+//! the reason (typing it again could duplicate it); one refused before anything was typed
+//! (a dialog came up, the program exited) stays pending.
 //!
 //! Persistence: `state/handoff.json` holds the last seen head, the inbox hashes and the
 //! pending pings; the new head is written together with the pings it produced in one atomic
@@ -46,7 +48,8 @@
 //! ([`last_error`], for `status`).
 //!
 //! Events: `handoff` with `{what: claim|review|inbox, to, session, detail, outcome:
-//! queued|delivered|forced|failed}` (`error` when failed, `waited` seconds when forced).
+//! queued|delivered|forced|unverified|refused|failed}` (`error` when not delivered, `waited`
+//! seconds when forced).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -625,10 +628,16 @@ impl Checker {
             (p, agent, d, r)
         });
         for (p, agent, d, r) in futures_util::future::join_all(deliveries).await {
-            let (outcome, error) = match (r, d) {
-                (Ok(()), Due::Force) => ("forced", None),
-                (Ok(()), _) => ("delivered", None),
-                (Err(e), _) => ("failed", Some(e)),
+            if let typing::Outcome::Refused { why, typed: false } = &r {
+                // Nothing was typed (a dialog came up, the program exited): the ping stays
+                // pending, as for a target that cannot take text.
+                tracing::info!("handoff: the ping to {} waits: {why}", agent.name);
+                continue;
+            }
+            let (outcome, error) = match (&r, d) {
+                (typing::Outcome::Delivered(_), Due::Force) => ("forced", None),
+                (typing::Outcome::Delivered(_), _) => ("delivered", None),
+                (o, _) => (o.as_str(), o.why().map(String::from)),
             };
             self.finish(ctx, p, Some(agent), outcome, error);
         }

@@ -461,9 +461,9 @@ impl Ticker {
             (t, r)
         });
         for (t, r) in futures_util::future::join_all(deliveries).await {
-            match r {
-                Ok(()) => tracing::info!("{}: typed the {} ({:?})", t.name, t.purpose, t.text),
-                Err(e) => tracing::warn!("{}: the {} was not delivered: {e}", t.name, t.purpose),
+            match r.why() {
+                None => tracing::info!("{}: typed the {} ({:?})", t.name, t.purpose, t.text),
+                Some(e) => tracing::warn!("{}: the {} was {}: {e}", t.name, t.purpose, r.as_str()),
             }
         }
         self.publish(ctx);

@@ -15,8 +15,12 @@
 //!   atomically), so a watchdog restart does not reset the clocks. A corrupt file is
 //!   reported once and treated as empty.
 //!
-//! Events: `wake` with `{name, session, outcome}` (`delivered`, `failed`, `waiting`,
-//! `prompt-missing`) and `why` / `error` where there is one.
+//! - A wake is typed at most once per due time: one that was typed but not verified
+//!   (`unverified`), refused after typing, or failed counts as done; one refused before
+//!   anything was typed (a dialog came up, the program exited) stays due.
+//!
+//! Events: `wake` with `{name, session, outcome}` (`delivered`, `unverified`, `refused`,
+//! `failed`, `waiting`, `prompt-missing`) and `why` / `error` where there is one.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -175,18 +179,24 @@ impl Waker {
             (*a, r)
         });
         for (a, r) in futures_util::future::join_all(deliveries).await {
-            // Typed or not verified, it counts: a text that may be on screen is not typed
-            // again on the next tick.
+            if let typing::Outcome::Refused { why, typed: false } = &r {
+                // Nothing was typed (a dialog came up, the program exited): still due, and
+                // tried again on a later tick, as a busy agent is.
+                tracing::info!("{}: wake due, refused ({why}); next tick", a.name);
+                continue;
+            }
+            // Typed, even if not verified, it counts: a text that may have reached the agent
+            // is never typed again (at most one wake per due time).
             last.insert(a.name.clone(), now);
             self.waiting.remove(&a.name);
-            match r {
-                Ok(()) => {
+            match r.why() {
+                None => {
                     tracing::info!("{}: woken ({}) for its scheduled pass", a.name, a.session);
                     emit(ctx, a, "delivered", json!({}));
                 }
-                Err(e) => {
-                    tracing::warn!("{}: the wake was not delivered: {e}", a.name);
-                    emit(ctx, a, "failed", json!({"error": e}));
+                Some(e) => {
+                    tracing::warn!("{}: the wake was {}: {e}", a.name, r.as_str());
+                    emit(ctx, a, r.as_str(), json!({"error": e}));
                 }
             }
         }

@@ -18,6 +18,7 @@ mod orphans;
 mod races;
 mod selftest;
 mod send;
+mod shapes;
 mod stops;
 mod supervision;
 mod wake;
