@@ -83,6 +83,9 @@ pub fn install(setup: &Path, version_flag: &str) -> Result<Installed, String> {
     if std::env::var("AGENTS_E2E").is_ok_and(|v| v == "0") {
         return Err("AGENTS_E2E=0 is set".into());
     }
+    if !cfg!(target_os = "linux") {
+        return Err("the end-to-end tests run on Linux only (flock, /proc)".into());
+    }
     let py = Command::new("python3").arg("--version").output();
     if !py.is_ok_and(|o| o.status.success()) {
         return Err("python3 is not installed (the mock API runs on it)".into());
