@@ -323,6 +323,66 @@ pub fn processes_of(home: &Path) -> Vec<Proc> {
     out
 }
 
+/// The parts of a one-agent `agents.toml` a scenario chooses.
+pub struct AgentsToml<'a> {
+    /// The built-in preset (`claude`, `codex`, `gemini`).
+    pub backend: &'a str,
+    /// The agent's name; its session is `e2e-<name>`, its dir `work/`.
+    pub agent: &'a str,
+    /// `heal` or `heal+stall`.
+    pub watch: &'a str,
+    /// Extra `[watchdog]` lines (`signal_interval = 1` and `heavy_interval = 5` are there).
+    pub watchdog: &'a str,
+    /// Lines of a `[backend.<backend>]` table over the preset; empty: no table.
+    pub table: &'a str,
+    /// The kickoff prompt (a TOML basic string: no `"` or backslash).
+    pub kickoff: &'a str,
+}
+
+impl AgentsToml<'_> {
+    /// The config text: one agent on the preset, fast watchdog ticks, log_dir `.agents`.
+    pub fn render(&self) -> String {
+        let table = if self.table.is_empty() {
+            String::new()
+        } else {
+            format!("[backend.{}]\n{}\n", self.backend, self.table)
+        };
+        format!(
+            r#"[defaults]
+session_prefix = "e2e-"
+log_dir = ".agents"
+backend = "{backend}"
+watch = "{watch}"
+
+[watchdog]
+signal_interval = 1
+heavy_interval = 5
+{watchdog}
+
+{table}
+[[agent]]
+name = "{agent}"
+dir = "work"
+prompt = "{kickoff}"
+"#,
+            backend = self.backend,
+            watch = self.watch,
+            watchdog = self.watchdog,
+            agent = self.agent,
+            kickoff = self.kickoff,
+        )
+    }
+}
+
+/// `$PATH` with `dir` (the CLI's) first.
+pub fn path_with(dir: &Path) -> String {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&path)))
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// How a fleet is laid out: its config and the environment of every `agents` call.
 pub struct FleetSpec {
     /// The scenario's name, for progress lines.

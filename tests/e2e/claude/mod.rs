@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::harness::{Fleet, FleetSpec, Installed, Mock, Suite, e2e_dir, install};
+use crate::harness::{
+    AgentsToml, Fleet, FleetSpec, Installed, Mock, Suite, e2e_dir, install, path_with,
+};
 use crate::util::TestEnv;
 
 /// The suite: Claude Code's scenarios.
@@ -126,37 +128,16 @@ pub fn fleet(cli: &Installed, s: Setup) -> Fleet {
         &root.join("mock"),
         "messages",
     );
-    let table = if s.backend.is_empty() {
-        String::new()
-    } else {
-        format!("[backend.claude]\n{}\n", s.backend)
-    };
-    let config = format!(
-        r#"[defaults]
-session_prefix = "e2e-"
-log_dir = ".agents"
-backend = "claude"
-watch = "{watch}"
-
-[watchdog]
-signal_interval = 1
-heavy_interval = 5
-{watchdog}
-
-{table}
-[[agent]]
-name = "{AGENT}"
-dir = "work"
-prompt = "{kickoff}"
-"#,
-        watch = s.watch,
-        watchdog = s.watchdog,
-        kickoff = s.kickoff,
-    );
-    let bin_dir = cli.bin.parent().unwrap().to_path_buf();
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let path =
-        std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(&path))).unwrap();
+    let config = AgentsToml {
+        backend: "claude",
+        agent: AGENT,
+        watch: s.watch,
+        watchdog: s.watchdog,
+        table: s.backend,
+        kickoff: s.kickoff,
+    }
+    .render();
+    let path = path_with(cli.bin.parent().unwrap());
     let env: Vec<(String, String)> = [
         ("HOME", home.display().to_string()),
         (
@@ -167,7 +148,7 @@ prompt = "{kickoff}"
         ("DISABLE_AUTOUPDATER", "1".into()),
         ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".into()),
         ("IS_SANDBOX", "1".into()),
-        ("PATH", path.to_string_lossy().into_owned()),
+        ("PATH", path),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
