@@ -44,8 +44,25 @@ pub struct Mem {
     corrupt_reported: bool,
     /// The backoff wait last logged.
     waiting_until: Option<f64>,
+    /// A stall restart that waits out its backoff (its reason): while it waits, nothing is
+    /// typed for the stall and `status` shows `backoff until`; activity calls it off.
+    stall_restart: Option<String>,
+    /// The `started` stamp (manifest) of the session whose liveness is being followed.
+    launch: Option<String>,
+    /// The pane showed the backend's `process_name` since that start (see
+    /// [`detect::Liveness::showed_program`]).
+    showed_program: bool,
+    /// When this start was first seen live (epoch seconds): the `process_name` warning waits
+    /// [`PROCESS_NAME_GRACE`] from it (a wrapper may set things up before it execs).
+    live_since: Option<f64>,
+    /// The warning that `process_name` never matches what the pane runs was logged.
+    name_warned: bool,
     view: AgentView,
 }
+
+/// How long the pane of a backend that declares `process_name` may run something else (a
+/// wrapper, a launcher) before the watchdog warns that the name never matches, in seconds.
+pub const PROCESS_NAME_GRACE: f64 = 10.0;
 
 /// Text typed into an agent.
 struct Typing {
@@ -176,12 +193,16 @@ impl Ticker {
             .iter()
             .filter(|a| a.enabled && a.watch != Watch::None)
             .collect();
-        let live: Vec<String> = watched
+        // Dead panes too: a program that exited is restarted with its last lines quoted.
+        let existing: Vec<String> = watched
             .iter()
-            .filter(|a| sessions.is_live(&a.session))
+            .filter(|a| sessions.get(&a.session).is_some())
             .map(|a| a.session.clone())
             .collect();
-        let panes = ctx.tmux.capture_many(&live).await;
+        let panes = ctx.tmux.capture_many(&existing).await;
+        // The process each session was started with (read under the fleet lock, so it
+        // matches `sessions`); a corrupt manifest is reported by `stop_orphans`.
+        let manifest = ctx.state.manifest().load().unwrap_or_default();
         let captured = Local::now().fixed_offset();
         let local = detect::reset::local_zone();
         let now = now_epoch();
@@ -214,7 +235,21 @@ impl Ticker {
                 mem.stall = Stall::default();
                 mem.confirm.reset();
             }
-            let pane = sessions.get(&a.session);
+            // A dead pane's status, when tmux lost it, from the line tmux drew under it.
+            let exited = sessions
+                .get(&a.session)
+                .filter(|p| p.dead)
+                .map(|_| detect::exited::read(panes.get(&a.session).map_or("", |t| t)));
+            let fixed = sessions.get(&a.session).map(|p| crate::tmux::PaneInfo {
+                dead_status: p.dead_status.or(exited.as_ref().and_then(|e| e.status)),
+                ..p.clone()
+            });
+            let pane = fixed.as_ref();
+            let entry = manifest
+                .sessions
+                .get(&a.session)
+                .filter(|e| e.name == a.name);
+            let live = follow_liveness(ctx, a, backend, mem, pane, entry, now);
             let seen = Seen {
                 pane,
                 down,
@@ -266,11 +301,25 @@ impl Ticker {
                     continue;
                 }
                 Action::Restart(reason) => {
-                    let reason = match pane {
-                        None if added => "new in the config".to_string(),
-                        _ => reason,
+                    let (reason, ev) = match (pane, &exited) {
+                        (None, _) if added => {
+                            let r = "new in the config".to_string();
+                            (
+                                r.clone(),
+                                json!({"state": "dead", "rule": "tmux", "line": r}),
+                            )
+                        }
+                        (Some(p), Some(e)) => {
+                            let r = detect::exited::reason(p.dead_status, e.last.as_deref());
+                            let ev = json!({"state": "dead", "rule": "pane_dead", "line": r,
+                                            "exit_status": p.dead_status, "last_lines": e.last});
+                            (r, ev)
+                        }
+                        _ => (
+                            reason.clone(),
+                            json!({"state": "dead", "rule": "tmux", "line": reason}),
+                        ),
                     };
-                    let ev = json!({"state": "dead", "rule": "tmux", "line": reason});
                     need = Some((reason, ev));
                 }
                 Action::Nothing => {}
@@ -280,7 +329,7 @@ impl Ticker {
                 && let Some(p) = pane
                 && let Some(text) = panes.get(&a.session)
             {
-                let mut reading = detect::dead(backend, p)
+                let mut reading = detect::liveness(backend, p, &live)
                     .unwrap_or_else(|| detect::classify(backend, text, captured, local));
                 if matches!(reading.state, State::Idle | State::Fatal)
                     && crate::typing::footer_log_active(ctx, backend, &a.session)
@@ -310,19 +359,28 @@ impl Ticker {
                 Verdict::GiveUp { .. } if held => Verdict::Now,
                 v => v,
             };
+            // A restart of a held agent is paced but spends no restart budget.
+            let record = |h: &mut History| {
+                if held {
+                    h.record_held(&policy, now)
+                } else {
+                    h.record(&policy, now)
+                }
+            };
             match verdict {
                 Verdict::Now => match launch::prepare_agent(ctx, a, pane.is_some()) {
-                    Ok(p) => {
+                    Ok(mut p) => {
                         let verb = if added && pane.is_none() {
                             "starting"
                         } else {
                             "restarting"
                         };
                         tracing::info!("{} ({}) {reason} — {verb}", a.name, a.session);
-                        mem.history.record(&policy, now);
+                        record(&mut mem.history);
                         mem.view.restarts = mem.history.recent(&policy, now);
                         mem.confirm.reset();
                         mem.stall = Stall::default();
+                        mem.stall_restart = None;
                         mem.start_error = None;
                         mem.waiting_until = None;
                         mem.show("starting", now, None, Some(reason.clone()));
@@ -331,7 +389,7 @@ impl Ticker {
                             event: "restart".into(),
                             why: reason.clone(),
                         });
-                        let _ = ev;
+                        p.evidence = ev;
                         restarts.push((p, reason));
                     }
                     Err(e) => {
@@ -349,7 +407,7 @@ impl Ticker {
                             );
                             mem.start_error = Some(e.kind);
                         }
-                        mem.history.record(&policy, now);
+                        record(&mut mem.history);
                         mem.show("backoff", now, None, Some(reason));
                     }
                 },
@@ -385,6 +443,7 @@ impl Ticker {
                         tracing::error!("cannot record that {} is fatal: {e}", a.name);
                     }
                     mem.history.fatal = true;
+                    mem.stall_restart = None;
                     mem.event(
                         ctx,
                         a,
@@ -441,6 +500,17 @@ impl Ticker {
             {
                 tracing::error!("{e}; retrying with backoff");
                 m.start_error = Some(launch::StartErrorKind::Session);
+            }
+        }
+        // What `status` compares with the manifest to tell a view made old by a newer start.
+        let manifest = ctx.state.manifest().load().unwrap_or_default();
+        for a in &ctx.cfg.agents {
+            if let Some(m) = self.mem.get_mut(&a.name) {
+                m.view.started = manifest
+                    .sessions
+                    .get(&a.session)
+                    .filter(|e| e.name == a.name)
+                    .map(|e| e.started.clone());
             }
         }
         drop(fleet_lock);
@@ -539,6 +609,60 @@ impl Ticker {
                 ctx.state.supervision_path().display()
             ),
         }
+    }
+}
+
+/// Follows what tells whether `a`'s pane still runs its program: the process the session was
+/// started with (`entry.process`, recorded at launch) against the pane's pid and `/proc`,
+/// and whether the pane showed the backend's `process_name` since that start. A
+/// `process_name` never shown within [`PROCESS_NAME_GRACE`] is warned about once per agent:
+/// liveness is then read from the process only (a bare shell in the pane is not taken for a
+/// crash, since the name is no evidence).
+fn follow_liveness(
+    ctx: &Ctx,
+    a: &Agent,
+    backend: &crate::config::Backend,
+    mem: &mut Mem,
+    pane: Option<&crate::tmux::PaneInfo>,
+    entry: Option<&crate::state::manifest::Entry>,
+    now: f64,
+) -> detect::Liveness {
+    let stamp = entry.map(|e| e.started.clone());
+    if mem.launch != stamp {
+        mem.launch = stamp;
+        mem.showed_program = false;
+        mem.live_since = None;
+    }
+    let Some(p) = pane.filter(|p| !p.dead) else {
+        return detect::Liveness {
+            process: detect::Process::Unknown,
+            showed_program: mem.showed_program,
+        };
+    };
+    let since = *mem.live_since.get_or_insert(now);
+    let process = launch::proctree::follow(entry.and_then(|e| e.process), p);
+    if let Some(expected) = &backend.process_name {
+        if p.command == *expected {
+            mem.showed_program = true;
+        } else if !mem.showed_program && !mem.name_warned && now - since >= PROCESS_NAME_GRACE {
+            mem.name_warned = true;
+            let why = format!(
+                "backend {} declares process_name {expected:?} but the pane of {} runs {:?}; liveness is read from the process instead (a bare shell there is not taken for a crash)",
+                backend.name, a.name, p.command
+            );
+            tracing::warn!("{why}");
+            mem.event(
+                ctx,
+                a,
+                "process-name",
+                &why,
+                json!({"process_name": expected, "command": p.command}),
+            );
+        }
+    }
+    detect::Liveness {
+        process,
+        showed_program: mem.showed_program,
     }
 }
 
@@ -694,6 +818,15 @@ fn self_supervise(
         _ => mem.dialog = None,
     }
     if a.watch == Watch::HealStall {
+        // A stall restart waiting out its backoff: still idle, it stays due (nothing typed);
+        // activity calls it off.
+        if let Some(why) = mem.stall_restart.clone() {
+            if state == State::Idle {
+                return Some((why, evidence(reading)));
+            }
+            mem.stall_restart = None;
+            tracing::info!("{} works again: its stall restart is called off", a.name);
+        }
         let waiting = detect::waiting_until(backend, text, local).map(|t| t.timestamp() as f64);
         let w = &ctx.cfg.watchdog;
         match mem.stall.step(
@@ -703,6 +836,11 @@ fn self_supervise(
             backend.stall_idle.as_secs_f64(),
             w.stall_grace.as_secs_f64(),
         ) {
+            // No nudge while a restart waits out its backoff: the conversation gets nothing
+            // typed that the restart is about to end.
+            StallStep::Nudge { .. } if mem.waiting_until.is_some_and(|u| u > now) => {
+                mem.stall.nudged_at = None;
+            }
             StallStep::Nudge { idle } => {
                 let why = format!(
                     "idle {idle:.0} s (stall_idle = {:.0} s)",
@@ -726,7 +864,10 @@ fn self_supervise(
                 mem.show("stalled", now, None, Some(why));
                 return None;
             }
-            StallStep::Restart(why) => return Some((why, evidence(reading))),
+            StallStep::Restart(why) => {
+                mem.stall_restart = Some(why.clone());
+                return Some((why, evidence(reading)));
+            }
             StallStep::Nothing => {
                 if mem.stall.nudged_at.is_some() {
                     mem.show("stalled", now, None, mem.view.why.clone());
