@@ -196,7 +196,7 @@ async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
             if st == "dead" && view.why.is_none() {
                 view.why = pane.map(|p| {
                     let e = detect::exited::read(panes.get(&a.session).map_or("", |t| t));
-                    detect::exited::reason(p.dead_status.or(e.status), e.last.as_deref())
+                    detect::exited::reason(&e, p.dead_status)
                 });
             }
             if st == "fatal" && view.why.is_none() {

@@ -6,9 +6,12 @@
 //! Order of decisions per agent: operator intent (`down`, a finished task) first; then a
 //! session that is gone or exited is restarted; then a usage-limit hold (a held agent is never
 //! restarted, nudged for a stall, or typed into but for its resume); then what the screen
-//! says: a fatal screen or a bare shell (two readings in a row before a restart), a dialog
-//! (reported, never touched), idleness (stall nudge, then restart). Every decision is a line
-//! in `events.jsonl` with its evidence.
+//! says: a fatal screen, a process gone or replaced, or a bare shell where the backend's
+//! `process_name` ran (two readings in a row before a restart, see
+//! [`detect::liveness`]), a dialog (reported, never touched), idleness (stall nudge, then
+//! restart; nothing typed while a restart waits out its backoff). A program that exited is
+//! restarted with the last lines it printed (its dead pane is captured with the live ones).
+//! Every decision is a line in `events.jsonl` with its evidence, `restart` included.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -57,12 +60,23 @@ pub struct Mem {
     live_since: Option<f64>,
     /// The warning that `process_name` never matches what the pane runs was logged.
     name_warned: bool,
+    /// The pid of the dead pane whose exit status was waited for (see
+    /// [`Ticker::settle_exits`]).
+    exit_waited: Option<u32>,
+    /// The last exit whose status tmux reported (see [`detect::exited::reason_after`]).
+    exit: Option<detect::exited::Known>,
     view: AgentView,
 }
 
 /// How long the pane of a backend that declares `process_name` may run something else (a
 /// wrapper, a launcher) before the watchdog warns that the name never matches, in seconds.
 pub const PROCESS_NAME_GRACE: f64 = 10.0;
+
+/// How often, and how many times, `list-panes` is asked again for the exit status of a pane
+/// just seen dead without one (see [`Ticker::settle_exits`]): one second at most.
+pub const EXIT_STATUS_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+/// See [`EXIT_STATUS_POLL`].
+pub const EXIT_STATUS_POLLS: u32 = 10;
 
 /// Text typed into an agent.
 struct Typing {
@@ -193,6 +207,8 @@ impl Ticker {
             .iter()
             .filter(|a| a.enabled && a.watch != Watch::None)
             .collect();
+        let settled = self.settle_exits(ctx, sessions, &watched).await;
+        let sessions = settled.as_ref().unwrap_or(sessions);
         // Dead panes too: a program that exited is restarted with its last lines quoted.
         let existing: Vec<String> = watched
             .iter()
@@ -310,9 +326,14 @@ impl Ticker {
                             )
                         }
                         (Some(p), Some(e)) => {
-                            let r = detect::exited::reason(p.dead_status, e.last.as_deref());
+                            let r =
+                                detect::exited::reason_after(e, p.dead_status, mem.exit.as_ref());
                             let ev = json!({"state": "dead", "rule": "pane_dead", "line": r,
-                                            "exit_status": p.dead_status, "last_lines": e.last});
+                                            "exit_status": p.dead_status, "signal": e.signal,
+                                            "last_lines": e.last});
+                            if let Some(status) = p.dead_status {
+                                mem.exit = Some(detect::exited::Known { status });
+                            }
                             (r, ev)
                         }
                         _ => (
@@ -537,6 +558,55 @@ impl Ticker {
             }
         }
         self.publish(ctx);
+    }
+
+    /// tmux marks a pane dead when its output ends and learns the exit status when it reaps
+    /// the process, a moment later: a watchdog woken by the `pane-died` hook can see a dead
+    /// pane without its status. For a pane newly seen so (once per dead pane, not again on
+    /// later ticks), `list-panes` is asked again, every [`EXIT_STATUS_POLL`] up to
+    /// [`EXIT_STATUS_POLLS`] times, so the restart says how the program exited. Returns the
+    /// newer listing, if one was taken.
+    async fn settle_exits(
+        &mut self,
+        ctx: &Ctx,
+        sessions: &crate::tmux::Sessions,
+        watched: &[&Agent],
+    ) -> Option<crate::tmux::Sessions> {
+        let unsettled = |s: &crate::tmux::Sessions, mem: &HashMap<String, Mem>| {
+            watched
+                .iter()
+                .filter(|a| {
+                    s.get(&a.session).is_some_and(|p| {
+                        p.dead
+                            && p.dead_status.is_none()
+                            && mem.get(&a.name).is_none_or(|m| m.exit_waited != p.pid)
+                    })
+                })
+                .map(|a| a.name.clone())
+                .collect::<Vec<_>>()
+        };
+        let first = unsettled(sessions, &self.mem);
+        if first.is_empty() {
+            return None;
+        }
+        let mut latest = None;
+        for _ in 0..EXIT_STATUS_POLLS {
+            tokio::time::sleep(EXIT_STATUS_POLL).await;
+            let Ok(now) = ctx.tmux.sessions().await else {
+                break;
+            };
+            let done = unsettled(&now, &self.mem).is_empty();
+            latest = Some(now);
+            if done {
+                break;
+            }
+        }
+        let last = latest.as_ref().unwrap_or(sessions);
+        for name in first {
+            let session = &ctx.cfg.agent(&name).expect("a watched agent").session;
+            self.mem.entry(name).or_default().exit_waited = last.get(session).and_then(|p| p.pid);
+        }
+        latest
     }
 
     /// Stops the sessions this fleet started whose agent left the config (renamed, removed,
