@@ -33,6 +33,11 @@ use crate::tmux::{PaneInfo, Sessions};
 /// last view of it, is shown as `starting` (the watchdog reads it at its next tick).
 pub const STARTING_SECS: i64 = 60;
 
+/// The LAST EVENT column is cut to this many characters: room for a restart's reason with
+/// the line its program printed before it exited (`--json` and `agents events` show it
+/// whole).
+pub const EVENT_CHARS: usize = 120;
+
 /// Exit status when an enabled agent is fatal or stopped without `down`.
 pub const EXIT_UNHEALTHY: u8 = 3;
 
@@ -457,8 +462,9 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             .as_ref()
             .map(|e| {
                 let text = format!("{} {}: {}", local_time(&e.ts), e.event, e.why);
-                if text.chars().count() > 60 {
-                    format!("{}…", text.chars().take(59).collect::<String>())
+                if text.chars().count() > EVENT_CHARS {
+                    let cut: String = text.chars().take(EVENT_CHARS - 1).collect();
+                    format!("{cut}…")
                 } else {
                     text
                 }

@@ -287,6 +287,12 @@ fn an_exited_program_is_restarted_with_its_last_line_quoted() {
         "{}",
         row(&t, "a1")
     );
+    let (_, out, _) = t.run(&["status"]);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(" a1 ") && l.contains("--dangerously-skip-permissions")),
+        "{out}"
+    );
 }
 
 #[test]
