@@ -121,7 +121,12 @@ async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
         .filter(|a| covered(a).is_none() && sessions.get(&a.session).is_some())
         .map(|a| a.session.clone())
         .collect();
-    let panes: HashMap<String, String> = ctx.tmux.capture_many(&to_read).await;
+    let dead: Vec<String> = to_read
+        .iter()
+        .filter(|s| !sessions.is_live(s))
+        .cloned()
+        .collect();
+    let panes: HashMap<String, String> = ctx.tmux.capture_many_with(&to_read, &dead).await;
     let now = chrono::Local::now();
     // While the sequence is complete, stopped loop agents are meant to be stopped.
     let complete = ctx.state.sequence_complete();

@@ -215,7 +215,12 @@ impl Ticker {
             .filter(|a| sessions.get(&a.session).is_some())
             .map(|a| a.session.clone())
             .collect();
-        let panes = ctx.tmux.capture_many(&existing).await;
+        let dead: Vec<String> = existing
+            .iter()
+            .filter(|s| !sessions.is_live(s))
+            .cloned()
+            .collect();
+        let panes = ctx.tmux.capture_many_with(&existing, &dead).await;
         // The process each session was started with (read under the fleet lock, so it
         // matches `sessions`); a corrupt manifest is reported by `stop_orphans`.
         let manifest = ctx.state.manifest().load().unwrap_or_default();

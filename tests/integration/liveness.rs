@@ -225,7 +225,9 @@ fn an_exited_program_is_restarted_with_its_last_line_quoted() {
     let t = TestEnv::new();
     t.write_script(
         "run-agent.sh",
-        "#!/bin/sh\necho 'Welcome'\necho '--dangerously-skip-permissions cannot be used with root/sudo privileges' >&2\nsleep 0.5\nexit 1\n",
+        // One line, as Claude Code 2.1.330 prints run as root: tmux scrolls it off the screen
+        // of the dead pane to draw its "Pane is dead" line under it.
+        "#!/bin/sh\necho '--dangerously-skip-permissions cannot be used with root/sudo privileges' >&2\nsleep 0.5\nexit 1\n",
     );
     t.config(
         &(head(
