@@ -9,7 +9,10 @@
 //!
 //! An agent's state is one of `active`, `idle`, `limited` (+ until), `stalled`, `dialog`,
 //! `backoff` (+ until), `fatal`, `starting`, `stopped`, `down`, `done`, `dead`, `disabled`:
-//! what the running watchdog last saw and decided (`state/supervision.json`), else read here
+//! what the running watchdog last saw and decided (`state/supervision.json`) — unless the
+//! session was started or stopped since (`up`, `restart`, `down`: the manifest's `started`
+//! stamp differs from the one the view was written with), then `starting` for a session
+//! started in the last [`STARTING_SECS`], else read afresh — else read here
 //! from tmux and the pane (one `list-panes` call, plus one capture call for the agents the
 //! watchdog does not cover). Exit status: 0 when every enabled agent is healthy; 3 (as
 //! `supervisorctl status` does) when one is `fatal`, or stopped or dead without an
