@@ -80,7 +80,12 @@ pub fn why(e: &Value, today: NaiveDate) -> String {
             f("error"),
         ],
         "backoff" => vec![f("why"), until("until").map(|u| format!("next try at {u}"))],
-        "fatal" | "state-corrupt" | "orphan-stopped" | "phase-index-corrupt" | "stall-nudge" => {
+        "fatal"
+        | "state-corrupt"
+        | "orphan-stopped"
+        | "phase-index-corrupt"
+        | "stall-nudge"
+        | "process-name" => {
             vec![f("why")]
         }
         "task-done" => vec![

@@ -248,6 +248,7 @@ pub async fn run_live(ctx: &Ctx, args: &SelftestArgs) -> anyhow::Result<ExitCode
         .map(|a| a.session.clone())
         .collect();
     let panes = ctx.tmux.capture_many(&live).await;
+    let manifest = ctx.state.manifest().load().unwrap_or_default();
     let captured = chrono::Local::now().fixed_offset();
     let local = detect::reset::local_zone();
     let mut out = std::io::stdout().lock();
@@ -255,7 +256,18 @@ pub async fn run_live(ctx: &Ctx, args: &SelftestArgs) -> anyhow::Result<ExitCode
     for a in running {
         let backend = cfg.backend_of(a);
         let pane = sessions.get(&a.session).expect("filtered on it above");
-        let r = detect::dead(backend, pane).unwrap_or_else(|| {
+        let live = detect::Liveness {
+            process: crate::launch::proctree::follow(
+                manifest
+                    .sessions
+                    .get(&a.session)
+                    .filter(|e| e.name == a.name)
+                    .and_then(|e| e.process),
+                pane,
+            ),
+            showed_program: false,
+        };
+        let r = detect::liveness(backend, pane, &live).unwrap_or_else(|| {
             panes.get(&a.session).map_or_else(Reading::nothing, |t| {
                 detect::classify(backend, t, captured, local)
             })

@@ -9,7 +9,10 @@
 //!
 //! An agent's state is one of `active`, `idle`, `limited` (+ until), `stalled`, `dialog`,
 //! `backoff` (+ until), `fatal`, `starting`, `stopped`, `down`, `done`, `dead`, `disabled`:
-//! what the running watchdog last saw and decided (`state/supervision.json`), else read here
+//! what the running watchdog last saw and decided (`state/supervision.json`) — unless the
+//! session was started or stopped since (`up`, `restart`, `down`: the manifest's `started`
+//! stamp differs from the one the view was written with), then `starting` for a session
+//! started in the last [`STARTING_SECS`], else read afresh — else read here
 //! from tmux and the pane (one `list-panes` call, plus one capture call for the agents the
 //! watchdog does not cover). Exit status: 0 when every enabled agent is healthy; 3 (as
 //! `supervisorctl status` does) when one is `fatal`, or stopped or dead without an
@@ -28,6 +31,15 @@ use crate::launch::kickoff;
 use crate::state::AgentView;
 use crate::state::manifest::Manifest;
 use crate::tmux::{PaneInfo, Sessions};
+
+/// An agent whose session was started less than this many seconds ago, after the watchdog's
+/// last view of it, is shown as `starting` (the watchdog reads it at its next tick).
+pub const STARTING_SECS: i64 = 60;
+
+/// The LAST EVENT column is cut to this many characters: room for a restart's reason with
+/// the line its program printed before it exited (`--json` and `agents events` show it
+/// whole).
+pub const EVENT_CHARS: usize = 120;
 
 /// Exit status when an enabled agent is fatal or stopped without `down`.
 pub const EXIT_UNHEALTHY: u8 = 3;
@@ -86,21 +98,38 @@ async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
     } else {
         None
     };
-    let covered = |a: &Agent| {
+    let manifest = ctx.state.manifest().load().unwrap_or_default();
+    let entry = |a: &Agent| {
+        manifest
+            .sessions
+            .get(&a.session)
+            .filter(|e| e.name == a.name)
+    };
+    let published_view = |a: &Agent| {
         published
             .as_ref()
             .and_then(|p| p.agents.get(&a.name))
             .filter(|_| a.enabled)
-            .cloned()
     };
-    // Live agents the watchdog does not cover are read here: one capture call.
+    // A view written before the session's latest start or stop (`up`, `restart`, `down`
+    // since the watchdog's last tick) is old news: the agent is read afresh.
+    let fresh =
+        |a: &Agent, v: &AgentView| v.started.as_deref() == entry(a).map(|e| e.started.as_str());
+    let covered = |a: &Agent| published_view(a).filter(|v| fresh(a, v)).cloned();
+    // Agents the watchdog does not cover are read here: one capture call (dead panes too:
+    // the last lines a program printed before it exited are quoted).
     let to_read: Vec<String> = cfg
         .agents
         .iter()
-        .filter(|a| covered(a).is_none() && sessions.is_live(&a.session))
+        .filter(|a| covered(a).is_none() && sessions.get(&a.session).is_some())
         .map(|a| a.session.clone())
         .collect();
-    let panes: HashMap<String, String> = ctx.tmux.capture_many(&to_read).await;
+    let dead: Vec<String> = to_read
+        .iter()
+        .filter(|s| !sessions.is_live(s))
+        .cloned()
+        .collect();
+    let panes: HashMap<String, String> = ctx.tmux.capture_many_with(&to_read, &dead).await;
     let now = chrono::Local::now();
     // While the sequence is complete, stopped loop agents are meant to be stopped.
     let complete = ctx.state.sequence_complete();
@@ -114,6 +143,24 @@ async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
             let fatal = ctx.state.is_fatal(&a.name);
             let mut view = covered(a).unwrap_or_default();
             let from_watchdog = !view.state.is_empty();
+            // Started since the watchdog's last view, moments ago: it reads it at its next
+            // tick; until then the agent is `starting`.
+            let started_now = published_view(a)
+                .filter(|v| !fresh(a, v))
+                .and(entry(a))
+                .and_then(|e| chrono::DateTime::parse_from_rfc3339(&e.started).ok())
+                .filter(|t| {
+                    now.fixed_offset().signed_duration_since(*t).num_seconds() < STARTING_SECS
+                })
+                .filter(|_| pane.is_some_and(|p| !p.dead));
+            if let Some(t) = started_now {
+                view.since = t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+                view.why = Some(format!(
+                    "started at {}; the watchdog reads it at its next tick",
+                    local_time(&view.since)
+                ));
+                view.event = published_view(a).and_then(|v| v.event.clone());
+            }
             let st: String = if !a.enabled {
                 "disabled".into()
             } else if down && pane.is_none_or(|p| p.dead) {
@@ -124,13 +171,24 @@ async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
                 "fatal".into()
             } else if from_watchdog {
                 view.state.clone()
+            } else if started_now.is_some() {
+                "starting".into()
             } else {
                 match pane {
                     None => "stopped".into(),
                     Some(p) if p.dead => "dead".into(),
                     Some(p) => {
                         let backend = cfg.backend_of(a);
-                        let r = detect::dead(backend, p).unwrap_or_else(|| {
+                        // Judged as the watchdog does: by the process the pane was started
+                        // with, not by its name.
+                        let live = detect::Liveness {
+                            process: crate::launch::proctree::follow(
+                                entry(a).and_then(|e| e.process),
+                                p,
+                            ),
+                            showed_program: false,
+                        };
+                        let r = detect::liveness(backend, p, &live).unwrap_or_else(|| {
                             panes
                                 .get(&a.session)
                                 .map_or_else(detect::Reading::nothing, |t| {
@@ -149,9 +207,9 @@ async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
                 }
             };
             if st == "dead" && view.why.is_none() {
-                view.why = pane.map(|p| match p.dead_status {
-                    Some(s) => format!("exited with status {s}"),
-                    None => "exited".into(),
+                view.why = pane.map(|p| {
+                    let e = detect::exited::read(panes.get(&a.session).map_or("", |t| t));
+                    detect::exited::reason(&e, p.dead_status)
                 });
             }
             if st == "fatal" && view.why.is_none() {
@@ -433,8 +491,9 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             .as_ref()
             .map(|e| {
                 let text = format!("{} {}: {}", local_time(&e.ts), e.event, e.why);
-                if text.chars().count() > 60 {
-                    format!("{}…", text.chars().take(59).collect::<String>())
+                if text.chars().count() > EVENT_CHARS {
+                    let cut: String = text.chars().take(EVENT_CHARS - 1).collect();
+                    format!("{cut}…")
                 } else {
                     text
                 }

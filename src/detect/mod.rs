@@ -10,9 +10,11 @@
 //! `active` wins, then `limited`, `dialog`, `fatal`, `idle`: never restart or hold an agent
 //! that is working. Beside the rules, a dialog is known by its shape in every preset (an
 //! option list with a highlighted choice above a confirm hint, [`dialog::option_list`]); its
-//! evidence is the hint's line, where it beats even `active_re`. Liveness comes from tmux, not from the text: see [`dead`].
+//! evidence is the hint's line, where it beats even `active_re`. Liveness comes from tmux and
+//! the process, not from the text: see [`liveness`].
 
 pub mod dialog;
+pub mod exited;
 pub mod fixtures;
 pub mod normalize;
 pub mod reset;
@@ -47,7 +49,8 @@ pub enum State {
     /// list with a highlighted choice above a confirm hint, see [`dialog`]): reported, never
     /// killed, never typed into.
     Dialog,
-    /// The program exited, or the pane fell back to a bare shell (from tmux, see [`dead`]).
+    /// The program exited, its process is gone or replaced, or the pane fell back to a bare
+    /// shell (see [`liveness`]).
     Dead,
 }
 
@@ -71,7 +74,7 @@ pub struct Reading {
     pub state: State,
     /// The rule that decided: `active_re`, `idle_re`, `limit_re`, `fatal_re`, `dialog_re`,
     /// `option_list` (a dialog by its shape, [`dialog::option_list`]), `choice_re`; `none`
-    /// when nothing matched (idle); `pane_dead` or `shell` for [`dead`].
+    /// when nothing matched (idle); `pane_dead`, `process` or `shell` for [`liveness`].
     pub rule: &'static str,
     /// The line that decided, trimmed (`None` when nothing matched).
     pub line: Option<String>,
@@ -99,21 +102,89 @@ impl Reading {
     }
 }
 
-/// Whether a pane is dead: its program exited (`pane_dead`, kept by `remain-on-exit`), or
-/// it fell back to a bare shell while the backend runs a program that is not one
-/// (`process_name`, else the first word of `bin`). `None` when it is alive.
+/// What the watchdog knows about the process a pane was started with (recorded in the
+/// manifest at launch, compared with `/proc` and `#{pane_pid}` now).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Process {
+    /// No record (none written, a corrupt manifest, no `/proc`): liveness rests on
+    /// `pane_dead` alone.
+    #[default]
+    Unknown,
+    /// The pane still runs the process it was started with.
+    Running,
+    /// The process the pane was started with is gone (or a zombie), though tmux has not
+    /// marked the pane dead yet.
+    Gone { pid: u32 },
+    /// The pane runs another process than the one it was started with.
+    Replaced { started: u32, now: u32 },
+}
+
+/// The evidence of liveness beyond tmux's `pane_dead`, for [`liveness`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Liveness {
+    /// The process the pane was started with.
+    pub process: Process,
+    /// The pane has shown the backend's `process_name` as its command since it was started.
+    /// Only then does a bare shell in the pane mean the program fell back to it: a
+    /// `process_name` that never matches what runs (a wrapper script, a launcher) is no
+    /// evidence of anything.
+    pub showed_program: bool,
+}
+
+impl Liveness {
+    /// Nothing known but what tmux shows, read cautiously: a pane of a backend that declares
+    /// a `process_name` and runs a bare shell is taken for dead (never typed into).
+    pub const CAUTIOUS: Liveness = Liveness {
+        process: Process::Unknown,
+        showed_program: true,
+    };
+}
+
+/// Whether a pane is dead, from tmux alone (see [`Liveness::CAUTIOUS`]): its program exited
+/// (`pane_dead`, kept by `remain-on-exit`), or the backend declares a `process_name` (not a
+/// shell) and the pane runs a bare shell. `None` when it is alive. For deciding whether text
+/// may be typed; the watchdog decides restarts with [`liveness`].
 pub fn dead(backend: &Backend, pane: &PaneInfo) -> Option<Reading> {
-    let rule = if pane.dead {
-        "pane_dead"
-    } else if is_shell(&pane.command) && !is_shell(&expected_program(backend)) {
-        "shell"
+    liveness(backend, pane, &Liveness::CAUTIOUS)
+}
+
+/// Whether a pane is dead, judged by its process rather than its name: its program exited
+/// (`pane_dead`); the process the pane was started with is gone or replaced (`process`);
+/// or, for a backend that declares `process_name` only (SPEC `_expected_proc`: a generic
+/// exec backend, such as a bash wrapper script, is never mistaken for a mismatch), the pane
+/// showed that program since its start and now runs a bare shell (`shell`). `None` when it
+/// is alive.
+pub fn liveness(backend: &Backend, pane: &PaneInfo, live: &Liveness) -> Option<Reading> {
+    let (rule, line) = if pane.dead {
+        let line = match pane.dead_status {
+            Some(s) => format!("its program exited with status {s}"),
+            None => "its program exited".to_string(),
+        };
+        ("pane_dead", line)
+    } else if let Process::Gone { pid } = live.process {
+        (
+            "process",
+            format!("the process it was started with (pid {pid}) is gone"),
+        )
+    } else if let Process::Replaced { started, now } = live.process {
+        (
+            "process",
+            format!("the pane runs pid {now}, not the process it was started with (pid {started})"),
+        )
+    } else if let Some(expected) = &backend.process_name
+        && live.showed_program
+        && is_shell(&pane.command)
+        && !is_shell(expected)
+    {
+        (
+            "shell",
+            format!(
+                "the pane fell back to a bare {} shell (backend {} runs {expected:?})",
+                pane.command, backend.name
+            ),
+        )
     } else {
         return None;
-    };
-    let line = match (pane.dead, pane.dead_status) {
-        (true, Some(s)) => format!("the program exited with status {s}"),
-        (true, None) => "the program exited".to_string(),
-        _ => format!("the pane runs a bare {} shell", pane.command),
     };
     Some(Reading {
         state: State::Dead,
@@ -123,17 +194,8 @@ pub fn dead(backend: &Backend, pane: &PaneInfo) -> Option<Reading> {
     })
 }
 
-fn expected_program(backend: &Backend) -> String {
-    if let Some(p) = &backend.process_name {
-        return p.clone();
-    }
-    let first = shlex::split(&backend.bin)
-        .and_then(|w| w.into_iter().next())
-        .unwrap_or_default();
-    first.rsplit('/').next().unwrap_or("").to_string()
-}
-
-fn is_shell(cmd: &str) -> bool {
+/// Whether `cmd` (a `#{pane_current_command}`) is a shell.
+pub fn is_shell(cmd: &str) -> bool {
     matches!(
         cmd.trim_start_matches('-'),
         "sh" | "bash" | "zsh" | "fish" | "dash" | "ksh" | "tcsh" | "csh" | "ash"
@@ -628,14 +690,56 @@ pub(crate) mod tests {
             pid: None,
             command: cmd.into(),
         };
-        assert_eq!(dead(&b, &p(true, "x")).unwrap().rule, "pane_dead");
-        assert_eq!(dead(&b, &p(false, "bash")).unwrap().state, State::Dead);
+        let r = dead(&b, &p(true, "x")).unwrap();
+        assert_eq!(r.rule, "pane_dead");
+        assert_eq!(r.line.as_deref(), Some("its program exited with status 3"));
+        // No process_name: a shell in the pane is the program (a wrapper script), never dead.
+        assert!(dead(&b, &p(false, "bash")).is_none());
         assert!(dead(&b, &p(false, "x")).is_none());
-        let mut sh = b.clone();
-        sh.bin = "bash examples/fake-agent.sh".into();
+        let mut named = b.clone();
+        named.process_name = Some("claude".into());
+        assert_eq!(dead(&named, &p(false, "bash")).unwrap().rule, "shell");
+        assert!(dead(&named, &p(false, "claude")).is_none());
+        let mut sh = named.clone();
+        sh.process_name = Some("bash".into());
         assert!(
             dead(&sh, &p(false, "bash")).is_none(),
             "the program is a shell"
         );
+    }
+
+    #[test]
+    fn liveness_comes_from_the_process_not_its_name() {
+        let mut b = backend("", "", "", false);
+        b.process_name = Some("claude".into());
+        let bash = PaneInfo {
+            dead: false,
+            dead_status: None,
+            pid: Some(7),
+            command: "bash".into(),
+        };
+        let live = |process, showed_program| Liveness {
+            process,
+            showed_program,
+        };
+        // A process_name never seen: a bash pane is not read as a fallback shell.
+        assert!(liveness(&b, &bash, &live(Process::Running, false)).is_none());
+        assert!(liveness(&b, &bash, &live(Process::Unknown, false)).is_none());
+        let r = liveness(&b, &bash, &live(Process::Running, true)).unwrap();
+        assert_eq!((r.state, r.rule), (State::Dead, "shell"));
+        assert!(r.line.unwrap().contains("bare bash shell"));
+        let r = liveness(&b, &bash, &live(Process::Gone { pid: 7 }, false)).unwrap();
+        assert_eq!(r.rule, "process");
+        assert!(r.line.unwrap().contains("(pid 7) is gone"));
+        let r = liveness(
+            &b,
+            &bash,
+            &live(Process::Replaced { started: 5, now: 7 }, false),
+        )
+        .unwrap();
+        assert!(r.line.unwrap().contains("runs pid 7, not"));
+        // Without process_name only the process counts.
+        b.process_name = None;
+        assert!(liveness(&b, &bash, &live(Process::Running, true)).is_none());
     }
 }

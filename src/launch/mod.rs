@@ -403,6 +403,17 @@ async fn start(
             }
         }
     }
+    // The process each pane was started with (one `list-panes` for all of them): the
+    // watchdog reads an agent as dead when it is gone or replaced.
+    let now = if results.iter().any(|(_, r)| r.is_ok()) {
+        ctx.tmux.sessions().await.ok()
+    } else {
+        None
+    };
+    let process = |session: &str| {
+        let pane = now.as_ref()?.get(session).filter(|p| !p.dead)?;
+        proctree::read(pane.pid?)
+    };
     let started: Vec<crate::state::manifest::Started> = items
         .iter()
         .zip(&results)
@@ -411,6 +422,7 @@ async fn start(
             session: p.spec.name.clone(),
             name: p.name.clone(),
             model: p.model.clone(),
+            process: process(&p.spec.name),
         })
         .collect();
     if let Err(e) = ctx.state.manifest().add(&started) {

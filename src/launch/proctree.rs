@@ -7,8 +7,10 @@
 
 use std::collections::HashMap;
 
-/// One process: pid and start time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// One process: pid and start time (clock ticks since boot, `/proc/<pid>/stat` field 22).
+/// Recorded in the manifest for the process each session was started with (see
+/// [`crate::state::manifest::Entry::process`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Proc {
     pub pid: u32,
     pub start: u64,
@@ -66,6 +68,13 @@ pub fn tree(snap: &HashMap<u32, (u32, u64)>, root: u32) -> Vec<Proc> {
     out
 }
 
+/// The process `pid` as it is now (its start time read from `/proc`); `None` when it does
+/// not exist or `/proc` cannot be read (not Linux).
+pub fn read(pid: u32) -> Option<Proc> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&stat).map(|(_, start)| Proc { pid, start })
+}
+
 /// Whether `p` is still the process it was (same pid, same start time) and not a zombie.
 pub fn alive(p: &Proc) -> bool {
     std::fs::read_to_string(format!("/proc/{}/stat", p.pid))
@@ -77,6 +86,23 @@ pub fn alive(p: &Proc) -> bool {
                 == Some("Z");
             !zombie && parse_stat(&s).is_some_and(|(_, start)| start == p.start)
         })
+}
+
+/// What became of the process a pane was started with (`record`, from the manifest), given
+/// the pane as tmux shows it now: see [`crate::detect::Process`]. A dead pane, a pane whose
+/// pid tmux did not give, or no record: `Unknown`.
+pub fn follow(record: Option<Proc>, pane: &crate::tmux::PaneInfo) -> crate::detect::Process {
+    use crate::detect::Process;
+    match (record, pane.pid) {
+        _ if pane.dead => Process::Unknown,
+        (Some(rec), Some(pid)) if pid != rec.pid => Process::Replaced {
+            started: rec.pid,
+            now: pid,
+        },
+        (Some(rec), Some(_)) if alive(&rec) => Process::Running,
+        (Some(rec), Some(_)) => Process::Gone { pid: rec.pid },
+        _ => Process::Unknown,
+    }
 }
 
 /// Sends `sig` to `p` if it is still the process it was. Errors (gone, not permitted) are
@@ -115,6 +141,32 @@ mod tests {
         let mine = tree(&snap, me);
         assert_eq!(mine[0].pid, me);
         assert!(alive(&mine[0]));
+        assert_eq!(read(me), Some(mine[0]));
+        let pane = |pid, dead| crate::tmux::PaneInfo {
+            dead,
+            dead_status: None,
+            pid: Some(pid),
+            command: "x".into(),
+        };
+        use crate::detect::Process;
+        assert_eq!(follow(Some(mine[0]), &pane(me, false)), Process::Running);
+        assert_eq!(follow(None, &pane(me, false)), Process::Unknown);
+        assert_eq!(follow(Some(mine[0]), &pane(me, true)), Process::Unknown);
+        let reused = Proc {
+            pid: me,
+            start: mine[0].start + 1,
+        };
+        assert_eq!(
+            follow(Some(reused), &pane(me, false)),
+            Process::Gone { pid: me }
+        );
+        assert_eq!(
+            follow(Some(mine[0]), &pane(me + 1, false)),
+            Process::Replaced {
+                started: me,
+                now: me + 1
+            }
+        );
         assert!(!alive(&Proc {
             pid: me,
             start: mine[0].start + 1

@@ -15,7 +15,7 @@ use super::atomic;
 pub struct Entry {
     /// The agent, service or `watchdog` it was started for.
     pub name: String,
-    /// When it was started (RFC 3339, local time).
+    /// When it was started (RFC 3339, local time; to the millisecond in manifests written now).
     pub started: String,
     /// The model it was started with: `Some(None)` for the backend's default model (and for
     /// services and the watchdog); `None` when not recorded (a manifest written before this
@@ -26,6 +26,13 @@ pub struct Entry {
         skip_serializing_if = "Option::is_none"
     )]
     pub model: Option<Option<String>>,
+    /// The process the session's pane was started with (pid and start time, read from
+    /// `/proc` right after the start): the watchdog reads an agent as dead when that process
+    /// is gone or the pane runs another one. `None` when not recorded (a manifest written
+    /// before this field existed, a pane that exited at once, no `/proc`): liveness then
+    /// rests on `pane_dead` alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<crate::launch::proctree::Proc>,
 }
 
 /// A present `model` field (`null` included) is a recorded one; a missing field is `None`
@@ -42,6 +49,8 @@ pub struct Started {
     pub name: String,
     /// The model it runs (`None`: the backend's default, or not an agent).
     pub model: Option<String>,
+    /// The pane's process right after the start (`None`: not known).
+    pub process: Option<crate::launch::proctree::Proc>,
 }
 
 /// Sessions by name.
@@ -85,7 +94,9 @@ impl ManifestFile {
             return Ok(());
         }
         let mut m = self.load().unwrap_or_default();
-        let now = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+        // Milliseconds: two starts within one second are told apart (`status` compares this
+        // stamp with the one the watchdog last saw).
+        let now = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false);
         for st in started {
             m.sessions.insert(
                 st.session.clone(),
@@ -93,6 +104,7 @@ impl ManifestFile {
                     name: st.name.clone(),
                     started: now.clone(),
                     model: Some(st.model.clone()),
+                    process: st.process,
                 },
             );
         }
@@ -134,6 +146,7 @@ mod tests {
             session: s.into(),
             name: n.into(),
             model: m.map(String::from),
+            process: None,
         };
         f.add(&[st("p-a", "a", Some("big")), st("old-b", "b", None)])
             .unwrap();
@@ -161,5 +174,9 @@ mod tests {
         .unwrap();
         let m = ManifestFile::new(d.path()).load().unwrap();
         assert_eq!(m.sessions["p-a"].model, None);
+        assert_eq!(
+            m.sessions["p-a"].process, None,
+            "no process recorded: pane_dead only"
+        );
     }
 }

@@ -66,6 +66,12 @@ pub struct AgentView {
     /// The last event about this agent: `{ts, event, why}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<LastEvent>,
+    /// The `started` stamp of the agent's session in `state/manifest.json` when this view was
+    /// written (`None`: no entry). A different stamp in the manifest now means the session
+    /// was started (or stopped) since — by `up`, `restart` or `down` — and this view is old
+    /// news: `status` reads the agent afresh instead of showing, say, a stale `fatal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
 }
 
 /// The last event recorded about an agent.

@@ -397,19 +397,32 @@ impl Tmux {
     /// 128 random bits drawn for this call, so no pane can print it: a pane that prints
     /// another one's marker only adds a line to its own text.
     pub async fn capture_many(&self, names: &[String]) -> HashMap<String, String> {
+        self.capture_many_with(names, &[]).await
+    }
+
+    /// As [`Self::capture_many`]; the panes named in `scrolled` are captured with
+    /// [`DEAD_PANE_HISTORY`] lines of scrollback above the screen (in the same call). For dead
+    /// panes: tmux 3.3a scrolls a dead pane up one line to draw `Pane is dead (status N, …)`
+    /// at its bottom, so the first line the program printed is no longer on the screen.
+    pub async fn capture_many_with(
+        &self,
+        names: &[String],
+        scrolled: &[String],
+    ) -> HashMap<String, String> {
         let mut out = HashMap::new();
         if names.is_empty() {
             return out;
         }
         let markers = capture_markers(names.len());
-        let cmds = capture_commands(names, &markers);
+        let cmds = capture_commands(names, &markers, scrolled);
         for batch in batches(&cmds) {
             if let Ok(text) = self.run(&chain(batch.iter().map(|&i| &cmds[i]))).await {
                 out.extend(split_captures(&text, names, &markers));
                 continue;
             }
             for &i in &batch {
-                if let Ok(t) = self.capture(&names[i]).await {
+                // The capture alone, without its marker.
+                if let Ok(t) = self.run(&cmds[i][6..]).await {
                     out.insert(names[i].clone(), t);
                 }
             }
@@ -629,13 +642,18 @@ fn random_hex128() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// One command per pane: print its marker, then capture it (`display-message ; capture-pane`).
-fn capture_commands(names: &[String], markers: &[String]) -> Vec<Vec<String>> {
+/// Lines of scrollback captured above the screen of a dead pane (see
+/// [`Tmux::capture_many_with`]).
+pub const DEAD_PANE_HISTORY: u32 = 10;
+
+/// One command per pane: print its marker, then capture it (`display-message ; capture-pane`);
+/// with [`DEAD_PANE_HISTORY`] lines of scrollback for the panes in `scrolled`.
+fn capture_commands(names: &[String], markers: &[String], scrolled: &[String]) -> Vec<Vec<String>> {
     names
         .iter()
         .zip(markers)
         .map(|(n, m)| {
-            [
+            let mut c: Vec<String> = [
                 "display-message",
                 "-p",
                 "-t",
@@ -649,7 +667,11 @@ fn capture_commands(names: &[String], markers: &[String]) -> Vec<Vec<String>> {
                 &target::pane(n),
             ]
             .map(String::from)
-            .to_vec()
+            .to_vec();
+            if scrolled.contains(n) {
+                c.extend(["-S".to_string(), format!("-{DEAD_PANE_HISTORY}")]);
+            }
+            c
         })
         .collect()
 }
@@ -769,6 +791,18 @@ mod tests {
     }
 
     #[test]
+    fn dead_panes_are_captured_with_scrollback_in_the_same_call() {
+        let names: Vec<String> = vec!["p-a".into(), "p-b".into()];
+        let m = capture_markers(2);
+        let cmds = capture_commands(&names, &m, &["p-b".to_string()]);
+        assert_eq!(&cmds[0][6..], ["capture-pane", "-p", "-J", "-t", "=p-a:"]);
+        assert_eq!(
+            &cmds[1][6..],
+            ["capture-pane", "-p", "-J", "-t", "=p-b:", "-S", "-10"]
+        );
+    }
+
+    #[test]
     fn capture_markers_are_random_per_call() {
         let (a, b) = (capture_markers(2), capture_markers(2));
         assert_ne!(a, b);
@@ -796,7 +830,7 @@ mod tests {
             .map(|i| format!("myproject-agent-{i:03}"))
             .collect();
         let m = capture_markers(names.len());
-        let cmds = capture_commands(&names, &m);
+        let cmds = capture_commands(&names, &m, &[]);
         let b = batches(&cmds);
         assert!((2..=10).contains(&b.len()), "{} batches", b.len());
         assert_eq!(b.concat(), (0..200).collect::<Vec<_>>());

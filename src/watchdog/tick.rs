@@ -6,9 +6,12 @@
 //! Order of decisions per agent: operator intent (`down`, a finished task) first; then a
 //! session that is gone or exited is restarted; then a usage-limit hold (a held agent is never
 //! restarted, nudged for a stall, or typed into but for its resume); then what the screen
-//! says: a fatal screen or a bare shell (two readings in a row before a restart), a dialog
-//! (reported, never touched), idleness (stall nudge, then restart). Every decision is a line
-//! in `events.jsonl` with its evidence.
+//! says: a fatal screen, a process gone or replaced, or a bare shell where the backend's
+//! `process_name` ran (two readings in a row before a restart, see
+//! [`detect::liveness`]), a dialog (reported, never touched), idleness (stall nudge, then
+//! restart; nothing typed while a restart waits out its backoff). A program that exited is
+//! restarted with the last lines it printed (its dead pane is captured with the live ones).
+//! Every decision is a line in `events.jsonl` with its evidence, `restart` included.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -44,8 +47,36 @@ pub struct Mem {
     corrupt_reported: bool,
     /// The backoff wait last logged.
     waiting_until: Option<f64>,
+    /// A stall restart that waits out its backoff (its reason): while it waits, nothing is
+    /// typed for the stall and `status` shows `backoff until`; activity calls it off.
+    stall_restart: Option<String>,
+    /// The `started` stamp (manifest) of the session whose liveness is being followed.
+    launch: Option<String>,
+    /// The pane showed the backend's `process_name` since that start (see
+    /// [`detect::Liveness::showed_program`]).
+    showed_program: bool,
+    /// When this start was first seen live (epoch seconds): the `process_name` warning waits
+    /// [`PROCESS_NAME_GRACE`] from it (a wrapper may set things up before it execs).
+    live_since: Option<f64>,
+    /// The warning that `process_name` never matches what the pane runs was logged.
+    name_warned: bool,
+    /// The pid of the dead pane whose exit status was waited for (see
+    /// [`Ticker::settle_exits`]).
+    exit_waited: Option<u32>,
+    /// The last exit whose status tmux reported (see [`detect::exited::reason_after`]).
+    exit: Option<detect::exited::Known>,
     view: AgentView,
 }
+
+/// How long the pane of a backend that declares `process_name` may run something else (a
+/// wrapper, a launcher) before the watchdog warns that the name never matches, in seconds.
+pub const PROCESS_NAME_GRACE: f64 = 10.0;
+
+/// How often, and how many times, `list-panes` is asked again for the exit status of a pane
+/// just seen dead without one (see [`Ticker::settle_exits`]): one second at most.
+pub const EXIT_STATUS_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+/// See [`EXIT_STATUS_POLL`].
+pub const EXIT_STATUS_POLLS: u32 = 10;
 
 /// Text typed into an agent.
 struct Typing {
@@ -176,12 +207,23 @@ impl Ticker {
             .iter()
             .filter(|a| a.enabled && a.watch != Watch::None)
             .collect();
-        let live: Vec<String> = watched
+        let settled = self.settle_exits(ctx, sessions, &watched).await;
+        let sessions = settled.as_ref().unwrap_or(sessions);
+        // Dead panes too: a program that exited is restarted with its last lines quoted.
+        let existing: Vec<String> = watched
             .iter()
-            .filter(|a| sessions.is_live(&a.session))
+            .filter(|a| sessions.get(&a.session).is_some())
             .map(|a| a.session.clone())
             .collect();
-        let panes = ctx.tmux.capture_many(&live).await;
+        let dead: Vec<String> = existing
+            .iter()
+            .filter(|s| !sessions.is_live(s))
+            .cloned()
+            .collect();
+        let panes = ctx.tmux.capture_many_with(&existing, &dead).await;
+        // The process each session was started with (read under the fleet lock, so it
+        // matches `sessions`); a corrupt manifest is reported by `stop_orphans`.
+        let manifest = ctx.state.manifest().load().unwrap_or_default();
         let captured = Local::now().fixed_offset();
         let local = detect::reset::local_zone();
         let now = now_epoch();
@@ -214,7 +256,21 @@ impl Ticker {
                 mem.stall = Stall::default();
                 mem.confirm.reset();
             }
-            let pane = sessions.get(&a.session);
+            // A dead pane's status, when tmux lost it, from the line tmux drew under it.
+            let exited = sessions
+                .get(&a.session)
+                .filter(|p| p.dead)
+                .map(|_| detect::exited::read(panes.get(&a.session).map_or("", |t| t)));
+            let fixed = sessions.get(&a.session).map(|p| crate::tmux::PaneInfo {
+                dead_status: p.dead_status.or(exited.as_ref().and_then(|e| e.status)),
+                ..p.clone()
+            });
+            let pane = fixed.as_ref();
+            let entry = manifest
+                .sessions
+                .get(&a.session)
+                .filter(|e| e.name == a.name);
+            let live = follow_liveness(ctx, a, backend, mem, pane, entry, now);
             let seen = Seen {
                 pane,
                 down,
@@ -266,11 +322,30 @@ impl Ticker {
                     continue;
                 }
                 Action::Restart(reason) => {
-                    let reason = match pane {
-                        None if added => "new in the config".to_string(),
-                        _ => reason,
+                    let (reason, ev) = match (pane, &exited) {
+                        (None, _) if added => {
+                            let r = "new in the config".to_string();
+                            (
+                                r.clone(),
+                                json!({"state": "dead", "rule": "tmux", "line": r}),
+                            )
+                        }
+                        (Some(p), Some(e)) => {
+                            let r =
+                                detect::exited::reason_after(e, p.dead_status, mem.exit.as_ref());
+                            let ev = json!({"state": "dead", "rule": "pane_dead", "line": r,
+                                            "exit_status": p.dead_status, "signal": e.signal,
+                                            "last_lines": e.last});
+                            if let Some(status) = p.dead_status {
+                                mem.exit = Some(detect::exited::Known { status });
+                            }
+                            (r, ev)
+                        }
+                        _ => (
+                            reason.clone(),
+                            json!({"state": "dead", "rule": "tmux", "line": reason}),
+                        ),
                     };
-                    let ev = json!({"state": "dead", "rule": "tmux", "line": reason});
                     need = Some((reason, ev));
                 }
                 Action::Nothing => {}
@@ -280,7 +355,7 @@ impl Ticker {
                 && let Some(p) = pane
                 && let Some(text) = panes.get(&a.session)
             {
-                let mut reading = detect::dead(backend, p)
+                let mut reading = detect::liveness(backend, p, &live)
                     .unwrap_or_else(|| detect::classify(backend, text, captured, local));
                 if matches!(reading.state, State::Idle | State::Fatal)
                     && crate::typing::footer_log_active(ctx, backend, &a.session)
@@ -310,19 +385,28 @@ impl Ticker {
                 Verdict::GiveUp { .. } if held => Verdict::Now,
                 v => v,
             };
+            // A restart of a held agent is paced but spends no restart budget.
+            let record = |h: &mut History| {
+                if held {
+                    h.record_held(&policy, now)
+                } else {
+                    h.record(&policy, now)
+                }
+            };
             match verdict {
                 Verdict::Now => match launch::prepare_agent(ctx, a, pane.is_some()) {
-                    Ok(p) => {
+                    Ok(mut p) => {
                         let verb = if added && pane.is_none() {
                             "starting"
                         } else {
                             "restarting"
                         };
                         tracing::info!("{} ({}) {reason} — {verb}", a.name, a.session);
-                        mem.history.record(&policy, now);
+                        record(&mut mem.history);
                         mem.view.restarts = mem.history.recent(&policy, now);
                         mem.confirm.reset();
                         mem.stall = Stall::default();
+                        mem.stall_restart = None;
                         mem.start_error = None;
                         mem.waiting_until = None;
                         mem.show("starting", now, None, Some(reason.clone()));
@@ -331,7 +415,7 @@ impl Ticker {
                             event: "restart".into(),
                             why: reason.clone(),
                         });
-                        let _ = ev;
+                        p.evidence = ev;
                         restarts.push((p, reason));
                     }
                     Err(e) => {
@@ -349,7 +433,7 @@ impl Ticker {
                             );
                             mem.start_error = Some(e.kind);
                         }
-                        mem.history.record(&policy, now);
+                        record(&mut mem.history);
                         mem.show("backoff", now, None, Some(reason));
                     }
                 },
@@ -385,6 +469,7 @@ impl Ticker {
                         tracing::error!("cannot record that {} is fatal: {e}", a.name);
                     }
                     mem.history.fatal = true;
+                    mem.stall_restart = None;
                     mem.event(
                         ctx,
                         a,
@@ -443,6 +528,17 @@ impl Ticker {
                 m.start_error = Some(launch::StartErrorKind::Session);
             }
         }
+        // What `status` compares with the manifest to tell a view made old by a newer start.
+        let manifest = ctx.state.manifest().load().unwrap_or_default();
+        for a in &ctx.cfg.agents {
+            if let Some(m) = self.mem.get_mut(&a.name) {
+                m.view.started = manifest
+                    .sessions
+                    .get(&a.session)
+                    .filter(|e| e.name == a.name)
+                    .map(|e| e.started.clone());
+            }
+        }
         drop(fleet_lock);
         let deliveries = typing.iter().map(|t| async move {
             let agent = ctx.cfg.agent(&t.name).expect("typing is for agents");
@@ -467,6 +563,55 @@ impl Ticker {
             }
         }
         self.publish(ctx);
+    }
+
+    /// tmux marks a pane dead when its output ends and learns the exit status when it reaps
+    /// the process, a moment later: a watchdog woken by the `pane-died` hook can see a dead
+    /// pane without its status. For a pane newly seen so (once per dead pane, not again on
+    /// later ticks), `list-panes` is asked again, every [`EXIT_STATUS_POLL`] up to
+    /// [`EXIT_STATUS_POLLS`] times, so the restart says how the program exited. Returns the
+    /// newer listing, if one was taken.
+    async fn settle_exits(
+        &mut self,
+        ctx: &Ctx,
+        sessions: &crate::tmux::Sessions,
+        watched: &[&Agent],
+    ) -> Option<crate::tmux::Sessions> {
+        let unsettled = |s: &crate::tmux::Sessions, mem: &HashMap<String, Mem>| {
+            watched
+                .iter()
+                .filter(|a| {
+                    s.get(&a.session).is_some_and(|p| {
+                        p.dead
+                            && p.dead_status.is_none()
+                            && mem.get(&a.name).is_none_or(|m| m.exit_waited != p.pid)
+                    })
+                })
+                .map(|a| a.name.clone())
+                .collect::<Vec<_>>()
+        };
+        let first = unsettled(sessions, &self.mem);
+        if first.is_empty() {
+            return None;
+        }
+        let mut latest = None;
+        for _ in 0..EXIT_STATUS_POLLS {
+            tokio::time::sleep(EXIT_STATUS_POLL).await;
+            let Ok(now) = ctx.tmux.sessions().await else {
+                break;
+            };
+            let done = unsettled(&now, &self.mem).is_empty();
+            latest = Some(now);
+            if done {
+                break;
+            }
+        }
+        let last = latest.as_ref().unwrap_or(sessions);
+        for name in first {
+            let session = &ctx.cfg.agent(&name).expect("a watched agent").session;
+            self.mem.entry(name).or_default().exit_waited = last.get(session).and_then(|p| p.pid);
+        }
+        latest
     }
 
     /// Stops the sessions this fleet started whose agent left the config (renamed, removed,
@@ -539,6 +684,60 @@ impl Ticker {
                 ctx.state.supervision_path().display()
             ),
         }
+    }
+}
+
+/// Follows what tells whether `a`'s pane still runs its program: the process the session was
+/// started with (`entry.process`, recorded at launch) against the pane's pid and `/proc`,
+/// and whether the pane showed the backend's `process_name` since that start. A
+/// `process_name` never shown within [`PROCESS_NAME_GRACE`] is warned about once per agent:
+/// liveness is then read from the process only (a bare shell in the pane is not taken for a
+/// crash, since the name is no evidence).
+fn follow_liveness(
+    ctx: &Ctx,
+    a: &Agent,
+    backend: &crate::config::Backend,
+    mem: &mut Mem,
+    pane: Option<&crate::tmux::PaneInfo>,
+    entry: Option<&crate::state::manifest::Entry>,
+    now: f64,
+) -> detect::Liveness {
+    let stamp = entry.map(|e| e.started.clone());
+    if mem.launch != stamp {
+        mem.launch = stamp;
+        mem.showed_program = false;
+        mem.live_since = None;
+    }
+    let Some(p) = pane.filter(|p| !p.dead) else {
+        return detect::Liveness {
+            process: detect::Process::Unknown,
+            showed_program: mem.showed_program,
+        };
+    };
+    let since = *mem.live_since.get_or_insert(now);
+    let process = launch::proctree::follow(entry.and_then(|e| e.process), p);
+    if let Some(expected) = &backend.process_name {
+        if p.command == *expected {
+            mem.showed_program = true;
+        } else if !mem.showed_program && !mem.name_warned && now - since >= PROCESS_NAME_GRACE {
+            mem.name_warned = true;
+            let why = format!(
+                "backend {} declares process_name {expected:?} but the pane of {} runs {:?}; liveness is read from the process instead (a bare shell there is not taken for a crash)",
+                backend.name, a.name, p.command
+            );
+            tracing::warn!("{why}");
+            mem.event(
+                ctx,
+                a,
+                "process-name",
+                &why,
+                json!({"process_name": expected, "command": p.command}),
+            );
+        }
+    }
+    detect::Liveness {
+        process,
+        showed_program: mem.showed_program,
     }
 }
 
@@ -694,6 +893,15 @@ fn self_supervise(
         _ => mem.dialog = None,
     }
     if a.watch == Watch::HealStall {
+        // A stall restart waiting out its backoff: still idle, it stays due (nothing typed);
+        // activity calls it off.
+        if let Some(why) = mem.stall_restart.clone() {
+            if state == State::Idle {
+                return Some((why, evidence(reading)));
+            }
+            mem.stall_restart = None;
+            tracing::info!("{} works again: its stall restart is called off", a.name);
+        }
         let waiting = detect::waiting_until(backend, text, local).map(|t| t.timestamp() as f64);
         let w = &ctx.cfg.watchdog;
         match mem.stall.step(
@@ -703,6 +911,11 @@ fn self_supervise(
             backend.stall_idle.as_secs_f64(),
             w.stall_grace.as_secs_f64(),
         ) {
+            // No nudge while a restart waits out its backoff: the conversation gets nothing
+            // typed that the restart is about to end.
+            StallStep::Nudge { .. } if mem.waiting_until.is_some_and(|u| u > now) => {
+                mem.stall.nudged_at = None;
+            }
             StallStep::Nudge { idle } => {
                 let why = format!(
                     "idle {idle:.0} s (stall_idle = {:.0} s)",
@@ -726,7 +939,10 @@ fn self_supervise(
                 mem.show("stalled", now, None, Some(why));
                 return None;
             }
-            StallStep::Restart(why) => return Some((why, evidence(reading))),
+            StallStep::Restart(why) => {
+                mem.stall_restart = Some(why.clone());
+                return Some((why, evidence(reading)));
+            }
             StallStep::Nothing => {
                 if mem.stall.nudged_at.is_some() {
                     mem.show("stalled", now, None, mem.view.why.clone());

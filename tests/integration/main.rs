@@ -9,6 +9,7 @@ mod disk;
 mod events;
 mod fleet;
 mod handoff;
+mod liveness;
 mod logs;
 mod loop_;
 mod misc;
