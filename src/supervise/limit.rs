@@ -10,6 +10,16 @@
 //! limit after the next reset that screen names. A limit chooser (Claude Code 2.1.330's
 //! `What do you want to do?`) is answered by the number of its wait option. The hold is
 //! lifted when the agent works again, or when the banner is gone once the hold is due.
+//!
+//! **Promises.** When the limited screen says the CLI continues by itself (`continue_re`,
+//! e.g. Claude Code 2.1.330's "Usage limit reached · set to continue automatically at
+//! 7:48am" and its footer "Continuing automatically at 7:48am · Esc to cancel"), the hold
+//! remembers it ([`Hold::self_resume`]): that CLI drops the footer at the reset but resumes
+//! only 30–120 s later, so the screen read after the reset no longer shows the promise. The
+//! hold lasts until the promised time, then `limit_self_resume_grace` more (at least
+//! `limit_reset_slack`) with nothing typed, whatever the screen says. The agent turning
+//! active lifts the hold ("the CLI continued by itself"); an agent still limited or idle
+//! after the grace gets the one resume nudge, and then the rules above apply.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,10 +28,14 @@ use crate::detect::{Reading, State};
 /// A reset further away than this (35 days) is taken as a misreading.
 pub const ABSURD_SECS: f64 = 35.0 * 86_400.0;
 
+/// Two promised times closer than this (seconds) are the same promise.
+const SAME_PROMISE_SECS: f64 = 60.0;
+
 /// `state/limited-<session>.json`: the original's fields (`until`, `nudges`) and ours.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hold {
-    /// Epoch seconds until which the agent is held (the reset plus slack, or the next probe).
+    /// Epoch seconds until which the agent is held (the reset plus slack, or the next probe;
+    /// with a promise, the promised time, then the end of its grace).
     pub until: f64,
     /// Resume nudges typed since the limit was hit.
     #[serde(default)]
@@ -39,6 +53,75 @@ pub struct Hold {
     /// `limit_probe_fallback`, should it still show).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answered: Option<f64>,
+    /// The CLI said it continues by itself: `{"at": <epoch seconds>, "line": "…"}`. Read
+    /// leniently: a value of another shape is kept as [`Promise::Corrupt`] (reported once by
+    /// the watchdog, treated as absent, dropped when the hold is next written) and the rest
+    /// of the hold still loads.
+    #[serde(default, skip_serializing_if = "Promise::is_unset")]
+    pub self_resume: Promise,
+}
+
+/// What a limited CLI promised: it continues by itself at `at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelfResume {
+    /// Epoch seconds of the promised time: the reset the promising screen names (Claude Code
+    /// prints minutes only: `7:48am` is 7:48:00 in the banner's zone). With no believable
+    /// reset on that screen, the next probe (`limit_probe_fallback` from when it was seen).
+    pub at: f64,
+    /// The line that made the promise (`continue_re`'s screen), trimmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<String>,
+}
+
+/// [`Hold::self_resume`] as read from disk.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Promise {
+    /// No promise.
+    #[default]
+    Unset,
+    /// The CLI promised to continue by itself.
+    Made(SelfResume),
+    /// The file holds something that is not a promise: why, and the value as JSON.
+    Corrupt(String),
+}
+
+impl Promise {
+    /// No valid promise is kept (absent or corrupt), so nothing is written.
+    pub fn is_unset(&self) -> bool {
+        !matches!(self, Promise::Made(_))
+    }
+
+    /// The promise, if a valid one.
+    pub fn made(&self) -> Option<&SelfResume> {
+        match self {
+            Promise::Made(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for Promise {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Promise::Made(p) => p.serialize(s),
+            // Never reached: `is_unset` skips the field.
+            _ => s.serialize_none(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Promise {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        if v.is_null() {
+            return Ok(Promise::Unset);
+        }
+        Ok(match serde_json::from_value::<SelfResume>(v.clone()) {
+            Ok(p) if p.at.is_finite() && p.at > 0.0 => Promise::Made(p),
+            Ok(p) => Promise::Corrupt(format!("\"at\" = {} is not a time ({v})", p.at)),
+            Err(e) => Promise::Corrupt(format!("{e} ({v})")),
+        })
+    }
 }
 
 /// The numbers the machine needs, in seconds.
@@ -48,6 +131,9 @@ pub struct Settings {
     pub slack: f64,
     /// `limit_probe_fallback`: probe period when no usable reset is known.
     pub fallback: f64,
+    /// `limit_self_resume_grace`: after the time a CLI promised to continue by itself, type
+    /// nothing for this long (at least `slack`).
+    pub grace: f64,
 }
 
 /// What to do this tick.
@@ -67,8 +153,8 @@ pub struct Step {
     /// The hold to keep on disk; `None`: no hold (remove the file).
     pub hold: Option<Hold>,
     pub action: Action,
-    /// An event to record: (`limit-hit` | `limit-probe` | `limit-extended` | `limit-nudge` |
-    /// `limit-lifted`, why).
+    /// An event to record: (`limit-hit` | `limit-promise` | `limit-wait` | `limit-probe` |
+    /// `limit-extended` | `limit-nudge` | `limit-lifted`, why).
     pub event: Option<(&'static str, String)>,
 }
 
@@ -80,6 +166,57 @@ impl Step {
             event: None,
         }
     }
+}
+
+/// `epoch` as a local wall clock, `HH:MM` (the form the events use).
+pub fn clock(epoch: f64) -> String {
+    chrono::DateTime::from_timestamp(epoch.floor() as i64, 0)
+        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+        .unwrap_or_else(|| format!("{epoch:.0}"))
+}
+
+/// When the one resume nudge may be typed for a promise made for `at`.
+fn deadline(at: f64, s: &Settings) -> f64 {
+    at + s.grace.max(s.slack)
+}
+
+/// The promise a limited reading makes, if it says the CLI continues by itself: at the reset
+/// it names, else (none, or one not believed) at the next probe.
+fn promised(reading: &Reading, reset: Option<f64>, now: f64, s: &Settings) -> Option<SelfResume> {
+    reading.continues.then(|| SelfResume {
+        at: reset
+            .filter(|&t| t - now <= ABSURD_SECS)
+            .unwrap_or(now + s.fallback),
+        line: reading.line.clone(),
+    })
+}
+
+/// Whether `p` (read now) is a promise the hold does not know yet: there is none, or `p` names
+/// another time still to come. A clock with no date more than 5 minutes past is read as the
+/// same clock tomorrow (`detect::reset::parse`): the old promise read again that way, a whole
+/// number of days later, is not a new one.
+fn new_promise(old: Option<&SelfResume>, p: &SelfResume, reset_named: bool, now: f64) -> bool {
+    let Some(o) = old else { return true };
+    if !reset_named || p.at <= now || (p.at - o.at).abs() < SAME_PROMISE_SECS {
+        return false;
+    }
+    let days = (p.at - o.at) / 86_400.0;
+    !(days >= 0.5 && (days - days.round()).abs() * 86_400.0 < SAME_PROMISE_SECS)
+}
+
+/// The hold and event for a promise: held until the promised time, then through the grace.
+fn promise_why(p: &SelfResume, now: f64, s: &Settings) -> (f64, String) {
+    let d = deadline(p.at, s);
+    let until = if p.at > now { p.at } else { d };
+    let passed = if p.at > now { "" } else { " (passed)" };
+    (
+        until,
+        format!(
+            "the CLI said it continues by itself at {}{passed}; nudging at {} only if it has not",
+            clock(p.at),
+            clock(d)
+        ),
+    )
 }
 
 /// Until when to hold for a banner whose reset is `reset` (epoch seconds), and why.
@@ -105,6 +242,50 @@ fn hold_until(reset: Option<f64>, now: f64, s: &Settings) -> (f64, String) {
     }
 }
 
+/// A hold that is due and keeps a promise with no nudge typed yet: waits out the grace after
+/// the promised time (saying so once, at the reset), then types the one resume nudge.
+/// `None` when the hold is not in that case.
+fn promise_due(h: &Hold, reading: &Reading, now: f64, s: &Settings) -> Option<Step> {
+    let p = h.self_resume.made()?;
+    let d = deadline(p.at, s);
+    let mut next = h.clone();
+    if reading.state == State::Limited {
+        next.line = reading.line.clone();
+    }
+    if now < d {
+        next.until = d;
+        return Some(Step {
+            hold: Some(next),
+            action: Action::Wait,
+            event: Some((
+                "limit-wait",
+                format!(
+                    "the CLI promised to continue by itself at {}: waiting until {}",
+                    clock(p.at),
+                    clock(d)
+                ),
+            )),
+        });
+    }
+    if h.nudges > 0 {
+        return None;
+    }
+    next.nudges = 1;
+    next.until = now + s.fallback;
+    Some(Step {
+        hold: Some(next),
+        action: Action::Nudge,
+        event: Some((
+            "limit-nudge",
+            format!(
+                "the CLI promised to continue by itself at {} but had not by {}: resume nudge",
+                clock(p.at),
+                clock(d)
+            ),
+        )),
+    })
+}
+
 /// One step of the machine. `hold` is what is on disk; `reading` the pane now (a dead pane
 /// changes nothing); `stale` the banner line of the last hold lifted because the agent
 /// worked again (that line is old news, not a new limit).
@@ -122,7 +303,11 @@ pub fn step(
     match (hold, limited) {
         (None, false) => Step::keep(None),
         (None, true) => {
-            let (until, why) = hold_until(reset, now, s);
+            let promise = promised(reading, reset, now, s);
+            let (until, why) = match &promise {
+                Some(p) => promise_why(p, now, s),
+                None => hold_until(reset, now, s),
+            };
             let h = Hold {
                 until,
                 nudges: 0,
@@ -130,6 +315,7 @@ pub fn step(
                 reset: reading.reset.as_ref().map(|r| r.at.to_rfc3339()),
                 line: reading.line.clone(),
                 answered: answer.is_some().then_some(now),
+                self_resume: promise.map_or(Promise::Unset, Promise::Made),
             };
             Step {
                 hold: Some(h),
@@ -149,8 +335,28 @@ pub fn step(
                     event: None,
                 };
             }
+            // A promise first seen while held (or one to replace a corrupt field), or a new
+            // time: remembered from now on.
+            if let Some(p) = promised(reading, reset, now, s)
+                && new_promise(h.self_resume.made(), &p, reset.is_some(), now)
+            {
+                let (until, why) = promise_why(&p, now, s);
+                let mut next = h.clone();
+                next.until = until;
+                next.line = reading.line.clone();
+                next.reset = reading.reset.as_ref().map(|r| r.at.to_rfc3339());
+                next.self_resume = Promise::Made(p);
+                return Step {
+                    hold: Some(next),
+                    action: Action::Wait,
+                    event: Some(("limit-promise", why)),
+                };
+            }
             if now < h.until {
                 return Step::keep(Some(h.clone()));
+            }
+            if let Some(st) = promise_due(h, reading, now, s) {
+                return st;
             }
             let mut next = h.clone();
             next.line = reading.line.clone();
@@ -194,9 +400,24 @@ pub fn step(
             State::Active => Step {
                 hold: None,
                 action: Action::Wait,
-                event: Some(("limit-lifted", "the agent works again".into())),
+                event: Some((
+                    "limit-lifted",
+                    if h.self_resume.made().is_some() && h.nudges == 0 {
+                        "the agent works again (the CLI continued by itself)".into()
+                    } else {
+                        "the agent works again".into()
+                    },
+                )),
             },
             State::Dead | State::Dialog => Step::keep(Some(h.clone())),
+            // The banner is gone, but the CLI promised to continue: nothing before its grace
+            // is over; then the one nudge.
+            _ if h.self_resume.made().is_some() && h.nudges == 0 => {
+                if now < h.until {
+                    return Step::keep(Some(h.clone()));
+                }
+                promise_due(h, reading, now, s).unwrap_or_else(|| Step::keep(Some(h.clone())))
+            }
             _ if now >= h.until || h.nudges > 0 => Step {
                 hold: None,
                 action: Action::Wait,
@@ -215,6 +436,7 @@ mod tests {
     const S: Settings = Settings {
         slack: 45.0,
         fallback: 300.0,
+        grace: 180.0,
     };
 
     fn limited(reset: Option<i64>) -> Reading {
@@ -280,6 +502,7 @@ mod tests {
             reset: None,
             line: None,
             answered: None,
+            self_resume: Promise::Unset,
         };
         let s = step(Some(&h), &limited(Some(2_086_400)), now, &S, None);
         assert_eq!(s.action, Action::Wait);
@@ -297,6 +520,13 @@ mod tests {
         r.continues = true;
         let h = step(None, &r, now, &S, None).hold.unwrap();
         let s = step(Some(&h), &r, now + 200.0, &S, None);
+        assert_eq!(s.action, Action::Wait);
+        assert_eq!(s.event.unwrap().0, "limit-wait");
+        // After a nudge, a screen that still says so is probed, not nudged again.
+        let mut nudged = h.clone();
+        nudged.nudges = 1;
+        nudged.until = now + 500.0;
+        let s = step(Some(&nudged), &r, now + 500.0, &S, None);
         assert_eq!(s.action, Action::Wait);
         assert_eq!(s.event.unwrap().0, "limit-probe");
         let mut c = limited(Some(3_000_100));
@@ -340,5 +570,255 @@ mod tests {
             step(None, &limited(None), now, &S, Some("You've hit your limit")).hold,
             None
         );
+    }
+
+    /// Claude Code 2.1.330 with auto-continue: the banner promises 7:48-style reset `at`.
+    fn promising(at: i64) -> Reading {
+        let mut r = limited(Some(at));
+        r.line = Some("⚠ Usage limit reached · limit resets 7:48am".into());
+        r.continues = true;
+        r
+    }
+
+    /// After the reset: the footer says "Continuing shortly", the promise is gone from screen.
+    fn promise_gone(at: i64) -> Reading {
+        let mut r = promising(at);
+        r.continues = false;
+        r
+    }
+
+    const G: Settings = Settings {
+        slack: 45.0,
+        fallback: 300.0,
+        grace: 180.0,
+    };
+
+    #[test]
+    fn a_promise_is_recorded_with_its_time_and_said_in_the_event() {
+        let now = 6_000_000.0;
+        let s = step(None, &promising(6_000_600), now, &G, None);
+        let h = s.hold.unwrap();
+        assert_eq!(
+            h.self_resume.made().map(|p| p.at),
+            Some(6_000_600.0),
+            "{h:?}"
+        );
+        assert_eq!(h.until, 6_000_600.0, "held until the promised time");
+        let (event, why) = s.event.unwrap();
+        assert_eq!(event, "limit-hit");
+        assert_eq!(
+            why,
+            format!(
+                "the CLI said it continues by itself at {}; nudging at {} only if it has not",
+                clock(6_000_600.0),
+                clock(6_000_780.0)
+            )
+        );
+        // On disk as {"at": epoch seconds, "line": …}, and read back.
+        let json = serde_json::to_string(&h).unwrap();
+        assert!(json.contains("\"self_resume\":{\"at\":6000600.0"), "{json}");
+        assert_eq!(serde_json::from_str::<Hold>(&json).unwrap(), h);
+        // No promise: no field written.
+        let plain = step(None, &limited(Some(6_000_600)), now, &G, None).hold;
+        let json = serde_json::to_string(&plain.unwrap()).unwrap();
+        assert!(!json.contains("self_resume"), "{json}");
+    }
+
+    #[test]
+    fn nothing_typed_before_the_reset_plus_grace_though_the_promise_left_the_screen() {
+        let now = 7_000_000.0;
+        let at = 7_000_600;
+        let mut h = step(None, &promising(at), now, &G, None).hold.unwrap();
+        let mut events = Vec::new();
+        // Every 10 s from the limit to just before reset + grace, the screen after the reset
+        // no longer promising (limited, or idle once the footer went away): never a nudge.
+        let mut t = now;
+        while t < 7_000_780.0 {
+            let screens = if t < at as f64 {
+                vec![promising(at)]
+            } else {
+                vec![promise_gone(at), with(State::Idle)]
+            };
+            for r in &screens {
+                let s = step(Some(&h), r, t, &G, None);
+                assert_eq!(s.action, Action::Wait, "typed at {t}: {s:?}");
+                assert!(s.hold.is_some(), "lifted at {t} by {r:?}");
+                if let Some(e) = s.event {
+                    events.push(e);
+                }
+                h = s.hold.unwrap();
+            }
+            t += 10.0;
+        }
+        assert_eq!(
+            events,
+            vec![(
+                "limit-wait",
+                format!(
+                    "the CLI promised to continue by itself at {}: waiting until {}",
+                    clock(at as f64),
+                    clock(7_000_780.0)
+                )
+            )],
+            "one event at the reset"
+        );
+        assert_eq!(h.until, 7_000_780.0);
+    }
+
+    #[test]
+    fn the_agent_turning_active_lifts_the_hold_it_continued_by_itself() {
+        let now = 8_000_000.0;
+        let h = step(None, &promising(8_000_600), now, &G, None)
+            .hold
+            .unwrap();
+        let h = step(Some(&h), &promise_gone(8_000_600), 8_000_610.0, &G, None)
+            .hold
+            .unwrap();
+        let s = step(Some(&h), &with(State::Active), 8_000_670.0, &G, None);
+        assert_eq!(s.hold, None);
+        assert_eq!(s.action, Action::Wait);
+        assert_eq!(
+            s.event,
+            Some((
+                "limit-lifted",
+                "the agent works again (the CLI continued by itself)".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn still_limited_or_idle_after_the_grace_gets_exactly_one_nudge() {
+        let at = 9_000_600;
+        for after in [promise_gone(at), with(State::Idle)] {
+            let mut h = step(None, &promising(at), 9_000_000.0, &G, None)
+                .hold
+                .unwrap();
+            let mut nudges = Vec::new();
+            // Ticks every 5 s until the probe after the nudge (then the rules without a
+            // promise apply: another nudge at each probe while the screen shows a limit with
+            // no reset to come).
+            let mut t = 9_000_000.0;
+            while t < 9_000_780.0 + G.fallback {
+                let r = if t < at as f64 {
+                    promising(at)
+                } else {
+                    after.clone()
+                };
+                let s = step(Some(&h), &r, t, &G, None);
+                if s.action == Action::Nudge {
+                    nudges.push((t, s.event.clone().unwrap()));
+                }
+                match s.hold {
+                    Some(n) => h = n,
+                    None => break,
+                }
+                t += 5.0;
+            }
+            assert_eq!(nudges.len(), 1, "{after:?}: {nudges:?}");
+            let (t, (event, why)) = &nudges[0];
+            assert_eq!(*t, 9_000_780.0, "the nudge comes at the reset + grace");
+            assert_eq!(*event, "limit-nudge");
+            assert_eq!(
+                *why,
+                format!(
+                    "the CLI promised to continue by itself at {} but had not by {}: resume nudge",
+                    clock(at as f64),
+                    clock(9_000_780.0)
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn the_grace_is_at_least_the_slack_and_a_passed_promise_waits_from_its_time() {
+        let s = Settings {
+            slack: 45.0,
+            fallback: 300.0,
+            grace: 0.0,
+        };
+        let h = step(None, &promising(10_000_600), 10_000_000.0, &s, None)
+            .hold
+            .unwrap();
+        let w = step(Some(&h), &promise_gone(10_000_600), 10_000_600.0, &s, None);
+        assert_eq!(w.hold.unwrap().until, 10_000_645.0);
+        // Seen only after its time (a watchdog started late): held until time + grace.
+        let h = step(None, &promising(10_000_600), 10_000_700.0, &G, None)
+            .hold
+            .unwrap();
+        assert_eq!(h.until, 10_000_780.0);
+        assert_eq!(
+            step(Some(&h), &promise_gone(10_000_600), 10_000_779.0, &G, None).action,
+            Action::Wait
+        );
+        assert_eq!(
+            step(Some(&h), &promise_gone(10_000_600), 10_000_780.0, &G, None).action,
+            Action::Nudge
+        );
+    }
+
+    #[test]
+    fn a_new_promise_is_remembered_but_the_old_clock_read_as_tomorrow_is_not() {
+        let now = 11_000_000.0;
+        let h = step(None, &promising(11_000_600), now, &G, None)
+            .hold
+            .unwrap();
+        // The same promise read again: nothing changes.
+        assert_eq!(
+            step(Some(&h), &promising(11_000_600), now + 10.0, &G, None),
+            Step::keep(Some(h.clone()))
+        );
+        // The old "at 7:48am" read 6 minutes past as tomorrow's 7:48: not a new promise.
+        let tomorrow = promising(11_000_600 + 86_400);
+        let s = step(Some(&h), &tomorrow, 11_000_700.0, &G, None);
+        assert_eq!(s.hold.unwrap().self_resume, h.self_resume);
+        // A later time: remembered, held until it.
+        let s = step(Some(&h), &promising(11_004_200), now + 20.0, &G, None);
+        assert_eq!(s.event.as_ref().unwrap().0, "limit-promise");
+        let n = s.hold.unwrap();
+        assert_eq!(n.self_resume.made().unwrap().at, 11_004_200.0);
+        assert_eq!(n.until, 11_004_200.0);
+        // A promise seen first while held (a hold without one) is remembered too.
+        let mut plain = h.clone();
+        plain.self_resume = Promise::Unset;
+        let s = step(Some(&plain), &promising(11_000_600), now + 30.0, &G, None);
+        assert_eq!(s.event.as_ref().unwrap().0, "limit-promise");
+        assert_eq!(s.hold.unwrap().self_resume, h.self_resume);
+    }
+
+    #[test]
+    fn a_corrupt_self_resume_is_kept_aside_and_the_rest_of_the_hold_loads() {
+        for bad in [
+            r#""soon""#,
+            r#"{"at": "7:48am"}"#,
+            r#"{"line": "x"}"#,
+            r#"{"at": -5}"#,
+            "42",
+        ] {
+            let json = format!(r#"{{"until": 12.5, "nudges": 0, "self_resume": {bad}}}"#);
+            let h: Hold = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{bad}: {e}"));
+            assert_eq!((h.until, h.nudges), (12.5, 0));
+            let shown = serde_json::from_str::<serde_json::Value>(bad)
+                .unwrap()
+                .to_string();
+            assert!(
+                matches!(&h.self_resume, Promise::Corrupt(why) if why.contains(&shown)),
+                "{bad}: {:?}",
+                h.self_resume
+            );
+            // Treated as absent: past the hold, a screen no longer limited lifts it…
+            let s = step(Some(&h), &with(State::Idle), 100.0, &G, None);
+            assert_eq!(
+                s.event.unwrap(),
+                ("limit-lifted", "the banner is gone".into())
+            );
+            // …and one still limited is nudged at once, as without a promise.
+            let s = step(Some(&h), &limited(None), 100.0, &G, None);
+            assert_eq!(s.action, Action::Nudge);
+            // Written back without it.
+            let out = serde_json::to_string(&s.hold.unwrap()).unwrap();
+            assert!(!out.contains("self_resume"), "{out}");
+        }
+        let h: Hold = serde_json::from_str(r#"{"until": 1, "self_resume": null}"#).unwrap();
+        assert_eq!(h.self_resume, Promise::Unset);
     }
 }

@@ -42,6 +42,8 @@ pub struct Mem {
     start_error: Option<launch::StartErrorKind>,
     /// A corrupt limit file was reported.
     corrupt_reported: bool,
+    /// A corrupt `self_resume` field in the limit file was reported.
+    promise_corrupt_reported: bool,
     /// The backoff wait last logged.
     waiting_until: Option<f64>,
     view: AgentView,
@@ -170,6 +172,7 @@ impl Ticker {
         let limits = limit::Settings {
             slack: w.limit_reset_slack.as_secs_f64(),
             fallback: w.limit_probe_fallback.as_secs_f64(),
+            grace: w.limit_self_resume_grace.as_secs_f64(),
         };
         let watched: Vec<&Agent> = cfg
             .agents
@@ -572,6 +575,21 @@ fn self_supervise(
             None
         }
     };
+    // A corrupt promise is reported once and treated as absent (the rest of the hold holds).
+    match hold.as_ref().map(|h| &h.self_resume) {
+        Some(limit::Promise::Corrupt(what)) => {
+            if !mem.promise_corrupt_reported {
+                let why = format!(
+                    "{}: its self_resume field is not a promise ({what}); treated as absent",
+                    ctx.state.limit_path(&a.session).display()
+                );
+                tracing::warn!("{}: {why}", a.name);
+                mem.event(ctx, a, "state-corrupt", &why, json!({}));
+                mem.promise_corrupt_reported = true;
+            }
+        }
+        _ => mem.promise_corrupt_reported = false,
+    }
     let step = limit::step(
         hold.as_ref(),
         reading,
@@ -610,7 +628,12 @@ fn self_supervise(
             a,
             event,
             why,
-            json!({"until": until, "nudges": step.hold.as_ref().map(|h| h.nudges), "evidence": evidence(reading)}),
+            json!({
+                "until": until,
+                "nudges": step.hold.as_ref().map(|h| h.nudges),
+                "self_resume": step.hold.as_ref().and_then(|h| h.self_resume.made()).map(|p| rfc3339(p.at)),
+                "evidence": evidence(reading),
+            }),
         );
     }
     match &step.action {
@@ -642,7 +665,15 @@ fn self_supervise(
     if let Some(h) = &step.hold {
         mem.stall = Stall::default();
         mem.confirm.reset();
-        mem.show("limited", now, Some(h.until), h.line.clone());
+        let why = match (h.self_resume.made(), &h.line) {
+            (Some(p), Some(l)) => Some(format!(
+                "{l} — continues by itself at {}",
+                limit::clock(p.at)
+            )),
+            (Some(p), None) => Some(format!("continues by itself at {}", limit::clock(p.at))),
+            (None, l) => l.clone(),
+        };
+        mem.show("limited", now, Some(h.until), why);
         return None;
     }
 
