@@ -18,8 +18,12 @@
 //! only 30–120 s later, so the screen read after the reset no longer shows the promise. The
 //! hold lasts until the promised time, then `limit_self_resume_grace` more (at least
 //! `limit_reset_slack`) with nothing typed, whatever the screen says. The agent turning
-//! active lifts the hold ("the CLI continued by itself"); an agent still limited or idle
-//! after the grace gets the one resume nudge, and then the rules above apply.
+//! active lifts the hold ("the CLI continued by itself"), and so does a screen whose newest
+//! limit line after the promised time is no longer the one that promised (2.1.330 drops its
+//! footer's limit line when it resumes, though a short turn may end between two ticks); an
+//! agent still limited (the same line) or idle after the grace gets the one resume nudge, and
+//! then the rules above apply. A lifted hold leaves [`OldNews`]: the banner that stays in the
+//! transcript is not a new limit.
 
 use serde::{Deserialize, Serialize};
 
@@ -156,6 +160,9 @@ pub struct Step {
     /// An event to record: (`limit-hit` | `limit-promise` | `limit-wait` | `limit-probe` |
     /// `limit-extended` | `limit-nudge` | `limit-lifted`, why).
     pub event: Option<(&'static str, String)>,
+    /// When the hold is lifted because the agent works again: what it leaves on screen, old
+    /// news from now on (pass it to later steps).
+    pub old_news: Option<OldNews>,
 }
 
 impl Step {
@@ -164,8 +171,66 @@ impl Step {
             hold,
             action: Action::Wait,
             event: None,
+            old_news: None,
         }
     }
+
+    fn with(hold: Option<Hold>, action: Action, event: &'static str, why: String) -> Self {
+        Self {
+            hold,
+            action,
+            event: Some((event, why)),
+            old_news: None,
+        }
+    }
+
+    /// The hold `h` lifted because the agent works again; `reading` is the screen now.
+    fn lifted(h: &Hold, reading: &Reading, why: &str) -> Self {
+        let mut lines: Vec<String> = h.line.iter().cloned().collect();
+        lines.extend(h.self_resume.made().and_then(|p| p.line.clone()));
+        if reading.state == State::Limited {
+            lines.extend(reading.line.clone());
+        }
+        let reset = h.self_resume.made().map(|p| p.at).or_else(|| {
+            h.reset
+                .as_deref()
+                .and_then(|r| chrono::DateTime::parse_from_rfc3339(r).ok())
+                .map(|t| t.timestamp() as f64)
+        });
+        Self {
+            old_news: Some(OldNews { lines, reset }),
+            ..Self::with(None, Action::Wait, "limit-lifted", why.into())
+        }
+    }
+}
+
+/// What a hold lifted because the agent worked again leaves on screen: its banner lines and
+/// the reset (or promised time) they name. A limit reading with no hold that shows one of
+/// these lines, or names that reset again, is old news, not a new limit (Claude Code 2.1.330
+/// keeps "● Usage limit reached · set to continue automatically at 7:48am" in its transcript
+/// after it continued by itself).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OldNews {
+    /// The banner lines, trimmed.
+    pub lines: Vec<String>,
+    /// Epoch seconds of the reset or promised time.
+    pub reset: Option<f64>,
+}
+
+impl OldNews {
+    /// Whether a limit reading (its banner `line`, the reset `reset` it names) is old news.
+    fn covers(&self, line: Option<&str>, reset: Option<f64>) -> bool {
+        line.is_some_and(|l| self.lines.iter().any(|x| x == l))
+            || matches!((self.reset, reset), (Some(old), Some(r))
+                if r <= old + SAME_PROMISE_SECS || same_clock_later_day(old, r))
+    }
+}
+
+/// Whether `later` is the clock of `earlier` a whole number of days on: a clock with no date
+/// more than 5 minutes past is read as the same clock tomorrow (`detect::reset::parse`).
+fn same_clock_later_day(earlier: f64, later: f64) -> bool {
+    let days = (later - earlier) / 86_400.0;
+    days >= 0.5 && (days - days.round()).abs() * 86_400.0 < SAME_PROMISE_SECS
 }
 
 /// `epoch` as a local wall clock, `HH:MM` (the form the events use).
@@ -197,11 +262,10 @@ fn promised(reading: &Reading, reset: Option<f64>, now: f64, s: &Settings) -> Op
 /// number of days later, is not a new one.
 fn new_promise(old: Option<&SelfResume>, p: &SelfResume, reset_named: bool, now: f64) -> bool {
     let Some(o) = old else { return true };
-    if !reset_named || p.at <= now || (p.at - o.at).abs() < SAME_PROMISE_SECS {
-        return false;
-    }
-    let days = (p.at - o.at) / 86_400.0;
-    !(days >= 0.5 && (days - days.round()).abs() * 86_400.0 < SAME_PROMISE_SECS)
+    reset_named
+        && p.at > now
+        && (p.at - o.at).abs() >= SAME_PROMISE_SECS
+        && !same_clock_later_day(o.at, p.at)
 }
 
 /// The hold and event for a promise: held until the promised time, then through the grace.
@@ -254,51 +318,39 @@ fn promise_due(h: &Hold, reading: &Reading, now: f64, s: &Settings) -> Option<St
     }
     if now < d {
         next.until = d;
-        return Some(Step {
-            hold: Some(next),
-            action: Action::Wait,
-            event: Some((
-                "limit-wait",
-                format!(
-                    "the CLI promised to continue by itself at {}: waiting until {}",
-                    clock(p.at),
-                    clock(d)
-                ),
-            )),
-        });
+        let why = format!(
+            "the CLI promised to continue by itself at {}: waiting until {}",
+            clock(p.at),
+            clock(d)
+        );
+        return Some(Step::with(Some(next), Action::Wait, "limit-wait", why));
     }
     if h.nudges > 0 {
         return None;
     }
     next.nudges = 1;
     next.until = now + s.fallback;
-    Some(Step {
-        hold: Some(next),
-        action: Action::Nudge,
-        event: Some((
-            "limit-nudge",
-            format!(
-                "the CLI promised to continue by itself at {} but had not by {}: resume nudge",
-                clock(p.at),
-                clock(d)
-            ),
-        )),
-    })
+    let why = format!(
+        "the CLI promised to continue by itself at {} but had not by {}: resume nudge",
+        clock(p.at),
+        clock(d)
+    );
+    Some(Step::with(Some(next), Action::Nudge, "limit-nudge", why))
 }
 
 /// One step of the machine. `hold` is what is on disk; `reading` the pane now (a dead pane
-/// changes nothing); `stale` the banner line of the last hold lifted because the agent
-/// worked again (that line is old news, not a new limit).
+/// changes nothing); `old` what the last hold lifted because the agent worked again left on
+/// screen (old news, not a new limit).
 pub fn step(
     hold: Option<&Hold>,
     reading: &Reading,
     now: f64,
     s: &Settings,
-    stale: Option<&str>,
+    old: Option<&OldNews>,
 ) -> Step {
-    let limited = reading.state == State::Limited
-        && !(stale.is_some() && stale == reading.line.as_deref() && hold.is_none());
     let reset = reading.reset.as_ref().map(|r| r.at.timestamp() as f64);
+    let limited = reading.state == State::Limited
+        && !(hold.is_none() && old.is_some_and(|o| o.covers(reading.line.as_deref(), reset)));
     let answer = reading.choice.clone().map(Action::Answer);
     match (hold, limited) {
         (None, false) => Step::keep(None),
@@ -317,11 +369,7 @@ pub fn step(
                 answered: answer.is_some().then_some(now),
                 self_resume: promise.map_or(Promise::Unset, Promise::Made),
             };
-            Step {
-                hold: Some(h),
-                action: answer.unwrap_or(Action::Wait),
-                event: Some(("limit-hit", why)),
-            }
+            Step::with(Some(h), answer.unwrap_or(Action::Wait), "limit-hit", why)
         }
         (Some(h), true) => {
             if let Some(a) = answer
@@ -332,7 +380,7 @@ pub fn step(
                 return Step {
                     hold: Some(next),
                     action: a,
-                    event: None,
+                    ..Step::keep(None)
                 };
             }
             // A promise first seen while held (or one to replace a corrupt field), or a new
@@ -346,11 +394,31 @@ pub fn step(
                 next.line = reading.line.clone();
                 next.reset = reading.reset.as_ref().map(|r| r.at.to_rfc3339());
                 next.self_resume = Promise::Made(p);
-                return Step {
-                    hold: Some(next),
-                    action: Action::Wait,
-                    event: Some(("limit-promise", why)),
-                };
+                return Step::with(Some(next), Action::Wait, "limit-promise", why);
+            }
+            if let Some(p) = h.self_resume.made() {
+                // Up to the promised time, the promise's line follows the newest limit line
+                // (a footer drawn a moment after the banner).
+                if now < p.at && reading.line.is_some() && reading.line != p.line {
+                    let mut next = h.clone();
+                    next.self_resume = Promise::Made(SelfResume {
+                        line: reading.line.clone(),
+                        ..p.clone()
+                    });
+                    return Step::keep(Some(next));
+                }
+                // After it, a screen whose newest limit line is no longer the one that
+                // promised has moved on: the CLI continued by itself, though no tick saw it
+                // work (Claude Code 2.1.330 drops its footer's "Usage limit reached" line when
+                // it resumes; only the transcript keeps the banner).
+                if now >= p.at && p.line.is_some() && reading.line != p.line {
+                    let why = if h.nudges == 0 {
+                        "the CLI continued by itself (the limit line that promised it is gone)"
+                    } else {
+                        "the limit line that promised to continue is gone"
+                    };
+                    return Step::lifted(h, reading, why);
+                }
             }
             if now < h.until {
                 return Step::keep(Some(h.clone()));
@@ -362,53 +430,40 @@ pub fn step(
             next.line = reading.line.clone();
             if reading.continues {
                 next.until = now + s.fallback;
-                return Step {
-                    hold: Some(next),
-                    action: Action::Wait,
-                    event: Some((
-                        "limit-probe",
-                        "the CLI says it continues by itself: nothing typed".into(),
-                    )),
-                };
+                return Step::with(
+                    Some(next),
+                    Action::Wait,
+                    "limit-probe",
+                    "the CLI says it continues by itself: nothing typed".into(),
+                );
             }
             if h.nudges > 0
                 && let Some(t) = reset.filter(|&t| t > now && t - now <= ABSURD_SECS)
             {
                 next.until = t + s.slack;
                 next.reset = reading.reset.as_ref().map(|r| r.at.to_rfc3339());
-                return Step {
-                    hold: Some(next),
-                    action: Action::Wait,
-                    event: Some((
-                        "limit-extended",
-                        "still limited after the nudge: held until the next reset it names".into(),
-                    )),
-                };
+                return Step::with(
+                    Some(next),
+                    Action::Wait,
+                    "limit-extended",
+                    "still limited after the nudge: held until the next reset it names".into(),
+                );
             }
             next.nudges += 1;
             next.until = now + s.fallback;
-            Step {
-                hold: Some(next),
-                action: Action::Nudge,
-                event: Some((
-                    "limit-nudge",
-                    format!("resume nudge #{} after the reset", h.nudges + 1),
-                )),
-            }
+            let why = format!("resume nudge #{} after the reset", h.nudges + 1);
+            Step::with(Some(next), Action::Nudge, "limit-nudge", why)
         }
         (Some(h), false) => match reading.state {
-            State::Active => Step {
-                hold: None,
-                action: Action::Wait,
-                event: Some((
-                    "limit-lifted",
-                    if h.self_resume.made().is_some() && h.nudges == 0 {
-                        "the agent works again (the CLI continued by itself)".into()
-                    } else {
-                        "the agent works again".into()
-                    },
-                )),
-            },
+            State::Active => Step::lifted(
+                h,
+                reading,
+                if h.self_resume.made().is_some() && h.nudges == 0 {
+                    "the agent works again (the CLI continued by itself)"
+                } else {
+                    "the agent works again"
+                },
+            ),
             State::Dead | State::Dialog => Step::keep(Some(h.clone())),
             // The banner is gone, but the CLI promised to continue: nothing before its grace
             // is over; then the one nudge.
@@ -418,11 +473,12 @@ pub fn step(
                 }
                 promise_due(h, reading, now, s).unwrap_or_else(|| Step::keep(Some(h.clone())))
             }
-            _ if now >= h.until || h.nudges > 0 => Step {
-                hold: None,
-                action: Action::Wait,
-                event: Some(("limit-lifted", "the banner is gone".into())),
-            },
+            _ if now >= h.until || h.nudges > 0 => Step::with(
+                None,
+                Action::Wait,
+                "limit-lifted",
+                "the banner is gone".into(),
+            ),
             _ => Step::keep(Some(h.clone())),
         },
     }
@@ -567,7 +623,17 @@ mod tests {
             );
         }
         assert_eq!(
-            step(None, &limited(None), now, &S, Some("You've hit your limit")).hold,
+            step(
+                None,
+                &limited(None),
+                now,
+                &S,
+                Some(&OldNews {
+                    lines: vec!["You've hit your limit".into()],
+                    reset: None
+                })
+            )
+            .hold,
             None
         );
     }
@@ -820,5 +886,119 @@ mod tests {
         }
         let h: Hold = serde_json::from_str(r#"{"until": 1, "self_resume": null}"#).unwrap();
         assert_eq!(h.self_resume, Promise::Unset);
+    }
+
+    /// Claude Code 2.1.330's own screens of one auto-continue, captured from the real CLI
+    /// (`tests/fixtures/panes/claude_2.1.330_limit_auto_continue*.txt`, reset 15:13:00 UTC),
+    /// read by the claude preset at time `t`.
+    fn claude_screen(which: &str, t: f64) -> Reading {
+        let shortly =
+            crate::detect::fixtures::pane("claude_2.1.330_limit_auto_continue_shortly.txt")
+                .unwrap();
+        let text = match which {
+            "promising" => shortly.replace(
+                "Continuing shortly · Esc to cancel",
+                "Continuing automatically at 3:13pm · Esc to cancel",
+            ),
+            "shortly" => shortly.to_string(),
+            _ => crate::detect::fixtures::pane("claude_2.1.330_limit_auto_continued.txt")
+                .unwrap()
+                .to_string(),
+        };
+        let backend = crate::config::presets::backend("claude").unwrap();
+        let captured = chrono::DateTime::from_timestamp(t as i64, 0)
+            .unwrap()
+            .fixed_offset();
+        crate::detect::classify(&backend, &text, captured, chrono_tz::UTC)
+    }
+
+    /// Ticks every 5 s (every 60 s past 10 minutes after the reset) from `from` to `to` over
+    /// the screen `which`; returns the nudges typed and the events.
+    fn replay(
+        hold: &mut Option<Hold>,
+        old: &mut Option<OldNews>,
+        which: &str,
+        from: f64,
+        to: f64,
+    ) -> (usize, Vec<(&'static str, String)>) {
+        let (mut nudges, mut events) = (0, Vec::new());
+        // A reading changes with the time only where a clock 5 minutes past reads as
+        // tomorrow's: two readings per screen (classifying is slow in a debug build).
+        let mut readings: std::collections::HashMap<bool, Reading> = Default::default();
+        let mut t = from;
+        while t < to {
+            let reading = readings
+                .entry(t > RESET_1513 + 300.0)
+                .or_insert_with(|| claude_screen(which, t));
+            let s = step(hold.as_ref(), reading, t, &G, old.as_ref());
+            nudges += usize::from(s.action == Action::Nudge);
+            events.extend(s.event);
+            if s.old_news.is_some() {
+                *old = s.old_news;
+            }
+            *hold = s.hold;
+            t += if t > RESET_1513 + 600.0 { 60.0 } else { 5.0 };
+        }
+        (nudges, events)
+    }
+
+    const RESET_1513: f64 = 1_796_397_180.0;
+
+    #[test]
+    fn claude_2_1_330_continuing_by_itself_unseen_is_never_typed_into() {
+        let r = RESET_1513;
+        let (mut hold, mut old) = (None, None);
+        let (n, events) = replay(&mut hold, &mut old, "promising", r - 60.0, r);
+        assert_eq!(n, 0);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(hold.as_ref().unwrap().self_resume.made().unwrap().at, r);
+        let (n, _) = replay(&mut hold, &mut old, "shortly", r, r + 61.0);
+        assert_eq!(n, 0);
+        // It resumed and finished between two ticks: no tick saw it active. The footer's
+        // limit line is gone; the transcript keeps the banner (read as limited).
+        assert_eq!(claude_screen("continued", r + 65.0).state, State::Limited);
+        let (n, events) = replay(&mut hold, &mut old, "continued", r + 65.0, r + 3600.0);
+        assert_eq!(n, 0, "{events:?}");
+        assert_eq!(hold, None);
+        assert_eq!(
+            events,
+            vec![(
+                "limit-lifted",
+                "the CLI continued by itself (the limit line that promised it is gone)".into()
+            )],
+            "lifted once, and the banner left in the transcript is old news, even once its \
+             clock reads as tomorrow's"
+        );
+    }
+
+    #[test]
+    fn claude_2_1_330_seen_working_again_leaves_its_banner_as_old_news() {
+        let r = RESET_1513;
+        let (mut hold, mut old) = (None, None);
+        replay(&mut hold, &mut old, "promising", r - 60.0, r);
+        replay(&mut hold, &mut old, "shortly", r, r + 61.0);
+        let s = step(hold.as_ref(), &with(State::Active), r + 62.0, &G, None);
+        assert_eq!(
+            s.event.unwrap().1,
+            "the agent works again (the CLI continued by itself)"
+        );
+        let (mut hold, mut old) = (s.hold, s.old_news);
+        let (n, events) = replay(&mut hold, &mut old, "continued", r + 65.0, r + 3600.0);
+        assert_eq!((n, events, hold), (0, vec![], None));
+    }
+
+    #[test]
+    fn claude_2_1_330_that_never_continues_gets_one_nudge_after_the_grace() {
+        let r = RESET_1513;
+        let (mut hold, mut old) = (None, None);
+        replay(&mut hold, &mut old, "promising", r - 60.0, r);
+        let (n, events) = replay(&mut hold, &mut old, "shortly", r, r + G.grace + G.fallback);
+        assert_eq!(n, 1, "{events:?}");
+        assert_eq!(hold.as_ref().unwrap().nudges, 1);
+        assert!(
+            events.iter().any(|(e, why)| *e == "limit-nudge"
+                && why.starts_with("the CLI promised to continue by itself at ")),
+            "{events:?}"
+        );
     }
 }

@@ -34,8 +34,8 @@ pub struct Mem {
     pub history: History,
     stall: Stall,
     confirm: Confirm,
-    /// The banner of the last hold lifted because the agent worked again: old news.
-    stale_banner: Option<String>,
+    /// What the last hold lifted because the agent worked again left on screen: old news.
+    old_news: Option<limit::OldNews>,
     /// The dialog line last reported (a dialog is reported once).
     dialog: Option<String>,
     /// The kind of the last start error: a failure of the same kind is logged once.
@@ -590,13 +590,7 @@ fn self_supervise(
         }
         _ => mem.promise_corrupt_reported = false,
     }
-    let step = limit::step(
-        hold.as_ref(),
-        reading,
-        now,
-        limits,
-        mem.stale_banner.as_deref(),
-    );
+    let step = limit::step(hold.as_ref(), reading, now, limits, mem.old_news.as_ref());
     if step.hold != hold {
         let written = match &step.hold {
             Some(h) => ctx.state.set_limit(&a.session, h),
@@ -620,8 +614,8 @@ fn self_supervise(
             ),
             _ => tracing::info!("{}: {event}: {why}", a.name),
         }
-        if *event == "limit-lifted" && reading.state == State::Active {
-            mem.stale_banner = hold.as_ref().and_then(|h| h.line.clone());
+        if let Some(old) = &step.old_news {
+            mem.old_news = Some(old.clone());
         }
         mem.event(
             ctx,
@@ -678,7 +672,7 @@ fn self_supervise(
     }
 
     let line = reading.line.clone();
-    // A banner that is old news (see `stale_banner`) is an idle screen.
+    // A banner that is old news (see `old_news`) is an idle screen.
     let state = match reading.state {
         State::Limited => State::Idle,
         s => s,

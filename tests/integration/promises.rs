@@ -170,9 +170,13 @@ fn a_cli_that_continues_by_itself_after_the_reset_is_never_typed_into() {
         "the hold was not lifted when the agent resumed by itself:\n{}",
         pane(&t, "pra-a1")
     );
+    // Seen working (or, between two ticks, its limit footer gone): it continued by itself.
     let lifted = events_named(&t, "limit-lifted").remove(0);
-    assert_eq!(
-        lifted["why"], "the agent works again (the CLI continued by itself)",
+    assert!(
+        lifted["why"]
+            .as_str()
+            .unwrap()
+            .contains("the CLI continued by itself"),
         "{lifted}"
     );
     assert!(
