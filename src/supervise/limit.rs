@@ -184,21 +184,26 @@ impl Step {
         }
     }
 
-    /// The hold `h` lifted because the agent works again; `reading` is the screen now.
+    /// The hold `h` lifted because the agent works again; `reading` is the screen now (a
+    /// limit line on it is old news too, unless it names a later reset: a new limit).
     fn lifted(h: &Hold, reading: &Reading, why: &str) -> Self {
-        let mut lines: Vec<String> = h.line.iter().cloned().collect();
-        lines.extend(h.self_resume.made().and_then(|p| p.line.clone()));
-        if reading.state == State::Limited {
-            lines.extend(reading.line.clone());
+        let mut old = OldNews {
+            lines: h.line.iter().cloned().collect(),
+            reset: h.self_resume.made().map(|p| p.at).or_else(|| {
+                h.reset
+                    .as_deref()
+                    .and_then(|r| chrono::DateTime::parse_from_rfc3339(r).ok())
+                    .map(|t| t.timestamp() as f64)
+            }),
+        };
+        old.lines
+            .extend(h.self_resume.made().and_then(|p| p.line.clone()));
+        let reset = reading.reset.as_ref().map(|r| r.at.timestamp() as f64);
+        if reading.state == State::Limited && (reset.is_none() || old.covers(None, reset)) {
+            old.lines.extend(reading.line.clone());
         }
-        let reset = h.self_resume.made().map(|p| p.at).or_else(|| {
-            h.reset
-                .as_deref()
-                .and_then(|r| chrono::DateTime::parse_from_rfc3339(r).ok())
-                .map(|t| t.timestamp() as f64)
-        });
         Self {
-            old_news: Some(OldNews { lines, reset }),
+            old_news: Some(old),
             ..Self::with(None, Action::Wait, "limit-lifted", why.into())
         }
     }
@@ -1000,5 +1005,26 @@ mod tests {
                 && why.starts_with("the CLI promised to continue by itself at ")),
             "{events:?}"
         );
+    }
+
+    #[test]
+    fn a_new_limit_after_the_promised_time_is_not_taken_for_old_news() {
+        let at = 12_000_600;
+        let h = step(None, &promising(at), 12_000_000.0, &G, None)
+            .hold
+            .unwrap();
+        // It resumed and hit another limit, one that names a later reset and no promise.
+        let mut weekly = limited(Some(12_500_000));
+        weekly.line = Some("You've hit your weekly limit · resets Dec 10".into());
+        let s = step(Some(&h), &weekly, 12_000_700.0, &G, None);
+        assert_eq!(s.hold, None);
+        let old = s.old_news.unwrap();
+        assert!(
+            !old.lines.contains(&weekly.line.clone().unwrap()),
+            "{old:?}"
+        );
+        let s = step(None, &weekly, 12_000_705.0, &G, Some(&old));
+        assert_eq!(s.event.unwrap().0, "limit-hit");
+        assert_eq!(s.hold.unwrap().until, 12_500_045.0);
     }
 }
