@@ -10,6 +10,17 @@
 # 3. clears the status line and idles, reading lines typed into the pane. Each line is a
 #    message; anything but the commands below causes FAKE_REPLY_SECS (default 2) of work:
 #      /limit [N]     a usage-limit banner whose reset is a minute away (or N seconds away)
+#      /limit-auto [N] [D]  a usage limit with Claude Code 2.1.330's auto-continue: the banner
+#                     "● Usage limit reached · set to continue automatically at 7:48am" and the
+#                     footer "⚠ Usage limit reached · limit resets 7:48am" / "Continuing
+#                     automatically at 7:48am · Esc to cancel". The reset is the first whole
+#                     minute at least N seconds away (default 60; the banner prints minutes
+#                     only). At the reset the footer's second line becomes "Continuing shortly
+#                     · Esc to cancel" (the promise leaves the screen, as in 2.1.330); D seconds
+#                     later (default 20; "never": it does not) the footer goes, it prints
+#                     "● Usage limit reset · Continuing automatically", works, and prints
+#                     "resumed by itself". A line typed meanwhile is a message: received (and
+#                     recorded); after the reset it is worked on and ends the wait.
 #      /fatal         a fatal error line;  /fatal-wrapped  one that wraps in an 80-column pane
 #      /dialog        a question that waits for a person ("Do you trust …?"), answered by y/n
 #      /chooser       a usage-limit banner and a chooser whose wait option is number 2
@@ -20,6 +31,54 @@
 kickoff=${1:?usage: fake-agent.sh KICKOFF SESSION MODEL}
 session=${2:-unknown}
 model=${3:-default}
+
+record() {  # $1 a line received
+    n=$((n + 1))
+    if [[ -n ${FAKE_RECORD_DIR:-} ]]; then
+        mkdir -p -- "$FAKE_RECORD_DIR" && printf '%s\n' "$1" >>"$FAKE_RECORD_DIR/$session.txt"
+    fi
+    printf '[%s] message #%d: %s\n' "$(date +%H:%M:%S)" "$n" "${1:0:60}"
+}
+
+limit_auto() {  # $1 seconds to the reset (rounded up to a whole minute), $2 resume delay|never
+    local reset clock delay=${2:-20} footer pending='' chunk line resume=''
+    reset=$(( ($(date +%s) + ${1:-60} + 59) / 60 * 60 ))
+    clock=$(date -d "@$reset" +%-I:%M%P)
+    [[ $delay == never ]] || resume=$((reset + delay))
+    footer="Continuing automatically at $clock · Esc to cancel"
+    printf '● Usage limit reached · set to continue automatically at %s\n' "$clock"
+    printf '⚠ Usage limit reached · limit resets %s\n%s' "$clock" "$footer"
+    clear_footer() { printf '\r\033[K\033[1A\r\033[K'; }
+    while :; do
+        now=$(date +%s)
+        if ((now >= reset)) && [[ $footer != Continuing\ shortly* ]]; then
+            footer='Continuing shortly · Esc to cancel'
+            printf '\r\033[K%s' "$footer"
+        fi
+        if [[ -n $resume ]] && ((now >= resume)); then
+            clear_footer
+            printf '● Usage limit reset · Continuing automatically\n'
+            spin "${FAKE_REPLY_SECS:-2}" "the resumed task"
+            printf '[%s] resumed by itself\n' "$(date +%H:%M:%S)"
+            return
+        fi
+        # A line typed meanwhile (kept across timeouts: the Enter may come a moment later).
+        if IFS= read -r -t 1 chunk; then
+            line=$pending$chunk
+            pending=''
+            clear_footer
+            record "$line"
+            if (($(date +%s) >= reset)); then
+                spin "${FAKE_REPLY_SECS:-2}" "message #$n"
+                return
+            fi
+            printf '⚠ Usage limit reached · limit resets %s\n%s' "$clock" "$footer"
+        else
+            (($? > 128)) || return  # stdin closed
+            pending+=$chunk
+        fi
+    done
+}
 
 spin() {  # $1 seconds, $2 label
     local i
@@ -47,11 +106,7 @@ printf '[%s] idle — waiting for input\n' "$(date +%H:%M:%S)"
 
 n=0
 while IFS= read -r line; do
-    n=$((n + 1))
-    if [[ -n ${FAKE_RECORD_DIR:-} ]]; then
-        mkdir -p -- "$FAKE_RECORD_DIR" && printf '%s\n' "$line" >>"$FAKE_RECORD_DIR/$session.txt"
-    fi
-    printf '[%s] message #%d: %s\n' "$(date +%H:%M:%S)" "$n" "${line:0:60}"
+    record "$line"
     case $line in
         */quit*) printf 'bye\n'; exit 0 ;;
         */exit\ *) code=${line##*/exit }; exit "${code%% *}" ;;
@@ -60,6 +115,11 @@ while IFS= read -r line; do
                 "error after a long run of output, written so that it wraps at column"
             continue ;;
         */fatal*) printf 'FATAL: session state corrupted (demo)\n'; continue ;;
+        */limit-auto*)
+            read -r secs delay _ <<<"${line##*/limit-auto}" || true
+            limit_auto "${secs:-60}" "${delay:-20}"
+            printf '[%s] idle — waiting for input\n' "$(date +%H:%M:%S)"
+            continue ;;
         */limit\ [0-9]*)
             secs=${line##*/limit }
             printf "You've hit your usage limit · resets in %ss\n" "${secs%% *}"

@@ -249,6 +249,7 @@ const WATCHDOG_KEYS: &[&str] = &[
     "heavy_interval",
     "limit_probe_fallback",
     "limit_reset_slack",
+    "limit_self_resume_grace",
     "stall_grace",
     "backoff_initial",
     "backoff_max",

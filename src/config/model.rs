@@ -109,6 +109,9 @@ pub struct WatchdogSettings {
     pub limit_probe_fallback: Duration,
     /// Wait this long past a parsed reset time (default 45 s).
     pub limit_reset_slack: Duration,
+    /// After the time a limited CLI promised to continue by itself at, type nothing for this
+    /// long (default 180 s; at least `limit_reset_slack` is waited in any case).
+    pub limit_self_resume_grace: Duration,
     /// Grace past a `WAITING-UNTIL:` time (default 180 s).
     pub stall_grace: Duration,
     /// Restart policy: wait this long before the second quick restart (default 30 s); each

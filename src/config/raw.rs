@@ -173,6 +173,13 @@ pub struct RawWatchdog {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<Seconds>")]
     pub limit_reset_slack: Option<Spanned<Seconds>>,
+    /// After the time a limited CLI promised to continue by itself at (`continue_re`, e.g.
+    /// Claude Code 2.1.330's "Continuing automatically at 7:48am · Esc to cancel"), type
+    /// nothing for this long (at least `limit_reset_slack`); an agent still limited or idle
+    /// then gets one resume nudge. Default 180.
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    #[schemars(with = "Option<Seconds>")]
+    pub limit_self_resume_grace: Option<Spanned<Seconds>>,
     /// Grace past a `WAITING-UNTIL:` time. Default 180.
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<Seconds>")]

@@ -636,6 +636,10 @@ fn watchdog_settings(w: &RawWatchdog, v: &mut V) -> WatchdogSettings {
         heavy_interval: d(get(&w.heavy_interval, 300.0)),
         limit_probe_fallback: d(get(&w.limit_probe_fallback, 300.0)),
         limit_reset_slack: std::time::Duration::from_secs_f64(get(&w.limit_reset_slack, 45.0)),
+        limit_self_resume_grace: std::time::Duration::from_secs_f64(get(
+            &w.limit_self_resume_grace,
+            180.0,
+        )),
         stall_grace: std::time::Duration::from_secs_f64(get(&w.stall_grace, 180.0)),
         backoff_initial,
         backoff_max,

@@ -58,6 +58,8 @@ pub const PANES: &[(&str, &str)] = &[
     pane!("claude_2.1.330_fatal_api_error_rewind.txt"),
     pane!("claude_2.1.330_idle_reply_quotes_rewind.txt"),
     pane!("claude_2.1.330_limit_5hour_auto_continue_set.txt"),
+    pane!("claude_2.1.330_limit_auto_continue_shortly.txt"),
+    pane!("claude_2.1.330_limit_auto_continued.txt"),
     pane!("claude_2.1.330_limit_chooser_wait_option.txt"),
     pane!("codex_0.169.0_active_working.txt"),
     pane!("codex_0.169.0_error_high_demand_idle.txt"),

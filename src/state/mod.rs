@@ -203,7 +203,8 @@ impl StateDir {
         }
     }
 
-    fn limit_path(&self, session: &str) -> PathBuf {
+    /// `state/limited-<session>.json`, the usage-limit hold of a session.
+    pub fn limit_path(&self, session: &str) -> PathBuf {
         self.dir.join(format!("limited-{session}.json"))
     }
 
@@ -367,6 +368,7 @@ mod tests {
             reset: Some("2026-11-21T15:59:00-05:00".into()),
             line: Some("You've hit your limit".into()),
             answered: None,
+            self_resume: Default::default(),
         };
         s.set_limit("p-a", &h).unwrap();
         assert_eq!(s.limit("p-a").unwrap(), Some(h));
@@ -400,6 +402,7 @@ mod tests {
                 reset: None,
                 line: None,
                 answered: None,
+                self_resume: Default::default(),
             })
         );
     }

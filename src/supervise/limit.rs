@@ -10,6 +10,20 @@
 //! limit after the next reset that screen names. A limit chooser (Claude Code 2.1.330's
 //! `What do you want to do?`) is answered by the number of its wait option. The hold is
 //! lifted when the agent works again, or when the banner is gone once the hold is due.
+//!
+//! **Promises.** When the limited screen says the CLI continues by itself (`continue_re`,
+//! e.g. Claude Code 2.1.330's "Usage limit reached · set to continue automatically at
+//! 7:48am" and its footer "Continuing automatically at 7:48am · Esc to cancel"), the hold
+//! remembers it ([`Hold::self_resume`]): that CLI drops the footer at the reset but resumes
+//! only 30–120 s later, so the screen read after the reset no longer shows the promise. The
+//! hold lasts until the promised time, then `limit_self_resume_grace` more (at least
+//! `limit_reset_slack`) with nothing typed, whatever the screen says. The agent turning
+//! active lifts the hold ("the CLI continued by itself"), and so does a screen whose newest
+//! limit line after the promised time is no longer the one that promised (2.1.330 drops its
+//! footer's limit line when it resumes, though a short turn may end between two ticks); an
+//! agent still limited (the same line) or idle after the grace gets the one resume nudge, and
+//! then the rules above apply. A lifted hold leaves [`OldNews`]: the banner that stays in the
+//! transcript is not a new limit.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,10 +32,14 @@ use crate::detect::{Reading, State};
 /// A reset further away than this (35 days) is taken as a misreading.
 pub const ABSURD_SECS: f64 = 35.0 * 86_400.0;
 
+/// Two promised times closer than this (seconds) are the same promise.
+const SAME_PROMISE_SECS: f64 = 60.0;
+
 /// `state/limited-<session>.json`: the original's fields (`until`, `nudges`) and ours.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hold {
-    /// Epoch seconds until which the agent is held (the reset plus slack, or the next probe).
+    /// Epoch seconds until which the agent is held (the reset plus slack, or the next probe;
+    /// with a promise, the promised time, then the end of its grace).
     pub until: f64,
     /// Resume nudges typed since the limit was hit.
     #[serde(default)]
@@ -39,6 +57,75 @@ pub struct Hold {
     /// `limit_probe_fallback`, should it still show).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answered: Option<f64>,
+    /// The CLI said it continues by itself: `{"at": <epoch seconds>, "line": "…"}`. Read
+    /// leniently: a value of another shape is kept as [`Promise::Corrupt`] (reported once by
+    /// the watchdog, treated as absent, dropped when the hold is next written) and the rest
+    /// of the hold still loads.
+    #[serde(default, skip_serializing_if = "Promise::is_unset")]
+    pub self_resume: Promise,
+}
+
+/// What a limited CLI promised: it continues by itself at `at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelfResume {
+    /// Epoch seconds of the promised time: the reset the promising screen names (Claude Code
+    /// prints minutes only: `7:48am` is 7:48:00 in the banner's zone). With no believable
+    /// reset on that screen, the next probe (`limit_probe_fallback` from when it was seen).
+    pub at: f64,
+    /// The line that made the promise (`continue_re`'s screen), trimmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<String>,
+}
+
+/// [`Hold::self_resume`] as read from disk.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Promise {
+    /// No promise.
+    #[default]
+    Unset,
+    /// The CLI promised to continue by itself.
+    Made(SelfResume),
+    /// The file holds something that is not a promise: why, and the value as JSON.
+    Corrupt(String),
+}
+
+impl Promise {
+    /// No valid promise is kept (absent or corrupt), so nothing is written.
+    pub fn is_unset(&self) -> bool {
+        !matches!(self, Promise::Made(_))
+    }
+
+    /// The promise, if a valid one.
+    pub fn made(&self) -> Option<&SelfResume> {
+        match self {
+            Promise::Made(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for Promise {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Promise::Made(p) => p.serialize(s),
+            // Never reached: `is_unset` skips the field.
+            _ => s.serialize_none(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Promise {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        if v.is_null() {
+            return Ok(Promise::Unset);
+        }
+        Ok(match serde_json::from_value::<SelfResume>(v.clone()) {
+            Ok(p) if p.at.is_finite() && p.at > 0.0 => Promise::Made(p),
+            Ok(p) => Promise::Corrupt(format!("\"at\" = {} is not a time ({v})", p.at)),
+            Err(e) => Promise::Corrupt(format!("{e} ({v})")),
+        })
+    }
 }
 
 /// The numbers the machine needs, in seconds.
@@ -48,6 +135,9 @@ pub struct Settings {
     pub slack: f64,
     /// `limit_probe_fallback`: probe period when no usable reset is known.
     pub fallback: f64,
+    /// `limit_self_resume_grace`: after the time a CLI promised to continue by itself, type
+    /// nothing for this long (at least `slack`).
+    pub grace: f64,
 }
 
 /// What to do this tick.
@@ -67,9 +157,12 @@ pub struct Step {
     /// The hold to keep on disk; `None`: no hold (remove the file).
     pub hold: Option<Hold>,
     pub action: Action,
-    /// An event to record: (`limit-hit` | `limit-probe` | `limit-extended` | `limit-nudge` |
-    /// `limit-lifted`, why).
+    /// An event to record: (`limit-hit` | `limit-promise` | `limit-wait` | `limit-probe` |
+    /// `limit-extended` | `limit-nudge` | `limit-lifted`, why).
     pub event: Option<(&'static str, String)>,
+    /// When the hold is lifted because the agent works again: what it leaves on screen, old
+    /// news from now on (pass it to later steps).
+    pub old_news: Option<OldNews>,
 }
 
 impl Step {
@@ -78,8 +171,121 @@ impl Step {
             hold,
             action: Action::Wait,
             event: None,
+            old_news: None,
         }
     }
+
+    fn with(hold: Option<Hold>, action: Action, event: &'static str, why: String) -> Self {
+        Self {
+            hold,
+            action,
+            event: Some((event, why)),
+            old_news: None,
+        }
+    }
+
+    /// The hold `h` lifted because the agent works again; `reading` is the screen now (a
+    /// limit line on it is old news too, unless it names a later reset: a new limit).
+    fn lifted(h: &Hold, reading: &Reading, why: &str) -> Self {
+        let mut old = OldNews {
+            lines: h.line.iter().cloned().collect(),
+            reset: h.self_resume.made().map(|p| p.at).or_else(|| {
+                h.reset
+                    .as_deref()
+                    .and_then(|r| chrono::DateTime::parse_from_rfc3339(r).ok())
+                    .map(|t| t.timestamp() as f64)
+            }),
+        };
+        old.lines
+            .extend(h.self_resume.made().and_then(|p| p.line.clone()));
+        let reset = reading.reset.as_ref().map(|r| r.at.timestamp() as f64);
+        if reading.state == State::Limited && (reset.is_none() || old.covers(None, reset)) {
+            old.lines.extend(reading.line.clone());
+        }
+        Self {
+            old_news: Some(old),
+            ..Self::with(None, Action::Wait, "limit-lifted", why.into())
+        }
+    }
+}
+
+/// What a hold lifted because the agent worked again leaves on screen: its banner lines and
+/// the reset (or promised time) they name. A limit reading with no hold that shows one of
+/// these lines, or names that reset again, is old news, not a new limit (Claude Code 2.1.330
+/// keeps "● Usage limit reached · set to continue automatically at 7:48am" in its transcript
+/// after it continued by itself).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OldNews {
+    /// The banner lines, trimmed.
+    pub lines: Vec<String>,
+    /// Epoch seconds of the reset or promised time.
+    pub reset: Option<f64>,
+}
+
+impl OldNews {
+    /// Whether a limit reading (its banner `line`, the reset `reset` it names) is old news.
+    fn covers(&self, line: Option<&str>, reset: Option<f64>) -> bool {
+        line.is_some_and(|l| self.lines.iter().any(|x| x == l))
+            || matches!((self.reset, reset), (Some(old), Some(r))
+                if r <= old + SAME_PROMISE_SECS || same_clock_later_day(old, r))
+    }
+}
+
+/// Whether `later` is the clock of `earlier` a whole number of days on: a clock with no date
+/// more than 5 minutes past is read as the same clock tomorrow (`detect::reset::parse`).
+fn same_clock_later_day(earlier: f64, later: f64) -> bool {
+    let days = (later - earlier) / 86_400.0;
+    days >= 0.5 && (days - days.round()).abs() * 86_400.0 < SAME_PROMISE_SECS
+}
+
+/// `epoch` as a local wall clock, `HH:MM` (the form the events use).
+pub fn clock(epoch: f64) -> String {
+    chrono::DateTime::from_timestamp(epoch.floor() as i64, 0)
+        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+        .unwrap_or_else(|| format!("{epoch:.0}"))
+}
+
+/// When the one resume nudge may be typed for a promise made for `at`.
+fn deadline(at: f64, s: &Settings) -> f64 {
+    at + s.grace.max(s.slack)
+}
+
+/// The promise a limited reading makes, if it says the CLI continues by itself: at the reset
+/// it names, else (none, or one not believed) at the next probe.
+fn promised(reading: &Reading, reset: Option<f64>, now: f64, s: &Settings) -> Option<SelfResume> {
+    reading.continues.then(|| SelfResume {
+        at: reset
+            .filter(|&t| t - now <= ABSURD_SECS)
+            .unwrap_or(now + s.fallback),
+        line: reading.line.clone(),
+    })
+}
+
+/// Whether `p` (read now) is a promise the hold does not know yet: there is none, or `p` names
+/// another time still to come. A clock with no date more than 5 minutes past is read as the
+/// same clock tomorrow (`detect::reset::parse`): the old promise read again that way, a whole
+/// number of days later, is not a new one.
+fn new_promise(old: Option<&SelfResume>, p: &SelfResume, reset_named: bool, now: f64) -> bool {
+    let Some(o) = old else { return true };
+    reset_named
+        && p.at > now
+        && (p.at - o.at).abs() >= SAME_PROMISE_SECS
+        && !same_clock_later_day(o.at, p.at)
+}
+
+/// The hold and event for a promise: held until the promised time, then through the grace.
+fn promise_why(p: &SelfResume, now: f64, s: &Settings) -> (f64, String) {
+    let d = deadline(p.at, s);
+    let until = if p.at > now { p.at } else { d };
+    let passed = if p.at > now { "" } else { " (passed)" };
+    (
+        until,
+        format!(
+            "the CLI said it continues by itself at {}{passed}; nudging at {} only if it has not",
+            clock(p.at),
+            clock(d)
+        ),
+    )
 }
 
 /// Until when to hold for a banner whose reset is `reset` (epoch seconds), and why.
@@ -105,24 +311,60 @@ fn hold_until(reset: Option<f64>, now: f64, s: &Settings) -> (f64, String) {
     }
 }
 
+/// A hold that is due and keeps a promise with no nudge typed yet: waits out the grace after
+/// the promised time (saying so once, at the reset), then types the one resume nudge.
+/// `None` when the hold is not in that case.
+fn promise_due(h: &Hold, reading: &Reading, now: f64, s: &Settings) -> Option<Step> {
+    let p = h.self_resume.made()?;
+    let d = deadline(p.at, s);
+    let mut next = h.clone();
+    if reading.state == State::Limited {
+        next.line = reading.line.clone();
+    }
+    if now < d {
+        next.until = d;
+        let why = format!(
+            "the CLI promised to continue by itself at {}: waiting until {}",
+            clock(p.at),
+            clock(d)
+        );
+        return Some(Step::with(Some(next), Action::Wait, "limit-wait", why));
+    }
+    if h.nudges > 0 {
+        return None;
+    }
+    next.nudges = 1;
+    next.until = now + s.fallback;
+    let why = format!(
+        "the CLI promised to continue by itself at {} but had not by {}: resume nudge",
+        clock(p.at),
+        clock(d)
+    );
+    Some(Step::with(Some(next), Action::Nudge, "limit-nudge", why))
+}
+
 /// One step of the machine. `hold` is what is on disk; `reading` the pane now (a dead pane
-/// changes nothing); `stale` the banner line of the last hold lifted because the agent
-/// worked again (that line is old news, not a new limit).
+/// changes nothing); `old` what the last hold lifted because the agent worked again left on
+/// screen (old news, not a new limit).
 pub fn step(
     hold: Option<&Hold>,
     reading: &Reading,
     now: f64,
     s: &Settings,
-    stale: Option<&str>,
+    old: Option<&OldNews>,
 ) -> Step {
-    let limited = reading.state == State::Limited
-        && !(stale.is_some() && stale == reading.line.as_deref() && hold.is_none());
     let reset = reading.reset.as_ref().map(|r| r.at.timestamp() as f64);
+    let limited = reading.state == State::Limited
+        && !(hold.is_none() && old.is_some_and(|o| o.covers(reading.line.as_deref(), reset)));
     let answer = reading.choice.clone().map(Action::Answer);
     match (hold, limited) {
         (None, false) => Step::keep(None),
         (None, true) => {
-            let (until, why) = hold_until(reset, now, s);
+            let promise = promised(reading, reset, now, s);
+            let (until, why) = match &promise {
+                Some(p) => promise_why(p, now, s),
+                None => hold_until(reset, now, s),
+            };
             let h = Hold {
                 until,
                 nudges: 0,
@@ -130,12 +372,9 @@ pub fn step(
                 reset: reading.reset.as_ref().map(|r| r.at.to_rfc3339()),
                 line: reading.line.clone(),
                 answered: answer.is_some().then_some(now),
+                self_resume: promise.map_or(Promise::Unset, Promise::Made),
             };
-            Step {
-                hold: Some(h),
-                action: answer.unwrap_or(Action::Wait),
-                event: Some(("limit-hit", why)),
-            }
+            Step::with(Some(h), answer.unwrap_or(Action::Wait), "limit-hit", why)
         }
         (Some(h), true) => {
             if let Some(a) = answer
@@ -146,62 +385,105 @@ pub fn step(
                 return Step {
                     hold: Some(next),
                     action: a,
-                    event: None,
+                    ..Step::keep(None)
                 };
+            }
+            // A promise first seen while held (or one to replace a corrupt field), or a new
+            // time: remembered from now on.
+            if let Some(p) = promised(reading, reset, now, s)
+                && new_promise(h.self_resume.made(), &p, reset.is_some(), now)
+            {
+                let (until, why) = promise_why(&p, now, s);
+                let mut next = h.clone();
+                next.until = until;
+                next.line = reading.line.clone();
+                next.reset = reading.reset.as_ref().map(|r| r.at.to_rfc3339());
+                next.self_resume = Promise::Made(p);
+                return Step::with(Some(next), Action::Wait, "limit-promise", why);
+            }
+            if let Some(p) = h.self_resume.made() {
+                // Up to the promised time, the promise's line follows the newest limit line
+                // (a footer drawn a moment after the banner).
+                if now < p.at && reading.line.is_some() && reading.line != p.line {
+                    let mut next = h.clone();
+                    next.self_resume = Promise::Made(SelfResume {
+                        line: reading.line.clone(),
+                        ..p.clone()
+                    });
+                    return Step::keep(Some(next));
+                }
+                // After it, a screen whose newest limit line is no longer the one that
+                // promised has moved on: the CLI continued by itself, though no tick saw it
+                // work (Claude Code 2.1.330 drops its footer's "Usage limit reached" line when
+                // it resumes; only the transcript keeps the banner).
+                if now >= p.at && p.line.is_some() && reading.line != p.line {
+                    let why = if h.nudges == 0 {
+                        "the CLI continued by itself (the limit line that promised it is gone)"
+                    } else {
+                        "the limit line that promised to continue is gone"
+                    };
+                    return Step::lifted(h, reading, why);
+                }
             }
             if now < h.until {
                 return Step::keep(Some(h.clone()));
+            }
+            if let Some(st) = promise_due(h, reading, now, s) {
+                return st;
             }
             let mut next = h.clone();
             next.line = reading.line.clone();
             if reading.continues {
                 next.until = now + s.fallback;
-                return Step {
-                    hold: Some(next),
-                    action: Action::Wait,
-                    event: Some((
-                        "limit-probe",
-                        "the CLI says it continues by itself: nothing typed".into(),
-                    )),
-                };
+                return Step::with(
+                    Some(next),
+                    Action::Wait,
+                    "limit-probe",
+                    "the CLI says it continues by itself: nothing typed".into(),
+                );
             }
             if h.nudges > 0
                 && let Some(t) = reset.filter(|&t| t > now && t - now <= ABSURD_SECS)
             {
                 next.until = t + s.slack;
                 next.reset = reading.reset.as_ref().map(|r| r.at.to_rfc3339());
-                return Step {
-                    hold: Some(next),
-                    action: Action::Wait,
-                    event: Some((
-                        "limit-extended",
-                        "still limited after the nudge: held until the next reset it names".into(),
-                    )),
-                };
+                return Step::with(
+                    Some(next),
+                    Action::Wait,
+                    "limit-extended",
+                    "still limited after the nudge: held until the next reset it names".into(),
+                );
             }
             next.nudges += 1;
             next.until = now + s.fallback;
-            Step {
-                hold: Some(next),
-                action: Action::Nudge,
-                event: Some((
-                    "limit-nudge",
-                    format!("resume nudge #{} after the reset", h.nudges + 1),
-                )),
-            }
+            let why = format!("resume nudge #{} after the reset", h.nudges + 1);
+            Step::with(Some(next), Action::Nudge, "limit-nudge", why)
         }
         (Some(h), false) => match reading.state {
-            State::Active => Step {
-                hold: None,
-                action: Action::Wait,
-                event: Some(("limit-lifted", "the agent works again".into())),
-            },
+            State::Active => Step::lifted(
+                h,
+                reading,
+                if h.self_resume.made().is_some() && h.nudges == 0 {
+                    "the agent works again (the CLI continued by itself)"
+                } else {
+                    "the agent works again"
+                },
+            ),
             State::Dead | State::Dialog => Step::keep(Some(h.clone())),
-            _ if now >= h.until || h.nudges > 0 => Step {
-                hold: None,
-                action: Action::Wait,
-                event: Some(("limit-lifted", "the banner is gone".into())),
-            },
+            // The banner is gone, but the CLI promised to continue: nothing before its grace
+            // is over; then the one nudge.
+            _ if h.self_resume.made().is_some() && h.nudges == 0 => {
+                if now < h.until {
+                    return Step::keep(Some(h.clone()));
+                }
+                promise_due(h, reading, now, s).unwrap_or_else(|| Step::keep(Some(h.clone())))
+            }
+            _ if now >= h.until || h.nudges > 0 => Step::with(
+                None,
+                Action::Wait,
+                "limit-lifted",
+                "the banner is gone".into(),
+            ),
             _ => Step::keep(Some(h.clone())),
         },
     }
@@ -215,6 +497,7 @@ mod tests {
     const S: Settings = Settings {
         slack: 45.0,
         fallback: 300.0,
+        grace: 180.0,
     };
 
     fn limited(reset: Option<i64>) -> Reading {
@@ -280,6 +563,7 @@ mod tests {
             reset: None,
             line: None,
             answered: None,
+            self_resume: Promise::Unset,
         };
         let s = step(Some(&h), &limited(Some(2_086_400)), now, &S, None);
         assert_eq!(s.action, Action::Wait);
@@ -297,6 +581,13 @@ mod tests {
         r.continues = true;
         let h = step(None, &r, now, &S, None).hold.unwrap();
         let s = step(Some(&h), &r, now + 200.0, &S, None);
+        assert_eq!(s.action, Action::Wait);
+        assert_eq!(s.event.unwrap().0, "limit-wait");
+        // After a nudge, a screen that still says so is probed, not nudged again.
+        let mut nudged = h.clone();
+        nudged.nudges = 1;
+        nudged.until = now + 500.0;
+        let s = step(Some(&nudged), &r, now + 500.0, &S, None);
         assert_eq!(s.action, Action::Wait);
         assert_eq!(s.event.unwrap().0, "limit-probe");
         let mut c = limited(Some(3_000_100));
@@ -337,8 +628,403 @@ mod tests {
             );
         }
         assert_eq!(
-            step(None, &limited(None), now, &S, Some("You've hit your limit")).hold,
+            step(
+                None,
+                &limited(None),
+                now,
+                &S,
+                Some(&OldNews {
+                    lines: vec!["You've hit your limit".into()],
+                    reset: None
+                })
+            )
+            .hold,
             None
         );
+    }
+
+    /// Claude Code 2.1.330 with auto-continue: the banner promises 7:48-style reset `at`.
+    fn promising(at: i64) -> Reading {
+        let mut r = limited(Some(at));
+        r.line = Some("⚠ Usage limit reached · limit resets 7:48am".into());
+        r.continues = true;
+        r
+    }
+
+    /// After the reset: the footer says "Continuing shortly", the promise is gone from screen.
+    fn promise_gone(at: i64) -> Reading {
+        let mut r = promising(at);
+        r.continues = false;
+        r
+    }
+
+    const G: Settings = Settings {
+        slack: 45.0,
+        fallback: 300.0,
+        grace: 180.0,
+    };
+
+    #[test]
+    fn a_promise_is_recorded_with_its_time_and_said_in_the_event() {
+        let now = 6_000_000.0;
+        let s = step(None, &promising(6_000_600), now, &G, None);
+        let h = s.hold.unwrap();
+        assert_eq!(
+            h.self_resume.made().map(|p| p.at),
+            Some(6_000_600.0),
+            "{h:?}"
+        );
+        assert_eq!(h.until, 6_000_600.0, "held until the promised time");
+        let (event, why) = s.event.unwrap();
+        assert_eq!(event, "limit-hit");
+        assert_eq!(
+            why,
+            format!(
+                "the CLI said it continues by itself at {}; nudging at {} only if it has not",
+                clock(6_000_600.0),
+                clock(6_000_780.0)
+            )
+        );
+        // On disk as {"at": epoch seconds, "line": …}, and read back.
+        let json = serde_json::to_string(&h).unwrap();
+        assert!(json.contains("\"self_resume\":{\"at\":6000600.0"), "{json}");
+        assert_eq!(serde_json::from_str::<Hold>(&json).unwrap(), h);
+        // No promise: no field written.
+        let plain = step(None, &limited(Some(6_000_600)), now, &G, None).hold;
+        let json = serde_json::to_string(&plain.unwrap()).unwrap();
+        assert!(!json.contains("self_resume"), "{json}");
+    }
+
+    #[test]
+    fn nothing_typed_before_the_reset_plus_grace_though_the_promise_left_the_screen() {
+        let now = 7_000_000.0;
+        let at = 7_000_600;
+        let mut h = step(None, &promising(at), now, &G, None).hold.unwrap();
+        let mut events = Vec::new();
+        // Every 10 s from the limit to just before reset + grace, the screen after the reset
+        // no longer promising (limited, or idle once the footer went away): never a nudge.
+        let mut t = now;
+        while t < 7_000_780.0 {
+            let screens = if t < at as f64 {
+                vec![promising(at)]
+            } else {
+                vec![promise_gone(at), with(State::Idle)]
+            };
+            for r in &screens {
+                let s = step(Some(&h), r, t, &G, None);
+                assert_eq!(s.action, Action::Wait, "typed at {t}: {s:?}");
+                assert!(s.hold.is_some(), "lifted at {t} by {r:?}");
+                if let Some(e) = s.event {
+                    events.push(e);
+                }
+                h = s.hold.unwrap();
+            }
+            t += 10.0;
+        }
+        assert_eq!(
+            events,
+            vec![(
+                "limit-wait",
+                format!(
+                    "the CLI promised to continue by itself at {}: waiting until {}",
+                    clock(at as f64),
+                    clock(7_000_780.0)
+                )
+            )],
+            "one event at the reset"
+        );
+        assert_eq!(h.until, 7_000_780.0);
+    }
+
+    #[test]
+    fn the_agent_turning_active_lifts_the_hold_it_continued_by_itself() {
+        let now = 8_000_000.0;
+        let h = step(None, &promising(8_000_600), now, &G, None)
+            .hold
+            .unwrap();
+        let h = step(Some(&h), &promise_gone(8_000_600), 8_000_610.0, &G, None)
+            .hold
+            .unwrap();
+        let s = step(Some(&h), &with(State::Active), 8_000_670.0, &G, None);
+        assert_eq!(s.hold, None);
+        assert_eq!(s.action, Action::Wait);
+        assert_eq!(
+            s.event,
+            Some((
+                "limit-lifted",
+                "the agent works again (the CLI continued by itself)".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn still_limited_or_idle_after_the_grace_gets_exactly_one_nudge() {
+        let at = 9_000_600;
+        for after in [promise_gone(at), with(State::Idle)] {
+            let mut h = step(None, &promising(at), 9_000_000.0, &G, None)
+                .hold
+                .unwrap();
+            let mut nudges = Vec::new();
+            // Ticks every 5 s until the probe after the nudge (then the rules without a
+            // promise apply: another nudge at each probe while the screen shows a limit with
+            // no reset to come).
+            let mut t = 9_000_000.0;
+            while t < 9_000_780.0 + G.fallback {
+                let r = if t < at as f64 {
+                    promising(at)
+                } else {
+                    after.clone()
+                };
+                let s = step(Some(&h), &r, t, &G, None);
+                if s.action == Action::Nudge {
+                    nudges.push((t, s.event.clone().unwrap()));
+                }
+                match s.hold {
+                    Some(n) => h = n,
+                    None => break,
+                }
+                t += 5.0;
+            }
+            assert_eq!(nudges.len(), 1, "{after:?}: {nudges:?}");
+            let (t, (event, why)) = &nudges[0];
+            assert_eq!(*t, 9_000_780.0, "the nudge comes at the reset + grace");
+            assert_eq!(*event, "limit-nudge");
+            assert_eq!(
+                *why,
+                format!(
+                    "the CLI promised to continue by itself at {} but had not by {}: resume nudge",
+                    clock(at as f64),
+                    clock(9_000_780.0)
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn the_grace_is_at_least_the_slack_and_a_passed_promise_waits_from_its_time() {
+        let s = Settings {
+            slack: 45.0,
+            fallback: 300.0,
+            grace: 0.0,
+        };
+        let h = step(None, &promising(10_000_600), 10_000_000.0, &s, None)
+            .hold
+            .unwrap();
+        let w = step(Some(&h), &promise_gone(10_000_600), 10_000_600.0, &s, None);
+        assert_eq!(w.hold.unwrap().until, 10_000_645.0);
+        // Seen only after its time (a watchdog started late): held until time + grace.
+        let h = step(None, &promising(10_000_600), 10_000_700.0, &G, None)
+            .hold
+            .unwrap();
+        assert_eq!(h.until, 10_000_780.0);
+        assert_eq!(
+            step(Some(&h), &promise_gone(10_000_600), 10_000_779.0, &G, None).action,
+            Action::Wait
+        );
+        assert_eq!(
+            step(Some(&h), &promise_gone(10_000_600), 10_000_780.0, &G, None).action,
+            Action::Nudge
+        );
+    }
+
+    #[test]
+    fn a_new_promise_is_remembered_but_the_old_clock_read_as_tomorrow_is_not() {
+        let now = 11_000_000.0;
+        let h = step(None, &promising(11_000_600), now, &G, None)
+            .hold
+            .unwrap();
+        // The same promise read again: nothing changes.
+        assert_eq!(
+            step(Some(&h), &promising(11_000_600), now + 10.0, &G, None),
+            Step::keep(Some(h.clone()))
+        );
+        // The old "at 7:48am" read 6 minutes past as tomorrow's 7:48: not a new promise.
+        let tomorrow = promising(11_000_600 + 86_400);
+        let s = step(Some(&h), &tomorrow, 11_000_700.0, &G, None);
+        assert_eq!(s.hold.unwrap().self_resume, h.self_resume);
+        // A later time: remembered, held until it.
+        let s = step(Some(&h), &promising(11_004_200), now + 20.0, &G, None);
+        assert_eq!(s.event.as_ref().unwrap().0, "limit-promise");
+        let n = s.hold.unwrap();
+        assert_eq!(n.self_resume.made().unwrap().at, 11_004_200.0);
+        assert_eq!(n.until, 11_004_200.0);
+        // A promise seen first while held (a hold without one) is remembered too.
+        let mut plain = h.clone();
+        plain.self_resume = Promise::Unset;
+        let s = step(Some(&plain), &promising(11_000_600), now + 30.0, &G, None);
+        assert_eq!(s.event.as_ref().unwrap().0, "limit-promise");
+        assert_eq!(s.hold.unwrap().self_resume, h.self_resume);
+    }
+
+    #[test]
+    fn a_corrupt_self_resume_is_kept_aside_and_the_rest_of_the_hold_loads() {
+        for bad in [
+            r#""soon""#,
+            r#"{"at": "7:48am"}"#,
+            r#"{"line": "x"}"#,
+            r#"{"at": -5}"#,
+            "42",
+        ] {
+            let json = format!(r#"{{"until": 12.5, "nudges": 0, "self_resume": {bad}}}"#);
+            let h: Hold = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{bad}: {e}"));
+            assert_eq!((h.until, h.nudges), (12.5, 0));
+            let shown = serde_json::from_str::<serde_json::Value>(bad)
+                .unwrap()
+                .to_string();
+            assert!(
+                matches!(&h.self_resume, Promise::Corrupt(why) if why.contains(&shown)),
+                "{bad}: {:?}",
+                h.self_resume
+            );
+            // Treated as absent: past the hold, a screen no longer limited lifts it…
+            let s = step(Some(&h), &with(State::Idle), 100.0, &G, None);
+            assert_eq!(
+                s.event.unwrap(),
+                ("limit-lifted", "the banner is gone".into())
+            );
+            // …and one still limited is nudged at once, as without a promise.
+            let s = step(Some(&h), &limited(None), 100.0, &G, None);
+            assert_eq!(s.action, Action::Nudge);
+            // Written back without it.
+            let out = serde_json::to_string(&s.hold.unwrap()).unwrap();
+            assert!(!out.contains("self_resume"), "{out}");
+        }
+        let h: Hold = serde_json::from_str(r#"{"until": 1, "self_resume": null}"#).unwrap();
+        assert_eq!(h.self_resume, Promise::Unset);
+    }
+
+    /// Claude Code 2.1.330's own screens of one auto-continue, captured from the real CLI
+    /// (`tests/fixtures/panes/claude_2.1.330_limit_auto_continue*.txt`, reset 15:13:00 UTC),
+    /// read by the claude preset at time `t`.
+    fn claude_screen(which: &str, t: f64) -> Reading {
+        let shortly =
+            crate::detect::fixtures::pane("claude_2.1.330_limit_auto_continue_shortly.txt")
+                .unwrap();
+        let text = match which {
+            "promising" => shortly.replace(
+                "Continuing shortly · Esc to cancel",
+                "Continuing automatically at 3:13pm · Esc to cancel",
+            ),
+            "shortly" => shortly.to_string(),
+            _ => crate::detect::fixtures::pane("claude_2.1.330_limit_auto_continued.txt")
+                .unwrap()
+                .to_string(),
+        };
+        let backend = crate::config::presets::backend("claude").unwrap();
+        let captured = chrono::DateTime::from_timestamp(t as i64, 0)
+            .unwrap()
+            .fixed_offset();
+        crate::detect::classify(&backend, &text, captured, chrono_tz::UTC)
+    }
+
+    /// Ticks every 5 s (every 60 s past 10 minutes after the reset) from `from` to `to` over
+    /// the screen `which`; returns the nudges typed and the events.
+    fn replay(
+        hold: &mut Option<Hold>,
+        old: &mut Option<OldNews>,
+        which: &str,
+        from: f64,
+        to: f64,
+    ) -> (usize, Vec<(&'static str, String)>) {
+        let (mut nudges, mut events) = (0, Vec::new());
+        // A reading changes with the time only where a clock 5 minutes past reads as
+        // tomorrow's: two readings per screen (classifying is slow in a debug build).
+        let mut readings: std::collections::HashMap<bool, Reading> = Default::default();
+        let mut t = from;
+        while t < to {
+            let reading = readings
+                .entry(t > RESET_1513 + 300.0)
+                .or_insert_with(|| claude_screen(which, t));
+            let s = step(hold.as_ref(), reading, t, &G, old.as_ref());
+            nudges += usize::from(s.action == Action::Nudge);
+            events.extend(s.event);
+            if s.old_news.is_some() {
+                *old = s.old_news;
+            }
+            *hold = s.hold;
+            t += if t > RESET_1513 + 600.0 { 60.0 } else { 5.0 };
+        }
+        (nudges, events)
+    }
+
+    const RESET_1513: f64 = 1_796_397_180.0;
+
+    #[test]
+    fn claude_2_1_330_continuing_by_itself_unseen_is_never_typed_into() {
+        let r = RESET_1513;
+        let (mut hold, mut old) = (None, None);
+        let (n, events) = replay(&mut hold, &mut old, "promising", r - 60.0, r);
+        assert_eq!(n, 0);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(hold.as_ref().unwrap().self_resume.made().unwrap().at, r);
+        let (n, _) = replay(&mut hold, &mut old, "shortly", r, r + 61.0);
+        assert_eq!(n, 0);
+        // It resumed and finished between two ticks: no tick saw it active. The footer's
+        // limit line is gone; the transcript keeps the banner (read as limited).
+        assert_eq!(claude_screen("continued", r + 65.0).state, State::Limited);
+        let (n, events) = replay(&mut hold, &mut old, "continued", r + 65.0, r + 3600.0);
+        assert_eq!(n, 0, "{events:?}");
+        assert_eq!(hold, None);
+        assert_eq!(
+            events,
+            vec![(
+                "limit-lifted",
+                "the CLI continued by itself (the limit line that promised it is gone)".into()
+            )],
+            "lifted once, and the banner left in the transcript is old news, even once its \
+             clock reads as tomorrow's"
+        );
+    }
+
+    #[test]
+    fn claude_2_1_330_seen_working_again_leaves_its_banner_as_old_news() {
+        let r = RESET_1513;
+        let (mut hold, mut old) = (None, None);
+        replay(&mut hold, &mut old, "promising", r - 60.0, r);
+        replay(&mut hold, &mut old, "shortly", r, r + 61.0);
+        let s = step(hold.as_ref(), &with(State::Active), r + 62.0, &G, None);
+        assert_eq!(
+            s.event.unwrap().1,
+            "the agent works again (the CLI continued by itself)"
+        );
+        let (mut hold, mut old) = (s.hold, s.old_news);
+        let (n, events) = replay(&mut hold, &mut old, "continued", r + 65.0, r + 3600.0);
+        assert_eq!((n, events, hold), (0, vec![], None));
+    }
+
+    #[test]
+    fn claude_2_1_330_that_never_continues_gets_one_nudge_after_the_grace() {
+        let r = RESET_1513;
+        let (mut hold, mut old) = (None, None);
+        replay(&mut hold, &mut old, "promising", r - 60.0, r);
+        let (n, events) = replay(&mut hold, &mut old, "shortly", r, r + G.grace + G.fallback);
+        assert_eq!(n, 1, "{events:?}");
+        assert_eq!(hold.as_ref().unwrap().nudges, 1);
+        assert!(
+            events.iter().any(|(e, why)| *e == "limit-nudge"
+                && why.starts_with("the CLI promised to continue by itself at ")),
+            "{events:?}"
+        );
+    }
+
+    #[test]
+    fn a_new_limit_after_the_promised_time_is_not_taken_for_old_news() {
+        let at = 12_000_600;
+        let h = step(None, &promising(at), 12_000_000.0, &G, None)
+            .hold
+            .unwrap();
+        // It resumed and hit another limit, one that names a later reset and no promise.
+        let mut weekly = limited(Some(12_500_000));
+        weekly.line = Some("You've hit your weekly limit · resets Dec 10".into());
+        let s = step(Some(&h), &weekly, 12_000_700.0, &G, None);
+        assert_eq!(s.hold, None);
+        let old = s.old_news.unwrap();
+        assert!(
+            !old.lines.contains(&weekly.line.clone().unwrap()),
+            "{old:?}"
+        );
+        let s = step(None, &weekly, 12_000_705.0, &G, Some(&old));
+        assert_eq!(s.event.unwrap().0, "limit-hit");
+        assert_eq!(s.hold.unwrap().until, 12_500_045.0);
     }
 }

@@ -37,14 +37,16 @@ pub struct Mem {
     pub history: History,
     stall: Stall,
     confirm: Confirm,
-    /// The banner of the last hold lifted because the agent worked again: old news.
-    stale_banner: Option<String>,
+    /// What the last hold lifted because the agent worked again left on screen: old news.
+    old_news: Option<limit::OldNews>,
     /// The dialog line last reported (a dialog is reported once).
     dialog: Option<String>,
     /// The kind of the last start error: a failure of the same kind is logged once.
     start_error: Option<launch::StartErrorKind>,
     /// A corrupt limit file was reported.
     corrupt_reported: bool,
+    /// A corrupt `self_resume` field in the limit file was reported.
+    promise_corrupt_reported: bool,
     /// The backoff wait last logged.
     waiting_until: Option<f64>,
     /// A stall restart that waits out its backoff (its reason): while it waits, nothing is
@@ -201,6 +203,7 @@ impl Ticker {
         let limits = limit::Settings {
             slack: w.limit_reset_slack.as_secs_f64(),
             fallback: w.limit_probe_fallback.as_secs_f64(),
+            grace: w.limit_self_resume_grace.as_secs_f64(),
         };
         let watched: Vec<&Agent> = cfg
             .agents
@@ -771,13 +774,22 @@ fn self_supervise(
             None
         }
     };
-    let step = limit::step(
-        hold.as_ref(),
-        reading,
-        now,
-        limits,
-        mem.stale_banner.as_deref(),
-    );
+    // A corrupt promise is reported once and treated as absent (the rest of the hold holds).
+    match hold.as_ref().map(|h| &h.self_resume) {
+        Some(limit::Promise::Corrupt(what)) => {
+            if !mem.promise_corrupt_reported {
+                let why = format!(
+                    "{}: its self_resume field is not a promise ({what}); treated as absent",
+                    ctx.state.limit_path(&a.session).display()
+                );
+                tracing::warn!("{}: {why}", a.name);
+                mem.event(ctx, a, "state-corrupt", &why, json!({}));
+                mem.promise_corrupt_reported = true;
+            }
+        }
+        _ => mem.promise_corrupt_reported = false,
+    }
+    let step = limit::step(hold.as_ref(), reading, now, limits, mem.old_news.as_ref());
     if step.hold != hold {
         let written = match &step.hold {
             Some(h) => ctx.state.set_limit(&a.session, h),
@@ -801,15 +813,20 @@ fn self_supervise(
             ),
             _ => tracing::info!("{}: {event}: {why}", a.name),
         }
-        if *event == "limit-lifted" && reading.state == State::Active {
-            mem.stale_banner = hold.as_ref().and_then(|h| h.line.clone());
+        if let Some(old) = &step.old_news {
+            mem.old_news = Some(old.clone());
         }
         mem.event(
             ctx,
             a,
             event,
             why,
-            json!({"until": until, "nudges": step.hold.as_ref().map(|h| h.nudges), "evidence": evidence(reading)}),
+            json!({
+                "until": until,
+                "nudges": step.hold.as_ref().map(|h| h.nudges),
+                "self_resume": step.hold.as_ref().and_then(|h| h.self_resume.made()).map(|p| rfc3339(p.at)),
+                "evidence": evidence(reading),
+            }),
         );
     }
     match &step.action {
@@ -841,12 +858,20 @@ fn self_supervise(
     if let Some(h) = &step.hold {
         mem.stall = Stall::default();
         mem.confirm.reset();
-        mem.show("limited", now, Some(h.until), h.line.clone());
+        let why = match (h.self_resume.made(), &h.line) {
+            (Some(p), Some(l)) => Some(format!(
+                "{l} — continues by itself at {}",
+                limit::clock(p.at)
+            )),
+            (Some(p), None) => Some(format!("continues by itself at {}", limit::clock(p.at))),
+            (None, l) => l.clone(),
+        };
+        mem.show("limited", now, Some(h.until), why);
         return None;
     }
 
     let line = reading.line.clone();
-    // A banner that is old news (see `stale_banner`) is an idle screen.
+    // A banner that is old news (see `old_news`) is an idle screen.
     let state = match reading.state {
         State::Limited => State::Idle,
         s => s,

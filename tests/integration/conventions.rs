@@ -103,7 +103,8 @@ fn the_schema_is_derived_and_validates_the_shipped_and_test_configs() {
         fleet_config(
             "s-",
             1,
-            "limit_probe_fallback = 1\nlimit_reset_slack = 0.5\nstall_grace = 2\n\
+            "limit_probe_fallback = 1\nlimit_reset_slack = 0.5\nlimit_self_resume_grace = 3\n\
+             stall_grace = 2\n\
              backoff_initial = 0.2\nbackoff_max = 1\nmax_restarts = 3\nrestart_window = 60\n\
              stable_after = 1.5",
         ),

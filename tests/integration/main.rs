@@ -16,6 +16,7 @@ mod misc;
 mod notify;
 mod operator;
 mod orphans;
+mod promises;
 mod races;
 mod selftest;
 mod send;

@@ -51,11 +51,9 @@ pub fn all() -> Vec<Scenario> {
     ]
 }
 
-/// `[watchdog] limit_self_resume_grace` (issue 12, build 3; default 180 s) is being added on
-/// another branch. On this branch the key does not exist and the schema check of the test
-/// harness would refuse it, so it is off: set this to `Some(150)` after that branch is merged
-/// (150 s covers the 30–120 s Claude Code 2.1.330 takes to resume after the reset).
-const LIMIT_SELF_RESUME_GRACE: Option<u32> = None;
+/// `[watchdog] limit_self_resume_grace` for the auto-continue scenario (default 180 s): 150 s
+/// covers the 30–120 s Claude Code 2.1.330 takes to resume after the reset.
+const LIMIT_SELF_RESUME_GRACE: u32 = 150;
 
 /// What Claude Code 2.1.330 sends when it continues by itself after a plan limit.
 const SELF_RESUME_PREFIX: &str = "Your claude.ai usage limit has reset";
@@ -507,10 +505,8 @@ fn hit_the_limit(f: &Fleet) -> (String, u64) {
 /// user turn after the limited one but the CLI's own "Your claude.ai usage limit has reset".
 fn limit_with_auto_continue_nothing_is_typed(cli: &Installed) {
     let k = kickoff("auto-continue");
-    let watchdog = match LIMIT_SELF_RESUME_GRACE {
-        Some(g) => format!("limit_reset_slack = 5\nlimit_self_resume_grace = {g}"),
-        None => "limit_reset_slack = 5".to_string(),
-    };
+    let watchdog =
+        format!("limit_reset_slack = 5\nlimit_self_resume_grace = {LIMIT_SELF_RESUME_GRACE}");
     let f = started(
         cli,
         Setup {

@@ -1,0 +1,295 @@
+//! Promises a limited CLI makes (issue 12, item 3), with the demo agent's `/limit-auto`
+//! under real tmux: Claude Code 2.1.330's auto-continue says "set to continue automatically at
+//! 7:48am", drops that footer at the reset and resumes by itself only later. The watchdog
+//! remembers the promise: nothing is typed through the reset plus `limit_self_resume_grace`
+//! while the agent resumes by itself; one that never does gets exactly one resume nudge after
+//! the grace. A corrupt `self_resume` field in the hold file is reported once.
+//!
+//! The banner prints minutes only, so the reset is the next whole minute: each scenario takes
+//! up to about 100 s (waits poll; nothing sleeps for minutes).
+
+use std::time::Duration;
+
+use crate::util::*;
+
+const GRACE: f64 = 30.0;
+
+fn config(prefix: &str) -> String {
+    demo_fleet(
+        prefix,
+        &format!(
+            "signal_interval = 0.3\nheavy_interval = 0.6\nlimit_reset_slack = 1\n\
+             limit_probe_fallback = 30\nlimit_self_resume_grace = {GRACE}"
+        ),
+    ) + "\n[[agent]]\nname = \"a1\"\nprompt = \"You are agent 1.\"\n"
+}
+
+fn events_named(t: &TestEnv, event: &str) -> Vec<serde_json::Value> {
+    t.events(".agents")
+        .into_iter()
+        .filter(|e| e["event"] == event)
+        .collect()
+}
+
+fn resumes_typed(t: &TestEnv) -> Vec<serde_json::Value> {
+    events_named(t, "typed")
+        .into_iter()
+        .filter(|e| e["purpose"] == "limit-resume")
+        .collect()
+}
+
+fn pane(t: &TestEnv, session: &str) -> String {
+    t.tmux(&["capture-pane", "-p", "-J", "-t", &format!("={session}:")])
+}
+
+fn type_line(t: &TestEnv, session: &str, line: &str) {
+    t.tmux(&["send-keys", "-t", &format!("={session}:"), "-l", line]);
+    t.tmux(&["send-keys", "-t", &format!("={session}:"), "Enter"]);
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+fn epoch(rfc3339: &serde_json::Value) -> f64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339.as_str().expect("a time"))
+        .unwrap_or_else(|e| panic!("{rfc3339}: {e}"))
+        .timestamp() as f64
+}
+
+/// The agent's row in `status --json`.
+fn row(t: &TestEnv, name: &str) -> serde_json::Value {
+    t.status_json()["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == name)
+        .cloned()
+        .unwrap()
+}
+
+/// Starts the fleet, waits for the demo agent's prompt and makes it hit a limit with
+/// auto-continue (`/limit-auto 5 <resume>`). Returns the promised time (epoch seconds), read
+/// from the `limit-hit` event, after checking the event, the hold on disk and `status`.
+fn limited_with_a_promise(prefix: &str, resume: &str) -> (TestEnv, f64) {
+    let t = TestEnv::new();
+    t.config(&config(prefix));
+    up_with(&t, &[("FAKE_REPLY_SECS", "4")]);
+    wait_watchdog(&t);
+    let session = format!("{prefix}a1");
+    assert!(
+        wait_until(15.0, || pane(&t, &session)
+            .contains("idle — waiting for input")),
+        "the demo agent did not reach its prompt:\n{}",
+        pane(&t, &session)
+    );
+    type_line(&t, &session, &format!("/limit-auto 5 {resume}"));
+    assert!(
+        wait_until(10.0, || !events_named(&t, "limit-hit").is_empty()),
+        "no limit-hit event:\n{}",
+        pane(&t, &session)
+    );
+    let hit = events_named(&t, "limit-hit").remove(0);
+    let at = epoch(&hit["self_resume"]);
+    assert_eq!(
+        at % 60.0,
+        0.0,
+        "the promise is the whole minute printed: {hit}"
+    );
+    let why = hit["why"].as_str().unwrap();
+    assert!(
+        why.starts_with("the CLI said it continues by itself at ") && why.contains("; nudging at "),
+        "{hit}"
+    );
+    let hold: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            t.path()
+                .join(format!(".agents/state/limited-{session}.json")),
+        )
+        .expect("the hold is on disk"),
+    )
+    .unwrap();
+    assert_eq!(hold["self_resume"]["at"].as_f64(), Some(at), "{hold}");
+    let r = row(&t, "a1");
+    assert_eq!(r["state"], "limited", "{r}");
+    assert!(
+        r["why"]
+            .as_str()
+            .is_some_and(|w| w.contains("continues by itself at")),
+        "{r}"
+    );
+    (t, at)
+}
+
+/// Waits until the reset has passed and the watchdog says it waits out the grace; the screen
+/// no longer shows the promise then.
+fn waits_at_the_reset(t: &TestEnv, session: &str, at: f64) {
+    assert!(
+        wait_until(at - now() + 20.0, || !events_named(t, "limit-wait")
+            .is_empty()),
+        "no limit-wait event after the reset"
+    );
+    let wait = events_named(t, "limit-wait").remove(0);
+    assert!(
+        wait["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("the CLI promised to continue by itself at "),
+        "{wait}"
+    );
+    // The demo agent redraws its footer within a second of the reset.
+    assert!(
+        wait_until(5.0, || {
+            let screen = pane(t, session);
+            screen.contains("Continuing shortly") && !screen.contains("Continuing automatically at")
+        }),
+        "the promise is gone from the screen after the reset:\n{}",
+        pane(t, session)
+    );
+    assert!(
+        resumes_typed(t).is_empty(),
+        "nothing typed at the reset: {:?}",
+        resumes_typed(t)
+    );
+}
+
+#[test]
+fn a_cli_that_continues_by_itself_after_the_reset_is_never_typed_into() {
+    let (t, at) = limited_with_a_promise("pra-", "20");
+    waits_at_the_reset(&t, "pra-a1", at);
+    // It resumes by itself 20 s after the reset: the hold is lifted, and says why.
+    assert!(
+        wait_until(at + 20.0 + 15.0 - now(), || !events_named(
+            &t,
+            "limit-lifted"
+        )
+        .is_empty()),
+        "the hold was not lifted when the agent resumed by itself:\n{}",
+        pane(&t, "pra-a1")
+    );
+    // Seen working (or, between two ticks, its limit footer gone): it continued by itself.
+    let lifted = events_named(&t, "limit-lifted").remove(0);
+    assert!(
+        lifted["why"]
+            .as_str()
+            .unwrap()
+            .contains("the CLI continued by itself"),
+        "{lifted}"
+    );
+    assert!(
+        wait_until(10.0, || pane(&t, "pra-a1").contains("resumed by itself")),
+        "{}",
+        pane(&t, "pra-a1")
+    );
+    // Through the reset + grace and a little more: nothing typed, nothing received.
+    let quiet_until = at + GRACE + 3.0;
+    std::thread::sleep(Duration::from_secs_f64((quiet_until - now()).max(0.0)));
+    assert!(
+        events_named(&t, "limit-nudge").is_empty(),
+        "{:?}",
+        events_named(&t, "limit-nudge")
+    );
+    assert!(resumes_typed(&t).is_empty(), "{:?}", resumes_typed(&t));
+    assert_eq!(
+        t.received("pra-a1"),
+        vec!["/limit-auto 5 20".to_string()],
+        "the agent received no resume nudge"
+    );
+    assert!(!t.path().join(".agents/state/limited-pra-a1.json").exists());
+    assert!(restarts(&t, "a1").is_empty());
+}
+
+#[test]
+fn a_cli_that_promised_but_never_continues_gets_one_nudge_after_the_grace() {
+    let (t, at) = limited_with_a_promise("prn-", "never");
+    waits_at_the_reset(&t, "prn-a1", at);
+    assert!(
+        wait_until(at + GRACE + 20.0 - now(), || !resumes_typed(&t).is_empty()),
+        "no resume nudge after the grace:\n{}",
+        pane(&t, "prn-a1")
+    );
+    let nudge = events_named(&t, "limit-nudge").remove(0);
+    assert!(
+        epoch(&nudge["ts"]) >= at + GRACE - 1.0,
+        "nudged before the reset + grace ({}): {nudge}",
+        at + GRACE
+    );
+    let why = nudge["why"].as_str().unwrap();
+    assert!(
+        why.starts_with("the CLI promised to continue by itself at ")
+            && why.ends_with(": resume nudge")
+            && why.contains("but had not by"),
+        "{nudge}"
+    );
+    // The agent takes the nudge, works, and the hold is lifted.
+    assert!(
+        wait_until(15.0, || !events_named(&t, "limit-lifted").is_empty()),
+        "the hold was not lifted after the nudge:\n{}",
+        pane(&t, "prn-a1")
+    );
+    assert_eq!(
+        events_named(&t, "limit-lifted")[0]["why"],
+        "the agent works again"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let typed = resumes_typed(&t);
+    assert_eq!(typed.len(), 1, "exactly one resume nudge: {typed:?}");
+    assert_eq!(typed[0]["outcome"], "delivered", "{typed:?}");
+    assert_eq!(
+        t.received("prn-a1"),
+        vec![
+            "/limit-auto 5 never".to_string(),
+            "resume now — re-check status and continue".to_string()
+        ]
+    );
+    assert!(restarts(&t, "a1").is_empty());
+}
+
+#[test]
+fn a_corrupt_self_resume_field_is_reported_once_and_the_hold_stays() {
+    let t = TestEnv::new();
+    t.config(&config("prc-"));
+    up_with(&t, &[]);
+    wait_watchdog(&t);
+    assert!(
+        wait_until(15.0, || pane(&t, "prc-a1")
+            .contains("idle — waiting for input")),
+        "{}",
+        pane(&t, "prc-a1")
+    );
+    type_line(&t, "prc-a1", "/limit 3000");
+    let file = t.path().join(".agents/state/limited-prc-a1.json");
+    assert!(
+        wait_until(10.0, || file.is_file()),
+        "no hold:\n{}",
+        pane(&t, "prc-a1")
+    );
+    let mut hold: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let until = hold["until"].as_f64().unwrap();
+    hold["self_resume"] = serde_json::json!({"at": "7:48am"});
+    std::fs::write(&file, hold.to_string()).unwrap();
+    assert!(
+        wait_until(5.0, || !events_named(&t, "state-corrupt").is_empty()),
+        "the corrupt field was not reported"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let reports = events_named(&t, "state-corrupt");
+    assert_eq!(reports.len(), 1, "reported once: {reports:?}");
+    let why = reports[0]["why"].as_str().unwrap();
+    assert!(
+        why.contains("limited-prc-a1.json")
+            && why.contains("self_resume")
+            && why.contains("7:48am")
+            && why.ends_with("treated as absent"),
+        "{why}"
+    );
+    // The rest of the hold still holds.
+    let r = row(&t, "a1");
+    assert_eq!(r["state"], "limited", "{r}");
+    assert_eq!(epoch(&r["until"]), until.floor(), "{r}");
+    assert!(resumes_typed(&t).is_empty());
+}
