@@ -164,6 +164,11 @@ fn done_criteria_and_an_empty_done_section_do_not_advance() {
 fn a_leftover_sequence_complete_is_explained_and_cleared_by_phase_set() {
     let t = TestEnv::new();
     pair(&t, "lc-", "");
+    // The watchdog may heal the pair in the instant between `phase set 0` and `up` below; the
+    // builder killed after that is then its second restart, paced by the backoff: keep that
+    // short, so the heal is what this test waits for.
+    let cfg = std::fs::read_to_string(t.path().join("agents.toml")).unwrap();
+    t.config(&cfg.replace("[watchdog]\n", "[watchdog]\nbackoff_initial = 1\n"));
     assert_eq!(t.run(&["up"]).0, 0);
     wait_watchdog(&t);
     // The last phase is done: the sequence completes, not armed: no on_complete task.

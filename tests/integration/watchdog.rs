@@ -21,11 +21,17 @@ fn restarts_a_killed_session_within_two_light_ticks() {
     );
     assert!(killed.elapsed() < Duration::from_secs(3));
     assert_ne!(t.pane_pid("rk-a2"), Some(old));
+    // The session appears a moment before its event and log line are written.
+    wait_until(5.0, || !restarts(&t, "a2").is_empty());
     let r = restarts(&t, "a2");
     assert_eq!(r.len(), 1, "{r:?}");
     assert_eq!(r[0]["reason"], "session gone");
     assert_eq!(r[0]["source"], "watchdog");
-    let (_, log, _) = t.run(&["logs", "watchdog", "--no-follow"]);
+    let log = || t.run(&["logs", "watchdog", "--no-follow"]).1;
+    wait_until(5.0, || {
+        log().contains("a2 (rk-a2) session gone — restarting")
+    });
+    let log = log();
     assert!(
         log.contains("a2 (rk-a2) session gone — restarting"),
         "{log}"
