@@ -96,19 +96,16 @@ fn handoff_state(t: &TestEnv) -> serde_json::Value {
         .unwrap_or_default()
 }
 
-fn pane(t: &TestEnv, session: &str) -> String {
-    t.tmux(&["capture-pane", "-p", "-J", "-t", &format!("={session}:")])
-}
-
 fn wait_idle(t: &TestEnv, session: &str, secs: f64) {
     assert!(
-        wait_until(secs, || pane(t, session)
+        wait_until(secs, || t
+            .pane(session)
             .lines()
             .rev()
             .find(|l| !l.trim().is_empty())
             .is_some_and(|l| l.ends_with("idle — waiting for input"))),
         "{session} did not reach its prompt:\n{}",
-        pane(t, session)
+        t.pane(session)
     );
 }
 

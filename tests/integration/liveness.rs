@@ -9,28 +9,6 @@ use std::time::Duration;
 
 use crate::util::*;
 
-fn events_named(t: &TestEnv, event: &str) -> Vec<serde_json::Value> {
-    t.events(".agents")
-        .into_iter()
-        .filter(|e| e["event"] == event)
-        .collect()
-}
-
-/// The agent's row in `status --json`.
-fn row(t: &TestEnv, name: &str) -> serde_json::Value {
-    t.status_json()["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == name)
-        .cloned()
-        .unwrap()
-}
-
-fn pane(t: &TestEnv, session: &str) -> String {
-    t.tmux(&["capture-pane", "-p", "-J", "-t", &format!("={session}:")])
-}
-
 /// A line reader in bash: prints a prompt, answers every line.
 const READ_LOOP: &str = r#"#!/usr/bin/env bash
 echo "wrapper ready"
@@ -118,12 +96,12 @@ watch = "heal+stall"
                 .trim()
                 == "bash"),
             "{s} runs bash: {}",
-            pane(&t, s)
+            t.pane(s)
         );
     }
     // Twelve 1 s ticks (past the 10 s process_name grace): nobody is restarted.
     std::thread::sleep(Duration::from_secs(12));
-    let any = events_named(&t, "restart");
+    let any = t.events_named("restart");
     assert!(any.is_empty(), "restarted for its name: {any:?}");
     for (name, st) in [
         ("r1", "idle"),
@@ -131,11 +109,11 @@ watch = "heal+stall"
         ("w1", "idle"),
         ("n1", "idle"),
     ] {
-        let r = row(&t, name);
+        let r = t.agent_row(name);
         assert_eq!(r["state"], st, "{r}");
     }
     // The declared process_name never matched: one warning naming what the pane runs.
-    let warned = events_named(&t, "process-name");
+    let warned = t.events_named("process-name");
     assert_eq!(warned.len(), 1, "{warned:?}");
     assert_eq!(warned[0]["name"], "n1");
     let why = warned[0]["why"].as_str().unwrap();
@@ -205,7 +183,7 @@ fn a_backend_whose_pane_falls_back_to_a_shell_is_restarted() {
     assert!(
         wait_until(15.0, || !restarts(&t, "a1").is_empty()),
         "a pane fallen back to a shell was not restarted:\n{}",
-        pane(&t, "sh-a1")
+        t.pane("sh-a1")
     );
     let ev = &restarts(&t, "a1")[0];
     assert_eq!(ev["evidence"]["rule"], "shell", "{ev}");
@@ -217,7 +195,7 @@ fn a_backend_whose_pane_falls_back_to_a_shell_is_restarted() {
     assert!(wait_until(5.0, || t
         .pane_pid("sh-a1")
         .is_some_and(|p| p != pid)));
-    assert!(events_named(&t, "process-name").is_empty());
+    assert!(t.events_named("process-name").is_empty());
 }
 
 #[test]
@@ -280,14 +258,14 @@ fn an_exited_program_is_restarted_with_its_last_line_quoted() {
     // status quotes it too (the last event, or the backoff's why).
     assert!(
         wait_until(10.0, || {
-            let r = row(&t, "a1");
+            let r = t.agent_row("a1");
             r["why"].as_str().is_some_and(|w| w.contains(quoted))
                 || r["event"]["why"]
                     .as_str()
                     .is_some_and(|w| w.contains(quoted))
         }),
         "{}",
-        row(&t, "a1")
+        t.agent_row("a1")
     );
     let (_, out, _) = t.run(&["status"]);
     assert!(
@@ -314,27 +292,27 @@ fn status_tells_the_truth_right_after_restart_down_and_up() {
     up_with(&t, &[]);
     wait_watchdog(&t);
     assert!(
-        wait_until(20.0, || row(&t, "a1")["state"] == "fatal"),
+        wait_until(20.0, || t.agent_row("a1")["state"] == "fatal"),
         "never fatal: {}",
-        row(&t, "a1")
+        t.agent_row("a1")
     );
     t.write("ok", "");
     assert_eq!(t.run(&["restart", "a1"]).0, 0);
-    let st = row(&t, "a1");
+    let st = t.agent_row("a1");
     assert!(
         st["state"] == "starting" || st["state"] == "idle",
         "right after `restart`: {st}"
     );
     assert_eq!(t.run(&["down", "a1"]).0, 0);
-    assert_eq!(row(&t, "a1")["state"], "down");
+    assert_eq!(t.agent_row("a1")["state"], "down");
     assert_eq!(t.run(&["up", "a1"]).0, 0);
-    let st = row(&t, "a1");
+    let st = t.agent_row("a1");
     assert!(
         st["state"] == "starting" || st["state"] == "idle",
         "right after `up`: {st}"
     );
     // The watchdog takes over: idle, and no restart of the running agent.
-    assert!(wait_until(10.0, || row(&t, "a1")["state"] == "idle"));
+    assert!(wait_until(10.0, || t.agent_row("a1")["state"] == "idle"));
     assert_eq!(restarts(&t, "a1").len(), 2, "{:?}", restarts(&t, "a1"));
 }
 
@@ -355,25 +333,25 @@ fn no_stall_nudge_while_a_stall_restart_waits_out_its_backoff() {
     wait_watchdog(&t);
     // Nudge, restart (the first is immediate), nudge, then a stall restart that backs off.
     assert!(
-        wait_until(30.0, || !events_named(&t, "backoff").is_empty()),
+        wait_until(30.0, || !t.events_named("backoff").is_empty()),
         "no backoff: {:?}",
         t.events(".agents")
     );
-    let backoff = &events_named(&t, "backoff")[0];
+    let backoff = &t.events_named("backoff")[0];
     assert!(
         backoff["why"].as_str().unwrap().starts_with("stalled:"),
         "{backoff}"
     );
-    let before = events_named(&t, "stall-nudge").len();
+    let before = t.events_named("stall-nudge").len();
     assert_eq!(before, 2, "one nudge per conversation before the backoff");
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(
-        events_named(&t, "stall-nudge").len(),
+        t.events_named("stall-nudge").len(),
         before,
         "a stall nudge was typed while the restart waits out its backoff"
     );
     assert_eq!(restarts(&t, "a1").len(), 1, "{:?}", restarts(&t, "a1"));
-    let r = row(&t, "a1");
+    let r = t.agent_row("a1");
     assert_eq!(r["state"], "backoff", "{r}");
     assert!(r["until"].is_string(), "{r}");
     let (_, out, _) = t.run(&["status"]);
@@ -402,7 +380,7 @@ fn restarts_of_an_agent_held_by_a_usage_limit_spend_no_restart_budget() {
     up_with(&t, &[]);
     wait_watchdog(&t);
     assert!(
-        wait_until(10.0, || !events_named(&t, "limit-hit").is_empty()),
+        wait_until(10.0, || !t.events_named("limit-hit").is_empty()),
         "not held"
     );
     for n in 1..=3 {
@@ -418,8 +396,8 @@ fn restarts_of_an_agent_held_by_a_usage_limit_spend_no_restart_budget() {
             "restart {n} of the held agent"
         );
     }
-    let r = row(&t, "a1");
+    let r = t.agent_row("a1");
     assert_eq!(r["restarts"], 0, "a limit spent restart budget: {r}");
     assert_ne!(r["state"], "fatal", "{r}");
-    assert!(events_named(&t, "fatal").is_empty());
+    assert!(t.events_named("fatal").is_empty());
 }

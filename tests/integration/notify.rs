@@ -81,26 +81,10 @@ fn notified(t: &TestEnv) -> Vec<(serde_json::Value, String)> {
         .collect()
 }
 
-fn events_named(t: &TestEnv, event: &str) -> Vec<serde_json::Value> {
-    t.events(".agents")
-        .into_iter()
-        .filter(|e| e["event"] == event)
-        .collect()
-}
-
-fn pane(t: &TestEnv, session: &str) -> String {
-    t.tmux(&["capture-pane", "-p", "-J", "-t", &format!("={session}:")])
-}
-
-fn type_line(t: &TestEnv, session: &str, line: &str) {
-    t.tmux(&["send-keys", "-t", &format!("={session}:"), "-l", line]);
-    t.tmux(&["send-keys", "-t", &format!("={session}:"), "Enter"]);
-}
-
 /// Waits until `n` `fatal` events are in the log.
 fn wait_fatal(t: &TestEnv, n: usize) {
     assert!(
-        wait_until(20.0, || events_named(t, "fatal").len() >= n),
+        wait_until(20.0, || t.events_named("fatal").len() >= n),
         "no {n} fatal event(s): {:?}",
         t.events(".agents")
     );
@@ -139,7 +123,7 @@ fn a_fatal_agent_is_notified_once_with_its_name_and_not_again_within_notify_repe
     std::thread::sleep(Duration::from_secs(1));
     let got = notified(&t);
     assert_eq!(got.len(), 1, "called again within notify_repeat: {got:?}");
-    assert!(events_named(&t, "notify-error").is_empty());
+    assert!(t.events_named("notify-error").is_empty());
 }
 
 #[test]
@@ -154,15 +138,16 @@ fn kinds_not_chosen_in_events_are_not_sent() {
     wait_watchdog(&t);
     wait_fatal(&t, 1);
     assert!(
-        wait_until(15.0, || pane(&t, "nk-a2")
+        wait_until(15.0, || t
+            .pane("nk-a2")
             .contains("idle — waiting for input")),
         "the demo agent did not reach its prompt"
     );
-    type_line(&t, "nk-a2", "/dialog");
+    t.type_line("nk-a2", "/dialog");
     assert!(
         wait_until(10.0, || !notified(&t).is_empty()),
         "the dialog was not notified: {:?}",
-        events_named(&t, "dialog")
+        t.events_named("dialog")
     );
     std::thread::sleep(Duration::from_millis(500));
     let got = notified(&t);
@@ -196,11 +181,12 @@ fn a_stall_restart_is_notified_as_stall() {
     assert_eq!(t.run(&["up"]).0, 0);
     wait_watchdog(&t);
     assert!(
-        wait_until(15.0, || pane(&t, "ns-a2")
+        wait_until(15.0, || t
+            .pane("ns-a2")
             .contains("idle — waiting for input")),
         "the demo agent did not reach its prompt"
     );
-    type_line(&t, "ns-a2", "/hang");
+    t.type_line("ns-a2", "/hang");
     assert!(
         wait_until(15.0, || !restarts(&t, "a2").is_empty()),
         "no stall restart"
@@ -275,10 +261,10 @@ fn a_hanging_notify_command_is_killed_at_its_timeout_without_delaying_a_restart(
     );
     // At its timeout the command is killed, with the sleep it started, and reported once.
     assert!(
-        wait_until(8.0, || !events_named(&t, "notify-error").is_empty()),
+        wait_until(8.0, || !t.events_named("notify-error").is_empty()),
         "the hanging command was not reported"
     );
-    let errors = events_named(&t, "notify-error");
+    let errors = t.events_named("notify-error");
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0]["kind"], "fatal");
     assert_eq!(errors[0]["name"], "a1");
@@ -309,11 +295,11 @@ fn a_notify_command_that_does_not_exist_is_reported_once() {
     wait_watchdog(&t);
     wait_fatal(&t, 2);
     assert!(
-        wait_until(5.0, || !events_named(&t, "notify-error").is_empty()),
+        wait_until(5.0, || !t.events_named("notify-error").is_empty()),
         "no notify-error"
     );
     std::thread::sleep(Duration::from_secs(1));
-    let errors = events_named(&t, "notify-error");
+    let errors = t.events_named("notify-error");
     assert_eq!(errors.len(), 1, "reported once: {errors:?}");
     let error = errors[0]["error"].as_str().unwrap();
     assert!(
@@ -354,7 +340,7 @@ fn a_notify_command_that_exits_non_zero_is_reported_once() {
         "not called for both agents"
     );
     std::thread::sleep(Duration::from_millis(500));
-    let errors = events_named(&t, "notify-error");
+    let errors = t.events_named("notify-error");
     assert_eq!(errors.len(), 1, "reported once: {errors:?}");
     let error = errors[0]["error"].as_str().unwrap();
     assert!(

@@ -9,13 +9,6 @@ use std::time::Duration;
 
 use crate::util::*;
 
-fn events_named(t: &TestEnv, event: &str) -> Vec<serde_json::Value> {
-    t.events(".agents")
-        .into_iter()
-        .filter(|e| e["event"] == event)
-        .collect()
-}
-
 /// The state `status --json` shows for agent `name`.
 fn state(t: &TestEnv, name: &str) -> String {
     t.status_json()["agents"]
@@ -46,7 +39,7 @@ fn restart_revives_a_fatal_agent_and_clears_down() {
     assert_eq!(t.run(&["up"]).0, 0);
     wait_watchdog(&t);
     assert!(
-        wait_until(15.0, || !events_named(&t, "fatal").is_empty()),
+        wait_until(15.0, || !t.events_named("fatal").is_empty()),
         "the crash loop never became fatal: {:?}",
         restarts(&t, "a1")
     );
@@ -77,7 +70,8 @@ fn restart_revives_a_fatal_agent_and_clears_down() {
         "a1 is not running after restart: {}",
         state(&t, "a1")
     );
-    let starts: Vec<_> = events_named(&t, "start")
+    let starts: Vec<_> = t
+        .events_named("start")
         .into_iter()
         .filter(|e| e["name"] == "a1" && e["reason"] == "restart")
         .collect();
@@ -147,7 +141,8 @@ fn restart_without_names_restarts_every_agent_but_not_the_watchdog() {
     assert_ne!(t.pane_pid("rsa-a1"), Some(a1));
     assert_ne!(t.pane_pid("rsa-a2"), Some(a2));
     assert_eq!(t.pane_pid("rsa-watchdog"), Some(wd));
-    let stops: Vec<_> = events_named(&t, "stop")
+    let stops: Vec<_> = t
+        .events_named("stop")
         .into_iter()
         .filter(|e| e["reason"] == "restart")
         .collect();
@@ -328,7 +323,7 @@ fn a_start_error_is_reported_first_with_the_agents_name_and_logs_names_the_progr
         .expect(&err);
     let starting = err.find("starting sf-watchdog").expect(&err);
     assert!(error < starting, "the error comes after the starts:\n{err}");
-    let failed = events_named(&t, "start-failed");
+    let failed = t.events_named("start-failed");
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0]["name"], "a2");
     assert_eq!(failed[0]["session"], "sf-a2");

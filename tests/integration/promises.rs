@@ -24,27 +24,11 @@ fn config(prefix: &str) -> String {
     ) + "\n[[agent]]\nname = \"a1\"\nprompt = \"You are agent 1.\"\n"
 }
 
-fn events_named(t: &TestEnv, event: &str) -> Vec<serde_json::Value> {
-    t.events(".agents")
-        .into_iter()
-        .filter(|e| e["event"] == event)
-        .collect()
-}
-
 fn resumes_typed(t: &TestEnv) -> Vec<serde_json::Value> {
-    events_named(t, "typed")
+    t.events_named("typed")
         .into_iter()
         .filter(|e| e["purpose"] == "limit-resume")
         .collect()
-}
-
-fn pane(t: &TestEnv, session: &str) -> String {
-    t.tmux(&["capture-pane", "-p", "-J", "-t", &format!("={session}:")])
-}
-
-fn type_line(t: &TestEnv, session: &str, line: &str) {
-    t.tmux(&["send-keys", "-t", &format!("={session}:"), "-l", line]);
-    t.tmux(&["send-keys", "-t", &format!("={session}:"), "Enter"]);
 }
 
 fn now() -> f64 {
@@ -60,17 +44,6 @@ fn epoch(rfc3339: &serde_json::Value) -> f64 {
         .timestamp() as f64
 }
 
-/// The agent's row in `status --json`.
-fn row(t: &TestEnv, name: &str) -> serde_json::Value {
-    t.status_json()["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == name)
-        .cloned()
-        .unwrap()
-}
-
 /// Starts the fleet, waits for the demo agent's prompt and makes it hit a limit with
 /// auto-continue (`/limit-auto 5 <resume>`). Returns the promised time (epoch seconds), read
 /// from the `limit-hit` event, after checking the event, the hold on disk and `status`.
@@ -81,18 +54,19 @@ fn limited_with_a_promise(prefix: &str, resume: &str) -> (TestEnv, f64) {
     wait_watchdog(&t);
     let session = format!("{prefix}a1");
     assert!(
-        wait_until(15.0, || pane(&t, &session)
+        wait_until(15.0, || t
+            .pane(&session)
             .contains("idle — waiting for input")),
         "the demo agent did not reach its prompt:\n{}",
-        pane(&t, &session)
+        t.pane(&session)
     );
-    type_line(&t, &session, &format!("/limit-auto 5 {resume}"));
+    t.type_line(&session, &format!("/limit-auto 5 {resume}"));
     assert!(
-        wait_until(10.0, || !events_named(&t, "limit-hit").is_empty()),
+        wait_until(10.0, || !t.events_named("limit-hit").is_empty()),
         "no limit-hit event:\n{}",
-        pane(&t, &session)
+        t.pane(&session)
     );
-    let hit = events_named(&t, "limit-hit").remove(0);
+    let hit = t.events_named("limit-hit").remove(0);
     let at = epoch(&hit["self_resume"]);
     assert_eq!(
         at % 60.0,
@@ -113,7 +87,7 @@ fn limited_with_a_promise(prefix: &str, resume: &str) -> (TestEnv, f64) {
     )
     .unwrap();
     assert_eq!(hold["self_resume"]["at"].as_f64(), Some(at), "{hold}");
-    let r = row(&t, "a1");
+    let r = t.agent_row("a1");
     assert_eq!(r["state"], "limited", "{r}");
     assert!(
         r["why"]
@@ -128,11 +102,12 @@ fn limited_with_a_promise(prefix: &str, resume: &str) -> (TestEnv, f64) {
 /// no longer shows the promise then.
 fn waits_at_the_reset(t: &TestEnv, session: &str, at: f64) {
     assert!(
-        wait_until(at - now() + 20.0, || !events_named(t, "limit-wait")
+        wait_until(at - now() + 20.0, || !t
+            .events_named("limit-wait")
             .is_empty()),
         "no limit-wait event after the reset"
     );
-    let wait = events_named(t, "limit-wait").remove(0);
+    let wait = t.events_named("limit-wait").remove(0);
     assert!(
         wait["why"]
             .as_str()
@@ -143,11 +118,11 @@ fn waits_at_the_reset(t: &TestEnv, session: &str, at: f64) {
     // The demo agent redraws its footer within a second of the reset.
     assert!(
         wait_until(5.0, || {
-            let screen = pane(t, session);
+            let screen = t.pane(session);
             screen.contains("Continuing shortly") && !screen.contains("Continuing automatically at")
         }),
         "the promise is gone from the screen after the reset:\n{}",
-        pane(t, session)
+        t.pane(session)
     );
     assert!(
         resumes_typed(t).is_empty(),
@@ -162,16 +137,14 @@ fn a_cli_that_continues_by_itself_after_the_reset_is_never_typed_into() {
     waits_at_the_reset(&t, "pra-a1", at);
     // It resumes by itself 20 s after the reset: the hold is lifted, and says why.
     assert!(
-        wait_until(at + 20.0 + 15.0 - now(), || !events_named(
-            &t,
-            "limit-lifted"
-        )
-        .is_empty()),
+        wait_until(at + 20.0 + 15.0 - now(), || !t
+            .events_named("limit-lifted")
+            .is_empty()),
         "the hold was not lifted when the agent resumed by itself:\n{}",
-        pane(&t, "pra-a1")
+        t.pane("pra-a1")
     );
     // Seen working (or, between two ticks, its limit footer gone): it continued by itself.
-    let lifted = events_named(&t, "limit-lifted").remove(0);
+    let lifted = t.events_named("limit-lifted").remove(0);
     assert!(
         lifted["why"]
             .as_str()
@@ -180,17 +153,17 @@ fn a_cli_that_continues_by_itself_after_the_reset_is_never_typed_into() {
         "{lifted}"
     );
     assert!(
-        wait_until(10.0, || pane(&t, "pra-a1").contains("resumed by itself")),
+        wait_until(10.0, || t.pane("pra-a1").contains("resumed by itself")),
         "{}",
-        pane(&t, "pra-a1")
+        t.pane("pra-a1")
     );
     // Through the reset + grace and a little more: nothing typed, nothing received.
     let quiet_until = at + GRACE + 3.0;
     std::thread::sleep(Duration::from_secs_f64((quiet_until - now()).max(0.0)));
     assert!(
-        events_named(&t, "limit-nudge").is_empty(),
+        t.events_named("limit-nudge").is_empty(),
         "{:?}",
-        events_named(&t, "limit-nudge")
+        t.events_named("limit-nudge")
     );
     assert!(resumes_typed(&t).is_empty(), "{:?}", resumes_typed(&t));
     assert_eq!(
@@ -209,9 +182,9 @@ fn a_cli_that_promised_but_never_continues_gets_one_nudge_after_the_grace() {
     assert!(
         wait_until(at + GRACE + 20.0 - now(), || !resumes_typed(&t).is_empty()),
         "no resume nudge after the grace:\n{}",
-        pane(&t, "prn-a1")
+        t.pane("prn-a1")
     );
-    let nudge = events_named(&t, "limit-nudge").remove(0);
+    let nudge = t.events_named("limit-nudge").remove(0);
     assert!(
         epoch(&nudge["ts"]) >= at + GRACE - 1.0,
         "nudged before the reset + grace ({}): {nudge}",
@@ -226,12 +199,12 @@ fn a_cli_that_promised_but_never_continues_gets_one_nudge_after_the_grace() {
     );
     // The agent takes the nudge, works, and the hold is lifted.
     assert!(
-        wait_until(15.0, || !events_named(&t, "limit-lifted").is_empty()),
+        wait_until(15.0, || !t.events_named("limit-lifted").is_empty()),
         "the hold was not lifted after the nudge:\n{}",
-        pane(&t, "prn-a1")
+        t.pane("prn-a1")
     );
     assert_eq!(
-        events_named(&t, "limit-lifted")[0]["why"],
+        t.events_named("limit-lifted")[0]["why"],
         "the agent works again"
     );
     std::thread::sleep(Duration::from_secs(3));
@@ -255,17 +228,18 @@ fn a_corrupt_self_resume_field_is_reported_once_and_the_hold_stays() {
     up_with(&t, &[]);
     wait_watchdog(&t);
     assert!(
-        wait_until(15.0, || pane(&t, "prc-a1")
+        wait_until(15.0, || t
+            .pane("prc-a1")
             .contains("idle — waiting for input")),
         "{}",
-        pane(&t, "prc-a1")
+        t.pane("prc-a1")
     );
-    type_line(&t, "prc-a1", "/limit 3000");
+    t.type_line("prc-a1", "/limit 3000");
     let file = t.path().join(".agents/state/limited-prc-a1.json");
     assert!(
         wait_until(10.0, || file.is_file()),
         "no hold:\n{}",
-        pane(&t, "prc-a1")
+        t.pane("prc-a1")
     );
     let mut hold: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
@@ -273,11 +247,11 @@ fn a_corrupt_self_resume_field_is_reported_once_and_the_hold_stays() {
     hold["self_resume"] = serde_json::json!({"at": "7:48am"});
     std::fs::write(&file, hold.to_string()).unwrap();
     assert!(
-        wait_until(5.0, || !events_named(&t, "state-corrupt").is_empty()),
+        wait_until(5.0, || !t.events_named("state-corrupt").is_empty()),
         "the corrupt field was not reported"
     );
     std::thread::sleep(Duration::from_secs(2));
-    let reports = events_named(&t, "state-corrupt");
+    let reports = t.events_named("state-corrupt");
     assert_eq!(reports.len(), 1, "reported once: {reports:?}");
     let why = reports[0]["why"].as_str().unwrap();
     assert!(
@@ -288,7 +262,7 @@ fn a_corrupt_self_resume_field_is_reported_once_and_the_hold_stays() {
         "{why}"
     );
     // The rest of the hold still holds.
-    let r = row(&t, "a1");
+    let r = t.agent_row("a1");
     assert_eq!(r["state"], "limited", "{r}");
     assert_eq!(epoch(&r["until"]), until.floor(), "{r}");
     assert!(resumes_typed(&t).is_empty());

@@ -34,16 +34,12 @@ fn start(prefix: &str, work_secs: u32) -> TestEnv {
     t
 }
 
-fn pane(t: &TestEnv, session: &str) -> String {
-    t.tmux(&["capture-pane", "-p", "-J", "-t", &format!("={session}:")])
-}
-
 fn busy(t: &TestEnv, session: &str) -> bool {
-    pane(t, session).contains("esc to interrupt")
+    t.pane(session).contains("esc to interrupt")
 }
 
 fn idle(t: &TestEnv, session: &str) -> bool {
-    let p = pane(t, session);
+    let p = t.pane(session);
     p.contains("idle — waiting for input") && !p.contains("esc to interrupt")
 }
 
@@ -57,17 +53,13 @@ fn typed(t: &TestEnv, purpose: &str) -> Vec<serde_json::Value> {
 #[test]
 fn send_waits_until_the_agent_is_idle_then_delivers() {
     let t = start("sw-", 4);
-    assert!(
-        wait_until(5.0, || busy(&t, "sw-a1")),
-        "{}",
-        pane(&t, "sw-a1")
-    );
+    assert!(wait_until(5.0, || busy(&t, "sw-a1")), "{}", t.pane("sw-a1"));
     std::thread::scope(|s| {
         let h = s.spawn(|| t.run(&["send", "a1", "please re-read REVIEW.md"]));
         assert!(
             wait_until(10.0, || idle(&t, "sw-a1")),
             "{}",
-            pane(&t, "sw-a1")
+            t.pane("sw-a1")
         );
         // The typed event is written only after the submit was verified (≥ 0.5 s after
         // typing): had `send` typed while the agent was busy, it would be there by now.
@@ -94,11 +86,7 @@ fn send_waits_until_the_agent_is_idle_then_delivers() {
 #[test]
 fn send_gives_up_on_a_busy_agent_at_the_timeout_and_now_types_at_once() {
     let t = start("sn-", 12);
-    assert!(
-        wait_until(5.0, || busy(&t, "sn-a1")),
-        "{}",
-        pane(&t, "sn-a1")
-    );
+    assert!(wait_until(5.0, || busy(&t, "sn-a1")), "{}", t.pane("sn-a1"));
     let (code, _, err) = t.run(&["send", "a1", "--timeout", "1", "hello"]);
     assert_eq!(code, 1);
     assert!(err.contains("a1 is still busy after 1 s"), "{err}");
@@ -130,7 +118,7 @@ fn send_refuses_a_dialog_and_keys_answer_it() {
     // `send` would rightly press Enter again (and answer the dialog).
     t.tmux(&["send-keys", "-t", "=sd-a1:", "-l", "/dialog"]);
     t.tmux(&["send-keys", "-t", "=sd-a1:", "Enter"]);
-    assert!(wait_until(5.0, || pane(&t, "sd-a1").contains("Do you trust")));
+    assert!(wait_until(5.0, || t.pane("sd-a1").contains("Do you trust")));
     let (code, _, err) = t.run(&["send", "a1", "hello there"]);
     assert_eq!(code, 1);
     assert!(err.contains("a1 shows a dialog"), "{err}");
@@ -141,7 +129,7 @@ fn send_refuses_a_dialog_and_keys_answer_it() {
     let (code, _, err) = t.run(&["send", "a1", "--now", "hello there"]);
     assert_eq!(code, 1, "--now does not type into a dialog either");
     assert!(err.contains("Do you trust"), "{err}");
-    assert!(!pane(&t, "sd-a1").contains("answer:"));
+    assert!(!t.pane("sd-a1").contains("answer:"));
 
     let (code, _, err) = t.run(&["send", "a1", "--keys", "Esc-ape"]);
     assert_eq!(code, 1);
@@ -149,9 +137,9 @@ fn send_refuses_a_dialog_and_keys_answer_it() {
     let (code, _, err) = t.run(&["send", "a1", "--keys", "2", "Enter"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        wait_until(5.0, || pane(&t, "sd-a1").contains("answer: 2")),
+        wait_until(5.0, || t.pane("sd-a1").contains("answer: 2")),
         "{}",
-        pane(&t, "sd-a1")
+        t.pane("sd-a1")
     );
     let keys = typed(&t, "send");
     assert!(

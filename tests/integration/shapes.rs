@@ -200,15 +200,11 @@ backend = "shape"
     assert!(
         wait_until(15.0, || ready.exists()),
         "{name} did not start: {}",
-        pane(&t, &format!("{prefix}{name}"))
+        t.pane(&format!("{prefix}{name}"))
     );
     // A moment for the prompt (or the first redraw) to be drawn.
     std::thread::sleep(Duration::from_millis(500));
     t
-}
-
-fn pane(t: &TestEnv, session: &str) -> String {
-    t.tmux(&["capture-pane", "-p", "-J", "-t", &format!("={session}:")])
 }
 
 fn got(t: &TestEnv, name: &str) -> Vec<String> {
@@ -231,7 +227,7 @@ fn send_verified(t: &TestEnv, name: &str, session: &str, text: &str) {
         code,
         0,
         "{name}: send {text:?} was not verified: {err}\npane:\n{}",
-        pane(t, session)
+        t.pane(session)
     );
     assert!(err.contains("delivered and verified"), "{name}: {err}");
     let ev = typed(t, name);
@@ -260,7 +256,7 @@ fn healthy_shape(prefix: &str, name: &str) {
         lines,
         [first, second],
         "{name}: each text exactly once, no empty line\npane:\n{}",
-        pane(&t, &session)
+        t.pane(&session)
     );
     let r = restarts(&t, name);
     assert!(r.is_empty(), "{name} was restarted: {r:?}");

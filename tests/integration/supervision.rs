@@ -17,22 +17,6 @@ fn demo_config(prefix: &str, watchdog: &str, agent: &str) -> String {
     ) + &format!("\n[[agent]]\nname = \"a1\"\nprompt = \"You are agent 1.\"\n{agent}\n")
 }
 
-fn events_named(t: &TestEnv, event: &str) -> Vec<serde_json::Value> {
-    t.events(".agents")
-        .into_iter()
-        .filter(|e| e["event"] == event)
-        .collect()
-}
-
-fn pane(t: &TestEnv, session: &str) -> String {
-    t.tmux(&["capture-pane", "-p", "-J", "-t", &format!("={session}:")])
-}
-
-fn type_line(t: &TestEnv, session: &str, line: &str) {
-    t.tmux(&["send-keys", "-t", &format!("={session}:"), "-l", line]);
-    t.tmux(&["send-keys", "-t", &format!("={session}:"), "Enter"]);
-}
-
 /// The agent's state in `status --json`.
 fn state(t: &TestEnv, name: &str) -> serde_json::Value {
     let out = t.cmd().args(["status", "--json"]).output().unwrap();
@@ -49,10 +33,11 @@ fn state(t: &TestEnv, name: &str) -> serde_json::Value {
 /// Waits for the demo agent to finish its kickoff and idle.
 fn wait_idle(t: &TestEnv, session: &str) {
     assert!(
-        wait_until(15.0, || pane(t, session)
+        wait_until(15.0, || t
+            .pane(session)
             .contains("idle — waiting for input")),
         "the demo agent did not reach its prompt:\n{}",
-        pane(t, session)
+        t.pane(session)
     );
 }
 
@@ -65,12 +50,12 @@ fn a_usage_limit_is_held_until_its_reset_and_resumed_exactly_once() {
     ));
     wait_idle(&t, "lim-a1");
     let pid = t.pane_pid("lim-a1").unwrap();
-    type_line(&t, "lim-a1", "/limit 3");
+    t.type_line("lim-a1", "/limit 3");
     assert!(
-        wait_until(5.0, || !events_named(&t, "limit-hit").is_empty()),
+        wait_until(5.0, || !t.events_named("limit-hit").is_empty()),
         "no limit-hit event"
     );
-    let hit = &events_named(&t, "limit-hit")[0];
+    let hit = &t.events_named("limit-hit")[0];
     assert_eq!(hit["evidence"]["rule"], "limit_re", "{hit}");
     assert!(
         hit["evidence"]["reset"].is_string(),
@@ -84,21 +69,22 @@ fn a_usage_limit_is_held_until_its_reset_and_resumed_exactly_once() {
     // Held: not typed into before the reset.
     std::thread::sleep(Duration::from_secs(2));
     assert!(
-        events_named(&t, "limit-nudge").is_empty(),
+        t.events_named("limit-nudge").is_empty(),
         "nudged before the reset"
     );
     // After the reset + slack: one resume nudge, which the agent receives.
     assert!(
-        wait_until(8.0, || pane(&t, "lim-a1").contains("resume now")),
+        wait_until(8.0, || t.pane("lim-a1").contains("resume now")),
         "no resume nudge reached the agent:\n{}",
-        pane(&t, "lim-a1")
+        t.pane("lim-a1")
     );
     assert!(
-        wait_until(5.0, || !events_named(&t, "limit-lifted").is_empty()),
+        wait_until(5.0, || !t.events_named("limit-lifted").is_empty()),
         "the hold was not lifted once the agent worked"
     );
     std::thread::sleep(Duration::from_secs(2));
-    let typed: Vec<_> = events_named(&t, "typed")
+    let typed: Vec<_> = t
+        .events_named("typed")
         .into_iter()
         .filter(|e| e["purpose"] == "limit-resume")
         .collect();
@@ -121,9 +107,9 @@ fn a_stalled_agent_is_nudged_then_restarted() {
     ));
     wait_idle(&t, "stl-a1");
     let pid = t.pane_pid("stl-a1").unwrap();
-    type_line(&t, "stl-a1", "/hang");
+    t.type_line("stl-a1", "/hang");
     assert!(
-        wait_until(10.0, || !events_named(&t, "stall-nudge").is_empty()),
+        wait_until(10.0, || !t.events_named("stall-nudge").is_empty()),
         "no stall nudge"
     );
     assert!(
@@ -139,7 +125,8 @@ fn a_stalled_agent_is_nudged_then_restarted() {
         wait_until(5.0, || t.pane_pid("stl-a1").is_some_and(|p| p != pid)),
         "the stalled agent runs again"
     );
-    let typed: Vec<_> = events_named(&t, "typed")
+    let typed: Vec<_> = t
+        .events_named("typed")
         .into_iter()
         .filter(|e| e["purpose"] == "stall-nudge")
         .collect();
@@ -154,21 +141,21 @@ fn a_dialog_is_reported_and_never_killed_or_typed_into() {
     );
     wait_idle(&t, "dlg-a1");
     let pid = t.pane_pid("dlg-a1").unwrap();
-    type_line(&t, "dlg-a1", "/dialog");
+    t.type_line("dlg-a1", "/dialog");
     assert!(
-        wait_until(5.0, || !events_named(&t, "dialog").is_empty()),
+        wait_until(5.0, || !t.events_named("dialog").is_empty()),
         "no dialog event"
     );
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(events_named(&t, "dialog").len(), 1, "reported once");
+    assert_eq!(t.events_named("dialog").len(), 1, "reported once");
     assert_eq!(state(&t, "a1")["state"], "dialog");
     assert_eq!(t.pane_pid("dlg-a1"), Some(pid), "not killed");
     assert!(restarts(&t, "a1").is_empty());
     assert!(
-        events_named(&t, "typed").is_empty(),
+        t.events_named("typed").is_empty(),
         "nothing typed into a dialog"
     );
-    assert!(!pane(&t, "dlg-a1").contains("answer:"));
+    assert!(!t.pane("dlg-a1").contains("answer:"));
 }
 
 #[test]
@@ -182,12 +169,12 @@ fn a_crash_loop_becomes_fatal_and_agents_up_revives_it() {
         .replace("bin = \"bash ", "bin = \"sh -c 'sleep 0.3; exit 7' "),
     );
     assert!(
-        wait_until(15.0, || !events_named(&t, "fatal").is_empty()),
+        wait_until(15.0, || !t.events_named("fatal").is_empty()),
         "the crash loop never became fatal: {:?}",
         restarts(&t, "a1")
     );
     assert_eq!(restarts(&t, "a1").len(), 3);
-    let fatal = &events_named(&t, "fatal")[0];
+    let fatal = &t.events_named("fatal")[0];
     assert!(
         fatal["why"].as_str().unwrap().contains("3 restarts"),
         "{fatal}"
@@ -245,7 +232,7 @@ fn a_killed_session_is_back_within_a_second_with_a_30_s_light_tick() {
     }
     // A program that exits is back as fast (the pane-died hook).
     let old = t.pane_pid("lat-a1").unwrap();
-    type_line(&t, "lat-a1", "/exit 4");
+    t.type_line("lat-a1", "/exit 4");
     let typed = Instant::now();
     assert!(
         wait_until(3.0, || t.pane_pid("lat-a1").is_some_and(|p| p != old)),
@@ -263,7 +250,7 @@ fn a_fatal_line_wrapped_at_80_columns_is_recognised() {
     let t = started(&demo_config("wrp-", "", ""));
     wait_idle(&t, "wrp-a1");
     t.tmux(&["resize-window", "-t", "=wrp-a1:", "-x", "80", "-y", "24"]);
-    type_line(&t, "wrp-a1", "/fatal-wrapped");
+    t.type_line("wrp-a1", "/fatal-wrapped");
     // The line really wraps in the middle of the phrase.
     let raw = t.tmux(&["capture-pane", "-p", "-t", "=wrp-a1:"]);
     assert!(
@@ -311,19 +298,19 @@ fn new_sessions_are_wide_and_carry_only_their_own_hooks() {
 fn a_limit_chooser_is_answered_by_the_label_of_its_wait_option() {
     let t = started(&demo_config("cho-", "limit_probe_fallback = 30", ""));
     wait_idle(&t, "cho-a1");
-    type_line(&t, "cho-a1", "/chooser");
+    t.type_line("cho-a1", "/chooser");
     // The wait option is number 2 here: chosen by its label, not its position.
     assert!(
-        wait_until(8.0, || pane(&t, "cho-a1").contains("chose: 2")),
+        wait_until(8.0, || t.pane("cho-a1").contains("chose: 2")),
         "the chooser was not answered with 2:\n{}",
-        pane(&t, "cho-a1")
+        t.pane("cho-a1")
     );
     std::thread::sleep(Duration::from_secs(2));
-    let c = events_named(&t, "limit-choice");
+    let c = t.events_named("limit-choice");
     assert_eq!(c.len(), 1, "answered once: {c:?}");
     assert_eq!(c[0]["key"], "2", "{c:?}");
     assert!(
-        !pane(&t, "cho-a1").contains("message #2"),
+        !t.pane("cho-a1").contains("message #2"),
         "typed into it again"
     );
     assert_eq!(state(&t, "a1")["state"], "limited");
@@ -342,8 +329,10 @@ fn selftest_live_reads_every_running_agent_as_the_watchdog_does() {
     );
     assert_eq!(t.run(&["up", "a1"]).0, 0);
     wait_idle(&t, "liv-a1");
-    type_line(&t, "liv-a1", "/limit 600");
-    assert!(wait_until(5.0, || pane(&t, "liv-a1").contains("resets in 600s")));
+    t.type_line("liv-a1", "/limit 600");
+    assert!(wait_until(5.0, || t
+        .pane("liv-a1")
+        .contains("resets in 600s")));
     let (code, out, err) = t.run(&["selftest", "--live", "--json"]);
     assert_eq!(code, 0, "{err}");
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -371,8 +360,8 @@ fn selftest_live_reads_every_running_agent_as_the_watchdog_does() {
 fn a_hold_survives_a_watchdog_restart_and_a_corrupt_hold_is_reported_once() {
     let t = started(&demo_config("hsv-", "limit_probe_fallback = 30", ""));
     wait_idle(&t, "hsv-a1");
-    type_line(&t, "hsv-a1", "/limit 600");
-    assert!(wait_until(5.0, || !events_named(&t, "limit-hit").is_empty()));
+    t.type_line("hsv-a1", "/limit 600");
+    assert!(wait_until(5.0, || !t.events_named("limit-hit").is_empty()));
     let hold_path = t.path().join(".agents/state/limited-hsv-a1.json");
     let before: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&hold_path).unwrap()).unwrap();
@@ -392,23 +381,23 @@ fn a_hold_survives_a_watchdog_restart_and_a_corrupt_hold_is_reported_once() {
     }));
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(
-        events_named(&t, "limit-hit").len(),
+        t.events_named("limit-hit").len(),
         1,
         "the hold was taken over"
     );
     let after: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&hold_path).unwrap()).unwrap();
     assert_eq!(before["until"], after["until"]);
-    assert!(events_named(&t, "typed").is_empty());
+    assert!(t.events_named("typed").is_empty());
     assert_eq!(state(&t, "a1")["state"], "limited");
     // A corrupt hold file: reported once, treated as absent (the banner makes a new hold).
     std::fs::write(&hold_path, "{\"until\": 12").unwrap();
     assert!(
-        wait_until(5.0, || !events_named(&t, "state-corrupt").is_empty()),
+        wait_until(5.0, || !t.events_named("state-corrupt").is_empty()),
         "a corrupt hold was not reported"
     );
     std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(events_named(&t, "state-corrupt").len(), 1, "reported once");
+    assert_eq!(t.events_named("state-corrupt").len(), 1, "reported once");
     let fresh: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&hold_path).unwrap()).unwrap();
     assert!(fresh["until"].as_f64().unwrap() > 1e9, "{fresh}");

@@ -203,6 +203,36 @@ impl TestEnv {
             .map(|l| serde_json::from_str(l).expect("events.jsonl line is JSON"))
             .collect()
     }
+
+    /// The events named `event` in `.agents/events.jsonl` (the test fleets' `log_dir`).
+    pub fn events_named(&self, event: &str) -> Vec<serde_json::Value> {
+        self.events(".agents")
+            .into_iter()
+            .filter(|e| e["event"] == event)
+            .collect()
+    }
+
+    /// What `session`'s pane shows now (wrapped lines joined, as the watchdog reads it).
+    pub fn pane(&self, session: &str) -> String {
+        self.tmux(&["capture-pane", "-p", "-J", "-t", &format!("={session}:")])
+    }
+
+    /// Types `line` into `session` and presses Enter, as a person at the pane would.
+    pub fn type_line(&self, session: &str, line: &str) {
+        self.tmux(&["send-keys", "-t", &format!("={session}:"), "-l", line]);
+        self.tmux(&["send-keys", "-t", &format!("={session}:"), "Enter"]);
+    }
+
+    /// The row of agent `name` in `agents status --json`.
+    pub fn agent_row(&self, name: &str) -> serde_json::Value {
+        self.status_json()["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == name)
+            .cloned()
+            .unwrap()
+    }
 }
 
 impl Drop for TestEnv {

@@ -50,10 +50,6 @@ fn woken(t: &TestEnv, session: &str) -> usize {
         .count()
 }
 
-fn pane(t: &TestEnv, session: &str) -> String {
-    t.tmux(&["capture-pane", "-p", "-J", "-t", &format!("={session}:")])
-}
-
 #[test]
 fn a_wake_lands_on_an_idle_agent_one_interval_after_its_clock_starts() {
     let called = Instant::now();
@@ -94,12 +90,13 @@ fn a_wake_waits_for_a_busy_agent() {
         wait_until(6.0, || !wakes(&t, "waiting").is_empty()),
         "no waiting event while busy"
     );
-    assert!(pane(&t, "wb-a1").contains("esc to interrupt"));
+    assert!(t.pane("wb-a1").contains("esc to interrupt"));
     assert!(
-        wait_until(10.0, || pane(&t, "wb-a1")
+        wait_until(10.0, || t
+            .pane("wb-a1")
             .contains("idle — waiting for input")),
         "{}",
-        pane(&t, "wb-a1")
+        t.pane("wb-a1")
     );
     // A wake typed while busy would have its `delivered` event (written after the submit
     // was verified) by now.
