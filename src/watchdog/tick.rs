@@ -297,6 +297,16 @@ impl Ticker {
                 continue;
             }
 
+            // Given up on (`fatal`): nothing is read, typed or restarted until `agents up` or
+            // `agents restart` clears the marker. The view keeps the reason it gave up with.
+            if mem.history.fatal {
+                if mem.view.state != "fatal" {
+                    let why = format!("gave up restarting; `agents up {}` revives it", a.name);
+                    mem.show("fatal", now, None, Some(why));
+                }
+                continue;
+            }
+
             let mut need: Option<(String, serde_json::Value)> = None;
             match heal::decide(a, backend, &seen, heavy) {
                 Action::MarkDone(status) => {

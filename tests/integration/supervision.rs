@@ -134,6 +134,48 @@ fn a_stalled_agent_is_nudged_then_restarted() {
 }
 
 #[test]
+fn an_agent_the_watchdog_gave_up_on_is_never_typed_into() {
+    // Stalled twice with max_restarts = 1: the second stall restart is refused and the agent
+    // is fatal. Its pane still runs; the watchdog types nothing more into it.
+    let t = started(
+        &demo_config(
+            "gvu-",
+            "backoff_initial = 0.2\nbackoff_max = 0.4\nmax_restarts = 1\nrestart_window = 600",
+            "watch = \"heal+stall\"",
+        )
+        .replace("[backend.demo]\n", "[backend.demo]\nstall_idle = 1\n"),
+    );
+    wait_idle(&t, "gvu-a1");
+    t.type_line("gvu-a1", "/hang");
+    assert!(
+        wait_until(15.0, || restarts(&t, "a1").len() == 1),
+        "no stall restart"
+    );
+    wait_idle(&t, "gvu-a1");
+    t.type_line("gvu-a1", "/hang");
+    assert!(
+        wait_until(15.0, || !t.events_named("fatal").is_empty()),
+        "not given up on after its second stall"
+    );
+    let nudges = || {
+        t.events_named("typed")
+            .into_iter()
+            .filter(|e| e["purpose"] == "stall-nudge")
+            .count()
+    };
+    let at_fatal = nudges();
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        nudges(),
+        at_fatal,
+        "a stall nudge was typed into a fatal agent"
+    );
+    assert!(t.pane_pid("gvu-a1").is_some(), "its pane still runs");
+    assert_eq!(state(&t, "a1")["state"], "fatal");
+    assert_eq!(restarts(&t, "a1").len(), 1);
+}
+
+#[test]
 fn a_dialog_is_reported_and_never_killed_or_typed_into() {
     let t = started(
         &demo_config("dlg-", "", "watch = \"heal+stall\"")
