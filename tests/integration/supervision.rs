@@ -17,19 +17,6 @@ fn demo_config(prefix: &str, watchdog: &str, agent: &str) -> String {
     ) + &format!("\n[[agent]]\nname = \"a1\"\nprompt = \"You are agent 1.\"\n{agent}\n")
 }
 
-/// The agent's state in `status --json`.
-fn state(t: &TestEnv, name: &str) -> serde_json::Value {
-    let out = t.cmd().args(["status", "--json"]).output().unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    doc["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == name)
-        .cloned()
-        .unwrap()
-}
-
 /// Waits for the demo agent to finish its kickoff and idle.
 fn wait_idle(t: &TestEnv, session: &str) {
     assert!(
@@ -61,7 +48,7 @@ fn a_usage_limit_is_held_until_its_reset_and_resumed_exactly_once() {
         hit["evidence"]["reset"].is_string(),
         "the reset was read: {hit}"
     );
-    assert_eq!(state(&t, "a1")["state"], "limited");
+    assert_eq!(t.agent_row("a1")["state"], "limited");
     assert!(
         t.path().join(".agents/state/limited-lim-a1.json").is_file(),
         "the hold is on disk"
@@ -171,7 +158,7 @@ fn an_agent_the_watchdog_gave_up_on_is_never_typed_into() {
         "a stall nudge was typed into a fatal agent"
     );
     assert!(t.pane_pid("gvu-a1").is_some(), "its pane still runs");
-    assert_eq!(state(&t, "a1")["state"], "fatal");
+    assert_eq!(t.agent_row("a1")["state"], "fatal");
     assert_eq!(restarts(&t, "a1").len(), 1);
 }
 
@@ -190,7 +177,7 @@ fn a_dialog_is_reported_and_never_killed_or_typed_into() {
     );
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(t.events_named("dialog").len(), 1, "reported once");
-    assert_eq!(state(&t, "a1")["state"], "dialog");
+    assert_eq!(t.agent_row("a1")["state"], "dialog");
     assert_eq!(t.pane_pid("dlg-a1"), Some(pid), "not killed");
     assert!(restarts(&t, "a1").is_empty());
     assert!(
@@ -229,7 +216,7 @@ fn a_crash_loop_becomes_fatal_and_agents_up_revives_it() {
         out.lines().any(|l| l.contains("a1") && l.contains("fatal")),
         "{out}"
     );
-    assert_eq!(state(&t, "a1")["state"], "fatal");
+    assert_eq!(t.agent_row("a1")["state"], "fatal");
     // The operator revives it: restarts start over.
     assert_eq!(t.run(&["up", "a1"]).0, 0);
     assert!(!t.path().join(".agents/state/fatal-a1").exists());
@@ -355,7 +342,7 @@ fn a_limit_chooser_is_answered_by_the_label_of_its_wait_option() {
         !t.pane("cho-a1").contains("message #2"),
         "typed into it again"
     );
-    assert_eq!(state(&t, "a1")["state"], "limited");
+    assert_eq!(t.agent_row("a1")["state"], "limited");
     assert!(restarts(&t, "a1").is_empty());
 }
 
@@ -431,7 +418,7 @@ fn a_hold_survives_a_watchdog_restart_and_a_corrupt_hold_is_reported_once() {
         serde_json::from_str(&std::fs::read_to_string(&hold_path).unwrap()).unwrap();
     assert_eq!(before["until"], after["until"]);
     assert!(t.events_named("typed").is_empty());
-    assert_eq!(state(&t, "a1")["state"], "limited");
+    assert_eq!(t.agent_row("a1")["state"], "limited");
     // A corrupt hold file: reported once, treated as absent (the banner makes a new hold).
     std::fs::write(&hold_path, "{\"until\": 12").unwrap();
     assert!(
