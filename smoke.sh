@@ -63,8 +63,12 @@ ok "killed demo-scribe (pane pid $old)"
 wait_for 15 pane_alive demo-scribe || fail "the watchdog did not restart demo-scribe"
 new=$(pane_pid demo-scribe)
 [[ $new != "$old" ]] || fail "demo-scribe has the same pane pid"
-grep -q '"event":"restart","name":"scribe","reason":"session gone"' .agents-demo/events.jsonl \
-    || fail "no restart event for scribe in events.jsonl"
+# The event is written a moment after the session appears; its keys may be in any order.
+restart_event() {
+    grep '"event":"restart"' .agents-demo/events.jsonl | grep '"name":"scribe"' |
+        grep -q '"reason":"session gone"'
+}
+wait_for 5 restart_event || fail "no restart event for scribe in events.jsonl: $(grep '"name":"scribe"' .agents-demo/events.jsonl | tail -3)"
 ok "the watchdog restarted demo-scribe (pane pid $new)"
 
 tmux -L "$socket" send-keys -t =demo-supervisor: -l '/limit 600'
