@@ -601,11 +601,23 @@ fn limit_is_held_and_resumed_exactly_once(cli: &Installed) {
     }
 }
 
+/// The parent pid of `pid` (`/proc/PID/stat` field 4).
+fn parent_of(pid: u32) -> Option<u32> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s[s.rfind(')')? + 1..]
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 /// Scenario 7: with the CLI's default `daemon_auto_start` (on), Codex 0.169.0 starts
 /// background `codex app-server` processes (from a copy of itself under
 /// `CODEX_HOME/packages`, each in its own session via setsid) that outlive the TUI and its
-/// tmux server. `agents down` must leave no Codex process of the fleet — TUI, app-server,
-/// pid-update loop — and no tmux session.
+/// tmux server. The TUI crashes (SIGKILL) and the watchdog restarts it: its app-server
+/// processes are re-parented to init, out of the pane's process tree: the restart stops them
+/// (none of the crashed run survives it). Then `agents down` must leave no Codex process of
+/// the fleet — TUI, app-server, pid-update loop — and no tmux session.
 fn down_leaves_no_codex_process_app_server_included(cli: &Installed) {
     let name = "down_leaves_no_codex_process_app_server_included";
     let k = kickoff("down");
@@ -643,6 +655,46 @@ fn down_leaves_no_codex_process_app_server_included(cli: &Installed) {
             .any(|p| p.cmdline.contains("app-server"))
     });
     sleep(3.0); // its pid-update loop starts after it
+    // The TUI crashes (SIGKILL): its app-server processes, in sessions of their own, are
+    // re-parented to init and keep running; the watchdog restarts the agent.
+    let Some((true, pid1)) = f.pane(&session()) else {
+        f.fail("the agent's pane is not alive")
+    };
+    let tui = f
+        .processes()
+        .into_iter()
+        .find(|p| {
+            p.exe.starts_with(&root)
+                && !p.cmdline.contains("app-server")
+                && (p.pid == pid1 || parent_of(p.pid) == Some(pid1))
+        })
+        .map(|p| p.pid)
+        .unwrap_or(pid1);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(tui as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    f.log(&format!(
+        "killed the TUI (pid {tui}); waiting for the restart"
+    ));
+    f.wait_for(60.0, "the watchdog's restart of the crashed agent", || {
+        !f.events_named("restart", AGENT).is_empty()
+            && f.pane(&session())
+                .is_some_and(|(alive, p)| alive && p != pid1)
+    });
+    sleep(5.0);
+    let orphans: Vec<Proc> = f
+        .processes()
+        .into_iter()
+        .filter(|p| p.cmdline.contains("app-server") && parent_of(p.pid) == Some(1))
+        .collect();
+    // The restart stops what is left of the crashed run first: its daemon too, found by the
+    // environment the session gave it (it left the pane's process tree).
+    if !orphans.is_empty() {
+        f.fail(&format!(
+            "the crashed TUI's app-server processes outlived the agent's restart (re-parented to init): {orphans:#?}"
+        ));
+    }
     let before: Vec<Proc> = f.processes().into_iter().filter(is_cli).collect();
     f.log(&format!(
         "{} Codex processes before down: {:?}",
