@@ -88,6 +88,58 @@ pub fn alive(p: &Proc) -> bool {
         })
 }
 
+/// Every process but this one that a session named `session` of the tmux server at `server`
+/// (its socket path) started, found by the environment the session gave it:
+/// `AGENTS_SESSION=<session>` (set at launch) and a `TMUX` naming that server
+/// (`<socket path>,<server pid>,<index>`, set by tmux). Unlike [`tree`] this finds what left
+/// the pane's process tree: a daemon that called `setsid` and whose parent exited is
+/// re-parented to init but keeps the environment it was started with (Codex 0.169.0's
+/// `codex app-server --managed-daemon`, after its TUI crashed). Processes whose environment
+/// is not ours to read are skipped; empty where `/proc` cannot be read.
+pub fn of_session(session: &str, server: &std::path::Path) -> Vec<Proc> {
+    let me = std::process::id();
+    let want = format!("AGENTS_SESSION={session}");
+    let same_server = |tmux: &[u8]| {
+        let tmux = String::from_utf8_lossy(tmux);
+        let Some(path) = tmux.split(',').next().map(std::path::Path::new) else {
+            return false;
+        };
+        path == server
+            || matches!((path.canonicalize(), server.canonicalize()), (Ok(a), Ok(b)) if a == b)
+    };
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(e.path().join("environ")) else {
+            continue;
+        };
+        let mut ours = false;
+        let mut server_ok = false;
+        for kv in environ.split(|b| *b == 0) {
+            if kv == want.as_bytes() {
+                ours = true;
+            } else if let Some(v) = kv.strip_prefix(b"TMUX=") {
+                server_ok = same_server(v);
+            }
+        }
+        if ours
+            && server_ok
+            && let Some(p) = read(pid)
+        {
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// What became of the process a pane was started with (`record`, from the manifest), given
 /// the pane as tmux shows it now: see [`crate::detect::Process`]. A dead pane, a pane whose
 /// pid tmux did not give, or no record: `Unknown`.
@@ -124,6 +176,35 @@ mod tests {
         let s = "123 (my (odd) name) S 45 123 123 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 98765 1000 10 18446744073709551615";
         assert_eq!(parse_stat(s), Some((45, 98765)));
         assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn of_session_finds_a_child_by_its_environment_not_this_process() {
+        let server = std::path::Path::new("/tmp/agents-proctree-test/tmux-0/s");
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .env("AGENTS_SESSION", "pt-a")
+            .env("TMUX", format!("{},123,0", server.display()))
+            .spawn()
+            .unwrap();
+        let found = |s: &str, srv: &std::path::Path| -> bool {
+            of_session(s, srv).iter().any(|p| p.pid == child.id())
+        };
+        let hit = found("pt-a", server);
+        let other_session = found("pt-b", server);
+        let other_server = found("pt-a", std::path::Path::new("/tmp/elsewhere/tmux-0/s"));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            hit,
+            "the child with AGENTS_SESSION=pt-a and TMUX on the server"
+        );
+        assert!(!other_session && !other_server);
+        assert!(
+            of_session("pt-a", server)
+                .iter()
+                .all(|p| p.pid != std::process::id())
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! a live session), in the manner of supervisord's `stopsignal`/`stopwaitsecs`/`killasgroup`
 //! and systemd's `KillMode=control-group`:
 //!
-//! 1. the process tree under each pane is recorded (`/proc`, see [`super::proctree`]);
+//! 1. the process tree under each pane is recorded (`/proc`, see [`super::proctree`]), and
+//!    every process with the session's environment (`AGENTS_SESSION` and the server's
+//!    `TMUX`): daemons that left the tree, re-parented to init, are stopped too;
 //! 2. a backend with `stop_keys` gets its CLI's own exit sequence, and up to `stop_timeout`
 //!    to exit (all sessions at once: the wait is paid once, not per agent);
 //! 3. the sessions are killed (tmux sends SIGHUP to each pane);
@@ -58,9 +60,13 @@ pub async fn stop(ctx: &Ctx, targets: &[Target]) -> Result<usize, TmuxError> {
     }
     let sessions = ctx.tmux.sessions().await?;
     let snap = proctree::snapshot();
+    let server = ctx.tmux.server_path();
     let mut procs: Vec<Proc> = Vec::new();
     let mut keyed: Vec<&Target> = Vec::new();
     for t in targets {
+        // What the session started that left the pane's tree (a daemon re-parented to
+        // init), also of an earlier run of the session.
+        procs.extend(proctree::of_session(&t.session, &server));
         let Some(p) = sessions.get(&t.session) else {
             continue;
         };
@@ -102,6 +108,8 @@ pub async fn stop(ctx: &Ctx, targets: &[Target]) -> Result<usize, TmuxError> {
     }
     let names: Vec<String> = targets.iter().map(|t| t.session.clone()).collect();
     ctx.tmux.kill(&names).await?;
+    procs.sort_by_key(|p| p.pid);
+    procs.dedup();
     Ok(reap(&procs).await)
 }
 

@@ -166,15 +166,21 @@ impl Tmux {
         self.socket.as_deref()
     }
 
-    /// How to attach the operator's terminal to `session` on this server (see
-    /// [`attach::plan`]); reads `$TMUX`, `$TMUX_TMPDIR` and the user id.
-    pub fn attach_plan(&self, session: &str, read_only: bool) -> attach::Attach {
+    /// The socket path of this driver's server (`$TMUX_TMPDIR`, default `/tmp`, then
+    /// `tmux-<uid>/<socket or "default">`), as tmux puts it first in `$TMUX` of every pane.
+    pub fn server_path(&self) -> PathBuf {
         let tmpdir = std::env::var_os("TMUX_TMPDIR").map(PathBuf::from);
-        let path = attach::socket_path(
+        attach::socket_path(
             self.socket.as_deref(),
             tmpdir.as_deref(),
             nix::unistd::getuid().as_raw(),
-        );
+        )
+    }
+
+    /// How to attach the operator's terminal to `session` on this server (see
+    /// [`attach::plan`]); reads `$TMUX`, `$TMUX_TMPDIR` and the user id.
+    pub fn attach_plan(&self, session: &str, read_only: bool) -> attach::Attach {
+        let path = self.server_path();
         let env = std::env::var("TMUX").ok();
         attach::plan(
             self.socket.as_deref(),

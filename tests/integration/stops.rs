@@ -69,6 +69,40 @@ fn down_leaves_no_setsid_child_and_no_hup_ignoring_program() {
     }
 }
 
+/// A daemon that left the pane's process tree (its parent exited after `setsid`, so it was
+/// re-parented to init, as Codex 0.169.0's `codex app-server` is when its TUI dies) is found
+/// by the environment the session gave it (`AGENTS_SESSION`, the server's `TMUX`): `down`
+/// stops it; a daemon of another session is left alone.
+#[test]
+fn down_stops_a_daemon_that_left_the_pane_tree() {
+    let t = TestEnv::new();
+    let (d, e, o) = (secs(&t, 1007), secs(&t, 2007), secs(&t, 1008));
+    let daemonizing =
+        |daemon: &str, main: &str| format!("sh -c '(setsid sleep {daemon} &); exec sleep {main}'");
+    t.config(&config(
+        "sd-",
+        &[
+            ("daemon", daemonizing(&d, &e)),
+            ("other", daemonizing(&o, &e)),
+        ],
+        "",
+    ));
+    assert_eq!(t.run(&["up", "daemon", "other"]).0, 0);
+    assert!(
+        wait_until(5.0, || count(&d) == 1 && count(&o) == 1 && count(&e) == 2),
+        "the agents did not start their processes"
+    );
+    let (code, _, err) = t.run(&["down", "daemon"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(3.0, || count(&d) == 0),
+        "the daemon `sleep {d}` (re-parented out of the pane's tree) outlived `down`:\n{err}"
+    );
+    assert_eq!(count(&o), 1, "the other session's daemon was stopped too");
+    assert_eq!(t.run(&["down"]).0, 0);
+    assert!(wait_until(3.0, || count(&o) == 0 && count(&e) == 0));
+}
+
 #[test]
 fn fatal_screen_restarts_of_a_hup_ignoring_agent_leave_one_copy() {
     let t = TestEnv::new();
