@@ -2,7 +2,11 @@
 //! a live session), in the manner of supervisord's `stopsignal`/`stopwaitsecs`/`killasgroup`
 //! and systemd's `KillMode=control-group`:
 //!
-//! 1. the process tree under each pane is recorded (`/proc`, see [`super::proctree`]);
+//! 1. the processes of each session are recorded (`/proc`, see [`super::proctree`]): the
+//!    tree under its pane, every process in the pane's session id (children that
+//!    double-forked: `( nohup cmd & )`), and every process of this user whose environment
+//!    names this fleet and that session (`AGENTS_FLEET`, `AGENTS_SESSION`: children that
+//!    also called `setsid`) — never a process of another user or another fleet;
 //! 2. a backend with `stop_keys` gets its CLI's own exit sequence, and up to `stop_timeout`
 //!    to exit (all sessions at once: the wait is paid once, not per agent);
 //! 3. the sessions are killed (tmux sends SIGHUP to each pane);
@@ -60,15 +64,27 @@ pub async fn stop(ctx: &Ctx, targets: &[Target]) -> Result<usize, TmuxError> {
     let snap = proctree::snapshot();
     let mut procs: Vec<Proc> = Vec::new();
     let mut keyed: Vec<&Target> = Vec::new();
+    let fleet = ctx.fleet_id();
+    let mut marks = proctree::Marks {
+        sids: Vec::new(),
+        fleet: &fleet,
+        sessions: targets.iter().map(|t| t.session.as_str()).collect(),
+    };
     for t in targets {
         let Some(p) = sessions.get(&t.session) else {
             continue;
         };
         if let Some(pid) = p.pid.filter(|_| !p.dead) {
             procs.extend(proctree::tree(&snap, pid));
+            marks.sids.push(pid);
             if !t.stop_keys.is_empty() {
                 keyed.push(t);
             }
+        }
+    }
+    for p in proctree::marked(&marks) {
+        if !procs.contains(&p) {
+            procs.push(p);
         }
     }
     // The CLIs' own exit sequences, then one shared wait.
