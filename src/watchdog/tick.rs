@@ -155,6 +155,8 @@ pub struct Ticker {
     complete_reported: bool,
     /// A tick has run: an agent first seen later was added by a config reload.
     ticked: bool,
+    /// Why `supervision.json` cannot be written (logged once, until it can again).
+    publish_error: Option<String>,
 }
 
 fn evidence(r: &Reading) -> serde_json::Value {
@@ -189,13 +191,14 @@ impl Ticker {
     /// Supervises every watched agent once. `sessions` is this tick's `list-panes`; `heavy`
     /// adds the backend-mismatch check. `fleet_lock` is the fleet's start/stop lock, taken by
     /// the caller (the operator's `down` markers are read under it, so a restart never undoes
-    /// a `down`); it is released before anything is typed.
+    /// a `down`); it is released before anything is typed. `None` when the lock file cannot
+    /// be created at all (an unwritable state dir): supervision goes on without it.
     pub async fn tick(
         &mut self,
         ctx: &Ctx,
         sessions: &crate::tmux::Sessions,
         heavy: bool,
-        fleet_lock: std::fs::File,
+        fleet_lock: Option<std::fs::File>,
     ) {
         let cfg = &ctx.cfg;
         let w = &cfg.watchdog;
@@ -691,11 +694,27 @@ impl Ticker {
             agents: agents.clone(),
         };
         match ctx.state.set_supervision(&view) {
-            Ok(()) => self.published = Some(agents),
-            Err(e) => tracing::warn!(
-                "cannot write {}: {e}",
-                ctx.state.supervision_path().display()
-            ),
+            Ok(()) => {
+                self.published = Some(agents);
+                if self.publish_error.take().is_some() {
+                    tracing::info!(
+                        "{} is written again",
+                        ctx.state.supervision_path().display()
+                    );
+                }
+            }
+            // Once, not every tick: the state dir stays unwritable (or its disk full) for a
+            // while, and `status` says so meanwhile.
+            Err(e) => {
+                let e = e.to_string();
+                if self.publish_error.as_deref() != Some(e.as_str()) {
+                    tracing::warn!(
+                        "cannot write {}: {e}; `status` shows old states until it can (retried every tick, logged once)",
+                        ctx.state.supervision_path().display()
+                    );
+                }
+                self.publish_error = Some(e);
+            }
         }
     }
 }

@@ -87,3 +87,50 @@ fn full_disk_watchdog_reuses_an_unchanged_kickoff_and_logs_a_failure_once() {
     assert_eq!(failures, 1, "logged {failures} times:\n{err}");
     assert!(err.contains("cannot write its kickoff file"), "{err}");
 }
+
+/// Issue 15 item 5: the state dir replaced by a file while the fleet runs (as a read-only
+/// mount would make it, which root cannot be given in a test).
+#[test]
+fn an_unwritable_state_dir_keeps_the_watchdog_and_does_not_keep_down_from_stopping() {
+    let t = started(&fleet_config("us-", 2, ""));
+    assert_eq!(t.sessions().len(), 3, "{:?}", t.sessions());
+    let state = t.path().join(".agents/state");
+    std::fs::rename(&state, t.path().join(".agents/state.moved")).unwrap();
+    std::fs::write(&state, "not a directory\n").unwrap();
+    // Several ticks later the watchdog still runs.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(watchdog_running(&t), "the watchdog exited");
+    let (code, out, err) = t.run(&["status"]);
+    assert!(
+        out.contains("state is not being saved") && out.contains("is not a directory"),
+        "{out}\n{err}"
+    );
+    assert_ne!(code, 0, "status said all is well:\n{out}");
+    let (code, _, err) = t.run(&["down"]);
+    assert!(
+        t.sessions().is_empty(),
+        "left running: {:?}\n{err}",
+        t.sessions()
+    );
+    assert!(
+        !err.contains("another `agents` command is starting or stopping"),
+        "{err}"
+    );
+    assert!(err.contains("going on without the fleet lock"), "{err}");
+    assert!(
+        err.contains("a1 is stopped, but `down` could not record it"),
+        "{err}"
+    );
+    assert_eq!(code, 1, "{err}");
+    // The watchdog said so once, not every tick.
+    let log = std::fs::read_to_string(t.path().join(".agents/us-watchdog.log")).unwrap();
+    for said in ["cannot write", "supervising without the fleet lock"] {
+        let n = log
+            .lines()
+            .filter(|l| {
+                l.contains(said) && l.contains("supervision.json") == (said == "cannot write")
+            })
+            .count();
+        assert_eq!(n, 1, "{said:?} logged {n} times:\n{log}");
+    }
+}
