@@ -71,10 +71,12 @@ pub fn acquire(path: &Path) -> Result<Lock, LockError> {
         }
         Err(TryLockError::Error(e)) => return Err(io(e)),
     }
-    file.set_len(0).map_err(io)?;
-    file.rewind().map_err(io)?;
-    write!(file, "{}", std::process::id()).map_err(io)?;
-    file.flush().map_err(io)?;
+    // The pid is for the message only: on a full disk the lock is held without it.
+    let _ = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| write!(file, "{}", std::process::id()))
+        .and_then(|()| file.flush());
     Ok(Lock {
         _file: file,
         path: path.to_path_buf(),

@@ -68,6 +68,23 @@ pub struct Mem {
     /// The last exit whose status tmux reported (see [`detect::exited::reason_after`]).
     exit: Option<detect::exited::Known>,
     view: AgentView,
+    /// The limit hold as it is when writing it failed (a full or read-only disk): `Some(h)`
+    /// wins over the file (which is stale) until a write succeeds, so a hold is neither lost
+    /// nor re-detected every tick with a moving end.
+    unsaved_hold: Option<Option<crate::state::LimitState>>,
+    /// Why the hold last could not be written (logged once per distinct error).
+    hold_error: Option<String>,
+}
+
+impl Mem {
+    /// The agent's limit hold: the one kept in memory when it could not be written, else the
+    /// file's. `Err`: the file is corrupt.
+    fn hold(&self, ctx: &Ctx, session: &str) -> Result<Option<crate::state::LimitState>, String> {
+        match &self.unsaved_hold {
+            Some(h) => Ok(h.clone()),
+            None => ctx.state.limit(session),
+        }
+    }
 }
 
 /// How long the pane of a backend that declares `process_name` may run something else (a
@@ -396,7 +413,7 @@ impl Ticker {
                 continue;
             };
             // A usage limit never spends restart budget (a gone session of a held agent).
-            let held = matches!(ctx.state.limit(&a.session), Ok(Some(h)) if h.until > now);
+            let held = matches!(mem.hold(ctx, &a.session), Ok(Some(h)) if h.until > now);
             let verdict = match mem.history.verdict(&policy, now) {
                 Verdict::GiveUp { .. } if held => Verdict::Now,
                 v => v,
@@ -789,7 +806,7 @@ fn self_supervise(
 ) -> Option<(String, serde_json::Value)> {
     let backend = ctx.cfg.backend_of(a);
     // The usage-limit hold.
-    let hold = match ctx.state.limit(&a.session) {
+    let hold = match mem.hold(ctx, &a.session) {
         Ok(h) => {
             mem.corrupt_reported = false;
             h
@@ -819,13 +836,31 @@ fn self_supervise(
         _ => mem.promise_corrupt_reported = false,
     }
     let step = limit::step(hold.as_ref(), reading, now, limits, mem.old_news.as_ref());
-    if step.hold != hold {
+    // Written when it changed, and retried every tick while an earlier write failed.
+    if step.hold != hold || mem.unsaved_hold.is_some() {
         let written = match &step.hold {
             Some(h) => ctx.state.set_limit(&a.session, h),
             None => ctx.state.clear_limit(&a.session),
         };
-        if let Err(e) = written {
-            tracing::error!("{}: cannot record the limit hold: {e}", a.name);
+        match written {
+            Ok(()) => {
+                if mem.unsaved_hold.take().is_some() {
+                    tracing::info!("{}: the limit hold is recorded again", a.name);
+                }
+                mem.hold_error = None;
+            }
+            Err(e) => {
+                let e = e.to_string();
+                if mem.hold_error.as_deref() != Some(e.as_str()) {
+                    tracing::error!(
+                        "{}: cannot record the limit hold in {}: {e}; kept in memory (a watchdog restart loses it) until it can be written",
+                        a.name,
+                        ctx.state.limit_path(&a.session).display()
+                    );
+                }
+                mem.hold_error = Some(e);
+                mem.unsaved_hold = Some(step.hold.clone());
+            }
         }
     }
     if let Some((event, why)) = &step.event {
