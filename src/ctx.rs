@@ -31,4 +31,17 @@ impl Ctx {
             cfg,
         }
     }
+
+    /// What names this fleet in the environment of the processes it starts
+    /// (`AGENTS_FLEET`, see [`crate::launch::proctree::FLEET_VAR`]): its state directory
+    /// and its tmux socket name (`|` then the name; nothing after `|` for the default
+    /// server). Two fleets with the same session names differ here, so stopping one never
+    /// touches the other's processes.
+    pub fn fleet_id(&self) -> String {
+        format!(
+            "{}|{}",
+            self.state.dir().display(),
+            self.tmux.socket().unwrap_or("")
+        )
+    }
 }

@@ -1,6 +1,8 @@
 //! SPEC §8 — `log_dir/events.jsonl`: one JSON object per line for every start, restart (with
 //! why), stop and watchdog decision. Lines are appended with one `write` each, so concurrent
-//! writers (a verb and the watchdog) do not interleave within a line. The watchdog's writer
+//! writers (a verb and the watchdog) do not interleave within a line. A write cut short (a
+//! full disk) leaves a partial line; the next event then starts on a fresh line, so only that
+//! one line is unreadable (readers skip it). The watchdog's writer
 //! carries its [`Notifier`]: every event it writes is offered to `[notify]`.
 
 use std::io::Write;
@@ -61,8 +63,16 @@ impl Events {
             _ => std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
+                .read(true)
                 .open(&self.path)
-                .and_then(|mut f| f.write_all(line.as_bytes())),
+                .and_then(|mut f| {
+                    // A write cut short (a full disk) left a partial line: this event starts
+                    // on a fresh line rather than being glued to it.
+                    if !ends_with_newline(&f) {
+                        line.insert(0, '\n');
+                    }
+                    f.write_all(line.as_bytes())
+                }),
         };
         if let Err(e) = res {
             tracing::warn!("cannot append to {}: {e}", self.path.display());
@@ -71,6 +81,15 @@ impl Events {
             n.offer(&event);
         }
     }
+}
+
+/// Whether `f` is empty or its last byte is a newline (read at its end, without moving the
+/// append position). An unreadable end counts as a newline.
+fn ends_with_newline(f: &std::fs::File) -> bool {
+    use std::os::unix::fs::FileExt;
+    let len = f.metadata().map_or(0, |m| m.len());
+    let mut last = [b'\n'];
+    len == 0 || f.read_at(&mut last, len - 1).is_err() || last[0] == b'\n'
 }
 
 /// How far back from the end of `events.jsonl` [`last`] looks, in bytes.

@@ -14,9 +14,12 @@
 //! stamp differs from the one the view was written with), then `starting` for a session
 //! started in the last [`STARTING_SECS`], else read afresh — else read here
 //! from tmux and the pane (one `list-panes` call, plus one capture call for the agents the
-//! watchdog does not cover). Exit status: 0 when every enabled agent is healthy; 3 (as
-//! `supervisorctl status` does) when one is `fatal`, or stopped or dead without an
-//! operator's `down`; 1 on an error (no tmux, a bad config).
+//! watchdog does not cover). When the state dir cannot be written (a probe file: a
+//! read-only or full disk, the dir replaced by a file) a line says that state is not being
+//! saved and the states shown may be old. Exit status: 0 when every enabled agent is
+//! healthy; 3 (as `supervisorctl status` does) when one is `fatal`, or stopped or dead
+//! without an operator's `down`, or state is not being saved; 1 on an error (no tmux, a bad
+//! config).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -349,7 +352,9 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         .and_then(|_| crate::watchdog::handoff::last_error(&ctx.state));
     let manifest = ctx.state.manifest().load().ok();
     let rows = rows(ctx, &sessions).await;
-    let code = if rows.iter().any(|r| r.unhealthy) {
+    // Holds, markers and the watchdog's view cannot be written: what is shown may be old.
+    let not_saved = ctx.state.probe_write().err();
+    let code = if rows.iter().any(|r| r.unhealthy) || not_saved.is_some() {
         ExitCode::from(EXIT_UNHEALTHY)
     } else {
         ExitCode::SUCCESS
@@ -413,7 +418,8 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             "services": services,
             "watchdog": {"name": "watchdog", "kind": "watchdog", "session": wd, "running": sessions.is_live(&wd)},
             "tmux": {"socket": ctx.tmux.socket(), "server_running": sessions.server_running},
-            "healthy": !rows.iter().any(|r| r.unhealthy),
+            "healthy": !rows.iter().any(|r| r.unhealthy) && not_saved.is_none(),
+            "state_not_saved": not_saved,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(code);
@@ -444,6 +450,13 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     }
     if let Some(w) = &corrupt {
         writeln!(out, " phase index corrupt: {w}")?;
+    }
+    if let Some(e) = &not_saved {
+        writeln!(
+            out,
+            " state is not being saved: {e}; the states below may be old (the watchdog cannot write {}, limit holds and down markers)\n   help: make it writable or free space on its disk",
+            ctx.state.supervision_path().display()
+        )?;
     }
     if !sessions.server_running {
         let socket = ctx

@@ -20,6 +20,66 @@ fn to_start(sessions: &Sessions, session: &str) -> Option<bool> {
     }
 }
 
+/// How long `up` waits for a watchdog it started to report that it runs (its
+/// `watchdog-start` event, or its pid in the lock file) before it takes a live pane for one.
+pub const WATCHDOG_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Waits until the watchdog just started runs: its pane's process wrote `watchdog-start`
+/// (or holds the lock with its pid in it). `Err` when its pane died first (say, on the lock
+/// of another watchdog of this fleet, in a session of an older `session_prefix`), quoting
+/// the last lines it printed. A pane still live after [`WATCHDOG_START_WAIT`] is taken
+/// for a running watchdog.
+async fn watchdog_came_up(ctx: &Ctx) -> Result<(), String> {
+    let session = ctx.cfg.watchdog_session();
+    let deadline = tokio::time::Instant::now() + WATCHDOG_START_WAIT;
+    loop {
+        let Ok(sessions) = ctx.tmux.sessions().await else {
+            return Ok(());
+        };
+        let Some(pane) = sessions.get(&session) else {
+            return Err(format!(
+                "the watchdog did not start: its session {session} is gone"
+            ));
+        };
+        if pane.dead {
+            let log = std::fs::read_to_string(ctx.cfg.session_log(&session)).unwrap_or_default();
+            let said: Vec<&str> = log
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+                .collect();
+            let said = said[said.len().saturating_sub(2)..].join(" / ");
+            return Err(format!(
+                "the watchdog did not start: its program exited{}{}",
+                pane.dead_status
+                    .map(|s| format!(" (status {s})"))
+                    .unwrap_or_default(),
+                if said.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {said}")
+                }
+            ));
+        }
+        let pid = pane.pid;
+        let reported = crate::events::last(
+            &ctx.cfg.log_dir,
+            "watchdog-start",
+            crate::events::TAIL_BYTES,
+        )
+        .is_some_and(|e| pid.is_some_and(|p| e["pid"] == p));
+        let locked = pid.is_some_and(|p| {
+            crate::state::lock::is_held(&ctx.state.lock_path())
+                && std::fs::read_to_string(ctx.state.lock_path())
+                    .is_ok_and(|t| t.trim() == p.to_string())
+        });
+        if reported || locked || tokio::time::Instant::now() >= deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     super::check_names(cfg, names)?;
@@ -92,9 +152,19 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     // launch() records its own (tmux) failures; they are logged here.
     let prepared = errors.len();
     let items: Vec<(Prepared, String)> = items.into_iter().map(|p| (p, "up".to_string())).collect();
-    for (_, r) in launch::launch(ctx, &items, "start").await {
-        if let Err(e) = r {
-            errors.push(e);
+    for (name, r) in launch::launch(ctx, &items, "start").await {
+        match r {
+            Err(e) => errors.push(e),
+            Ok(()) if name == "watchdog" && items.iter().any(|(p, _)| p.name == "watchdog") => {
+                if let Err(e) = watchdog_came_up(ctx).await {
+                    ctx.events.emit(
+                        "start-failed",
+                        serde_json::json!({"name": "watchdog", "session": cfg.watchdog_session(), "error": e}),
+                    );
+                    errors.push(e);
+                }
+            }
+            Ok(()) => {}
         }
     }
     for e in &errors[prepared..] {

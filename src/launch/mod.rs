@@ -89,7 +89,8 @@ fn write_kickoff(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 /// Prepares `agent`: checks its `dir` (created if missing; it must be a directory), the
 /// size of an `arg` prompt and the program, then writes `state/kickoff-<session>.txt` (only
 /// when its content changed) and builds the argv (with `AGENTS_NAME`, `AGENTS_SESSION`,
-/// `AGENTS_KICKOFF` and `AGENTS_MODEL` in its environment). `replace` kills a session of that
+/// `AGENTS_FLEET` ([`Ctx::fleet_id`]), `AGENTS_KICKOFF` and `AGENTS_MODEL` in its
+/// environment: stopping finds the session's processes by them, see [`stop`]). `replace` kills a session of that
 /// name first. Nothing is written for an agent that cannot start. Errors name the agent and
 /// carry their [`StartErrorKind`].
 pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared, StartError> {
@@ -145,10 +146,12 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
         )
     })?;
     let kickoff_str = kickoff_file.to_string_lossy();
+    let fleet = ctx.fleet_id();
     let argv = command::with_env(
         &[
             ("AGENTS_NAME", &agent.name),
             ("AGENTS_SESSION", &agent.session),
+            (proctree::FLEET_VAR, &fleet),
             ("AGENTS_KICKOFF", &kickoff_str),
             ("AGENTS_MODEL", model.as_deref().unwrap_or("")),
         ],
@@ -203,7 +206,8 @@ pub fn check_dir(dir: &std::path::Path) -> Result<(), String> {
 }
 
 /// Prepares a service: its `command` line runs under `sh -c` in its `dir`, which is checked
-/// as an agent's is. Errors name the service.
+/// as an agent's is, with `AGENTS_SESSION` and `AGENTS_FLEET` in its environment (as an
+/// agent's, for [`stop`]). Errors name the service.
 pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Result<Prepared, String> {
     check_dir(&svc.dir).map_err(|e| format!("service {:?}: {e}", svc.name))?;
     Ok(Prepared {
@@ -211,7 +215,13 @@ pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Result<Prepar
         spec: SessionSpec {
             name: svc.session.clone(),
             cwd: svc.dir.clone(),
-            argv: vec!["sh".into(), "-c".into(), svc.command.clone()],
+            argv: command::with_env(
+                &[
+                    ("AGENTS_SESSION", &svc.session),
+                    (proctree::FLEET_VAR, &ctx.fleet_id()),
+                ],
+                vec!["sh".into(), "-c".into(), svc.command.clone()],
+            ),
             log: ctx.cfg.session_log(&svc.session),
             log_max_bytes: ctx.cfg.log_max_bytes,
             log_files: ctx.cfg.log_files,
@@ -232,7 +242,12 @@ pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Result<Prepar
 pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
     // `env` reads options only before the first NAME=VALUE: all `-u` go first.
-    let mut unset = Vec::new();
+    // Not the marks of an agent that ran `up` (see `launch::stop`): the watchdog is not
+    // one of that agent's processes.
+    let mut unset: Vec<String> = ["AGENTS_FLEET", "AGENTS_SESSION"]
+        .iter()
+        .flat_map(|v| ["-u".to_string(), v.to_string()])
+        .collect();
     let mut set = Vec::new();
     for var in ["TMUX_TMPDIR", "AGENTS_TMUX_SOCKET"] {
         match std::env::var(var) {

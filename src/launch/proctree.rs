@@ -68,6 +68,104 @@ pub fn tree(snap: &HashMap<u32, (u32, u64)>, root: u32) -> Vec<Proc> {
     out
 }
 
+/// The environment variable that names the fleet a process was started for: set on every
+/// agent and service session (with `AGENTS_SESSION`), and on each `[notify]` command (a
+/// token of that run). Its value for a fleet is [`crate::ctx::Ctx::fleet_id`].
+pub const FLEET_VAR: &str = "AGENTS_FLEET";
+
+/// The session id of a process (`/proc/<pid>/stat` field 6), from the text of that file.
+pub fn parse_sid(stat: &str) -> Option<u32> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// Whether the environment text of a process (`/proc/<pid>/environ`: `NAME=VALUE` entries
+/// separated by NUL) holds every pair of `want`.
+pub fn environ_has(environ: &[u8], want: &[(&str, &str)]) -> bool {
+    want.iter().all(|(k, v)| {
+        environ.split(|&b| b == 0).any(|e| {
+            e.len() == k.len() + 1 + v.len()
+                && e.starts_with(k.as_bytes())
+                && e[k.len()] == b'='
+                && &e[k.len() + 1..] == v.as_bytes()
+        })
+    })
+}
+
+/// What marks a process as one of those to stop, besides descending from a pane: its
+/// session id is the pid of a live pane (`sids`: a child that double-forked with `nohup` or
+/// `( … & )` keeps it), or its environment holds `AGENTS_FLEET=<fleet>` and
+/// `AGENTS_SESSION=<one of sessions>` (a child that called `setsid` keeps its environment).
+#[derive(Debug, Clone, Default)]
+pub struct Marks<'a> {
+    pub sids: Vec<u32>,
+    pub fleet: &'a str,
+    pub sessions: Vec<&'a str>,
+}
+
+/// Every process of this user (the effective uid), other than this process and its
+/// ancestors, that carries one of `marks` (see [`Marks`]). Processes of other users, and
+/// processes of another fleet (another `AGENTS_FLEET`) with the same session names, are never
+/// returned. Empty where `/proc` cannot be read.
+pub fn marked(marks: &Marks) -> Vec<Proc> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = nix::unistd::geteuid().as_raw();
+    let snap = snapshot();
+    let mut mine = Vec::new();
+    let mut at = Some(std::process::id());
+    while let Some(pid) = at.filter(|&p| p > 1 && !mine.contains(&p)) {
+        mine.push(pid);
+        at = snap.get(&pid).map(|&(ppid, _)| ppid);
+    }
+    let mut out = Vec::new();
+    for (&pid, &(_, start)) in &snap {
+        if mine.contains(&pid) {
+            continue;
+        }
+        let dir = std::path::PathBuf::from(format!("/proc/{pid}"));
+        if std::fs::metadata(&dir).map_or(true, |m| m.uid() != uid) {
+            continue;
+        }
+        let by_sid = !marks.sids.is_empty()
+            && std::fs::read_to_string(dir.join("stat"))
+                .ok()
+                .as_deref()
+                .and_then(parse_sid)
+                .is_some_and(|sid| marks.sids.contains(&sid));
+        let by_env = || {
+            !marks.fleet.is_empty()
+                && std::fs::read(dir.join("environ")).is_ok_and(|env| {
+                    marks.sessions.iter().any(|s| {
+                        environ_has(&env, &[(FLEET_VAR, marks.fleet), ("AGENTS_SESSION", s)])
+                    })
+                })
+        };
+        if by_sid || by_env() {
+            out.push(Proc { pid, start });
+        }
+    }
+    out
+}
+
+/// Every process of this user whose environment holds `name=value` (a token unique to one
+/// run, e.g. of a `[notify]` command), this process and its ancestors excepted.
+pub fn with_env(name: &str, value: &str) -> Vec<Proc> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = nix::unistd::geteuid().as_raw();
+    let me = std::process::id();
+    snapshot()
+        .into_iter()
+        .filter(|&(pid, _)| pid != me)
+        .filter(|&(pid, _)| {
+            let dir = std::path::PathBuf::from(format!("/proc/{pid}"));
+            std::fs::metadata(&dir).is_ok_and(|m| m.uid() == uid)
+                && std::fs::read(dir.join("environ"))
+                    .is_ok_and(|env| environ_has(&env, &[(name, value)]))
+        })
+        .map(|(pid, (_, start))| Proc { pid, start })
+        .collect()
+}
+
 /// The process `pid` as it is now (its start time read from `/proc`); `None` when it does
 /// not exist or `/proc` cannot be read (not Linux).
 pub fn read(pid: u32) -> Option<Proc> {
@@ -86,58 +184,6 @@ pub fn alive(p: &Proc) -> bool {
                 == Some("Z");
             !zombie && parse_stat(&s).is_some_and(|(_, start)| start == p.start)
         })
-}
-
-/// Every process but this one that a session named `session` of the tmux server at `server`
-/// (its socket path) started, found by the environment the session gave it:
-/// `AGENTS_SESSION=<session>` (set at launch) and a `TMUX` naming that server
-/// (`<socket path>,<server pid>,<index>`, set by tmux). Unlike [`tree`] this finds what left
-/// the pane's process tree: a daemon that called `setsid` and whose parent exited is
-/// re-parented to init but keeps the environment it was started with (Codex 0.169.0's
-/// `codex app-server --managed-daemon`, after its TUI crashed). Processes whose environment
-/// is not ours to read are skipped; empty where `/proc` cannot be read.
-pub fn of_session(session: &str, server: &std::path::Path) -> Vec<Proc> {
-    let me = std::process::id();
-    let want = format!("AGENTS_SESSION={session}");
-    let same_server = |tmux: &[u8]| {
-        let tmux = String::from_utf8_lossy(tmux);
-        let Some(path) = tmux.split(',').next().map(std::path::Path::new) else {
-            return false;
-        };
-        path == server
-            || matches!((path.canonicalize(), server.canonicalize()), (Ok(a), Ok(b)) if a == b)
-    };
-    let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in dir.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let Ok(environ) = std::fs::read(e.path().join("environ")) else {
-            continue;
-        };
-        let mut ours = false;
-        let mut server_ok = false;
-        for kv in environ.split(|b| *b == 0) {
-            if kv == want.as_bytes() {
-                ours = true;
-            } else if let Some(v) = kv.strip_prefix(b"TMUX=") {
-                server_ok = same_server(v);
-            }
-        }
-        if ours
-            && server_ok
-            && let Some(p) = read(pid)
-        {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// What became of the process a pane was started with (`record`, from the manifest), given
@@ -176,35 +222,26 @@ mod tests {
         let s = "123 (my (odd) name) S 45 123 123 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 98765 1000 10 18446744073709551615";
         assert_eq!(parse_stat(s), Some((45, 98765)));
         assert_eq!(parse_stat("garbage"), None);
+        assert_eq!(parse_sid(s), Some(123));
     }
 
     #[test]
-    fn of_session_finds_a_child_by_its_environment_not_this_process() {
-        let server = std::path::Path::new("/tmp/agents-proctree-test/tmux-0/s");
-        let mut child = std::process::Command::new("sleep")
-            .arg("30")
-            .env("AGENTS_SESSION", "pt-a")
-            .env("TMUX", format!("{},123,0", server.display()))
-            .spawn()
-            .unwrap();
-        let found = |s: &str, srv: &std::path::Path| -> bool {
-            of_session(s, srv).iter().any(|p| p.pid == child.id())
-        };
-        let hit = found("pt-a", server);
-        let other_session = found("pt-b", server);
-        let other_server = found("pt-a", std::path::Path::new("/tmp/elsewhere/tmux-0/s"));
-        let _ = child.kill();
-        let _ = child.wait();
-        assert!(
-            hit,
-            "the child with AGENTS_SESSION=pt-a and TMUX on the server"
-        );
-        assert!(!other_session && !other_server);
-        assert!(
-            of_session("pt-a", server)
-                .iter()
-                .all(|p| p.pid != std::process::id())
-        );
+    fn environ_pairs_match_whole_entries() {
+        let env = b"AGENTS_FLEET=/a/state\0AGENTS_SESSION=x-a1\0HOME=/root\0";
+        assert!(environ_has(
+            env,
+            &[("AGENTS_FLEET", "/a/state"), ("AGENTS_SESSION", "x-a1")]
+        ));
+        assert!(!environ_has(env, &[("AGENTS_FLEET", "/a/stat")]));
+        assert!(!environ_has(env, &[("AGENTS_SESSION", "x-a")]));
+        assert!(!environ_has(
+            env,
+            &[("AGENTS_FLEET", "/b/state"), ("AGENTS_SESSION", "x-a1")]
+        ));
+        assert!(!environ_has(
+            b"XAGENTS_SESSION=x-a1",
+            &[("AGENTS_SESSION", "x-a1")]
+        ));
     }
 
     #[test]

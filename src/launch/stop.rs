@@ -2,9 +2,11 @@
 //! a live session), in the manner of supervisord's `stopsignal`/`stopwaitsecs`/`killasgroup`
 //! and systemd's `KillMode=control-group`:
 //!
-//! 1. the process tree under each pane is recorded (`/proc`, see [`super::proctree`]), and
-//!    every process with the session's environment (`AGENTS_SESSION` and the server's
-//!    `TMUX`): daemons that left the tree, re-parented to init, are stopped too;
+//! 1. the processes of each session are recorded (`/proc`, see [`super::proctree`]): the
+//!    tree under its pane, every process in the pane's session id (children that
+//!    double-forked: `( nohup cmd & )`), and every process of this user whose environment
+//!    names this fleet and that session (`AGENTS_FLEET`, `AGENTS_SESSION`: children that
+//!    also called `setsid`) — never a process of another user or another fleet;
 //! 2. a backend with `stop_keys` gets its CLI's own exit sequence, and up to `stop_timeout`
 //!    to exit (all sessions at once: the wait is paid once, not per agent);
 //! 3. the sessions are killed (tmux sends SIGHUP to each pane);
@@ -60,21 +62,29 @@ pub async fn stop(ctx: &Ctx, targets: &[Target]) -> Result<usize, TmuxError> {
     }
     let sessions = ctx.tmux.sessions().await?;
     let snap = proctree::snapshot();
-    let server = ctx.tmux.server_path();
     let mut procs: Vec<Proc> = Vec::new();
     let mut keyed: Vec<&Target> = Vec::new();
+    let fleet = ctx.fleet_id();
+    let mut marks = proctree::Marks {
+        sids: Vec::new(),
+        fleet: &fleet,
+        sessions: targets.iter().map(|t| t.session.as_str()).collect(),
+    };
     for t in targets {
-        // What the session started that left the pane's tree (a daemon re-parented to
-        // init), also of an earlier run of the session.
-        procs.extend(proctree::of_session(&t.session, &server));
         let Some(p) = sessions.get(&t.session) else {
             continue;
         };
         if let Some(pid) = p.pid.filter(|_| !p.dead) {
             procs.extend(proctree::tree(&snap, pid));
+            marks.sids.push(pid);
             if !t.stop_keys.is_empty() {
                 keyed.push(t);
             }
+        }
+    }
+    for p in proctree::marked(&marks) {
+        if !procs.contains(&p) {
+            procs.push(p);
         }
     }
     // The CLIs' own exit sequences, then one shared wait.

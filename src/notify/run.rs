@@ -1,6 +1,8 @@
 //! Runs one notify command to its end or its timeout, on the calling thread (the caller is a
 //! background thread of its own). The command runs in a process group of its own, so a
-//! timeout kills what it started too (`sh -c 'sleep 100'` leaves no `sleep`).
+//! timeout kills what it started too (`sh -c 'sleep 100'` leaves no `sleep`); each run also
+//! gets a token of its own in `AGENTS_NOTIFY_RUN`, so that children that left the group
+//! (`setsid`) are found by their environment and killed with it.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::process::CommandExt;
@@ -75,9 +77,11 @@ pub fn run(job: &Job, spawned: impl FnOnce(u32)) -> Result<(), Failure> {
             .map(Stdio::from)
             .map_err(|e| Failure::Spawn(e.to_string()))
     };
+    let token = run_token();
     let mut cmd = Command::new(&job.argv[0]);
     cmd.args(&job.argv[1..])
         .envs(job.env.iter().map(|(k, v)| (k, v)))
+        .env(RUN_VAR, &token)
         .stdin(Stdio::piped())
         .stdout(sink(&out)?)
         .stderr(sink(&out)?)
@@ -106,6 +110,7 @@ pub fn run(job: &Job, spawned: impl FnOnce(u32)) -> Result<(), Failure> {
             Ok(Some(s)) => break s,
             Ok(None) if Instant::now() >= deadline => {
                 kill_group(pgid);
+                kill_marked(&token);
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(Failure::Timeout(job.timeout));
@@ -113,6 +118,7 @@ pub fn run(job: &Job, spawned: impl FnOnce(u32)) -> Result<(), Failure> {
             Ok(None) => std::thread::sleep(POLL),
             Err(e) => {
                 kill_group(pgid);
+                kill_marked(&token);
                 let _ = child.wait();
                 return Err(Failure::Spawn(e.to_string()));
             }
@@ -125,6 +131,30 @@ pub fn run(job: &Job, spawned: impl FnOnce(u32)) -> Result<(), Failure> {
         status: status.to_string(),
         tail: tail(&mut out),
     })
+}
+
+/// The environment variable that holds a run's token (see the module doc).
+pub const RUN_VAR: &str = "AGENTS_NOTIFY_RUN";
+
+/// A token no other run of any fleet holds: this process's pid, the time and a counter.
+fn run_token() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// Kills every process of this user that holds `token` in [`RUN_VAR`]: what a command
+/// started in a session of its own (`setsid`).
+fn kill_marked(token: &str) {
+    for p in crate::launch::proctree::with_env(RUN_VAR, token) {
+        crate::launch::proctree::signal(&p, nix::sys::signal::Signal::SIGKILL);
+    }
 }
 
 /// Kills the process group `pgid` (a notify command and what it started).

@@ -71,24 +71,38 @@ pub fn acquire(path: &Path) -> Result<Lock, LockError> {
         }
         Err(TryLockError::Error(e)) => return Err(io(e)),
     }
-    file.set_len(0).map_err(io)?;
-    file.rewind().map_err(io)?;
-    write!(file, "{}", std::process::id()).map_err(io)?;
-    file.flush().map_err(io)?;
+    // The pid is for the message only: on a full disk the lock is held without it.
+    let _ = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| write!(file, "{}", std::process::id()))
+        .and_then(|()| file.flush());
     Ok(Lock {
         _file: file,
         path: path.to_path_buf(),
     })
 }
 
+/// Why [`wait_for`] did not take a lock.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WaitError {
+    /// Another process held it for the whole wait (the message names the file and the wait).
+    #[error("{0}")]
+    Held(String),
+    /// The lock file could not be created, opened or locked (a read-only or full disk, the
+    /// state dir replaced by a file): nobody holds it, it cannot be taken at all.
+    #[error("{0}")]
+    Io(String),
+}
+
 /// Takes the lock at `path`, waiting up to `wait` for its holder (polling every 50 ms; a zero
 /// `wait` tries once). Unlike [`acquire`] the file's content is left alone. Released when the
-/// returned file is dropped (or the process dies). `Err` says who held it, or why the file
-/// could not be opened.
-pub async fn wait_for(path: &Path, wait: std::time::Duration) -> Result<File, String> {
+/// returned file is dropped (or the process dies). `Err` says who held it
+/// ([`WaitError::Held`]), or why the file could not be opened ([`WaitError::Io`]).
+pub async fn wait_for(path: &Path, wait: std::time::Duration) -> Result<File, WaitError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            .map_err(|e| WaitError::Io(format!("cannot create {}: {e}", dir.display())))?;
     }
     let file = OpenOptions::new()
         .create(true)
@@ -96,7 +110,7 @@ pub async fn wait_for(path: &Path, wait: std::time::Duration) -> Result<File, St
         .read(true)
         .write(true)
         .open(path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        .map_err(|e| WaitError::Io(format!("cannot open {}: {e}", path.display())))?;
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         match file.try_lock() {
@@ -105,14 +119,17 @@ pub async fn wait_for(path: &Path, wait: std::time::Duration) -> Result<File, St
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
             Err(TryLockError::WouldBlock) => {
-                return Err(format!(
+                return Err(WaitError::Held(format!(
                     "{} was still held after {:.0} s",
                     path.display(),
                     wait.as_secs_f64()
-                ));
+                )));
             }
             Err(TryLockError::Error(e)) => {
-                return Err(format!("cannot lock {}: {e}", path.display()));
+                return Err(WaitError::Io(format!(
+                    "cannot lock {}: {e}",
+                    path.display()
+                )));
             }
         }
     }
@@ -138,7 +155,17 @@ mod tests {
         let err = super::wait_for(&p, std::time::Duration::from_millis(120))
             .await
             .unwrap_err();
-        assert!(err.contains("still held after"), "{err}");
+        assert!(
+            matches!(&err, super::WaitError::Held(m) if m.contains("still held after")),
+            "{err}"
+        );
+        // A state dir replaced by a file: not contention.
+        let f = d.path().join("file");
+        std::fs::write(&f, "x").unwrap();
+        let err = super::wait_for(&f.join("fleet.lock"), std::time::Duration::ZERO)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, super::WaitError::Io(_)), "{err}");
         let p2 = p.clone();
         let waiter =
             tokio::spawn(

@@ -222,6 +222,31 @@ impl StateDir {
         }
     }
 
+    /// Whether state can be saved now: a probe file of 4 KiB is written in the state dir and
+    /// removed. `Err` says why not (the state dir is a file, read-only, or its disk full),
+    /// naming the directory. A state dir that does not exist yet is fine (it is created by
+    /// the first write).
+    pub fn probe_write(&self) -> Result<(), String> {
+        use std::io::Write;
+        let dir = &self.dir;
+        match std::fs::metadata(dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
+            Ok(m) if !m.is_dir() => {
+                return Err(format!("{} is not a directory", dir.display()));
+            }
+            Ok(_) => {}
+        }
+        let fail = |e: std::io::Error| format!("cannot write in {}: {e}", dir.display());
+        let mut f = tempfile::Builder::new()
+            .prefix(".probe-")
+            .tempfile_in(dir)
+            .map_err(fail)?;
+        f.write_all(&[0u8; 4096]).map_err(fail)?;
+        f.flush().map_err(fail)?;
+        Ok(())
+    }
+
     /// `state/supervision.json`.
     pub fn supervision_path(&self) -> PathBuf {
         self.dir.join("supervision.json")

@@ -220,7 +220,12 @@ impl Tmux {
         if let Some(s) = &self.socket {
             cmd.arg("-L").arg(s);
         }
+        // A server this call starts must not carry the marks of the agent that ran us (an
+        // agent starting another fleet): every pane would inherit them, and stopping that
+        // agent's session would stop this server's panes too (see `launch::stop`).
         cmd.args(args)
+            .env_remove("AGENTS_FLEET")
+            .env_remove("AGENTS_SESSION")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

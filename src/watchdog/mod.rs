@@ -98,6 +98,7 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     let mut hup = signal(SignalKind::hangup())?;
     let start = Instant::now();
     let (mut next_light, mut next_heavy) = (start, start);
+    let mut lock_problem: Option<String> = None;
     let reason = loop {
         let mut event = false;
         // Biased: a signal wins over a due tick, and when a closed session's SIGHUP and a
@@ -148,6 +149,23 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
                         l.path.display()
                     );
                     lock = l;
+                    lock_problem = None;
+                }
+                // The lock file cannot be made where it belongs (the state dir unwritable,
+                // replaced by a file): no other watchdog can take it there either. Keep the
+                // one held and keep supervising; say so once.
+                Err(crate::state::lock::LockError::Io { path, error }) => {
+                    let e = format!(
+                        "cannot take the watchdog lock {} again: {error}",
+                        path.display()
+                    );
+                    if lock_problem.as_deref() != Some(e.as_str()) {
+                        tracing::error!(
+                            "{e}; this watchdog goes on (state is not being saved until {} is writable)",
+                            ctx.state.dir().display()
+                        );
+                    }
+                    lock_problem = Some(e);
                 }
                 Err(e) => {
                     tracing::error!("{e}; this watchdog stops");
@@ -207,6 +225,8 @@ pub struct Watchdog {
     ticker: Ticker,
     handoff: handoff::Checker,
     tmux_error: Option<String>,
+    /// Why the fleet lock cannot be created (an unwritable state dir), logged once.
+    lock_error: Option<String>,
     watcher: Option<crate::tmux::control::Watcher>,
     waker: wake::Waker,
 }
@@ -217,6 +237,7 @@ impl Watchdog {
             ticker: Ticker::default(),
             handoff: handoff::Checker::default(),
             tmux_error: None,
+            lock_error: None,
             watcher: None,
             waker: wake::Waker::default(),
         }
@@ -274,10 +295,26 @@ impl Watchdog {
         )
         .await
         {
-            Ok(f) => f,
-            Err(e) => {
+            Ok(f) => {
+                if self.lock_error.take().is_some() {
+                    tracing::info!("the fleet lock can be taken again");
+                }
+                Some(f)
+            }
+            Err(crate::state::lock::WaitError::Held(e)) => {
                 tracing::debug!("the fleet is being started or stopped ({e}); tick skipped");
                 return false;
+            }
+            // Nobody holds it and nobody can: supervising must not depend on the disk.
+            Err(crate::state::lock::WaitError::Io(e)) => {
+                if self.lock_error.as_deref() != Some(e.as_str()) {
+                    tracing::error!(
+                        "{e}: supervising without the fleet lock, and state is not being saved; make {} writable (or free space on its disk)",
+                        ctx.state.dir().display()
+                    );
+                }
+                self.lock_error = Some(e);
+                None
             }
         };
         if heavy && advance::check(ctx).await {

@@ -68,6 +68,23 @@ pub struct Mem {
     /// The last exit whose status tmux reported (see [`detect::exited::reason_after`]).
     exit: Option<detect::exited::Known>,
     view: AgentView,
+    /// The limit hold as it is when writing it failed (a full or read-only disk): `Some(h)`
+    /// wins over the file (which is stale) until a write succeeds, so a hold is neither lost
+    /// nor re-detected every tick with a moving end.
+    unsaved_hold: Option<Option<crate::state::LimitState>>,
+    /// Why the hold last could not be written (logged once per distinct error).
+    hold_error: Option<String>,
+}
+
+impl Mem {
+    /// The agent's limit hold: the one kept in memory when it could not be written, else the
+    /// file's. `Err`: the file is corrupt.
+    fn hold(&self, ctx: &Ctx, session: &str) -> Result<Option<crate::state::LimitState>, String> {
+        match &self.unsaved_hold {
+            Some(h) => Ok(h.clone()),
+            None => ctx.state.limit(session),
+        }
+    }
 }
 
 /// How long the pane of a backend that declares `process_name` may run something else (a
@@ -155,6 +172,8 @@ pub struct Ticker {
     complete_reported: bool,
     /// A tick has run: an agent first seen later was added by a config reload.
     ticked: bool,
+    /// Why `supervision.json` cannot be written (logged once, until it can again).
+    publish_error: Option<String>,
 }
 
 fn evidence(r: &Reading) -> serde_json::Value {
@@ -189,13 +208,14 @@ impl Ticker {
     /// Supervises every watched agent once. `sessions` is this tick's `list-panes`; `heavy`
     /// adds the backend-mismatch check. `fleet_lock` is the fleet's start/stop lock, taken by
     /// the caller (the operator's `down` markers are read under it, so a restart never undoes
-    /// a `down`); it is released before anything is typed.
+    /// a `down`); it is released before anything is typed. `None` when the lock file cannot
+    /// be created at all (an unwritable state dir): supervision goes on without it.
     pub async fn tick(
         &mut self,
         ctx: &Ctx,
         sessions: &crate::tmux::Sessions,
         heavy: bool,
-        fleet_lock: std::fs::File,
+        fleet_lock: Option<std::fs::File>,
     ) {
         let cfg = &ctx.cfg;
         let w = &cfg.watchdog;
@@ -393,7 +413,7 @@ impl Ticker {
                 continue;
             };
             // A usage limit never spends restart budget (a gone session of a held agent).
-            let held = matches!(ctx.state.limit(&a.session), Ok(Some(h)) if h.until > now);
+            let held = matches!(mem.hold(ctx, &a.session), Ok(Some(h)) if h.until > now);
             let verdict = match mem.history.verdict(&policy, now) {
                 Verdict::GiveUp { .. } if held => Verdict::Now,
                 v => v,
@@ -691,11 +711,27 @@ impl Ticker {
             agents: agents.clone(),
         };
         match ctx.state.set_supervision(&view) {
-            Ok(()) => self.published = Some(agents),
-            Err(e) => tracing::warn!(
-                "cannot write {}: {e}",
-                ctx.state.supervision_path().display()
-            ),
+            Ok(()) => {
+                self.published = Some(agents);
+                if self.publish_error.take().is_some() {
+                    tracing::info!(
+                        "{} is written again",
+                        ctx.state.supervision_path().display()
+                    );
+                }
+            }
+            // Once, not every tick: the state dir stays unwritable (or its disk full) for a
+            // while, and `status` says so meanwhile.
+            Err(e) => {
+                let e = e.to_string();
+                if self.publish_error.as_deref() != Some(e.as_str()) {
+                    tracing::warn!(
+                        "cannot write {}: {e}; `status` shows old states until it can (retried every tick, logged once)",
+                        ctx.state.supervision_path().display()
+                    );
+                }
+                self.publish_error = Some(e);
+            }
         }
     }
 }
@@ -770,7 +806,7 @@ fn self_supervise(
 ) -> Option<(String, serde_json::Value)> {
     let backend = ctx.cfg.backend_of(a);
     // The usage-limit hold.
-    let hold = match ctx.state.limit(&a.session) {
+    let hold = match mem.hold(ctx, &a.session) {
         Ok(h) => {
             mem.corrupt_reported = false;
             h
@@ -800,13 +836,31 @@ fn self_supervise(
         _ => mem.promise_corrupt_reported = false,
     }
     let step = limit::step(hold.as_ref(), reading, now, limits, mem.old_news.as_ref());
-    if step.hold != hold {
+    // Written when it changed, and retried every tick while an earlier write failed.
+    if step.hold != hold || mem.unsaved_hold.is_some() {
         let written = match &step.hold {
             Some(h) => ctx.state.set_limit(&a.session, h),
             None => ctx.state.clear_limit(&a.session),
         };
-        if let Err(e) = written {
-            tracing::error!("{}: cannot record the limit hold: {e}", a.name);
+        match written {
+            Ok(()) => {
+                if mem.unsaved_hold.take().is_some() {
+                    tracing::info!("{}: the limit hold is recorded again", a.name);
+                }
+                mem.hold_error = None;
+            }
+            Err(e) => {
+                let e = e.to_string();
+                if mem.hold_error.as_deref() != Some(e.as_str()) {
+                    tracing::error!(
+                        "{}: cannot record the limit hold in {}: {e}; kept in memory (a watchdog restart loses it) until it can be written",
+                        a.name,
+                        ctx.state.limit_path(&a.session).display()
+                    );
+                }
+                mem.hold_error = Some(e);
+                mem.unsaved_hold = Some(step.hold.clone());
+            }
         }
     }
     if let Some((event, why)) = &step.event {

@@ -87,3 +87,167 @@ fn full_disk_watchdog_reuses_an_unchanged_kickoff_and_logs_a_failure_once() {
     assert_eq!(failures, 1, "logged {failures} times:\n{err}");
     assert!(err.contains("cannot write its kickoff file"), "{err}");
 }
+
+/// Issue 15 item 5: the state dir replaced by a file while the fleet runs (as a read-only
+/// mount would make it, which root cannot be given in a test).
+#[test]
+fn an_unwritable_state_dir_keeps_the_watchdog_and_does_not_keep_down_from_stopping() {
+    let t = started(&fleet_config("us-", 2, ""));
+    assert_eq!(t.sessions().len(), 3, "{:?}", t.sessions());
+    let state = t.path().join(".agents/state");
+    std::fs::rename(&state, t.path().join(".agents/state.moved")).unwrap();
+    std::fs::write(&state, "not a directory\n").unwrap();
+    // Several ticks later the watchdog still runs.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(watchdog_running(&t), "the watchdog exited");
+    let (code, out, err) = t.run(&["status"]);
+    assert!(
+        out.contains("state is not being saved") && out.contains("is not a directory"),
+        "{out}\n{err}"
+    );
+    assert_ne!(code, 0, "status said all is well:\n{out}");
+    let (code, _, err) = t.run(&["down"]);
+    assert!(
+        t.sessions().is_empty(),
+        "left running: {:?}\n{err}",
+        t.sessions()
+    );
+    assert!(
+        !err.contains("another `agents` command is starting or stopping"),
+        "{err}"
+    );
+    assert!(err.contains("going on without the fleet lock"), "{err}");
+    assert!(
+        err.contains("a1 is stopped, but `down` could not record it"),
+        "{err}"
+    );
+    assert_eq!(code, 1, "{err}");
+    // The watchdog said so once, not every tick.
+    let log = std::fs::read_to_string(t.path().join(".agents/us-watchdog.log")).unwrap();
+    for said in ["cannot write", "supervising without the fleet lock"] {
+        let n = log
+            .lines()
+            .filter(|l| {
+                l.contains(said) && l.contains("supervision.json") == (said == "cannot write")
+            })
+            .count();
+        assert_eq!(n, 1, "{said:?} logged {n} times:\n{log}");
+    }
+}
+
+/// Issue 15 item 6: a usage limit seen while the disk is full is held once (in memory), not
+/// re-detected every tick with a moving end; `status` on that disk says state is not being
+/// saved.
+#[test]
+fn full_disk_a_limit_is_held_once_in_memory_and_status_says_state_is_not_saved() {
+    let t = TestEnv::new();
+    let go = t.path().join("go");
+    t.write_script(
+        "run-agent.sh",
+        &format!(
+            "#!/usr/bin/env bash\nwhile [ ! -e '{}' ]; do sleep 0.1; done\necho \"You've hit your usage limit\"\nwhile IFS= read -r line; do :; done\n",
+            go.display()
+        ),
+    );
+    t.config(
+        "[defaults]\nsession_prefix = \"fl-\"\nlog_dir = \".agents\"\nwatch = \"heal\"\n\n\
+         [backend.reader]\nbin = \"./run-agent.sh\"\nprompt_delivery = \"exec\"\nlimit_re = \"usage limit\"\n\n\
+         [watchdog]\nsignal_interval = 0.3\nheavy_interval = 0.6\nlimit_probe_fallback = 600\n\n\
+         [[agent]]\nname = \"a1\"\nbackend = \"reader\"\n",
+    );
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    assert_eq!(t.run(&["down", "watchdog"]).0, 0);
+
+    // The watchdog on a full disk; then the agent hits its limit.
+    let mut wd = limited(&t, 0, &["watchdog"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    std::fs::write(&go, "").unwrap();
+    assert!(
+        wait_until(5.0, || t.pane("fl-a1").contains("usage limit")),
+        "the agent did not show its limit"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(3000));
+    let status = limited(&t, 0, &["status"]).output().unwrap();
+    wd.kill().unwrap();
+    let out = wd.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let hits = err.matches("hit a usage limit").count();
+    assert_eq!(hits, 1, "the limit was detected {hits} times:\n{err}");
+    let failures = err.matches("cannot record the limit hold").count();
+    assert_eq!(failures, 1, "logged {failures} times:\n{err}");
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        shown.contains("state is not being saved"),
+        "{shown}\n{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+/// Issue 15 item 6: an event cut short by a full disk leaves a partial line; the next event,
+/// once there is room again, starts on a fresh line instead of being glued to it.
+#[test]
+fn full_disk_a_partial_event_line_is_not_glued_to_the_next_event() {
+    let t = TestEnv::new();
+    t.config(&fleet_config("fe-", 1, ""));
+    assert_eq!(t.run(&["up", "a1"]).0, 0);
+    // What one block of `ulimit -f` is under this `sh` (512 or 1024 bytes).
+    let probe = t.path().join("probe");
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f 1 && head -c 5000 /dev/zero > '{}'",
+            probe.display()
+        ))
+        .status()
+        .unwrap();
+    let block = std::fs::metadata(&probe).unwrap().len();
+    assert!(block == 512 || block == 1024, "block {block}");
+    // events.jsonl, whole lines, 30 bytes short of a 4-block limit: the next event is cut.
+    let events = t.path().join(".agents/events.jsonl");
+    let mut text = std::fs::read_to_string(&events).unwrap();
+    let limit = 4 * block as usize;
+    while text.len() < limit - 30 {
+        let pad = (limit - 30 - text.len()).min(200);
+        let filler = format!(
+            "{{\"event\":\"pad\",\"x\":\"{}\"}}\n",
+            "x".repeat(pad.saturating_sub(24))
+        );
+        if text.len() + filler.len() > limit - 30 {
+            break;
+        }
+        text.push_str(&filler);
+    }
+    std::fs::write(&events, &text).unwrap();
+    let out = limited(&t, 4, &["down", "a1"]).output().unwrap();
+    assert!(
+        t.sessions().is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cut = std::fs::read_to_string(&events).unwrap();
+    assert!(
+        !cut.ends_with('\n'),
+        "the stop event was not cut short: not a fair test"
+    );
+    // Room again: the next event is a line of its own.
+    assert_eq!(t.run(&["up", "a1"]).0, 0);
+    let after = std::fs::read_to_string(&events).unwrap();
+    let last = after.lines().last().unwrap();
+    let e: serde_json::Value = serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("the last line is not JSON ({e}): {last}"));
+    assert_eq!(e["event"], "start", "{last}");
+    assert_eq!(e["name"], "a1", "{last}");
+    assert!(
+        after
+            .lines()
+            .filter(|l| serde_json::from_str::<serde_json::Value>(l).is_err())
+            .count()
+            == 1,
+        "only the cut line is unreadable:\n{after}"
+    );
+}

@@ -224,9 +224,12 @@ fn alive(pid: &str) -> bool {
 fn a_hanging_notify_command_is_killed_at_its_timeout_without_delaying_a_restart() {
     let t = TestEnv::new();
     let pidfile = t.path().join("sleep.pid");
+    let setsid_pidfile = t.path().join("setsid.pid");
+    // One child in the command's process group, one in a session of its own (issue 15).
     let notify = format!(
-        "command = [\"sh\", \"-c\", \"sleep 100 & echo $! > '{}'; wait\"]\ntimeout = 4",
-        pidfile.display()
+        "command = [\"sh\", \"-c\", \"sleep 100 & echo $! > '{}'; setsid sleep 101 & echo $! > '{}'; wait\"]\ntimeout = 4",
+        pidfile.display(),
+        setsid_pidfile.display()
     );
     t.config(&config("nh-", &notify, true));
     assert_eq!(t.run(&["up"]).0, 0);
@@ -280,6 +283,11 @@ fn a_hanging_notify_command_is_killed_at_its_timeout_without_delaying_a_restart(
     assert!(
         wait_until(2.0, || !alive(pid.trim())),
         "the sleep the notify command started still runs"
+    );
+    let pid = std::fs::read_to_string(&setsid_pidfile).unwrap();
+    assert!(
+        wait_until(2.0, || !alive(pid.trim())),
+        "the `setsid sleep` the notify command started still runs"
     );
     assert!(watchdog_running(&t), "the watchdog is still up");
 }

@@ -165,3 +165,115 @@ fn stop_keys_are_typed_before_the_session_is_killed() {
     assert!(wait_until(1.0, || count(&s) == 0));
     assert!(t.sessions().is_empty(), "{:?}", t.sessions());
 }
+
+/// Pids of running `sleep <arg>` processes.
+fn pids(arg: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let c = std::fs::read(e.path().join("cmdline")).ok()?;
+            let argv: Vec<&[u8]> = c.split(|&b| b == 0).filter(|a| !a.is_empty()).collect();
+            (argv.len() == 2 && argv[0].ends_with(b"sleep") && argv[1] == arg.as_bytes())
+                .then_some(pid)
+        })
+        .collect()
+}
+
+/// Kills what a failed test left running (`sleep <arg>` for each arg) when dropped.
+struct Leftovers(Vec<String>);
+
+impl Drop for Leftovers {
+    fn drop(&mut self) {
+        for a in &self.0 {
+            for p in pids(a) {
+                let _ = std::process::Command::new("kill")
+                    .args(["-9", &p.to_string()])
+                    .status();
+            }
+        }
+    }
+}
+
+/// An agent whose startup double-forks two children out of its pane's process tree: one
+/// with `nohup` (it keeps the pane's session id), one with `setsid` (a session of its own;
+/// only its environment says whose it is).
+fn double_forker(nohup: &str, setsid: &str, main: &str) -> String {
+    format!(
+        "sh -c '( nohup sleep {nohup} >/dev/null 2>&1 & ); ( setsid sleep {setsid} >/dev/null 2>&1 & ); exec sleep {main}'"
+    )
+}
+
+#[test]
+fn restart_and_down_leave_no_double_forked_child() {
+    let t = TestEnv::new();
+    let (a, b, c) = (secs(&t, 3001), secs(&t, 3002), secs(&t, 3003));
+    let _left = Leftovers(vec![a.clone(), b.clone(), c.clone()]);
+    t.config(&config("df-", &[("dbl", double_forker(&a, &b, &c))], ""));
+    assert_eq!(t.run(&["up", "dbl"]).0, 0);
+    assert!(
+        wait_until(5.0, || count(&a) == 1 && count(&b) == 1 && count(&c) == 1),
+        "the agent did not start its processes"
+    );
+    let (old_a, old_b) = (pids(&a), pids(&b));
+    let (code, _, err) = t.run(&["restart", "dbl"]);
+    assert_eq!(code, 0, "{err}");
+    for (needle, old) in [(&a, &old_a), (&b, &old_b)] {
+        assert!(
+            wait_until(2.0, || pids(needle).iter().all(|p| !old.contains(p))),
+            "the double-forked `sleep {needle}` outlived `restart`:\n{err}"
+        );
+    }
+    assert!(
+        wait_until(5.0, || count(&a) == 1 && count(&b) == 1 && count(&c) == 1),
+        "the restarted agent did not start its processes once: {} {} {}",
+        count(&a),
+        count(&b),
+        count(&c)
+    );
+    let (code, _, err) = t.run(&["down"]);
+    assert_eq!(code, 0, "{err}");
+    for needle in [&a, &b, &c] {
+        assert!(
+            wait_until(2.0, || count(needle) == 0),
+            "`sleep {needle}` outlived `down`:\n{err}"
+        );
+    }
+}
+
+#[test]
+fn down_leaves_the_processes_of_another_fleet_with_the_same_session_names() {
+    let (mine, other) = (TestEnv::new(), TestEnv::new());
+    let (a, b, c) = (secs(&mine, 3011), secs(&mine, 3012), secs(&mine, 3013));
+    let (x, y, z) = (secs(&other, 3021), secs(&other, 3022), secs(&other, 3023));
+    let _left = Leftovers([&a, &b, &c, &x, &y, &z].map(|s| s.to_string()).to_vec());
+    mine.config(&config("same-", &[("dbl", double_forker(&a, &b, &c))], ""));
+    other.config(&config("same-", &[("dbl", double_forker(&x, &y, &z))], ""));
+    assert_eq!(mine.run(&["up", "dbl"]).0, 0);
+    assert_eq!(other.run(&["up", "dbl"]).0, 0);
+    assert!(
+        wait_until(5.0, || [&a, &b, &c, &x, &y, &z]
+            .iter()
+            .all(|s| count(s) == 1)),
+        "the agents did not start their processes"
+    );
+    let (code, _, err) = mine.run(&["down"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(2.0, || [&a, &b, &c].iter().all(|s| count(s) == 0)),
+        "this fleet's processes outlived `down`"
+    );
+    for s in [&x, &y, &z] {
+        assert_eq!(
+            count(s),
+            1,
+            "`down` of one fleet stopped `sleep {s}` of the other"
+        );
+    }
+    assert_eq!(other.sessions(), ["same-dbl"]);
+    assert_eq!(other.run(&["down"]).0, 0);
+    assert!(wait_until(2.0, || [&x, &y, &z]
+        .iter()
+        .all(|s| count(s) == 0)));
+}

@@ -401,3 +401,27 @@ fn deleting_the_state_dir_does_not_let_a_second_watchdog_in() {
     assert!(err.contains("already running"), "{err}");
     assert!(watchdog_running(&t));
 }
+
+/// Issue 15 item 7: with `session_prefix` changed while the fleet runs, `up` starts a second
+/// watchdog in the new session, which exits on the lock of the first: `up` says so and exits
+/// non-zero instead of reporting success.
+#[test]
+fn up_reports_a_watchdog_that_failed_to_start() {
+    let t = started(&fleet_config("wp1-", 1, ""));
+    assert!(watchdog_running(&t));
+    t.config(&fleet_config("wp2-", 1, ""));
+    let (code, _, err) = t.run(&["up"]);
+    assert_ne!(code, 0, "up reported success:\n{err}");
+    assert!(
+        err.contains("the watchdog did not start")
+            && err.contains("another watchdog is already running"),
+        "{err}"
+    );
+    assert!(
+        t.events_named("start-failed")
+            .iter()
+            .any(|e| e["name"] == "watchdog"),
+        "{:?}",
+        t.events_named("start-failed")
+    );
+}
