@@ -614,8 +614,7 @@ pub(crate) mod tests {
         assert_eq!(read(&opencode, quoted).state, State::Idle);
         let asking = "  ┃  △ Permission required\n  ┃  allow once\n  ╹▀▀▀▀▀▀▀▀\n           tab agents  ctrl+p commands\n";
         assert_eq!(read(&opencode, asking).state, State::Dialog);
-        let limited =
-            "  ╹▀▀▀▀▀▀▀▀\n   ⬝⬝⬝⬝⬝⬝⬝⬝ You exceeded your current quota, please check your plan. [retrying in 9s attempt #3]\n";
+        let limited = "  ╹▀▀▀▀▀▀▀▀\n   ⬝⬝⬝⬝⬝⬝⬝⬝ You exceeded your current quota, please check your plan. [retrying in 9s attempt #3]\n";
         assert_eq!(read(&opencode, limited).state, State::Limited);
     }
 
