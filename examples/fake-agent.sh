@@ -27,7 +27,9 @@
 #      /hang          stop reading input and show nothing (an agent that stalled)
 #      /quit          exit 0;  /exit N  exit with status N
 #    With FAKE_RECORD_DIR set, every line received is also appended to
-#    $FAKE_RECORD_DIR/<session>.txt (the tests read what an agent was told).
+#    $FAKE_RECORD_DIR/<session>.txt (the tests read what an agent was told), and a line typed
+#    while it worked (waiting in the input when it goes idle) is noted in
+#    $FAKE_RECORD_DIR/<session>.typed-while-busy.txt.
 kickoff=${1:?usage: fake-agent.sh KICKOFF SESSION MODEL}
 session=${2:-unknown}
 model=${3:-default}
@@ -80,6 +82,14 @@ limit_auto() {  # $1 seconds to the reset (rounded up to a whole minute), $2 res
     done
 }
 
+went_idle() {  # the idle line; notes a line typed while busy (already waiting to be read)
+    if [[ -n ${FAKE_RECORD_DIR:-} ]] && read -r -t 0; then
+        mkdir -p -- "$FAKE_RECORD_DIR" &&
+            printf 'a line was waiting after %s\n' "$1" >>"$FAKE_RECORD_DIR/$session.typed-while-busy.txt"
+    fi
+    printf '[%s] idle — waiting for input\n' "$(date +%H:%M:%S)"
+}
+
 spin() {  # $1 seconds, $2 label
     local i
     for ((i = 1; i <= $1; i++)); do
@@ -102,7 +112,7 @@ else
     printf 'kickoff file %s is missing\n' "$kickoff"
 fi
 spin "${FAKE_WORK_SECS:-5}" "the kickoff"
-printf '[%s] idle — waiting for input\n' "$(date +%H:%M:%S)"
+went_idle "the kickoff"
 
 n=0
 while IFS= read -r line; do
@@ -143,6 +153,6 @@ while IFS= read -r line; do
         */hang*) exec sleep infinity ;;
     esac
     spin "${FAKE_REPLY_SECS:-2}" "message #$n"
-    printf '[%s] idle — waiting for input\n' "$(date +%H:%M:%S)"
+    went_idle "message #$n"
 done
 exec sleep infinity  # stdin closed: stay up like an idle TUI

@@ -2,8 +2,12 @@
 //!
 //! DONE rule (SPEC defect 3): a line that is exactly the `done_marker` heading (`## DONE`,
 //! trailing spaces allowed — `## DONE CRITERIA` is another heading), followed, after blank
-//! lines, by a line that is neither another heading nor a placeholder such as
-//! "not yet — written here only when all gates pass".
+//! lines, by a verdict: a line that is neither another heading nor a placeholder such as
+//! "not yet — written here only when all gates pass". Markdown dress is taken off before the
+//! verdict is judged (list markers, `> `, `_…_`, `*…*`, `` `…` ``, `(…)`, quotes), so
+//! `- not yet`, `_not yet_`, `*pending*`, `(not yet)`, `` `TBD` ``, `TODO`, `...` and a
+//! bare `-` are placeholders too; a verdict has a letter or digit. An unchecked task box
+//! (`- [ ] …`) anywhere under the heading (up to the next heading) means not done.
 
 use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex};
@@ -15,10 +19,14 @@ use crate::state::StateDir;
 
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s*(not yet|not done|not complete|incomplete|pending\b|tbd\b|n/?a\b|written here only|only when|to be (written|filled)|when all|<.*>)",
+        r"(?i)^\s*(not yet|not done|not complete|incomplete|pending\b|tbd\b|todo\b|fixme\b|xxx\b|n/?a\b|none yet|written here only|only when|to be (written|filled|decided|determined)|when all|fill (in|me)|<.*>)",
     )
     .expect("static regex")
 });
+
+/// An unchecked markdown task box: `- [ ] gate 2`, `* [ ]`, `1. [ ]`.
+static UNCHECKED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*(?:[-*+]|\d+[.)])\s+\[\s\]").expect("static regex"));
 
 /// Whether status-file `text` carries a real verdict under `marker`.
 pub fn is_done(text: &str, marker: &str) -> bool {
@@ -27,11 +35,41 @@ pub fn is_done(text: &str, marker: &str) -> bool {
         if line.trim_end() != marker {
             return false;
         }
-        match lines[i + 1..].iter().find(|l| !l.trim().is_empty()) {
-            None => false,
-            Some(body) => !body.trim_start().starts_with('#') && !PLACEHOLDER.is_match(body),
+        let section: Vec<&str> = lines[i + 1..]
+            .iter()
+            .take_while(|l| !l.trim_start().starts_with('#'))
+            .copied()
+            .collect();
+        if section.iter().any(|l| UNCHECKED.is_match(l)) {
+            return false;
         }
+        section
+            .iter()
+            .find(|l| !l.trim().is_empty())
+            .is_some_and(|body| is_verdict(body))
     })
+}
+
+/// Whether `line` (the first one under the DONE heading) is a verdict once its markdown
+/// dress is taken off: it has a letter or digit and is no placeholder.
+fn is_verdict(line: &str) -> bool {
+    if PLACEHOLDER.is_match(line) {
+        return false;
+    }
+    let text = undress(line);
+    text.chars().any(char::is_alphanumeric) && !PLACEHOLDER.is_match(&text)
+}
+
+/// `line` without its markdown dress: a blockquote `>`, a list marker (`-`, `*`, `+`, `1.`),
+/// a checked task box `[x]`, and emphasis, code, brackets and quotes around the words.
+fn undress(line: &str) -> String {
+    static LEAD: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:\s*>)*\s*(?:(?:[-*+]|\d+[.)])(?:\s+|$))?(?:\[[xX]\]\s*)?")
+            .expect("static regex")
+    });
+    let rest = &line[LEAD.find(line).map_or(0, |m| m.end())..];
+    rest.trim_matches(|c: char| c.is_whitespace() || "_*`~()[]{}\"'“”‘’:.,;!?—–-…".contains(c))
+        .to_string()
 }
 
 /// The status file of `phase`: `<repo>/<state_subdir>/<status>` if it exists, else
@@ -129,5 +167,59 @@ mod tests {
         ));
         assert!(!is_done("## DONE\n<!-- fill in -->\n", m));
         assert!(!is_done("## Gates\n- [ ] gate 1\n", m));
+    }
+
+    /// Issue 15 item 4: a placeholder in markdown dress is no verdict, and an unchecked task
+    /// box under the heading is not DONE; a real verdict, dressed or not, still is.
+    #[test]
+    fn issue15_placeholders_in_markdown_dress_are_not_done() {
+        let m = "## DONE";
+        for body in [
+            "- [ ] not yet",
+            "- [ ] all gates pass",
+            "* [ ] verified",
+            "_not yet_",
+            "*pending*",
+            "**Pending**",
+            "(not yet)",
+            "`TBD`",
+            "- not yet",
+            "> not yet",
+            "TODO",
+            "- TODO: fill in when all gates pass",
+            "...",
+            "…",
+            "-",
+            "---",
+            "*",
+            "\"not yet\"",
+            "N/A",
+        ] {
+            let text = format!("# Status\n## DONE\n\n{body}\n");
+            assert!(!is_done(&text, m), "{body:?} advanced the phase");
+        }
+        // A verdict followed by an unchecked box further down the section is not done.
+        assert!(!is_done(
+            "## DONE\nAll gates pass.\n- [x] gate 1\n- [ ] gate 2\n",
+            m
+        ));
+        // An unchecked box under another heading does not count against the verdict.
+        assert!(is_done(
+            "## DONE\nAll gates pass.\n## Later\n- [ ] polish\n",
+            m
+        ));
+        for verdict in [
+            "All gates pass — verified by adversary.",
+            "- All gates pass (adversary, 14:02).",
+            "- [x] all gates pass",
+            "_Verified by the adversary._",
+            "**PASS**",
+            "`cargo test`: 153 passed",
+            "42",
+            "Yes.",
+        ] {
+            let text = format!("# Status\n## DONE\n{verdict}\n");
+            assert!(is_done(&text, m), "{verdict:?} did not advance the phase");
+        }
     }
 }

@@ -22,7 +22,8 @@
 //! recorded once as an event `typed` with the text, and as the agent's last delivery in
 //! `state/typed-<agent>.json` ([`last`], shown by `status`).
 //!
-//! Around it: [`wait_idle`] waits until a pane reads idle (`agents send`, wakes), and
+//! Around it: [`wait_idle`] waits until a pane reads idle (wakes), [`deliver_when_idle`]
+//! waits for it and reads it again under the lock (`agents send`), and
 //! [`press_keys`] presses named keys (`agents send --keys`) under the same lock.
 
 use std::fs::File;
@@ -156,6 +157,69 @@ struct Done {
 /// (event `typed`, `state/typed-<agent>.json`).
 pub async fn deliver(ctx: &Ctx, backend: &Backend, msg: Message<'_>) -> Outcome {
     let done = deliver_locked(ctx, backend, msg).await;
+    record(ctx, msg, done)
+}
+
+/// Like [`deliver`], but only into an idle pane: waits (without the typing lock) until the
+/// pane reads idle ([`wait_idle`]), takes the lock, and reads the pane again under it, so
+/// that of several senders waiting for the same busy agent only one types per idle spell;
+/// the others find it busy again under the lock, let go and wait on, for at most `timeout`
+/// in all. `Err` when nothing was typed: the session is not running, shows a dialog, or is
+/// still busy when the time ran out (no `typed` event then, as for [`wait_idle`]).
+pub async fn deliver_when_idle(
+    ctx: &Ctx,
+    backend: &Backend,
+    msg: Message<'_>,
+    timeout: Duration,
+) -> Result<Outcome, NotIdle> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        wait_idle(ctx, backend, msg.session, left).await?;
+        let lock = match lock(ctx, msg.session).await {
+            Ok(l) => l,
+            Err(why) => {
+                let done = Done {
+                    outcome: Outcome::Failed(why),
+                    presses: 0,
+                    check: None,
+                };
+                return Ok(record(ctx, msg, done));
+            }
+        };
+        let sessions = ctx
+            .tmux
+            .sessions()
+            .await
+            .map_err(|e| NotIdle::NotRunning(format!("cannot list tmux sessions: {e}")))?;
+        match readiness(ctx, backend, &sessions, msg.session).await.idle() {
+            Ok(()) => {
+                let mut done = Done {
+                    outcome: Outcome::Failed(String::new()),
+                    presses: 0,
+                    check: None,
+                };
+                done.outcome = match deliver_held(ctx, backend, msg, &mut done).await {
+                    Ok(o) | Err(o) => o,
+                };
+                drop(lock);
+                return Ok(record(ctx, msg, done));
+            }
+            Err(NotIdle::Busy(why)) => {
+                // Another sender typed first: let the lock go and wait for the next idle.
+                drop(lock);
+                if tokio::time::Instant::now() + IDLE_POLL > deadline {
+                    return Err(NotIdle::Busy(why));
+                }
+                tokio::time::sleep(IDLE_POLL).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Records how a delivery ended (event `typed`, `state/typed-<agent>.json`).
+fn record(ctx: &Ctx, msg: Message<'_>, done: Done) -> Outcome {
     let shown: String = msg.text.chars().take(120).collect();
     let outcome = done.outcome;
     let verified_by = match &outcome {
@@ -204,6 +268,16 @@ async fn deliver_inner(
     done: &mut Done,
 ) -> Result<Outcome, Outcome> {
     let _lock = lock(ctx, msg.session).await.map_err(Outcome::Failed)?;
+    deliver_held(ctx, backend, msg, done).await
+}
+
+/// The steps of a delivery under the session's typing lock (held by the caller).
+async fn deliver_held(
+    ctx: &Ctx,
+    backend: &Backend,
+    msg: Message<'_>,
+    done: &mut Done,
+) -> Result<Outcome, Outcome> {
     let tmux = &ctx.tmux;
     let read = |when: &'static str| async move {
         tmux.screen(msg.session)

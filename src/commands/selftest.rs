@@ -85,7 +85,25 @@ pub fn checks() -> Vec<Check> {
         ),
         (
             "limit banner below an idle prompt is a limit (claude)",
-            state(&claude, "You've hit your usage limit · resets 11pm\n❯ \n") == State::Limited,
+            state(
+                &claude,
+                "❯ go on\n  ⎿  You've hit your session limit · resets 11pm (America/New_York)\n───\n❯ \n───\n",
+            ) == State::Limited,
+        ),
+        (
+            "a reply quoting a limit banner, a dialog or an error is idle (claude)",
+            [
+                "  You've hit your session limit · resets 6:50pm (America/Los_Angeles)",
+                "  Do you want to proceed?",
+                "  Unable to connect to Anthropic services",
+            ]
+            .iter()
+            .all(|q| {
+                state(
+                    &claude,
+                    &format!("❯ explain\n● It prints:\n{q}\n───\n❯ \n───\n"),
+                ) == State::Idle
+            }),
         ),
         (
             "a `## DONE CRITERIA` heading does not finish a phase",
@@ -97,7 +115,9 @@ pub fn checks() -> Vec<Check> {
                 && !crate::phase::is_done(
                     "## DONE\nnot yet — written here only when all gates pass\n",
                     "## DONE",
-                ),
+                )
+                && !crate::phase::is_done("## DONE\n- [ ] not yet\n", "## DONE")
+                && !crate::phase::is_done("## DONE\n`TBD`\n", "## DONE"),
         ),
         (
             "a real verdict under `## DONE` is DONE",

@@ -2,8 +2,9 @@
 //! `agents send NAME --keys KEY...` — a person's message to an agent, through the one typing
 //! path ([`crate::typing::deliver`], purpose `send`).
 //!
-//! Without `--now` it waits until the agent's pane is idle ([`crate::typing::wait_idle`]),
-//! giving up after `--timeout`. A dialog is refused at once (a person must answer it; `--keys`
+//! Without `--now` it waits until the agent's pane is idle and reads it again under the
+//! typing lock ([`crate::typing::deliver_when_idle`]: of several sends waiting for one busy
+//! agent, one is typed per idle spell), giving up after `--timeout`. A dialog is refused at once (a person must answer it; `--keys`
 //! can). `--keys` presses named tmux keys at once, even into a dialog, and submits nothing.
 //! Exit 0 when the delivery was verified; [`EXIT_UNVERIFIED`] (4) when the submit key was
 //! pressed but the delivery could not be verified (the text may have reached the agent);
@@ -90,23 +91,19 @@ pub async fn run(
         bail!("the message is empty\n  help: give some text to send to {name}");
     }
     running(ctx, agent).await?;
-    if let Some(timeout) = wait
-        && let Err(e) = typing::wait_idle(ctx, backend, session, timeout).await
-    {
-        bail!("{}", not_idle(agent, &e, timeout));
-    }
-    let outcome = typing::deliver(
-        ctx,
-        backend,
-        Message {
-            name,
-            session,
-            text,
-            purpose: "send",
-            key_only: false,
-        },
-    )
-    .await;
+    let msg = Message {
+        name,
+        session,
+        text,
+        purpose: "send",
+        key_only: false,
+    };
+    let outcome = match wait {
+        None => typing::deliver(ctx, backend, msg).await,
+        Some(timeout) => typing::deliver_when_idle(ctx, backend, msg, timeout)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", not_idle(agent, &e, timeout)))?,
+    };
     match outcome {
         Outcome::Delivered(by) => {
             tracing::info!("{name} ({session}): delivered and verified ({by})");

@@ -581,6 +581,43 @@ pub(crate) mod tests {
         }
     }
 
+    /// Issue 15 item 1: rule text quoted in a reply is no evidence; drawn where the CLI draws
+    /// it, it still is (the permission prompt above its options, a limit error line, the
+    /// opencode status row).
+    #[test]
+    fn quoted_rule_text_is_not_evidence() {
+        let at = DateTime::parse_from_rfc3339("2026-12-04T12:00:00Z").unwrap();
+        let preset = |n: &str| presets().into_iter().find(|b| b.name == n).unwrap();
+        let claude = preset("claude");
+        let read = |b: &Backend, s: &str| classify(b, s, at, Tz::UTC);
+        let tail = "───\n❯ \n───\n  ? for shortcuts\n";
+        for quoted in [
+            "● It asks:\n  Do you want to proceed?\n  and waits.\n",
+            "● It asks:\n  Do you want to proceed?\n  ❯ 1. Yes\n",
+            "● The banner:\n  You've hit your session limit · resets 6:50pm (America/Los_Angeles)\n",
+            "● Verbatim:\n    ⎿  You've hit your weekly limit · resets Nov 23, 10am\n",
+            "● Footer:\n  Usage limit reached · limit resets 3:59pm\n",
+            "● Offline:\n  Unable to connect to Anthropic services\n",
+            "● If it says Not logged in · Please run /login, log in.\n",
+        ] {
+            let r = read(&claude, &format!("❯ explain\n{quoted}{tail}"));
+            assert_eq!(r.state, State::Idle, "{quoted}: {:?}", r.line);
+        }
+        let permission = "❯ delete it\n● Bash(rm -rf build)\n Bash command\n   rm -rf build\n Do you want to proceed?\n ❯ 1. Yes\n   2. No\n";
+        assert_eq!(read(&claude, permission).state, State::Dialog);
+        let limit = format!(
+            "❯ go\n  ⎿  You've hit your session limit · resets 6:50pm (America/Los_Angeles)\n{tail}"
+        );
+        assert_eq!(read(&claude, &limit).state, State::Limited);
+        let opencode = preset("opencode");
+        let quoted = "     It said: rate limit, usage limit, quota exceeded.\n     △ Permission required is a dialog.\n  ╹▀▀▀▀▀▀▀▀\n           tab agents  ctrl+p commands\n";
+        assert_eq!(read(&opencode, quoted).state, State::Idle);
+        let asking = "  ┃  △ Permission required\n  ┃  allow once\n  ╹▀▀▀▀▀▀▀▀\n           tab agents  ctrl+p commands\n";
+        assert_eq!(read(&opencode, asking).state, State::Dialog);
+        let limited = "  ╹▀▀▀▀▀▀▀▀\n   ⬝⬝⬝⬝⬝⬝⬝⬝ You exceeded your current quota, please check your plan. [retrying in 9s attempt #3]\n";
+        assert_eq!(read(&opencode, limited).state, State::Limited);
+    }
+
     /// A quota exhaustion is a limit even under the CLI's own retry countdown; a rate limit
     /// under it stays active; a quota error above fresh work or a newer prompt does not count.
     #[test]

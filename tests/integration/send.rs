@@ -226,3 +226,46 @@ fn send_rejects_bad_input_with_a_clear_error() {
     );
     assert!(typed(&t, "send").is_empty());
 }
+
+/// Issue 15 item 3: five `agents send` at once into a busy agent are typed one per idle
+/// spell: each sender reads the pane again under the typing lock, so none types while the
+/// agent works on another's message (the demo agent notes a line that was already waiting
+/// in its input when it went idle).
+#[test]
+fn concurrent_sends_into_a_busy_agent_are_typed_one_per_idle_spell() {
+    let t = TestEnv::new();
+    t.config(&send_config("sc-"));
+    up_with(&t, &[("FAKE_WORK_SECS", "3"), ("FAKE_REPLY_SECS", "2")]);
+    assert!(wait_until(5.0, || busy(&t, "sc-a1")), "{}", t.pane("sc-a1"));
+    let texts: Vec<String> = (1..=5).map(|i| format!("parallel message {i}")).collect();
+    let results: Vec<(i32, String, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = texts
+            .iter()
+            .map(|text| s.spawn(|| t.run(&["send", "a1", "--timeout", "50", text])))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (code, _, err) in &results {
+        assert_eq!(*code, 0, "{err}");
+    }
+    assert!(
+        wait_until(15.0, || t.received("sc-a1").len() >= 5 && idle(&t, "sc-a1")),
+        "{:?}\n{}",
+        t.received("sc-a1"),
+        t.pane("sc-a1")
+    );
+    let mut got = t.received("sc-a1");
+    got.sort();
+    assert_eq!(got, texts, "each text received once, one line each");
+    let busy_lines =
+        std::fs::read_to_string(t.path().join("received").join("sc-a1.typed-while-busy.txt"))
+            .unwrap_or_default();
+    assert!(
+        busy_lines.is_empty(),
+        "text typed while the agent was busy: {busy_lines}\n{}",
+        t.pane("sc-a1")
+    );
+    let ev = typed(&t, "send");
+    assert_eq!(ev.len(), 5, "{ev:?}");
+    assert!(ev.iter().all(|e| e["outcome"] == "delivered"), "{ev:?}");
+}

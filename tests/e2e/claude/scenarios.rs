@@ -45,6 +45,10 @@ pub fn all() -> Vec<Scenario> {
             send_is_delivered_exactly_once,
         ),
         (
+            "claude::a_reply_quoting_banners_is_no_evidence",
+            a_reply_quoting_banners_is_no_evidence,
+        ),
+        (
             "claude::down_leaves_no_claude_process",
             down_leaves_no_claude_process,
         ),
@@ -237,6 +241,62 @@ fn send_is_delivered_exactly_once(cli: &Installed) {
             "the mock got {} turns (want the kickoff and the message)",
             turns.len()
         ));
+    }
+}
+
+/// Issue 15 item 1: a reply that quotes the limit banner, the permission question and the
+/// offline error (on lines of their own, as the real CLI renders prose) leaves the agent
+/// `idle`: not held, not a dialog, not restarted; a message sent after it is delivered.
+fn a_reply_quoting_banners_is_no_evidence(cli: &Installed) {
+    let k = kickoff("quotes");
+    let f = started(cli, plain("a_reply_quoting_banners_is_no_evidence", &k));
+    let reply = "When the quota runs out, Claude Code prints:\n\nYou've hit your session limit · resets 6:50pm (America/Los_Angeles)\n\nBefore a command it asks:\n\nDo you want to proceed?\n\nOffline it prints:\n\nUnable to connect to Anthropic services\n\nThat is all.";
+    f.mock.ctl("reply", &format!("text={}", urlencode(reply)));
+    let text = "E2E quotes: what do the CLI's banners say?";
+    let (code, out, err) = f.agents(&["send", AGENT, text]);
+    if code != 0 {
+        f.fail(&format!("agents send exited {code}: {out}{err}"));
+    }
+    f.wait_for(30.0, "the question at the mock", || {
+        !f.mock.turns_with(text).is_empty()
+    });
+    f.wait_for(60.0, "the quoting reply on the screen", || {
+        f.screen(&session())
+            .contains("Unable to connect to Anthropic services")
+    });
+    // A few watchdog ticks: a hold, a dialog or a restart would show by now.
+    for _ in 0..10 {
+        let state = f.state(AGENT);
+        if state != "idle" && state != "active" {
+            f.fail(&format!(
+                "status reads {state:?} for a reply that only quotes banners"
+            ));
+        }
+        sleep(0.5);
+    }
+    if f.state(AGENT) != "idle" {
+        f.fail("not idle after the quoting reply");
+    }
+    f.mock
+        .ctl("reply", &format!("text={}", urlencode("Noted.")));
+    let next = "E2E quotes: and now carry on.";
+    let (code, out, err) = f.agents(&["send", AGENT, "--timeout", "30", next]);
+    if code != 0 {
+        f.fail(&format!(
+            "the send after the quoting reply exited {code}: {out}{err}"
+        ));
+    }
+    f.wait_for(30.0, "the next message at the mock", || {
+        !f.mock.turns_with(next).is_empty()
+    });
+    let sessions: std::collections::BTreeSet<String> = f
+        .mock
+        .turns()
+        .iter()
+        .filter_map(|r| r["session"].as_str().map(String::from))
+        .collect();
+    if sessions.len() != 1 {
+        f.fail(&format!("the CLI was restarted: sessions {sessions:?}"));
     }
 }
 
