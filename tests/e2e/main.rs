@@ -16,11 +16,12 @@ use std::process::ExitCode;
 mod util;
 
 mod claude;
+mod gemini;
 mod harness;
 
 /// Every CLI's suite. A new CLI (issue 17: Codex, Gemini) adds its module and its line here.
 fn suites() -> Vec<harness::Suite> {
-    vec![claude::suite()]
+    vec![claude::suite(), gemini::suite()]
 }
 
 fn main() -> ExitCode {
