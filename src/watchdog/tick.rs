@@ -929,8 +929,15 @@ fn self_supervise(
         }
         let waiting = detect::waiting_until(backend, text, local).map(|t| t.timestamp() as f64);
         let w = &ctx.cfg.watchdog;
+        // A blank screen (a CLI still starting) is no idle stretch: the clock starts with the
+        // first screen drawn.
+        let stall_state = if reading.is_blank() {
+            State::Active
+        } else {
+            state
+        };
         match mem.stall.step(
-            state,
+            stall_state,
             waiting,
             now,
             backend.stall_idle.as_secs_f64(),

@@ -44,10 +44,12 @@ pub fn all() -> Vec<Scenario> {
     ]
 }
 
-/// `stall_idle` of the `heal+stall` scenarios: longer than the CLI takes to start and submit
-/// its kickoff under load (up to 14 s measured with every scenario running at once; until
-/// then its screen reads `idle`), shorter than a per-minute quota retry (~33 s for a 30 s
-/// retryDelay).
+/// `stall_idle` of the `heal+stall` scenarios: shorter than a per-minute quota retry (~33 s
+/// for a 30 s retryDelay), longer than the CLI takes from its first drawn screen (its input
+/// line, read `idle`) to submitting its `-i` kickoff under load. Its blank screen before that
+/// (over 20 s measured with every e2e scenario running at once) is `blank`, on which the stall
+/// clock does not run: before that fix the watchdog typed its stall nudge into the starting
+/// CLI (the text echoed on the blank pane, read by the CLI when it came up).
 const STALL_IDLE: f64 = 20.0;
 
 /// The agent's session (prefix `e2e-`).
