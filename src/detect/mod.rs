@@ -104,9 +104,10 @@ impl Reading {
 
     /// An empty screen: the program has drawn nothing yet (a CLI still starting: Gemini CLI
     /// 0.61.0 showed a blank pane for over 20 s when the machine was busy). `idle` by state
-    /// (nothing to hold or restart), rule `blank`: no evidence that the agent waits for
-    /// work, so the stall clock does not run on it (text typed now is echoed by the terminal
-    /// and read by the CLI, whatever it draws next: a trust dialog, say).
+    /// (nothing to hold or restart), rule `blank`: no evidence yet that the agent waits for
+    /// work, so the watchdog's stall clock waits one more `stall_idle` before it runs on it
+    /// (text typed now is echoed by the terminal and read by the CLI, whatever it draws
+    /// next: a trust dialog, say).
     pub fn blank() -> Self {
         Self {
             rule: "blank",

@@ -48,8 +48,9 @@ pub fn all() -> Vec<Scenario> {
 /// for a 30 s retryDelay), longer than the CLI takes from its first drawn screen (its input
 /// line, read `idle`) to submitting its `-i` kickoff under load. Its blank screen before that
 /// (over 20 s measured with every e2e scenario running at once) is `blank`, on which the stall
-/// clock does not run: before that fix the watchdog typed its stall nudge into the starting
-/// CLI (the text echoed on the blank pane, read by the CLI when it came up).
+/// clock waits one more `stall_idle` before it runs: before that fix the watchdog typed its
+/// stall nudge into the starting CLI (the text echoed on the blank pane, read by the CLI when
+/// it came up).
 const STALL_IDLE: f64 = 20.0;
 
 /// The agent's session (prefix `e2e-`).
