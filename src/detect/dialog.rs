@@ -22,6 +22,18 @@
 //!   Press enter to continue
 //! ```
 //!
+//! Gemini CLI 0.61.0 draws its dialogs in a box with no confirm hint; the box is the bottom of
+//! the screen (it replaces the input line) and its options are numbered, `●` before the
+//! highlighted one ([`boxed_option_list`]):
+//!
+//! ```text
+//!  │ Do you trust the files in this folder?   │   Gemini CLI 0.61.0 trust dialog; its limit
+//!  │ ● 1. Trust folder (work)                 │   chooser ("● 1. Keep trying / 2. Stop") and
+//!  │   2. Trust parent folder (agents-test)   │   auth dialog are drawn the same way
+//!  │   3. Don't trust                         │
+//!  ╰──────────────────────────────────────────╯
+//! ```
+//!
 //! Not a dialog: Claude Code's input box (`❯ ` between two `───` rules, with or without typed
 //! text: nothing sits at its text's column), a submitted prompt in the transcript (`❯ fix it`
 //! above `  ⎿  …`: an option starts with a letter or digit), a footer that says
@@ -64,6 +76,9 @@ static NUMBERED: LazyLock<Regex> =
 /// starts at the same column as its text (numbered options may have deeper-indented
 /// descriptions between them; unnumbered ones are adjacent); between the options and the hint
 /// only blank or deeper-indented lines.
+///
+/// Or, when there is no hint, the line of the highlighted option of a boxed list at the bottom
+/// ([`boxed_option_list`]).
 pub fn option_list(lines: &[String]) -> Option<usize> {
     let bottom: Vec<usize> = (0..lines.len())
         .rev()
@@ -73,6 +88,50 @@ pub fn option_list(lines: &[String]) -> Option<usize> {
     bottom
         .into_iter()
         .find(|&h| HINT.is_match(&lines[h]) && options_above(lines, h))
+        .or_else(|| boxed_option_list(lines))
+}
+
+/// A box's bottom border: `╰───╯` (Gemini CLI 0.61.0).
+static BOX_BOTTOM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[ \t]*╰─+╯[ \t]*$").expect("static regex"));
+
+/// A highlighted numbered option inside a box: `● 1. Trust folder` (Gemini CLI 0.61.0).
+static BOXED_HIGHLIGHTED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?P<lead>[ \t]*●[ \t]+)[0-9]{1,2}[.)][ \t]+[\p{L}\p{N}]").expect("static regex")
+});
+
+/// The line of the highlighted option of a numbered option list drawn in a box at the bottom
+/// of the screen, if any: the box's bottom border (`╰───╯`) is among the bottom
+/// [`HINT_FROM_BOTTOM`] non-blank lines; inside the box (`│ … │` lines up to its top `╭`), one
+/// numbered option is marked `●` and at least one more numbered option starts at the same
+/// column. Gemini CLI 0.61.0 draws every dialog so, with no confirm hint.
+pub fn boxed_option_list(lines: &[String]) -> Option<usize> {
+    let bottom = (0..lines.len())
+        .rev()
+        .filter(|&i| !lines[i].trim().is_empty())
+        .take(HINT_FROM_BOTTOM)
+        .find(|&i| BOX_BOTTOM.is_match(&lines[i]))?;
+    // The inside of the box, bottom up: the text between the side borders.
+    let mut inside: Vec<(usize, &str)> = vec![];
+    for i in (0..bottom).rev() {
+        let t = lines[i].trim();
+        if t.starts_with('╭') {
+            break;
+        }
+        let inner = t.strip_prefix('│')?;
+        inside.push((i, inner.strip_suffix('│').unwrap_or(inner)));
+    }
+    inside.reverse();
+    inside.iter().enumerate().find_map(|(k, (line, text))| {
+        let c = BOXED_HIGHLIGHTED.captures(text)?;
+        let col = c["lead"].chars().count();
+        let others = inside
+            .iter()
+            .enumerate()
+            .filter(|(j, (_, t))| *j != k && plain_option(t.trim_end(), col, true))
+            .count();
+        (others >= 1).then_some(*line)
+    })
 }
 
 /// The column (in characters) where a line's text starts; `None` for a blank line.
@@ -149,6 +208,36 @@ mod tests {
         assert_eq!(option_list(&lines(arrow)), Some(3));
     }
 
+    /// Gemini CLI 0.61.0's boxed dialogs have no confirm hint: the box at the bottom, a `●`
+    /// before one numbered option and another numbered option at its column.
+    #[test]
+    fn gemini_0_61_0_boxed_dialogs_are_option_lists() {
+        let trust = "ℹ Skipping project agents\n ╭────╮\n │              │\n │ Do you trust the files in this folder? │\n │ ● 1. Trust folder (work)   │\n │   2. Trust parent folder (x) │\n │   3. Don't trust   │\n │    │\n ╰────╯\n";
+        assert_eq!(option_list(&lines(trust)), Some(4));
+        let chooser = "╭──╮\n│ Usage limit reached for all Pro models. │\n│ ● 1. Keep trying │\n│   2. Stop │\n╰──╯\n";
+        assert_eq!(option_list(&lines(chooser)), Some(2));
+    }
+
+    #[test]
+    fn boxes_without_a_highlighted_numbered_list_are_not_option_lists() {
+        for screen in [
+            // An info box: no options.
+            "╭──╮\n│ Gemini CLI update available │\n╰──╯\n",
+            // One option only.
+            "╭──╮\n│ ● 1. Keep trying │\n╰──╯\n",
+            // No highlight.
+            "╭──╮\n│   1. Keep trying │\n│   2. Stop │\n╰──╯\n",
+            // Options at other columns.
+            "╭──╮\n│ ● 1. Keep trying │\n│       2. Stop │\n╰──╯\n",
+            // The box is not at the bottom.
+            "╭──╮\n│ ● 1. Keep trying │\n│   2. Stop │\n╰──╯\n > continue\n✦ Done.\n more\n lines\n",
+            // Not inside a box: a line between the options and the border.
+            "│ ● 1. Keep trying │\n│   2. Stop │\nprose\n╰──╯\n",
+        ] {
+            assert_eq!(option_list(&lines(screen)), None, "{screen}");
+        }
+    }
+
     #[test]
     fn input_boxes_prompts_and_lone_hints_are_not_option_lists() {
         for screen in [
@@ -172,7 +261,7 @@ mod tests {
         }
     }
 
-    /// Every shared screen: the shape is found exactly on the dialogs and the limit chooser.
+    /// Every shared screen: the shape is found exactly on the dialogs and the limit choosers.
     #[test]
     fn option_lists_among_the_fixtures() {
         let want = [
@@ -180,6 +269,13 @@ mod tests {
             "claude_2.1.330_dialog_trust_folder.txt",
             "claude_2.1.330_limit_chooser_wait_option.txt",
             "codex_0.169.0_login_start.txt",
+            "gemini_0.61.0_auth_dialog.txt",
+            "gemini_0.61.0_dialog_trust_folder_boxed.txt",
+            "gemini_0.61.0_limit_daily_quota_dialog.txt",
+            "gemini_0.61.0_limit_dialog_access_resets_utc.txt",
+            "gemini_0.61.0_limit_dialog_reset_est.txt",
+            "gemini_0.61.0_limit_free_tier_zero.txt",
+            "gemini_0.61.0_trust_dialog_start.txt",
         ];
         let got: Vec<&str> = fixtures::PANES
             .iter()

@@ -9,8 +9,9 @@
 //! it, and a banner that scrolled up above fresh activity no longer counts. On the same line,
 //! `active` wins, then `limited`, `dialog`, `fatal`, `idle`: never restart or hold an agent
 //! that is working. Beside the rules, a dialog is known by its shape in every preset (an
-//! option list with a highlighted choice above a confirm hint, [`dialog::option_list`]); its
-//! evidence is the hint's line, where it beats even `active_re`. Liveness comes from tmux and
+//! option list with a highlighted choice above a confirm hint, or boxed at the bottom of the
+//! screen, [`dialog::option_list`]); its evidence is the hint's line (a boxed list's: its
+//! highlighted option), where it beats even `active_re`. Liveness comes from tmux and
 //! the process, not from the text: see [`liveness`].
 
 pub mod dialog;
@@ -46,7 +47,7 @@ pub enum State {
     /// An unrecoverable screen (`fatal_re`): the session is restarted.
     Fatal,
     /// The screen waits for a person (`dialog_re`: sign-in, trust, permission; or any option
-    /// list with a highlighted choice above a confirm hint, see [`dialog`]): reported, never
+    /// list with a highlighted choice above a confirm hint or in a box, see [`dialog`]): reported, never
     /// killed, never typed into.
     Dialog,
     /// The program exited, its process is gone or replaced, or the pane fell back to a bare
@@ -99,6 +100,24 @@ impl Reading {
             continues: false,
             choice: None,
         }
+    }
+
+    /// An empty screen: the program has drawn nothing yet (a CLI still starting: Gemini CLI
+    /// 0.61.0 showed a blank pane for over 20 s when the machine was busy). `idle` by state
+    /// (nothing to hold or restart), rule `blank`: no evidence yet that the agent waits for
+    /// work, so the watchdog's stall clock waits one more `stall_idle` before it runs on it
+    /// (text typed now is echoed by the terminal and read by the CLI, whatever it draws
+    /// next: a trust dialog, say).
+    pub fn blank() -> Self {
+        Self {
+            rule: "blank",
+            ..Self::nothing()
+        }
+    }
+
+    /// Whether this is [`Reading::blank`]: nothing on screen.
+    pub fn is_blank(&self) -> bool {
+        self.rule == "blank"
     }
 }
 
@@ -213,7 +232,7 @@ pub fn classify(
     let bottom = normalize::bottom(pane, backend.region.max(1));
     let lines = &bottom[..];
     if lines.is_empty() {
-        return Reading::nothing();
+        return Reading::blank();
     }
     let text = lines.join("\n");
     let footer_from = lines.len().saturating_sub(FOOTER_LINES);
@@ -528,6 +547,51 @@ pub(crate) mod tests {
         assert_eq!(classify(&codex, drawn, at, Tz::UTC).state, State::Fatal);
         let quoted = "• When the context fills up, Codex ran out of room in the model's context window\n  is what it prints.\n\n› Ask Codex to do anything\n";
         assert_ne!(classify(&codex, quoted, at, Tz::UTC).state, State::Fatal);
+    }
+
+    /// A pane with nothing drawn yet (a CLI still starting) is `blank`, not evidence of an
+    /// idle agent; a screen with text no rule knows is plain idle (`none`).
+    #[test]
+    fn an_empty_screen_is_blank() {
+        let at = DateTime::parse_from_rfc3339("2026-12-04T12:00:00Z").unwrap();
+        for b in presets() {
+            for pane in ["", "\n\n   \n", "\x1b[0m\n\n"] {
+                let r = classify(&b, pane, at, Tz::UTC);
+                assert_eq!(
+                    (r.state, r.rule),
+                    (State::Idle, "blank"),
+                    "{} {pane:?}",
+                    b.name
+                );
+                assert!(r.is_blank());
+            }
+            let r = classify(&b, "words no rule knows\n", at, Tz::UTC);
+            assert!(!r.is_blank(), "{}", b.name);
+        }
+    }
+
+    /// A boxed menu with words no rule knows (Gemini CLI 0.61.0 draws its dialogs so) is a
+    /// dialog in every preset but aider's (its `active_re` takes any last line without its
+    /// prompt, here the box's border, for streamed text; aider draws no boxes); Gemini's limit
+    /// chooser stays a limit with the key of "Stop".
+    #[test]
+    fn a_boxed_option_list_is_a_dialog_in_every_preset() {
+        let menu = "✦ Done.\n╭───╮\n│ Allow execution of: 'rm -rf build'? │\n│ ● 1. Allow once │\n│   2. Allow for this session │\n│   3. No, suggest changes (esc) │\n╰───╯\n";
+        let at = DateTime::parse_from_rfc3339("2026-12-04T12:00:00Z").unwrap();
+        for b in presets().into_iter().filter(|b| b.name != "aider") {
+            let r = classify(&b, menu, at, Tz::UTC);
+            assert_eq!(
+                (r.state, r.rule),
+                (State::Dialog, "option_list"),
+                "{}",
+                b.name
+            );
+            assert_eq!(r.line.as_deref(), Some("│ ● 1. Allow once │"));
+        }
+        let gemini = presets().into_iter().find(|b| b.name == "gemini").unwrap();
+        let chooser = " > go on\n╭───╮\n│ Usage limit reached for all Pro models. │\n│ ● 1. Keep trying │\n│   2. Stop │\n╰───╯\n";
+        let r = classify(&gemini, chooser, at, Tz::UTC);
+        assert_eq!((r.state, r.choice.as_deref()), (State::Limited, Some("2")));
     }
 
     /// A menu with words no rule knows is a dialog in every preset; the limit chooser that

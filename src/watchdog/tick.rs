@@ -36,6 +36,9 @@ use super::heal::{self, Action, Seen};
 pub struct Mem {
     pub history: History,
     stall: Stall,
+    /// When the pane was first read blank in the current blank stretch (epoch seconds): a
+    /// CLI still starting, see [`STARTING_BLANK`].
+    blank_since: Option<f64>,
     confirm: Confirm,
     /// What the last hold lifted because the agent worked again left on screen: old news.
     old_news: Option<limit::OldNews>,
@@ -86,6 +89,13 @@ impl Mem {
         }
     }
 }
+
+/// A blank pane ([`detect::Reading::blank`]) is taken for a CLI still starting for this many
+/// `stall_idle` periods: the stall clock does not run on it meanwhile (Gemini CLI 0.61.0
+/// drew nothing for over 20 s on a busy machine, and the stall nudge typed then was echoed on
+/// the blank pane and read by the CLI when it came up). After that the blank stretch counts
+/// as idle like any other screen: a program that never draws (a silent line reader) is idle.
+pub const STARTING_BLANK: f64 = 1.0;
 
 /// How long the pane of a backend that declares `process_name` may run something else (a
 /// wrapper, a launcher) before the watchdog warns that the name never matches, in seconds.
@@ -993,8 +1003,21 @@ fn self_supervise(
         }
         let waiting = detect::waiting_until(backend, text, local).map(|t| t.timestamp() as f64);
         let w = &ctx.cfg.watchdog;
+        // A blank screen is a CLI still starting for one more stall_idle: the clock starts
+        // with the first screen drawn, or when that has passed.
+        let stall_state = if reading.is_blank() {
+            let since = *mem.blank_since.get_or_insert(now);
+            if now - since < STARTING_BLANK * backend.stall_idle.as_secs_f64() {
+                State::Active
+            } else {
+                state
+            }
+        } else {
+            mem.blank_since = None;
+            state
+        };
         match mem.stall.step(
-            state,
+            stall_state,
             waiting,
             now,
             backend.stall_idle.as_secs_f64(),

@@ -17,11 +17,12 @@ mod util;
 
 mod claude;
 mod codex;
+mod gemini;
 mod harness;
 
 /// Every CLI's suite. A new CLI (issue 17: Codex, Gemini) adds its module and its line here.
 fn suites() -> Vec<harness::Suite> {
-    vec![claude::suite(), codex::suite()]
+    vec![claude::suite(), codex::suite(), gemini::suite()]
 }
 
 fn main() -> ExitCode {
