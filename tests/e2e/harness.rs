@@ -438,6 +438,10 @@ impl Fleet {
     /// `agents ARGS` with the fleet's environment; (exit code, stdout, stderr).
     pub fn agents(&self, args: &[&str]) -> (i32, String, String) {
         let mut c = self.t.cmd();
+        // A fleet runs where a user works, not in CI: with `CI` set (as `.ci/run` has it),
+        // Gemini CLI 0.61.0 takes itself for a headless run and exits with status 55 in an
+        // untrusted folder instead of asking whether to trust it.
+        c.env_remove("CI");
         for k in &self.env_remove {
             c.env_remove(k);
         }
