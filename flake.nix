@@ -33,6 +33,7 @@
             pkgs.tmux
             pkgs.git
             pkgs.python3
+            pkgs.nodejs_20   # npm for the end-to-end tests' real agent CLIs
             pkgs.bash
             pkgs.coreutils
           ];
