@@ -435,6 +435,93 @@ impl Fleet {
         );
     }
 
+    /// Watches a CLI that shows a dialog (its text contains `marker`) in `session` of `agent`
+    /// for `watch_secs` (a few `stall_idle` periods: a dialog misread as idle would be nudged
+    /// by then), then runs `agents send` into it. Returns what went wrong, if anything: status
+    /// never `dialog`; not exactly one `dialog` event; anything typed or a stall nudge; a
+    /// restart; the dialog gone or its process replaced; `send` exiting 0 or not naming the
+    /// dialog.
+    pub fn dialog_problems(
+        &self,
+        agent: &str,
+        session: &str,
+        marker: &str,
+        watch_secs: f64,
+    ) -> Vec<String> {
+        let f = self;
+        f.wait_for(60.0, &format!("the CLI's dialog ({marker:?})"), || {
+            f.screen(session).contains(marker)
+        });
+        let pid = f.pane(session).map(|p| p.1);
+        f.log(&format!(
+            "the dialog is up; watching the watchdog for {watch_secs:.0} s"
+        ));
+        let mut problems: Vec<String> = vec![];
+        if !f.wait_maybe(30.0, || f.state(agent) == "dialog") {
+            problems.push(format!(
+                "status never said `dialog` (last: {} {:?})",
+                f.state(agent),
+                f.status(agent)["why"]
+            ));
+        }
+        std::thread::sleep(Duration::from_secs_f64(watch_secs));
+        let dialogs = f.events_named("dialog", agent);
+        if dialogs.len() != 1 {
+            problems.push(format!("want one `dialog` event, got {}", dialogs.len()));
+        }
+        let typed: Vec<Value> = f
+            .events_named("typed", agent)
+            .into_iter()
+            .chain(f.events_named("stall-nudge", agent))
+            .collect();
+        if !typed.is_empty() {
+            problems.push(format!("the watchdog typed into the dialog: {typed:?}"));
+        }
+        let restarts = f.events_named("restart", agent);
+        if !restarts.is_empty() {
+            problems.push(format!(
+                "the agent was restarted {} times (first: {})",
+                restarts.len(),
+                restarts[0]["reason"]
+            ));
+        }
+        let screen_ok = || {
+            f.screen(session).contains(marker)
+                && f.pane(session)
+                    .is_some_and(|(alive, p)| alive && Some(p) == pid)
+        };
+        if !screen_ok() {
+            problems.push("the CLI no longer shows the dialog in its first process".into());
+        }
+        // `agents send` is refused and types nothing.
+        let (code, out, err) = f.agents(&[
+            "send",
+            agent,
+            "E2E: do not type me into a dialog",
+            "--timeout",
+            "20",
+        ]);
+        f.log(&format!(
+            "send into the dialog: exit {code}: {}{}",
+            out.trim(),
+            err.trim()
+        ));
+        if code == 0 {
+            problems.push(format!("agents send into the dialog exited 0: {out}{err}"));
+        }
+        if !err.to_lowercase().contains("dialog") {
+            problems.push(format!("agents send did not name the dialog: {err}"));
+        }
+        std::thread::sleep(Duration::from_secs(3));
+        if !screen_ok() {
+            problems.push(
+                "after `agents send` the CLI no longer shows the dialog in its first process"
+                    .into(),
+            );
+        }
+        problems
+    }
+
     /// `agents ARGS` with the fleet's environment; (exit code, stdout, stderr).
     pub fn agents(&self, args: &[&str]) -> (i32, String, String) {
         let mut c = self.t.cmd();

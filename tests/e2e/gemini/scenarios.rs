@@ -559,72 +559,7 @@ fn trust_dialog_is_reported_and_never_typed_into(cli: &Installed) {
         },
     );
     f.up();
-    f.wait_for(60.0, &format!("the CLI's dialog ({marker:?})"), || {
-        f.screen(&session()).contains(marker)
-    });
-    let pid = f.pane(&session()).map(|p| p.1);
-    f.log("the dialog is up; watching the watchdog for 2 stall_idle periods");
-    let mut problems: Vec<String> = vec![];
-    if !f.wait_maybe(30.0, || f.state(AGENT) == "dialog") {
-        problems.push(format!(
-            "status never said `dialog` (last: {} {:?})",
-            f.state(AGENT),
-            f.status(AGENT)["why"]
-        ));
-    }
-    sleep(2.0 * stall_idle);
-    let dialogs = f.events_named("dialog", AGENT);
-    if dialogs.len() != 1 {
-        problems.push(format!("want one `dialog` event, got {}", dialogs.len()));
-    }
-    let typed: Vec<Value> = f
-        .events_named("typed", AGENT)
-        .into_iter()
-        .chain(f.events_named("stall-nudge", AGENT))
-        .collect();
-    if !typed.is_empty() {
-        problems.push(format!("the watchdog typed into the dialog: {typed:?}"));
-    }
-    let restarts = f.events_named("restart", AGENT);
-    if !restarts.is_empty() {
-        problems.push(format!(
-            "the agent was restarted {} times (first: {})",
-            restarts.len(),
-            restarts[0]["reason"]
-        ));
-    }
-    let screen_ok = |f: &Fleet| {
-        f.screen(&session()).contains(marker)
-            && f.pane(&session())
-                .is_some_and(|(alive, p)| alive && Some(p) == pid)
-    };
-    if !screen_ok(&f) {
-        problems.push("the CLI no longer shows the dialog in its first process".into());
-    }
-    let (code, out, err) = f.agents(&[
-        "send",
-        AGENT,
-        "E2E: do not type me into a dialog",
-        "--timeout",
-        "20",
-    ]);
-    f.log(&format!(
-        "send into the dialog: exit {code}: {}{}",
-        out.trim(),
-        err.trim()
-    ));
-    if code == 0 {
-        problems.push(format!("agents send into the dialog exited 0: {out}{err}"));
-    }
-    if !err.to_lowercase().contains("dialog") {
-        problems.push(format!("agents send did not name the dialog: {err}"));
-    }
-    sleep(3.0);
-    if !screen_ok(&f) {
-        problems.push(
-            "after `agents send` the CLI no longer shows the dialog in its first process".into(),
-        );
-    }
+    let mut problems = f.dialog_problems(AGENT, &session(), marker, 2.0 * stall_idle);
     // 0.61.0 may run its `-i` kickoff before it draws the dialog (seen in some runs, not
     // others): that turn is the CLI's own. Nothing typed by `agents` may reach the API.
     let typed_turns: Vec<String> = f
