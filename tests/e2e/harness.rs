@@ -435,6 +435,72 @@ impl Fleet {
         );
     }
 
+    /// Samples `agent`'s state in `status` every 0.5 s until it has said `idle` for 6 s after
+    /// saying `active` (or `secs` pass): (epoch seconds, state) pairs.
+    pub fn sample_until_idle(&self, agent: &str, secs: f64) -> Vec<(f64, String)> {
+        let mut samples: Vec<(f64, String)> = vec![];
+        let deadline = now() + secs;
+        let mut idle_since: Option<f64> = None;
+        let mut seen_active = false;
+        while now() < deadline {
+            let st = self.state(agent);
+            let t = now();
+            seen_active |= st == "active";
+            if seen_active && st == "idle" {
+                idle_since.get_or_insert(t);
+            } else {
+                idle_since = None;
+            }
+            samples.push((t, st));
+            if idle_since.is_some_and(|s| t - s >= 6.0) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        samples
+    }
+
+    /// `agents send AGENT TEXT` into an idle agent whose kickoff was its only turn: fails
+    /// unless send exits 0, the mock gets `text` exactly once (a few ticks later too), one
+    /// `typed` event says `delivered`, and the mock has two turns in all (kickoff, message).
+    pub fn check_send_exactly_once(&self, agent: &str, text: &str) {
+        let f = self;
+        let (code, out, err) = f.agents(&["send", agent, text]);
+        if code != 0 {
+            f.fail(&format!("agents send exited {code}: {out}{err}"));
+        }
+        f.wait_for(30.0, "the sent text at the mock", || {
+            !f.mock.turns_with(text).is_empty()
+        });
+        f.wait_for(60.0, "status idle after the reply", || {
+            f.state(agent) == "idle"
+        });
+        // A few more ticks: a second press or a retyped text would show by now.
+        std::thread::sleep(Duration::from_secs(5));
+        let turns = f.mock.turns_with(text);
+        if turns.len() != 1 {
+            f.fail(&format!("the mock got the sent text {} times", turns.len()));
+        }
+        let typed: Vec<Value> = f
+            .typed(agent, "send")
+            .into_iter()
+            .filter(|e| e["text"] == text)
+            .collect();
+        if typed.len() != 1 || typed[0]["outcome"] != "delivered" {
+            f.fail(&format!(
+                "want one `typed` event (purpose send, outcome delivered): {typed:?}"
+            ));
+        }
+        // Nothing else reached the CLI: the kickoff and the message, one turn each.
+        let turns = f.mock.turns();
+        if turns.len() != 2 {
+            f.fail(&format!(
+                "the mock got {} turns (want the kickoff and the message)",
+                turns.len()
+            ));
+        }
+    }
+
     /// Watches a CLI that shows a dialog (its text contains `marker`) in `session` of `agent`
     /// for `watch_secs` (a few `stall_idle` periods: a dialog misread as idle would be nudged
     /// by then), then runs `agents send` into it. Returns what went wrong, if anything: status

@@ -127,23 +127,7 @@ fn status_is_active_through_a_slow_reply_then_idle(cli: &Installed) {
         f.fail(&format!("agents send exited {code}: {out}{err}"));
     }
     f.log("sent; sampling status every 0.5 s");
-    let mut samples: Vec<(f64, String)> = vec![];
-    let deadline = now() + stream_secs + 90.0;
-    let mut idle_since: Option<f64> = None;
-    let mut seen_active = false;
-    while now() < deadline {
-        let st = f.state(AGENT);
-        let t = now();
-        seen_active |= st == "active";
-        if seen_active && st == "idle" {
-            idle_since.get_or_insert(t);
-        }
-        samples.push((t, st));
-        if idle_since.is_some_and(|s| t - s >= 6.0) {
-            break;
-        }
-        sleep(0.5);
-    }
+    let samples = f.sample_until_idle(AGENT, stream_secs + 90.0);
     let turn = f.mock.turns_with(text);
     if turn.len() != 1 {
         f.fail(&format!(
@@ -209,39 +193,7 @@ fn send_is_delivered_exactly_once(cli: &Installed) {
     let k = kickoff("send");
     let f = started(cli, plain("send_is_delivered_exactly_once", &k));
     let text = "E2E send: this message must arrive exactly once.";
-    let (code, out, err) = f.agents(&["send", AGENT, text]);
-    if code != 0 {
-        f.fail(&format!("agents send exited {code}: {out}{err}"));
-    }
-    f.wait_for(30.0, "the sent text at the mock", || {
-        !f.mock.turns_with(text).is_empty()
-    });
-    f.wait_for(60.0, "status idle after the reply", || {
-        f.state(AGENT) == "idle"
-    });
-    sleep(5.0); // a few more ticks: a second press or a retyped text would show by now
-    let turns = f.mock.turns_with(text);
-    if turns.len() != 1 {
-        f.fail(&format!("the mock got the sent text {} times", turns.len()));
-    }
-    let typed: Vec<Value> = f
-        .typed(AGENT, "send")
-        .into_iter()
-        .filter(|e| e["text"] == text)
-        .collect();
-    if typed.len() != 1 || typed[0]["outcome"] != "delivered" {
-        f.fail(&format!(
-            "want one `typed` event (purpose send, outcome delivered): {typed:?}"
-        ));
-    }
-    // Nothing else reached the CLI: the kickoff and the message, one turn each.
-    let turns = f.mock.turns();
-    if turns.len() != 2 {
-        f.fail(&format!(
-            "the mock got {} turns (want the kickoff and the message)",
-            turns.len()
-        ));
-    }
+    f.check_send_exactly_once(AGENT, text);
 }
 
 /// Issue 15 item 1: a reply that quotes the limit banner, the permission question and the

@@ -106,31 +106,6 @@ fn send(f: &Fleet, text: &str) {
     }
 }
 
-/// Samples `status` every 0.5 s until it has said `idle` for 6 s after `active` (or
-/// `secs` pass): (time, state) pairs.
-fn sample_until_idle(f: &Fleet, secs: f64) -> Vec<(f64, String)> {
-    let mut samples: Vec<(f64, String)> = vec![];
-    let deadline = now() + secs;
-    let mut idle_since: Option<f64> = None;
-    let mut seen_active = false;
-    while now() < deadline {
-        let st = f.state(AGENT);
-        let t = now();
-        seen_active |= st == "active";
-        if seen_active && st == "idle" {
-            idle_since.get_or_insert(t);
-        } else {
-            idle_since = None;
-        }
-        samples.push((t, st));
-        if idle_since.is_some_and(|s| t - s >= 6.0) {
-            break;
-        }
-        sleep(0.5);
-    }
-    samples
-}
-
 /// The samples as `+1.5s active, …` relative to `start`.
 fn shown(samples: &[(f64, String)], start: f64) -> String {
     samples
@@ -169,7 +144,7 @@ fn status_is_active_through_a_slow_reply_then_idle(cli: &Installed) {
     let text = "E2E status: take your time with this one.";
     send(&f, text);
     f.log("sent; sampling status every 0.5 s");
-    let samples = sample_until_idle(&f, stream_secs + 90.0);
+    let samples = f.sample_until_idle(AGENT, stream_secs + 90.0);
     let turn: Vec<Value> = f
         .mock
         .turns_with(text)
@@ -230,36 +205,7 @@ fn send_is_delivered_exactly_once(cli: &Installed) {
     let k = kickoff("send");
     let f = started(cli, plain("send_is_delivered_exactly_once", &k));
     let text = "E2E send: this message must arrive exactly once.";
-    send(&f, text);
-    f.wait_for(30.0, "the sent text at the mock", || {
-        !f.mock.turns_with(text).is_empty()
-    });
-    f.wait_for(60.0, "status idle after the reply", || {
-        f.state(AGENT) == "idle"
-    });
-    sleep(5.0); // a few more ticks: a second press or a retyped text would show by now
-    let turns = f.mock.turns_with(text);
-    if turns.len() != 1 {
-        f.fail(&format!("the mock got the sent text {} times", turns.len()));
-    }
-    let typed: Vec<Value> = f
-        .typed(AGENT, "send")
-        .into_iter()
-        .filter(|e| e["text"] == text)
-        .collect();
-    if typed.len() != 1 || typed[0]["outcome"] != "delivered" {
-        f.fail(&format!(
-            "want one `typed` event (purpose send, outcome delivered): {typed:?}"
-        ));
-    }
-    // Nothing else reached the CLI: the kickoff and the message, one turn each.
-    let turns = f.mock.turns();
-    if turns.len() != 2 {
-        f.fail(&format!(
-            "the mock got {} turns (want the kickoff and the message)",
-            turns.len()
-        ));
-    }
+    f.check_send_exactly_once(AGENT, text);
 }
 
 /// Scenario 3: the kickoff reaches the CLI exactly once at start, and exactly once again in
@@ -470,7 +416,7 @@ fn minute_quota_retry_stays_active_and_nothing_is_typed(cli: &Installed) {
     let text = "E2E minute: this turn hits a per-minute quota.";
     send(&f, text);
     f.log("sent into a per-minute quota; sampling status every 0.5 s");
-    let samples = sample_until_idle(&f, 120.0);
+    let samples = f.sample_until_idle(AGENT, 120.0);
     let turns = f.mock.turns_with(text);
     let limited: Vec<&Value> = turns.iter().filter(|r| r["status"] == 429).collect();
     let ok: Vec<&Value> = turns.iter().filter(|r| r["status"] == 200).collect();
