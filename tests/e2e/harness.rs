@@ -501,6 +501,59 @@ impl Fleet {
         }
     }
 
+    /// The kickoff `k` reached the CLI of `agent` (in `session`) exactly once at start
+    /// (already answered: `status` idle), and exactly once again in the new CLI process
+    /// after `agents restart`; processes are told apart by the mock's `session` field.
+    pub fn check_kickoff_once_across_restart(&self, agent: &str, session: &str, k: &str) {
+        let f = self;
+        std::thread::sleep(Duration::from_secs(5));
+        let first = f.mock.turns_with(k);
+        if first.len() != 1 {
+            f.fail(&format!(
+                "the kickoff reached the mock {} times at start",
+                first.len()
+            ));
+        }
+        let s1 = first[0]["session"].clone();
+        let pid1 = f.pane(session).map(|p| p.1);
+        let (code, out, err) = f.agents(&["restart", agent]);
+        if code != 0 {
+            f.fail(&format!("agents restart exited {code}: {out}{err}"));
+        }
+        f.log("restarted; waiting for the kickoff in a new CLI process");
+        f.wait_for(120.0, "the kickoff from a new CLI process", || {
+            f.mock.turns_with(k).iter().any(|r| r["session"] != s1)
+        });
+        f.wait_for(90.0, "status idle after the new kickoff's reply", || {
+            f.state(agent) == "idle"
+        });
+        std::thread::sleep(Duration::from_secs(5));
+        let all = f.mock.turns_with(k);
+        let old = all.iter().filter(|r| r["session"] == s1).count();
+        let new: Vec<&Value> = all.iter().filter(|r| r["session"] != s1).collect();
+        if old != 1 || new.len() != 1 {
+            f.fail(&format!(
+                "the kickoff reached the first process {old} times and later ones {} times (want 1 and 1)",
+                new.len()
+            ));
+        }
+        if f.pane(session).map(|p| p.1) == pid1 {
+            f.fail("the pane still runs the first process after `agents restart`");
+        }
+        let sessions: std::collections::BTreeSet<String> = f
+            .mock
+            .turns()
+            .iter()
+            .map(|r| r["session"].to_string())
+            .collect();
+        if sessions.len() != 2 {
+            f.fail(&format!(
+                "turns came from {} CLI processes (want 2: before and after the restart)",
+                sessions.len()
+            ));
+        }
+    }
+
     /// Watches a CLI that shows a dialog (its text contains `marker`) in `session` of `agent`
     /// for `watch_secs` (a few `stall_idle` periods: a dialog misread as idle would be nudged
     /// by then), then runs `agents send` into it. Returns what went wrong, if anything: status

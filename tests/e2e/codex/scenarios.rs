@@ -290,52 +290,7 @@ fn kickoff_exactly_once_at_start_and_after_restart(cli: &Installed) {
             ..plain("kickoff_exactly_once_at_start_and_after_restart", &k)
         },
     );
-    sleep(5.0);
-    let first = f.mock.turns_with(&k);
-    if first.len() != 1 {
-        f.fail(&format!(
-            "the kickoff reached the mock {} times at start",
-            first.len()
-        ));
-    }
-    let s1 = first[0]["session"].clone();
-    let pid1 = f.pane(&session()).map(|p| p.1);
-    let (code, out, err) = f.agents(&["restart", AGENT]);
-    if code != 0 {
-        f.fail(&format!("agents restart exited {code}: {out}{err}"));
-    }
-    f.log("restarted; waiting for the kickoff in a new CLI process");
-    f.wait_for(90.0, "the kickoff from a new CLI process", || {
-        f.mock.turns_with(&k).iter().any(|r| r["session"] != s1)
-    });
-    f.wait_for(60.0, "status idle after the new kickoff's reply", || {
-        f.state(AGENT) == "idle"
-    });
-    sleep(5.0);
-    let all = f.mock.turns_with(&k);
-    let old = all.iter().filter(|r| r["session"] == s1).count();
-    let new: Vec<&Value> = all.iter().filter(|r| r["session"] != s1).collect();
-    if old != 1 || new.len() != 1 {
-        f.fail(&format!(
-            "the kickoff reached the first process {old} times and later ones {} times (want 1 and 1)",
-            new.len()
-        ));
-    }
-    if f.pane(&session()).map(|p| p.1) == pid1 {
-        f.fail("the pane still runs the first process after `agents restart`");
-    }
-    let sessions: std::collections::BTreeSet<String> = f
-        .mock
-        .turns()
-        .iter()
-        .map(|r| r["session"].to_string())
-        .collect();
-    if sessions.len() != 2 {
-        f.fail(&format!(
-            "turns came from {} CLI processes (want 2: before and after the restart)",
-            sessions.len()
-        ));
-    }
+    f.check_kickoff_once_across_restart(AGENT, &session(), &k);
     let dialogs = f.events_named("dialog", AGENT);
     if !dialogs.is_empty() {
         f.fail(&format!(
