@@ -50,7 +50,7 @@ pub enum State {
     /// list with a highlighted choice above a confirm hint or in a box, see [`dialog`]): reported, never
     /// killed, never typed into.
     Dialog,
-    /// The program exited, its process is gone or replaced, or the pane fell back to a bare
+    /// The program exited, its process is gone, or the pane fell back to a bare
     /// shell (see [`liveness`]).
     Dead,
 }
@@ -134,7 +134,10 @@ pub enum Process {
     /// The process the pane was started with is gone (or a zombie), though tmux has not
     /// marked the pane dead yet.
     Gone { pid: u32 },
-    /// The pane runs another process than the one it was started with.
+    /// The pane runs another process than the one recorded: the record is older than the
+    /// pane (a start whose manifest write failed, e.g. on a full disk, or a `respawn-pane`).
+    /// Not evidence of a death: liveness then rests on `pane_dead` and the shell rule, as
+    /// for `Unknown`.
     Replaced { started: u32, now: u32 },
 }
 
@@ -168,8 +171,9 @@ pub fn dead(backend: &Backend, pane: &PaneInfo) -> Option<Reading> {
 }
 
 /// Whether a pane is dead, judged by its process rather than its name: its program exited
-/// (`pane_dead`); the process the pane was started with is gone or replaced (`process`);
-/// or, for a backend that declares `process_name` only (SPEC `_expected_proc`: a generic
+/// (`pane_dead`); the process the pane was started with is gone (`process`; a pane that
+/// runs another pid than recorded is not dead, the record is stale: see
+/// [`Process::Replaced`]); or, for a backend that declares `process_name` only (SPEC `_expected_proc`: a generic
 /// exec backend, such as a bash wrapper script, is never mistaken for a mismatch), the pane
 /// showed that program since its start and now runs a bare shell (`shell`). `None` when it
 /// is alive.
@@ -184,11 +188,6 @@ pub fn liveness(backend: &Backend, pane: &PaneInfo, live: &Liveness) -> Option<R
         (
             "process",
             format!("the process it was started with (pid {pid}) is gone"),
-        )
-    } else if let Process::Replaced { started, now } = live.process {
-        (
-            "process",
-            format!("the pane runs pid {now}, not the process it was started with (pid {started})"),
         )
     } else if let Some(expected) = &backend.process_name
         && live.showed_program
@@ -832,13 +831,15 @@ pub(crate) mod tests {
         let r = liveness(&b, &bash, &live(Process::Gone { pid: 7 }, false)).unwrap();
         assert_eq!(r.rule, "process");
         assert!(r.line.unwrap().contains("(pid 7) is gone"));
-        let r = liveness(
-            &b,
-            &bash,
-            &live(Process::Replaced { started: 5, now: 7 }, false),
-        )
-        .unwrap();
-        assert!(r.line.unwrap().contains("runs pid 7, not"));
+        // A record older than the pane (its start could not be saved) is no death.
+        assert!(
+            liveness(
+                &b,
+                &bash,
+                &live(Process::Replaced { started: 5, now: 7 }, false),
+            )
+            .is_none()
+        );
         // Without process_name only the process counts.
         b.process_name = None;
         assert!(liveness(&b, &bash, &live(Process::Running, true)).is_none());

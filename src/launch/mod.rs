@@ -419,7 +419,7 @@ async fn start(
         }
     }
     // The process each pane was started with (one `list-panes` for all of them): the
-    // watchdog reads an agent as dead when it is gone or replaced.
+    // watchdog reads an agent as dead when it is gone.
     let now = if results.iter().any(|(_, r)| r.is_ok()) {
         ctx.tmux.sessions().await.ok()
     } else {

@@ -28,7 +28,7 @@ pub struct Entry {
     pub model: Option<Option<String>>,
     /// The process the session's pane was started with (pid and start time, read from
     /// `/proc` right after the start): the watchdog reads an agent as dead when that process
-    /// is gone or the pane runs another one. `None` when not recorded (a manifest written
+    /// is gone. `None` when not recorded (a manifest written
     /// before this field existed, a pane that exited at once, no `/proc`): liveness then
     /// rests on `pane_dead` alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]

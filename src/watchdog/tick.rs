@@ -6,7 +6,7 @@
 //! Order of decisions per agent: operator intent (`down`, a finished task) first; then a
 //! session that is gone or exited is restarted; then a usage-limit hold (a held agent is never
 //! restarted, nudged for a stall, or typed into but for its resume); then what the screen
-//! says: a fatal screen, a process gone or replaced, or a bare shell where the backend's
+//! says: a fatal screen, a process gone, or a bare shell where the backend's
 //! `process_name` ran (two readings in a row before a restart, see
 //! [`detect::liveness`]), a dialog (reported, never touched), idleness (stall nudge, then
 //! restart; nothing typed while a restart waits out its backoff). A program that exited is

@@ -251,3 +251,45 @@ fn full_disk_a_partial_event_line_is_not_glued_to_the_next_event() {
         "only the cut line is unreadable:\n{after}"
     );
 }
+
+/// Issue 15 item 6: a restart on a full disk cannot record the new pane's process in the
+/// manifest; the stale record (another pid) is not evidence of a death, so the restarted
+/// agent runs on instead of being restarted every backoff.
+#[test]
+fn full_disk_a_restarted_agent_is_not_restarted_again_for_its_unsaved_record() {
+    let t = TestEnv::new();
+    let ran = t.path().join("ran-once");
+    t.write_script(
+        "run-agent.sh",
+        &format!(
+            "#!/usr/bin/env bash\nwhile [ ! -e '{go}' ]; do sleep 0.1; done\nif [ ! -e '{ran}' ]; then touch '{ran}'; exit 3; fi\nwhile IFS= read -r line; do :; done\n",
+            go = t.path().join("go").display(),
+            ran = ran.display()
+        ),
+    );
+    t.config(
+        "[defaults]\nsession_prefix = \"fr-\"\nlog_dir = \".agents\"\nwatch = \"heal\"\n\n\
+         [backend.reader]\nbin = \"./run-agent.sh\"\nprompt_delivery = \"exec\"\n\n\
+         [watchdog]\nsignal_interval = 0.3\nheavy_interval = 0.6\nbackoff_initial = 1\nbackoff_max = 1\n\n\
+         [[agent]]\nname = \"a1\"\nbackend = \"reader\"\n",
+    );
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    assert_eq!(t.run(&["down", "watchdog"]).0, 0);
+
+    let mut wd = limited(&t, 0, &["watchdog"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    std::fs::write(t.path().join("go"), "").unwrap();
+    // The first run exits; the one restart runs on for 5 s of 0.3 s ticks and 1 s backoffs.
+    std::thread::sleep(std::time::Duration::from_millis(6000));
+    wd.kill().unwrap();
+    let out = wd.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let starts = err.matches("starting fr-a1").count();
+    assert_eq!(starts, 1, "a1 was started {starts} times:\n{err}");
+    assert!(ran.exists(), "the first run never exited");
+}
