@@ -681,6 +681,92 @@ pub(crate) mod tests {
         assert_eq!(read(&opencode, limited).state, State::Limited);
     }
 
+    /// Issue 15 item 1 for Codex 0.169.0 and Gemini CLI 0.61.0: rule text on an answer's lines
+    /// ("• " or two spaces in Codex, "✦ " or two spaces in Gemini) is no evidence; drawn where
+    /// the CLI draws it (Codex's "■" line in column 1 and its dialogs' highlighted option,
+    /// Gemini's "✕" error block, its "│" dialog box and its spinner line), it still is.
+    #[test]
+    fn codex_and_gemini_rules_match_only_where_the_cli_draws_them() {
+        let at = DateTime::parse_from_rfc3339("2026-12-04T12:00:00Z").unwrap();
+        let preset = |n: &str| presets().into_iter().find(|b| b.name == n).unwrap();
+        let read = |b: &Backend, s: &str| classify(b, s, at, Tz::UTC);
+        let codex = preset("codex");
+        let composer = "› Ask Codex to do anything\n  gpt-5-codex default · ~/work\n";
+        let done = "  Worked for 2s • 11:58\n";
+        // Quoted on an answer's lines while it streams: still work.
+        for quoted in [
+            "  You've hit your usage limit. Try again at 11:15 PM.\n",
+            "  ■ Quota exceeded. Check your plan and billing details.\n",
+            "  ■ Codex ran out of room in the model's context window.\n",
+            "  > 1. Sign in with ChatGPT\n  2. Sign in with Device Code\n",
+            "  Do you trust the contents of this directory?\n  1. Yes, allow Codex to work in this folder\n",
+            "  Would you like to run the following command?\n  $ rm -rf build\n",
+            "  Worked for 30s • 19:41 is the line it draws at the end.\n",
+        ] {
+            let r = read(
+                &codex,
+                &format!("› explain\n• It says:\n{quoted}{composer}"),
+            );
+            assert_eq!(r.state, State::Active, "{quoted}: {:?}", r.line);
+            let r = read(
+                &codex,
+                &format!("› explain\n• It says:\n{quoted}{done}{composer}"),
+            );
+            assert_eq!(r.state, State::Idle, "{quoted}: {:?}", r.line);
+        }
+        // Drawn by the CLI: evidence.
+        let limit =
+            format!("› go\n■ You've hit your usage limit. Try again at 11:15 PM.\n{composer}");
+        assert_eq!(read(&codex, &limit).state, State::Limited);
+        let json = "{\"type\":\"error\",\"message\":\"You've hit your usage limit. Try again at 12:16 PM.\"}\n";
+        assert_eq!(read(&codex, json).state, State::Limited);
+        for dialog in [
+            "  Welcome to Codex\n  1. Sign in with ChatGPT\n     Usage included with Plus\n› 2. Sign in with Device Code\n",
+            "  Welcome to Codex\n  1. Sign in with ChatGPT\n  2. Sign in with Device Code\n› 3. Sign in another way\n",
+            "> You are running Codex in /w\n  Do you trust the contents of this directory?\n› 1. Yes, allow Codex to work in this folder\n  2. No, quit\n",
+            "  1. Allow Codex to work in this folder without asking for approval\n› 2. Require approval of edits and commands\n",
+            "• Running rm -rf build\n  Would you like to run the following command?\n  Reason: clean\n  $ rm -rf build\n› 1. Yes, proceed (y)\n  2. No, and tell Codex what to do differently (esc)\n",
+        ] {
+            let r = read(&codex, dialog);
+            assert_eq!((r.state, r.rule), (State::Dialog, "dialog_re"), "{dialog}");
+        }
+        let rule = format!("› go\n• Done.\n─ Worked for 1m 02s • 9:05 ──────\n{composer}");
+        assert_eq!(read(&codex, &rule).state, State::Idle);
+
+        let gemini = preset("gemini");
+        let input = " ? for shortcuts\n───\n *   Type your message or @path/to/file\n";
+        for quoted in [
+            "✦ The box says:\n  Usage limit reached for all Pro models.\n",
+            "✦ │ Usage limit reached for all Pro models. │\n",
+            "✦ It printed:\n  ✕ [API Error: You exceeded your current quota, please check your plan.\n   * Quota exceeded for metric: x, limit: 5\n",
+            "✦ Old versions said ⚡ You have reached your daily quota limit.\n  RESOURCE_EXHAUSTED\n",
+            "✦ It asks:\n  Do you trust the files in this folder?\n  ● 1. Trust folder (work)\n     2. Don't trust\n",
+            "✦ It asks How would you like to authenticate for this project?\n",
+            "✦ While busy:\n  ⠧ Thinking... (esc to cancel, 4s)\n",
+        ] {
+            let r = read(&gemini, &format!(" > explain\n{quoted}{input}"));
+            assert_eq!(r.state, State::Idle, "{quoted}: {:?}", r.line);
+        }
+        let wrapped = format!(
+            " > go\n✕ [API Error: got status: 429 Too Many Requests. {{\"error\":{{\"code\":429,\n  \"message\":\"Resource has been exhausted\",\"status\":\"RESOURCE_EXHAUSTED\"}}}}]\n  Please retry in 40s.\n{input}"
+        );
+        let r = read(&gemini, &wrapped);
+        assert_eq!(r.state, State::Limited, "{r:?}");
+        assert_eq!(
+            r.reset.map(|x| x.at.to_rfc3339()).as_deref(),
+            Some("2026-12-04T12:00:40+00:00")
+        );
+        let old = "> summarize\n⚡ You have reached your daily gemini-2.5-pro quota limit.\n  ⚡ You can switch authentication methods by typing /auth\n";
+        assert_eq!(read(&gemini, old).state, State::Limited);
+        let boxed = " > go\n╭───╮\n│ Do you trust the files in this folder? │\n│ Trusting a folder allows … │\n╰───╯\n";
+        let r = read(&gemini, boxed);
+        assert_eq!((r.state, r.rule), (State::Dialog, "dialog_re"));
+        let busy = format!(
+            " > go\n✦ Mock \n ⠧ Thinking... (esc to cancel, 2s)     ? for shortcuts\n{input}"
+        );
+        assert_eq!(read(&gemini, &busy).state, State::Active);
+    }
+
     /// A quota exhaustion is a limit even under the CLI's own retry countdown; a rate limit
     /// under it stays active; a quota error above fresh work or a newer prompt does not count.
     #[test]
