@@ -33,6 +33,9 @@ pub const FOOTER_LINES: usize = 10;
 /// A limit banner's reset time is looked for in the banner line and this many lines after it
 /// (banners wrap, and Gemini 0.61 prints `Access resets at …` on the next line).
 pub const RESET_LINES: usize = 5;
+/// A quota error's words may sit at most this many lines below the first line of its banner's
+/// match (Gemini CLI 0.61.0's "✕ [API Error: …" block); the reset is read below them.
+pub const QUOTA_BELOW_BANNER: usize = 12;
 
 /// What an agent is doing, as far as its pane shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -301,7 +304,10 @@ pub fn classify(
 
 /// The reading of a limit banner on line `l` of `lines`; `quota` is the line of the lowest
 /// quota error, whose reset ("Please retry in 9000s") counts when it is within
-/// [`RESET_LINES`] above the banner (the same error).
+/// [`RESET_LINES`] above the banner (the same error), or below the banner's first line in the
+/// same match (Gemini CLI 0.61.0's "✕ [API Error: …" block, whose "* Quota exceeded for
+/// metric" and "Please retry in 9000s." lines sit further down when the error wraps): then the
+/// reset is read up to [`RESET_LINES`] below the quota words.
 fn limited(
     backend: &Backend,
     lines: &[String],
@@ -313,7 +319,10 @@ fn limited(
     let from = quota
         .filter(|&q| q <= l && l - q <= RESET_LINES)
         .unwrap_or(l);
-    let window = lines[from..(l + 1 + RESET_LINES).min(lines.len())].join("\n");
+    let to = quota
+        .filter(|&q| q > l && q - l <= QUOTA_BELOW_BANNER)
+        .unwrap_or(l);
+    let window = lines[from..(to + 1 + RESET_LINES).min(lines.len())].join("\n");
     let below = lines[l..].join("\n");
     Reading {
         state: State::Limited,
@@ -755,6 +764,20 @@ pub(crate) mod tests {
         assert_eq!(
             r.reset.map(|x| x.at.to_rfc3339()).as_deref(),
             Some("2026-12-04T12:00:40+00:00")
+        );
+        // 0.61.0 in a narrow pane: the error wraps, its reset six lines below the ✕ line.
+        let narrow = format!(
+            " > go\n✕ [API Error: You exceeded your current quota, please check your plan and\n  billing details. For more information on this error, head to:\n  https://ai.google.dev/gemini-api/docs/rate-limits.\n  * Quota exceeded for metric:\n  generativelanguage.googleapis.com/generate_content_free_tier_requests,\n  limit: 5, model: gemini-3.1-pro-preview\n  Please retry in 400s.\n  Suggested retry after 400s.]\n{input}"
+        );
+        let r = read(&gemini, &narrow);
+        assert_eq!(
+            r.line.as_deref(),
+            Some("✕ [API Error: You exceeded your current quota, please check your plan and")
+        );
+        assert_eq!(
+            r.reset.map(|x| x.at.to_rfc3339()).as_deref(),
+            Some("2026-12-04T12:06:40+00:00"),
+            "the reset below the quota words of a wrapped error"
         );
         let old = "> summarize\n⚡ You have reached your daily gemini-2.5-pro quota limit.\n  ⚡ You can switch authentication methods by typing /auth\n";
         assert_eq!(read(&gemini, old).state, State::Limited);
