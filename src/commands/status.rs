@@ -8,8 +8,9 @@
 //! `AGENT_MODEL_<name>` override) the change is shown as pending until a restart.
 //!
 //! An agent's state is one of `active`, `idle`, `limited` (+ until), `stalled`, `dialog`,
-//! `backoff` (+ until), `fatal`, `starting`, `stopped`, `down`, `done`, `dead`, `disabled`:
-//! what the running watchdog last saw and decided (`state/supervision.json`) — unless the
+//! `backoff` (+ until), `fatal`, `starting`, `stopped`, `down`, `done`, `dead`, `disabled`
+//! (`enabled = false` and no session: a disabled agent that runs, the `[loop.on_complete]`
+//! task, is read like the others): what the running watchdog last saw and decided (`state/supervision.json`) — unless the
 //! session was started or stopped since (`up`, `restart`, `down`: the manifest's `started`
 //! stamp differs from the one the view was written with), then `starting` for a session
 //! started in the last [`STARTING_SECS`], else read afresh — else read here
@@ -164,7 +165,9 @@ async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
                 ));
                 view.event = published_view(a).and_then(|v| v.event.clone());
             }
-            let st: String = if !a.enabled {
+            // A disabled agent that runs all the same (the `[loop.on_complete]` task, or one
+            // named to `up`) is read like any other: its session says what it does.
+            let st: String = if !a.enabled && pane.is_none() {
                 "disabled".into()
             } else if down && pane.is_none_or(|p| p.dead) {
                 "down".into()
