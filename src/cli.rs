@@ -104,7 +104,10 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
-    /// Show the phase and one row per agent, service and the watchdog.
+    /// Show the phase and one row per agent, service and the watchdog. Exit 0 when every
+    /// enabled agent is healthy; 3 when one is fatal, or stopped or dead without `agents
+    /// down`, or the watchdog is not running while an agent needs it (watch = heal or
+    /// heal+stall), or state is not being saved; 1 on an error.
     Status {
         /// Print JSON instead of a table
         #[arg(long)]
