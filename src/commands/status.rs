@@ -10,21 +10,21 @@
 //! An agent's state is one of `active`, `idle`, `limited` (+ until), `stalled`, `dialog`,
 //! `backoff` (+ until), `fatal`, `starting`, `stopped`, `down`, `done`, `dead`, `disabled`
 //! (`enabled = false` and no session: a disabled agent that runs, the `[loop.on_complete]`
-//! task, is read like the others): what the running watchdog last saw and decided (`state/supervision.json`) — unless the
-//! session was started or stopped since (`up`, `restart`, `down`: the manifest's `started`
-//! stamp differs from the one the view was written with), then `starting` for a session
-//! started in the last [`STARTING_SECS`], else read afresh — else read here
-//! from tmux and the pane (one `list-panes` call, plus one capture call for the agents the
-//! watchdog does not cover). When the state dir cannot be written (a probe file: a
-//! read-only or full disk, the dir replaced by a file) a line says that state is not being
-//! saved and the states shown may be old. When the watchdog is not running (neither its
-//! session's program nor a watchdog in the foreground holding its lock) while an enabled
-//! agent with `watch` other than `none` is neither down nor done, a line says that it is
-//! not healed and how to start the watchdog. Exit status: 0 when every enabled agent is
-//! healthy and the watchdog runs where needed; 3 (as `supervisorctl status` does, and
-//! `systemctl status` for a unit not running) when one is `fatal`, or stopped or dead
-//! without an operator's `down`, or the watchdog it needs is not running, or state is not
-//! being saved; 1 on an error (no tmux, a bad config).
+//! task, is read like the others): what the running watchdog last saw and decided
+//! (`state/supervision.json`) — unless the session was started or stopped since (`up`,
+//! `restart`, `down`: the manifest's `started` stamp differs from the one the view was
+//! written with), then `starting` for a session started in the last [`STARTING_SECS`],
+//! else read afresh — else read here from tmux and the pane (one `list-panes` call, plus one
+//! capture call for the agents the watchdog does not cover). When the state dir cannot be
+//! written (a probe file: a read-only or full disk, the dir replaced by a file) a line says
+//! that state is not being saved and the states shown may be old. When the watchdog is not
+//! running (neither its session's program nor a watchdog in the foreground holding its lock)
+//! while an enabled agent with `watch` other than `none` is neither down nor done, a line says
+//! that it is not healed and how to start the watchdog. Exit status: 0 when every enabled agent
+//! is healthy and the watchdog runs where needed; 3 (as `supervisorctl status` does, and
+//! `systemctl status` for a unit not running) when one is `fatal`, or stopped or dead without
+//! an operator's `down`, or the watchdog it needs is not running, or state is not being saved;
+//! 1 on an error (no tmux, a bad config).
 
 use std::collections::HashMap;
 use std::io::Write;
