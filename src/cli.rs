@@ -104,7 +104,10 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
-    /// Show the phase and one row per agent, service and the watchdog.
+    /// Show the phase and one row per agent, service and the watchdog. Exit 0 when every
+    /// enabled agent is healthy; 3 when one is fatal, or stopped or dead without `agents
+    /// down`, or the watchdog is not running while an agent needs it (watch = heal or
+    /// heal+stall), or state is not being saved; 1 on an error.
     Status {
         /// Print JSON instead of a table
         #[arg(long)]
@@ -157,19 +160,23 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
-    /// Show an agent's, service's or the watchdog's session log, and follow it; without a
-    /// name, follow every session's log at once, each line prefixed with its name.
+    /// Show an agent's, service's or the watchdog's session log, and follow it on a
+    /// terminal; without a name, every session's log at once, each line prefixed with its
+    /// name. Into a pipe or a file it prints the history and exits unless -f is given; a
+    /// followed pipe whose reader has gone (`| head`) ends it.
     Logs {
         /// Agent, service or `watchdog` [default: every session of the config]
         name: Option<String>,
         /// Lines of history to show first (of each log without a name) [default: 20; 0
-        /// without a name, unless --no-follow]
+        /// without a name while following]
         #[arg(short = 'n', long)]
         lines: Option<usize>,
-        /// Follow the log as it grows (the default)
+        /// Follow the log as it grows (the default on a terminal; into a pipe or a file,
+        /// only with -f)
         #[arg(short = 'f', long, conflicts_with = "no_follow")]
         follow: bool,
-        /// Print the history and exit instead of following
+        /// Print the history and exit instead of following (the default into a pipe or a
+        /// file)
         #[arg(long)]
         no_follow: bool,
         /// Print the pane output as it was written (escape sequences, `\r` redraws)

@@ -7,6 +7,7 @@
 //! directory (created if missing; a line that already ignores it is left alone). An unknown
 //! preset is an error that lists the presets.
 
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -135,7 +136,7 @@ pub fn run(dir: Option<&Path>, backend: &str) -> anyhow::Result<ExitCode> {
         .unwrap_or_default();
     files[0].1 = starter_config(&name, backend).ok_or_else(|| super::unknown_preset(backend))?;
     for (path, text) in &files {
-        crate::state::atomic::write(path, text.as_bytes())
+        create_new(path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let ignore = target.join(".gitignore");
@@ -158,8 +159,22 @@ fn ignores_log_dir(line: &str) -> bool {
     l == LOG_DIR
 }
 
-/// Appends `/LOG_DIR/` to the `.gitignore` at `path` (created if missing) unless a line
-/// already ignores it. Returns whether it wrote. Errors: the file cannot be read or written.
+/// Writes a new file at `path` as editors and `touch` do: mode 0666 less the umask (0644
+/// under umask 022), never replacing an existing file (`AlreadyExists`).
+fn create_new(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    f.write_all(data)?;
+    f.sync_all()
+}
+
+/// Appends `/LOG_DIR/` to the `.gitignore` at `path` (created if missing, as
+/// [`create_new`] creates) unless a line already ignores it. The file is appended to in
+/// place: an existing one keeps its mode and owner, and a symbolic link keeps pointing at
+/// its target, which gets the line. Returns whether it wrote. Errors: the file cannot be
+/// read or written.
 fn add_to_gitignore(path: &Path) -> anyhow::Result<bool> {
     let old = match std::fs::read_to_string(path) {
         Ok(s) => s,
@@ -169,14 +184,20 @@ fn add_to_gitignore(path: &Path) -> anyhow::Result<bool> {
     if old.lines().any(ignores_log_dir) {
         return Ok(false);
     }
-    let mut new = old;
-    if !new.is_empty() && !new.ends_with('\n') {
-        new.push('\n');
+    let mut add = String::new();
+    if !old.is_empty() && !old.ends_with('\n') {
+        add.push('\n');
     }
-    new.push_str(&format!(
+    add.push_str(&format!(
         "# agents: session logs, events.jsonl and state (log_dir of agents.toml)\n/{LOG_DIR}/\n"
     ));
-    crate::state::atomic::write(path, new.as_bytes())
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(add.as_bytes())
+        .and_then(|()| f.sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(true)
 }

@@ -4,6 +4,12 @@
 //! agents, services and watchdog) is followed at once and each line is prefixed with its
 //! name, padded, as overmind and process-compose do.
 //!
+//! It follows by default on a terminal only: into a pipe or a file (`agents logs a | grep x`,
+//! `> file`) it prints the history and exits, as `--no-follow` does, unless `-f` asks to
+//! follow. Following into a pipe or a socket stops as soon as its reader has gone (`agents
+//! logs -f a | head`), even while the log does not grow, as GNU `tail -f` does: the output
+//! is polled for an error or hang-up between reads ([`reader_gone`]).
+//!
 //! The history is read from the end of the file (and of the rotated files, when the current
 //! one holds fewer than N lines), never the whole file into memory. Output is rendered
 //! readable ([`crate::logfile::render`]: escape sequences removed, `\r` redraws, erases and
@@ -13,6 +19,7 @@
 //! a frame in place, once it has left that frame.
 
 use std::io::{IsTerminal, Write};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -27,8 +34,9 @@ const POLL: Duration = Duration::from_millis(250);
 /// Lines of history of one named log by default.
 const DEFAULT_LINES: usize = 20;
 
-/// Runs the verb. `lines` is `-n` (`None`: 20 for one log; without a name, 0 while
-/// following and 20 with `--no-follow`). Errors: an unknown name, a log that cannot be read,
+/// Runs the verb. `follow`: see [`follows`]. `lines` is `-n` (`None`: 20 for one log;
+/// without a name, 0 while following and 20 otherwise). Ends when the reader of a pipe
+/// has gone ([`reader_gone`]). Errors: an unknown name, a log that cannot be read,
 /// or (with `--no-follow`) no log yet.
 pub async fn run(
     ctx: &Ctx,
@@ -43,6 +51,36 @@ pub async fn run(
             let n = lines.unwrap_or(if follow { 0 } else { DEFAULT_LINES });
             all(ctx, n, follow, raw).await
         }
+    }
+}
+
+/// Whether to follow by default: `-f` follows, `--no-follow` does not, and neither
+/// follows when stdout is a terminal (`is_terminal`), never into a pipe or a file.
+pub fn follows(follow: bool, no_follow: bool, is_terminal: bool) -> bool {
+    follow || (!no_follow && is_terminal)
+}
+
+/// Whether stdout is a pipe or a socket whose reader has gone (its read end closed: `head`
+/// exited), checked without writing: `poll` with no events asked for reports an error or a
+/// hang-up on it, as GNU `tail -f` checks (its `iopoll` on the output). A terminal or a
+/// regular file is never reported gone (neither is watched, as in `tail`).
+pub fn reader_gone() -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let out = std::io::stdout();
+    let fd = out.as_fd();
+    let watched = nix::sys::stat::fstat(fd).is_ok_and(|st| {
+        let kind = st.st_mode & nix::libc::S_IFMT;
+        kind == nix::libc::S_IFIFO || kind == nix::libc::S_IFSOCK
+    });
+    if !watched {
+        return false;
+    }
+    let mut fds = [PollFd::new(fd, PollFlags::empty())];
+    match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(n) if n > 0 => fds[0].revents().is_some_and(|r| {
+            r.intersects(PollFlags::POLLERR | PollFlags::POLLHUP | PollFlags::POLLNVAL)
+        }),
+        _ => false,
     }
 }
 
@@ -118,6 +156,9 @@ async fn one(
     }
     loop {
         tokio::time::sleep(POLL).await;
+        if reader_gone() {
+            return Ok(ExitCode::SUCCESS);
+        }
         let data = follower
             .poll_bytes()
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
@@ -186,6 +227,9 @@ async fn all(ctx: &Ctx, lines: usize, follow: bool, raw: bool) -> anyhow::Result
     let mut failing: Vec<bool> = vec![false; sources.len()];
     loop {
         tokio::time::sleep(POLL).await;
+        if reader_gone() {
+            return Ok(ExitCode::SUCCESS);
+        }
         for (s, failed) in sources.iter_mut().zip(&mut failing) {
             let polled = if raw {
                 s.follower.poll_lines()
@@ -242,6 +286,15 @@ fn print_prefixed(out: &mut impl Write, prefix: &str, text: &[u8]) -> std::io::R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn follows_on_a_terminal_or_with_f_only() {
+        // (-f, --no-follow, stdout a terminal) → follows.
+        assert!(follows(false, false, true));
+        assert!(!follows(false, false, false), "a pipe or a file");
+        assert!(follows(true, false, false), "-f into a pipe or a file");
+        assert!(!follows(false, true, true), "--no-follow on a terminal");
+    }
 
     #[test]
     fn every_line_gets_the_padded_name() {

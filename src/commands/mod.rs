@@ -65,18 +65,14 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Logs {
             name,
             lines,
+            follow,
             no_follow,
             raw,
             ..
         } => {
-            logs::run(
-                &load(config, "logs")?,
-                name.as_deref(),
-                lines,
-                !no_follow,
-                raw,
-            )
-            .await
+            use std::io::IsTerminal as _;
+            let follow = logs::follows(follow, no_follow, std::io::stdout().is_terminal());
+            logs::run(&load(config, "logs")?, name.as_deref(), lines, follow, raw).await
         }
         Command::Events(args) => events::run(&load(config, "events")?, &args).await,
         Command::PipeLog {

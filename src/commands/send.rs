@@ -123,7 +123,7 @@ pub async fn run(
             };
             let fix = if why.starts_with("a dialog") {
                 format!(
-                    "answer the dialog in the pane (`tmux attach -t {session}`) or with `agents send {name} --keys KEY...`"
+                    "answer the dialog in the pane (`agents attach {name}`, on the fleet's tmux server) or with `agents send {name} --keys KEY...`"
                 )
             } else {
                 format!("start it again with `agents restart {name}`")
@@ -194,8 +194,7 @@ fn not_idle(agent: &Agent, e: &NotIdle, timeout: Duration) -> String {
             format!("{name} is not running: {why}\n  help: start it with `agents up {name}`")
         }
         NotIdle::Dialog(line) => format!(
-            "{name} shows a dialog that waits for a person: {line}\n  help: answer it in the pane (`tmux attach -t {}`) or with `agents send {name} --keys KEY...`; nothing was typed",
-            agent.session
+            "{name} shows a dialog that waits for a person: {line}\n  help: answer it in the pane (`agents attach {name}`, on the fleet's tmux server) or with `agents send {name} --keys KEY...`; nothing was typed"
         ),
         NotIdle::Busy(why) => format!(
             "{name} is still busy after {} s: {why}\n  help: try again later, wait longer with --timeout SECS, or type at once with --now",

@@ -8,18 +8,23 @@
 //! `AGENT_MODEL_<name>` override) the change is shown as pending until a restart.
 //!
 //! An agent's state is one of `active`, `idle`, `limited` (+ until), `stalled`, `dialog`,
-//! `backoff` (+ until), `fatal`, `starting`, `stopped`, `down`, `done`, `dead`, `disabled`:
-//! what the running watchdog last saw and decided (`state/supervision.json`) — unless the
-//! session was started or stopped since (`up`, `restart`, `down`: the manifest's `started`
-//! stamp differs from the one the view was written with), then `starting` for a session
-//! started in the last [`STARTING_SECS`], else read afresh — else read here
-//! from tmux and the pane (one `list-panes` call, plus one capture call for the agents the
-//! watchdog does not cover). When the state dir cannot be written (a probe file: a
-//! read-only or full disk, the dir replaced by a file) a line says that state is not being
-//! saved and the states shown may be old. Exit status: 0 when every enabled agent is
-//! healthy; 3 (as `supervisorctl status` does) when one is `fatal`, or stopped or dead
-//! without an operator's `down`, or state is not being saved; 1 on an error (no tmux, a bad
-//! config).
+//! `backoff` (+ until), `fatal`, `starting`, `stopped`, `down`, `done`, `dead`, `disabled`
+//! (`enabled = false` and no session: a disabled agent that runs, the `[loop.on_complete]`
+//! task, is read like the others): what the running watchdog last saw and decided
+//! (`state/supervision.json`) — unless the session was started or stopped since (`up`,
+//! `restart`, `down`: the manifest's `started` stamp differs from the one the view was
+//! written with), then `starting` for a session started in the last [`STARTING_SECS`],
+//! else read afresh — else read here from tmux and the pane (one `list-panes` call, plus one
+//! capture call for the agents the watchdog does not cover). When the state dir cannot be
+//! written (a probe file: a read-only or full disk, the dir replaced by a file) a line says
+//! that state is not being saved and the states shown may be old. When the watchdog is not
+//! running (neither its session's program nor a watchdog in the foreground holding its lock)
+//! while an enabled agent with `watch` other than `none` is neither down nor done, a line says
+//! that it is not healed and how to start the watchdog. Exit status: 0 when every enabled agent
+//! is healthy and the watchdog runs where needed; 3 (as `supervisorctl status` does, and
+//! `systemctl status` for a unit not running) when one is `fatal`, or stopped or dead without
+//! an operator's `down`, or the watchdog it needs is not running, or state is not being saved;
+//! 1 on an error (no tmux, a bad config).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -27,7 +32,7 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
-use crate::config::{Agent, Kind};
+use crate::config::{Agent, Kind, Watch};
 use crate::ctx::Ctx;
 use crate::detect;
 use crate::launch::kickoff;
@@ -44,8 +49,33 @@ pub const STARTING_SECS: i64 = 60;
 /// whole).
 pub const EVENT_CHARS: usize = 120;
 
-/// Exit status when an enabled agent is fatal or stopped without `down`.
+/// Exit status when an enabled agent is fatal or stopped without `down`, or the watchdog
+/// it needs is not running.
 pub const EXIT_UNHEALTHY: u8 = 3;
+
+/// The agents the watchdog would heal now: enabled, watched (`watch` not `none`), neither
+/// stopped by `down` nor a finished task, and not a loop agent while the sequence is
+/// complete. Non-empty: a watchdog must run.
+fn needing_watchdog(ctx: &Ctx) -> Vec<&str> {
+    let complete = ctx.state.sequence_complete();
+    ctx.cfg
+        .agents
+        .iter()
+        .filter(|a| a.enabled && a.watch != Watch::None)
+        .filter(|a| !ctx.state.is_down(&a.name) && !ctx.state.is_done(&a.name))
+        .filter(|a| !(complete && a.kind == Kind::Loop))
+        .map(|a| a.name.as_str())
+        .collect()
+}
+
+/// `a1`, `a1 and a2`, `a1, a2 and a3`.
+fn and_list(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [head @ .., last] => format!("{} and {last}", head.join(", ")),
+    }
+}
 
 /// A session's state as shown for services and the watchdog.
 fn session_word(pane: Option<&PaneInfo>) -> String {
@@ -164,7 +194,9 @@ async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
                 ));
                 view.event = published_view(a).and_then(|v| v.event.clone());
             }
-            let st: String = if !a.enabled {
+            // A disabled agent that runs all the same (the `[loop.on_complete]` task, or one
+            // named to `up`) is read like any other: its session says what it does.
+            let st: String = if !a.enabled && pane.is_none() {
                 "disabled".into()
             } else if down && pane.is_none_or(|p| p.dead) {
                 "down".into()
@@ -354,7 +386,18 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     let rows = rows(ctx, &sessions).await;
     // Holds, markers and the watchdog's view cannot be written: what is shown may be old.
     let not_saved = ctx.state.probe_write().err();
-    let code = if rows.iter().any(|r| r.unhealthy) || not_saved.is_some() {
+    // The watchdog runs in its session, or in the foreground (`agents watchdog`) holding its
+    // lock.
+    let wd = cfg.watchdog_session();
+    let wd_running = sessions.is_live(&wd) || crate::state::lock::is_held(&ctx.state.lock_path());
+    let needing = needing_watchdog(ctx);
+    let unhealed: Vec<&str> = if wd_running {
+        Vec::new()
+    } else {
+        needing.clone()
+    };
+    let healthy = !rows.iter().any(|r| r.unhealthy) && not_saved.is_none() && unhealed.is_empty();
+    let code = if !healthy {
         ExitCode::from(EXIT_UNHEALTHY)
     } else {
         ExitCode::SUCCESS
@@ -404,7 +447,6 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
                        "running": sessions.is_live(&session)})
             })
             .collect();
-        let wd = cfg.watchdog_session();
         let doc = json!({
             "orphans": orphans,
             "phase": phase.map(|(i, p)| json!({
@@ -416,9 +458,10 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             })),
             "agents": agents,
             "services": services,
-            "watchdog": {"name": "watchdog", "kind": "watchdog", "session": wd, "running": sessions.is_live(&wd)},
+            "watchdog": {"name": "watchdog", "kind": "watchdog", "session": wd, "running": wd_running,
+                         "needed": !needing.is_empty(), "not_healed": unhealed},
             "tmux": {"socket": ctx.tmux.socket(), "server_running": sessions.server_running},
-            "healthy": !rows.iter().any(|r| r.unhealthy) && not_saved.is_none(),
+            "healthy": healthy,
             "state_not_saved": not_saved,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
@@ -456,6 +499,14 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             out,
             " state is not being saved: {e}; the states below may be old (the watchdog cannot write {}, limit holds and down markers)\n   help: make it writable or free space on its disk",
             ctx.state.supervision_path().display()
+        )?;
+    }
+    if !unhealed.is_empty() {
+        writeln!(
+            out,
+            " the watchdog is not running: {} {} not healed\n   help: `agents up watchdog` starts it (`agents logs watchdog` shows why it stopped)",
+            and_list(&unhealed),
+            if unhealed.len() == 1 { "is" } else { "are" },
         )?;
     }
     if !sessions.server_running {
@@ -551,7 +602,10 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             name, "orphan", "-", "-", "-"
         )?;
     }
-    let wd = state(&session_word(sessions.get(&cfg.watchdog_session())), 0);
+    let wd = match sessions.get(&wd) {
+        None if wd_running => state("running [in the foreground]", 0),
+        p => state(&session_word(p), 0),
+    };
     writeln!(
         out,
         " {:<14} {:<12} {:<9} {:<18} {:<10} {wd}",

@@ -433,3 +433,90 @@ fn the_watchdog_log_stays_plain_though_its_pane_is_a_terminal() {
     assert!(!text.contains('\x1b'), "{text:?}");
     assert_eq!(t.run(&["down"]).0, 0);
 }
+
+/// `agents ARGS` under `sh -c 'umask UMASK; exec agents ARGS'`; returns (code, stderr).
+fn under_umask(t: &TestEnv, umask: &str, args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_agents"))
+        .args(args)
+        .current_dir(t.path())
+        .env_remove("AGENTS_CONFIG")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn mode(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+fn init_honours_the_umask_keeps_a_gitignore_mode_and_appends_through_its_symlink() {
+    let t = TestEnv::new();
+    // New files: 0666 less the umask, as `touch` and editors make them.
+    let (code, err) = under_umask(&t, "022", &["init", "fresh", "--backend", "demo"]);
+    assert_eq!(code, 0, "{err}");
+    let fresh = t.path().join("fresh");
+    for f in [
+        "agents.toml",
+        "agents.schema.json",
+        "prompts/kickoff.md",
+        "prompts/builder.md",
+        ".gitignore",
+    ] {
+        assert_eq!(
+            mode(&fresh.join(f)),
+            0o644,
+            "{f}: {:o}",
+            mode(&fresh.join(f))
+        );
+    }
+    let (code, err) = under_umask(&t, "002", &["init", "group", "--backend", "demo"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(mode(&t.path().join("group/agents.toml")), 0o664);
+
+    // An existing .gitignore keeps its mode.
+    use std::os::unix::fs::PermissionsExt;
+    let kept = t.path().join("kept");
+    std::fs::create_dir_all(&kept).unwrap();
+    std::fs::write(kept.join(".gitignore"), "target/\n").unwrap();
+    std::fs::set_permissions(
+        kept.join(".gitignore"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    let (code, err) = under_umask(&t, "022", &["init", "kept", "--backend", "demo"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(mode(&kept.join(".gitignore")), 0o640);
+    assert!(
+        std::fs::read_to_string(kept.join(".gitignore"))
+            .unwrap()
+            .ends_with("/.agents/\n")
+    );
+
+    // A symlinked .gitignore (a shared one, dotfiles): its target gets the line, the link
+    // stays a link.
+    let linked = t.path().join("linked");
+    std::fs::create_dir_all(&linked).unwrap();
+    std::fs::write(t.path().join("shared-ignore"), "node_modules/").unwrap();
+    std::os::unix::fs::symlink("../shared-ignore", linked.join(".gitignore")).unwrap();
+    let (code, err) = under_umask(&t, "022", &["init", "linked", "--backend", "demo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        std::fs::symlink_metadata(linked.join(".gitignore"))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the .gitignore link was replaced by a file"
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.path().join("shared-ignore")).unwrap(),
+        "node_modules/\n# agents: session logs, events.jsonl and state (log_dir of agents.toml)\n/.agents/\n"
+    );
+}

@@ -198,7 +198,7 @@ fn logs_f_follows_one_log_and_conflicts_with_no_follow() {
 #[test]
 fn logs_without_a_name_interleaves_every_session_with_its_name() {
     let t = started(&two_talkers("li-"));
-    let s = Spawned::new(&t, &["logs"]);
+    let s = Spawned::new(&t, &["logs", "-f"]);
     let seen = |who: &str| {
         s.lines().iter().any(|l| {
             l.starts_with(&format!("{who} | tick "))
@@ -211,7 +211,8 @@ fn logs_without_a_name_interleaves_every_session_with_its_name() {
         "{:?}",
         s.lines()
     );
-    // Following: only new lines (no history by default), every line prefixed.
+    // Following (-f: stdout is a pipe here): only new lines (no history by default), every
+    // line prefixed.
     let lines = s.lines();
     assert!(
         lines
@@ -257,7 +258,7 @@ exec sleep 1000
     t.config(&config("lt-", "sh ./tui.sh"));
     // Following from before the log exists: the spinners are never printed tick by tick (and
     // the lines a redraw may still change, the last frame's, are held).
-    let follow = Spawned::new(&t, &["logs", "a"]);
+    let follow = Spawned::new(&t, &["logs", "-f", "a"]);
     assert_eq!(t.run(&["up", "a"]).0, 0);
     let log = || t.run(&["logs", "a", "-n", "50", "--no-follow"]).1;
     assert!(
@@ -330,8 +331,8 @@ exec sleep 1000
     // Mid-spinner: the history shows its state so far, on a line of its own.
     let out = log();
     assert!(out.ends_with(" · esc to interrupt)\n"), "{out:?}");
-    let one = Spawned::new(&t, &["logs", "a"]);
-    let all = Spawned::new(&t, &["logs", "-n", "5"]);
+    let one = Spawned::new(&t, &["logs", "-f", "a"]);
+    let all = Spawned::new(&t, &["logs", "-f", "-n", "5"]);
     assert!(
         wait_until(10.0, || one.lines().iter().any(|l| l == "ready")
             && all.lines().iter().any(|l| l == "a        | ready")),
@@ -342,4 +343,138 @@ exec sleep 1000
     for l in one.lines().iter().chain(all.lines().iter()) {
         assert!(!l.contains("Working") && !l.contains('\u{1b}'), "{l:?}");
     }
+}
+
+/// Runs `script` under `sh -c` in the project dir, with `agents` on PATH and this test's tmux
+/// server; waits up to `secs` for it to exit. Returns its exit code and stdout, or `None`
+/// (the shell killed) when it was still running.
+fn shell_exits(t: &TestEnv, script: &str, secs: f64) -> Option<(i32, String)> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt as _;
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_agents"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(t.path())
+        .env("PATH", path)
+        .env("AGENTS_TMUX_SOCKET", &t.socket)
+        .env("TMUX_TMPDIR", &t.tmux_tmpdir)
+        .env("NO_COLOR", "1")
+        .env_remove("TMUX")
+        .env_remove("AGENTS_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        // Its own process group, so a shell still running is killed with its pipeline.
+        .process_group(0)
+        .spawn()
+        .expect("spawn sh");
+    let exited = wait_until(secs, || child.try_wait().unwrap().is_some());
+    if !exited {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", child.id())])
+            .status();
+        let _ = child.wait();
+        return None;
+    }
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    Some((child.wait().unwrap().code().unwrap_or(-1), out))
+}
+
+/// An agent that prints one line, then nothing.
+fn silent(prefix: &str) -> String {
+    config(prefix, r#"sh -c 'echo said once; exec sleep 1000'"#)
+}
+
+#[test]
+fn logs_into_head_stops_when_head_exits_while_the_agent_prints_nothing() {
+    let t = started(&silent("lh-"));
+    let log = || t.run(&["logs", "a", "--no-follow"]).1;
+    assert!(
+        wait_until(10.0, || log().contains("said once")),
+        "{}",
+        log()
+    );
+    // Following (-f) into a pipe whose reader has gone: stops, as `tail -f | head` does.
+    let r = shell_exits(&t, "agents logs -f a | head -n 1", 20.0);
+    let (code, out) = r.expect("`agents logs -f a | head -n 1` still runs after head exited");
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 1, "{out:?}");
+    // Without -f into a pipe: the history, then the end.
+    let (code, out) =
+        shell_exits(&t, "agents logs a | head -n 5", 20.0).expect("`agents logs a | head` hangs");
+    assert_eq!(code, 0);
+    assert!(out.contains("said once"), "{out:?}");
+    // Every log at once, the same.
+    let (code, out) = shell_exits(&t, "agents logs -f -n 5 | head -n 1", 20.0)
+        .expect("`agents logs -f -n 5 | head -n 1` still runs after head exited");
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 1, "{out:?}");
+}
+
+#[test]
+fn logs_into_a_file_writes_the_history_and_exits_unless_f_is_given() {
+    let t = started(&silent("lr-"));
+    let log = || t.run(&["logs", "a", "--no-follow"]).1;
+    assert!(
+        wait_until(10.0, || log().contains("said once")),
+        "{}",
+        log()
+    );
+    let (code, _) = shell_exits(&t, "agents logs a > one.txt", 20.0)
+        .expect("`agents logs a > file` still runs");
+    assert_eq!(code, 0);
+    let one = std::fs::read_to_string(t.path().join("one.txt")).unwrap();
+    assert!(one.contains("said once"), "{one:?}");
+    let (code, _) =
+        shell_exits(&t, "agents logs > all.txt", 20.0).expect("`agents logs > file` still runs");
+    assert_eq!(code, 0);
+    let all = std::fs::read_to_string(t.path().join("all.txt")).unwrap();
+    assert!(all.lines().any(|l| l == "a        | said once"), "{all:?}");
+    // -f into a file follows, as `tail -f > file` does.
+    assert!(
+        shell_exits(&t, "agents logs -f a > f.txt", 2.0).is_none(),
+        "`agents logs -f a > file` did not follow"
+    );
+}
+
+#[test]
+fn logs_follows_by_default_on_a_terminal() {
+    let t = started(&two_talkers("lt2-"));
+    // A tmux pane is a terminal: `agents logs a` there follows without -f.
+    let cmd = format!("exec {} logs a -n 0", env!("CARGO_BIN_EXE_agents"));
+    let env = |k: &str, v: &str| format!("{k}={v}");
+    t.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "viewer",
+        "-c",
+        t.path().to_str().unwrap(),
+        "-e",
+        &env("AGENTS_TMUX_SOCKET", &t.socket),
+        "-e",
+        &env("TMUX_TMPDIR", t.tmux_tmpdir.to_str().unwrap()),
+        "-e",
+        "NO_COLOR=1",
+        &cmd,
+    ]);
+    // With -n 0 nothing is printed but what the agent writes after it started.
+    assert!(
+        wait_until(10.0, || t.pane("viewer").contains(" from lt2-a")),
+        "{}",
+        t.pane("viewer")
+    );
+    let dead = t.tmux(&["display-message", "-p", "-t", "=viewer:", "#{pane_dead}"]);
+    assert_eq!(dead.trim(), "0", "{}", t.pane("viewer"));
 }

@@ -370,3 +370,36 @@ fn status_shows_the_last_handoff_event() {
     let st = t.status_json();
     assert_eq!(st["phase"]["last_handoff"]["to"], "adversary");
 }
+
+#[test]
+fn a_running_on_complete_task_shows_its_state_not_disabled() {
+    let t = TestEnv::new();
+    pair(&t, "ld-", "");
+    t.write(".agents/.run-on-complete", "");
+    t.write(".agents/state/phase-idx", "1");
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    // Before it runs, the task is disabled (`up` does not start it).
+    assert_eq!(agent(&t.status_json(), "reporter")["state"], "disabled");
+    t.write("machine-docs/S2.md", VERDICT);
+    assert!(
+        wait_until(10.0, || t.pane_pid("ld-reporter").is_some()),
+        "on_complete task not launched"
+    );
+    // The demo agent works on its kickoff, then waits for input.
+    let state = || {
+        agent(&t.status_json(), "reporter")["state"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(wait_until(10.0, || state() == "idle"), "{}", state());
+    let (_, table, _) = t.run(&["status"]);
+    let row = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("reporter "))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(row.contains(" idle "), "{table}");
+    assert!(!row.contains("disabled"), "{table}");
+    assert_eq!(t.run(&["down"]).0, 0);
+}

@@ -269,3 +269,24 @@ fn concurrent_sends_into_a_busy_agent_are_typed_one_per_idle_spell() {
     assert_eq!(ev.len(), 5, "{ev:?}");
     assert!(ev.iter().all(|e| e["outcome"] == "delivered"), "{ev:?}");
 }
+
+#[test]
+fn a_dialog_refusal_suggests_agents_attach_which_finds_the_fleets_tmux_server() {
+    // The fleet runs on its own tmux server (this test's socket): a bare `tmux attach -t`
+    // would look on the default server.
+    let t = start("sa-", 1);
+    assert!(wait_until(10.0, || idle(&t, "sa-a1")));
+    t.tmux(&["send-keys", "-t", "=sa-a1:", "-l", "/dialog"]);
+    t.tmux(&["send-keys", "-t", "=sa-a1:", "Enter"]);
+    assert!(wait_until(5.0, || t.pane("sa-a1").contains("Do you trust")));
+    for args in [
+        &["send", "a1", "hello"][..],
+        &["send", "a1", "--now", "hello"],
+    ] {
+        let (code, _, err) = t.run(args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains("Do you trust"), "{args:?}: {err}");
+        assert!(err.contains("`agents attach a1`"), "{args:?}: {err}");
+        assert!(!err.contains("tmux attach"), "{args:?}: {err}");
+    }
+}

@@ -425,3 +425,48 @@ fn up_reports_a_watchdog_that_failed_to_start() {
         t.events_named("start-failed")
     );
 }
+
+#[test]
+fn status_exits_3_and_says_so_while_the_watchdog_is_dead() {
+    let t = started(&fleet_config("sd-", 1, ""));
+    let status = || t.run(&["status"]);
+    assert!(
+        wait_until(15.0, || status().0 == 0),
+        "a healthy fleet: {:?}",
+        status()
+    );
+    assert_eq!(t.status_json()["healthy"], true);
+    // Its program killed: the pane stays, dead (remain-on-exit).
+    let pid = t.pane_pid("sd-watchdog").unwrap();
+    std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(wait_until(5.0, || !watchdog_running(&t)));
+    let (code, out, err) = status();
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        out.contains("the watchdog is not running: a1 is not healed"),
+        "{out}"
+    );
+    assert!(out.contains("`agents up watchdog`"), "{out}");
+    let st = t.status_json();
+    assert_eq!(st["healthy"], false, "{st}");
+    assert_eq!(st["watchdog"]["running"], false, "{st}");
+    assert_eq!(st["watchdog"]["needed"], true, "{st}");
+    // Its session gone: the same.
+    t.tmux(&["kill-session", "-t", "=sd-watchdog"]);
+    let (code, out, _) = status();
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("the watchdog is not running"), "{out}");
+    // Back up: healthy again.
+    assert_eq!(t.run(&["up", "watchdog"]).0, 0);
+    let (code, out, _) = status();
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("the watchdog is not running"), "{out}");
+    // A fleet stopped with `down` needs no watchdog.
+    assert_eq!(t.run(&["down"]).0, 0);
+    let (code, out, _) = status();
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("the watchdog is not running"), "{out}");
+}
