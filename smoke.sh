@@ -49,11 +49,17 @@ agents up || fail "agents up"
 ok "up"
 
 status=$(agents status --json) || fail "status --json"
-for name in supervisor scribe builder adversary; do
-    grep -A 6 "\"name\": \"$name\"" <<<"$status" | grep -q '"running": true' \
-        || fail "status --json: agent $name is not running"$'\n'"$status"
-done
-grep -A 5 '"watchdog": {' <<<"$status" | grep -q '"running": true' || fail "watchdog not running"
+# Read as JSON (python3 is in the dev shell), not by line offsets: key order is not a contract.
+not_running=$(python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+running = {a["name"] for a in d["agents"] if a.get("running")}
+bad = [n for n in ["supervisor", "scribe", "builder", "adversary"] if n not in running]
+if not d["watchdog"].get("running"):
+    bad.append("the watchdog")
+print(" ".join(bad))
+' <<<"$status") || fail "status --json is not JSON"$'\n'"$status"
+[[ -z $not_running ]] || fail "status --json: not running: $not_running"$'\n'"$status"
 ok "status --json shows every enabled agent and the watchdog running"
 
 wait_for 10 grep -q '"event":"watchdog-start"' .agents-demo/events.jsonl || fail "the watchdog did not start"
