@@ -229,6 +229,8 @@ pub struct Watchdog {
     lock_error: Option<String>,
     watcher: Option<crate::tmux::control::Watcher>,
     waker: wake::Waker,
+    /// Why this watchdog could not move to its session's new name (logged once).
+    move_error: Option<String>,
 }
 
 impl Watchdog {
@@ -240,6 +242,7 @@ impl Watchdog {
             lock_error: None,
             watcher: None,
             waker: wake::Waker::default(),
+            move_error: None,
         }
     }
 
@@ -279,6 +282,28 @@ impl Watchdog {
             Err(e) => {
                 tracing::debug!("no event source ({e}); polling only");
                 self.watcher = None;
+            }
+        }
+    }
+
+    /// A changed `session_prefix` moves this watchdog's own session too, as the agents'
+    /// ([`crate::launch::move_watchdog`]); a failure is logged once per distinct error and
+    /// tried again every tick.
+    async fn move_self(&mut self, ctx: &Ctx, sessions: &crate::tmux::Sessions) {
+        match crate::launch::move_watchdog(ctx, sessions, std::process::id()).await {
+            Ok(Some(from)) => {
+                tracing::info!(
+                    "session_prefix changed: this watchdog moved from session {from} to {}",
+                    ctx.cfg.watchdog_session()
+                );
+                self.move_error = None;
+            }
+            Ok(None) => self.move_error = None,
+            Err(e) => {
+                if self.move_error.as_deref() != Some(e.as_str()) {
+                    tracing::warn!("{e}; retrying every tick");
+                }
+                self.move_error = Some(e);
             }
         }
     }
@@ -341,6 +366,7 @@ impl Watchdog {
             tracing::debug!("the tmux server this watchdog runs in is gone: nothing to heal");
             return true;
         }
+        self.move_self(ctx, &sessions).await;
         self.ticker.tick(ctx, &sessions, heavy, fleet_lock).await;
         self.handoff.tick(ctx, &sessions).await;
         self.waker.tick(ctx, &sessions).await;

@@ -249,6 +249,50 @@ impl Drop for TestEnv {
     }
 }
 
+/// A child process that is killed and reaped when dropped: a test that fails (panics)
+/// before it stops a process it spawned itself leaves nothing running. Derefs to the
+/// [`std::process::Child`].
+pub struct Guarded(Option<std::process::Child>);
+
+impl Guarded {
+    /// Spawns `cmd`; panics (naming it) when it cannot be started.
+    pub fn spawn(cmd: &mut std::process::Command) -> Self {
+        Self(Some(
+            cmd.spawn()
+                .unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}")),
+        ))
+    }
+
+    /// Kills the process and returns what it printed (the streams spawned piped).
+    pub fn kill_output(mut self) -> Output {
+        let mut c = self.0.take().expect("a guarded child");
+        let _ = c.kill();
+        c.wait_with_output().expect("wait for the child")
+    }
+}
+
+impl std::ops::Deref for Guarded {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("a guarded child")
+    }
+}
+
+impl std::ops::DerefMut for Guarded {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.0.as_mut().expect("a guarded child")
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 /// Polls `cond` every 50 ms until it holds or `secs` pass; returns whether it held.
 pub fn wait_until(secs: f64, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
