@@ -10,8 +10,10 @@
 //! tick; an invalid one keeps the last good one (defect 1). One watchdog per fleet: an OS
 //! lock in the state dir (defect 20). SIGTERM, SIGINT and SIGHUP (its tmux session closed)
 //! stop it cleanly; so does the loss of its `log_dir` (the fleet's directory deleted: nothing
-//! is left to supervise, and going on would create it again). Every decision is a line in `events.jsonl`; the ones a person must hear
-//! about also run the `[notify]` command ([`crate::notify`], in the background).
+//! is left to supervise, and going on would create it again). A changed `session_prefix`
+//! moves its own session too ([`crate::launch::move_watchdog`]). Every decision is a line in
+//! `events.jsonl`; the ones a person must hear about also run the `[notify]` command
+//! ([`crate::notify`], in the background).
 
 pub mod advance;
 pub mod handoff;
