@@ -118,6 +118,14 @@ pub fn why(e: &Value, today: NaiveDate) -> String {
             f("detail").map(|d| format!("{d:?}")),
             f("error"),
         ],
+        "watchdog-moved" => vec![
+            Some(format!(
+                "session {} → {}",
+                f("from").unwrap_or_else(|| "?".into()),
+                f("session").unwrap_or_else(|| "?".into())
+            )),
+            f("why"),
+        ],
         "handoff-recovered" => vec![f("repo").map(|r| format!("{r} answers again"))],
         "phase-advance" => vec![Some(format!(
             "{} → {}",
@@ -246,6 +254,15 @@ mod tests {
         let e = json!({"ts": ts, "source": "watchdog", "event": "phase-advance",
                        "from": "p1", "to": "p2", "index": 1});
         assert!(line(&e, today).ends_with("phase-advance     p1 → p2"));
+        let e = json!({"ts": ts, "source": "watchdog", "event": "watchdog-moved",
+                       "name": "watchdog", "from": "old-watchdog", "session": "new-watchdog",
+                       "why": "session_prefix changed"});
+        assert!(
+            line(&e, today)
+                .ends_with("session old-watchdog → new-watchdog: session_prefix changed"),
+            "{}",
+            line(&e, today)
+        );
         let e = json!({"ts": ts, "source": "watchdog", "event": "config-invalid",
                        "error": "agents.toml:3: bad\n  help: fix it"});
         assert_eq!(subject(&e), Some("watchdog"));

@@ -83,9 +83,15 @@ struct Out {
     len: u64,
 }
 
+/// Opens (creates) the log at `path`. Its directory (`log_dir`, made by the session's start)
+/// is made again if it was deleted, never its parents: a writer whose project was deleted
+/// must not bring the project's directory back.
 fn open(path: &Path) -> std::io::Result<Out> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        match std::fs::create_dir(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
     }
     let file = OpenOptions::new().create(true).append(true).open(path)?;
     let m = file.metadata()?;

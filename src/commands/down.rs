@@ -56,7 +56,14 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
         });
         let current = cfg.session_names();
         for (session, entry) in crate::state::manifest::orphans(&manifest, &current) {
-            targets.push((format!("{} (orphan)", entry.name), session.clone()));
+            // A watchdog left in the session of an older `session_prefix` is a watchdog: it
+            // is stopped first, with the others.
+            let name = if entry.name == "watchdog" {
+                entry.name.clone()
+            } else {
+                format!("{} (orphan)", entry.name)
+            };
+            targets.push((name, session.clone()));
         }
     }
     let present: Vec<&(String, String)> = targets

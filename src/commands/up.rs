@@ -26,7 +26,7 @@ pub const WATCHDOG_START_WAIT: std::time::Duration = std::time::Duration::from_s
 
 /// Waits until the watchdog just started runs: its pane's process wrote `watchdog-start`
 /// (or holds the lock with its pid in it). `Err` when its pane died first (say, on the lock
-/// of another watchdog of this fleet, in a session of an older `session_prefix`), quoting
+/// of another watchdog of this fleet run outside tmux), quoting
 /// the last lines it printed. A pane still live after [`WATCHDOG_START_WAIT`] is taken
 /// for a running watchdog.
 async fn watchdog_came_up(ctx: &Ctx) -> Result<(), String> {
@@ -97,7 +97,24 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
         let _ = std::fs::remove_file(ctx.state.sequence_complete_path());
     }
 
-    let sessions = ctx.tmux.sessions().await?;
+    let mut sessions = ctx.tmux.sessions().await?;
+    // The fleet's watchdog may run in the session of an older `session_prefix`: it is moved,
+    // not joined by a second one that would exit on its lock.
+    if wanted("watchdog")
+        && let Some(pid) = crate::state::lock::holder(&ctx.state.lock_path())
+    {
+        match launch::move_watchdog(ctx, &sessions, pid).await {
+            Ok(Some(from)) => {
+                tracing::info!(
+                    "the watchdog (pid {pid}) ran in session {from} of an older session_prefix: moved it to {}",
+                    cfg.watchdog_session()
+                );
+                sessions = ctx.tmux.sessions().await?;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!("{e}"),
+        }
+    }
     let mut items: Vec<Prepared> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
     // A session that cannot be prepared is reported at once (before anything starts), with

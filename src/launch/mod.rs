@@ -285,6 +285,79 @@ pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, String> {
     })
 }
 
+/// Moves the fleet's running watchdog (process `pid`) into the session the config names for
+/// it (`<session_prefix>watchdog`) when it runs in a watchdog session of an older
+/// `session_prefix`: the session is renamed (the process, and the lock it holds, stay as they
+/// are, so there is never a second watchdog nor a moment without one), its output goes to
+/// the new session's log from then on, and the manifest records the new name. Only a
+/// session recorded in the manifest as the watchdog's (or, without a record, named
+/// `…watchdog`) is moved: never a session of the operator's in which `agents watchdog` runs.
+/// A dead pane in the way (a watchdog that failed to start there) is killed first.
+///
+/// Returns the old session's name when it moved, `None` when there was nothing to move (the
+/// watchdog already runs in its session, or in none: started outside tmux). `Err` (naming
+/// both sessions) when a live session holds the new name or tmux refuses. Run it under the
+/// fleet lock.
+pub async fn move_watchdog(
+    ctx: &Ctx,
+    sessions: &crate::tmux::Sessions,
+    pid: u32,
+) -> Result<Option<String>, String> {
+    let to = ctx.cfg.watchdog_session();
+    let Some(from) = sessions
+        .by_name
+        .iter()
+        .find(|(_, p)| !p.dead && p.pid == Some(pid))
+        .map(|(s, _)| s.clone())
+    else {
+        return Ok(None);
+    };
+    if from == to {
+        return Ok(None);
+    }
+    let manifest = ctx.state.manifest();
+    let recorded = manifest
+        .load()
+        .ok()
+        .and_then(|m| m.sessions.get(&from).map(|e| e.name == "watchdog"));
+    if !recorded.unwrap_or_else(|| from.ends_with("watchdog")) {
+        return Ok(None);
+    }
+    let cannot =
+        |why: String| format!("cannot move the watchdog from session {from} to {to}: {why}");
+    match sessions.get(&to) {
+        Some(p) if !p.dead => {
+            return Err(cannot(format!(
+                "a session of that name runs {:?}; stop it (`agents down watchdog` stops both)",
+                p.command
+            )));
+        }
+        Some(_) => ctx
+            .tmux
+            .kill(std::slice::from_ref(&to))
+            .await
+            .map_err(|e| cannot(e.to_string()))?,
+        None => {}
+    }
+    let mut p = prepare_watchdog(ctx, false).map_err(cannot)?;
+    p.spec.mark = Some(format!(
+        "moved: from session {from} (session_prefix changed)"
+    ));
+    ctx.tmux
+        .rename(&from, &p.spec)
+        .await
+        .map_err(|e| cannot(e.to_string()))?;
+    if let Err(e) = manifest.rename(&from, &to) {
+        tracing::warn!("cannot record the watchdog's new session {to} in the manifest: {e}");
+    }
+    ctx.events.emit(
+        "watchdog-moved",
+        json!({"name": "watchdog", "pid": pid, "from": from, "session": to,
+               "why": "session_prefix changed"}),
+    );
+    Ok(Some(from))
+}
+
 /// Starts prepared sessions (one chained tmux call per batch), logs each and records it as
 /// an `event` (`start`, `restart`) with its reason, then delivers ping kickoffs concurrently.
 /// Returns one `(name, result)` per item, in order.

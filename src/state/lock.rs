@@ -143,6 +143,15 @@ pub fn is_held(path: &Path) -> bool {
     matches!(file.try_lock(), Err(TryLockError::WouldBlock))
 }
 
+/// The pid of the process that holds the lock at `path` (as written in the file by
+/// [`acquire`]); `None` when nobody holds it or the file names no pid (written on a full disk).
+pub fn holder(path: &Path) -> Option<u32> {
+    if !is_held(path) {
+        return None;
+    }
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     #[tokio::test]

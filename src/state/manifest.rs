@@ -111,6 +111,18 @@ impl ManifestFile {
         self.save(&m)
     }
 
+    /// Records that session `from` is now called `to` (the watchdog's session moved to a new
+    /// `session_prefix`): its entry, start stamp and process kept. Nothing to do when `from`
+    /// is not recorded.
+    pub fn rename(&self, from: &str, to: &str) -> std::io::Result<()> {
+        let mut m = self.load().unwrap_or_default();
+        let Some(entry) = m.sessions.remove(from) else {
+            return Ok(());
+        };
+        m.sessions.insert(to.to_string(), entry);
+        self.save(&m)
+    }
+
     /// Forgets sessions that were stopped.
     pub fn remove(&self, sessions: &[String]) -> std::io::Result<()> {
         let mut m = self.load().unwrap_or_default();
@@ -158,7 +170,12 @@ mod tests {
         assert_eq!(o, ["old-b"]);
         assert_eq!(m.sessions["p-a"].model, Some(Some("big".into())));
         assert_eq!(m.sessions["old-b"].model, Some(None));
-        f.remove(&["old-b".into()]).unwrap();
+        f.rename("old-b", "p-b").unwrap();
+        f.rename("gone", "p-c").unwrap();
+        let m = f.load().unwrap();
+        assert_eq!(m.sessions.keys().collect::<Vec<_>>(), ["p-a", "p-b"]);
+        assert_eq!(m.sessions["p-b"].name, "b");
+        f.remove(&["p-b".into()]).unwrap();
         assert_eq!(f.load().unwrap().sessions.len(), 1);
         std::fs::write(d.path().join("manifest.json"), "{").unwrap();
         assert!(f.load().unwrap_err().contains("corrupt"));

@@ -327,6 +327,17 @@ impl Tmux {
         results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
     }
 
+    /// Renames session `from` to `to.name` (its pane and process stay as they are) and sends
+    /// its output to `to.log` from then on (the old log is closed; `to.mark` is written first,
+    /// as at a start). One tmux call. Fails when `from` is gone or a session named `to.name`
+    /// exists (tmux: `duplicate session`).
+    pub async fn rename(&self, from: &str, to: &SessionSpec) -> Result<(), TmuxError> {
+        if let Some(parent) = to.log.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        self.run(&rename_commands(from, to)).await.map(drop)
+    }
+
     /// Kills sessions (one chained call; a session that is already gone is not an error).
     pub async fn kill(&self, names: &[String]) -> Result<(), TmuxError> {
         let cmds: Vec<Vec<String>> = names
@@ -576,7 +587,15 @@ fn start_commands(s: &SessionSpec) -> Vec<String> {
         v.push(target::arg(&format!("wait-for -S {chan}")));
         v.push(";".into());
     }
-    v.extend(["pipe-pane", "-o", "-t", &target::pane(&s.name)].map(String::from));
+    v.extend(pipe_commands(s));
+    v
+}
+
+/// `pipe-pane -o -t =name: <command>`: the session's output into its log ([`pipe_command`]).
+fn pipe_commands(s: &SessionSpec) -> Vec<String> {
+    let mut v: Vec<String> = ["pipe-pane", "-o", "-t", &target::pane(&s.name)]
+        .map(String::from)
+        .into();
     let exe = std::env::current_exe().ok().map(|p| {
         // A binary replaced while it runs (a rebuild) reads as "PATH (deleted)": the new
         // binary at PATH is the one to run.
@@ -587,6 +606,24 @@ fn start_commands(s: &SessionSpec) -> Vec<String> {
         s,
         exe.as_deref(),
     ))));
+    v
+}
+
+/// The tmux commands that rename session `from` to `s.name` and pipe its output into
+/// `s.log` from then on: `rename-session ; pipe-pane (closes the old pipe) ; pipe-pane -o`.
+fn rename_commands(from: &str, s: &SessionSpec) -> Vec<String> {
+    let mut v: Vec<String> = vec![
+        "rename-session".into(),
+        "-t".into(),
+        target::session(from),
+        s.name.clone(),
+        ";".into(),
+        "pipe-pane".into(),
+        "-t".into(),
+        target::pane(&s.name),
+        ";".into(),
+    ];
+    v.extend(pipe_commands(s));
     v
 }
 
@@ -799,6 +836,38 @@ mod tests {
             &c[at + 1..at + 6],
             ["sh", "-c", "exec \"$@\"", "sh", "/my dir/cli"]
         );
+    }
+
+    #[test]
+    fn a_rename_closes_the_old_log_pipe_and_opens_the_new_one() {
+        let s = SessionSpec {
+            name: "new-watchdog".into(),
+            cwd: "/tmp".into(),
+            argv: vec![],
+            log: "/tmp/new-watchdog.log".into(),
+            log_max_bytes: 4096,
+            log_files: 1,
+            mark: Some("moved".into()),
+            replace: false,
+            wake: None,
+        };
+        let c = rename_commands("old-watchdog", &s);
+        assert_eq!(
+            &c[..9],
+            [
+                "rename-session",
+                "-t",
+                "=old-watchdog",
+                "new-watchdog",
+                ";",
+                "pipe-pane",
+                "-t",
+                "=new-watchdog:",
+                ";"
+            ]
+        );
+        assert_eq!(&c[9..13], ["pipe-pane", "-o", "-t", "=new-watchdog:"]);
+        assert!(c[13].contains("/tmp/new-watchdog.log") && c[13].contains("--mark moved"));
     }
 
     #[test]

@@ -9,8 +9,11 @@
 //! so it is restarted within a second whatever the light tick. The config is re-read every
 //! tick; an invalid one keeps the last good one (defect 1). One watchdog per fleet: an OS
 //! lock in the state dir (defect 20). SIGTERM, SIGINT and SIGHUP (its tmux session closed)
-//! stop it cleanly. Every decision is a line in `events.jsonl`; the ones a person must hear
-//! about also run the `[notify]` command ([`crate::notify`], in the background).
+//! stop it cleanly; so does the loss of its `log_dir` (the fleet's directory deleted: nothing
+//! is left to supervise, and going on would create it again). A changed `session_prefix`
+//! moves its own session too ([`crate::launch::move_watchdog`]). Every decision is a line in
+//! `events.jsonl`; the ones a person must hear about also run the `[notify]` command
+//! ([`crate::notify`], in the background).
 
 pub mod advance;
 pub mod handoff;
@@ -55,6 +58,9 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     ctx.events = ctx.events.with_notifier(notifier.clone());
     ctx.tmux.check_version().await?;
     let mut lock = crate::state::lock::acquire(&ctx.state.lock_path())?;
+    // The lock made log_dir if it was missing: it is followed from now on.
+    let mut fleet_dir = LogDirWatch::default();
+    fleet_dir.gone(&ctx.cfg.log_dir);
     let mut reloader = Reloader::new(path);
     let mut wd = Watchdog::new(&ctx);
 
@@ -114,6 +120,13 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
         if event {
             tracing::debug!("a fleet session died or was killed: ticking now");
             tokio::time::sleep(EVENT_GAP).await;
+        }
+        // The fleet's directory was deleted (its project removed): nothing is left to
+        // supervise, and going on would create it again (the lock, the state files).
+        if let Some(why) = fleet_dir.gone(&ctx.cfg.log_dir) {
+            tracing::warn!("{why}; this watchdog stops");
+            settle_notifications(&notifier, STOP_GRACE).await;
+            return Ok(ExitCode::SUCCESS);
         }
         let now = Instant::now();
         let heavy = now >= next_heavy;
@@ -200,6 +213,51 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The fleet's `log_dir` as the watchdog first saw it (device and inode), to tell that it
+/// was deleted: the fleet's directory removed (its project deleted), leaving the watchdog
+/// nothing to supervise.
+#[derive(Debug, Default)]
+pub struct LogDirWatch {
+    path: std::path::PathBuf,
+    id: Option<(u64, u64)>,
+}
+
+impl LogDirWatch {
+    /// Why the watchdog of `log_dir` has nothing left to supervise: the directory it saw is
+    /// gone (not found), or was deleted and another made in its place (a write racing the
+    /// deletion). `None` while it is the one first seen, and when it cannot be read for
+    /// another reason (an unreadable directory is not gone). A new `log_dir` (a config
+    /// change) is followed from when it is first seen.
+    pub fn gone(&mut self, log_dir: &Path) -> Option<String> {
+        use std::os::unix::fs::MetadataExt;
+        if self.path != log_dir {
+            self.path = log_dir.to_path_buf();
+            self.id = None;
+        }
+        let now = match std::fs::symlink_metadata(log_dir) {
+            Ok(m) => (m.dev(), m.ino()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.id.is_some() => {
+                return Some(format!(
+                    "its log_dir {} is gone (the fleet's directory was deleted): nothing to supervise",
+                    log_dir.display()
+                ));
+            }
+            Err(_) => return None,
+        };
+        match self.id {
+            None => {
+                self.id = Some(now);
+                None
+            }
+            Some(id) if id == now => None,
+            Some(_) => Some(format!(
+                "its log_dir {} was deleted (and made again since): nothing to supervise",
+                log_dir.display()
+            )),
+        }
+    }
+}
+
 /// How long a stopping watchdog waits for notify commands still running before it kills them.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
@@ -229,6 +287,8 @@ pub struct Watchdog {
     lock_error: Option<String>,
     watcher: Option<crate::tmux::control::Watcher>,
     waker: wake::Waker,
+    /// Why this watchdog could not move to its session's new name (logged once).
+    move_error: Option<String>,
 }
 
 impl Watchdog {
@@ -240,6 +300,7 @@ impl Watchdog {
             lock_error: None,
             watcher: None,
             waker: wake::Waker::default(),
+            move_error: None,
         }
     }
 
@@ -279,6 +340,28 @@ impl Watchdog {
             Err(e) => {
                 tracing::debug!("no event source ({e}); polling only");
                 self.watcher = None;
+            }
+        }
+    }
+
+    /// A changed `session_prefix` moves this watchdog's own session too, as the agents'
+    /// ([`crate::launch::move_watchdog`]); a failure is logged once per distinct error and
+    /// tried again every tick.
+    async fn move_self(&mut self, ctx: &Ctx, sessions: &crate::tmux::Sessions) {
+        match crate::launch::move_watchdog(ctx, sessions, std::process::id()).await {
+            Ok(Some(from)) => {
+                tracing::info!(
+                    "session_prefix changed: this watchdog moved from session {from} to {}",
+                    ctx.cfg.watchdog_session()
+                );
+                self.move_error = None;
+            }
+            Ok(None) => self.move_error = None,
+            Err(e) => {
+                if self.move_error.as_deref() != Some(e.as_str()) {
+                    tracing::warn!("{e}; retrying every tick");
+                }
+                self.move_error = Some(e);
             }
         }
     }
@@ -341,6 +424,7 @@ impl Watchdog {
             tracing::debug!("the tmux server this watchdog runs in is gone: nothing to heal");
             return true;
         }
+        self.move_self(ctx, &sessions).await;
         self.ticker.tick(ctx, &sessions, heavy, fleet_lock).await;
         self.handoff.tick(ctx, &sessions).await;
         self.waker.tick(ctx, &sessions).await;

@@ -61,11 +61,11 @@ fn full_disk_watchdog_reuses_an_unchanged_kickoff_and_logs_a_failure_once() {
     wait_watchdog(&t);
     assert_eq!(t.run(&["down", "watchdog"]).0, 0);
 
-    let mut wd = limited(&t, 2, &["watchdog"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let wd = Guarded::spawn(
+        limited(&t, 2, &["watchdog"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let first = t.pane_pid("fw-a1").expect("a1 runs");
     t.tmux(&["kill-session", "-t", "=fw-a1"]);
@@ -76,8 +76,7 @@ fn full_disk_watchdog_reuses_an_unchanged_kickoff_and_logs_a_failure_once() {
     std::thread::sleep(std::time::Duration::from_millis(1000));
     t.tmux(&["kill-session", "-t", "=fw-a1"]);
     std::thread::sleep(std::time::Duration::from_millis(3000));
-    wd.kill().unwrap();
-    let out = wd.wait_with_output().unwrap();
+    let out = wd.kill_output();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         back,
@@ -160,11 +159,11 @@ fn full_disk_a_limit_is_held_once_in_memory_and_status_says_state_is_not_saved()
     assert_eq!(t.run(&["down", "watchdog"]).0, 0);
 
     // The watchdog on a full disk; then the agent hits its limit.
-    let mut wd = limited(&t, 0, &["watchdog"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let wd = Guarded::spawn(
+        limited(&t, 0, &["watchdog"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
     std::thread::sleep(std::time::Duration::from_millis(1000));
     std::fs::write(&go, "").unwrap();
     assert!(
@@ -173,8 +172,7 @@ fn full_disk_a_limit_is_held_once_in_memory_and_status_says_state_is_not_saved()
     );
     std::thread::sleep(std::time::Duration::from_millis(3000));
     let status = limited(&t, 0, &["status"]).output().unwrap();
-    wd.kill().unwrap();
-    let out = wd.wait_with_output().unwrap();
+    let out = wd.kill_output();
     let err = String::from_utf8_lossy(&out.stderr);
     let hits = err.matches("hit a usage limit").count();
     assert_eq!(hits, 1, "the limit was detected {hits} times:\n{err}");
@@ -277,17 +275,16 @@ fn full_disk_a_restarted_agent_is_not_restarted_again_for_its_unsaved_record() {
     wait_watchdog(&t);
     assert_eq!(t.run(&["down", "watchdog"]).0, 0);
 
-    let mut wd = limited(&t, 0, &["watchdog"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let wd = Guarded::spawn(
+        limited(&t, 0, &["watchdog"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
     std::thread::sleep(std::time::Duration::from_millis(1000));
     std::fs::write(t.path().join("go"), "").unwrap();
     // The first run exits; the one restart runs on for 5 s of 0.3 s ticks and 1 s backoffs.
     std::thread::sleep(std::time::Duration::from_millis(6000));
-    wd.kill().unwrap();
-    let out = wd.wait_with_output().unwrap();
+    let out = wd.kill_output();
     let err = String::from_utf8_lossy(&out.stderr);
     let starts = err.matches("starting fr-a1").count();
     assert_eq!(starts, 1, "a1 was started {starts} times:\n{err}");

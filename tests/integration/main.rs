@@ -3,6 +3,7 @@
 
 mod util;
 
+mod cleanup;
 mod config_errors;
 mod conventions;
 mod disk;

@@ -30,7 +30,7 @@ fn with_closed_pipes(
         } else {
             Stdio::null()
         });
-    let mut child = c.spawn().expect("spawn agents");
+    let mut child = Guarded::spawn(&mut c);
     drop(child.stdout.take());
     drop(child.stderr.take());
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -29,7 +29,7 @@ fn down_while_up_is_starting_a_big_fleet_leaves_nothing_running() {
             .arg("up")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
-        let mut child = up.spawn().unwrap();
+        let mut child = Guarded::spawn(&mut up);
         std::thread::sleep(Duration::from_millis(40 + 30 * round));
         let (code, _, err) = t.run(&["down"]);
         assert_eq!(code, 0, "{err}");

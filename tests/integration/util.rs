@@ -235,16 +235,127 @@ impl TestEnv {
     }
 }
 
+impl TestEnv {
+    /// Every process but this one that belongs to this test: started under its tmux server
+    /// or by its commands (`TMUX_TMPDIR` or `AGENTS_TMUX_SOCKET` of this test in its
+    /// environment: the server, the watchdog, agents, their children, a watchdog a test
+    /// spawned itself), or running in or naming its directory (cwd, command line: the
+    /// `pipe-log` writers). Read from `/proc`; processes of other users are not readable and
+    /// not listed.
+    pub fn processes(&self) -> Vec<u32> {
+        let me = std::process::id();
+        let dir = self.path().to_string_lossy().into_owned();
+        let under = |p: &str| {
+            p.strip_prefix(dir.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', ' ']))
+        };
+        let marks = [
+            format!("TMUX_TMPDIR={}", self.tmux_tmpdir.display()),
+            format!("AGENTS_TMUX_SOCKET={}", self.socket),
+        ];
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+                let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
+                let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+                let cwd = std::fs::read_link(e.path().join("cwd")).unwrap_or_default();
+                let ours = environ
+                    .split(|b| *b == 0)
+                    .any(|kv| marks.iter().any(|m| kv == m.as_bytes()))
+                    || cmdline
+                        .split(|b| *b == 0)
+                        .any(|a| String::from_utf8_lossy(a).contains(dir.as_str()))
+                    || under(&cwd.to_string_lossy());
+                (pid != me && ours).then_some(pid)
+            })
+            .collect()
+    }
+
+    /// Stops every process of this test ([`TestEnv::processes`]): SIGTERM, then SIGKILL to
+    /// what is left after 3 s; waits (up to 2 s more) until they are gone.
+    fn stop_processes(&self) {
+        use nix::sys::signal::{Signal, kill};
+        use nix::unistd::Pid;
+        let signal = |pids: &[u32], s: Signal| {
+            for p in pids {
+                let _ = kill(Pid::from_raw(*p as i32), s);
+            }
+        };
+        let left = self.processes();
+        if left.is_empty() {
+            return;
+        }
+        signal(&left, Signal::SIGTERM);
+        if wait_until(3.0, || self.processes().is_empty()) {
+            return;
+        }
+        signal(&self.processes(), Signal::SIGKILL);
+        wait_until(2.0, || self.processes().is_empty());
+    }
+}
+
 impl Drop for TestEnv {
+    /// Runs when the test ends, passed or failed (a panic unwinds through it): kills the
+    /// test's tmux server, then whatever of the test still runs (a watchdog it spawned
+    /// itself, a child that left its session, a log writer), and only then removes the
+    /// directory, so that nothing writes into it afterwards (a watchdog would create it
+    /// again).
     fn drop(&mut self) {
         self.tmux(&["kill-server"]);
-        // A watchdog stopped by kill-server may still be recording its stop: retry until the
-        // directory is gone, so no test leaves files behind.
+        self.stop_processes();
         for _ in 0..20 {
             if std::fs::remove_dir_all(self.path()).is_ok() || !self.path().exists() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A child process that is killed and reaped when dropped: a test that fails (panics)
+/// before it stops a process it spawned itself leaves nothing running. Derefs to the
+/// [`std::process::Child`].
+pub struct Guarded(Option<std::process::Child>);
+
+impl Guarded {
+    /// Spawns `cmd`; panics (naming it) when it cannot be started.
+    pub fn spawn(cmd: &mut std::process::Command) -> Self {
+        Self(Some(
+            cmd.spawn()
+                .unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}")),
+        ))
+    }
+
+    /// Kills the process and returns what it printed (the streams spawned piped).
+    pub fn kill_output(mut self) -> Output {
+        let mut c = self.0.take().expect("a guarded child");
+        let _ = c.kill();
+        c.wait_with_output().expect("wait for the child")
+    }
+}
+
+impl std::ops::Deref for Guarded {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("a guarded child")
+    }
+}
+
+impl std::ops::DerefMut for Guarded {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.0.as_mut().expect("a guarded child")
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
         }
     }
 }

@@ -139,15 +139,15 @@ fn sigterm_stops_the_watchdog_cleanly_and_agents_keep_running() {
     t.config(&fleet_config("st-", 1, ""));
     assert_eq!(t.run(&["up", "a1"]).0, 0);
     let pid = t.pane_pid("st-a1").unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_agents"))
-        .arg("watchdog")
-        .current_dir(t.path())
-        .env("AGENTS_TMUX_SOCKET", &t.socket)
-        .env("TMUX_TMPDIR", &t.tmux_tmpdir)
-        .env_remove("TMUX")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Guarded::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_agents"))
+            .arg("watchdog")
+            .current_dir(t.path())
+            .env("AGENTS_TMUX_SOCKET", &t.socket)
+            .env("TMUX_TMPDIR", &t.tmux_tmpdir)
+            .env_remove("TMUX")
+            .stderr(std::process::Stdio::null()),
+    );
     assert!(wait_until(10.0, || t
         .events(".agents")
         .iter()
@@ -402,14 +402,26 @@ fn deleting_the_state_dir_does_not_let_a_second_watchdog_in() {
     assert!(watchdog_running(&t));
 }
 
-/// Issue 15 item 7: with `session_prefix` changed while the fleet runs, `up` starts a second
-/// watchdog in the new session, which exits on the lock of the first: `up` says so and exits
-/// non-zero instead of reporting success.
+/// Issue 15 item 7: a watchdog that `up` starts and that exits at once (here on the lock of
+/// another watchdog of this fleet, run outside tmux) is reported: `up` says so and exits
+/// non-zero instead of reporting success. (A watchdog left in the session of an older
+/// `session_prefix` is moved instead, see `orphans::up_after_a_prefix_change_…`.)
 #[test]
 fn up_reports_a_watchdog_that_failed_to_start() {
-    let t = started(&fleet_config("wp1-", 1, ""));
-    assert!(watchdog_running(&t));
-    t.config(&fleet_config("wp2-", 1, ""));
+    let t = TestEnv::new();
+    t.config(&fleet_config("wp1-", 1, ""));
+    let _other = Guarded::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_agents"))
+            .arg("watchdog")
+            .current_dir(t.path())
+            .env("AGENTS_TMUX_SOCKET", &t.socket)
+            .env("TMUX_TMPDIR", &t.tmux_tmpdir)
+            .env_remove("TMUX")
+            .env_remove("AGENTS_CONFIG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
+    wait_watchdog(&t);
     let (code, _, err) = t.run(&["up"]);
     assert_ne!(code, 0, "up reported success:\n{err}");
     assert!(
