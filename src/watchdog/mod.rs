@@ -9,8 +9,9 @@
 //! so it is restarted within a second whatever the light tick. The config is re-read every
 //! tick; an invalid one keeps the last good one (defect 1). One watchdog per fleet: an OS
 //! lock in the state dir (defect 20). SIGTERM, SIGINT and SIGHUP (its tmux session closed)
-//! stop it cleanly; so does the loss of its `log_dir` (the fleet's directory deleted: nothing
-//! is left to supervise, and going on would create it again). A changed `session_prefix`
+//! stop it cleanly; so does the loss of the directory holding its config file (the project
+//! deleted: nothing is left to supervise, and going on would create it again). A deleted
+//! `log_dir` alone is made again: the project is still there. A changed `session_prefix`
 //! moves its own session too ([`crate::launch::move_watchdog`]). Every decision is a line in
 //! `events.jsonl`; the ones a person must hear about also run the `[notify]` command
 //! ([`crate::notify`], in the background).
@@ -59,8 +60,8 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     ctx.tmux.check_version().await?;
     let mut lock = crate::state::lock::acquire(&ctx.state.lock_path())?;
     // The lock made log_dir if it was missing: it is followed from now on.
-    let mut fleet_dir = LogDirWatch::default();
-    fleet_dir.gone(&ctx.cfg.log_dir);
+    let mut fleet_dir = FleetDirWatch::default();
+    fleet_dir.gone(config_dir(&ctx.cfg));
     let mut reloader = Reloader::new(path);
     let mut wd = Watchdog::new(&ctx);
 
@@ -123,7 +124,7 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
         }
         // The fleet's directory was deleted (its project removed): nothing is left to
         // supervise, and going on would create it again (the lock, the state files).
-        if let Some(why) = fleet_dir.gone(&ctx.cfg.log_dir) {
+        if let Some(why) = fleet_dir.gone(config_dir(&ctx.cfg)) {
             tracing::warn!("{why}; this watchdog stops");
             settle_notifications(&notifier, STOP_GRACE).await;
             return Ok(ExitCode::SUCCESS);
@@ -213,33 +214,39 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The fleet's `log_dir` as the watchdog first saw it (device and inode), to tell that it
-/// was deleted: the fleet's directory removed (its project deleted), leaving the watchdog
-/// nothing to supervise.
+/// The directory holding the fleet's config file (absolute; the project).
+fn config_dir(cfg: &crate::config::Config) -> &Path {
+    cfg.path.parent().unwrap_or(Path::new("/"))
+}
+
+/// The fleet's directory (the one holding its config file) as the watchdog first saw it
+/// (device and inode), to tell that it was deleted: the project removed, leaving the watchdog
+/// nothing to supervise. Its `log_dir` alone deleted is not that: the watchdog makes it again
+/// and goes on supervising.
 #[derive(Debug, Default)]
-pub struct LogDirWatch {
+pub struct FleetDirWatch {
     path: std::path::PathBuf,
     id: Option<(u64, u64)>,
 }
 
-impl LogDirWatch {
-    /// Why the watchdog of `log_dir` has nothing left to supervise: the directory it saw is
-    /// gone (not found), or was deleted and another made in its place (a write racing the
-    /// deletion). `None` while it is the one first seen, and when it cannot be read for
-    /// another reason (an unreadable directory is not gone). A new `log_dir` (a config
-    /// change) is followed from when it is first seen.
-    pub fn gone(&mut self, log_dir: &Path) -> Option<String> {
+impl FleetDirWatch {
+    /// Why the watchdog of the fleet in `dir` has nothing left to supervise: the directory it
+    /// saw is gone (not found), or was deleted and another made in its place. `None` while it
+    /// is the one first seen, and when it cannot be read for another reason (an unreadable
+    /// directory is not gone). A new `dir` (the config moved) is followed from when it is
+    /// first seen.
+    pub fn gone(&mut self, dir: &Path) -> Option<String> {
         use std::os::unix::fs::MetadataExt;
-        if self.path != log_dir {
-            self.path = log_dir.to_path_buf();
+        if self.path != dir {
+            self.path = dir.to_path_buf();
             self.id = None;
         }
-        let now = match std::fs::symlink_metadata(log_dir) {
+        let now = match std::fs::symlink_metadata(dir) {
             Ok(m) => (m.dev(), m.ino()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.id.is_some() => {
                 return Some(format!(
-                    "its log_dir {} is gone (the fleet's directory was deleted): nothing to supervise",
-                    log_dir.display()
+                    "the fleet's directory {} is gone (deleted): nothing to supervise",
+                    dir.display()
                 ));
             }
             Err(_) => return None,
@@ -251,8 +258,8 @@ impl LogDirWatch {
             }
             Some(id) if id == now => None,
             Some(_) => Some(format!(
-                "its log_dir {} was deleted (and made again since): nothing to supervise",
-                log_dir.display()
+                "the fleet's directory {} was deleted (and made again since): nothing to supervise",
+                dir.display()
             )),
         }
     }

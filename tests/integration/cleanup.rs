@@ -54,12 +54,66 @@ fn a_failing_test_leaves_no_directory_and_no_watchdog() {
     assert!(!back, "{} was written again after the test", dir.display());
 }
 
-/// A watchdog whose `log_dir` was deleted (the fleet's directory gone) has nothing to
-/// supervise: it says so in one line and exits, instead of creating the directory again.
+/// Whether the pane of `session` is dead (its program exited; kept by remain-on-exit).
+fn pane_dead(t: &TestEnv, session: &str) -> bool {
+    t.tmux(&[
+        "display-message",
+        "-p",
+        "-t",
+        &format!("={session}:"),
+        "#{pane_dead}",
+    ])
+    .trim()
+        == "1"
+}
+
+/// A watchdog whose fleet's directory (the one holding its config file) was deleted has
+/// nothing to supervise: it says so in one line and exits, instead of creating the directory
+/// again.
 #[test]
-fn the_watchdog_exits_when_its_log_dir_is_deleted() {
+fn the_watchdog_exits_when_its_project_directory_is_deleted() {
+    let t = TestEnv::new();
+    // The project in a subdirectory: the test's tmux socket lives in the test's own dir.
+    let proj = t.path().join("proj");
+    std::fs::create_dir_all(&proj).unwrap();
+    std::fs::write(
+        proj.join("agents.toml"),
+        fleet_config("ld-", 0, "")
+            + "\n[backend.s]\nbin = \"sleep 100000\"\nprompt_delivery = \"exec\"\n\n[[agent]]\nname = \"a1\"\nbackend = \"s\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = t.run(&["up", "--config", "proj/agents.toml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(10.0, || proj.join(".agents/events.jsonl").exists()),
+        "the fleet did not start"
+    );
+    assert!(
+        wait_until(5.0, || std::fs::remove_dir_all(&proj).is_ok()
+            && !proj.exists()),
+        "could not remove {}",
+        proj.display()
+    );
+    let exited = wait_until(10.0, || pane_dead(&t, "ld-watchdog"));
+    let screen = t.pane("ld-watchdog");
+    assert!(exited, "the watchdog still runs:\n{screen}");
+    assert!(
+        screen.contains("nothing to supervise; this watchdog stops"),
+        "{screen}"
+    );
+    // Nothing of the fleet writes there any more.
+    let _ = std::fs::remove_dir_all(&proj);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(!proj.exists(), "something made {} again", proj.display());
+}
+
+/// Deleting only `log_dir` (to clear the logs) while the project stays does not stop the
+/// watchdog: it goes on supervising (a killed agent is restarted) and makes the directory
+/// again.
+#[test]
+fn the_watchdog_survives_a_deleted_log_dir_and_still_heals() {
     let t = started(
-        &(fleet_config("ld-", 0, "")
+        &(fleet_config("lk-", 0, "")
             + "\n[backend.s]\nbin = \"sleep 100000\"\nprompt_delivery = \"exec\"\n\n[[agent]]\nname = \"a1\"\nbackend = \"s\"\n"),
     );
     let logs = t.path().join(".agents");
@@ -69,25 +123,17 @@ fn the_watchdog_exits_when_its_log_dir_is_deleted() {
         "could not remove {}",
         logs.display()
     );
-    let exited = wait_until(10.0, || {
-        t.tmux(&[
-            "display-message",
-            "-p",
-            "-t",
-            "=ld-watchdog:",
-            "#{pane_dead}",
-        ])
-        .trim()
-            == "1"
-    });
-    let screen = t.pane("ld-watchdog");
-    assert!(exited, "the watchdog still runs:\n{screen}");
+    std::thread::sleep(Duration::from_millis(1500));
     assert!(
-        screen.contains("nothing to supervise; this watchdog stops"),
-        "{screen}"
+        !pane_dead(&t, "lk-watchdog"),
+        "the watchdog stopped:\n{}",
+        t.pane("lk-watchdog")
     );
-    // Nothing of the fleet writes there any more.
-    let _ = std::fs::remove_dir_all(&logs);
-    std::thread::sleep(Duration::from_millis(1000));
-    assert!(!logs.exists(), "something made {} again", logs.display());
+    t.tmux(&["kill-session", "-t", "=lk-a1"]);
+    assert!(
+        wait_until(10.0, || t.sessions().iter().any(|s| s == "lk-a1")),
+        "a1 was not restarted after log_dir was deleted:\n{}",
+        t.pane("lk-watchdog")
+    );
+    assert!(logs.exists(), "log_dir was not made again");
 }
