@@ -124,7 +124,18 @@ pub struct WatchdogSettings {
     pub restart_window: Duration,
     /// Running this long (default 1800 s) resets the backoff to an immediate restart.
     pub stable_after: Duration,
+    /// The shortest `wake.interval` a config may give ([`DEFAULT_MIN_WAKE_INTERVAL`] unless
+    /// `[watchdog] min_wake_interval` lowers or raises it; never below 1 s).
+    pub min_wake_interval: Duration,
 }
+
+/// The default floor under `wake.interval`: 60 s. A wake is typed whenever it is due and the
+/// agent is idle, and the watchdog checks on every light tick (30 s by default), so any
+/// interval shorter than a tick means "type the wake every time the agent goes idle": the
+/// agent never rests and its context fills with wake prompts. A minute is well under any
+/// schedule a person means (the default is an hour) and well above a slip such as
+/// `interval = 0` or `0.01` (or minutes written where seconds are meant).
+pub const DEFAULT_MIN_WAKE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The default `[notify] notify_repeat`: the same kind for the same agent is sent at most
 /// once in 600 s.

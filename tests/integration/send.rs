@@ -110,6 +110,50 @@ fn send_gives_up_on_a_busy_agent_at_the_timeout_and_now_types_at_once() {
     );
 }
 
+/// Issue 15 item 8: `--timeout 0` means "do not wait": it refuses a busy agent at once (and
+/// types nothing), and delivers into an idle one; fractions of a second are accepted.
+#[test]
+fn send_timeout_zero_never_types_into_a_busy_agent_and_fractions_are_accepted() {
+    let t = start("sz-", 8);
+    assert!(wait_until(5.0, || busy(&t, "sz-a1")), "{}", t.pane("sz-a1"));
+    let (code, _, err) = t.run(&["send", "a1", "--timeout", "0", "not now"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("a1 is busy"), "{err}");
+    assert!(err.contains("--timeout 0"), "{err}");
+    assert!(err.contains("nothing was typed"), "{err}");
+    let (code, _, err) = t.run(&["send", "a1", "--timeout", "0.5", "not yet"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("a1 is still busy after 0.5 s"), "{err}");
+    assert!(typed(&t, "send").is_empty(), "{:?}", typed(&t, "send"));
+    assert!(busy(&t, "sz-a1"), "the agent was meant to be busy still");
+    // Idle: `--timeout 0` delivers at once.
+    assert!(
+        wait_until(15.0, || idle(&t, "sz-a1")),
+        "{}",
+        t.pane("sz-a1")
+    );
+    let (code, _, err) = t.run(&["send", "a1", "--timeout", "0", "now then"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(5.0, || t
+            .received("sz-a1")
+            .contains(&"now then".to_string())),
+        "{:?}",
+        t.received("sz-a1")
+    );
+    let received = t.received("sz-a1");
+    assert!(
+        !received.iter().any(|l| l == "not now" || l == "not yet"),
+        "{received:?}"
+    );
+    // Bad values say what is valid.
+    for bad in ["-1", "abc", "nan", "1e20"] {
+        let (code, _, err) = t.run(&["send", "a1", "--timeout", bad, "x"]);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains("seconds"), "{bad}: {err}");
+    }
+}
+
 #[test]
 fn send_refuses_a_dialog_and_keys_answer_it() {
     let t = start("sd-", 1);

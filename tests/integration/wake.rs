@@ -10,11 +10,11 @@ use crate::util::*;
 const WAKE_TEXT: &str = "Scheduled pass: check CI and the inbox";
 
 /// One demo agent `a1` with `agent` lines (e.g. its `wake` table), light ticks every
-/// `signal` seconds.
+/// `signal` seconds; wakes as short as 1 s are accepted (`min_wake_interval`).
 fn wake_config(prefix: &str, signal: f64, agent: &str) -> String {
     demo_fleet(
         prefix,
-        &format!("signal_interval = {signal}\nheavy_interval = 5"),
+        &format!("signal_interval = {signal}\nheavy_interval = 5\nmin_wake_interval = 1"),
     ) + &format!("\n[[agent]]\nname = \"a1\"\nprompt = \"You are agent 1.\"\n{agent}\n")
 }
 
