@@ -138,7 +138,10 @@ pub enum Command {
     Send {
         /// Agent name
         name: String,
-        /// The message (`-`: read it from stdin)
+        /// The message (`-`: read it from stdin). Newlines and tabs are typed as they are (in
+        /// one bracketed paste); CRLF line endings count as newlines; any other control
+        /// character (ESC, a lone CR, Ctrl-C, ...) is refused, naming it and its line and
+        /// column, and nothing is typed (use --keys to press a key)
         #[arg(conflicts_with_all = ["file", "keys"])]
         text: Option<String>,
         /// Read the message from a file

@@ -88,9 +88,16 @@ pub async fn run(
             "nothing to send\n  help: give the text (`agents send {name} \"...\"`), --file PATH, `-` for stdin, or --keys KEY..."
         ),
     };
+    // CRLF line endings (a file saved on Windows) are newlines; a lone CR is refused below.
+    let text = text.replace("\r\n", "\n");
     let text = text.trim();
     if text.is_empty() {
         bail!("the message is empty\n  help: give some text to send to {name}");
+    }
+    if let Some(c) = typing::control_char(text) {
+        bail!(
+            "the message has a {c}: it would reach {name} as a key press, not as text\n  help: remove it; nothing was typed (tabs and newlines are typed as they are; to press a key, use --keys)"
+        );
     }
     running(ctx, agent).await?;
     let msg = Message {
