@@ -56,13 +56,20 @@ pub fn decide(last: Option<f64>, interval: Duration, now: f64) -> Decision {
 }
 
 /// The wake file's text with runs of whitespace collapsed to one space; `Err` says why there
-/// is none (missing, unreadable, empty).
+/// is none (missing, unreadable, empty, or a control character such as ESC in it).
 pub fn prompt(path: &std::path::Path) -> Result<String, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the wake prompt file {}: {e}", path.display()))?;
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if text.is_empty() {
         return Err(format!("the wake prompt file {} is empty", path.display()));
+    }
+    // Reported once like a missing file, rather than refused by the typing path every tick.
+    if let Some(c) = crate::typing::control_char(&text) {
+        return Err(format!(
+            "the wake prompt file {} has a {c} (of its text with whitespace collapsed), which would reach the agent as a key press; remove it",
+            path.display()
+        ));
     }
     Ok(text)
 }
@@ -310,5 +317,8 @@ mod tests {
         let gone = d.path().join("gone.md");
         let e = prompt(&gone).unwrap_err();
         assert!(e.contains("gone.md"), "{e}");
+        std::fs::write(&p, "wake \u{1b}[201~ up\n").unwrap();
+        let e = prompt(&p).unwrap_err();
+        assert!(e.contains("ESC (U+001B) at line 1, column 6"), "{e}");
     }
 }
