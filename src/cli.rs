@@ -293,7 +293,8 @@ pub enum PhaseAction {
         no_restart: bool,
     },
     /// Move to phase N (0-based index, as in agents.py) or to the phase with that id, and
-    /// restart the running loop agents on it
+    /// restart the running loop agents on it. Removes SEQUENCE-COMPLETE; a DONE verdict left
+    /// in the phase's status file from before is not advanced on until it is written again
     Set {
         /// Index or phase id
         phase: String,

@@ -449,7 +449,7 @@ impl Checker {
             return;
         };
         // No loop agent, or the sequence is complete (the loop agents are stopped for good):
-        // nobody to ping. The check resumes when a phase that is not done is set.
+        // nobody to ping. The check resumes when a phase is set (`agents phase set N`).
         if ctx.cfg.loop_agents().next().is_none() || ctx.state.sequence_complete() {
             return;
         }
