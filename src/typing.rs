@@ -23,8 +23,10 @@
 //! recorded once as an event `typed` with the text, and as the agent's last delivery in
 //! `state/typed-<agent>.json` ([`last`], shown by `status`).
 //!
-//! Around it: [`wait_idle`] waits until a pane reads idle (wakes), [`deliver_when_idle`]
-//! waits for it and reads it again under the lock (`agents send`), and
+//! Around it: [`wait_idle`] waits until a pane reads idle, [`deliver_when_idle`] waits for
+//! it and reads it again under the lock (`agents send`; wakes and handoff pings with no wait,
+//! so that one which saw the agent idle, then waited for the lock while another delivery
+//! made it busy, is not typed into the busy agent), and
 //! [`press_keys`] presses named keys (`agents send --keys`) under the same lock.
 
 use std::fs::File;

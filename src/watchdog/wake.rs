@@ -170,8 +170,10 @@ impl Waker {
                 }
             }
         }
+        // Read again under the typing lock: another delivery (`agents send`, a ping) may have
+        // made the agent busy while this one waited for the lock.
         let deliveries = due.iter().map(|(a, text)| async move {
-            let r = typing::deliver(
+            let r = typing::deliver_when_idle(
                 ctx,
                 ctx.cfg.backend_of(a),
                 Message {
@@ -181,11 +183,23 @@ impl Waker {
                     purpose: "wake",
                     key_only: false,
                 },
+                std::time::Duration::ZERO,
             )
             .await;
             (*a, r)
         });
         for (a, r) in futures_util::future::join_all(deliveries).await {
+            let r = match r {
+                Ok(r) => r,
+                Err(why) => {
+                    // Not idle under the lock: nothing typed, still due, as for a busy agent.
+                    tracing::debug!("{}: wake due, not idle ({why}); next tick", a.name);
+                    if self.waiting.insert(a.name.clone()) {
+                        emit(ctx, a, "waiting", json!({"why": why.to_string()}));
+                    }
+                    continue;
+                }
+            };
             if let typing::Outcome::Refused { why, typed: false } = &r {
                 // Nothing was typed (a dialog came up, the program exited): still due, and
                 // tried again on a later tick, as a busy agent is.
