@@ -292,7 +292,7 @@ fn a_ping_that_waited_for_the_typing_lock_reads_the_pane_again_under_it() {
         0,
         "typed without the lock"
     );
-    type_directly(&t, "hl-adversary", "the other message");
+    t.type_line("hl-adversary", "the other message");
     assert!(
         wait_until(5.0, || t.pane("hl-adversary").contains("esc to interrupt")),
         "{}",

@@ -450,13 +450,6 @@ pub fn hold_typing_lock(t: &TestEnv, session: &str) -> std::fs::File {
     f
 }
 
-/// Types `text` into `session` and submits it, as a delivery holding the typing lock does.
-pub fn type_directly(t: &TestEnv, session: &str, text: &str) {
-    let target = format!("={session}:");
-    t.tmux(&["send-keys", "-t", &target, "-l", text]);
-    t.tmux(&["send-keys", "-t", &target, "Enter"]);
-}
-
 /// The lines the demo agent in `session` found already typed when it went idle (typed
 /// while it was busy), from `received/<session>.typed-while-busy.txt`.
 pub fn typed_while_busy(t: &TestEnv, session: &str) -> String {

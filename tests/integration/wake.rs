@@ -223,7 +223,7 @@ fn a_wake_that_waited_for_the_typing_lock_reads_the_pane_again_under_it() {
     // The wake comes due (4 s after the watchdog first saw the agent) and waits for the lock.
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(woken(&t, "wl-a1"), 0, "typed without the lock");
-    type_directly(&t, "wl-a1", "the other message");
+    t.type_line("wl-a1", "the other message");
     assert!(
         wait_until(5.0, || t.pane("wl-a1").contains("esc to interrupt")),
         "{}",
