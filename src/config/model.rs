@@ -129,13 +129,13 @@ pub struct WatchdogSettings {
     pub min_wake_interval: Duration,
 }
 
-/// The default floor under `wake.interval`: 60 s. A wake is typed whenever it is due and the
-/// agent is idle, and the watchdog checks on every light tick (30 s by default), so any
-/// interval shorter than a tick means "type the wake every time the agent goes idle": the
-/// agent never rests and its context fills with wake prompts. A minute is well under any
-/// schedule a person means (the default is an hour) and well above a slip such as
-/// `interval = 0` or `0.01` (or minutes written where seconds are meant).
-pub const DEFAULT_MIN_WAKE_INTERVAL: Duration = Duration::from_secs(60);
+/// The default floor under `wake.interval`: 10 s. A wake is typed whenever it is due and the
+/// agent is idle, so an interval of `0` or `0.01` (a slip: minutes or hours meant) types it
+/// on every light tick the agent is idle — it never rests, and its context fills with wake
+/// prompts. 10 s is well above such slips and tick-sized values, and below the original
+/// agents.py demo config's `interval = 20`, which must keep loading unchanged (drop-in
+/// compatibility); the default interval is an hour. `[watchdog] min_wake_interval` moves it.
+pub const DEFAULT_MIN_WAKE_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The default `[notify] notify_repeat`: the same kind for the same agent is sent at most
 /// once in 600 s.

@@ -148,7 +148,7 @@ pub struct RawEntry {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct RawWake {
     /// Seconds between wakes; the first one interval after the watchdog first sees the agent.
-    /// At least `[watchdog] min_wake_interval` (default 60).
+    /// At least `[watchdog] min_wake_interval` (default 10).
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<Seconds>")]
     pub interval: Option<Spanned<Seconds>>,
@@ -209,7 +209,7 @@ pub struct RawWatchdog {
     #[schemars(with = "Option<Seconds>")]
     pub stable_after: Option<Spanned<Seconds>>,
     /// The shortest `wake.interval` accepted, so that a slip (`interval = 0`, `0.01`) cannot
-    /// type the wake into the agent every time it goes idle. Default 60; at least 1.
+    /// type the wake into the agent every time it goes idle. Default 10; at least 1.
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<Seconds>")]
     pub min_wake_interval: Option<Spanned<Seconds>>,

@@ -660,7 +660,7 @@ fn watchdog_settings(w: &RawWatchdog, v: &mut V) -> WatchdogSettings {
                     s.get_ref().0
                 ))
                 .at(Some(sp(s)))
-                .help("give the shortest wake interval to accept, in seconds, >= 1 (default 60)"),
+                .help("give the shortest wake interval to accept, in seconds, >= 1 (default 10)"),
             );
             std::time::Duration::from_secs(1)
         }
