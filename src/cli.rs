@@ -141,7 +141,10 @@ pub enum Command {
     Send {
         /// Agent name
         name: String,
-        /// The message (`-`: read it from stdin)
+        /// The message (`-`: read it from stdin). Newlines and tabs are typed as they are (in
+        /// one bracketed paste); CRLF line endings count as newlines; any other control
+        /// character (ESC, a lone CR, Ctrl-C, ...) is refused, naming it and its line and
+        /// column, and nothing is typed (use --keys to press a key)
         #[arg(conflicts_with_all = ["file", "keys"])]
         text: Option<String>,
         /// Read the message from a file
@@ -154,9 +157,12 @@ pub enum Command {
         /// Type at once, without waiting for the agent to be idle
         #[arg(long)]
         now: bool,
-        /// Give up when the agent is still busy after this many seconds
-        #[arg(long, value_name = "SECS", default_value_t = 300)]
-        timeout: u64,
+        /// Give up when the agent is still busy after this many seconds (fractions allowed:
+        /// 0.5). 0 does not wait: the message is typed only if the agent is idle now, else
+        /// nothing is typed and the exit status is 1. A busy agent is never typed into
+        /// whatever the timeout; only --now does that
+        #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_timeout, allow_negative_numbers = true)]
+        timeout: std::time::Duration,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -294,7 +300,8 @@ pub enum PhaseAction {
         no_restart: bool,
     },
     /// Move to phase N (0-based index, as in agents.py) or to the phase with that id, and
-    /// restart the running loop agents on it
+    /// restart the running loop agents on it. Removes SEQUENCE-COMPLETE; a DONE verdict left
+    /// in the phase's status file from before is not advanced on until it is written again
     Set {
         /// Index or phase id
         phase: String,
@@ -302,4 +309,16 @@ pub enum PhaseAction {
         #[arg(long)]
         no_restart: bool,
     },
+}
+
+/// `--timeout SECS` of `send`: a number of seconds from 0 to 1e9, fractions allowed.
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=1e9).contains(&v) => {
+            Ok(std::time::Duration::from_secs_f64(v))
+        }
+        _ => Err(format!(
+            "{s:?} is not a number of seconds from 0 to 1e9 (such as 300, 0.5, or 0 to not wait)"
+        )),
+    }
 }

@@ -27,7 +27,7 @@ impl Ctx {
         Self {
             tmux: Tmux::new(socket),
             state: StateDir::new(&cfg),
-            events: Events::new(&cfg.log_dir, source),
+            events: Events::new(&cfg.log_dir, source).rotating(cfg.log_max_bytes, cfg.log_files),
             cfg,
         }
     }

@@ -92,7 +92,7 @@ pub fn status_path(cfg: &Config, phase: &Phase) -> PathBuf {
 /// `SEQUENCE-COMPLETE` file), and how to change that; for `status` and the watchdog's log.
 pub fn sequence_complete_why(marker: &Path) -> String {
     format!(
-        "the phase sequence is complete ({} exists): loop agents are not healed; `agents phase set N` (a phase that is not done) removes it",
+        "the phase sequence is complete ({} exists): loop agents are not healed; `agents phase set N` removes it and starts that phase",
         marker.display()
     )
 }
@@ -101,6 +101,35 @@ pub fn sequence_complete_why(marker: &Path) -> String {
 pub fn phase_done(cfg: &Config, phase: &Phase) -> bool {
     std::fs::read_to_string(status_path(cfg, phase))
         .is_ok_and(|t| is_done(&t, &cfg.loop_.done_marker))
+}
+
+/// What the current phase's status file says, for advancing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No verdict under the DONE heading (or no file).
+    NotDone,
+    /// DONE, written since the phase began: advance.
+    Done,
+    /// DONE, but the file was last written before the phase began (the phase index was
+    /// written by `agents phase set`, `up` with `resume_phase = false`, or an advance): a
+    /// verdict left from an earlier run of this phase, or from another phase sharing the
+    /// file. Not advanced on until the file is written again.
+    Stale,
+}
+
+/// [`Verdict`] of `phase`'s status file: DONE counts only when the file's modification time
+/// is not older than the phase index file's, i.e. it was written since the phase began.
+/// Without an index file (a fleet that never moved phases) any DONE counts.
+pub fn verdict(cfg: &Config, state: &StateDir, phase: &Phase) -> Verdict {
+    let path = status_path(cfg, phase);
+    if !std::fs::read_to_string(&path).is_ok_and(|t| is_done(&t, &cfg.loop_.done_marker)) {
+        return Verdict::NotDone;
+    }
+    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    match (mtime(&state.phase_path()), mtime(&path)) {
+        (Some(began), Some(written)) if written < began => Verdict::Stale,
+        _ => Verdict::Done,
+    }
 }
 
 /// The current phase and its index, or `None` when no phases are configured. A warning

@@ -3,8 +3,9 @@
 //!
 //! A delivery: takes the session's typing lock (`state/typing-<session>.lock`: one delivery
 //! at a time per session, across processes); reads the pane and refuses while it shows a
-//! dialog (a person must answer it) or its program has exited; types the text (`send-keys
-//! -l`, or one bracketed paste for multi-line or long text); reads the pane again with its
+//! dialog (a person must answer it) or its program has exited, or when the text has a
+//! control character other than newline and tab ([`control_char`]); types the text
+//! (`send-keys -l`, or one bracketed paste for text with a newline or a tab, or long text); reads the pane again with its
 //! cursor ([`crate::tmux::Screen`], one tmux call) and refuses if a dialog came up
 //! meanwhile; presses the backend's submit key and verifies it from the line under the
 //! cursor ([`verify`]): the text left the cursor's line, the cursor moved on to a fresh
@@ -22,8 +23,10 @@
 //! recorded once as an event `typed` with the text, and as the agent's last delivery in
 //! `state/typed-<agent>.json` ([`last`], shown by `status`).
 //!
-//! Around it: [`wait_idle`] waits until a pane reads idle (wakes), [`deliver_when_idle`]
-//! waits for it and reads it again under the lock (`agents send`), and
+//! Around it: [`wait_idle`] waits until a pane reads idle, [`deliver_when_idle`] waits for
+//! it and reads it again under the lock (`agents send`; wakes and handoff pings with no wait,
+//! so that one which saw the agent idle, then waited for the lock while another delivery
+//! made it busy, is not typed into the busy agent), and
 //! [`press_keys`] presses named keys (`agents send --keys`) under the same lock.
 
 use std::fs::File;
@@ -278,6 +281,14 @@ async fn deliver_held(
     msg: Message<'_>,
     done: &mut Done,
 ) -> Result<Outcome, Outcome> {
+    if !msg.key_only
+        && let Some(c) = control_char(msg.text)
+    {
+        return Err(Outcome::Refused {
+            why: format!("the text has a {c}, which would reach the agent as a key press"),
+            typed: false,
+        });
+    }
     let tmux = &ctx.tmux;
     let read = |when: &'static str| async move {
         tmux.screen(msg.session)
@@ -300,7 +311,9 @@ async fn deliver_held(
             "a chooser answer: pressed, not verified".into(),
         ));
     }
-    let typed = if msg.text.contains('\n') || msg.text.len() > PASTE_OVER {
+    // A tab goes in a paste too: typed as a key it would be the TUI's Tab (completion, a
+    // mode toggle); in a bracketed paste it is text.
+    let typed = if msg.text.contains(['\n', '\t']) || msg.text.len() > PASTE_OVER {
         tmux.paste(msg.session, msg.text).await
     } else {
         tmux.send_text(msg.session, msg.text).await
@@ -566,14 +579,63 @@ pub fn submitted(backend: &Backend, pane: &str, msg: &str) -> bool {
         return true;
     }
     let first_line = msg.lines().next().unwrap_or("");
-    let prefix: String = first_line.chars().take(PREFIX_CHARS).collect();
+    // Whitespace squashed on both sides: a typed tab shows as spaces on the screen.
+    let prefix: String = squash(first_line).chars().take(PREFIX_CHARS).collect();
     let lines = detect::normalize::lines(pane);
     !lines
         .iter()
         .rev()
         .filter(|l| !l.trim().is_empty())
         .take(INPUT_LINES)
-        .any(|l| l.contains(prefix.trim()))
+        .any(|l| squash(l).contains(prefix.trim()))
+}
+
+/// A control character in a text to type, where [`control_char`] found it. `Display`:
+/// `control character ESC (U+001B) at line 2, column 5` (1-based, columns in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControlChar {
+    pub ch: char,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for ControlChar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const C0: [&str; 32] = [
+            "NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "TAB", "LF", "VT", "FF",
+            "CR", "SO", "SI", "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB", "CAN", "EM",
+            "SUB", "ESC", "FS", "GS", "RS", "US",
+        ];
+        let u = self.ch as u32;
+        let name = match u {
+            0..=31 => C0[u as usize],
+            0x7f => "DEL",
+            _ => "C1",
+        };
+        write!(
+            f,
+            "control character {name} (U+{u:04X}) at line {}, column {}",
+            self.line, self.column
+        )
+    }
+}
+
+/// The first character of `text` that [`deliver`] will not type: a control character
+/// (Unicode `Cc`: C0, DEL, C1) other than newline and tab. Such a character reaches the
+/// program as a key press, not as text: CR submits, ESC starts a sequence (and can end a
+/// bracketed paste early), Ctrl-C interrupts. Newlines and tabs are typed as they are (in a
+/// bracketed paste). `None` when there is none.
+pub fn control_char(text: &str) -> Option<ControlChar> {
+    text.split('\n').enumerate().find_map(|(i, line)| {
+        line.chars()
+            .enumerate()
+            .find(|&(_, c)| c.is_control() && c != '\t')
+            .map(|(j, ch)| ControlChar {
+                ch,
+                line: i + 1,
+                column: j + 1,
+            })
+    })
 }
 
 /// Why [`wait_idle`] gave up.
@@ -785,6 +847,41 @@ async fn press_locked(ctx: &Ctx, session: &str, keys: &[String]) -> Result<(), S
 mod tests {
     use super::*;
     use crate::detect::tests::backend;
+
+    #[test]
+    fn control_characters_are_found_by_name_and_position_tabs_and_newlines_are_text() {
+        assert_eq!(control_char("a\tb\nc\td"), None);
+        assert_eq!(control_char("plain"), None);
+        let c = control_char("first\nsay \u{1b}[201~").unwrap();
+        assert_eq!((c.ch, c.line, c.column), ('\u{1b}', 2, 5));
+        assert_eq!(
+            c.to_string(),
+            "control character ESC (U+001B) at line 2, column 5"
+        );
+        assert_eq!(
+            control_char("é\r").unwrap().to_string(),
+            "control character CR (U+000D) at line 1, column 2"
+        );
+        assert!(
+            control_char("x\u{7f}")
+                .unwrap()
+                .to_string()
+                .contains("DEL (U+007F)")
+        );
+        assert!(
+            control_char("\u{85}")
+                .unwrap()
+                .to_string()
+                .contains("C1 (U+0085)")
+        );
+    }
+
+    #[test]
+    fn a_typed_tab_shown_as_spaces_is_still_the_typed_text() {
+        let b = backend("esc to interrupt", "", "", false);
+        let msg = "name\tvalue";
+        assert!(!submitted(&b, "output\n❯ name    value\n", msg));
+    }
 
     #[test]
     fn defect_07_echo_in_transcript_counts_as_submitted() {

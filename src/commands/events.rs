@@ -1,5 +1,7 @@
 //! `agents events [-f] [--name N] [--since WHEN] [-n N] [--json]`: `log_dir/events.jsonl`
 //! as one readable line per event ([`crate::eventline`]), filtered, and followed with `-f`.
+//! The rotated files (`events.jsonl.K` … `.1`, see [`crate::events`]) are read first,
+//! oldest first; with `--since`, a rotated file last written before that time is skipped.
 //!
 //! The file is read line by line (it grows for the fleet's lifetime: never whole into
 //! memory; `-n N` keeps only the last N matches). `--json` prints the matching lines as they
@@ -123,55 +125,49 @@ pub async fn run(ctx: &Ctx, args: &EventsArgs) -> anyhow::Result<ExitCode> {
         today: Local::now().date_naive(),
     };
     let mut out = std::io::stdout().lock();
+    let mut last: VecDeque<String> = VecDeque::new();
+    // The rotated files first, oldest first; with --since, not those last written before it.
+    let files = crate::events::files(&ctx.cfg.log_dir);
+    let (rotated, _) = files.split_at(files.len() - 1);
+    for p in rotated {
+        let before_since = args.since.is_some_and(|since| {
+            std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| DateTime::<Local>::from(t).fixed_offset() < since)
+        });
+        if before_since {
+            continue;
+        }
+        match std::fs::File::open(p) {
+            Ok(f) => {
+                read_lines(f, p, &filter, args, false, &mut last, &mut out)?;
+            }
+            // Rotated away meanwhile: its lines are in the next file.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => anyhow::bail!("cannot read {}: {e}", p.display()),
+        }
+    }
     // Where following starts: the file (by inode) and the offset of the first line not read.
     let mut at = None;
     match std::fs::File::open(&path) {
         Ok(f) => {
             let ino = f.metadata()?.ino();
-            let mut reader = std::io::BufReader::new(f);
-            let mut last: VecDeque<String> = VecDeque::new();
-            let mut offset = 0u64;
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                let n = reader
-                    .read_until(b'\n', &mut buf)
-                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-                // An unfinished last line is left for following (its writer is mid-write).
-                if n == 0 || (args.follow && !buf.ends_with(b"\n")) {
-                    break;
-                }
-                offset += n as u64;
-                let Some(s) = filter.show(&buf) else {
-                    continue;
-                };
-                match args.lines {
-                    Some(keep) => {
-                        if last.len() == keep {
-                            last.pop_front();
-                        }
-                        if keep > 0 {
-                            last.push_back(s);
-                        }
-                    }
-                    None => writeln!(out, "{s}")?,
-                }
-            }
-            for s in last {
-                writeln!(out, "{s}")?;
-            }
-            out.flush()?;
+            let offset = read_lines(f, &path, &filter, args, args.follow, &mut last, &mut out)?;
             at = Some((ino, offset));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if args.follow {
                 tracing::info!("waiting for {} to appear", path.display());
-            } else {
+            } else if rotated.is_empty() {
                 tracing::info!("no events yet ({} does not exist)", path.display());
             }
         }
         Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
     }
+    for s in last {
+        writeln!(out, "{s}")?;
+    }
+    out.flush()?;
     if !args.follow {
         return Ok(ExitCode::SUCCESS);
     }
@@ -190,6 +186,47 @@ pub async fn run(ctx: &Ctx, args: &EventsArgs) -> anyhow::Result<ExitCode> {
             }
         }
         out.flush()?;
+    }
+}
+
+/// Prints (or, with `-n`, keeps in `last`) the lines of `f` that `filter` shows; returns
+/// the offset after the last line read. With `partial_waits`, an unfinished last line is
+/// left unread (its writer is mid-write; following reads it).
+fn read_lines(
+    f: std::fs::File,
+    path: &std::path::Path,
+    filter: &Filter,
+    args: &EventsArgs,
+    partial_waits: bool,
+    last: &mut VecDeque<String>,
+    out: &mut impl Write,
+) -> anyhow::Result<u64> {
+    let mut reader = std::io::BufReader::new(f);
+    let mut offset = 0u64;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        if n == 0 || (partial_waits && !buf.ends_with(b"\n")) {
+            return Ok(offset);
+        }
+        offset += n as u64;
+        let Some(s) = filter.show(&buf) else {
+            continue;
+        };
+        match args.lines {
+            Some(keep) => {
+                if last.len() == keep {
+                    last.pop_front();
+                }
+                if keep > 0 {
+                    last.push_back(s);
+                }
+            }
+            None => writeln!(out, "{s}")?,
+        }
     }
 }
 

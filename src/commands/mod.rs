@@ -59,7 +59,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             ..
         } => {
             let input = send::Input::of(text, file, keys);
-            let wait = (!now).then(|| std::time::Duration::from_secs(timeout));
+            let wait = (!now).then_some(timeout);
             send::run(&load(config, "send")?, &name, input, wait).await
         }
         Command::Logs {

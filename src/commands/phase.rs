@@ -2,9 +2,11 @@
 //! (SPEC defect 2) and accepts an index (0-based, as in agents.py) or a phase id.
 //!
 //! Moving to another phase restarts the running loop agents on it, as the watchdog's
-//! auto-advance does (stop them, write the index, clear a leftover `SEQUENCE-COMPLETE` when
-//! the new phase is not done, start them with the new phase's kickoff and model), under the
-//! fleet's start/stop lock. `--no-restart` only writes the index (and clears the marker).
+//! auto-advance does (stop them, write the index, clear a leftover `SEQUENCE-COMPLETE`, start
+//! them with the new phase's kickoff and model), under the fleet's start/stop lock.
+//! `--no-restart` only writes the index (and clears the marker). The phase begins with the
+//! index written: a DONE its status file holds from before is not advanced on
+//! ([`crate::phase::verdict`]).
 
 use std::io::Write as _;
 use std::process::ExitCode;

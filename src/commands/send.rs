@@ -4,7 +4,9 @@
 //!
 //! Without `--now` it waits until the agent's pane is idle and reads it again under the
 //! typing lock ([`crate::typing::deliver_when_idle`]: of several sends waiting for one busy
-//! agent, one is typed per idle spell), giving up after `--timeout`. A dialog is refused at once (a person must answer it; `--keys`
+//! agent, one is typed per idle spell), giving up after `--timeout` (seconds, fractions
+//! allowed; 0 does not wait: typed only if idle now, else refused with exit 1). A busy agent
+//! is never typed into because of the timeout; only `--now` types without reading the pane. A dialog is refused at once (a person must answer it; `--keys`
 //! can). `--keys` presses named tmux keys at once, even into a dialog, and submits nothing.
 //! Exit 0 when the delivery was verified; [`EXIT_UNVERIFIED`] (4) when the submit key was
 //! pressed but the delivery could not be verified (the text may have reached the agent);
@@ -86,9 +88,16 @@ pub async fn run(
             "nothing to send\n  help: give the text (`agents send {name} \"...\"`), --file PATH, `-` for stdin, or --keys KEY..."
         ),
     };
+    // CRLF line endings (a file saved on Windows) are newlines; a lone CR is refused below.
+    let text = text.replace("\r\n", "\n");
     let text = text.trim();
     if text.is_empty() {
         bail!("the message is empty\n  help: give some text to send to {name}");
+    }
+    if let Some(c) = typing::control_char(text) {
+        bail!(
+            "the message has a {c}: it would reach {name} as a key press, not as text\n  help: remove it; nothing was typed (tabs and newlines are typed as they are; to press a key, use --keys)"
+        );
     }
     running(ctx, agent).await?;
     let msg = Message {
@@ -196,9 +205,12 @@ fn not_idle(agent: &Agent, e: &NotIdle, timeout: Duration) -> String {
         NotIdle::Dialog(line) => format!(
             "{name} shows a dialog that waits for a person: {line}\n  help: answer it in the pane (`agents attach {name}`, on the fleet's tmux server) or with `agents send {name} --keys KEY...`; nothing was typed"
         ),
+        NotIdle::Busy(why) if timeout.is_zero() => format!(
+            "{name} is busy and --timeout 0 does not wait: {why}\n  help: nothing was typed; try again later, wait for it with --timeout SECS, or type at once with --now"
+        ),
         NotIdle::Busy(why) => format!(
-            "{name} is still busy after {} s: {why}\n  help: try again later, wait longer with --timeout SECS, or type at once with --now",
-            timeout.as_secs()
+            "{name} is still busy after {} s: {why}\n  help: nothing was typed; try again later, wait longer with --timeout SECS, or type at once with --now",
+            timeout.as_secs_f64()
         ),
     }
 }

@@ -1,6 +1,7 @@
 //! `agents status [--json]` — the phase line and one row per agent, service and the watchdog.
 //!
-//! The phase line is `id [i/n] plan=... (DONE | in progress | sequence complete)`; while
+//! The phase line is `id [i/n] plan=... (DONE | in progress | sequence complete)` (a DONE
+//! written before the phase began says so: the watchdog does not advance on it); while
 //! `SEQUENCE-COMPLETE` exists a line under it says that loop agents are not healed and why,
 //! and with `[loop.handoff]` the last `handoff` event (read from the tail of `events.jsonl`)
 //! follows. An agent's MODEL is the one its running session was started with (recorded in the
@@ -357,6 +358,9 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     let phase = crate::phase::current(cfg, &ctx.state);
     let phase_model = phase.map(|(_, p)| p);
     let done = phase.map(|(_, p)| crate::phase::phase_done(cfg, p));
+    let stale = phase.is_some_and(|(_, p)| {
+        crate::phase::verdict(cfg, &ctx.state, p) == crate::phase::Verdict::Stale
+    });
     // A corrupt or out-of-range index: the phase shown is a fallback and advance is stopped.
     let corrupt = phase.and_then(|_| {
         ctx.state
@@ -367,6 +371,9 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     let complete = ctx.state.sequence_complete();
     let phase_state = match (complete, done) {
         (true, Some(true)) => "sequence complete",
+        (_, Some(true)) if stale => {
+            "DONE before the phase began: the watchdog advances on a verdict written in this phase"
+        }
         (_, Some(true)) => "DONE",
         _ => "in progress",
     };

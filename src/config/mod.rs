@@ -256,6 +256,7 @@ const WATCHDOG_KEYS: &[&str] = &[
     "max_restarts",
     "restart_window",
     "stable_after",
+    "min_wake_interval",
 ];
 const LOOP_KEYS: &[&str] = &[
     "phases",

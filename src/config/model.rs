@@ -124,7 +124,18 @@ pub struct WatchdogSettings {
     pub restart_window: Duration,
     /// Running this long (default 1800 s) resets the backoff to an immediate restart.
     pub stable_after: Duration,
+    /// The shortest `wake.interval` a config may give ([`DEFAULT_MIN_WAKE_INTERVAL`] unless
+    /// `[watchdog] min_wake_interval` lowers or raises it; never below 1 s).
+    pub min_wake_interval: Duration,
 }
+
+/// The default floor under `wake.interval`: 10 s. A wake is typed whenever it is due and the
+/// agent is idle, so an interval of `0` or `0.01` (a slip: minutes or hours meant) types it
+/// on every light tick the agent is idle — it never rests, and its context fills with wake
+/// prompts. 10 s is well above such slips and tick-sized values, and below the original
+/// agents.py demo config's `interval = 20`, which must keep loading unchanged (drop-in
+/// compatibility); the default interval is an hour. `[watchdog] min_wake_interval` moves it.
+pub const DEFAULT_MIN_WAKE_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The default `[notify] notify_repeat`: the same kind for the same agent is sent at most
 /// once in 600 s.

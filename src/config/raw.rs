@@ -148,7 +148,10 @@ pub struct RawEntry {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct RawWake {
     /// Seconds between wakes; the first one interval after the watchdog first sees the agent.
-    pub interval: Option<Seconds>,
+    /// At least `[watchdog] min_wake_interval` (default 10).
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    #[schemars(with = "Option<Seconds>")]
+    pub interval: Option<Spanned<Seconds>>,
     /// The file whose text is typed.
     #[schemars(with = "Option<String>")]
     pub prompt_file: Option<SStr>,
@@ -205,6 +208,11 @@ pub struct RawWatchdog {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<Seconds>")]
     pub stable_after: Option<Spanned<Seconds>>,
+    /// The shortest `wake.interval` accepted, so that a slip (`interval = 0`, `0.01`) cannot
+    /// type the wake into the agent every time it goes idle. Default 10; at least 1.
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    #[schemars(with = "Option<Seconds>")]
+    pub min_wake_interval: Option<Spanned<Seconds>>,
 }
 
 /// `[notify]`: the command run for the events a person must hear about.

@@ -278,12 +278,32 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
         let wake = pick(&a.wake, &d.wake).and_then(|w| {
             let raw = w.get_ref();
             match &raw.prompt_file {
-                Some(pf) => Some(Wake {
-                    interval: raw.interval.map_or(std::time::Duration::from_secs(3600), |s| {
-                        s.duration().max(std::time::Duration::from_millis(100))
-                    }),
-                    prompt_file: resolve(&project_dir, pf.get_ref()),
-                }),
+                Some(pf) => {
+                    let floor = watchdog.min_wake_interval;
+                    let interval = match &raw.interval {
+                        None => std::time::Duration::from_secs(3600),
+                        Some(s) if s.get_ref().duration() < floor => {
+                            v.err(
+                                Problem::new(format!(
+                                    "{label}: wake interval = {} is shorter than {} s: the wake would be typed every time the agent goes idle",
+                                    s.get_ref().0,
+                                    floor.as_secs_f64()
+                                ))
+                                .at(Some(sp(s)))
+                                .help(format!(
+                                    "give the seconds between wakes, >= {} (3600 is an hour); to wake more often on purpose, lower `min_wake_interval` under [watchdog] (at least 1)",
+                                    floor.as_secs_f64()
+                                )),
+                            );
+                            floor
+                        }
+                        Some(s) => s.get_ref().duration(),
+                    };
+                    Some(Wake {
+                        interval,
+                        prompt_file: resolve(&project_dir, pf.get_ref()),
+                    })
+                }
                 None => {
                     v.err(Problem::new(format!("{label}: wake needs a prompt_file"))
                         .at(Some(w.span()))
@@ -631,6 +651,21 @@ fn watchdog_settings(w: &RawWatchdog, v: &mut V) -> WatchdogSettings {
             .help("backoff_max caps the wait between quick restarts; make it >= backoff_initial"),
         );
     }
+    let min_wake_interval = match &w.min_wake_interval {
+        None => DEFAULT_MIN_WAKE_INTERVAL,
+        Some(s) if s.get_ref().0 < 1.0 => {
+            v.err(
+                Problem::new(format!(
+                    "[watchdog] min_wake_interval = {} is too short",
+                    s.get_ref().0
+                ))
+                .at(Some(sp(s)))
+                .help("give the shortest wake interval to accept, in seconds, >= 1 (default 10)"),
+            );
+            std::time::Duration::from_secs(1)
+        }
+        Some(s) => s.get_ref().duration(),
+    };
     WatchdogSettings {
         signal_interval: d(get(&w.signal_interval, 30.0)),
         heavy_interval: d(get(&w.heavy_interval, 300.0)),
@@ -646,6 +681,7 @@ fn watchdog_settings(w: &RawWatchdog, v: &mut V) -> WatchdogSettings {
         max_restarts,
         restart_window: d(get(&w.restart_window, 900.0)),
         stable_after: d(get(&w.stable_after, 1800.0)),
+        min_wake_interval,
     }
 }
 

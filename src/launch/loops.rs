@@ -1,6 +1,6 @@
 //! Moving the loop pair to another phase (SPEC §6), shared by the watchdog's auto-advance and
 //! `agents phase set|next`: stop the loop agents, write the new phase index, clear a stale
-//! `SEQUENCE-COMPLETE` when the new phase is not done, and start the loop agents on it (their
+//! `SEQUENCE-COMPLETE`, and start the loop agents on it (their
 //! kickoff and model are the new phase's). The caller holds the fleet's start/stop lock.
 
 use serde_json::json;
@@ -31,20 +31,21 @@ pub async fn stop_loops(ctx: &Ctx, agents: &[&Agent], reason: &str) {
     }
 }
 
-/// Writes phase `index` and, when that phase is not done, removes `SEQUENCE-COMPLETE` (a
-/// leftover marker would otherwise keep the watchdog from healing the loop agents). Returns
-/// whether a marker was removed. `Err` when the index cannot be written.
+/// Writes phase `index` (the phase begins: a DONE in its status file written before now is
+/// not advanced on, see [`crate::phase::verdict`]) and removes `SEQUENCE-COMPLETE` (the
+/// sequence is running again; a leftover marker would keep the watchdog from healing the loop
+/// agents). Returns whether a marker was removed. `Err` when the index cannot be written.
 pub fn set_phase(ctx: &Ctx, index: usize) -> std::io::Result<bool> {
     ctx.state.write_phase_index(index)?;
     let phase = &ctx.cfg.loop_.phases[index];
     let marker = ctx.state.sequence_complete_path();
-    if crate::phase::phase_done(&ctx.cfg, phase) || !marker.exists() {
+    if !marker.exists() {
         return Ok(false);
     }
     match std::fs::remove_file(&marker) {
         Ok(()) => {
             tracing::info!(
-                "phase {} is not done: removed {} (loop agents are healed again)",
+                "phase {} begins: removed {} (loop agents are healed again)",
                 phase.id,
                 marker.display()
             );

@@ -83,7 +83,7 @@ fn conf_of(cfg: &Config) -> Conf {
     Conf {
         settings: cfg.notify.clone(),
         project: cfg.project_dir.clone(),
-        events: Events::new(&cfg.log_dir, "watchdog"),
+        events: Events::new(&cfg.log_dir, "watchdog").rotating(cfg.log_max_bytes, cfg.log_files),
     }
 }
 

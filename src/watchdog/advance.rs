@@ -1,5 +1,7 @@
 //! Phase auto-advance on the heavy tick (SPEC §6): when the current phase's status file says
-//! DONE, stop the loop agents, write the next index, clear a stale `SEQUENCE-COMPLETE`, and
+//! DONE — written since the phase began ([`crate::phase::verdict`]: a verdict left from an
+//! earlier run, e.g. before `agents phase set 0` started the sequence over, is not advanced
+//! on, so no phase is skipped unseen) — stop the loop agents, write the next index, clear a stale `SEQUENCE-COMPLETE`, and
 //! start the loop agents on the new phase. When the last phase is DONE: stop the loops once,
 //! write `SEQUENCE-COMPLETE`, and launch the `on_complete.run` task if its trigger file exists.
 //! Idempotent afterwards; appending a phase resumes.
@@ -30,8 +32,16 @@ pub async fn check(ctx: &Ctx) -> bool {
         return false;
     }
     let (idx, phase) = (read.index, &cfg.loop_.phases[read.index]);
-    if !crate::phase::phase_done(cfg, phase) {
-        return false;
+    match crate::phase::verdict(cfg, &ctx.state, phase) {
+        crate::phase::Verdict::Done => report_stale(None),
+        crate::phase::Verdict::NotDone => {
+            report_stale(None);
+            return false;
+        }
+        crate::phase::Verdict::Stale => {
+            report_stale(Some((&phase.id, &crate::phase::status_path(cfg, phase))));
+            return false;
+        }
     }
     let next = idx + 1;
     if next < cfg.loop_.phases.len() {
@@ -86,6 +96,24 @@ pub async fn check(ctx: &Ctx) -> bool {
         }
     }
     true
+}
+
+/// Logs once per phase that its status file says DONE from before the phase began (see
+/// [`crate::phase::Verdict::Stale`]); `None` forgets it.
+fn report_stale(stale: Option<(&str, &std::path::Path)>) {
+    static REPORTED: Mutex<Option<String>> = Mutex::new(None);
+    let mut reported = REPORTED.lock().unwrap_or_else(|p| p.into_inner());
+    match stale {
+        None => *reported = None,
+        Some((id, _)) if reported.as_deref() == Some(id) => {}
+        Some((id, path)) => {
+            tracing::info!(
+                "phase {id}: {} says DONE but was written before the phase began; advancing once a verdict is written in this phase",
+                path.display()
+            );
+            *reported = Some(id.to_string());
+        }
+    }
 }
 
 /// Reports an untrusted phase index once per distinct problem (an event and an error line);

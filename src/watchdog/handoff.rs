@@ -449,7 +449,7 @@ impl Checker {
             return;
         };
         // No loop agent, or the sequence is complete (the loop agents are stopped for good):
-        // nobody to ping. The check resumes when a phase that is not done is set.
+        // nobody to ping. The check resumes when a phase is set (`agents phase set N`).
         if ctx.cfg.loop_agents().next().is_none() || ctx.state.sequence_complete() {
             return;
         }
@@ -613,21 +613,33 @@ impl Checker {
         }
         let deliveries = chosen.iter().map(|&(p, agent, d)| async move {
             let text = text(p);
-            let r = typing::deliver(
-                ctx,
-                ctx.cfg.backend_of(agent),
-                Message {
-                    name: &agent.name,
-                    session: &agent.session,
-                    text: &text,
-                    purpose: "handoff",
-                    key_only: false,
-                },
-            )
-            .await;
+            let msg = Message {
+                name: &agent.name,
+                session: &agent.session,
+                text: &text,
+                purpose: "handoff",
+                key_only: false,
+            };
+            let backend = ctx.cfg.backend_of(agent);
+            let r = match d {
+                // Forced: typed into a busy target by design (it has waited FORCE_AFTER).
+                Due::Force => Ok(typing::deliver(ctx, backend, msg).await),
+                // Read again under the typing lock: another delivery may have made the target
+                // busy while this one waited for the lock.
+                _ => typing::deliver_when_idle(ctx, backend, msg, Duration::ZERO).await,
+            };
             (p, agent, d, r)
         });
         for (p, agent, d, r) in futures_util::future::join_all(deliveries).await {
+            let r = match r {
+                Ok(r) => r,
+                Err(why) => {
+                    // Not idle under the lock: nothing typed; the ping stays pending (and is
+                    // forced once it has waited FORCE_AFTER).
+                    tracing::info!("handoff: the ping to {} waits: {why}", agent.name);
+                    continue;
+                }
+            };
             if let typing::Outcome::Refused { why, typed: false } = &r {
                 // Nothing was typed (a dialog came up, the program exited): the ping stays
                 // pending, as for a target that cannot take text.

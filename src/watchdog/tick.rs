@@ -585,21 +585,32 @@ impl Ticker {
         drop(fleet_lock);
         let deliveries = typing.iter().map(|t| async move {
             let agent = ctx.cfg.agent(&t.name).expect("typing is for agents");
-            let r = typing::deliver(
-                ctx,
-                ctx.cfg.backend_of(agent),
-                Message {
-                    name: &t.name,
-                    session: &t.session,
-                    text: &t.text,
-                    purpose: t.purpose,
-                    key_only: t.key_only,
-                },
-            )
-            .await;
+            let backend = ctx.cfg.backend_of(agent);
+            let msg = Message {
+                name: &t.name,
+                session: &t.session,
+                text: &t.text,
+                purpose: t.purpose,
+                key_only: t.key_only,
+            };
+            let r = if t.purpose == "stall-nudge" {
+                // A nudge is for an idle agent: read again under the typing lock, so that one
+                // decided this tick is not typed into work an `agents send` (or a ping) started
+                // while it waited for the lock.
+                typing::deliver_when_idle(ctx, backend, msg, std::time::Duration::ZERO).await
+            } else {
+                Ok(typing::deliver(ctx, backend, msg).await)
+            };
             (t, r)
         });
         for (t, r) in futures_util::future::join_all(deliveries).await {
+            let r = match r {
+                Ok(r) => r,
+                Err(why) => {
+                    tracing::info!("{}: the {} was not typed: {why}", t.name, t.purpose);
+                    continue;
+                }
+            };
             match r.why() {
                 None => tracing::info!("{}: typed the {} ({:?})", t.name, t.purpose, t.text),
                 Some(e) => tracing::warn!("{}: the {} was {}: {e}", t.name, t.purpose, r.as_str()),

@@ -56,13 +56,20 @@ pub fn decide(last: Option<f64>, interval: Duration, now: f64) -> Decision {
 }
 
 /// The wake file's text with runs of whitespace collapsed to one space; `Err` says why there
-/// is none (missing, unreadable, empty).
+/// is none (missing, unreadable, empty, or a control character such as ESC in it).
 pub fn prompt(path: &std::path::Path) -> Result<String, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the wake prompt file {}: {e}", path.display()))?;
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if text.is_empty() {
         return Err(format!("the wake prompt file {} is empty", path.display()));
+    }
+    // Reported once like a missing file, rather than refused by the typing path every tick.
+    if let Some(c) = crate::typing::control_char(&text) {
+        return Err(format!(
+            "the wake prompt file {} has a {c} (of its text with whitespace collapsed), which would reach the agent as a key press; remove it",
+            path.display()
+        ));
     }
     Ok(text)
 }
@@ -163,8 +170,10 @@ impl Waker {
                 }
             }
         }
+        // Read again under the typing lock: another delivery (`agents send`, a ping) may have
+        // made the agent busy while this one waited for the lock.
         let deliveries = due.iter().map(|(a, text)| async move {
-            let r = typing::deliver(
+            let r = typing::deliver_when_idle(
                 ctx,
                 ctx.cfg.backend_of(a),
                 Message {
@@ -174,11 +183,23 @@ impl Waker {
                     purpose: "wake",
                     key_only: false,
                 },
+                std::time::Duration::ZERO,
             )
             .await;
             (*a, r)
         });
         for (a, r) in futures_util::future::join_all(deliveries).await {
+            let r = match r {
+                Ok(r) => r,
+                Err(why) => {
+                    // Not idle under the lock: nothing typed, still due, as for a busy agent.
+                    tracing::debug!("{}: wake due, not idle ({why}); next tick", a.name);
+                    if self.waiting.insert(a.name.clone()) {
+                        emit(ctx, a, "waiting", json!({"why": why.to_string()}));
+                    }
+                    continue;
+                }
+            };
             if let typing::Outcome::Refused { why, typed: false } = &r {
                 // Nothing was typed (a dialog came up, the program exited): still due, and
                 // tried again on a later tick, as a busy agent is.
@@ -310,5 +331,8 @@ mod tests {
         let gone = d.path().join("gone.md");
         let e = prompt(&gone).unwrap_err();
         assert!(e.contains("gone.md"), "{e}");
+        std::fs::write(&p, "wake \u{1b}[201~ up\n").unwrap();
+        let e = prompt(&p).unwrap_err();
+        assert!(e.contains("ESC (U+001B) at line 1, column 6"), "{e}");
     }
 }

@@ -270,6 +270,52 @@ fn unknown_backend_names_agent_bad_name_and_known_backends() {
 }
 
 #[test]
+fn a_wake_interval_below_the_floor_is_refused_at_its_line() {
+    for interval in ["0", "0.01", "9.5"] {
+        let t = TestEnv::new();
+        let text = basic(
+            "wf-",
+            &format!(
+                "[[agent]]\nname = \"a\"\nwake = {{ interval = {interval}, prompt_file = \"w.md\" }}\n"
+            ),
+        );
+        t.config(&text);
+        let err = config_error(&t, &["status"]);
+        let p = problem(&err, &loc(&t, &text, &format!("{interval}, prompt_file")));
+        assert!(
+            p.contains("[[agent]] \"a\""),
+            "does not name the agent:\n{p}"
+        );
+        assert!(p.contains("wake interval"), "does not name the key:\n{p}");
+        assert!(p.contains(">= 10"), "does not name the floor:\n{p}");
+        assert!(
+            p.contains("min_wake_interval"),
+            "does not name the fix:\n{p}"
+        );
+    }
+    // At the floor, or with the floor lowered on purpose, the config loads.
+    let t = TestEnv::new();
+    t.config(&basic(
+        "wf-",
+        "[[agent]]\nname = \"a\"\nwake = { interval = 10, prompt_file = \"w.md\" }\n",
+    ));
+    assert_eq!(t.run(&["down"]).0, 0);
+    let t = TestEnv::new();
+    t.config(&basic(
+        "wf-",
+        "[watchdog]\nmin_wake_interval = 5\n\n[[agent]]\nname = \"a\"\nwake = { interval = 5, prompt_file = \"w.md\" }\n",
+    ));
+    assert_eq!(t.run(&["down"]).0, 0);
+    // The floor itself has a floor.
+    let t = TestEnv::new();
+    let text = basic("wf-", "[watchdog]\nmin_wake_interval = 0\n");
+    t.config(&text);
+    let err = config_error(&t, &["status"]);
+    let p = problem(&err, &loc(&t, &text, "0\n"));
+    assert!(p.contains("min_wake_interval"), "{p}");
+}
+
+#[test]
 fn invalid_regex_names_backend_key_and_regex_error() {
     let t = TestEnv::new();
     let text = basic(

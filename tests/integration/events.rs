@@ -206,3 +206,58 @@ fn events_of_a_real_fleet_name_the_agent_and_why() {
     let (_, out, _) = t.run(&["events", "--name", "watchdog"]);
     assert!(out.lines().any(|l| l.contains(" watchdog-start ")), "{out}");
 }
+
+/// Issue 15 item 8: events.jsonl is rotated like the session logs (`log_max_bytes`,
+/// `log_files`), and `agents events` reads the rotated files too, oldest first, so
+/// `--since` still finds what was written before the rotation.
+#[test]
+fn events_jsonl_is_rotated_like_the_session_logs_and_events_reads_the_rotated_file() {
+    let t = TestEnv::new();
+    t.config(&CONFIG.replace(
+        "log_dir = \".agents\"\n",
+        "log_dir = \".agents\"\nlog_max_bytes = 4096\nlog_files = 2\n",
+    ));
+    let old = (chrono::Local::now() - chrono::Duration::days(3)).to_rfc3339();
+    let first = format!(
+        r#"{{"ts":"{old}","source":"watchdog","event":"restart","name":"b","session":"ev-b","reason":"the first one"}}"#
+    );
+    let mut text = first.clone() + "\n";
+    while text.len() < 4000 {
+        text += &format!(
+            r#"{{"ts":"{old}","source":"watchdog","event":"restart","name":"b","session":"ev-b","reason":"{}"}}"#,
+            "pad ".repeat(10)
+        );
+        text.push('\n');
+    }
+    t.write(".agents/events.jsonl", &text);
+    let (code, _, err) = t.run(&["up", "a"]);
+    assert_eq!(code, 0, "{err}");
+    let dir = t.path().join(".agents");
+    let rotated = std::fs::read_to_string(dir.join("events.jsonl.1"))
+        .expect("events.jsonl was not rotated at log_max_bytes");
+    assert!(rotated.starts_with(&first), "{rotated}");
+    let current = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    assert!(current.len() <= 4096, "{} bytes", current.len());
+    assert!(!current.contains("the first one"), "{current}");
+    assert!(current.contains("\"event\":\"start\""), "{current}");
+    // Every line of both files is a whole event.
+    for line in rotated.lines().chain(current.lines()) {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "a line cut by the rotation: {line:?}"
+        );
+    }
+    for args in [&["events", "--since", "4d"][..], &["events"][..]] {
+        let (code, out, err) = t.run(args);
+        assert_eq!(code, 0, "{err}");
+        let lines: Vec<&str> = out.lines().collect();
+        let first_at = lines.iter().position(|l| l.contains("the first one"));
+        let start_at = lines
+            .iter()
+            .position(|l| l.contains("  a ") && l.contains("start"));
+        assert!(
+            matches!((first_at, start_at), (Some(f), Some(s)) if f < s),
+            "{args:?}: the rotated events, then the new ones:\n{out}"
+        );
+    }
+}

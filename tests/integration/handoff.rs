@@ -270,6 +270,54 @@ fn a_failing_fetch_is_reported_once_survived_and_pings_resume_when_fixed() {
     );
 }
 
+/// Issue 15 item 8: a ping reads its target's pane again under the typing lock. The claim
+/// is queued while the adversary is idle, but another delivery holds the lock (the test, as
+/// a concurrent `agents send` would), types its message, and the adversary turns busy. The
+/// ping, which saw it idle before it waited for the lock, is not typed into the busy agent:
+/// it stays pending and is typed once the adversary is idle again.
+#[test]
+fn a_ping_that_waited_for_the_typing_lock_reads_the_pane_again_under_it() {
+    let t = fleet("hl-", &[("FAKE_WORK_SECS", "1"), ("FAKE_REPLY_SECS", "6")]);
+    wait_idle(&t, "hl-adversary", 15.0);
+    let held = hold_typing_lock(&t, "hl-adversary");
+    push(&t, "claim: one", &[]);
+    assert!(
+        wait_until(10.0, || handoff_events(&t, "queued").len() == 1),
+        "the claim was not queued"
+    );
+    // The ping is due (the adversary is idle) and waits for the lock.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        got(&t, "hl-adversary", "claim"),
+        0,
+        "typed without the lock"
+    );
+    t.type_line("hl-adversary", "the other message");
+    assert!(
+        wait_until(5.0, || t.pane("hl-adversary").contains("esc to interrupt")),
+        "{}",
+        t.pane("hl-adversary")
+    );
+    drop(held);
+    assert!(
+        wait_until(15.0, || got(&t, "hl-adversary", "claim") == 1),
+        "the ping was not typed once idle: {:?}",
+        t.received("hl-adversary")
+    );
+    let busy = typed_while_busy(&t, "hl-adversary");
+    assert!(
+        busy.is_empty(),
+        "the ping was typed into the busy agent: {busy}"
+    );
+    assert_eq!(t.received("hl-adversary")[0], "the other message");
+    // The event follows the verified submit.
+    assert!(
+        wait_until(5.0, || handoff_events(&t, "delivered").len() == 1),
+        "{:?}",
+        t.events(".agents")
+    );
+}
+
 #[test]
 fn a_restarted_watchdog_neither_repeats_nor_loses_a_ping() {
     // The agents work on their kickoff for 12 s: pings wait for them.

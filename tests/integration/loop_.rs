@@ -230,6 +230,58 @@ fn a_leftover_sequence_complete_is_explained_and_cleared_by_phase_set() {
     assert_eq!(t.run(&["down"]).0, 0);
 }
 
+/// Issue 15 item 8: after the sequence completed with every status file DONE, `phase set 0`
+/// starts phase p1 again: it removes `SEQUENCE-COMPLETE`, the pair is healed on p1, and the
+/// watchdog does not advance past p1 (nor restart the pair) on the verdict left from the
+/// previous run; a verdict written after the phase began does advance.
+#[test]
+fn phase_set_after_the_sequence_completed_starts_that_phase_and_old_verdicts_do_not_advance() {
+    let t = TestEnv::new();
+    pair(&t, "lr-", "");
+    let cfg = std::fs::read_to_string(t.path().join("agents.toml")).unwrap();
+    t.config(&cfg.replace("[watchdog]\n", "[watchdog]\nbackoff_initial = 1\n"));
+    assert_eq!(t.run(&["up"]).0, 0);
+    wait_watchdog(&t);
+    t.write("machine-docs/S1.md", VERDICT);
+    assert!(wait_until(10.0, || phase_idx(&t) == "1"), "no advance");
+    t.write("machine-docs/S2.md", VERDICT);
+    let marker = t.path().join(".agents/SEQUENCE-COMPLETE");
+    assert!(wait_until(10.0, || marker.exists()), "no SEQUENCE-COMPLETE");
+    assert!(wait_until(10.0, || t.pane_pid("lr-builder").is_none()));
+    assert_eq!(count(&t, "phase-advance"), 1);
+
+    let (code, _, err) = t.run(&["phase", "set", "0"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !marker.exists(),
+        "phase set 0 left SEQUENCE-COMPLETE: {err}"
+    );
+    // The pair is healed on p1 and stays there: several heavy ticks (0.6 s each).
+    assert!(
+        wait_until(15.0, || t.pane_pid("lr-builder").is_some()),
+        "the pair was not started on p1"
+    );
+    let pid = t.pane_pid("lr-builder");
+    std::thread::sleep(Duration::from_millis(3000));
+    assert_eq!(phase_idx(&t), "0", "advanced on the old verdict");
+    assert_eq!(count(&t, "phase-advance"), 1);
+    assert_eq!(count(&t, "sequence-complete"), 1);
+    assert!(!marker.exists());
+    assert_eq!(t.pane_pid("lr-builder"), pid, "the pair was restarted");
+    let kickoff =
+        std::fs::read_to_string(t.path().join(".agents/state/kickoff-lr-builder.txt")).unwrap();
+    assert!(kickoff.contains("phase p1"), "{kickoff}");
+    let (_, status, _) = t.run(&["status"]);
+    assert!(
+        status.contains(" phase: p1 [1/2] plan=plans/p1.md (DONE before the phase began"),
+        "{status}"
+    );
+    // A verdict written in this run advances.
+    t.write("machine-docs/S1.md", VERDICT);
+    assert!(wait_until(10.0, || phase_idx(&t) == "1"), "no advance");
+    assert_eq!(t.run(&["down"]).0, 0);
+}
+
 #[test]
 fn the_last_phase_launches_the_on_complete_task_when_armed() {
     // The armed case is also in watchdog.rs; here with the pair, and the marker written once

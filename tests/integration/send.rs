@@ -110,6 +110,105 @@ fn send_gives_up_on_a_busy_agent_at_the_timeout_and_now_types_at_once() {
     );
 }
 
+/// Issue 15 item 8: `--timeout 0` means "do not wait": it refuses a busy agent at once (and
+/// types nothing), and delivers into an idle one; fractions of a second are accepted.
+#[test]
+fn send_timeout_zero_never_types_into_a_busy_agent_and_fractions_are_accepted() {
+    let t = start("sz-", 8);
+    assert!(wait_until(5.0, || busy(&t, "sz-a1")), "{}", t.pane("sz-a1"));
+    let (code, _, err) = t.run(&["send", "a1", "--timeout", "0", "not now"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("a1 is busy"), "{err}");
+    assert!(err.contains("--timeout 0"), "{err}");
+    assert!(err.contains("nothing was typed"), "{err}");
+    let (code, _, err) = t.run(&["send", "a1", "--timeout", "0.5", "not yet"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("a1 is still busy after 0.5 s"), "{err}");
+    assert!(typed(&t, "send").is_empty(), "{:?}", typed(&t, "send"));
+    assert!(busy(&t, "sz-a1"), "the agent was meant to be busy still");
+    // Idle: `--timeout 0` delivers at once.
+    assert!(
+        wait_until(15.0, || idle(&t, "sz-a1")),
+        "{}",
+        t.pane("sz-a1")
+    );
+    let (code, _, err) = t.run(&["send", "a1", "--timeout", "0", "now then"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(5.0, || t
+            .received("sz-a1")
+            .contains(&"now then".to_string())),
+        "{:?}",
+        t.received("sz-a1")
+    );
+    let received = t.received("sz-a1");
+    assert!(
+        !received.iter().any(|l| l == "not now" || l == "not yet"),
+        "{received:?}"
+    );
+    // Bad values say what is valid.
+    for bad in ["-1", "abc", "nan", "1e20"] {
+        let (code, _, err) = t.run(&["send", "a1", "--timeout", bad, "x"]);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains("seconds"), "{bad}: {err}");
+    }
+}
+
+/// Issue 15 item 8: a tab reaches the agent as typed; another control character (ESC, which
+/// could end a bracketed paste early, or a lone CR, which would submit) is refused with its
+/// name and position, and nothing is typed. CRLF line endings are newlines.
+#[test]
+fn send_keeps_tabs_and_refuses_other_control_characters_by_name_and_position() {
+    let t = start("st-", 1);
+    assert!(
+        wait_until(10.0, || idle(&t, "st-a1")),
+        "{}",
+        t.pane("st-a1")
+    );
+    let (code, _, err) = t.run(&["send", "a1", "name\tvalue\tnote"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(5.0, || t
+            .received("st-a1")
+            .contains(&"name\tvalue\tnote".to_string())),
+        "the tabs did not arrive as typed: {:?}",
+        t.received("st-a1")
+    );
+    assert!(
+        wait_until(10.0, || idle(&t, "st-a1")),
+        "{}",
+        t.pane("st-a1")
+    );
+    let before = typed(&t, "send").len();
+    let (code, _, err) = t.run(&["send", "a1", "first line\nsay \u{1b}[201~hi"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("ESC (U+001B)"),
+        "does not name the character: {err}"
+    );
+    assert!(
+        err.contains("line 2, column 5"),
+        "does not say where: {err}"
+    );
+    assert!(err.contains("nothing was typed"), "{err}");
+    t.write("msg.txt", "carriage\rreturn\n");
+    let (code, _, err) = t.run(&["send", "a1", "--file", "msg.txt"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("CR (U+000D)"),
+        "does not name the character: {err}"
+    );
+    assert!(
+        err.contains("line 1, column 9"),
+        "does not say where: {err}"
+    );
+    assert_eq!(typed(&t, "send").len(), before, "{:?}", typed(&t, "send"));
+    // CRLF line endings (a file saved on Windows) are newlines, not refused.
+    t.write("crlf.txt", "one\r\ntwo\r\n");
+    let (code, _, err) = t.run(&["send", "a1", "--file", "crlf.txt"]);
+    assert_eq!(code, 0, "{err}");
+}
+
 #[test]
 fn send_refuses_a_dialog_and_keys_answer_it() {
     let t = start("sd-", 1);

@@ -120,6 +120,49 @@ fn a_stalled_agent_is_nudged_then_restarted() {
     assert_eq!(typed[0]["text"], "are you there?", "{typed:?}");
 }
 
+/// Issue 15 item 8 (the race the e2e `codex::streamed_answer_is_not_taken_for_a_stall` hit): a
+/// stall nudge decided while the agent is idle waits for the typing lock, held by another
+/// delivery (the test, as a concurrent `agents send` would) that makes the agent busy. The
+/// nudge reads the pane again under the lock and is not typed into the busy agent.
+#[test]
+fn a_stall_nudge_that_waited_for_the_typing_lock_reads_the_pane_again_under_it() {
+    let t = TestEnv::new();
+    t.config(&demo_config("sk-", "", "watch = \"heal+stall\"").replace(
+        "[backend.demo]\n",
+        "[backend.demo]\nstall_idle = 1.5\nstall_nudge = \"are you there?\"\n",
+    ));
+    up_with(&t, &[("FAKE_WORK_SECS", "1"), ("FAKE_REPLY_SECS", "6")]);
+    wait_watchdog(&t);
+    wait_idle(&t, "sk-a1");
+    let held = hold_typing_lock(&t, "sk-a1");
+    assert!(
+        wait_until(10.0, || !t.events_named("stall-nudge").is_empty()),
+        "no stall nudge"
+    );
+    t.type_line("sk-a1", "the other message");
+    assert!(
+        wait_until(5.0, || t.pane("sk-a1").contains("esc to interrupt")),
+        "{}",
+        t.pane("sk-a1")
+    );
+    drop(held);
+    // The agent works on the other message for 6 s, then idles again.
+    assert!(
+        wait_until(15.0, || {
+            let p = t.pane("sk-a1");
+            p.matches("idle — waiting for input").count() >= 2 && !p.contains("esc to interrupt")
+        }),
+        "{}",
+        t.pane("sk-a1")
+    );
+    let busy = typed_while_busy(&t, "sk-a1");
+    assert!(
+        busy.is_empty(),
+        "the nudge was typed into the busy agent: {busy}"
+    );
+    assert_eq!(t.received("sk-a1")[0], "the other message");
+}
+
 #[test]
 fn an_agent_the_watchdog_gave_up_on_is_never_typed_into() {
     // Stalled twice with max_restarts = 1: the second stall restart is refused and the agent

@@ -541,3 +541,33 @@ pub fn restarts(t: &TestEnv, name: &str) -> Vec<serde_json::Value> {
         .filter(|e| e["event"] == "restart" && e["name"] == name)
         .collect()
 }
+
+/// Holds `session`'s typing lock (`state/typing-<session>.lock`, the lock every delivery
+/// takes) until dropped, as another delivery under way would.
+pub fn hold_typing_lock(t: &TestEnv, session: &str) -> std::fs::File {
+    let path = t
+        .path()
+        .join(".agents/state")
+        .join(format!("typing-{session}.lock"));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    f.try_lock().expect("the typing lock is free");
+    f
+}
+
+/// The lines the demo agent in `session` found already typed when it went idle (typed
+/// while it was busy), from `received/<session>.typed-while-busy.txt`.
+pub fn typed_while_busy(t: &TestEnv, session: &str) -> String {
+    std::fs::read_to_string(
+        t.path()
+            .join("received")
+            .join(format!("{session}.typed-while-busy.txt")),
+    )
+    .unwrap_or_default()
+}

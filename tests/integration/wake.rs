@@ -10,11 +10,11 @@ use crate::util::*;
 const WAKE_TEXT: &str = "Scheduled pass: check CI and the inbox";
 
 /// One demo agent `a1` with `agent` lines (e.g. its `wake` table), light ticks every
-/// `signal` seconds.
+/// `signal` seconds; wakes as short as 1 s are accepted (`min_wake_interval`).
 fn wake_config(prefix: &str, signal: f64, agent: &str) -> String {
     demo_fleet(
         prefix,
-        &format!("signal_interval = {signal}\nheavy_interval = 5"),
+        &format!("signal_interval = {signal}\nheavy_interval = 5\nmin_wake_interval = 1"),
     ) + &format!("\n[[agent]]\nname = \"a1\"\nprompt = \"You are agent 1.\"\n{agent}\n")
 }
 
@@ -200,4 +200,48 @@ fn a_corrupt_wake_record_is_reported_once_and_the_clocks_start_over() {
     let rec = std::fs::read_to_string(t.path().join(".agents/state/wake.json")).unwrap();
     let rec: serde_json::Value = serde_json::from_str(&rec).expect("rewritten whole");
     assert!(rec["a1"].as_f64().is_some(), "{rec}");
+}
+
+/// Issue 15 item 8: a wake reads the pane again under the typing lock. It comes due while
+/// the agent is idle but another delivery holds the lock (the test, as a concurrent `agents
+/// send` would); that delivery types its message and the agent turns busy. The wake, which
+/// saw the agent idle before it waited for the lock, is not typed into the busy agent: it
+/// lands once the agent is idle again.
+#[test]
+fn a_wake_that_waited_for_the_typing_lock_reads_the_pane_again_under_it() {
+    let t = TestEnv::new();
+    t.write("prompts/wake.md", WAKE_TEXT);
+    t.config(&wake_config("wl-", 0.3, &wake_line(4.0)));
+    up_with(&t, &[("FAKE_WORK_SECS", "1"), ("FAKE_REPLY_SECS", "6")]);
+    wait_watchdog(&t);
+    let held = hold_typing_lock(&t, "wl-a1");
+    let idle = |t: &TestEnv| {
+        let p = t.pane("wl-a1");
+        p.contains("idle — waiting for input") && !p.contains("esc to interrupt")
+    };
+    assert!(wait_until(10.0, || idle(&t)), "{}", t.pane("wl-a1"));
+    // The wake comes due (4 s after the watchdog first saw the agent) and waits for the lock.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(woken(&t, "wl-a1"), 0, "typed without the lock");
+    t.type_line("wl-a1", "the other message");
+    assert!(
+        wait_until(5.0, || t.pane("wl-a1").contains("esc to interrupt")),
+        "{}",
+        t.pane("wl-a1")
+    );
+    drop(held);
+    assert!(
+        wait_until(15.0, || woken(&t, "wl-a1") >= 1),
+        "no wake once idle: {:?}",
+        t.received("wl-a1")
+    );
+    let busy = typed_while_busy(&t, "wl-a1");
+    assert!(
+        busy.is_empty(),
+        "the wake was typed into the busy agent: {busy}"
+    );
+    assert_eq!(
+        t.received("wl-a1"),
+        vec!["the other message".to_string(), WAKE_TEXT.to_string()]
+    );
 }
