@@ -316,11 +316,14 @@ async fn deliver_held(
     };
     typed.map_err(failed)?;
     // The submit key only once the pane shows the text (or after SHOWN_WAIT): pressed while
-    // a TUI still takes the text in, it would be part of it.
+    // a TUI still takes the text in, it would be part of it. A program that reads lines
+    // (its terminal in canonical mode) gets the text and the key as one line from the
+    // kernel, whatever it draws: nothing to wait for.
+    let line_mode = before.tty.as_deref().is_some_and(canonical);
     let since = std::time::Instant::now();
     let pre = loop {
         let now = read("before the submit key").await?;
-        if shows_typed(&before, &now, msg.text) || since.elapsed() >= SHOWN_WAIT {
+        if line_mode || shows_typed(&before, &now, msg.text) || since.elapsed() >= SHOWN_WAIT {
             break now;
         }
         tokio::time::sleep(TYPING_POLL).await;
@@ -546,6 +549,25 @@ pub fn shows_typed(before: &Screen, now: &Screen, msg: &str) -> bool {
         spaced.max(joined)
     };
     count(now) > count(before)
+}
+
+/// Whether the terminal `tty` (a pane's `/dev/pts/N`) is in canonical mode: its program
+/// reads whole lines (a shell `read`, Python's `input()` without readline), so typed text
+/// and the submit key reach it together. `false` when it cannot be told (raw-mode TUIs,
+/// readline, a tty that cannot be opened).
+fn canonical(tty: &str) -> bool {
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(f) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NOCTTY.bits() | nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(tty)
+    else {
+        return false;
+    };
+    nix::sys::termios::tcgetattr(&f).is_ok_and(|t| {
+        t.local_flags
+            .contains(nix::sys::termios::LocalFlags::ICANON)
+    })
 }
 
 /// Whitespace runs as one space, trimmed.
@@ -863,7 +885,14 @@ mod tests {
             },
             dead: false,
             pid: Some(1),
+            tty: None,
         }
+    }
+
+    #[test]
+    fn a_terminal_that_cannot_be_read_is_not_taken_for_line_mode() {
+        assert!(!canonical("/dev/null"), "not a terminal");
+        assert!(!canonical("/nonexistent/pts/9"));
     }
 
     #[test]
