@@ -29,14 +29,15 @@ BENCH_UP_RUNS=${BENCH_UP_RUNS:-5}         # timed `up` runs per program
 BENCH_KILLS=${BENCH_KILLS:-20}            # restart latency: agents killed by kill-session
 BENCH_EXIT_KILLS=${BENCH_EXIT_KILLS:-5}   # restart latency: agents whose program is killed
 BENCH_SEND_RUNS=${BENCH_SEND_RUNS:-10}    # timed `send` runs to an idle demo agent
-BENCH_ONLY=${BENCH_ONLY:-}                # `send`: run only benchmark 6
+BENCH_START_RUNS=${BENCH_START_RUNS:-50}  # timed runs of each start-up command (benchmark 7)
+BENCH_ONLY=${BENCH_ONLY:-}                # `send` / `start`: run only benchmark 6 / 7
 BIG=50 SMALL=5                            # fleet sizes
 [[ $BENCH_EXIT_KILLS =~ ^[0-9]+$ ]] || { echo "bench: BENCH_EXIT_KILLS must be an integer >= 0" >&2; exit 2; }
-for v in BENCH_SECONDS BENCH_COUNT_SECONDS BENCH_RUNS BENCH_UP_RUNS BENCH_KILLS BENCH_SEND_RUNS; do
+for v in BENCH_SECONDS BENCH_COUNT_SECONDS BENCH_RUNS BENCH_UP_RUNS BENCH_KILLS BENCH_SEND_RUNS BENCH_START_RUNS; do
     [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || { echo "bench: $v must be a positive integer" >&2; exit 2; }
 done
 ((BENCH_SECONDS >= 2)) || { echo "bench: BENCH_SECONDS must be >= 2" >&2; exit 2; }
-[[ -z $BENCH_ONLY || $BENCH_ONLY == send ]] || { echo "bench: BENCH_ONLY must be empty or send" >&2; exit 2; }
+[[ -z $BENCH_ONLY || $BENCH_ONLY == send || $BENCH_ONLY == start ]] || { echo "bench: BENCH_ONLY must be empty, send or start" >&2; exit 2; }
 
 # The real Python interpreter, not a wrapper: a pyenv shim `python3` is a shell script that
 # adds ~250 ms to every start, which would flatter us unfairly.
@@ -304,10 +305,39 @@ say ""
 # One demo agent (examples/fake-agent.sh on the `demo` preset; it works 1 s after each message,
 # showing "esc to interrupt", then idles). Before each run the script waits until its pane
 # reads idle; then `agents send a1 TEXT` is timed from the call until it exits 0 (exit 0 means
-# the submit was verified: the agent turned active). Median of BENCH_SEND_RUNS.
-SEND_MED=- SEND_MIN=-
+# the submit was verified: the agent turned active). Median of BENCH_SEND_RUNS. The floor, in
+# the same run and on the same agent: the text and the submit key sent by bash as ONE chained
+# tmux call (`send-keys -l TEXT ; send-keys Enter`), timed until the pane shows the agent took
+# it ("message #N: TEXT"), polled every 10 ms: a delivery with nothing checked before or after.
+SEND_MED=- SEND_MIN=- SEND_FLOOR=-
+# wait_send_idle — until the demo agent of benchmark 6 reads idle (at most 10 s)
+wait_send_idle() {
+    local i p
+    for ((i = 0; i < 100; i++)); do
+        p=$("$REAL_TMUX" capture-pane -p -J -t '=bench-a1:' 2>/dev/null || true)
+        [[ $p == *"idle — waiting for input"* && $p != *"esc to interrupt"* ]] && return 0
+        sleep 0.1
+    done
+    die "send: the demo agent did not idle within 10 s"
+}
+# send_floor TEXT OUTFILE — one chained tmux call types TEXT and presses Enter; the time until
+# the pane shows "message #N: TEXT" (polled every 10 ms, at most 10 s) is appended in ms
+send_floor() {
+    local text=$1 out=$2 t0 t1 p
+    printf '$ (send floor) tmux send-keys -l %q ; send-keys Enter\n' "$text" >>"$LOG"
+    t0=$EPOCHREALTIME
+    "$REAL_TMUX" send-keys -t '=bench-a1:' -l "$text" \; send-keys -t '=bench-a1:' Enter
+    while :; do
+        t1=$EPOCHREALTIME
+        p=$("$REAL_TMUX" capture-pane -p -J -t '=bench-a1:' 2>/dev/null || true)
+        [[ $p == *": $text"* ]] && break
+        (( ${t1/./} - ${t0/./} > 10000000 )) && die "send floor: the demo agent did not show $text within 10 s"
+        sleep 0.01
+    done
+    awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", (b-a)*1000}' >>"$out"
+}
 send_bench() {
-    local f=$WORK/fleet-send/agents.toml r i p
+    local f=$WORK/fleet-send/agents.toml r
     say "== 6. send to an idle agent (ours), median of $BENCH_SEND_RUNS"
     mkdir -p "$(dirname "$f")"
     cat >"$f" <<EOF
@@ -333,22 +363,85 @@ EOF
     expect_live 1 "send fleet after up"
     : >"$WORK/send-ours"
     for ((r = 1; r <= BENCH_SEND_RUNS; r++)); do
-        for ((i = 0; i < 100; i++)); do
-            p=$("$REAL_TMUX" capture-pane -p -J -t '=bench-a1:' 2>/dev/null || true)
-            [[ $p == *"idle — waiting for input"* && $p != *"esc to interrupt"* ]] && break
-            sleep 0.1
-        done
-        ((i < 100)) || die "send: the demo agent did not idle within 10 s"
+        wait_send_idle
         timed "$WORK/send-ours" "${RS[@]}" send a1 --config "$f" "benchmark message $r"
     done
+    : >"$WORK/send-floor"
+    for ((r = 1; r <= BENCH_SEND_RUNS; r++)); do
+        wait_send_idle
+        send_floor "raw message $r" "$WORK/send-floor"
+    done
     SEND_MED=$(median "$WORK/send-ours") SEND_MIN=$(minimum "$WORK/send-ours")
+    SEND_FLOOR=$(median "$WORK/send-floor")
     say "  send, call to verified: median $SEND_MED ms, min $SEND_MIN ms, all: $(tr '\n' ' ' <"$WORK/send-ours")"
+    say "  floor, raw chained send-keys until the agent shows the message: median $SEND_FLOOR ms, all: $(tr '\n' ' ' <"$WORK/send-floor")"
     run "${RS[@]}" down --config "$f"
     fresh_server
     say ""
 }
 if [[ $BENCH_ONLY == send ]]; then
     send_bench
+    exit 0
+fi
+
+# ══ 7. start-up and rule loading (ours) — defined here, run last (alone: BENCH_ONLY=start) ══
+# What a short-lived process pays before its first tmux call. `agents --version` against the
+# floor of any process start (`/bin/true`, fork + exec from bash); then, per built-in preset,
+# `agents selftest --pane <screen> --backend <preset> --now <time>` (no config: the preset's
+# rules are loaded, those the reading needs compiled, one screen classified) against the
+# floor of our own start (`--version`). Each command: 3 warm-up runs, then BENCH_START_RUNS
+# runs interleaved with its floor; median. The screen is the preset's first fixture
+# (`tests/fixtures/panes/<preset>_*.txt`), else a line of text.
+declare -A START
+start_bench() {
+    local p screen i dir=$WORK/start k
+    say "== 7. start-up and rule loading (ours), median of $BENCH_START_RUNS"
+    mkdir -p "$dir" # no agents.toml above it: selftest reads the preset alone
+    : >"$WORK/st-true" && : >"$WORK/st-version"
+    for ((i = 0; i < 3; i++)); do run /bin/true && run "${RS[@]}" --version; done
+    for ((i = 0; i < BENCH_START_RUNS; i++)); do
+        timed "$WORK/st-true" /bin/true
+        timed "$WORK/st-version" "${RS[@]}" --version
+    done
+    START[true]=$(median "$WORK/st-true") START[version]=$(median "$WORK/st-version")
+    say "  --version: median ${START[version]} ms, min $(minimum "$WORK/st-version") ms; floor /bin/true: median ${START[true]} ms"
+    START_PRESETS=()
+    for p in claude codex gemini opencode aider demo; do
+        screen=$(find "$REPO/tests/fixtures/panes" -maxdepth 1 -name "${p}_*.txt" 2>/dev/null | sort | head -n 1)
+        if [[ -z $screen ]]; then
+            screen=$dir/plain.txt
+            echo "some text" >"$screen"
+        fi
+        START_PRESETS+=("$p")
+        : >"$WORK/st-$p" && : >"$WORK/st-$p-floor"
+        for ((i = 0; i < 3; i++)); do
+            (cd "$dir" && run "${RS[@]}" selftest --pane "$screen" --backend "$p" --now 2026-11-20T12:00:00-05:00)
+        done
+        for ((i = 0; i < BENCH_START_RUNS; i++)); do
+            (cd "$dir" && timed "$WORK/st-$p" "${RS[@]}" selftest --pane "$screen" --backend "$p" --now 2026-11-20T12:00:00-05:00)
+            timed "$WORK/st-$p-floor" "${RS[@]}" --version
+        done
+        k=$p
+        START[$k]=$(median "$WORK/st-$p") START[$k-floor]=$(median "$WORK/st-$p-floor")
+        say "  selftest --pane, $p preset ($(basename "$screen")): median ${START[$k]} ms, min $(minimum "$WORK/st-$p") ms; floor --version: median ${START[$k-floor]} ms"
+    done
+    say ""
+}
+start_rows() { # the summary rows of benchmark 7
+    local p
+    row "--version (ms, median)" "-" "${START[version]}" "$(x "$(div "${START[version]}" "${START[true]}")")" "<= 1.5" \
+        "$(awk -v r="${START[version]}" 'BEGIN{ print (r+0 <= 1.5) ? "target met" : "target MISSED" }') (floor /bin/true ${START[true]} ms)"
+    for p in "${START_PRESETS[@]}"; do
+        row "selftest --pane, $p (ms, median)" "-" "${START[$p]}" "$(x "$(div "${START[$p]}" "${START[$p-floor]}")")" "(info)" \
+            "floor --version ${START[$p-floor]} ms"
+    done
+}
+if [[ $BENCH_ONLY == start ]]; then
+    start_bench
+    row() { printf '%-40s %10s %10s %8s   %-14s %s\n' "$@"; }
+    say "== summary (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
+    row "benchmark" "" "ours" "/floor" "target" ""
+    start_rows
     exit 0
 fi
 
@@ -681,6 +774,7 @@ fresh_server
 say ""
 
 send_bench
+start_bench
 
 # ══ summary ════════════════════════════════════════════════════════════════════
 row() { printf '%-40s %10s %10s %8s   %-14s %s\n' "$@"; }
@@ -716,7 +810,9 @@ row "restart after program exit (ms, median)" "-" "$RLP_MED" "-" "<= 1000" \
 row "down, $BIG agents exiting on stop keys (ms)" "-" "$SK_P" "-" "(info)" "median of 3"
 row "down, $BIG agents ignoring stop keys (ms)" "-" "$SK_D" "-" "< 2 x 2000" \
     "$(awk -v r="$SK_D" 'BEGIN{ print (r+0 < 4000) ? "target met (stop_timeout 2 s paid once)" : "target MISSED" }')"
-row "send to an idle agent, call to verified (ms)" "-" "$SEND_MED" "-" "(info)" "median of $BENCH_SEND_RUNS, min $SEND_MIN"
+row "send to an idle agent, call to verified (ms)" "-" "$SEND_MED" "$(x "$(div "$SEND_MED" "$SEND_FLOOR")")" "<= 150" \
+    "$(awk -v r="$SEND_MED" 'BEGIN{ print (r+0 <= 150) ? "target met" : "target MISSED" }') (median of $BENCH_SEND_RUNS, min $SEND_MIN; floor: raw send-keys $SEND_FLOOR ms; ratio: ours / floor)"
+start_rows
 if ((${#NOTES[@]})); then
     say ""
     say "notes:"

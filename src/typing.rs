@@ -5,11 +5,13 @@
 //! at a time per session, across processes); reads the pane and refuses while it shows a
 //! dialog (a person must answer it) or its program has exited, or when the text has a
 //! control character other than newline and tab ([`control_char`]); types the text
-//! (`send-keys -l`, or one bracketed paste for text with a newline or a tab, or long text); reads the pane again with its
-//! cursor ([`crate::tmux::Screen`], one tmux call) and refuses if a dialog came up
-//! meanwhile; presses the backend's submit key and verifies it from the line under the
-//! cursor ([`verify`]): the text left the cursor's line, the cursor moved on to a fresh
-//! line (a line-mode agent: a Python `input()` REPL, a shell `read` loop, aider), or the
+//! (`send-keys -l`, or one bracketed paste for text with a newline or a tab, or long text);
+//! reads the pane with its cursor ([`crate::tmux::Screen`], one tmux call) every
+//! [`TYPING_POLL`] until the typed text shows ([`shows_typed`]: a TUI that has not drawn it
+//! yet would take the submit key as part of the text), at most [`SHOWN_WAIT`]; refuses if a
+//! dialog came up meanwhile; presses the backend's submit key and verifies it from the line
+//! under the cursor ([`verify`]): the text left the cursor's line, the cursor moved on to a
+//! fresh line (a line-mode agent: a Python `input()` REPL, a shell `read` loop, aider), or the
 //! agent turned active. It presses again only while the text is still on the cursor's line,
 //! at most [`MAX_SUBMITS`] times in all. A pane whose cursor cannot tell (hidden, off-screen,
 //! or not at the typed text, as TUIs that draw their own cursor) is verified by the older
@@ -57,6 +59,14 @@ const PASTE_OVER: usize = 400;
 const LOCK_WAIT: Duration = Duration::from_secs(15);
 /// How often [`wait_idle`] reads the pane.
 const IDLE_POLL: Duration = Duration::from_millis(300);
+/// How often the pane is read after typing (until the text shows) and after a submit press
+/// (until it is verified).
+const TYPING_POLL: Duration = Duration::from_millis(15);
+/// How long typed text may take to show before the submit key is pressed anyway (a pane
+/// that never shows it: a paste drawn as `[Pasted text …]`, a screen the text scrolled off).
+const SHOWN_WAIT: Duration = Duration::from_secs(1);
+/// How long each submit press is given to be verified before the next.
+const PRESS_WAIT: Duration = Duration::from_secs(1);
 
 /// What to type, and why (for the event).
 #[derive(Debug, Clone, Copy)]
@@ -319,9 +329,20 @@ async fn deliver_held(
         tmux.send_text(msg.session, msg.text).await
     };
     typed.map_err(failed)?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The submit key only once the pane shows the text (or after SHOWN_WAIT): pressed while
+    // a TUI still takes the text in, it would be part of it. A program that reads lines
+    // (its terminal in canonical mode) gets the text and the key as one line from the
+    // kernel, whatever it draws: nothing to wait for.
+    let line_mode = before.tty.as_deref().is_some_and(canonical);
+    let since = std::time::Instant::now();
+    let pre = loop {
+        let now = read("before the submit key").await?;
+        if line_mode || shows_typed(&before, &now, msg.text) || since.elapsed() >= SHOWN_WAIT {
+            break now;
+        }
+        tokio::time::sleep(TYPING_POLL).await;
+    };
     // Right before the submit key: a dialog that came up while typing gets no Enter.
-    let pre = read("before the submit key").await?;
     if let Some(why) = refusal(backend, &pre, false) {
         return Err(Outcome::Refused {
             why: format!("{why}; the typed text was not submitted"),
@@ -339,9 +360,11 @@ async fn deliver_held(
             .await
             .map_err(|e| unverified(format!("tmux failed after the submit key: {e}")))?;
         done.presses = press;
-        // Up to 1 s per press, read every 100 ms: a quick agent is verified quickly.
-        for _ in 0..10 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        // Up to PRESS_WAIT per press, read every TYPING_POLL: a quick agent is verified
+        // quickly.
+        let pressed = std::time::Instant::now();
+        while pressed.elapsed() < PRESS_WAIT {
+            tokio::time::sleep(TYPING_POLL).await;
             let post = tmux
                 .screen(msg.session)
                 .await
@@ -510,6 +533,55 @@ pub fn verify(
     } else {
         Verify::NotYet
     }
+}
+
+/// Whether `now` (the pane after typing) shows `msg`, typed into a pane that read `before`:
+/// the end of its last line is on the cursor's line ([`at_cursor`]), or, for a TUI that draws
+/// its own cursor, shows more often in the bottom non-blank lines (its input area) than it
+/// did before typing. Only the end counts: a TUI draws what it has taken in, so once the
+/// end shows, all of the text was taken.
+pub fn shows_typed(before: &Screen, now: &Screen, msg: &str) -> bool {
+    if now.dead || at_cursor(now, msg) {
+        return true;
+    }
+    let t = tail(msg);
+    if t.is_empty() {
+        return true;
+    }
+    let count = |s: &Screen| {
+        let lines = detect::normalize::lines(&s.text);
+        let mut bottom: Vec<&str> = lines
+            .iter()
+            .rev()
+            .filter(|l| !l.trim().is_empty())
+            .take(INPUT_LINES)
+            .map(String::as_str)
+            .collect();
+        bottom.reverse();
+        let spaced = squash(&bottom.join(" ")).matches(t.as_str()).count();
+        let joined = squash(&bottom.join("")).matches(t.as_str()).count();
+        spaced.max(joined)
+    };
+    count(now) > count(before)
+}
+
+/// Whether the terminal `tty` (a pane's `/dev/pts/N`) is in canonical mode: its program
+/// reads whole lines (a shell `read`, Python's `input()` without readline), so typed text
+/// and the submit key reach it together. `false` when it cannot be told (raw-mode TUIs,
+/// readline, a tty that cannot be opened).
+fn canonical(tty: &str) -> bool {
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(f) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NOCTTY.bits() | nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(tty)
+    else {
+        return false;
+    };
+    nix::sys::termios::tcgetattr(&f).is_ok_and(|t| {
+        t.local_flags
+            .contains(nix::sys::termios::LocalFlags::ICANON)
+    })
 }
 
 /// Whitespace runs as one space, trimmed.
@@ -911,7 +983,75 @@ mod tests {
             },
             dead: false,
             pid: Some(1),
+            tty: None,
         }
+    }
+
+    #[test]
+    fn a_terminal_that_cannot_be_read_is_not_taken_for_line_mode() {
+        assert!(!canonical("/dev/null"), "not a terminal");
+        assert!(!canonical("/nonexistent/pts/9"));
+    }
+
+    #[test]
+    fn typed_text_shows_once_its_end_is_drawn() {
+        let msg = "please re-read REVIEW.md and go on";
+        let before = screen(&["● Done.", "──────", "❯ ", "──────"], 2, 2, 0);
+        // Typing under way: the TUI has drawn part of the text only.
+        let part = screen(
+            &["● Done.", "──────", "❯ please re-read", "──────"],
+            16,
+            2,
+            0,
+        );
+        assert!(!shows_typed(&before, &part, msg));
+        // All of it, the cursor after it.
+        let all = screen(
+            &[
+                "● Done.",
+                "──────",
+                "❯ please re-read REVIEW.md and go on",
+                "──────",
+            ],
+            36,
+            2,
+            0,
+        );
+        assert!(shows_typed(&before, &all, msg));
+        // A TUI that hides the terminal cursor (it draws its own): the text's end in the
+        // input area, once more than before typing.
+        let hidden = |mut s: Screen| {
+            s.cursor.visible = false;
+            s
+        };
+        assert!(!shows_typed(&hidden(before.clone()), &hidden(part), msg));
+        assert!(shows_typed(&hidden(before.clone()), &hidden(all), msg));
+        // The same message sent before, still in the transcript: not yet typed again.
+        let sent = [
+            "❯ please re-read REVIEW.md and go on",
+            "● Done.",
+            "──────",
+            "❯ ",
+            "──────",
+        ];
+        let sent = hidden(screen(&sent, 2, 3, 0));
+        assert!(!shows_typed(&sent, &sent, msg));
+        let again = [
+            "❯ please re-read REVIEW.md and go on",
+            "● Done.",
+            "──────",
+            "❯ please re-read REVIEW.md and go on",
+            "──────",
+        ];
+        assert!(shows_typed(&sent, &hidden(screen(&again, 2, 3, 0)), msg));
+        // Wrapped onto the cursor's row.
+        let before = screen(&["> "], 2, 0, 0);
+        let wrapped = screen(&["> please re-read REVIEW.md and go on aa", "bbb"], 3, 1, 0);
+        assert!(shows_typed(
+            &before,
+            &wrapped,
+            "please re-read REVIEW.md and go on aabbb"
+        ));
     }
 
     fn decide(pre: &Screen, post: &Screen, msg: &str) -> Verify {

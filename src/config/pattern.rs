@@ -33,6 +33,21 @@ impl Pattern {
         })
     }
 
+    /// A rule shipped in a built-in preset, taken without the syntax check [`Pattern::new`]
+    /// makes: the tests compile every shipped rule. A shipped rule that did not compile would
+    /// be logged and never match (as [`Pattern::regex`] says).
+    pub fn shipped(source: &str) -> Self {
+        Self {
+            source: source.into(),
+            compiled: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// The pattern as written (before the case-insensitive, multi-line flags are applied).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
     /// The compiled regex. A pattern that parses but exceeds the regex size limit (10 MiB
     /// compiled) is logged once and never matches.
     pub fn regex(&self) -> &Regex {

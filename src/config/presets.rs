@@ -101,6 +101,78 @@ mod tests {
         assert!(description("nope").is_none());
     }
 
+    /// Every rule of a preset, by key.
+    fn rules(b: &Backend) -> Vec<(&'static str, &crate::config::Pattern)> {
+        [
+            ("active_re", &b.active_re),
+            ("idle_re", &b.idle_re),
+            ("limit_re", &b.limit_re),
+            ("fatal_re", &b.fatal_re),
+            ("dialog_re", &b.dialog_re),
+            ("continue_re", &b.continue_re),
+            ("choice_re", &b.choice_re),
+            ("ready_re", &b.ready_re),
+        ]
+        .into_iter()
+        .filter_map(|(k, p)| Some((k, p.as_ref()?)))
+        .collect()
+    }
+
+    #[test]
+    fn every_shipped_rule_passes_the_syntax_check_and_compiles() {
+        // A config takes a preset's own rules unchecked (`Pattern::shipped`): this is their check.
+        let mut checked = 0;
+        for name in names() {
+            let b = backend(name).unwrap();
+            for (key, p) in rules(&b) {
+                if let Err(e) = crate::config::Pattern::new(p.source()) {
+                    panic!("preset {name}: {key} is not a valid regex: {e}");
+                }
+                if let Err(e) = crate::config::pattern::compile(p.source()) {
+                    panic!("preset {name}: {key} does not compile: {e}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 30, "only {checked} rules checked");
+    }
+
+    #[test]
+    fn an_override_of_a_shipped_rule_is_checked_and_wins() {
+        let parse = |table: &str| {
+            let text = format!(
+                "[defaults]\nsession_prefix = \"p-\"\nlog_dir = \"l\"\n\n{table}\n[[agent]]\nname = \"a\"\nbackend = \"demo\"\nprompt = \"hi\"\n"
+            );
+            crate::config::parse(
+                std::path::Path::new("/x/agents.toml"),
+                &text,
+                EnvOverrides::Ignore,
+            )
+        };
+        let cfg = parse("[backend.demo]\nfatal_re = 'BOOM: [0-9]+'\n").unwrap();
+        let b = &cfg.backends["demo"];
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00-05:00").unwrap();
+        let tz = chrono_tz::UTC;
+        assert_eq!(
+            detect::classify(b, "BOOM: 42\n", at, tz).state,
+            State::Fatal
+        );
+        assert_ne!(
+            detect::classify(b, "FATAL: session state corrupted\n", at, tz).state,
+            State::Fatal,
+            "the shipped fatal_re was replaced"
+        );
+        // The same text as the shipped rule is the shipped rule; another text is checked.
+        let shipped = backend("demo").unwrap().limit_re.unwrap();
+        let same = format!("[backend.demo]\nlimit_re = {:?}\n", shipped.source());
+        assert!(parse(&same).is_ok());
+        let err = parse("[backend.demo]\nlimit_re = 'hit (your'\n").unwrap_err();
+        assert!(
+            err.to_string().contains("limit_re is not a valid regex"),
+            "{err}"
+        );
+    }
+
     use crate::detect::{self, State, fixtures};
 
     fn read(preset: &str, pane: &str) -> crate::detect::Reading {

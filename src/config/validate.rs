@@ -115,27 +115,31 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
             referenced.extend(e(&format!("AGENT_BACKEND_{}", n.get_ref())));
         }
     }
-    let mut tables: BTreeMap<String, RawBackend> = raw
+    // Each with its preset, if any: a rule the preset ships is checked by the tests, not here.
+    let mut tables: BTreeMap<String, (RawBackend, Option<RawBackend>)> = raw
         .backend
         .iter()
         .map(|(name, b)| {
-            let merged = match presets::raw(name) {
-                Some(p) => b.clone().over(&p),
+            let preset = presets::raw(name);
+            let merged = match &preset {
+                Some(p) => b.clone().over(p),
                 None => b.clone(),
             };
-            (name.clone(), merged)
+            (name.clone(), (merged, preset))
         })
         .collect();
     for name in referenced {
         if !tables.contains_key(&name)
             && let Some(p) = presets::raw(&name)
         {
-            tables.insert(name, p);
+            tables.insert(name, (p.clone(), Some(p)));
         }
     }
     let backends = tables
         .iter()
-        .filter_map(|(name, b)| backend(name, b, &mut v).map(|b| (name.clone(), b)))
+        .filter_map(|(name, (b, p))| {
+            backend(name, b, p.as_ref(), &mut v).map(|b| (name.clone(), b))
+        })
         .collect::<BTreeMap<_, _>>();
     let mut known_backends: Vec<&str> = raw.backend.keys().map(String::as_str).collect();
     for p in presets::names() {
@@ -787,9 +791,26 @@ fn int_in(
 }
 
 fn regex_field(owner: &str, key: &str, val: &Option<SStr>, v: &mut V) -> Option<Pattern> {
+    rule_field(owner, key, val, &None, v)
+}
+
+/// [`regex_field`] for a backend rule; `shipped` is the same key of the backend's built-in
+/// preset. The preset's own rule (the file not setting the key, or setting it to the same
+/// text) is taken unchecked: the tests check every shipped rule, and a process that never
+/// reads a pane never pays for parsing it.
+fn rule_field(
+    owner: &str,
+    key: &str,
+    val: &Option<SStr>,
+    shipped: &Option<SStr>,
+    v: &mut V,
+) -> Option<Pattern> {
     let s = val.as_ref()?;
     if s.get_ref().is_empty() {
         return None;
+    }
+    if shipped.as_ref().is_some_and(|p| p.get_ref() == s.get_ref()) {
+        return Some(Pattern::shipped(s.get_ref()));
     }
     match Pattern::new(s.get_ref()) {
         Ok(p) => Some(p),
@@ -806,7 +827,9 @@ fn regex_field(owner: &str, key: &str, val: &Option<SStr>, v: &mut V) -> Option<
 pub const DEFAULT_STALL_NUDGE: &str =
     "You have been idle for a while. Re-check your task and status files, then continue.";
 
-fn backend(name: &str, b: &RawBackend, v: &mut V) -> Option<Backend> {
+fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -> Option<Backend> {
+    let none = RawBackend::default();
+    let preset = preset.unwrap_or(&none);
     let label = format!("[backend.{name}]");
     let s = |x: &Option<SStr>, default: &str| {
         x.as_ref()
@@ -839,11 +862,17 @@ fn backend(name: &str, b: &RawBackend, v: &mut V) -> Option<Backend> {
             String::new()
         }
     };
-    let active_re = regex_field(&label, "active_re", &b.active_re, v);
-    let idle_re = regex_field(&label, "idle_re", &b.idle_re, v);
-    let dialog_re = regex_field(&label, "dialog_re", &b.dialog_re, v);
-    let continue_re = regex_field(&label, "continue_re", &b.continue_re, v);
-    let choice_re = regex_field(&label, "choice_re", &b.choice_re, v);
+    let active_re = rule_field(&label, "active_re", &b.active_re, &preset.active_re, v);
+    let idle_re = rule_field(&label, "idle_re", &b.idle_re, &preset.idle_re, v);
+    let dialog_re = rule_field(&label, "dialog_re", &b.dialog_re, &preset.dialog_re, v);
+    let continue_re = rule_field(
+        &label,
+        "continue_re",
+        &b.continue_re,
+        &preset.continue_re,
+        v,
+    );
+    let choice_re = rule_field(&label, "choice_re", &b.choice_re, &preset.choice_re, v);
     let footer_ui = b.footer_ui.unwrap_or(false);
     let region = int_in(
         v,
@@ -854,9 +883,9 @@ fn backend(name: &str, b: &RawBackend, v: &mut V) -> Option<Backend> {
         "a number of lines",
         "give how many bottom lines of the pane are read, 1 to 10000 (default 25; 10 for footer_ui)",
     ) as usize;
-    let limit_re = regex_field(&label, "limit_re", &b.limit_re, v);
-    let fatal_re = regex_field(&label, "fatal_re", &b.fatal_re, v);
-    let ready_re = regex_field(&label, "ready_re", &b.ready_re, v);
+    let limit_re = rule_field(&label, "limit_re", &b.limit_re, &preset.limit_re, v);
+    let fatal_re = rule_field(&label, "fatal_re", &b.fatal_re, &preset.fatal_re, v);
+    let ready_re = rule_field(&label, "ready_re", &b.ready_re, &preset.ready_re, v);
     let secs =
         |x: Option<Seconds>, d: f64| std::time::Duration::from_secs_f64(x.map_or(d, |s| s.0));
     Some(Backend {

@@ -638,6 +638,14 @@ pub(crate) mod tests {
             "❯ go\n● API Error: 400 duplicate tool_use ID in conversation history. Run /rewind to\n  recover the conversation.\n{tail}"
         );
         assert_eq!(read(&wrapped).state, State::Fatal);
+        // A long server message (a JSON body, over 400 characters) before the hint: the error
+        // runs up to the next "●", "❯" or "⎿" however long it is.
+        let body = "{\"type\":\"invalid_request_error\",\"message\":\"messages.41.content.3: `tool_use` ids must be unique\"} ".repeat(6);
+        let long = format!(
+            "❯ go\n● API Error: 400 {body}\n  Run /rewind to recover the conversation.\n{tail}"
+        );
+        assert!(body.chars().count() > 400);
+        assert_eq!(read(&long).state, State::Fatal);
         let context =
             format!("❯ go\n  ⎿  Context limit reached · /compact or /clear to continue\n{tail}");
         assert_eq!(read(&context).state, State::Fatal);

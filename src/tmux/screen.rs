@@ -41,12 +41,14 @@ pub struct Screen {
     pub dead: bool,
     /// `#{pane_pid}`: the pane's program; another one means the pane was restarted.
     pub pid: Option<u32>,
+    /// `#{pane_tty}`: the pane's terminal device (`/dev/pts/N`); `None` when tmux gives none.
+    pub tty: Option<String>,
 }
 
 /// The format of the first `display-message`: the marker, then the cursor fields.
 pub(crate) fn format(marker: &str) -> String {
     format!(
-        "{marker} #{{cursor_x}} #{{cursor_y}} #{{cursor_flag}} #{{history_size}} #{{pane_height}} #{{pane_width}} #{{pane_dead}} #{{pane_pid}}"
+        "{marker} #{{cursor_x}} #{{cursor_y}} #{{cursor_flag}} #{{history_size}} #{{pane_height}} #{{pane_width}} #{{pane_dead}} #{{pane_pid}} #{{pane_tty}}"
     )
 }
 
@@ -56,8 +58,10 @@ pub(crate) fn parse(out: &str, m0: &str, m1: &str) -> Option<Screen> {
     let mut lines = out.split('\n');
     let head = lines.next()?.strip_prefix(m0)?;
     let f: Vec<&str> = head.split_whitespace().collect();
-    let [x, y, flag, hist, h, w, dead, pid] = f[..] else {
-        return None;
+    let (x, y, flag, hist, h, w, dead, pid, tty) = match f[..] {
+        [x, y, flag, hist, h, w, dead, pid] => (x, y, flag, hist, h, w, dead, pid, None),
+        [x, y, flag, hist, h, w, dead, pid, tty] => (x, y, flag, hist, h, w, dead, pid, Some(tty)),
+        _ => return None,
     };
     let cursor = Cursor {
         x: x.parse().ok()?,
@@ -86,6 +90,7 @@ pub(crate) fn parse(out: &str, m0: &str, m1: &str) -> Option<Screen> {
         cursor,
         dead: dead == "1",
         pid: pid.parse().ok(),
+        tty: tty.map(String::from),
     })
 }
 
@@ -101,8 +106,12 @@ mod tests {
         assert_eq!(s.cursor.line(), 12);
         assert!(s.cursor.visible && !s.dead);
         assert_eq!(s.pid, Some(77));
+        assert_eq!(s.tty, None);
         assert_eq!((s.cursor.x, s.cursor.width, s.cursor.height), (4, 40, 8));
         assert_eq!(s.text, "py> hello\ngot hello\npy>\n");
+        let with_tty = "@@m0@@ 4 2 1 10 8 40 0 77 /dev/pts/3\npy>\n@@m1@@\npy>\n";
+        let t = parse(with_tty, "@@m0@@", "@@m1@@").unwrap();
+        assert_eq!((t.pid, t.tty.as_deref()), (Some(77), Some("/dev/pts/3")));
         assert!(parse("x 1 2", "@@m0@@", "@@m1@@").is_none());
         assert!(
             parse(

@@ -1,7 +1,8 @@
 //! Agents of other shapes than the demo agent (issue 12, item 9), each a script written here
 //! and run under real tmux with `watch = "heal+stall"` and 1 s ticks for about 10 s: a bash
 //! wrapper script that runs the reader as a child, a Python `input()` REPL, a silent line
-//! reader, a TUI with an input box, and a program that redraws its prompt every second.
+//! reader, a TUI with an input box, a TUI that draws typed text late (a submit key before it
+//! shows would be a newline in the text), and a program that redraws its prompt every second.
 //! Each records every line it receives. For each: `agents send` is verified on the first
 //! press, every text arrives exactly once, no empty line arrives, and nothing is restarted.
 //! Then the bad inputs: a TUI whose cursor is hidden (verified the old way, and the event
@@ -104,6 +105,58 @@ finally:
     termios.tcsetattr(fd, termios.TCSADRAIN, old)
 "#;
 
+/// A TUI that takes typed text in slowly (as Claude Code does with a burst of keys): what
+/// arrives is drawn only once no key has come for 0.4 s, and a submit key that comes before
+/// then is taken as part of the text (a newline in it), not as a submit. Otherwise the input
+/// box of [`TUI`]; each line sent is recorded (a newline in it as `\n`).
+const SLOW_TUI: &str = r#"import os, sys, tty, termios, select, time
+out = open(sys.argv[1], "a", buffering=1)
+fd = 0
+old = termios.tcgetattr(fd)
+tty.setraw(fd)
+transcript, text, pending, last = [], "", "", 0.0
+def draw():
+    w, h = os.get_terminal_size()
+    w = min(w, 60)
+    s = "\x1b[2J\x1b[H"
+    for i, l in enumerate(transcript[-(h - 4):]):
+        s += "\x1b[%d;1H%s" % (i + 1, l)
+    s += "\x1b[%d;1H╭%s╮" % (h - 2, "─" * (w - 2))
+    shown = "> " + text.replace("\n", " ")
+    s += "\x1b[%d;1H│ %s%s│" % (h - 1, shown, " " * max(0, w - 3 - len(shown)))
+    s += "\x1b[%d;1H╰%s╯" % (h, "─" * (w - 2))
+    s += "\x1b[?25h\x1b[%d;%dH" % (h - 1, 3 + len(shown))
+    os.write(1, s.encode())
+open(sys.argv[1] + ".ready", "w").close()
+try:
+    draw()
+    while True:
+        wait = max(0.0, last + 0.4 - time.time()) if pending else None
+        r, _, _ = select.select([fd], [], [], wait)
+        if not r:
+            text, pending = text + pending, ""
+            draw()
+            continue
+        data = os.read(fd, 1024).decode(errors="replace")
+        if not data:
+            break
+        for c in data:
+            if c in "\r\n" and pending:
+                pending += "\n"
+            elif c in "\r\n":
+                out.write(text.replace("\n", "\\n") + "\n")
+                transcript += ["> " + text, "  noted."]
+                text = ""
+                draw()
+            elif c == "\x03":
+                raise SystemExit
+            elif c >= " ":
+                pending += c
+                last = time.time()
+finally:
+    termios.tcsetattr(fd, termios.TCSADRAIN, old)
+"#;
+
 /// A raw-mode program that records every key (`<ENTER>` for the submit key) and draws a
 /// dialog as soon as text is typed into it: the dialog comes up between typing and submit.
 const DIALOG_ON_TYPING: &str = r#"import os, sys, tty, termios
@@ -161,6 +214,10 @@ fn shape(t: &TestEnv, name: &str) -> String {
             t.write("tui.py", TUI);
             let arg = if name == "hidden" { " hidden" } else { "" };
             format!("python3 {dir}/tui.py {got}{arg}")
+        }
+        "slow" => {
+            t.write("slow.py", SLOW_TUI);
+            format!("python3 {dir}/slow.py {got}")
         }
         "dialog" => {
             t.write("dialog.py", DIALOG_ON_TYPING);
@@ -285,6 +342,13 @@ fn a_silent_line_reader() {
 #[test]
 fn a_tui_with_an_input_box() {
     healthy_shape("sht-", "tui");
+}
+
+/// Issue 16 item 3: the submit key waits until the typed text shows, so a TUI that takes a
+/// burst of keys in slowly gets the text, then the submit, not a newline in the text.
+#[test]
+fn a_tui_that_draws_typed_text_late_gets_the_submit_key_after_it() {
+    healthy_shape("shl-", "slow");
 }
 
 #[test]
