@@ -205,6 +205,37 @@ mod tests {
     }
 
     #[test]
+    fn codex_refusals_drawn_while_a_turn_runs_are_work() {
+        // Codex 0.169.0 draws these "■" lines mid-turn (codex_0.169.0_active_streaming_clear_refused).
+        for refusal in [
+            "■ '/clear' is disabled while a task is in progress.",
+            "■ '/model' is disabled while a task is in progress.",
+            "■ Ctrl+L is disabled while a task is in progress.",
+            "■ Cannot switch collaboration mode while a turn is running.",
+            "■ Steer messages aren't supported during /review. Press Ctrl+C now to cancel the review.",
+        ] {
+            let streaming = format!(
+                "› go\n\n• First paragraph.\n  Second paragraph.\n{refusal}\n  Third paragraph still\n\n› Ask Codex to do anything\n"
+            );
+            assert_eq!(read("codex", &streaming).state, State::Active, "{refusal}");
+            let ended =
+                format!("{streaming}\n  Worked for 9s • 18:40\n\n› Ask Codex to do anything\n");
+            assert_eq!(
+                read("codex", &ended).state,
+                State::Idle,
+                "{refusal} then the turn ended"
+            );
+            let error =
+                format!("{streaming}\n■ stream disconnected before completion: idle timeout\n");
+            assert_eq!(
+                read("codex", &error).state,
+                State::Idle,
+                "{refusal} then an error ended the turn"
+            );
+        }
+    }
+
+    #[test]
     fn aider_typed_text_is_not_work_and_streaming_is() {
         let head = "Aider v0.86.2\nMain model: openai/gpt-4o with diff edit format\n";
         let typed = format!("{head}> Your full kickoff prompt is in /k.txt — read it now.\n");
