@@ -2,8 +2,9 @@
 //! `[backend.NAME]` table, built into the binary. `backend = "claude"` works with no table; a
 //! `[backend.claude]` table in `agents.toml` overrides the preset key by key.
 
+use super::diagnostic::{ConfigError, Problem};
 use super::raw::{RawBackend, take_type_problems};
-use super::{Backend, EnvOverrides};
+use super::{Backend, validate};
 
 /// `(name, TOML text)` of every preset, in the order `agents presets` lists them.
 pub const PRESETS: &[(&str, &str)] = &[
@@ -35,21 +36,79 @@ pub fn raw(name: &str) -> Option<RawBackend> {
     parsed
 }
 
+/// A built-in preset that does not load: a defect of this build (a shipped file in
+/// `src/presets/` with a broken rule or a wrong value). `Display` names the preset, and for each
+/// problem the file `src/presets/NAME.toml`, line, column, key and error (a regex's own
+/// message), with the source line.
+#[derive(Debug, Clone)]
+pub struct BrokenPreset {
+    /// The preset's name (`gemini`).
+    pub name: String,
+    /// The problems, rendered against the preset's own text.
+    pub error: ConfigError,
+}
+
+impl std::fmt::Display for BrokenPreset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the built-in preset {:?} does not load (a defect of this build of agents; please report it): {}",
+            self.name,
+            self.error.to_string().trim_end()
+        )
+    }
+}
+
+impl std::error::Error for BrokenPreset {}
+
 /// Preset `name` as the typed backend that `backend = "NAME"` with no table gives (every
-/// default filled in). `None` for an unknown name.
+/// default filled in): `Ok(None)` for an unknown name, [`BrokenPreset`] when the shipped text
+/// does not load.
+pub fn load(name: &str) -> Result<Option<Backend>, BrokenPreset> {
+    text(name).map(|t| load_text(name, t)).transpose()
+}
+
+/// Builds preset `name` from its TOML `text` (the keys of a `[backend.NAME]` table) the way a
+/// config builds a `[backend.NAME]` table; every problem is reported against `text` as the
+/// file `src/presets/NAME.toml`.
+pub fn load_text(name: &str, text: &str) -> Result<Backend, BrokenPreset> {
+    let broken = |problems: Vec<Problem>| BrokenPreset {
+        name: name.to_string(),
+        error: ConfigError {
+            path: format!("src/presets/{name}.toml").into(),
+            source_text: text.to_string(),
+            problems,
+        },
+    };
+    take_type_problems();
+    let parsed = toml::from_str::<RawBackend>(text);
+    let mut problems: Vec<Problem> = take_type_problems()
+        .into_iter()
+        .map(|(span, msg)| {
+            Problem::new(format!("a value has the wrong type: {msg}")).at(Some(span))
+        })
+        .collect();
+    let raw = match parsed {
+        Ok(raw) => raw,
+        Err(e) => {
+            problems.push(Problem::new(format!("TOML: {}", e.message().trim_end())).at(e.span()));
+            return Err(broken(problems));
+        }
+    };
+    match validate::backend_alone(name, &raw) {
+        Ok(b) if problems.is_empty() => Ok(b),
+        Ok(_) => Err(broken(problems)),
+        Err(mut more) => {
+            problems.append(&mut more);
+            Err(broken(problems))
+        }
+    }
+}
+
+/// Preset `name` as [`load`] gives it; `None` for an unknown name and for a broken preset
+/// (callers that report the failure use [`load`]).
 pub fn backend(name: &str) -> Option<Backend> {
-    text(name)?;
-    let toml = format!(
-        "[defaults]\nsession_prefix = \"preset-\"\nlog_dir = \"/tmp/agents-presets\"\nbackend = {name:?}\n"
-    );
-    super::parse(
-        std::path::Path::new("/presets/agents.toml"),
-        &toml,
-        EnvOverrides::Ignore,
-    )
-    .ok()?
-    .backends
-    .remove(name)
+    load(name).ok().flatten()
 }
 
 /// The one-line description of preset `name`: its first comment line, without the `# `.
@@ -89,7 +148,9 @@ mod tests {
     #[test]
     fn every_preset_builds_a_backend_and_has_a_description() {
         for name in names() {
-            let b = backend(name).unwrap_or_else(|| panic!("preset {name} does not load"));
+            let b = load(name)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|| panic!("preset {name} is unknown"));
             assert_eq!(b.name, name);
             let d = description(name).unwrap();
             assert!(
@@ -99,6 +160,58 @@ mod tests {
         }
         assert!(backend("nope").is_none());
         assert!(description("nope").is_none());
+    }
+
+    #[test]
+    fn a_broken_preset_reports_the_preset_the_key_and_the_regex_error() {
+        let shipped = text("gemini").unwrap();
+        let line = shipped
+            .lines()
+            .position(|l| l.starts_with("idle_re = "))
+            .expect("gemini has an idle_re")
+            + 1;
+        let broken: String = shipped
+            .lines()
+            .map(|l| {
+                if l.starts_with("idle_re = ") {
+                    "idle_re = '(unclosed'".to_string()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let e = load_text("gemini", &broken).unwrap_err().to_string();
+        assert!(
+            e.contains("built-in preset \"gemini\" does not load"),
+            "{e}"
+        );
+        assert!(
+            e.contains(&format!(
+                "src/presets/gemini.toml:{line}:11: [backend.gemini]: idle_re is not a valid regex"
+            )),
+            "{e}"
+        );
+        assert!(e.contains("unclosed group"), "{e}");
+        assert!(e.contains("idle_re = '(unclosed'"), "the source line: {e}");
+        assert!(!e.contains("unknown preset"), "{e}");
+        // A wrong type and a TOML error are reported the same way.
+        let typed = format!("{shipped}\nfooter_ui = \"yes\"\n");
+        let e = load_text("gemini", &typed).unwrap_err().to_string();
+        assert!(
+            e.contains("src/presets/gemini.toml:") && e.contains("wrong type"),
+            "{e}"
+        );
+        let e = load_text("gemini", "bin = 'gemini\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("src/presets/gemini.toml:1:") && e.contains("TOML"),
+            "{e}"
+        );
+        // The shipped text loads, and an unknown name is no error.
+        assert!(load_text("gemini", shipped).is_ok());
+        assert!(load("nope").unwrap().is_none());
     }
 
     use crate::detect::{self, State, fixtures};

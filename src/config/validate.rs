@@ -115,26 +115,39 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
             referenced.extend(e(&format!("AGENT_BACKEND_{}", n.get_ref())));
         }
     }
-    let mut tables: BTreeMap<String, RawBackend> = raw
-        .backend
-        .iter()
-        .map(|(name, b)| {
-            let merged = match presets::raw(name) {
-                Some(p) => b.clone().over(&p),
-                None => b.clone(),
-            };
-            (name.clone(), merged)
-        })
-        .collect();
+    // A built-in preset that does not load is reported as itself (its file, key and error),
+    // once, and not laid under the table: its values' spans are in its own text, not here.
+    let mut broken: Vec<String> = Vec::new();
+    let mut preset = |name: &str, v: &mut V| -> Option<RawBackend> {
+        if let Err(e) = presets::load(name) {
+            if !broken.iter().any(|n| n == name) {
+                broken.push(name.to_string());
+                v.err(Problem::new(e.to_string()).help(
+                    "the preset shipped in this build is wrong: use an agents build whose `agents selftest` passes, or define every key of the backend in your own [backend.NAME] table under another name",
+                ));
+            }
+            return None;
+        }
+        presets::raw(name)
+    };
+    let mut tables: BTreeMap<String, RawBackend> = BTreeMap::new();
+    for (name, b) in &raw.backend {
+        let merged = match preset(name, &mut v) {
+            Some(p) => b.clone().over(&p),
+            None => b.clone(),
+        };
+        tables.insert(name.clone(), merged);
+    }
     for name in referenced {
         if !tables.contains_key(&name)
-            && let Some(p) = presets::raw(&name)
+            && let Some(p) = preset(&name, &mut v)
         {
             tables.insert(name, p);
         }
     }
     let backends = tables
         .iter()
+        .filter(|(name, _)| !broken.contains(name))
         .filter_map(|(name, b)| backend(name, b, &mut v).map(|b| (name.clone(), b)))
         .collect::<BTreeMap<_, _>>();
     let mut known_backends: Vec<&str> = raw.backend.keys().map(String::as_str).collect();
@@ -769,6 +782,17 @@ fn regex_field(owner: &str, key: &str, val: &Option<SStr>, v: &mut V) -> Option<
 /// What a stalled agent is told when `stall_nudge` is not set.
 pub const DEFAULT_STALL_NUDGE: &str =
     "You have been idle for a while. Re-check your task and status files, then continue.";
+
+/// Builds backend `name` from table `b` alone, as a `[backend.NAME]` table of a config is
+/// built (the built-in presets load through this): the backend, or every error found (spans
+/// in the text `b` was read from).
+pub fn backend_alone(name: &str, b: &RawBackend) -> Result<Backend, Vec<Problem>> {
+    let mut v = V::default();
+    match backend(name, b, &mut v) {
+        Some(built) if v.errors.is_empty() => Ok(built),
+        _ => Err(v.errors),
+    }
+}
 
 fn backend(name: &str, b: &RawBackend, v: &mut V) -> Option<Backend> {
     let label = format!("[backend.{name}]");

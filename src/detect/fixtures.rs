@@ -254,8 +254,10 @@ pub fn check_in(e: &Expect, local: Option<Tz>) -> Outcome {
     let Some(text) = pane(&e.file) else {
         return fail("not among the built-in screens (src/detect/fixtures.rs PANES)".into());
     };
-    let Some(backend) = presets::backend(&e.backend) else {
-        return fail(format!("unknown preset {:?}", e.backend));
+    let backend = match presets::load(&e.backend) {
+        Ok(Some(b)) => b,
+        Ok(None) => return fail(format!("unknown preset {:?}", e.backend)),
+        Err(broken) => return fail(broken.to_string()),
     };
     let Ok(captured) = DateTime::parse_from_rfc3339(&e.captured) else {
         return fail(format!("captured = {:?} is not RFC 3339", e.captured));
