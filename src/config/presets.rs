@@ -318,6 +318,22 @@ mod tests {
     }
 
     #[test]
+    fn claude_says_its_limit_reset_only_on_its_own_line() {
+        let banner = "❯ go on\n  ⎿  You've hit your 5-hour limit · resets 3:13pm (UTC)\n\n● Usage limit reached · set to continue automatically at 3:13pm\n\n";
+        let own = format!("{banner}● Usage limit reset · Continuing automatically\n\n● Done.\n");
+        let r = read("claude", &own);
+        assert_eq!((r.state, r.rule), (State::Idle, "resumed_re"), "{r:?}");
+        // A reply quoting the line (its lines indented by two, or the words mid-line) is prose.
+        for quote in [
+            "● The CLI then prints:\n  ● Usage limit reset · Continuing automatically\n",
+            "● It says \"● Usage limit reset · Continuing automatically\" when it resumes.\n",
+        ] {
+            let r = read("claude", &format!("{banner}{quote}"));
+            assert_eq!(r.state, State::Limited, "{quote}");
+        }
+    }
+
+    #[test]
     fn codex_refusals_drawn_while_a_turn_runs_are_work() {
         // Codex 0.169.0 draws these "■" lines mid-turn (codex_0.169.0_active_streaming_clear_refused).
         for refusal in [

@@ -831,6 +831,7 @@ fn backend(name: &str, b: &RawBackend, v: &mut V) -> Option<Backend> {
     let idle_re = regex_field(&label, "idle_re", &b.idle_re, v);
     let dialog_re = regex_field(&label, "dialog_re", &b.dialog_re, v);
     let continue_re = regex_field(&label, "continue_re", &b.continue_re, v);
+    let resumed_re = regex_field(&label, "resumed_re", &b.resumed_re, v);
     let choice_re = regex_field(&label, "choice_re", &b.choice_re, v);
     let footer_ui = b.footer_ui.unwrap_or(false);
     let region = int_in(
@@ -877,6 +878,7 @@ fn backend(name: &str, b: &RawBackend, v: &mut V) -> Option<Backend> {
         idle_re,
         dialog_re,
         continue_re,
+        resumed_re,
         choice_re,
         region,
         stall_nudge: s(&b.stall_nudge, DEFAULT_STALL_NUDGE),

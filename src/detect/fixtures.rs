@@ -149,6 +149,8 @@ pub struct Expect {
     pub continues: Option<bool>,
     /// If given: the key that answers the limit chooser.
     pub choice: Option<String>,
+    /// If given: the rule that decided (`resumed_re`, …).
+    pub rule: Option<String>,
     /// The screen names no zone for its reset (Codex 0.169's `try again at 11:15 PM`, the
     /// machine's local time): read in another local zone, the reset is the same wall-clock
     /// time there, not the same instant.
@@ -332,6 +334,11 @@ pub fn check_in(e: &Expect, local: Option<Tz>) -> Outcome {
         && Some(k) != r.choice.as_ref()
     {
         diffs.push(format!("choice: expected {k}, got {:?}", r.choice));
+    }
+    if let Some(rule) = &e.rule
+        && rule != r.rule
+    {
+        diffs.push(format!("rule: expected {rule}, got {}", r.rule));
     }
     let verdict = if diffs.is_empty() {
         Verdict::Pass
