@@ -21,6 +21,8 @@
 #                     "● Usage limit reset · Continuing automatically", works, and prints
 #                     "resumed by itself". A line typed meanwhile is a message: received (and
 #                     recorded); after the reset it is worked on and ends the wait.
+#      /limit-auto N D quiet  the same, with no idle line after it resumed (Claude Code 2.1.330
+#                     draws no prompt after its own turn: the banner stays the newest limit line)
 #      /fatal         a fatal error line;  /fatal-wrapped  one that wraps in an 80-column pane
 #      /dialog        a question that waits for a person ("Do you trust …?"), answered by y/n
 #      /chooser       a usage-limit banner and a chooser whose wait option is number 2
@@ -126,9 +128,9 @@ while IFS= read -r line; do
             continue ;;
         */fatal*) printf 'FATAL: session state corrupted (demo)\n'; continue ;;
         */limit-auto*)
-            read -r secs delay _ <<<"${line##*/limit-auto}" || true
+            read -r secs delay quiet _ <<<"${line##*/limit-auto}" || true
             limit_auto "${secs:-60}" "${delay:-20}"
-            printf '[%s] idle — waiting for input\n' "$(date +%H:%M:%S)"
+            [[ ${quiet:-} == quiet ]] || printf '[%s] idle — waiting for input\n' "$(date +%H:%M:%S)"
             continue ;;
         */limit\ [0-9]*)
             secs=${line##*/limit }

@@ -393,7 +393,7 @@ pub fn pick_backend(
                 presets::names().join(", ")
             );
         };
-        let b = presets::backend(name).ok_or_else(|| super::unknown_preset(name))?;
+        let b = presets::load(name)?.ok_or_else(|| super::unknown_preset(name))?;
         return Ok((b, "preset".into()));
     };
     let cfg = config::load(&path, EnvOverrides::Ignore)?;
@@ -418,7 +418,7 @@ pub fn pick_backend(
     if let Some(b) = cfg.backends.get(&name) {
         return Ok((b.clone(), origin));
     }
-    if let Some(b) = presets::backend(&name) {
+    if let Some(b) = presets::load(&name)? {
         return Ok((b, "preset".into()));
     }
     let hint = config::diagnostic::did_you_mean(&name, names.iter().map(String::as_str))

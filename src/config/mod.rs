@@ -230,6 +230,7 @@ const BACKEND_KEYS: &[&str] = &[
     "idle_re",
     "dialog_re",
     "continue_re",
+    "resumed_re",
     "choice_re",
     "region",
     "stall_nudge",

@@ -281,6 +281,11 @@ pub struct Backend {
     /// Matches a CLI's own promise to continue after a limit (Claude Code 2.1.329+:
     /// `continuing automatically at 4am`): nothing is typed while it shows.
     pub continue_re: Option<Pattern>,
+    /// Matches a CLI's own word that a limit is over and it continues by itself (Claude Code
+    /// 2.1.330: `● Usage limit reset · Continuing automatically`): evidence that the screen
+    /// moved on from the banner above it (read `idle`, rule `resumed_re`), and a hold ends
+    /// with nothing typed.
+    pub resumed_re: Option<Pattern>,
     /// Matches the wait option of a limit chooser (Claude Code 2.1.330: `1. Stop and wait
     /// for limit to reset`); the watchdog presses the option's number.
     pub choice_re: Option<Pattern>,

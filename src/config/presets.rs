@@ -2,8 +2,9 @@
 //! `[backend.NAME]` table, built into the binary. `backend = "claude"` works with no table; a
 //! `[backend.claude]` table in `agents.toml` overrides the preset key by key.
 
+use super::diagnostic::{ConfigError, Problem};
 use super::raw::{RawBackend, take_type_problems};
-use super::{Backend, EnvOverrides};
+use super::{Backend, validate};
 
 /// `(name, TOML text)` of every preset, in the order `agents presets` lists them.
 pub const PRESETS: &[(&str, &str)] = &[
@@ -35,21 +36,79 @@ pub fn raw(name: &str) -> Option<RawBackend> {
     parsed
 }
 
+/// A built-in preset that does not load: a defect of this build (a shipped file in
+/// `src/presets/` with a broken rule or a wrong value). `Display` names the preset, and for each
+/// problem the file `src/presets/NAME.toml`, line, column, key and error (a regex's own
+/// message), with the source line.
+#[derive(Debug, Clone)]
+pub struct BrokenPreset {
+    /// The preset's name (`gemini`).
+    pub name: String,
+    /// The problems, rendered against the preset's own text.
+    pub error: ConfigError,
+}
+
+impl std::fmt::Display for BrokenPreset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the built-in preset {:?} does not load (a defect of this build of agents; please report it): {}",
+            self.name,
+            self.error.to_string().trim_end()
+        )
+    }
+}
+
+impl std::error::Error for BrokenPreset {}
+
 /// Preset `name` as the typed backend that `backend = "NAME"` with no table gives (every
-/// default filled in). `None` for an unknown name.
+/// default filled in): `Ok(None)` for an unknown name, [`BrokenPreset`] when the shipped text
+/// does not load.
+pub fn load(name: &str) -> Result<Option<Backend>, BrokenPreset> {
+    text(name).map(|t| load_text(name, t)).transpose()
+}
+
+/// Builds preset `name` from its TOML `text` (the keys of a `[backend.NAME]` table) the way a
+/// config builds a `[backend.NAME]` table; every problem is reported against `text` as the
+/// file `src/presets/NAME.toml`.
+pub fn load_text(name: &str, text: &str) -> Result<Backend, BrokenPreset> {
+    let broken = |problems: Vec<Problem>| BrokenPreset {
+        name: name.to_string(),
+        error: ConfigError {
+            path: format!("src/presets/{name}.toml").into(),
+            source_text: text.to_string(),
+            problems,
+        },
+    };
+    take_type_problems();
+    let parsed = toml::from_str::<RawBackend>(text);
+    let mut problems: Vec<Problem> = take_type_problems()
+        .into_iter()
+        .map(|(span, msg)| {
+            Problem::new(format!("a value has the wrong type: {msg}")).at(Some(span))
+        })
+        .collect();
+    let raw = match parsed {
+        Ok(raw) => raw,
+        Err(e) => {
+            problems.push(Problem::new(format!("TOML: {}", e.message().trim_end())).at(e.span()));
+            return Err(broken(problems));
+        }
+    };
+    match validate::backend_alone(name, &raw) {
+        Ok(b) if problems.is_empty() => Ok(b),
+        Ok(_) => Err(broken(problems)),
+        Err(mut more) => {
+            problems.append(&mut more);
+            Err(broken(problems))
+        }
+    }
+}
+
+/// Preset `name` as [`load`] gives it; `None` for an unknown name and for a broken preset
+/// (callers that report the failure use [`load`]).
 pub fn backend(name: &str) -> Option<Backend> {
-    text(name)?;
-    let toml = format!(
-        "[defaults]\nsession_prefix = \"preset-\"\nlog_dir = \"/tmp/agents-presets\"\nbackend = {name:?}\n"
-    );
-    super::parse(
-        std::path::Path::new("/presets/agents.toml"),
-        &toml,
-        EnvOverrides::Ignore,
-    )
-    .ok()?
-    .backends
-    .remove(name)
+    load(name).ok().flatten()
 }
 
 /// The one-line description of preset `name`: its first comment line, without the `# `.
@@ -65,6 +124,7 @@ pub fn description(name: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::EnvOverrides;
 
     #[test]
     fn every_preset_parses_with_known_keys_and_right_types() {
@@ -89,7 +149,9 @@ mod tests {
     #[test]
     fn every_preset_builds_a_backend_and_has_a_description() {
         for name in names() {
-            let b = backend(name).unwrap_or_else(|| panic!("preset {name} does not load"));
+            let b = load(name)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|| panic!("preset {name} is unknown"));
             assert_eq!(b.name, name);
             let d = description(name).unwrap();
             assert!(
@@ -110,6 +172,7 @@ mod tests {
             ("fatal_re", &b.fatal_re),
             ("dialog_re", &b.dialog_re),
             ("continue_re", &b.continue_re),
+            ("resumed_re", &b.resumed_re),
             ("choice_re", &b.choice_re),
             ("ready_re", &b.ready_re),
         ]
@@ -171,6 +234,58 @@ mod tests {
             err.to_string().contains("limit_re is not a valid regex"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_broken_preset_reports_the_preset_the_key_and_the_regex_error() {
+        let shipped = text("gemini").unwrap();
+        let line = shipped
+            .lines()
+            .position(|l| l.starts_with("idle_re = "))
+            .expect("gemini has an idle_re")
+            + 1;
+        let broken: String = shipped
+            .lines()
+            .map(|l| {
+                if l.starts_with("idle_re = ") {
+                    "idle_re = '(unclosed'".to_string()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let e = load_text("gemini", &broken).unwrap_err().to_string();
+        assert!(
+            e.contains("built-in preset \"gemini\" does not load"),
+            "{e}"
+        );
+        assert!(
+            e.contains(&format!(
+                "src/presets/gemini.toml:{line}:11: [backend.gemini]: idle_re is not a valid regex"
+            )),
+            "{e}"
+        );
+        assert!(e.contains("unclosed group"), "{e}");
+        assert!(e.contains("idle_re = '(unclosed'"), "the source line: {e}");
+        assert!(!e.contains("unknown preset"), "{e}");
+        // A wrong type and a TOML error are reported the same way.
+        let typed = format!("{shipped}\nfooter_ui = \"yes\"\n");
+        let e = load_text("gemini", &typed).unwrap_err().to_string();
+        assert!(
+            e.contains("src/presets/gemini.toml:") && e.contains("wrong type"),
+            "{e}"
+        );
+        let e = load_text("gemini", "bin = 'gemini\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("src/presets/gemini.toml:1:") && e.contains("TOML"),
+            "{e}"
+        );
+        // The shipped text loads, and an unknown name is no error.
+        assert!(load_text("gemini", shipped).is_ok());
+        assert!(load("nope").unwrap().is_none());
     }
 
     use crate::detect::{self, State, fixtures};
@@ -274,6 +389,53 @@ mod tests {
             State::Idle,
             "a later finished turn"
         );
+    }
+
+    #[test]
+    fn claude_says_its_limit_reset_only_on_its_own_line() {
+        let banner = "❯ go on\n  ⎿  You've hit your 5-hour limit · resets 3:13pm (UTC)\n\n● Usage limit reached · set to continue automatically at 3:13pm\n\n";
+        let own = format!("{banner}● Usage limit reset · Continuing automatically\n\n● Done.\n");
+        let r = read("claude", &own);
+        assert_eq!((r.state, r.rule), (State::Idle, "resumed_re"), "{r:?}");
+        // A reply quoting the line (its lines indented by two, or the words mid-line) is prose.
+        for quote in [
+            "● The CLI then prints:\n  ● Usage limit reset · Continuing automatically\n",
+            "● It says \"● Usage limit reset · Continuing automatically\" when it resumes.\n",
+        ] {
+            let r = read("claude", &format!("{banner}{quote}"));
+            assert_eq!(r.state, State::Limited, "{quote}");
+        }
+    }
+
+    #[test]
+    fn codex_refusals_drawn_while_a_turn_runs_are_work() {
+        // Codex 0.169.0 draws these "■" lines mid-turn (codex_0.169.0_active_streaming_clear_refused).
+        for refusal in [
+            "■ '/clear' is disabled while a task is in progress.",
+            "■ '/model' is disabled while a task is in progress.",
+            "■ Ctrl+L is disabled while a task is in progress.",
+            "■ Cannot switch collaboration mode while a turn is running.",
+            "■ Steer messages aren't supported during /review. Press Ctrl+C now to cancel the review.",
+        ] {
+            let streaming = format!(
+                "› go\n\n• First paragraph.\n  Second paragraph.\n{refusal}\n  Third paragraph still\n\n› Ask Codex to do anything\n"
+            );
+            assert_eq!(read("codex", &streaming).state, State::Active, "{refusal}");
+            let ended =
+                format!("{streaming}\n  Worked for 9s • 18:40\n\n› Ask Codex to do anything\n");
+            assert_eq!(
+                read("codex", &ended).state,
+                State::Idle,
+                "{refusal} then the turn ended"
+            );
+            let error =
+                format!("{streaming}\n■ stream disconnected before completion: idle timeout\n");
+            assert_eq!(
+                read("codex", &error).state,
+                State::Idle,
+                "{refusal} then an error ended the turn"
+            );
+        }
     }
 
     #[test]

@@ -351,6 +351,11 @@ pub struct RawBackend {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
     pub continue_re: Option<SStr>,
+    /// Regex over the pane: the CLI's word that a limit is over and it continues by itself
+    /// (below the banner, the screen reads idle and a hold ends with nothing typed).
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    #[schemars(with = "Option<String>")]
+    pub resumed_re: Option<SStr>,
     /// Regex over the pane: the wait option of a limit chooser; its number is pressed.
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
@@ -428,6 +433,7 @@ impl RawBackend {
             idle_re,
             dialog_re,
             continue_re,
+            resumed_re,
             choice_re,
             region,
             stall_nudge,

@@ -116,27 +116,42 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
         }
     }
     // Each with its preset, if any: a rule the preset ships is checked by the tests, not here.
-    let mut tables: BTreeMap<String, (RawBackend, Option<RawBackend>)> = raw
-        .backend
-        .iter()
-        .map(|(name, b)| {
-            let preset = presets::raw(name);
-            let merged = match &preset {
-                Some(p) => b.clone().over(p),
-                None => b.clone(),
-            };
-            (name.clone(), (merged, preset))
-        })
-        .collect();
+    // A built-in preset whose text does not parse is reported as itself (its file, key and
+    // error), once, and not laid under the table: its values' spans are in its own text.
+    let mut broken: Vec<String> = Vec::new();
+    let mut preset = |name: &str, v: &mut V| -> Option<RawBackend> {
+        let p = presets::raw(name);
+        if p.is_none()
+            && presets::text(name).is_some()
+            && !broken.iter().any(|n| n == name)
+            && let Err(e) = presets::load(name)
+        {
+            broken.push(name.to_string());
+            v.err(Problem::new(e.to_string()).help(
+                "the preset shipped in this build is wrong: use an agents build whose `agents selftest` passes, or define every key of the backend in your own [backend.NAME] table under another name",
+            ));
+        }
+        p
+    };
+    let mut tables: BTreeMap<String, (RawBackend, Option<RawBackend>)> = BTreeMap::new();
+    for (name, b) in &raw.backend {
+        let p = preset(name, &mut v);
+        let merged = match &p {
+            Some(p) => b.clone().over(p),
+            None => b.clone(),
+        };
+        tables.insert(name.clone(), (merged, p));
+    }
     for name in referenced {
         if !tables.contains_key(&name)
-            && let Some(p) = presets::raw(&name)
+            && let Some(p) = preset(&name, &mut v)
         {
             tables.insert(name, (p.clone(), Some(p)));
         }
     }
     let backends = tables
         .iter()
+        .filter(|(name, _)| !broken.contains(name))
         .filter_map(|(name, (b, p))| {
             backend(name, b, p.as_ref(), &mut v).map(|b| (name.clone(), b))
         })
@@ -827,6 +842,19 @@ fn rule_field(
 pub const DEFAULT_STALL_NUDGE: &str =
     "You have been idle for a while. Re-check your task and status files, then continue.";
 
+/// Builds backend `name` from table `b` alone, as a `[backend.NAME]` table of a config is
+/// built (the built-in presets load through this): the backend, or every error found (spans
+/// in the text `b` was read from). A rule equal to the shipped preset `name`'s is taken
+/// unchecked, as in a config; any other is checked.
+pub fn backend_alone(name: &str, b: &RawBackend) -> Result<Backend, Vec<Problem>> {
+    let mut v = V::default();
+    let shipped = presets::raw(name);
+    match backend(name, b, shipped.as_ref(), &mut v) {
+        Some(built) if v.errors.is_empty() => Ok(built),
+        _ => Err(v.errors),
+    }
+}
+
 fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -> Option<Backend> {
     let none = RawBackend::default();
     let preset = preset.unwrap_or(&none);
@@ -872,6 +900,7 @@ fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -
         &preset.continue_re,
         v,
     );
+    let resumed_re = rule_field(&label, "resumed_re", &b.resumed_re, &preset.resumed_re, v);
     let choice_re = rule_field(&label, "choice_re", &b.choice_re, &preset.choice_re, v);
     let footer_ui = b.footer_ui.unwrap_or(false);
     let region = int_in(
@@ -918,6 +947,7 @@ fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -
         idle_re,
         dialog_re,
         continue_re,
+        resumed_re,
         choice_re,
         region,
         stall_nudge: s(&b.stall_nudge, DEFAULT_STALL_NUDGE),

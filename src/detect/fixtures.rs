@@ -67,6 +67,7 @@ pub const PANES: &[(&str, &str)] = &[
     pane!("claude_2.1.330_limit_auto_continued.txt"),
     pane!("claude_2.1.330_limit_chooser_wait_option.txt"),
     pane!("codex_0.169.0_active_streaming.txt"),
+    pane!("codex_0.169.0_active_streaming_clear_refused.txt"),
     pane!("codex_0.169.0_active_streaming_first_turn.txt"),
     pane!("codex_0.169.0_active_streaming_quotes_dialogs.txt"),
     pane!("codex_0.169.0_active_streaming_quotes_end_of_turn.txt"),
@@ -75,6 +76,7 @@ pub const PANES: &[(&str, &str)] = &[
     pane!("codex_0.169.0_active_working_before_first_words.txt"),
     pane!("codex_0.169.0_error_high_demand_idle.txt"),
     pane!("codex_0.169.0_fatal_context_window.txt"),
+    pane!("codex_0.169.0_idle_after_clear_refused.txt"),
     pane!("codex_0.169.0_idle_after_reply.txt"),
     pane!("codex_0.169.0_idle_reply_quotes_rules.txt"),
     pane!("codex_0.169.0_idle_resumed_after_limit.txt"),
@@ -147,6 +149,8 @@ pub struct Expect {
     pub continues: Option<bool>,
     /// If given: the key that answers the limit chooser.
     pub choice: Option<String>,
+    /// If given: the rule that decided (`resumed_re`, …).
+    pub rule: Option<String>,
     /// The screen names no zone for its reset (Codex 0.169's `try again at 11:15 PM`, the
     /// machine's local time): read in another local zone, the reset is the same wall-clock
     /// time there, not the same instant.
@@ -252,8 +256,10 @@ pub fn check_in(e: &Expect, local: Option<Tz>) -> Outcome {
     let Some(text) = pane(&e.file) else {
         return fail("not among the built-in screens (src/detect/fixtures.rs PANES)".into());
     };
-    let Some(backend) = presets::backend(&e.backend) else {
-        return fail(format!("unknown preset {:?}", e.backend));
+    let backend = match presets::load(&e.backend) {
+        Ok(Some(b)) => b,
+        Ok(None) => return fail(format!("unknown preset {:?}", e.backend)),
+        Err(broken) => return fail(broken.to_string()),
     };
     let Ok(captured) = DateTime::parse_from_rfc3339(&e.captured) else {
         return fail(format!("captured = {:?} is not RFC 3339", e.captured));
@@ -328,6 +334,11 @@ pub fn check_in(e: &Expect, local: Option<Tz>) -> Outcome {
         && Some(k) != r.choice.as_ref()
     {
         diffs.push(format!("choice: expected {k}, got {:?}", r.choice));
+    }
+    if let Some(rule) = &e.rule
+        && rule != r.rule
+    {
+        diffs.push(format!("rule: expected {rule}, got {}", r.rule));
     }
     let verdict = if diffs.is_empty() {
         Verdict::Pass

@@ -77,7 +77,8 @@ impl State {
 pub struct Reading {
     pub state: State,
     /// The rule that decided: `active_re`, `idle_re`, `limit_re`, `fatal_re`, `dialog_re`,
-    /// `option_list` (a dialog by its shape, [`dialog::option_list`]), `choice_re`; `none`
+    /// `option_list` (a dialog by its shape, [`dialog::option_list`]), `choice_re`,
+    /// `resumed_re` (idle: the CLI said its limit is over and it continues by itself); `none`
     /// when nothing matched (idle); `pane_dead`, `process` or `shell` for [`liveness`].
     pub rule: &'static str,
     /// The line that decided, trimmed (`None` when nothing matched).
@@ -269,6 +270,16 @@ pub fn classify(
         (dialog::option_list(lines), 6, State::Dialog, "option_list"),
         (low(3), 2, State::Fatal, "fatal_re"),
         (low(4), 1, State::Idle, "idle_re"),
+        // The CLI says the limit is over and it continues by itself: the banner above is old.
+        (
+            backend
+                .resumed_re
+                .as_ref()
+                .and_then(|p| lowest_line(p.regex(), &text)),
+            1,
+            State::Idle,
+            "resumed_re",
+        ),
     ] {
         if let Some(l) = line
             && best.is_none_or(|(bl, br, _, _)| (l, rank) > (bl, br))

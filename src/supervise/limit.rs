@@ -24,6 +24,11 @@
 //! agent still limited (the same line) or idle after the grace gets the one resume nudge, and
 //! then the rules above apply. A lifted hold leaves [`OldNews`]: the banner that stays in the
 //! transcript is not a new limit.
+//!
+//! **The CLI's word that the limit is over.** A screen read by `resumed_re` (Claude Code
+//! 2.1.330's "● Usage limit reset · Continuing automatically", below its banner) reads idle:
+//! a hold ends at once with nothing typed, with or without a promise, and with no hold (a
+//! watchdog started later) the banner above it is no new limit.
 
 use serde::{Deserialize, Serialize};
 
@@ -470,6 +475,14 @@ pub fn step(
                 },
             ),
             State::Dead | State::Dialog => Step::keep(Some(h.clone())),
+            // The CLI said the limit is over and it continues by itself (`resumed_re`, Claude
+            // Code 2.1.330's "● Usage limit reset · Continuing automatically"), whether it
+            // promised to or not: the hold ends, nothing typed.
+            _ if reading.rule == "resumed_re" => Step::lifted(
+                h,
+                reading,
+                "the CLI continued by itself (it said the limit is over)",
+            ),
             // The banner is gone, but the CLI promised to continue: nothing before its grace
             // is over; then the one nudge.
             _ if h.self_resume.made().is_some() && h.nudges == 0 => {
@@ -960,8 +973,13 @@ mod tests {
         let (n, _) = replay(&mut hold, &mut old, "shortly", r, r + 61.0);
         assert_eq!(n, 0);
         // It resumed and finished between two ticks: no tick saw it active. The footer's
-        // limit line is gone; the transcript keeps the banner (read as limited).
-        assert_eq!(claude_screen("continued", r + 65.0).state, State::Limited);
+        // limit line is gone; the transcript keeps the banner, and below it the CLI's
+        // "● Usage limit reset · Continuing automatically" (read as idle, by resumed_re).
+        let continued = claude_screen("continued", r + 65.0);
+        assert_eq!(
+            (continued.state, continued.rule),
+            (State::Idle, "resumed_re")
+        );
         let (n, events) = replay(&mut hold, &mut old, "continued", r + 65.0, r + 3600.0);
         assert_eq!(n, 0, "{events:?}");
         assert_eq!(hold, None);
@@ -969,11 +987,54 @@ mod tests {
             events,
             vec![(
                 "limit-lifted",
-                "the CLI continued by itself (the limit line that promised it is gone)".into()
+                "the CLI continued by itself (it said the limit is over)".into()
             )],
             "lifted once, and the banner left in the transcript is old news, even once its \
              clock reads as tomorrow's"
         );
+    }
+
+    #[test]
+    fn claude_2_1_330_saying_the_limit_reset_is_no_limit_to_a_fresh_watchdog() {
+        // A watchdog started after the CLI continued by itself (no hold, no old news in
+        // memory): "● Usage limit reset · Continuing automatically" below the banner says the
+        // limit is over. Before, the banner read as a limit that promised to continue, its
+        // clock as tomorrow's: the idle agent was held for a day.
+        let r = RESET_1513;
+        let reading = claude_screen("continued", r + 400.0);
+        assert_eq!(reading.state, State::Idle, "{reading:?}");
+        assert_eq!(reading.rule, "resumed_re");
+        let (mut hold, mut old) = (None, None);
+        let (n, events) = replay(&mut hold, &mut old, "continued", r + 65.0, r + 3600.0);
+        assert_eq!((n, events, hold), (0, vec![], None));
+    }
+
+    #[test]
+    fn a_hold_ends_with_nothing_typed_when_the_cli_says_the_limit_reset() {
+        // A hold with no promise (one never seen, or a corrupt field dropped): the CLI's own
+        // word that the limit reset and it continues ends it at once, nothing typed. Before,
+        // the banner above read as a limit that says it continues: probed for ever.
+        let r = RESET_1513;
+        let h = Hold {
+            until: r + 45.0,
+            nudges: 0,
+            since: r - 600.0,
+            reset: None,
+            line: Some("⎿  You've hit your 5-hour limit · resets 3:13pm (UTC)".into()),
+            answered: None,
+            self_resume: Promise::Unset,
+        };
+        let (mut hold, mut old) = (Some(h), None);
+        let (n, events) = replay(&mut hold, &mut old, "continued", r + 65.0, r + 3600.0);
+        assert_eq!(n, 0, "{events:?}");
+        assert_eq!(hold, None, "{events:?}");
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].0, "limit-lifted");
+        assert!(
+            events[0].1.starts_with("the CLI continued by itself"),
+            "{events:?}"
+        );
+        assert!(old.is_some(), "the banner it leaves is old news");
     }
 
     #[test]

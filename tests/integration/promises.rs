@@ -221,6 +221,63 @@ fn a_cli_that_promised_but_never_continues_gets_one_nudge_after_the_grace() {
     assert!(restarts(&t, "a1").is_empty());
 }
 
+/// The CLI said its limit is over and continued by itself while no watchdog ran ("● Usage
+/// limit reset · Continuing automatically" below the banner, no prompt after its turn, as
+/// Claude Code 2.1.330 draws it): a watchdog started then holds nothing and types nothing.
+/// Before `resumed_re`, it read the banner above as a limit whose promised time had passed and
+/// typed a resume nudge into the agent after the grace.
+#[test]
+fn a_watchdog_started_after_the_cli_said_its_limit_reset_holds_and_types_nothing() {
+    let t = TestEnv::new();
+    t.config(&config("prs-"));
+    up_with(&t, &[("FAKE_REPLY_SECS", "1")]);
+    wait_watchdog(&t);
+    assert!(
+        wait_until(15.0, || t
+            .pane("prs-a1")
+            .contains("idle — waiting for input")),
+        "{}",
+        t.pane("prs-a1")
+    );
+    assert_eq!(t.run(&["down", "watchdog"]).0, 0);
+    assert!(
+        wait_until(15.0, || !watchdog_running(&t)),
+        "the watchdog still runs"
+    );
+    t.type_line("prs-a1", "/limit-auto 5 2 quiet");
+    assert!(
+        wait_until(90.0, || t.pane("prs-a1").contains("resumed by itself")),
+        "the demo agent did not resume by itself:\n{}",
+        t.pane("prs-a1")
+    );
+    assert!(
+        t.pane("prs-a1")
+            .contains("● Usage limit reset · Continuing automatically")
+    );
+    let (code, out, err) = t.run(&["up", "watchdog"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        wait_until(15.0, || watchdog_running(&t)),
+        "the watchdog did not start again"
+    );
+    // Through the grace after the (passed) reset, and a little more.
+    std::thread::sleep(Duration::from_secs_f64(GRACE + 8.0));
+    assert!(
+        t.events_named("limit-hit").is_empty(),
+        "{:?}",
+        t.events_named("limit-hit")
+    );
+    assert!(resumes_typed(&t).is_empty(), "{:?}", resumes_typed(&t));
+    assert_eq!(
+        t.received("prs-a1"),
+        vec!["/limit-auto 5 2 quiet".to_string()],
+        "the agent received no resume nudge"
+    );
+    let r = t.agent_row("a1");
+    assert_eq!(r["state"], "idle", "{r}");
+    assert!(!t.path().join(".agents/state/limited-prs-a1.json").exists());
+}
+
 #[test]
 fn a_corrupt_self_resume_field_is_reported_once_and_the_hold_stays() {
     let t = TestEnv::new();

@@ -270,7 +270,7 @@ fn a_crash_loop_becomes_fatal_and_agents_up_revives_it() {
 }
 
 #[test]
-fn a_killed_session_is_back_within_a_second_with_a_30_s_light_tick() {
+fn a_killed_or_exited_agent_is_back_long_before_its_30_s_light_tick() {
     let t = started(
         &demo_config("lat-", "stable_after = 0.5", "")
             .replace("signal_interval = 0.3", "signal_interval = 30")
@@ -302,16 +302,16 @@ fn a_killed_session_is_back_within_a_second_with_a_30_s_light_tick() {
         );
         wait_idle(&t, "lat-a1");
     }
-    // A program that exits is back as fast (the pane-died hook).
+    // A program that exits is back as fast (the pane-died hook), not at the next light tick.
     let old = t.pane_pid("lat-a1").unwrap();
     t.type_line("lat-a1", "/exit 4");
     let typed = Instant::now();
     assert!(
-        wait_until(3.0, || t.pane_pid("lat-a1").is_some_and(|p| p != old)),
+        wait_until(8.0, || t.pane_pid("lat-a1").is_some_and(|p| p != old)),
         "an exited agent was not restarted"
     );
     assert!(
-        typed.elapsed() < Duration::from_millis(1500),
+        typed.elapsed() < Duration::from_secs(5),
         "took {:?}",
         typed.elapsed()
     );
