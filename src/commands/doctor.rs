@@ -75,7 +75,7 @@ impl Line {
 /// Runs every check; prints one line each. `explicit` is the global `--config`.
 pub async fn run(explicit: Option<&Path>) -> anyhow::Result<ExitCode> {
     let mut lines = Vec::new();
-    let loaded = match super::config_path(explicit) {
+    let loaded = match crate::config::find(explicit) {
         Ok(path) => match config::load(&path, EnvOverrides::Apply) {
             Ok(cfg) => {
                 lines.push(Line::ok(format!("the config {} loads", path.display())));

@@ -20,8 +20,6 @@ pub mod watchdog;
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
 use crate::cli::{Cli, Command};
 use crate::config::{self, EnvOverrides, diagnostic};
 use crate::ctx::Ctx;
@@ -39,7 +37,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Presets { name } => presets::run(name.as_deref()),
         Command::Completions { shell } => completions::run(shell),
         Command::Schema => schema::run(),
-        Command::Watchdog { once, .. } => watchdog::run(config_path(config)?, once).await,
+        Command::Watchdog { once, .. } => watchdog::run(config::find(config)?, once).await,
         Command::Up { names, .. } => up::run(&load(config, "up")?, &names).await,
         Command::Down { names, .. } => down::run(&load(config, "down")?, &names).await,
         Command::Restart { names, .. } => restart::run(&load(config, "restart")?, &names).await,
@@ -92,32 +90,12 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The config file this invocation uses (SPEC §1 discovery).
-pub fn config_path(explicit: Option<&std::path::Path>) -> anyhow::Result<std::path::PathBuf> {
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let env = std::env::var_os("AGENTS_CONFIG").map(std::path::PathBuf::from);
-    Ok(config::discover(explicit, env, &cwd)?)
-}
-
 /// Finds and loads the config (one-off env overrides apply), logging its warnings.
 pub fn load(explicit: Option<&std::path::Path>, source: &'static str) -> anyhow::Result<Ctx> {
-    let path = config_path(explicit)?;
+    let path = config::find(explicit)?;
     let cfg = config::load(&path, EnvOverrides::Apply)?;
-    log_warnings(&cfg);
+    config::log_warnings(&cfg);
     Ok(Ctx::new(cfg, source))
-}
-
-/// Logs a config's warnings (unknown keys, ignored values), one rendered block each.
-pub fn log_warnings(cfg: &config::Config) {
-    if cfg.warnings.is_empty() {
-        return;
-    }
-    let text = std::fs::read_to_string(&cfg.path).unwrap_or_default();
-    for w in &cfg.warnings {
-        let mut s = String::new();
-        let _ = diagnostic::render(&mut s, &cfg.path, &text, w);
-        tracing::warn!("{}", s.trim_end());
-    }
 }
 
 /// An error for an unknown preset name that lists the presets (with a "did you mean").

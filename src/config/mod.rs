@@ -71,6 +71,28 @@ pub fn discover(
     Err(DiscoverError::NotFound { looked })
 }
 
+/// The config file this invocation uses (SPEC §1 discovery): [`discover`] with
+/// `$AGENTS_CONFIG` and the current directory of this process.
+pub fn find(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    use anyhow::Context as _;
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let env = std::env::var_os("AGENTS_CONFIG").map(PathBuf::from);
+    Ok(discover(explicit, env, &cwd)?)
+}
+
+/// Logs a config's warnings (unknown keys, ignored values), one rendered block each.
+pub fn log_warnings(cfg: &Config) {
+    if cfg.warnings.is_empty() {
+        return;
+    }
+    let text = std::fs::read_to_string(&cfg.path).unwrap_or_default();
+    for w in &cfg.warnings {
+        let mut s = String::new();
+        let _ = diagnostic::render(&mut s, &cfg.path, &text, w);
+        tracing::warn!("{}", s.trim_end());
+    }
+}
+
 /// What stopped a load: the file could not be read, or it has problems.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {

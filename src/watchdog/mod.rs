@@ -52,7 +52,7 @@ pub struct Options {
 /// Runs the watchdog for the config at `path` until a signal stops it.
 pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     let cfg = config::load(path, EnvOverrides::Ignore)?;
-    crate::commands::log_warnings(&cfg);
+    crate::config::log_warnings(&cfg);
     let mut ctx = Ctx::new(cfg, "watchdog");
     // Only the watchdog notifies (crate::notify): its events are offered to `[notify]`.
     let notifier = crate::notify::Notifier::new(&ctx.cfg);
@@ -137,7 +137,7 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
             Refresh::Applied => {
                 let cfg = next_cfg.expect("Applied sets the config");
                 tracing::info!("config {} changed — applied", cfg.path.display());
-                crate::commands::log_warnings(&cfg);
+                crate::config::log_warnings(&cfg);
                 notifier.configure(&cfg);
                 ctx = Ctx::new(cfg, "watchdog");
                 ctx.events = ctx.events.with_notifier(notifier.clone());
