@@ -135,34 +135,3 @@ pub fn check_names(cfg: &config::Config, names: &[String]) -> anyhow::Result<()>
         known.join(", ")
     )
 }
-
-/// How long `up` and `down` wait for another command that starts or stops this fleet.
-pub const FLEET_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// Takes the fleet's start/stop lock (`state/fleet.lock`) for a verb, waiting for an `up`,
-/// `down` or watchdog restart that holds it. Held until the returned file is dropped. When
-/// the lock file cannot be created or locked at all (not contention: a read-only or full
-/// disk, the state dir replaced by a file) the verb goes on without it (`None`) after a
-/// warning that says so: stopping never depends on the disk.
-pub async fn fleet_lock(ctx: &Ctx) -> anyhow::Result<Option<std::fs::File>> {
-    use crate::state::lock::WaitError;
-    let path = ctx.state.fleet_lock_path();
-    if crate::state::lock::is_held(&path) {
-        tracing::info!("waiting for another command that starts or stops this fleet");
-    }
-    match crate::state::lock::wait_for(&path, FLEET_LOCK_WAIT).await {
-        Ok(f) => Ok(Some(f)),
-        Err(WaitError::Held(e)) => Err(anyhow::anyhow!(
-            "another `agents` command is starting or stopping sessions of this fleet: {e}\n  help: wait for it to finish, then try again"
-        )),
-        // Nobody holds it; it cannot be taken at all. Starting and stopping must not depend
-        // on the disk: go on, and say what is not guarded.
-        Err(WaitError::Io(e)) => {
-            tracing::warn!(
-                "{e}: going on without the fleet lock (another `agents` command, or the watchdog, may start or stop sessions at the same time)\n  help: make {} writable (or free space on its disk)",
-                ctx.state.dir().display()
-            );
-            Ok(None)
-        }
-    }
-}

@@ -87,7 +87,7 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
     let loops: Vec<&Agent> = ctx.cfg.loop_agents().collect();
     // Only a move with loop agents configured asks tmux (and takes the fleet lock).
     let _fleet = if restart && changed && !loops.is_empty() {
-        Some(super::fleet_lock(ctx).await?)
+        Some(crate::state::lock::fleet_lock(&ctx.state).await?)
     } else {
         None
     };

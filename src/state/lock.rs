@@ -1,6 +1,9 @@
 //! The watchdog's single-instance lock (SPEC defect 20): an OS file lock on
 //! `state/watchdog.lock`, which the kernel releases when the process dies, so a killed
 //! watchdog leaves nothing to clean up. The file holds the holder's pid, for the message.
+//!
+//! Also the fleet's start/stop lock, `state/fleet.lock` ([`wait_for`], [`fleet_lock`]):
+//! taken by the verbs that start or stop sessions and by each watchdog tick.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -150,6 +153,36 @@ pub fn holder(path: &Path) -> Option<u32> {
         return None;
     }
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// How long `up` and `down` ([`fleet_lock`]) wait for another command that starts or stops this fleet.
+pub const FLEET_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Takes the fleet's start/stop lock (`state/fleet.lock`) for a verb (`up`, `down`,
+/// `restart`, `phase`), waiting for an `up`, `down` or watchdog restart that holds it. Held until the returned file is dropped. When
+/// the lock file cannot be created or locked at all (not contention: a read-only or full
+/// disk, the state dir replaced by a file) the verb goes on without it (`None`) after a
+/// warning that says so: stopping never depends on the disk.
+pub async fn fleet_lock(state: &super::StateDir) -> anyhow::Result<Option<File>> {
+    let path = state.fleet_lock_path();
+    if is_held(&path) {
+        tracing::info!("waiting for another command that starts or stops this fleet");
+    }
+    match wait_for(&path, FLEET_LOCK_WAIT).await {
+        Ok(f) => Ok(Some(f)),
+        Err(WaitError::Held(e)) => Err(anyhow::anyhow!(
+            "another `agents` command is starting or stopping sessions of this fleet: {e}\n  help: wait for it to finish, then try again"
+        )),
+        // Nobody holds it; it cannot be taken at all. Starting and stopping must not depend
+        // on the disk: go on, and say what is not guarded.
+        Err(WaitError::Io(e)) => {
+            tracing::warn!(
+                "{e}: going on without the fleet lock (another `agents` command, or the watchdog, may start or stop sessions at the same time)\n  help: make {} writable (or free space on its disk)",
+                state.dir().display()
+            );
+            Ok(None)
+        }
+    }
 }
 
 #[cfg(test)]
