@@ -56,7 +56,7 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     let mut ctx = Ctx::new(cfg, "watchdog");
     // Only the watchdog notifies (crate::notify): its events are offered to `[notify]`.
     let notifier = crate::notify::Notifier::new(&ctx.cfg);
-    ctx.events = ctx.events.with_notifier(notifier.clone());
+    ctx.events = ctx.events.with_sink(notifier.clone());
     ctx.tmux.check_version().await?;
     let mut lock = crate::state::lock::acquire(&ctx.state.lock_path())?;
     // The lock made log_dir if it was missing: it is followed from now on.
@@ -140,7 +140,7 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
                 crate::config::log_warnings(&cfg);
                 notifier.configure(&cfg);
                 ctx = Ctx::new(cfg, "watchdog");
-                ctx.events = ctx.events.with_notifier(notifier.clone());
+                ctx.events = ctx.events.with_sink(notifier.clone());
                 ctx.events.emit("config-applied", json!({}));
             }
             Refresh::Invalid { error, first } => {
