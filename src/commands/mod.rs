@@ -38,14 +38,14 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions { shell } => completions::run(shell),
         Command::Schema => schema::run(),
         Command::Watchdog { once, .. } => watchdog::run(config::find(config)?, once).await,
-        Command::Up { names, .. } => up::run(&load(config, "up")?, &names).await,
+        Command::Up { names, .. } => up::run(&load_probing(config, "up")?, &names).await,
         Command::Down { names, .. } => down::run(&load(config, "down")?, &names).await,
         Command::Restart { names, .. } => restart::run(&load(config, "restart")?, &names).await,
         Command::Attach {
             name, read_only, ..
         } => attach::run(&load(config, "attach")?, &name, read_only).await,
         Command::Doctor { .. } => doctor::run(config).await,
-        Command::Status { json, .. } => status::run(&load(config, "status")?, json).await,
+        Command::Status { json, .. } => status::run(&load_probing(config, "status")?, json).await,
         Command::Phase { action, .. } => phase::run(&load(config, "phase")?, action).await,
         Command::Send {
             name,
@@ -92,8 +92,29 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Finds and loads the config (one-off env overrides apply), logging its warnings.
 pub fn load(explicit: Option<&std::path::Path>, source: &'static str) -> anyhow::Result<Ctx> {
+    load_with(explicit, source, false)
+}
+
+/// [`load`], also warning about a `[loop.handoff]` repository that cannot be used
+/// ([`config::check_handoff_repo`]): for `up` (which starts the watchdog that watches it)
+/// and `status` (the fleet's health). The other verbs do not open the repository.
+pub fn load_probing(
+    explicit: Option<&std::path::Path>,
+    source: &'static str,
+) -> anyhow::Result<Ctx> {
+    load_with(explicit, source, true)
+}
+
+fn load_with(
+    explicit: Option<&std::path::Path>,
+    source: &'static str,
+    probe_handoff: bool,
+) -> anyhow::Result<Ctx> {
     let path = config::find(explicit)?;
-    let cfg = config::load(&path, EnvOverrides::Apply)?;
+    let mut cfg = config::load(&path, EnvOverrides::Apply)?;
+    if probe_handoff {
+        config::check_handoff_repo(&mut cfg, crate::git::probe);
+    }
     config::log_warnings(&cfg);
     Ok(Ctx::new(cfg, source))
 }

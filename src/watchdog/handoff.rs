@@ -726,6 +726,7 @@ mod tests {
     fn handoff() -> Handoff {
         Handoff {
             repo: PathBuf::from("/nonexistent"),
+            repo_at: Default::default(),
             state_subdir: "machine-docs".into(),
             claim_pattern: Pattern::new("^claim").unwrap(),
             review_pattern: Pattern::new("^review").unwrap(),

@@ -51,7 +51,8 @@ pub struct Options {
 
 /// Runs the watchdog for the config at `path` until a signal stops it.
 pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
-    let cfg = config::load(path, EnvOverrides::Ignore)?;
+    let mut cfg = config::load(path, EnvOverrides::Ignore)?;
+    config::check_handoff_repo(&mut cfg, crate::git::probe);
     crate::config::log_warnings(&cfg);
     let mut ctx = Ctx::new(cfg, "watchdog");
     // Only the watchdog notifies (crate::notify): its events are offered to `[notify]`.
@@ -135,8 +136,9 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
         match reloader.refresh(&mut next_cfg) {
             Refresh::Unchanged => {}
             Refresh::Applied => {
-                let cfg = next_cfg.expect("Applied sets the config");
+                let mut cfg = next_cfg.expect("Applied sets the config");
                 tracing::info!("config {} changed — applied", cfg.path.display());
+                config::check_handoff_repo(&mut cfg, crate::git::probe);
                 crate::config::log_warnings(&cfg);
                 notifier.configure(&cfg);
                 ctx = Ctx::new(cfg, "watchdog");
