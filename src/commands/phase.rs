@@ -115,7 +115,7 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
     writeln!(std::io::stdout(), "{}", show_line(&ids, target))?;
     if changed {
         // Pings about the old phase's commits are moot: the loop agents start afresh.
-        crate::watchdog::handoff::on_phase_change(&ctx.state);
+        crate::state::handoff::on_phase_change(&ctx.state);
     }
     if !running.is_empty() {
         let reason = format!("phase {}", phases[target].id);

@@ -3,7 +3,8 @@
 //! watchdog leaves nothing to clean up. The file holds the holder's pid, for the message.
 //!
 //! Also the fleet's start/stop lock, `state/fleet.lock` ([`wait_for`], [`fleet_lock`]):
-//! taken by the verbs that start or stop sessions and by each watchdog tick.
+//! taken by the verbs that start or stop sessions and by each watchdog tick. And the
+//! lock of a read-modify-write of a small state file ([`hold`]: `state/handoff.lock`).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -136,6 +137,26 @@ pub async fn wait_for(path: &Path, wait: std::time::Duration) -> Result<File, Wa
             }
         }
     }
+}
+
+/// Takes the lock at `path`, blocking the thread as long as its holder keeps it: for locks
+/// held only for a read-modify-write of a small file (`state/handoff.lock`). Creates the
+/// directory and the file. Released when the returned file is dropped (or the process
+/// dies). Errors name the directory or file and the reason.
+pub fn hold(path: &Path) -> Result<File, String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    f.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    Ok(f)
 }
 
 /// Whether some process holds the lock at `path` (a missing file is not held).

@@ -57,7 +57,7 @@ pub async fn check(ctx: &Ctx) -> bool {
             "phase-advance",
             json!({"from": phase.id, "to": next_id, "index": next}),
         );
-        super::handoff::on_phase_change(&ctx.state);
+        crate::state::handoff::on_phase_change(&ctx.state);
         launch::loops::start_loops(ctx, &loops, &format!("phase {next_id}")).await;
         return true;
     }
@@ -78,7 +78,7 @@ pub async fn check(ctx: &Ctx) -> bool {
     ctx.events
         .emit("sequence-complete", json!({"last": phase.id}));
     // The loop agents are stopped for good: pings waiting for them are moot.
-    super::handoff::on_phase_change(&ctx.state);
+    crate::state::handoff::on_phase_change(&ctx.state);
     if let Some(oc) = &cfg.loop_.on_complete {
         let trigger = cfg.log_dir.join(&oc.trigger_file);
         if let (true, Some(run)) = (trigger.exists(), &oc.run) {
