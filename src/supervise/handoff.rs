@@ -498,4 +498,46 @@ mod tests {
             "{t}"
         );
     }
+
+    #[test]
+    fn a_phase_change_forgets_head_inboxes_and_pending_but_keeps_counting_ids() {
+        let mem = Memory {
+            head: Some("h1".into()),
+            inboxes: [("bld.md".to_string(), "b1".to_string())].into(),
+            pending: vec![Ping {
+                id: 6,
+                what: What::Claim,
+                to: "adversary".into(),
+                details: vec!["claim: gate 1".into()],
+                queued: 1.0,
+            }],
+            next_id: 7,
+            error: Some("no network".into()),
+        };
+        let after = mem.after_phase_change();
+        assert_eq!(
+            after,
+            Memory {
+                next_id: 7,
+                ..Memory::default()
+            }
+        );
+        // The next check is a baseline again: no pings for old commits, but the inbox file
+        // still there is pinged to the new agents, with a fresh id.
+        let (next, queued) = decide(
+            &handoff(),
+            &after,
+            &seen(
+                "h2",
+                &["claim: gate 1"],
+                [None, file("machine-docs/bld.md", "b1")],
+            ),
+            2.0,
+        );
+        assert_eq!(
+            summary(&queued),
+            [(What::Inbox, "builder", vec!["machine-docs/bld.md"])]
+        );
+        assert_eq!(next.pending[0].id, 7);
+    }
 }
