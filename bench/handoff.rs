@@ -6,7 +6,7 @@
 //! of a config with `[loop.handoff]` (as a user gets them). Then times what a check does
 //! after the fetch — open the repository, resolve `origin/main`, walk the new commits, match
 //! their subjects, look up the inbox files, decide the pings
-//! (`watchdog::handoff::scan` + `decide`) — in two cases:
+//! (`watchdog::handoff::scan` + `supervise::handoff::decide`) — in two cases:
 //!
 //! - nothing new: the last seen head is the tip (target ≤ 20 ms);
 //! - `BENCH_NEW` new commits: the last seen head is 100 commits behind (target ≤ 50 ms).
@@ -22,7 +22,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use agents::config::{self, EnvOverrides};
-use agents::watchdog::handoff::{self, Memory};
+use agents::supervise::handoff::{Memory, decide};
+use agents::watchdog::handoff;
 
 fn env_usize(key: &str, default: usize) -> usize {
     std::env::var(key)
@@ -193,7 +194,7 @@ fn main() {
             head: Some(last.to_string()),
             ..Memory::default()
         };
-        let (next, queued) = handoff::decide(&h, &mem, &seen, 0.0);
+        let (next, queued) = decide(&h, &mem, &seen, 0.0);
         std::hint::black_box((next, queued));
         seen
     };

@@ -2,8 +2,9 @@
 //! why), stop and watchdog decision. Lines are appended with one `write` each, so concurrent
 //! writers (a verb and the watchdog) do not interleave within a line. A write cut short (a
 //! full disk) leaves a partial line; the next event then starts on a fresh line, so only that
-//! one line is unreadable (readers skip it). The watchdog's writer
-//! carries its [`Notifier`]: every event it writes is offered to `[notify]`.
+//! one line is unreadable (readers skip it). A writer may carry a [`Sink`] that is offered
+//! every event it writes: the watchdog's carries its notifier (`crate::notify`, which
+//! implements [`Sink`]), so every event it writes is offered to `[notify]`.
 //!
 //! The file is rotated like the session logs, with the same `[defaults]` thresholds
 //! ([`crate::logfile::rotate`]): when the next line would take it past `log_max_bytes`,
@@ -20,7 +21,14 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use crate::notify::Notifier;
+/// Offered every event a writer writes, after it is written ([`Events::with_sink`]): the
+/// watchdog's notifier. Defined here, implemented by `crate::notify`, so the event log
+/// does not depend on what is done with its events.
+pub trait Sink: std::fmt::Debug + Send + Sync {
+    /// Takes one event just written (the `events.jsonl` object). Returns at once: a slow
+    /// consumer must not hold up the writer.
+    fn offer(self: Arc<Self>, event: &Value);
+}
 
 /// Appends events to one fleet's `events.jsonl`.
 #[derive(Debug, Clone)]
@@ -29,7 +37,7 @@ pub struct Events {
     /// Who writes: `up`, `down`, `watchdog`, …
     source: &'static str,
     /// Offered every event written (the watchdog's only).
-    notifier: Option<Arc<Notifier>>,
+    sink: Option<Arc<dyn Sink>>,
     /// Rotate before a line would take the file past this many bytes.
     max_bytes: u64,
     /// Rotated files kept (`events.jsonl.1` … `.keep`).
@@ -43,7 +51,7 @@ impl Events {
         Self {
             path: log_dir.join("events.jsonl"),
             source,
-            notifier: None,
+            sink: None,
             max_bytes: crate::config::DEFAULT_LOG_MAX_BYTES,
             keep: crate::config::DEFAULT_LOG_FILES,
         }
@@ -57,14 +65,14 @@ impl Events {
         self
     }
 
-    /// This writer, offering every event it writes to `notifier` (after writing it).
-    pub fn with_notifier(mut self, notifier: Arc<Notifier>) -> Self {
-        self.notifier = Some(notifier);
+    /// This writer, offering every event it writes to `sink` (after writing it).
+    pub fn with_sink(mut self, sink: Arc<dyn Sink>) -> Self {
+        self.sink = Some(sink);
         self
     }
 
     /// Appends `{"ts", "source", "event", ...fields}`. `ts` is local time with offset
-    /// (RFC 3339). A failure to write is logged, never fatal. With a notifier, the event is
+    /// (RFC 3339). A failure to write is logged, never fatal. With a [`Sink`], the event is
     /// then offered to it (which returns at once).
     pub fn emit(&self, event: &str, fields: Value) {
         let mut obj = Map::new();
@@ -97,8 +105,8 @@ impl Events {
         if let Err(e) = res {
             tracing::warn!("cannot append to {}: {e}", self.path.display());
         }
-        if let Some(n) = &self.notifier {
-            n.offer(&event);
+        if let Some(sink) = &self.sink {
+            Sink::offer(Arc::clone(sink), &event);
         }
     }
 }

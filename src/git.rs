@@ -237,7 +237,12 @@ pub async fn fetch(repo: &Path, timeout: Duration) -> Result<(), String> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    if !custom_ssh(repo) {
+    // Reading the repository's config is file I/O (libgit2): off the async runtime.
+    let at = repo.to_path_buf();
+    let custom = tokio::task::spawn_blocking(move || custom_ssh(&at))
+        .await
+        .unwrap_or(false);
+    if !custom {
         cmd.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
     }
     let child = cmd.spawn().map_err(|e| {

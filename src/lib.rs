@@ -1,13 +1,26 @@
 //! # agents — run and supervise a fleet of AI coding-agent sessions in tmux
 //!
-//! Architecture, one module per subsystem:
+//! Architecture, one module per subsystem. Arrows point at what a module imports; nothing
+//! imports upwards (no module imports `commands`, no verb but `watchdog` imports the
+//! watchdog) and there is no import circle:
 //!
 //! ```text
-//! cli ──► commands/<verb> ──► config (the only reader of agents.toml)
-//!                         ├─► launch (kickoff, argv per delivery) ──► tmux (the only caller of tmux)
-//!                         ├─► state (files under log_dir, atomic) · events (events.jsonl) ──► notify
-//!                         └─► watchdog (light/heavy ticks) ──► detect · phase · launch · tmux
-//!                                                            └─► handoff ──► git (the only caller of git)
+//! cli (the arguments, `--since`) ◄── commands/<verb> (thin verbs)
+//!                                     ├─► config (the only reader of agents.toml: find, load,
+//!                                     │           log_warnings; opens no repository)
+//!                                     ├─► launch (kickoff, argv, loops::move_to) ──► typing
+//!                                     ├─► tmux (the only caller of tmux)
+//!                                     ├─► state (files under log_dir, atomic; lock: the one lock
+//!                                     │          helper; handoff.json) ──► supervise
+//!                                     ├─► events (events.jsonl; offers each event to a Sink)
+//!                                     ├─► git::probe (doctor, up, status: the handoff repo)
+//!                                     └─► watchdog (`agents watchdog` only: light/heavy ticks)
+//!                                          ├─► detect (pure readings) · supervise (pure policy:
+//!                                          │   limit, stall, restart, handoff) · phase
+//!                                          ├─► launch · typing · state · tmux
+//!                                          ├─► notify (implements events::Sink)
+//!                                          └─► handoff (the checker) ──► git (the only caller of
+//!                                                                       git; on spawn_blocking)
 //! ```
 //!
 //! Exit codes: 0 success; 1 an error (config, tmux, a session that did not start, a failed

@@ -75,7 +75,7 @@ impl Line {
 /// Runs every check; prints one line each. `explicit` is the global `--config`.
 pub async fn run(explicit: Option<&Path>) -> anyhow::Result<ExitCode> {
     let mut lines = Vec::new();
-    let loaded = match super::config_path(explicit) {
+    let loaded = match crate::config::find(explicit) {
         Ok(path) => match config::load(&path, EnvOverrides::Apply) {
             Ok(cfg) => {
                 lines.push(Line::ok(format!("the config {} loads", path.display())));
@@ -108,6 +108,9 @@ pub async fn run(explicit: Option<&Path>) -> anyhow::Result<ExitCode> {
     let tmux_ok = check_tmux(&tmux, &mut lines).await;
     if let Some(ctx) = &ctx {
         check_programs(&ctx.cfg, &mut lines);
+        if let Some(h) = &ctx.cfg.loop_.handoff {
+            lines.push(check_handoff_repo(&h.repo));
+        }
         lines.push(check_log_dir(&ctx.cfg.log_dir));
         if tmux_ok {
             check_server(ctx, &mut lines).await;
@@ -234,6 +237,22 @@ fn check_programs(cfg: &Config, lines: &mut Vec<Line>) {
 const FAIL_BYTES: u64 = 16 << 20;
 /// Free space below this is a warning: session logs grow.
 const WARN_BYTES: u64 = 512 << 20;
+
+/// Whether the `[loop.handoff]` repository can be watched (exists, is a git repository,
+/// has an `origin` remote: [`crate::git::probe`]). A warning, not a failure: the fleet
+/// runs without handoff pings until it is fixed.
+fn check_handoff_repo(repo: &Path) -> Line {
+    match crate::git::probe(repo) {
+        Ok(()) => Line::ok(format!(
+            "the handoff repository {} has an `origin` remote",
+            repo.display()
+        )),
+        Err(e) => Line::warn(
+            format!("[loop.handoff] repo: {e}"),
+            "until it is fixed there are no handoff pings (the watchdog retries every tick)",
+        ),
+    }
+}
 
 /// `log_dir` (or the directory it will be created in) is writable and has free space.
 fn check_log_dir(log_dir: &Path) -> Line {

@@ -20,7 +20,7 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let full = names.is_empty();
     let wanted = |n: &str| full || names.iter().any(|x| x == n);
 
-    let _fleet = super::fleet_lock(ctx).await?;
+    let _fleet = crate::state::lock::fleet_lock(&ctx.state).await?;
     // tmux must answer before anything is recorded (a missing tmux changes nothing).
     let sessions = ctx.tmux.sessions().await?;
     // Intent next, best effort: a watchdog mid-tick must not bring these back, but a marker

@@ -25,43 +25,6 @@ use crate::logfile::Follower;
 /// How often `-f` looks for new lines.
 const POLL: Duration = Duration::from_millis(250);
 
-/// The `--since` help and error text: what the option takes.
-const SINCE_FORMS: &str = "a duration back from now (90s, 10m, 2h, 1d, 1h30m) or a time \
-(2026-11-20T14:00:00+01:00, 2026-11-20 14:00, 2026-11-20)";
-
-/// Parses `--since`: a duration back from now (humantime: `90s`, `10m`, `2h`, `1d`,
-/// `1h 30m`), an RFC 3339 time, or a local `YYYY-MM-DD[ HH:MM[:SS]]`. Errors (a usage error,
-/// exit 2) name the forms accepted.
-pub fn parse_since(s: &str) -> Result<DateTime<FixedOffset>, String> {
-    let t = s.trim();
-    if let Ok(d) = humantime::parse_duration(t) {
-        let back = chrono::Duration::from_std(d).map_err(|_| format!("{t:?} is too long ago"))?;
-        return Local::now()
-            .checked_sub_signed(back)
-            .map(|x| x.fixed_offset())
-            .ok_or_else(|| format!("{t:?} is too long ago"));
-    }
-    if let Ok(x) = DateTime::parse_from_rfc3339(t) {
-        return Ok(x);
-    }
-    let naive = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| chrono::NaiveDateTime::parse_from_str(t, f).ok())
-        .or_else(|| {
-            NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        });
-    if let Some(n) = naive
-        && let Some(x) = n.and_local_timezone(Local).earliest()
-    {
-        return Ok(x.fixed_offset());
-    }
-    Err(format!(
-        "{t:?} is not a duration or a time; give {SINCE_FORMS}"
-    ))
-}
-
 /// What is shown of the file.
 struct Filter<'a> {
     name: Option<&'a str>,
@@ -233,29 +196,6 @@ fn read_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn since_takes_durations_and_times_and_explains_a_mistake() {
-        let now = Local::now();
-        for (s, secs) in [("90s", 90), ("10m", 600), ("2h", 7200), ("1d", 86400)] {
-            let t = parse_since(s).unwrap();
-            let back = (now.fixed_offset() - t).num_seconds();
-            assert!((secs - 1..secs + 5).contains(&back), "{s}: {back}");
-        }
-        assert_eq!(
-            parse_since("2026-11-20T14:00:00+01:00")
-                .unwrap()
-                .to_rfc3339(),
-            "2026-11-20T14:00:00+01:00"
-        );
-        assert!(parse_since("2026-11-20 14:00").is_ok());
-        assert!(parse_since("2026-11-20").is_ok());
-        let e = parse_since("yesterday").unwrap_err();
-        assert!(
-            e.contains("10m") && e.contains("2026-11-20T14:00:00+01:00"),
-            "{e}"
-        );
-    }
 
     #[test]
     fn the_filter_keeps_matching_events_and_shows_corrupt_lines() {

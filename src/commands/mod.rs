@@ -20,8 +20,6 @@ pub mod watchdog;
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
 use crate::cli::{Cli, Command};
 use crate::config::{self, EnvOverrides, diagnostic};
 use crate::ctx::Ctx;
@@ -39,15 +37,15 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Presets { name } => presets::run(name.as_deref()),
         Command::Completions { shell } => completions::run(shell),
         Command::Schema => schema::run(),
-        Command::Watchdog { once, .. } => watchdog::run(config_path(config)?, once).await,
-        Command::Up { names, .. } => up::run(&load(config, "up")?, &names).await,
+        Command::Watchdog { once, .. } => watchdog::run(config::find(config)?, once).await,
+        Command::Up { names, .. } => up::run(&load_probing(config, "up")?, &names).await,
         Command::Down { names, .. } => down::run(&load(config, "down")?, &names).await,
         Command::Restart { names, .. } => restart::run(&load(config, "restart")?, &names).await,
         Command::Attach {
             name, read_only, ..
         } => attach::run(&load(config, "attach")?, &name, read_only).await,
         Command::Doctor { .. } => doctor::run(config).await,
-        Command::Status { json, .. } => status::run(&load(config, "status")?, json).await,
+        Command::Status { json, .. } => status::run(&load_probing(config, "status")?, json).await,
         Command::Phase { action, .. } => phase::run(&load(config, "phase")?, action).await,
         Command::Send {
             name,
@@ -92,32 +90,33 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The config file this invocation uses (SPEC §1 discovery).
-pub fn config_path(explicit: Option<&std::path::Path>) -> anyhow::Result<std::path::PathBuf> {
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let env = std::env::var_os("AGENTS_CONFIG").map(std::path::PathBuf::from);
-    Ok(config::discover(explicit, env, &cwd)?)
-}
-
 /// Finds and loads the config (one-off env overrides apply), logging its warnings.
 pub fn load(explicit: Option<&std::path::Path>, source: &'static str) -> anyhow::Result<Ctx> {
-    let path = config_path(explicit)?;
-    let cfg = config::load(&path, EnvOverrides::Apply)?;
-    log_warnings(&cfg);
-    Ok(Ctx::new(cfg, source))
+    load_with(explicit, source, false)
 }
 
-/// Logs a config's warnings (unknown keys, ignored values), one rendered block each.
-pub fn log_warnings(cfg: &config::Config) {
-    if cfg.warnings.is_empty() {
-        return;
+/// [`load`], also warning about a `[loop.handoff]` repository that cannot be used
+/// ([`config::check_handoff_repo`]): for `up` (which starts the watchdog that watches it)
+/// and `status` (the fleet's health). The other verbs do not open the repository.
+pub fn load_probing(
+    explicit: Option<&std::path::Path>,
+    source: &'static str,
+) -> anyhow::Result<Ctx> {
+    load_with(explicit, source, true)
+}
+
+fn load_with(
+    explicit: Option<&std::path::Path>,
+    source: &'static str,
+    probe_handoff: bool,
+) -> anyhow::Result<Ctx> {
+    let path = config::find(explicit)?;
+    let mut cfg = config::load(&path, EnvOverrides::Apply)?;
+    if probe_handoff {
+        config::check_handoff_repo(&mut cfg, crate::git::probe);
     }
-    let text = std::fs::read_to_string(&cfg.path).unwrap_or_default();
-    for w in &cfg.warnings {
-        let mut s = String::new();
-        let _ = diagnostic::render(&mut s, &cfg.path, &text, w);
-        tracing::warn!("{}", s.trim_end());
-    }
+    config::log_warnings(&cfg);
+    Ok(Ctx::new(cfg, source))
 }
 
 /// An error for an unknown preset name that lists the presets (with a "did you mean").
@@ -156,35 +155,4 @@ pub fn check_names(cfg: &config::Config, names: &[String]) -> anyhow::Result<()>
         cfg.path.display(),
         known.join(", ")
     )
-}
-
-/// How long `up` and `down` wait for another command that starts or stops this fleet.
-pub const FLEET_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// Takes the fleet's start/stop lock (`state/fleet.lock`) for a verb, waiting for an `up`,
-/// `down` or watchdog restart that holds it. Held until the returned file is dropped. When
-/// the lock file cannot be created or locked at all (not contention: a read-only or full
-/// disk, the state dir replaced by a file) the verb goes on without it (`None`) after a
-/// warning that says so: stopping never depends on the disk.
-pub async fn fleet_lock(ctx: &Ctx) -> anyhow::Result<Option<std::fs::File>> {
-    use crate::state::lock::WaitError;
-    let path = ctx.state.fleet_lock_path();
-    if crate::state::lock::is_held(&path) {
-        tracing::info!("waiting for another command that starts or stops this fleet");
-    }
-    match crate::state::lock::wait_for(&path, FLEET_LOCK_WAIT).await {
-        Ok(f) => Ok(Some(f)),
-        Err(WaitError::Held(e)) => Err(anyhow::anyhow!(
-            "another `agents` command is starting or stopping sessions of this fleet: {e}\n  help: wait for it to finish, then try again"
-        )),
-        // Nobody holds it; it cannot be taken at all. Starting and stopping must not depend
-        // on the disk: go on, and say what is not guarded.
-        Err(WaitError::Io(e)) => {
-            tracing::warn!(
-                "{e}: going on without the fleet lock (another `agents` command, or the watchdog, may start or stop sessions at the same time)\n  help: make {} writable (or free space on its disk)",
-                ctx.state.dir().display()
-            );
-            Ok(None)
-        }
-    }
 }

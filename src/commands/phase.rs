@@ -87,7 +87,7 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
     let loops: Vec<&Agent> = ctx.cfg.loop_agents().collect();
     // Only a move with loop agents configured asks tmux (and takes the fleet lock).
     let _fleet = if restart && changed && !loops.is_empty() {
-        Some(super::fleet_lock(ctx).await?)
+        Some(crate::state::lock::fleet_lock(&ctx.state).await?)
     } else {
         None
     };
@@ -105,22 +105,13 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
     } else {
         Vec::new()
     };
-    launch::loops::stop_loops(ctx, &running, verb).await;
-    launch::loops::set_phase(ctx, target)?;
-    ctx.events.emit(
-        "phase-set",
-        serde_json::json!({"index": target, "id": phases[target].id}),
-    );
+    let started =
+        launch::loops::move_to(ctx, target, launch::loops::Reason::Set { verb }, &running).await?;
     // What `phase show` prints now (the original printed `phase idx now N (id)`).
     writeln!(std::io::stdout(), "{}", show_line(&ids, target))?;
-    if changed {
-        // Pings about the old phase's commits are moot: the loop agents start afresh.
-        crate::watchdog::handoff::on_phase_change(&ctx.state);
-    }
     if !running.is_empty() {
-        let reason = format!("phase {}", phases[target].id);
         let mut failed = Vec::new();
-        for (name, r) in launch::loops::start_loops(ctx, &running, &reason).await {
+        for (name, r) in started {
             match r {
                 Ok(()) => tracing::info!("{name} restarted on phase {}", phases[target].id),
                 Err(e) => failed.push(e),

@@ -48,7 +48,7 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     super::check_names(cfg, names)?;
     ctx.tmux.check_version().await?;
-    let _fleet = super::fleet_lock(ctx).await?;
+    let _fleet = crate::state::lock::fleet_lock(&ctx.state).await?;
     let wanted = targets(cfg, names);
     if wanted.is_empty() {
         println!(

@@ -382,9 +382,9 @@ pub fn pick_backend(
     config: Option<&Path>,
 ) -> anyhow::Result<(Backend, String)> {
     let found = if config.is_some() || std::env::var_os("AGENTS_CONFIG").is_some() {
-        Some(super::config_path(config)?)
+        Some(crate::config::find(config)?)
     } else {
-        super::config_path(None).ok()
+        crate::config::find(None).ok()
     };
     let Some(path) = found else {
         let Some(name) = name else {
@@ -397,7 +397,7 @@ pub fn pick_backend(
         return Ok((b, "preset".into()));
     };
     let cfg = config::load(&path, EnvOverrides::Ignore)?;
-    super::log_warnings(&cfg);
+    crate::config::log_warnings(&cfg);
     let origin = path.display().to_string();
     let mut names: Vec<String> = cfg.backends.keys().cloned().collect();
     for p in presets::names() {

@@ -388,7 +388,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         .loop_
         .handoff
         .as_ref()
-        .and_then(|_| crate::watchdog::handoff::last_error(&ctx.state));
+        .and_then(|_| crate::state::handoff::last_error(&ctx.state));
     let manifest = ctx.state.manifest().load().ok();
     let rows = rows(ctx, &sessions).await;
     // Holds, markers and the watchdog's view cannot be written: what is shown may be old.

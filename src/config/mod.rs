@@ -71,6 +71,41 @@ pub fn discover(
     Err(DiscoverError::NotFound { looked })
 }
 
+/// The config file this invocation uses (SPEC §1 discovery): [`discover`] with
+/// `$AGENTS_CONFIG` and the current directory of this process.
+pub fn find(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    use anyhow::Context as _;
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let env = std::env::var_os("AGENTS_CONFIG").map(PathBuf::from);
+    Ok(discover(explicit, env, &cwd)?)
+}
+
+/// Logs a config's warnings (unknown keys, ignored values), one rendered block each.
+pub fn log_warnings(cfg: &Config) {
+    if cfg.warnings.is_empty() {
+        return;
+    }
+    let text = std::fs::read_to_string(&cfg.path).unwrap_or_default();
+    for w in &cfg.warnings {
+        let mut s = String::new();
+        let _ = diagnostic::render(&mut s, &cfg.path, &text, w);
+        tracing::warn!("{}", s.trim_end());
+    }
+}
+
+/// Adds to `cfg.warnings` the warning for a `[loop.handoff]` repository that `probe`
+/// (`crate::git::probe`) finds unusable. Not part of [`load`], which never opens a
+/// repository: `doctor`, `status`, `up` and the watchdog (at start and on a reload) call it.
+pub fn check_handoff_repo(cfg: &mut Config, probe: impl FnOnce(&Path) -> Result<(), String>) {
+    let Some(h) = &cfg.loop_.handoff else {
+        return;
+    };
+    if let Err(e) = probe(&h.repo) {
+        let problem = validate::handoff_repo_problem(h, &e);
+        cfg.warnings.push(problem);
+    }
+}
+
 /// What stopped a load: the file could not be read, or it has problems.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -457,5 +492,41 @@ mod tests {
         .unwrap_err();
         let shown = format!("{:#}", anyhow::Error::from(e));
         assert_eq!(shown.matches("(os error 2)").count(), 1, "{shown}");
+    }
+
+    #[test]
+    fn the_handoff_repo_is_probed_only_when_asked_and_warned_about_at_its_key() {
+        let text = "[defaults]\nsession_prefix = \"p-\"\nlog_dir = \"l\"\n\n\
+            [[agent]]\nname = \"builder\"\nbackend = \"claude\"\nloop = true\n\n\
+            [[agent]]\nname = \"adversary\"\nbackend = \"claude\"\nloop = true\n\n\
+            [loop]\nphases = [{ id = \"p1\", status = \"S.md\" }]\n\n\
+            [loop.handoff]\nrepo = \"handoff\"\n";
+        let path = std::path::Path::new("/tmp/h/agents.toml");
+        let mut cfg =
+            super::parse(path, text, super::EnvOverrides::Ignore).unwrap_or_else(|e| panic!("{e}"));
+        let before = cfg.warnings.len();
+        assert!(
+            !cfg.warnings
+                .iter()
+                .any(|w| w.message.contains("[loop.handoff] repo")),
+            "the loader opens no repository: {:?}",
+            cfg.warnings
+        );
+        super::check_handoff_repo(&mut cfg, |_| Ok(()));
+        assert_eq!(cfg.warnings.len(), before, "a usable repo: no warning");
+        let mut probed = None;
+        super::check_handoff_repo(&mut cfg, |p| {
+            probed = Some(p.to_path_buf());
+            Err("it is not a git repository".into())
+        });
+        assert_eq!(
+            probed.as_deref(),
+            Some(std::path::Path::new("/tmp/h/handoff"))
+        );
+        let w = cfg.warnings.last().unwrap();
+        assert_eq!(w.message, "[loop.handoff] repo: it is not a git repository");
+        let at = text.find("\"handoff\"").unwrap();
+        assert_eq!(w.span, Some(at..at + "\"handoff\"".len()));
+        assert!(w.help.as_deref().unwrap().contains("no handoff pings"));
     }
 }

@@ -439,12 +439,24 @@ pub struct Phase {
 pub struct Handoff {
     /// Absolute path of the git repository to watch.
     pub repo: PathBuf,
+    /// Where `repo` is written, for the warning when it cannot be used
+    /// ([`super::validate::handoff_repo_problem`]).
+    pub repo_at: RepoAt,
     pub state_subdir: String,
     pub claim_pattern: Pattern,
     pub review_pattern: Pattern,
     pub claim_pings: String,
     pub review_pings: String,
     pub inboxes: Vec<String>,
+}
+
+/// Where `[loop.handoff] repo` is written in the config file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepoAt {
+    /// Byte range of the `repo` value, else of the `[loop.handoff]` table.
+    pub span: std::ops::Range<usize>,
+    /// Whether `repo` is set (else the project directory is the repo).
+    pub set: bool,
 }
 
 /// `[loop.on_complete]`.

@@ -1069,6 +1069,21 @@ fn loop_settings(l: &RawLoop, project_dir: &Path, agents: &[Agent], v: &mut V) -
     }
 }
 
+/// The warning for a `[loop.handoff]` repository that cannot be used (`error`, from
+/// `crate::git::probe`: missing, not a git repository, no `origin` remote), at its `repo`
+/// key, or at the table when `repo` is not set (the project directory is used). Not a
+/// config error: the watchdog reports it once and retries every tick.
+pub fn handoff_repo_problem(h: &Handoff, error: &str) -> Problem {
+    let key = if h.repo_at.set {
+        "repo"
+    } else {
+        "repo (not set: the project directory)"
+    };
+    Problem::new(format!("[loop.handoff] {key}: {error}"))
+        .at(Some(h.repo_at.span.clone()))
+        .help("until it is fixed there are no handoff pings: the watchdog reports the error once and retries every tick")
+}
+
 /// `[loop.handoff]`. A `repo` that is missing, not a git repository or without an `origin`
 /// remote is a warning (the repository may be cloned later; the watchdog reports the error
 /// and retries every tick); an inbox outside the repo and a ping target that names no agent
@@ -1120,18 +1135,6 @@ fn handoff_settings(
     let repo = h.repo.as_ref().map_or(project_dir.to_path_buf(), |r| {
         resolve(project_dir, r.get_ref())
     });
-    if let Err(e) = crate::git::probe(&repo) {
-        let key = if h.repo.is_some() {
-            "repo"
-        } else {
-            "repo (not set: the project directory)"
-        };
-        v.warn(
-            Problem::new(format!("[loop.handoff] {key}: {e}"))
-                .at(Some(h.repo.as_ref().map_or(hs.span(), sp)))
-                .help("until it is fixed there are no handoff pings: the watchdog reports the error once and retries every tick"),
-        );
-    }
     for ib in &h.inboxes {
         let name = ib.get_ref();
         let p = Path::new(name);
@@ -1159,6 +1162,10 @@ fn handoff_settings(
     }
     Handoff {
         repo,
+        repo_at: RepoAt {
+            span: h.repo.as_ref().map_or(hs.span(), sp),
+            set: h.repo.is_some(),
+        },
         state_subdir: h
             .state_subdir
             .clone()

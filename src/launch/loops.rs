@@ -1,7 +1,8 @@
-//! Moving the loop pair to another phase (SPEC §6), shared by the watchdog's auto-advance and
-//! `agents phase set|next`: stop the loop agents, write the new phase index, clear a stale
-//! `SEQUENCE-COMPLETE`, and start the loop agents on it (their
-//! kickoff and model are the new phase's). The caller holds the fleet's start/stop lock.
+//! Moving the loop pair to another phase (SPEC §6): [`move_to`], the one move of the
+//! watchdog's auto-advance and `agents phase set|next` — stop the loop agents, write the new
+//! phase index, clear a stale `SEQUENCE-COMPLETE`, record the move, reset the handoff
+//! memory, and start the loop agents on it (their kickoff and model are the new phase's).
+//! The caller holds the fleet's start/stop lock.
 
 use serde_json::json;
 
@@ -29,6 +30,56 @@ pub async fn stop_loops(ctx: &Ctx, agents: &[&Agent], reason: &str) {
             json!({"name": a.name, "session": a.session, "reason": reason}),
         );
     }
+}
+
+/// Why the phase moves, which names the events of a [`move_to`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason<'a> {
+    /// The watchdog's auto-advance from the phase `from` (its id), whose status file says
+    /// DONE: `stop` events with reason `phase change`, then `phase-advance`
+    /// `{from, to, index}`.
+    Advance { from: &'a str },
+    /// `agents phase set|next` (`verb`): `stop` events with reason `verb`, then `phase-set`
+    /// `{index, id}`.
+    Set { verb: &'a str },
+}
+
+/// Moves the loop pair to phase `index` (< the number of phases): stops `agents` (the loop
+/// agents to restart on it), writes the index and clears `SEQUENCE-COMPLETE`
+/// ([`set_phase`]), records the move (see [`Reason`]), forgets the handoff memory when the
+/// phase changed (`crate::state::handoff::on_phase_change`: pings about the old phase are
+/// moot), and starts `agents` on the new phase (`start` events with reason `phase <id>`).
+/// Returns one `(name, result)` per agent started. `Err` when the index cannot be written:
+/// the agents were stopped and are not started again.
+pub async fn move_to(
+    ctx: &Ctx,
+    index: usize,
+    reason: Reason<'_>,
+    agents: &[&Agent],
+) -> std::io::Result<Vec<(String, Result<(), String>)>> {
+    let phases = &ctx.cfg.loop_.phases;
+    let before = ctx.state.phase_index(phases.len());
+    let changed = before.warning.is_some() || before.index != index;
+    let stop_reason = match reason {
+        Reason::Advance { .. } => "phase change",
+        Reason::Set { verb } => verb,
+    };
+    stop_loops(ctx, agents, stop_reason).await;
+    set_phase(ctx, index)?;
+    let id = &phases[index].id;
+    match reason {
+        Reason::Advance { from } => ctx.events.emit(
+            "phase-advance",
+            json!({"from": from, "to": id, "index": index}),
+        ),
+        Reason::Set { .. } => ctx
+            .events
+            .emit("phase-set", json!({"index": index, "id": id})),
+    }
+    if changed {
+        crate::state::handoff::on_phase_change(&ctx.state);
+    }
+    Ok(start_loops(ctx, agents, &format!("phase {id}")).await)
 }
 
 /// Writes phase `index` (the phase begins: a DONE in its status file written before now is

@@ -7,14 +7,9 @@
 
 use std::collections::HashMap;
 
-/// One process: pid and start time (clock ticks since boot, `/proc/<pid>/stat` field 22).
-/// Recorded in the manifest for the process each session was started with (see
-/// [`crate::state::manifest::Entry::process`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub struct Proc {
-    pub pid: u32,
-    pub start: u64,
-}
+/// One process (pid and start time); defined beside the manifest that records it, so the
+/// state files do not depend on launching.
+pub use crate::state::manifest::Proc;
 
 /// `pid → (parent pid, start time)` of every process, read now. Empty where `/proc` is not
 /// readable (not Linux): stopping then falls back to what tmux's SIGHUP reaches.

@@ -4,9 +4,9 @@
 //! `events.jsonl` events to notification kinds).
 //!
 //! Only the watchdog notifies: it alone sees these events happen (a verb such as `up` or
-//! `status` would send the same news again, or news that is not news). [`Notifier`] is
-//! attached to the watchdog's [`crate::events::Events`], so every event the watchdog writes
-//! is offered to it.
+//! `status` would send the same news again, or news that is not news). [`Notifier`] is the
+//! [`crate::events::Sink`] of the watchdog's [`crate::events::Events`], so every event the
+//! watchdog writes is offered to it.
 //!
 //! The command is an argv (no shell unless the user writes `sh -c '...'`). It runs in the
 //! project directory with one JSON line on stdin —
@@ -71,6 +71,13 @@ impl std::fmt::Debug for Notifier {
         f.debug_struct("Notifier")
             .field("conf", &*lock(&self.conf))
             .finish_non_exhaustive()
+    }
+}
+
+impl crate::events::Sink for Notifier {
+    /// [`Notifier::offer`].
+    fn offer(self: Arc<Self>, event: &Value) {
+        Notifier::offer(&self, event);
     }
 }
 

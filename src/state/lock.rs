@@ -1,6 +1,10 @@
 //! The watchdog's single-instance lock (SPEC defect 20): an OS file lock on
 //! `state/watchdog.lock`, which the kernel releases when the process dies, so a killed
 //! watchdog leaves nothing to clean up. The file holds the holder's pid, for the message.
+//!
+//! Also the fleet's start/stop lock, `state/fleet.lock` ([`wait_for`], [`fleet_lock`]):
+//! taken by the verbs that start or stop sessions and by each watchdog tick. And the
+//! lock of a read-modify-write of a small state file ([`hold`]: `state/handoff.lock`).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -135,6 +139,26 @@ pub async fn wait_for(path: &Path, wait: std::time::Duration) -> Result<File, Wa
     }
 }
 
+/// Takes the lock at `path`, blocking the thread as long as its holder keeps it: for locks
+/// held only for a read-modify-write of a small file (`state/handoff.lock`). Creates the
+/// directory and the file. Released when the returned file is dropped (or the process
+/// dies). Errors name the directory or file and the reason.
+pub fn hold(path: &Path) -> Result<File, String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    f.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    Ok(f)
+}
+
 /// Whether some process holds the lock at `path` (a missing file is not held).
 pub fn is_held(path: &Path) -> bool {
     let Ok(file) = OpenOptions::new().read(true).write(true).open(path) else {
@@ -150,6 +174,36 @@ pub fn holder(path: &Path) -> Option<u32> {
         return None;
     }
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// How long `up` and `down` ([`fleet_lock`]) wait for another command that starts or stops this fleet.
+pub const FLEET_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Takes the fleet's start/stop lock (`state/fleet.lock`) for a verb (`up`, `down`,
+/// `restart`, `phase`), waiting for an `up`, `down` or watchdog restart that holds it. Held until the returned file is dropped. When
+/// the lock file cannot be created or locked at all (not contention: a read-only or full
+/// disk, the state dir replaced by a file) the verb goes on without it (`None`) after a
+/// warning that says so: stopping never depends on the disk.
+pub async fn fleet_lock(state: &super::StateDir) -> anyhow::Result<Option<File>> {
+    let path = state.fleet_lock_path();
+    if is_held(&path) {
+        tracing::info!("waiting for another command that starts or stops this fleet");
+    }
+    match wait_for(&path, FLEET_LOCK_WAIT).await {
+        Ok(f) => Ok(Some(f)),
+        Err(WaitError::Held(e)) => Err(anyhow::anyhow!(
+            "another `agents` command is starting or stopping sessions of this fleet: {e}\n  help: wait for it to finish, then try again"
+        )),
+        // Nobody holds it; it cannot be taken at all. Starting and stopping must not depend
+        // on the disk: go on, and say what is not guarded.
+        Err(WaitError::Io(e)) => {
+            tracing::warn!(
+                "{e}: going on without the fleet lock (another `agents` command, or the watchdog, may start or stop sessions at the same time)\n  help: make {} writable (or free space on its disk)",
+                state.dir().display()
+            );
+            Ok(None)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -32,13 +32,22 @@ pub struct Entry {
     /// before this field existed, a pane that exited at once, no `/proc`): liveness then
     /// rests on `pane_dead` alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub process: Option<crate::launch::proctree::Proc>,
+    pub process: Option<Proc>,
 }
 
 /// A present `model` field (`null` included) is a recorded one; a missing field is `None`
 /// through `#[serde(default)]`.
 fn recorded<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
+}
+
+/// One process: pid and start time (clock ticks since boot, `/proc/<pid>/stat` field 22),
+/// read by [`crate::launch::proctree`]. Recorded in the manifest for the process each
+/// session was started with ([`Entry::process`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Proc {
+    pub pid: u32,
+    pub start: u64,
 }
 
 /// A session just started, for [`ManifestFile::add`].
@@ -50,7 +59,7 @@ pub struct Started {
     /// The model it runs (`None`: the backend's default, or not an agent).
     pub model: Option<String>,
     /// The pane's process right after the start (`None`: not known).
-    pub process: Option<crate::launch::proctree::Proc>,
+    pub process: Option<Proc>,
 }
 
 /// Sessions by name.

@@ -7,6 +7,7 @@
 //! absent, never a crash.
 
 pub mod atomic;
+pub mod handoff;
 pub mod lock;
 pub mod manifest;
 

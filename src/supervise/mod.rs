@@ -1,9 +1,11 @@
 //! Supervision policy: pure state machines over readings and an injected clock (epoch
 //! seconds). [`limit`] holds an agent through a usage limit, [`stall`] nudges and then
 //! restarts an idle one, [`restart`] paces restarts and gives up on a crash loop. [`Confirm`]
-//! keeps a destructive action (kill, restart) from resting on a single observation. The
+//! keeps a destructive action (kill, restart) from resting on a single observation.
+//! [`handoff`] decides the handoff pings between a loop pair and when each is typed. The
 //! watchdog (`crate::watchdog`) feeds them and carries out what they decide.
 
+pub mod handoff;
 pub mod limit;
 pub mod restart;
 pub mod stall;

@@ -48,17 +48,10 @@ pub async fn check(ctx: &Ctx) -> bool {
         let next_id = &cfg.loop_.phases[next].id;
         tracing::info!("PHASE {} DONE — advancing to {next_id}", phase.id);
         let loops: Vec<&crate::config::Agent> = cfg.loop_agents().collect();
-        launch::loops::stop_loops(ctx, &loops, "phase change").await;
-        if let Err(e) = launch::loops::set_phase(ctx, next) {
+        let from = launch::loops::Reason::Advance { from: &phase.id };
+        if let Err(e) = launch::loops::move_to(ctx, next, from, &loops).await {
             tracing::error!("cannot write the phase index: {e}");
-            return true;
         }
-        ctx.events.emit(
-            "phase-advance",
-            json!({"from": phase.id, "to": next_id, "index": next}),
-        );
-        super::handoff::on_phase_change(&ctx.state);
-        launch::loops::start_loops(ctx, &loops, &format!("phase {next_id}")).await;
         return true;
     }
     if ctx.state.sequence_complete() {
@@ -78,7 +71,7 @@ pub async fn check(ctx: &Ctx) -> bool {
     ctx.events
         .emit("sequence-complete", json!({"last": phase.id}));
     // The loop agents are stopped for good: pings waiting for them are moot.
-    super::handoff::on_phase_change(&ctx.state);
+    crate::state::handoff::on_phase_change(&ctx.state);
     if let Some(oc) = &cfg.loop_.on_complete {
         let trigger = cfg.log_dir.join(&oc.trigger_file);
         if let (true, Some(run)) = (trigger.exists(), &oc.run) {

@@ -51,12 +51,13 @@ pub struct Options {
 
 /// Runs the watchdog for the config at `path` until a signal stops it.
 pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
-    let cfg = config::load(path, EnvOverrides::Ignore)?;
-    crate::commands::log_warnings(&cfg);
+    let mut cfg = config::load(path, EnvOverrides::Ignore)?;
+    config::check_handoff_repo(&mut cfg, crate::git::probe);
+    crate::config::log_warnings(&cfg);
     let mut ctx = Ctx::new(cfg, "watchdog");
     // Only the watchdog notifies (crate::notify): its events are offered to `[notify]`.
     let notifier = crate::notify::Notifier::new(&ctx.cfg);
-    ctx.events = ctx.events.with_notifier(notifier.clone());
+    ctx.events = ctx.events.with_sink(notifier.clone());
     ctx.tmux.check_version().await?;
     let mut lock = crate::state::lock::acquire(&ctx.state.lock_path())?;
     // The lock made log_dir if it was missing: it is followed from now on.
@@ -135,12 +136,13 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
         match reloader.refresh(&mut next_cfg) {
             Refresh::Unchanged => {}
             Refresh::Applied => {
-                let cfg = next_cfg.expect("Applied sets the config");
+                let mut cfg = next_cfg.expect("Applied sets the config");
                 tracing::info!("config {} changed — applied", cfg.path.display());
-                crate::commands::log_warnings(&cfg);
+                config::check_handoff_repo(&mut cfg, crate::git::probe);
+                crate::config::log_warnings(&cfg);
                 notifier.configure(&cfg);
                 ctx = Ctx::new(cfg, "watchdog");
-                ctx.events = ctx.events.with_notifier(notifier.clone());
+                ctx.events = ctx.events.with_sink(notifier.clone());
                 ctx.events.emit("config-applied", json!({}));
             }
             Refresh::Invalid { error, first } => {

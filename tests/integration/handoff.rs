@@ -445,6 +445,14 @@ fn a_handoff_repo_that_is_missing_not_git_or_without_origin_is_said_at_load_and_
     };
     let p = warning("does not exist");
     assert!(p.contains("git clone <url>"), "{p}");
+    // `doctor` says it too, as a warning.
+    let (_, out, _) = t.run(&["doctor"]);
+    assert!(
+        out.lines().any(|l| l.starts_with("warn")
+            && l.contains("[loop.handoff] repo")
+            && l.contains("does not exist")),
+        "{out}"
+    );
     std::fs::create_dir_all(t.path().join("handoff")).unwrap();
     warning("is not a git repository");
     git(&t.path().join("handoff"), &["init", "-q"]);
