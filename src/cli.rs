@@ -52,6 +52,7 @@ impl Command {
             Command::Selftest(args) => Some(&args.config),
             Command::Events(args) => Some(&args.config),
             Command::PipeLog { .. }
+            | Command::Signal { .. }
             | Command::Init { .. }
             | Command::Presets { .. }
             | Command::Completions { .. }
@@ -194,6 +195,16 @@ pub enum Command {
     /// Show the fleet's events (starts, restarts and why, limits, typed messages, handoffs,
     /// phase moves), one readable line each, from log_dir/events.jsonl.
     Events(EventsArgs),
+    /// Internal: the command a CLI's hook runs (`hooks = "claude"`). Appends one line for
+    /// EVENT, from the hook's JSON input on stdin, to FILE (log_dir/state/signals-<session>.jsonl).
+    /// Prints nothing; always exits 0.
+    #[command(hide = true)]
+    Signal {
+        /// The session's signals file
+        file: PathBuf,
+        /// The hook event (SessionStart, UserPromptSubmit, Stop, StopFailure, Notification, ...)
+        event: String,
+    },
     /// Internal: the session-log writer that tmux's pipe-pane runs. Copies stdin into FILE,
     /// rotating it at MAX_BYTES and keeping KEEP old files, until stdin closes.
     #[command(hide = true)]

@@ -75,6 +75,10 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             logs::run(&load(config, "logs")?, name.as_deref(), lines, follow, raw).await
         }
         Command::Events(args) => events::run(&load(config, "events")?, &args).await,
+        Command::Signal { file, event } => {
+            crate::state::signals::record_stdin(&file, &event);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::PipeLog {
             file,
             max_bytes,

@@ -215,6 +215,7 @@ const ENTRY_KEYS: &[&str] = &[
 const BACKEND_KEYS: &[&str] = &[
     "bin",
     "prompt_delivery",
+    "hooks",
     "flags",
     "model_flag",
     "supports_resume",

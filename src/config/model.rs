@@ -248,6 +248,28 @@ impl Delivery {
     }
 }
 
+/// Which hooks a backend's CLI is started with (`hooks`): structured signals beside the
+/// screen, appended to `log_dir/state/signals-<session>.jsonl` by `agents signal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hooks {
+    /// None: the screen is the only signal (the default, and any CLI without hooks).
+    None,
+    /// Claude Code (2.1.x): a per-launch settings file with command hooks, passed as
+    /// `--settings <file>` (an `arg` backend); the user's own settings are never touched.
+    Claude,
+}
+
+impl Hooks {
+    pub const VALID: &'static [&'static str] = &["none", "claude"];
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "none" => Some(Self::None),
+            "claude" => Some(Self::Claude),
+            _ => None,
+        }
+    }
+}
+
 /// `[backend.NAME]`: how to run one agent CLI and how to read its screen.
 #[derive(Debug, Clone)]
 pub struct Backend {
@@ -255,6 +277,8 @@ pub struct Backend {
     /// Program (arg, ping) or command template (exec), split into words like a shell would.
     pub bin: String,
     pub delivery: Delivery,
+    /// The hooks the CLI is started with (`hooks`, default none).
+    pub hooks: Hooks,
     pub flags: String,
     pub model_flag: String,
     pub supports_resume: bool,

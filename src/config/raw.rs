@@ -292,6 +292,12 @@ pub struct RawBackend {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(schema_with = "delivery_schema")]
     pub prompt_delivery: Option<SStr>,
+    /// `claude`: start the CLI with a per-launch settings file (`--settings`) whose hooks
+    /// record its turns, limits and questions in log_dir/state/signals-<session>.jsonl;
+    /// `none` (default): the screen only. An `arg` backend only.
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    #[schemars(schema_with = "hooks_schema")]
+    pub hooks: Option<SStr>,
     /// Extra arguments (`arg`).
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
@@ -418,6 +424,7 @@ impl RawBackend {
         merge!(
             bin,
             prompt_delivery,
+            hooks,
             flags,
             model_flag,
             supports_resume,
@@ -610,6 +617,10 @@ fn watch_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 
 fn delivery_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     one_of(super::model::Delivery::VALID)
+}
+
+fn hooks_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    one_of(super::model::Hooks::VALID)
 }
 
 /// The JSON Schema of `agents.toml`, derived from these types: every table and key the loader

@@ -872,6 +872,30 @@ fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -
         Delivery::VALID,
     )
     .unwrap_or(Delivery::Arg);
+    let hooks = one_of(
+        v,
+        &label,
+        "hooks",
+        b.hooks.as_ref(),
+        Hooks::parse,
+        Hooks::VALID,
+    )
+    .unwrap_or(Hooks::None);
+    if hooks == Hooks::Claude
+        && delivery != Delivery::Arg
+        && let Some(h) = &b.hooks
+    {
+        v.err(
+            Problem::new(format!(
+                "{label}: hooks = \"claude\" needs prompt_delivery = \"arg\""
+            ))
+            .at(Some(sp(h)))
+            .help(
+                "the hooks reach Claude Code as `--settings <file>` on its command line, which \
+                 only an `arg` backend builds; set hooks = \"none\" or prompt_delivery = \"arg\"",
+            ),
+        );
+    }
     let bin = match &b.bin {
         Some(x) if !x.get_ref().trim().is_empty() => {
             if shlex::split(x.get_ref()).is_none() {
@@ -921,6 +945,7 @@ fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -
         name: name.to_string(),
         bin,
         delivery,
+        hooks,
         flags: s(&b.flags, ""),
         model_flag: s(&b.model_flag, "--model '{model}'"),
         supports_resume: b.supports_resume.unwrap_or(false),

@@ -9,6 +9,7 @@
 pub mod atomic;
 pub mod lock;
 pub mod manifest;
+pub mod signals;
 
 use std::path::{Path, PathBuf};
 
@@ -183,6 +184,18 @@ impl StateDir {
     /// `state/kickoff-<session>.txt`.
     pub fn kickoff_path(&self, session: &str) -> PathBuf {
         self.dir.join(format!("kickoff-{session}.txt"))
+    }
+
+    /// `state/signals-<session>.jsonl`: the structured signals the session's CLI sent
+    /// through its hooks ([`signals`]).
+    pub fn signals_path(&self, session: &str) -> PathBuf {
+        self.dir.join(format!("signals-{session}.jsonl"))
+    }
+
+    /// `state/hooks-<session>.json`: the settings file with the hooks a `hooks = "claude"`
+    /// session is started with (`--settings`), written at each launch.
+    pub fn hook_settings_path(&self, session: &str) -> PathBuf {
+        self.dir.join(format!("hooks-{session}.json"))
     }
 
     /// The resume id in `state/<agent>.id`, if present and non-empty.

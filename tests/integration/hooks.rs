@@ -1,0 +1,153 @@
+//! Issue 14 item 1: a `hooks = "claude"` backend is started with a per-launch settings file
+//! (`--settings log_dir/state/hooks-<session>.json`) whose hooks run `agents signal`, which
+//! appends one line per event to `log_dir/state/signals-<session>.jsonl`. The CLI here is a
+//! stand-in that reads the settings file and runs its hook commands through `sh -c` with
+//! the JSON input on stdin, as Claude Code 2.1.330 does (the real CLI: tests/e2e/claude).
+
+use serde_json::Value;
+
+use crate::util::*;
+
+/// A stand-in for Claude Code's hooks: `python3 fake.py --settings FILE [flags] PROMPT`.
+/// Fires SessionStart, then UserPromptSubmit and Stop for the prompt and for each line
+/// typed; `/subagent` fires a subagent's Stop (with `agent_id`) before its own; `/limit`
+/// ends the turn with StopFailure `rate_limit`. Writes its argv to argv.json first.
+const FAKE_CLAUDE: &str = r#"import json, subprocess, sys
+args = sys.argv[1:]
+json.dump(args, open("argv.json", "w"))
+hooks = json.load(open(args[args.index("--settings") + 1]))["hooks"]
+def fire(event, **payload):
+    payload.update(session_id="sess-1", transcript_path="/t/sess-1.jsonl", hook_event_name=event)
+    for h in hooks[event][0]["hooks"]:
+        r = subprocess.run(h["command"], shell=True, input=json.dumps(payload).encode(),
+                           capture_output=True)
+        print("hook %s exit %d out %r" % (event, r.returncode, r.stdout + r.stderr), flush=True)
+fire("SessionStart", source="startup")
+def turn(prompt):
+    fire("UserPromptSubmit", prompt=prompt)
+    if prompt == "/subagent":
+        fire("Stop", agent_id="sub-7")
+    if prompt == "/limit":
+        fire("StopFailure", error="rate_limit",
+             last_assistant_message="You've hit your 5-hour limit · resets 2:06pm (UTC)")
+    else:
+        fire("Stop")
+turn(args[-1])
+while True:
+    try:
+        line = input("> ")
+    except EOFError:
+        break
+    turn(line)
+"#;
+
+fn signals(t: &TestEnv) -> Vec<Value> {
+    std::fs::read_to_string(t.path().join(".agents/state/signals-hk-a1.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn events(t: &TestEnv) -> Vec<String> {
+    signals(t)
+        .iter()
+        .map(|s| s["event"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn a_claude_hooks_backend_records_each_turn_through_agents_signal() {
+    let t = TestEnv::new();
+    let fake = t.write("fake-claude.py", FAKE_CLAUDE);
+    t.config(&format!(
+        r#"[defaults]
+session_prefix = "hk-"
+log_dir = ".agents"
+backend = "hooked"
+watch = "heal"
+
+[backend.hooked]
+bin = "python3 {fake}"
+hooks = "claude"
+flags = "--dangerously-skip-permissions"
+
+[watchdog]
+signal_interval = 0.5
+heavy_interval = 1
+
+[[agent]]
+name = "a1"
+prompt = "You are agent 1."
+"#,
+        fake = fake.display()
+    ));
+    up_with(&t, &[]);
+    assert!(
+        wait_until(10.0, || events(&t).len() >= 3),
+        "{:?}\n{}",
+        signals(&t),
+        t.pane("hk-a1")
+    );
+    // The hooks file of this launch, on the command line before the flags and the prompt.
+    let settings = t.path().join(".agents/state/hooks-hk-a1.json");
+    let argv: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(t.path().join("argv.json")).unwrap())
+            .unwrap();
+    let at = argv
+        .iter()
+        .position(|a| a == "--settings")
+        .expect("--settings");
+    assert_eq!(
+        std::path::Path::new(&argv[at + 1]).canonicalize().unwrap(),
+        settings.canonicalize().unwrap()
+    );
+    assert_eq!(argv.last().unwrap(), "You are agent 1.");
+    assert_eq!(events(&t), ["SessionStart", "UserPromptSubmit", "Stop"]);
+    let s = signals(&t);
+    assert_eq!(s[0]["session_id"], "sess-1");
+    assert_eq!(s[0]["transcript_path"], "/t/sess-1.jsonl");
+    assert_eq!(s[0]["source"], "startup");
+    // Every hook ran quietly and exited 0 (its output would join the conversation).
+    let pane = t.pane("hk-a1");
+    assert_eq!(pane.matches("exit 0 out b''").count(), 3, "{pane}");
+
+    let (code, _, err) = t.run(&["send", "a1", "please read PLAN.md"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(5.0, || events(&t).len() >= 5),
+        "{:?}",
+        events(&t)
+    );
+    assert_eq!(events(&t)[3..], ["UserPromptSubmit", "Stop"]);
+    let text = std::fs::read_to_string(t.path().join(".agents/state/signals-hk-a1.jsonl")).unwrap();
+    assert!(!text.contains("PLAN.md"), "the prompt was copied: {text}");
+
+    // A subagent's Stop says nothing about the agent's own turn: not recorded.
+    let (code, _, err) = t.run(&["send", "a1", "/subagent"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(5.0, || events(&t).len() >= 7),
+        "{:?}",
+        events(&t)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(events(&t)[5..], ["UserPromptSubmit", "Stop"]);
+    assert!(t.pane("hk-a1").contains("hook Stop exit 0"));
+
+    // A plan limit ends the turn with StopFailure and the CLI's own words.
+    let (code, _, err) = t.run(&["send", "a1", "/limit"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(5.0, || events(&t).len() >= 9),
+        "{:?}",
+        events(&t)
+    );
+    let last = signals(&t).pop().unwrap();
+    assert_eq!(last["event"], "StopFailure");
+    assert_eq!(last["error"], "rate_limit");
+    assert_eq!(
+        last["last_assistant_message"],
+        "You've hit your 5-hour limit · resets 2:06pm (UTC)"
+    );
+}
