@@ -189,6 +189,10 @@ pub enum Command {
         /// Print the pane output as it was written (escape sequences, `\r` redraws)
         #[arg(long)]
         raw: bool,
+        /// For an agent whose hooks name its transcript (`hooks = "claude"`): show the pane
+        /// output, not the conversation
+        #[arg(long)]
+        screen: bool,
         #[command(flatten)]
         config: ConfigArg,
     },

@@ -68,11 +68,13 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             follow,
             no_follow,
             raw,
+            screen,
             ..
         } => {
             use std::io::IsTerminal as _;
             let follow = logs::follows(follow, no_follow, std::io::stdout().is_terminal());
-            logs::run(&load(config, "logs")?, name.as_deref(), lines, follow, raw).await
+            let view = logs::View::of(raw, screen);
+            logs::run(&load(config, "logs")?, name.as_deref(), lines, follow, view).await
         }
         Command::Events(args) => events::run(&load(config, "events")?, &args).await,
         Command::Signal { file, event } => {

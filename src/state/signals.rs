@@ -133,6 +133,26 @@ pub fn last(file: &Path) -> Option<Signal> {
         .find_map(|l| serde_json::from_str(l).ok())
 }
 
+/// The transcript the newest signal in `file` that names one names (Claude Code's
+/// SessionStart and every later hook carry `transcript_path`), read from the file's tail.
+pub fn transcript(file: &Path) -> Option<std::path::PathBuf> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut f = std::fs::File::open(file).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)))
+        .ok()?;
+    let mut tail = Vec::new();
+    f.read_to_end(&mut tail).ok()?;
+    String::from_utf8_lossy(&tail).lines().rev().find_map(|l| {
+        let s: Signal = serde_json::from_str(l).ok()?;
+        s.fields
+            .get("transcript_path")
+            .and_then(|p| p.as_str())
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +211,37 @@ mod tests {
         assert_eq!(last(&f).unwrap().event, "UserPromptSubmit");
         assert!(std::fs::metadata(&f).unwrap().len() < 1000);
         assert!(d.path().join("state/signals-a.jsonl.1").exists());
+    }
+
+    #[test]
+    fn the_newest_transcript_named_is_the_one() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("s.jsonl");
+        assert_eq!(transcript(&f), None);
+        append(
+            &f,
+            &line(
+                "SessionStart",
+                br#"{"transcript_path":"/t/1.jsonl"}"#,
+                1.0,
+                TS,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        append(&f, &line("Stop", b"{}", 2.0, TS).unwrap()).unwrap();
+        assert_eq!(transcript(&f).unwrap(), Path::new("/t/1.jsonl"));
+        append(
+            &f,
+            &line(
+                "SessionStart",
+                br#"{"transcript_path":"/t/2.jsonl"}"#,
+                3.0,
+                TS,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(transcript(&f).unwrap(), Path::new("/t/2.jsonl"));
     }
 }

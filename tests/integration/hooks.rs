@@ -12,12 +12,19 @@ use crate::util::*;
 /// Fires SessionStart, then UserPromptSubmit and Stop for the prompt and for each line
 /// typed; `/subagent` fires a subagent's Stop (with `agent_id`) before its own; `/limit`
 /// ends the turn with StopFailure `rate_limit`. Writes its argv to argv.json first.
-const FAKE_CLAUDE: &str = r#"import json, subprocess, sys
+const FAKE_CLAUDE: &str = r#"import json, os, subprocess, sys
 args = sys.argv[1:]
 json.dump(args, open("argv.json", "w"))
 hooks = json.load(open(args[args.index("--settings") + 1]))["hooks"]
+# Its transcript, as Claude Code 2.1.330 writes one (a record per message, other records between).
+transcript = os.path.abspath("sess-1.jsonl")
+def record(kind, content):
+    with open(transcript, "a") as t:
+        t.write(json.dumps({"type": "mode", "mode": "normal"}) + "\n")
+        t.write(json.dumps({"type": kind, "timestamp": "2026-12-05T07:00:00.000Z",
+                            "message": {"role": kind, "content": content}}) + "\n")
 def fire(event, **payload):
-    payload.update(session_id="sess-1", transcript_path="/t/sess-1.jsonl", hook_event_name=event)
+    payload.update(session_id="sess-1", transcript_path=transcript, hook_event_name=event)
     for h in hooks[event][0]["hooks"]:
         r = subprocess.run(h["command"], shell=True, input=json.dumps(payload).encode(),
                            capture_output=True)
@@ -25,6 +32,8 @@ def fire(event, **payload):
 fire("SessionStart", source="startup")
 def turn(prompt):
     fire("UserPromptSubmit", prompt=prompt)
+    record("user", prompt)
+    record("assistant", [{"type": "text", "text": "Reply to: " + prompt + "\nSecond line."}])
     if prompt == "/subagent":
         fire("Stop", agent_id="sub-7")
     if prompt == "/limit":
@@ -106,7 +115,14 @@ prompt = "You are agent 1."
     assert_eq!(events(&t), ["SessionStart", "UserPromptSubmit", "Stop"]);
     let s = signals(&t);
     assert_eq!(s[0]["session_id"], "sess-1");
-    assert_eq!(s[0]["transcript_path"], "/t/sess-1.jsonl");
+    assert!(
+        s[0]["transcript_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("/sess-1.jsonl"),
+        "{}",
+        s[0]
+    );
     assert_eq!(s[0]["source"], "startup");
     // Every hook ran quietly and exited 0 (its output would join the conversation).
     let pane = t.pane("hk-a1");
@@ -149,5 +165,80 @@ prompt = "You are agent 1."
     assert_eq!(
         last["last_assistant_message"],
         "You've hit your 5-hour limit · resets 2:06pm (UTC)"
+    );
+}
+
+/// Issue 14 item 5: `agents logs NAME` of an agent whose hooks named its transcript shows the
+/// conversation (not the last frame of its screen), honours `-n` and follows it with `-f`;
+/// `--screen` shows the pane output as for any other agent.
+#[test]
+fn logs_of_a_hooked_agent_show_its_conversation() {
+    let t = TestEnv::new();
+    let fake = t.write("fake-claude.py", FAKE_CLAUDE);
+    t.config(&format!(
+        r#"[defaults]
+session_prefix = "hk-"
+log_dir = ".agents"
+backend = "hooked"
+
+[backend.hooked]
+bin = "python3 {fake}"
+hooks = "claude"
+
+[[agent]]
+name = "a1"
+prompt = "You are agent 1."
+"#,
+        fake = fake.display()
+    ));
+    up_with(&t, &[]);
+    assert!(
+        wait_until(10.0, || events(&t).len() >= 3),
+        "{:?}",
+        signals(&t)
+    );
+    let (code, out, err) = t.run(&["logs", "a1", "--no-follow"]);
+    assert_eq!(code, 0, "{err}");
+    let want = [
+        "user      You are agent 1.",
+        "assistant Reply to: You are agent 1.",
+        "          Second line.",
+    ];
+    let got: Vec<&str> = out.lines().map(|l| l.get(9..).unwrap_or(l)).collect();
+    assert_eq!(got, want, "{out}");
+    let (_, out, _) = t.run(&["logs", "a1", "--no-follow", "-n", "1"]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.ends_with("Second line.\n"), "{out}");
+    // The screen: the hooks' own lines the stand-in prints, which the conversation leaves out.
+    let (code, out, err) = t.run(&["logs", "a1", "--no-follow", "--screen"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("hook SessionStart exit 0"), "{out}");
+
+    let mut follow = Guarded::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_agents"))
+            .current_dir(t.path())
+            .env("AGENTS_TMUX_SOCKET", &t.socket)
+            .env("TMUX_TMPDIR", &t.tmux_tmpdir)
+            .env_remove("TMUX")
+            .args(["logs", "a1", "-f", "-n", "0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (code, _, err) = t.run(&["send", "a1", "what next?"]);
+    assert_eq!(code, 0, "{err}");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(follow.try_wait().unwrap().is_none(), "logs -f exited");
+    let out = follow.kill_output();
+    let out = String::from_utf8_lossy(&out.stdout);
+    let got: Vec<&str> = out.lines().map(|l| l.get(9..).unwrap_or(l)).collect();
+    assert_eq!(
+        got,
+        [
+            "user      what next?",
+            "assistant Reply to: what next?",
+            "          Second line."
+        ],
+        "{out}"
     );
 }

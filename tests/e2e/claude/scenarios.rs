@@ -268,6 +268,20 @@ fn hooks_record_each_turn_and_a_limit_and_leave_the_users_settings(cli: &Install
             names(&s)
         ));
     }
+    // `agents logs` shows the conversation from the transcript the hooks named.
+    let (code, out, err) = f.agents(&["logs", AGENT, "--no-follow", "-n", "50"]);
+    if code != 0
+        || !out
+            .lines()
+            .any(|l| l.ends_with(&format!("user      {text}")))
+    {
+        f.fail(&format!(
+            "agents logs does not show the sent turn ({code}): {out}{err}"
+        ));
+    }
+    if !out.lines().any(|l| l.contains(" assistant ")) {
+        f.fail(&format!("agents logs shows no reply: {out}"));
+    }
     let (_, reset) = hit_the_limit(&f);
     f.wait_for(30.0, "StopFailure of the limited turn", || {
         names(&signal_events(&f)).contains(&"StopFailure")
@@ -288,6 +302,17 @@ fn hooks_record_each_turn_and_a_limit_and_leave_the_users_settings(cli: &Install
         "the limit resets at {reset}; its words: {}",
         fail["last_assistant_message"]
     ));
+    // The limit in the conversation: the CLI's error message, as an `error` line.
+    let (_, out, _) = f.agents(&["logs", AGENT, "--no-follow", "-n", "3"]);
+    f.log(&format!("agents logs -n 3 after the limit:\n{out}"));
+    if !out
+        .lines()
+        .any(|l| l.contains(" error     ") && l.contains("limit"))
+    {
+        f.fail(&format!(
+            "agents logs does not show the limit as an error: {out}"
+        ));
+    }
     if std::fs::read(&users).unwrap_or_default() != before {
         f.fail("the user's ~/.claude/settings.json changed");
     }
