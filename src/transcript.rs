@@ -159,7 +159,12 @@ mod tests {
         render(line)
             .into_iter()
             .map(|l| match l.get(..8) {
-                Some(t) if t.chars().nth(2) == Some(':') => format!("HH:MM:SS{}", &l[8..]),
+                Some(t)
+                    if t.starts_with(|c: char| c.is_ascii_digit())
+                        && t.chars().nth(2) == Some(':') =>
+                {
+                    format!("HH:MM:SS{}", &l[8..])
+                }
                 _ => l,
             })
             .collect()
