@@ -53,6 +53,7 @@ impl Command {
             Command::Events(args) => Some(&args.config),
             Command::PipeLog { .. }
             | Command::Signal { .. }
+            | Command::Statusline { .. }
             | Command::Init { .. }
             | Command::Presets { .. }
             | Command::Completions { .. }
@@ -208,6 +209,18 @@ pub enum Command {
         file: PathBuf,
         /// The hook event (SessionStart, UserPromptSubmit, Stop, StopFailure, Notification, ...)
         event: String,
+    },
+    /// Internal: the status line command of a `hooks = "claude"` session. Records the plan
+    /// usage in the CLI's JSON on stdin to FILE (log_dir/state/usage-<session>.json), then
+    /// prints what COMMAND (the user's own status line) prints for the same input. Always
+    /// exits 0.
+    #[command(hide = true)]
+    Statusline {
+        /// The session's usage file
+        file: PathBuf,
+        /// The user's own status line command (run with `sh -c`, the same stdin)
+        #[arg(long, value_name = "COMMAND")]
+        then: Option<String>,
     },
     /// Internal: the session-log writer that tmux's pipe-pane runs. Copies stdin into FILE,
     /// rotating it at MAX_BYTES and keeping KEEP old files, until stdin closes.

@@ -15,6 +15,7 @@ pub mod schema;
 pub mod selftest;
 pub mod send;
 pub mod status;
+pub mod statusline;
 pub mod up;
 pub mod watchdog;
 
@@ -77,6 +78,10 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             logs::run(&load(config, "logs")?, name.as_deref(), lines, follow, view).await
         }
         Command::Events(args) => events::run(&load(config, "events")?, &args).await,
+        Command::Statusline { file, then } => {
+            statusline::run(&file, then.as_deref());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Signal { file, event } => {
             crate::state::signals::record_stdin(&file, &event);
             Ok(ExitCode::SUCCESS)

@@ -33,14 +33,25 @@ pub const EVENTS: &[&str] = &[
 const TIMEOUT_SECS: u32 = 10;
 
 /// The settings JSON (pretty, with a final newline) whose hooks run `exe signal <signals>
-/// <Event>` for each of [`EVENTS`].
-pub fn claude_settings(exe: &Path, signals: &Path) -> String {
-    let q = |p: &Path| {
-        shlex::try_quote(&p.to_string_lossy())
+/// <Event>` for each of [`EVENTS`], and whose status line runs `exe statusline <usage>`,
+/// which records the plan usage the CLI reports and prints what the user's own status line
+/// command (`user_status_line`, see [`user_status_line`]) prints, if they have one.
+pub fn claude_settings(
+    exe: &Path,
+    signals: &Path,
+    usage: &Path,
+    user_status_line: Option<&serde_json::Value>,
+) -> String {
+    let q = |p: &str| {
+        shlex::try_quote(p)
             .map(|c| c.into_owned())
             .unwrap_or_else(|_| "false".into())
     };
-    let (exe, signals) = (q(exe), q(signals));
+    let (exe, signals, usage) = (
+        q(&exe.to_string_lossy()),
+        q(&signals.to_string_lossy()),
+        q(&usage.to_string_lossy()),
+    );
     let hooks: serde_json::Map<String, serde_json::Value> = EVENTS
         .iter()
         .map(|ev| {
@@ -53,10 +64,41 @@ pub fn claude_settings(exe: &Path, signals: &Path) -> String {
             ((*ev).to_string(), entry)
         })
         .collect();
-    let mut s =
-        serde_json::to_string_pretty(&serde_json::json!({ "hooks": hooks })).unwrap_or_default();
+    let mut status = format!("{exe} statusline {usage}");
+    let mut line = serde_json::json!({ "type": "command" });
+    if let Some(user) = user_status_line {
+        if let Some(cmd) = user["command"].as_str() {
+            status.push_str(&format!(" --then {}", q(cmd)));
+        }
+        if let Some(p) = user.get("padding") {
+            line["padding"] = p.clone();
+        }
+    }
+    line["command"] = format!("{status} 2>/dev/null || true").into();
+    let mut s = serde_json::to_string_pretty(&serde_json::json!({
+        "hooks": hooks,
+        "statusLine": line,
+    }))
+    .unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// The status line the CLI would run without ours (`--settings` wins over every settings
+/// file but the managed one): the `statusLine` of a command type from, first found,
+/// `<dir>/.claude/settings.local.json`, `<dir>/.claude/settings.json`,
+/// `<home>/.claude/settings.json`. A file that cannot be read or parsed is skipped.
+pub fn user_status_line(dir: &Path, home: Option<&Path>) -> Option<serde_json::Value> {
+    let files = [
+        Some(dir.join(".claude/settings.local.json")),
+        Some(dir.join(".claude/settings.json")),
+        home.map(|h| h.join(".claude/settings.json")),
+    ];
+    files.into_iter().flatten().find_map(|f| {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).ok()?).ok()?;
+        let line = v.get("statusLine")?;
+        (line["type"] == "command" && line["command"].is_string()).then(|| line.clone())
+    })
 }
 
 /// The running `agents` binary, for the hooks to call: `/proc/self/exe`'s target without
@@ -80,6 +122,8 @@ mod tests {
         let s = claude_settings(
             Path::new("/opt/my agents/agents"),
             Path::new("/l/state/signals-t-a.jsonl"),
+            Path::new("/l/state/usage-t-a.json"),
+            None,
         );
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         let hooks = v["hooks"].as_object().unwrap();
@@ -99,7 +143,12 @@ mod tests {
     #[test]
     fn the_hook_command_runs_in_a_shell_and_exits_0_when_the_binary_is_gone() {
         let d = tempfile::tempdir().unwrap();
-        let s = claude_settings(&d.path().join("missing"), &d.path().join("s.jsonl"));
+        let s = claude_settings(
+            &d.path().join("missing"),
+            &d.path().join("s.jsonl"),
+            &d.path().join("u.json"),
+            None,
+        );
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         let cmd = v["hooks"]["Stop"][0]["hooks"][0]["command"]
             .as_str()
@@ -110,5 +159,54 @@ mod tests {
             .unwrap();
         assert!(out.status.success());
         assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+        let cmd = v["statusLine"]["command"].as_str().unwrap();
+        let out = std::process::Command::new("sh")
+            .args(["-c", cmd])
+            .output()
+            .unwrap();
+        assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn the_status_line_records_usage_then_runs_the_users_own_first_found() {
+        let d = tempfile::tempdir().unwrap();
+        let (dir, home) = (d.path().join("w"), d.path().join("h"));
+        assert_eq!(user_status_line(&dir, Some(&home)), None);
+        std::fs::create_dir_all(home.join(".claude")).unwrap();
+        std::fs::write(
+            home.join(".claude/settings.json"),
+            r#"{"statusLine":{"type":"command","command":"echo home","padding":0}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            user_status_line(&dir, Some(&home)).unwrap()["command"],
+            "echo home"
+        );
+        std::fs::create_dir_all(dir.join(".claude")).unwrap();
+        std::fs::write(dir.join(".claude/settings.json"), "{ not json").unwrap();
+        assert_eq!(
+            user_status_line(&dir, Some(&home)).unwrap()["command"],
+            "echo home"
+        );
+        std::fs::write(
+            dir.join(".claude/settings.local.json"),
+            r#"{"statusLine":{"type":"command","command":"echo 'it''s mine'"}}"#,
+        )
+        .unwrap();
+        let user = user_status_line(&dir, Some(&home)).unwrap();
+        assert_eq!(user["command"], "echo 'it''s mine'");
+        let s = claude_settings(
+            Path::new("/a"),
+            Path::new("/s"),
+            Path::new("/u"),
+            Some(&user),
+        );
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        let cmd = v["statusLine"]["command"].as_str().unwrap();
+        assert_eq!(
+            shlex::split(cmd).unwrap()[..5],
+            ["/a", "statusline", "/u", "--then", "echo 'it''s mine'"]
+        );
+        assert_eq!(v["statusLine"].get("padding"), None);
     }
 }

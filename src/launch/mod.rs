@@ -115,7 +115,7 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
     } else {
         None
     };
-    let settings = hook_settings(ctx, backend, &agent.session);
+    let settings = hook_settings(ctx, backend, &agent.session, &agent.dir);
     let cmd = command::build(
         backend,
         &command::LaunchInputs {
@@ -204,12 +204,14 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
 }
 
 /// For a `hooks = "claude"` backend: the session's hooks file (`state/hooks-<session>.json`)
-/// and its text ([`hooks::claude_settings`]); `None` for other backends, or when the running
+/// and its text ([`hooks::claude_settings`], chaining the status line the user has for the
+/// agent's `dir`, from `$HOME`); `None` for other backends, or when the running
 /// binary cannot be found (logged; the session then runs on its screen alone).
 fn hook_settings(
     ctx: &Ctx,
     backend: &crate::config::Backend,
     session: &str,
+    dir: &std::path::Path,
 ) -> Option<(std::path::PathBuf, String)> {
     if backend.hooks != crate::config::Hooks::Claude {
         return None;
@@ -218,7 +220,14 @@ fn hook_settings(
         tracing::warn!("{session}: the agents binary cannot be found; starting without hooks");
         return None;
     };
-    let text = hooks::claude_settings(&exe, &ctx.state.signals_path(session));
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let user = hooks::user_status_line(dir, home.as_deref());
+    let text = hooks::claude_settings(
+        &exe,
+        &ctx.state.signals_path(session),
+        &ctx.state.usage_path(session),
+        user.as_ref(),
+    );
     Some((ctx.state.hook_settings_path(session), text))
 }
 

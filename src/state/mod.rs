@@ -10,6 +10,7 @@ pub mod atomic;
 pub mod lock;
 pub mod manifest;
 pub mod signals;
+pub mod usage;
 
 use std::path::{Path, PathBuf};
 
@@ -190,6 +191,12 @@ impl StateDir {
     /// through its hooks ([`signals`]).
     pub fn signals_path(&self, session: &str) -> PathBuf {
         self.dir.join(format!("signals-{session}.jsonl"))
+    }
+
+    /// `state/usage-<session>.json`: the plan usage the session's CLI last reported to its
+    /// status line ([`usage`]).
+    pub fn usage_path(&self, session: &str) -> PathBuf {
+        self.dir.join(format!("usage-{session}.json"))
     }
 
     /// `state/hooks-<session>.json`: the settings file with the hooks a `hooks = "claude"`

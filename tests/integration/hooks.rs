@@ -15,7 +15,8 @@ use crate::util::*;
 const FAKE_CLAUDE: &str = r#"import json, os, subprocess, sys
 args = sys.argv[1:]
 json.dump(args, open("argv.json", "w"))
-hooks = json.load(open(args[args.index("--settings") + 1]))["hooks"]
+settings = json.load(open(args[args.index("--settings") + 1]))
+hooks = settings["hooks"]
 # Its transcript, as Claude Code 2.1.330 writes one (a record per message, other records between).
 transcript = os.path.abspath("sess-1.jsonl")
 def record(kind, content):
@@ -41,6 +42,12 @@ def turn(prompt):
              last_assistant_message="You've hit your 5-hour limit · resets 2:06pm (UTC)")
     else:
         fire("Stop")
+    # The status line after each reply, as 2.1.330 runs it (its JSON on stdin).
+    line = {"model": {"display_name": "Sonnet 5.5"}, "context_window": {"used_percentage": 7},
+            "rate_limits": {"five_hour": {"used_percentage": 93, "resets_at": 1796474605}}}
+    r = subprocess.run(settings["statusLine"]["command"], shell=True,
+                       input=json.dumps(line).encode(), capture_output=True)
+    print("status line: %r" % r.stdout, flush=True)
 turn(args[-1])
 while True:
     try:
@@ -69,6 +76,11 @@ fn events(t: &TestEnv) -> Vec<String> {
 fn a_claude_hooks_backend_records_each_turn_through_agents_signal() {
     let t = TestEnv::new();
     let fake = t.write("fake-claude.py", FAKE_CLAUDE);
+    // The user's own status line for the project: still shown, after ours recorded the usage.
+    t.write(
+        ".claude/settings.json",
+        r#"{"statusLine": {"type": "command", "command": "cat >/dev/null; echo my own line"}}"#,
+    );
     t.config(&format!(
         r#"[defaults]
 session_prefix = "hk-"
@@ -127,6 +139,22 @@ prompt = "You are agent 1."
     // Every hook ran quietly and exited 0 (its output would join the conversation).
     let pane = t.pane("hk-a1");
     assert_eq!(pane.matches("exit 0 out b''").count(), 3, "{pane}");
+    // The status line recorded the plan usage and printed the user's own line.
+    assert!(
+        wait_until(5.0, || t
+            .pane("hk-a1")
+            .contains("status line: b'my own line\\n'")),
+        "{}",
+        t.pane("hk-a1")
+    );
+    let usage: Value = serde_json::from_str(
+        &std::fs::read_to_string(t.path().join(".agents/state/usage-hk-a1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(usage["windows"][0]["name"], "5h");
+    assert_eq!(usage["windows"][0]["used_percentage"], 93.0);
+    assert_eq!(usage["windows"][0]["resets_at"], 1796474605);
+    assert_eq!(usage["context_percentage"], 7.0);
 
     let (code, _, err) = t.run(&["send", "a1", "please read PLAN.md"]);
     assert_eq!(code, 0, "{err}");

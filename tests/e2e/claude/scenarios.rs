@@ -302,6 +302,22 @@ fn hooks_record_each_turn_and_a_limit_and_leave_the_users_settings(cli: &Install
         "the limit resets at {reset}; its words: {}",
         fail["last_assistant_message"]
     ));
+    // The plan usage the CLI gave its status line (ours), for `status`.
+    let usage =
+        f.t.path()
+            .join(format!(".agents/state/usage-{}.json", session()));
+    let read = || -> Value {
+        serde_json::from_slice(&std::fs::read(&usage).unwrap_or_default()).unwrap_or_default()
+    };
+    f.wait_for(
+        15.0,
+        "the 5-hour window full until the reset in the usage",
+        || {
+            let w = &read()["windows"][0];
+            w["name"] == "5h" && w["used_percentage"] == 100.0 && w["resets_at"] == reset
+        },
+    );
+    f.log(&format!("usage after the limit: {}", read()));
     // The limit in the conversation: the CLI's error message, as an `error` line.
     let (_, out, _) = f.agents(&["logs", AGENT, "--no-follow", "-n", "3"]);
     f.log(&format!("agents logs -n 3 after the limit:\n{out}"));
