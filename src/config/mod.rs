@@ -236,6 +236,7 @@ const BACKEND_KEYS: &[&str] = &[
     "region",
     "stall_nudge",
     "stop_keys",
+    "answers",
     "stop_timeout",
     "footer_ui",
     "log_grace",

@@ -270,6 +270,15 @@ impl Hooks {
     }
 }
 
+/// One entry of a backend's `answers`: a dialog the watchdog answers by an option's label.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Matches the dialog's screen (the read region): this entry applies.
+    pub when: Pattern,
+    /// Matches the label of the option to pick (without its marker and number).
+    pub choose: Pattern,
+}
+
 /// `[backend.NAME]`: how to run one agent CLI and how to read its screen.
 #[derive(Debug, Clone)]
 pub struct Backend {
@@ -313,6 +322,9 @@ pub struct Backend {
     /// Matches the wait option of a limit chooser (Claude Code 2.1.330: `1. Stop and wait
     /// for limit to reset`); the watchdog presses the option's number.
     pub choice_re: Option<Pattern>,
+    /// Dialogs the watchdog answers by label (`answers`, opt-in; empty: none, every dialog
+    /// is reported and left to a person).
+    pub answers: Vec<Answer>,
     /// How many bottom lines of the pane are read (default 25; 10 for `footer_ui`).
     pub region: usize,
     /// Typed into an agent idle for `stall_idle` (`heal+stall`).

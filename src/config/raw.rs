@@ -279,6 +279,16 @@ impl<'de> Deserialize<'de> for RawCommand {
     }
 }
 
+/// One entry of `answers`: `{ when = "<regex>", choose = "<regex>" }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAnswer {
+    /// Regex over the screen of a dialog: this answer applies.
+    pub when: String,
+    /// Regex over the options' labels (without marker and number): the option picked.
+    pub choose: String,
+}
+
 /// `[backend.NAME]`, or a built-in preset (`src/presets/NAME.toml`, the same keys).
 #[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
 pub struct RawBackend {
@@ -379,6 +389,12 @@ pub struct RawBackend {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<Vec<String>>")]
     pub stop_keys: Option<Spanned<Vec<String>>>,
+    /// Dialogs the watchdog answers (opt-in): when a dialog on screen matches `when`, it
+    /// presses the number of (or moves to) the option whose label matches `choose`, once per
+    /// appearance. Default none: a dialog is reported and left alone.
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    #[schemars(with = "Option<Vec<RawAnswer>>")]
+    pub answers: Option<Spanned<Vec<RawAnswer>>>,
     /// Seconds the CLI gets to exit after stop_keys. Default 10.
     #[serde(default, deserialize_with = "lenient")]
     pub stop_timeout: Option<Seconds>,
@@ -445,6 +461,7 @@ impl RawBackend {
             region,
             stall_nudge,
             stop_keys,
+            answers,
             stop_timeout,
             footer_ui,
             log_grace,

@@ -838,6 +838,34 @@ fn rule_field(
     }
 }
 
+/// A backend's `answers`: each `when` and `choose` checked as a regex; an error names the
+/// entry (`answers[2].choose`).
+fn answers(label: &str, raw: Option<&Spanned<Vec<RawAnswer>>>, v: &mut V) -> Vec<Answer> {
+    let Some(raw) = raw else {
+        return vec![];
+    };
+    let mut out = vec![];
+    for (i, a) in raw.get_ref().iter().enumerate() {
+        let mut pattern = |key: &str, src: &str| match Pattern::new(src) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                v.err(
+                    Problem::new(format!("{label}: answers[{i}].{key} is not a valid regex: {e}"))
+                        .at(Some(sp(raw)))
+                        .help("the syntax is Rust's `regex` crate (like Python's re, without look-around or backreferences)"),
+                );
+                None
+            }
+        };
+        let when = pattern("when", &a.when);
+        let choose = pattern("choose", &a.choose);
+        if let (Some(when), Some(choose)) = (when, choose) {
+            out.push(Answer { when, choose });
+        }
+    }
+    out
+}
+
 /// What a stalled agent is told when `stall_nudge` is not set.
 pub const DEFAULT_STALL_NUDGE: &str =
     "You have been idle for a while. Re-check your task and status files, then continue.";
@@ -926,6 +954,7 @@ fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -
     );
     let resumed_re = rule_field(&label, "resumed_re", &b.resumed_re, &preset.resumed_re, v);
     let choice_re = rule_field(&label, "choice_re", &b.choice_re, &preset.choice_re, v);
+    let answers = answers(&label, b.answers.as_ref(), v);
     let footer_ui = b.footer_ui.unwrap_or(false);
     let region = int_in(
         v,
@@ -974,6 +1003,7 @@ fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -
         continue_re,
         resumed_re,
         choice_re,
+        answers,
         region,
         stall_nudge: s(&b.stall_nudge, DEFAULT_STALL_NUDGE),
         stop_keys: match &b.stop_keys {

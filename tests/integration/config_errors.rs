@@ -336,6 +336,25 @@ fn invalid_regex_names_backend_key_and_regex_error() {
     );
 }
 
+/// Issue 14 item 4: an `answers` entry whose regex does not compile is named by its index
+/// and key; an unknown key in an entry is refused.
+#[test]
+fn bad_answers_name_the_entry_and_key() {
+    let t = TestEnv::new();
+    let text = basic(
+        "an-",
+        "[backend.x]\nbin = \"x\"\nanswers = [{ when = \"trust\", choose = \"Yes\" }, { when = \"a\", choose = \"(unclosed\" }]\n\n\
+         [backend.y]\nbin = \"y\"\nanswers = [{ when = \"a\", pick = \"b\" }]\n",
+    );
+    t.config(&text);
+    let err = config_error(&t, &["status"]);
+    assert!(
+        err.contains("answers[1].choose is not a valid regex"),
+        "{err}"
+    );
+    assert!(err.contains("pick"), "the unknown key is not named: {err}");
+}
+
 /// Issue 14: `hooks` takes `none` or `claude`, and `claude` only on an `arg` backend (the
 /// hooks reach the CLI as `--settings <file>` on its command line).
 #[test]
