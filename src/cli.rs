@@ -52,6 +52,8 @@ impl Command {
             Command::Selftest(args) => Some(&args.config),
             Command::Events(args) => Some(&args.config),
             Command::PipeLog { .. }
+            | Command::Signal { .. }
+            | Command::Statusline { .. }
             | Command::Init { .. }
             | Command::Presets { .. }
             | Command::Completions { .. }
@@ -188,12 +190,38 @@ pub enum Command {
         /// Print the pane output as it was written (escape sequences, `\r` redraws)
         #[arg(long)]
         raw: bool,
+        /// For an agent whose hooks name its transcript (`hooks = "claude"`): show the pane
+        /// output, not the conversation
+        #[arg(long)]
+        screen: bool,
         #[command(flatten)]
         config: ConfigArg,
     },
     /// Show the fleet's events (starts, restarts and why, limits, typed messages, handoffs,
     /// phase moves), one readable line each, from log_dir/events.jsonl.
     Events(EventsArgs),
+    /// Internal: the command a CLI's hook runs (`hooks = "claude"`). Appends one line for
+    /// EVENT, from the hook's JSON input on stdin, to FILE (log_dir/state/signals-<session>.jsonl).
+    /// Prints nothing; always exits 0.
+    #[command(hide = true)]
+    Signal {
+        /// The session's signals file
+        file: PathBuf,
+        /// The hook event (SessionStart, UserPromptSubmit, Stop, StopFailure, Notification, ...)
+        event: String,
+    },
+    /// Internal: the status line command of a `hooks = "claude"` session. Records the plan
+    /// usage in the CLI's JSON on stdin to FILE (log_dir/state/usage-<session>.json), then
+    /// prints what COMMAND (the user's own status line) prints for the same input. Always
+    /// exits 0.
+    #[command(hide = true)]
+    Statusline {
+        /// The session's usage file
+        file: PathBuf,
+        /// The user's own status line command (run with `sh -c`, the same stdin)
+        #[arg(long, value_name = "COMMAND")]
+        then: Option<String>,
+    },
     /// Internal: the session-log writer that tmux's pipe-pane runs. Copies stdin into FILE,
     /// rotating it at MAX_BYTES and keeping KEEP old files, until stdin closes.
     #[command(hide = true)]

@@ -47,6 +47,7 @@ pub mod state;
 pub mod supervise;
 pub mod termtext;
 pub mod tmux;
+pub mod transcript;
 pub mod typing;
 pub mod watchdog;
 

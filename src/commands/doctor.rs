@@ -192,6 +192,7 @@ pub fn program_problem(cfg: &Config, agent: &Agent) -> Option<String> {
             kickoff_file: Path::new("kickoff.txt"),
             model: None,
             resume_id: None,
+            settings: None,
         },
     );
     let program = cmd.program?;

@@ -1,5 +1,5 @@
-//! `agents logs [NAME] [-n N] [-f | --no-follow] [--raw]` — print the last N lines of a
-//! session log, then follow it as it grows (like `tail -F`: a rotated, truncated or
+//! `agents logs [NAME] [-n N] [-f | --no-follow] [--raw | --screen]` — print the last N
+//! lines of a session log, then follow it as it grows (like `tail -F`: a rotated, truncated or
 //! re-created log is read from its start). Without a name, every session of the config (its
 //! agents, services and watchdog) is followed at once and each line is prefixed with its
 //! name, padded, as overmind and process-compose do.
@@ -34,6 +34,29 @@ const POLL: Duration = Duration::from_millis(250);
 /// Lines of history of one named log by default.
 const DEFAULT_LINES: usize = 20;
 
+/// What `agents logs NAME` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The conversation where the agent's hooks named its transcript, else the session
+    /// log rendered readable.
+    Auto,
+    /// The session log rendered readable (`--screen`).
+    Screen,
+    /// The session log's bytes (`--raw`).
+    Raw,
+}
+
+impl View {
+    /// From the flags `--raw` and `--screen`.
+    pub fn of(raw: bool, screen: bool) -> Self {
+        match (raw, screen) {
+            (true, _) => View::Raw,
+            (_, true) => View::Screen,
+            _ => View::Auto,
+        }
+    }
+}
+
 /// Runs the verb. `follow`: see [`follows`]. `lines` is `-n` (`None`: 20 for one log;
 /// without a name, 0 while following and 20 otherwise). Ends when the reader of a pipe
 /// has gone ([`reader_gone`]). Errors: an unknown name, a log that cannot be read,
@@ -43,10 +66,21 @@ pub async fn run(
     name: Option<&str>,
     lines: Option<usize>,
     follow: bool,
-    raw: bool,
+    view: View,
 ) -> anyhow::Result<ExitCode> {
+    let raw = view == View::Raw;
     match name {
-        Some(name) => one(ctx, name, lines.unwrap_or(DEFAULT_LINES), follow, raw).await,
+        Some(name) => {
+            let lines = lines.unwrap_or(DEFAULT_LINES);
+            if view == View::Auto
+                && let Some(signals) = hooked(ctx, name)
+                && let Some(transcript) = crate::state::signals::transcript(&signals)
+                && transcript.is_file()
+            {
+                return conversation(&signals, transcript, lines, follow).await;
+            }
+            one(ctx, name, lines, follow, raw).await
+        }
         None => {
             let n = lines.unwrap_or(if follow { 0 } else { DEFAULT_LINES });
             all(ctx, n, follow, raw).await
@@ -171,6 +205,98 @@ async fn one(
             out.write_all(stream.feed(&data).as_bytes())?;
             out.flush()?;
         }
+    }
+}
+
+/// The signals file of `name` when it is an agent on a `hooks = "claude"` backend.
+fn hooked(ctx: &Ctx, name: &str) -> Option<PathBuf> {
+    let agent = ctx.cfg.agent(name)?;
+    (ctx.cfg.backend_of(agent).hooks == crate::config::Hooks::Claude)
+        .then(|| ctx.state.signals_path(&agent.session))
+}
+
+/// The most a transcript line waiting for its end may hold (a tool result can carry a whole
+/// file); past it the line is dropped.
+const TRANSCRIPT_LINE: usize = 64 * 1024 * 1024;
+
+/// The conversation in `transcript`: its last `lines` rendered lines, then (with `follow`)
+/// each new message as it is written, and the next transcript the agent's `signals` name
+/// when its CLI was restarted (after a line `--- <path> ---`).
+async fn conversation(
+    signals: &std::path::Path,
+    mut transcript: PathBuf,
+    lines: usize,
+    follow: bool,
+) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead as _;
+    use std::os::unix::fs::MetadataExt as _;
+    let read = |e: std::io::Error, p: &std::path::Path| {
+        anyhow::anyhow!("cannot read {}: {e}", p.display())
+    };
+    let file = std::fs::File::open(&transcript).map_err(|e| read(e, &transcript))?;
+    let ino = file.metadata().map_err(|e| read(e, &transcript))?.ino();
+    let mut reader = std::io::BufReader::new(file);
+    let mut last: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    let mut done = 0u64;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| read(e, &transcript))?;
+        if n == 0 || buf.last() != Some(&b'\n') {
+            break;
+        }
+        done += n as u64;
+        for l in crate::transcript::render(&String::from_utf8_lossy(&buf)) {
+            if last.len() == lines {
+                last.pop_front();
+            }
+            if lines > 0 {
+                last.push_back(l);
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    for l in &last {
+        writeln!(out, "{l}")?;
+    }
+    out.flush()?;
+    if !follow {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut follower = Follower::at(&transcript, Some((ino, done)));
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        tokio::time::sleep(POLL).await;
+        if reader_gone() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        if let Some(next) = crate::state::signals::transcript(signals)
+            && next != transcript
+            && next.is_file()
+        {
+            writeln!(out, "--- {} ---", next.display())?;
+            transcript = next;
+            follower = Follower::at(&transcript, None);
+            pending.clear();
+        }
+        let data = follower.poll_bytes().map_err(|e| read(e, &transcript))?;
+        pending.extend_from_slice(&data);
+        let Some(end) = pending.iter().rposition(|b| *b == b'\n') else {
+            if pending.len() > TRANSCRIPT_LINE {
+                pending.clear();
+            }
+            continue;
+        };
+        let rest = pending.split_off(end + 1);
+        for line in String::from_utf8_lossy(&pending).lines() {
+            for l in crate::transcript::render(line) {
+                writeln!(out, "{l}")?;
+            }
+        }
+        out.flush()?;
+        pending = rest;
     }
 }
 

@@ -15,6 +15,7 @@ pub mod schema;
 pub mod selftest;
 pub mod send;
 pub mod status;
+pub mod statusline;
 pub mod up;
 pub mod watchdog;
 
@@ -66,13 +67,23 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             follow,
             no_follow,
             raw,
+            screen,
             ..
         } => {
             use std::io::IsTerminal as _;
             let follow = logs::follows(follow, no_follow, std::io::stdout().is_terminal());
-            logs::run(&load(config, "logs")?, name.as_deref(), lines, follow, raw).await
+            let view = logs::View::of(raw, screen);
+            logs::run(&load(config, "logs")?, name.as_deref(), lines, follow, view).await
         }
         Command::Events(args) => events::run(&load(config, "events")?, &args).await,
+        Command::Statusline { file, then } => {
+            statusline::run(&file, then.as_deref());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Signal { file, event } => {
+            crate::state::signals::record_stdin(&file, &event);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::PipeLog {
             file,
             max_bytes,

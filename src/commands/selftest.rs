@@ -52,6 +52,7 @@ pub fn checks() -> Vec<Check> {
             kickoff_file: Path::new("/k/it's $HOME.txt"),
             model: Some("m\"; rm -rf ~"),
             resume_id: None,
+            settings: None,
         },
     );
 

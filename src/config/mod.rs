@@ -250,6 +250,7 @@ const ENTRY_KEYS: &[&str] = &[
 const BACKEND_KEYS: &[&str] = &[
     "bin",
     "prompt_delivery",
+    "hooks",
     "flags",
     "model_flag",
     "supports_resume",
@@ -270,6 +271,7 @@ const BACKEND_KEYS: &[&str] = &[
     "region",
     "stall_nudge",
     "stop_keys",
+    "answers",
     "stop_timeout",
     "footer_ui",
     "log_grace",

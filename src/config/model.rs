@@ -248,6 +248,37 @@ impl Delivery {
     }
 }
 
+/// Which hooks a backend's CLI is started with (`hooks`): structured signals beside the
+/// screen, appended to `log_dir/state/signals-<session>.jsonl` by `agents signal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hooks {
+    /// None: the screen is the only signal (the default, and any CLI without hooks).
+    None,
+    /// Claude Code (2.1.x): a per-launch settings file with command hooks, passed as
+    /// `--settings <file>` (an `arg` backend); the user's own settings are never touched.
+    Claude,
+}
+
+impl Hooks {
+    pub const VALID: &'static [&'static str] = &["none", "claude"];
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "none" => Some(Self::None),
+            "claude" => Some(Self::Claude),
+            _ => None,
+        }
+    }
+}
+
+/// One entry of a backend's `answers`: a dialog the watchdog answers by an option's label.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Matches the dialog's screen (the read region): this entry applies.
+    pub when: Pattern,
+    /// Matches the label of the option to pick (without its marker and number).
+    pub choose: Pattern,
+}
+
 /// `[backend.NAME]`: how to run one agent CLI and how to read its screen.
 #[derive(Debug, Clone)]
 pub struct Backend {
@@ -255,6 +286,8 @@ pub struct Backend {
     /// Program (arg, ping) or command template (exec), split into words like a shell would.
     pub bin: String,
     pub delivery: Delivery,
+    /// The hooks the CLI is started with (`hooks`, default none).
+    pub hooks: Hooks,
     pub flags: String,
     pub model_flag: String,
     pub supports_resume: bool,
@@ -289,6 +322,9 @@ pub struct Backend {
     /// Matches the wait option of a limit chooser (Claude Code 2.1.330: `1. Stop and wait
     /// for limit to reset`); the watchdog presses the option's number.
     pub choice_re: Option<Pattern>,
+    /// Dialogs the watchdog answers by label (`answers`, opt-in; empty: none, every dialog
+    /// is reported and left to a person).
+    pub answers: Vec<Answer>,
     /// How many bottom lines of the pane are read (default 25; 10 for `footer_ui`).
     pub region: usize,
     /// Typed into an agent idle for `stall_idle` (`heal+stall`).

@@ -485,4 +485,77 @@ mod tests {
             format!("{idle}[12:00:09] message #1: /fatal\nFATAL: session state corrupted (demo)\n");
         assert_eq!(read("demo", &fatal).state, State::Fatal);
     }
+
+    /// Issue 14 item 4: `answers` over a preset pick the option by its label on the real
+    /// 2.1.330 and Gemini CLI 0.61.0 dialogs (the keys that pick it); a dialog no entry's
+    /// `when` matches, or whose options have no such label, gets no answer.
+    #[test]
+    fn answers_pick_dialog_options_by_label_on_real_screens() {
+        let with = |preset: &str, answers: &str| {
+            let text = format!(
+                "[defaults]\nsession_prefix='t-'\nlog_dir='l'\n[backend.{preset}]\nanswers = {answers}\n"
+            );
+            crate::config::parse(
+                std::path::Path::new("/tmp/agents.toml"),
+                &text,
+                crate::config::EnvOverrides::Ignore,
+            )
+            .unwrap()
+            .backends[preset]
+                .clone()
+        };
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00-05:00").unwrap();
+        let read = |b: &Backend, fixture: &str| {
+            let pane = fixtures::pane(&format!("{fixture}.txt")).unwrap();
+            detect::classify(b, pane, at, chrono_tz::America::New_York)
+        };
+        let claude = with(
+            "claude",
+            r#"[{ when = "Quick safety check", choose = "^Yes, I trust" }, { when = "Bypass Permissions mode", choose = "^Yes, I accept$" }]"#,
+        );
+        let r = read(&claude, "claude_2.1.330_dialog_trust_folder");
+        assert_eq!(r.state, State::Dialog);
+        let a = r.answer.unwrap();
+        assert_eq!(a.label, "Yes, I trust this folder");
+        assert_eq!(a.keys, ["Down", "Enter"]);
+        assert_eq!(a.when, "Quick safety check");
+        let a = read(&claude, "claude_2.1.330_dialog_bypass_permissions")
+            .answer
+            .unwrap();
+        assert_eq!((a.label.as_str(), a.keys.len()), ("Yes, I accept", 2));
+        // No entry for this dialog, or no option with that label: left alone.
+        let only_trust = with(
+            "claude",
+            r#"[{ when = "Quick safety check", choose = "Yes" }]"#,
+        );
+        assert_eq!(
+            read(&only_trust, "claude_2.1.330_dialog_bypass_permissions").answer,
+            None
+        );
+        let no_label = with(
+            "claude",
+            r#"[{ when = "Quick safety check", choose = "Always" }]"#,
+        );
+        assert_eq!(
+            read(&no_label, "claude_2.1.330_dialog_trust_folder").answer,
+            None
+        );
+        // Without answers (the presets' default) nothing is answered.
+        let plain = backend("claude").unwrap();
+        assert_eq!(
+            read(&plain, "claude_2.1.330_dialog_trust_folder").answer,
+            None
+        );
+        let gemini = with(
+            "gemini",
+            r#"[{ when = "Do you trust the files", choose = "^Trust folder" }]"#,
+        );
+        let a = read(&gemini, "gemini_0.61.0_dialog_trust_folder_boxed")
+            .answer
+            .unwrap();
+        assert_eq!(
+            (a.label.as_str(), a.keys.clone()),
+            ("Trust folder (other)", vec!["1".to_string()])
+        );
+    }
 }

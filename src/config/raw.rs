@@ -279,6 +279,16 @@ impl<'de> Deserialize<'de> for RawCommand {
     }
 }
 
+/// One entry of `answers`: `{ when = "<regex>", choose = "<regex>" }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAnswer {
+    /// Regex over the screen of a dialog: this answer applies.
+    pub when: String,
+    /// Regex over the options' labels (without marker and number): the option picked.
+    pub choose: String,
+}
+
 /// `[backend.NAME]`, or a built-in preset (`src/presets/NAME.toml`, the same keys).
 #[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
 pub struct RawBackend {
@@ -292,6 +302,12 @@ pub struct RawBackend {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(schema_with = "delivery_schema")]
     pub prompt_delivery: Option<SStr>,
+    /// `claude`: start the CLI with a per-launch settings file (`--settings`) whose hooks
+    /// record its turns, limits and questions in log_dir/state/signals-<session>.jsonl;
+    /// `none` (default): the screen only. An `arg` backend only.
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    #[schemars(schema_with = "hooks_schema")]
+    pub hooks: Option<SStr>,
     /// Extra arguments (`arg`).
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
@@ -373,6 +389,12 @@ pub struct RawBackend {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<Vec<String>>")]
     pub stop_keys: Option<Spanned<Vec<String>>>,
+    /// Dialogs the watchdog answers (opt-in): when a dialog on screen matches `when`, it
+    /// presses the number of (or moves to) the option whose label matches `choose`, once per
+    /// appearance. Default none: a dialog is reported and left alone.
+    #[serde(default, deserialize_with = "lenient_spanned")]
+    #[schemars(with = "Option<Vec<RawAnswer>>")]
+    pub answers: Option<Spanned<Vec<RawAnswer>>>,
     /// Seconds the CLI gets to exit after stop_keys. Default 10.
     #[serde(default, deserialize_with = "lenient")]
     pub stop_timeout: Option<Seconds>,
@@ -418,6 +440,7 @@ impl RawBackend {
         merge!(
             bin,
             prompt_delivery,
+            hooks,
             flags,
             model_flag,
             supports_resume,
@@ -438,6 +461,7 @@ impl RawBackend {
             region,
             stall_nudge,
             stop_keys,
+            answers,
             stop_timeout,
             footer_ui,
             log_grace,
@@ -610,6 +634,10 @@ fn watch_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 
 fn delivery_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     one_of(super::model::Delivery::VALID)
+}
+
+fn hooks_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    one_of(super::model::Hooks::VALID)
 }
 
 /// The JSON Schema of `agents.toml`, derived from these types: every table and key the loader

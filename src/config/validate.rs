@@ -838,6 +838,34 @@ fn rule_field(
     }
 }
 
+/// A backend's `answers`: each `when` and `choose` checked as a regex; an error names the
+/// entry (`answers[2].choose`).
+fn answers(label: &str, raw: Option<&Spanned<Vec<RawAnswer>>>, v: &mut V) -> Vec<Answer> {
+    let Some(raw) = raw else {
+        return vec![];
+    };
+    let mut out = vec![];
+    for (i, a) in raw.get_ref().iter().enumerate() {
+        let mut pattern = |key: &str, src: &str| match Pattern::new(src) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                v.err(
+                    Problem::new(format!("{label}: answers[{i}].{key} is not a valid regex: {e}"))
+                        .at(Some(sp(raw)))
+                        .help("the syntax is Rust's `regex` crate (like Python's re, without look-around or backreferences)"),
+                );
+                None
+            }
+        };
+        let when = pattern("when", &a.when);
+        let choose = pattern("choose", &a.choose);
+        if let (Some(when), Some(choose)) = (when, choose) {
+            out.push(Answer { when, choose });
+        }
+    }
+    out
+}
+
 /// What a stalled agent is told when `stall_nudge` is not set.
 pub const DEFAULT_STALL_NUDGE: &str =
     "You have been idle for a while. Re-check your task and status files, then continue.";
@@ -872,6 +900,30 @@ fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -
         Delivery::VALID,
     )
     .unwrap_or(Delivery::Arg);
+    let hooks = one_of(
+        v,
+        &label,
+        "hooks",
+        b.hooks.as_ref(),
+        Hooks::parse,
+        Hooks::VALID,
+    )
+    .unwrap_or(Hooks::None);
+    if hooks == Hooks::Claude
+        && delivery != Delivery::Arg
+        && let Some(h) = &b.hooks
+    {
+        v.err(
+            Problem::new(format!(
+                "{label}: hooks = \"claude\" needs prompt_delivery = \"arg\""
+            ))
+            .at(Some(sp(h)))
+            .help(
+                "the hooks reach Claude Code as `--settings <file>` on its command line, which \
+                 only an `arg` backend builds; set hooks = \"none\" or prompt_delivery = \"arg\"",
+            ),
+        );
+    }
     let bin = match &b.bin {
         Some(x) if !x.get_ref().trim().is_empty() => {
             if shlex::split(x.get_ref()).is_none() {
@@ -902,6 +954,7 @@ fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -
     );
     let resumed_re = rule_field(&label, "resumed_re", &b.resumed_re, &preset.resumed_re, v);
     let choice_re = rule_field(&label, "choice_re", &b.choice_re, &preset.choice_re, v);
+    let answers = answers(&label, b.answers.as_ref(), v);
     let footer_ui = b.footer_ui.unwrap_or(false);
     let region = int_in(
         v,
@@ -921,6 +974,7 @@ fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -
         name: name.to_string(),
         bin,
         delivery,
+        hooks,
         flags: s(&b.flags, ""),
         model_flag: s(&b.model_flag, "--model '{model}'"),
         supports_resume: b.supports_resume.unwrap_or(false),
@@ -949,6 +1003,7 @@ fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -
         continue_re,
         resumed_re,
         choice_re,
+        answers,
         region,
         stall_nudge: s(&b.stall_nudge, DEFAULT_STALL_NUDGE),
         stop_keys: match &b.stop_keys {

@@ -185,6 +185,134 @@ fn options_above(lines: &[String], hint: usize) -> bool {
     })
 }
 
+/// One option of a [`Menu`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MenuOption {
+    /// Its text without the marker and the number (`Yes, I trust this folder`).
+    pub label: String,
+    /// Its number when the options are numbered (`2` of `2. Wait here`).
+    pub number: Option<String>,
+}
+
+/// The options of the dialog at the bottom of a screen, top to bottom, and which one is
+/// highlighted (an index into `options`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Menu {
+    pub options: Vec<MenuOption>,
+    pub highlighted: usize,
+}
+
+impl Menu {
+    /// The keys (tmux key names) that pick option `i`: its number when the options are
+    /// numbered (Claude Code, Codex and Gemini CLI pick a numbered option on its digit);
+    /// else `Down` or `Up` as many times as it is away from the highlighted one, then `Enter`.
+    pub fn keys_for(&self, i: usize) -> Vec<String> {
+        if let Some(n) = &self.options[i].number {
+            return vec![n.clone()];
+        }
+        let (key, steps) = if i >= self.highlighted {
+            ("Down", i - self.highlighted)
+        } else {
+            ("Up", self.highlighted - i)
+        };
+        let mut keys = vec![key.to_string(); steps];
+        keys.push("Enter".into());
+        keys
+    }
+}
+
+/// An option's text split into its number (`2. Wait` → `2`) and its label.
+fn option_of(text: &str) -> MenuOption {
+    let text = text.trim();
+    match NUMBERED.find(text) {
+        Some(m) => MenuOption {
+            label: text[m.end()..].trim().to_string(),
+            number: Some(
+                text[..m.end()]
+                    .trim_end()
+                    .trim_end_matches(['.', ')'])
+                    .to_string(),
+            ),
+        },
+        None => MenuOption {
+            label: text.to_string(),
+            number: None,
+        },
+    }
+}
+
+/// The dialog of [`option_list`] as a [`Menu`]: its options and the highlighted one.
+pub fn menu(lines: &[String]) -> Option<Menu> {
+    let at = option_list(lines)?;
+    // A boxed list: the options inside the box.
+    if let Some(c) = lines[at]
+        .trim()
+        .strip_prefix('│')
+        .and_then(|t| BOXED_HIGHLIGHTED.captures(t))
+    {
+        let col = c["lead"].chars().count();
+        let mut options = vec![];
+        let mut highlighted = 0;
+        let mut top = at;
+        while top > 0 && lines[top - 1].trim().starts_with('│') {
+            top -= 1;
+        }
+        for (i, l) in lines.iter().enumerate().skip(top) {
+            let Some(inner) = l.trim().strip_prefix('│') else {
+                break;
+            };
+            let inner = inner.strip_suffix('│').unwrap_or(inner).trim_end();
+            if i == at {
+                highlighted = options.len();
+                options.push(option_of(&inner.chars().skip(col).collect::<String>()));
+            } else if plain_option(inner, col, true) {
+                options.push(option_of(inner));
+            }
+        }
+        return Some(Menu {
+            options,
+            highlighted,
+        });
+    }
+    // A list above a confirm hint (`at`).
+    let from = at.saturating_sub(OPTIONS_ABOVE);
+    (from..at).rev().find_map(|m| {
+        let c = HIGHLIGHTED.captures(&lines[m])?;
+        let col = c["lead"].chars().count();
+        let numbered = NUMBERED.is_match(&c["text"]);
+        let mut above = vec![];
+        for l in lines[from..m].iter().rev() {
+            if plain_option(l, col, numbered) {
+                above.push(option_of(l));
+            } else if numbered && indent(l).is_some_and(|i| i > col) {
+                continue;
+            } else {
+                break;
+            }
+        }
+        above.reverse();
+        let highlighted = above.len();
+        let mut options = above;
+        options.push(option_of(&c["text"]));
+        let mut adjacent = true;
+        for l in &lines[m + 1..at] {
+            if plain_option(l, col, numbered) {
+                if adjacent || numbered {
+                    options.push(option_of(l));
+                }
+            } else if indent(l).is_none_or(|i| i > col) {
+                adjacent = false;
+            } else {
+                return None;
+            }
+        }
+        (options.len() >= 2).then_some(Menu {
+            options,
+            highlighted,
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,5 +411,47 @@ mod tests {
             .map(|(f, _)| *f)
             .collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn menus_give_their_options_the_highlighted_one_and_the_keys_that_pick_one() {
+        let trust = " Security guide\n\n ❯ No, exit\n   Yes, I trust this folder\n\n Enter to confirm · Esc to cancel\n\n\n";
+        let m = menu(&lines(trust)).unwrap();
+        let labels: Vec<&str> = m.options.iter().map(|o| o.label.as_str()).collect();
+        assert_eq!(labels, ["No, exit", "Yes, I trust this folder"]);
+        assert_eq!(m.highlighted, 0);
+        assert_eq!(m.keys_for(1), ["Down", "Enter"]);
+        assert_eq!(m.keys_for(0), ["Enter"]);
+        let chooser = "  What do you want to do?\n    1. Stop and wait for limit to reset\n  ❯ 2. Wait here\n    3. Upgrade your plan\n  Enter to confirm · Esc to cancel\n";
+        let m = menu(&lines(chooser)).unwrap();
+        assert_eq!(m.highlighted, 1);
+        assert_eq!(m.options[0].label, "Stop and wait for limit to reset");
+        assert_eq!(m.options[2].number.as_deref(), Some("3"));
+        assert_eq!(m.keys_for(0), ["1"]);
+        let codex = "> 1. Sign in with ChatGPT\n     Usage included\n  2. Sign in with Device Code\n     From another device\n\n  Press enter to continue\n";
+        let m = menu(&lines(codex)).unwrap();
+        assert_eq!(m.options.len(), 2);
+        assert_eq!(m.options[1].label, "Sign in with Device Code");
+        let arrow = "  › Allow once\n    Allow always\n    Reject\n  enter to select · esc to go back\n  status row\n";
+        let m = menu(&lines(arrow)).unwrap();
+        assert_eq!(m.keys_for(2), ["Down", "Down", "Enter"]);
+        let gemini = "ℹ Skipping project agents\n ╭────╮\n │              │\n │ Do you trust the files in this folder? │\n │ ● 1. Trust folder (work)   │\n │   2. Trust parent folder (x) │\n │   3. Don't trust   │\n │    │\n ╰────╯\n";
+        let m = menu(&lines(gemini)).unwrap();
+        let labels: Vec<&str> = m.options.iter().map(|o| o.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "Trust folder (work)",
+                "Trust parent folder (x)",
+                "Don't trust"
+            ]
+        );
+        assert_eq!((m.highlighted, m.keys_for(2)), (0, vec!["3".to_string()]));
+        assert_eq!(
+            menu(&lines(
+                "❯ fix the tests\n  ⎿  Interrupted\n  Esc to cancel\n"
+            )),
+            None
+        );
     }
 }

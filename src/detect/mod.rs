@@ -91,6 +91,19 @@ pub struct Reading {
     /// For `limited`: a limit chooser is open; press this key (the number of its wait
     /// option, found by its label through `choice_re`) to answer it.
     pub choice: Option<String>,
+    /// For `dialog`: the backend's `answers` entry that applies and what it picks.
+    pub answer: Option<DialogAnswer>,
+}
+
+/// How the watchdog answers a dialog by label (a backend's `answers`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialogAnswer {
+    /// The option picked, as the screen labels it.
+    pub label: String,
+    /// The tmux keys that pick it ([`dialog::Menu::keys_for`]).
+    pub keys: Vec<String>,
+    /// The entry's `when`, as written.
+    pub when: String,
 }
 
 impl Reading {
@@ -103,6 +116,7 @@ impl Reading {
             reset: None,
             continues: false,
             choice: None,
+            answer: None,
         }
     }
 
@@ -303,6 +317,13 @@ pub fn classify(
     }
     match best {
         Some((l, _, State::Limited, _)) => limited(backend, lines, l, quota, captured, local),
+        Some((l, _, State::Dialog, rule)) => Reading {
+            state: State::Dialog,
+            rule,
+            line: Some(lines[l].trim().to_string()),
+            answer: answer(backend, lines),
+            ..Reading::nothing()
+        },
         Some((l, _, state, rule)) => Reading {
             state,
             rule,
@@ -346,7 +367,34 @@ fn limited(
             .as_ref()
             .is_some_and(|p| p.regex().is_match(&below)),
         choice: None,
+        answer: None,
     }
+}
+
+/// A backend's `answers` entry for the dialog at the bottom of `lines` (its screen `text`):
+/// the first entry whose `when` matches the screen and whose `choose` matches one option's
+/// label, with the keys that pick that option. `None` when no entry applies or the dialog's
+/// options cannot be read (a dialog told by `dialog_re` alone, with no option list).
+pub fn answer(backend: &Backend, lines: &[String]) -> Option<DialogAnswer> {
+    if backend.answers.is_empty() {
+        return None;
+    }
+    let menu = dialog::menu(lines)?;
+    let text = lines.join("\n");
+    backend.answers.iter().find_map(|a| {
+        if !a.when.regex().is_match(&text) {
+            return None;
+        }
+        let i = menu
+            .options
+            .iter()
+            .position(|o| a.choose.regex().is_match(&o.label))?;
+        Some(DialogAnswer {
+            label: menu.options[i].label.clone(),
+            keys: menu.keys_for(i),
+            when: a.when.source().to_string(),
+        })
+    })
 }
 
 /// The number of a menu option on `line`: `❯ 1. Stop and wait` → `1`.

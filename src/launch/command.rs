@@ -17,6 +17,8 @@ pub struct LaunchInputs<'a> {
     pub kickoff_file: &'a Path,
     pub model: Option<&'a str>,
     pub resume_id: Option<&'a str>,
+    /// A `hooks = "claude"` session's hooks file, passed as `--settings <file>`.
+    pub settings: Option<&'a Path>,
 }
 
 /// A command ready for tmux: the argv, and the program to check on PATH (when it can be
@@ -194,6 +196,12 @@ pub fn build(backend: &Backend, inp: &LaunchInputs) -> LaunchCommand {
             if !model.is_empty() {
                 tail.extend(words(&backend.model_flag, &[("model", model)], &[]));
             }
+            if let Some(file) = inp.settings {
+                tail.extend([
+                    "--settings".to_string(),
+                    file.to_string_lossy().into_owned(),
+                ]);
+            }
             tail.extend(words(&backend.flags, &[], &[]));
             let mut argv = vec![
                 "sh".into(),
@@ -279,6 +287,7 @@ mod tests {
             kickoff_file: Path::new("/l/state/kickoff-t-a.txt"),
             model,
             resume_id: Some("abc"),
+            settings: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! tmux calls as possible, and delivers `ping` kickoffs concurrently.
 
 pub mod command;
+pub mod hooks;
 pub mod kickoff;
 pub mod loops;
 pub mod ping;
@@ -114,6 +115,7 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
     } else {
         None
     };
+    let settings = hook_settings(ctx, backend, &agent.session, &agent.dir);
     let cmd = command::build(
         backend,
         &command::LaunchInputs {
@@ -122,6 +124,7 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
             kickoff_file: &kickoff_file,
             model: model.as_deref(),
             resume_id: resume_id.as_deref(),
+            settings: settings.as_ref().map(|(path, _)| path.as_path()),
         },
     );
     if let Some(p) = &cmd.program {
@@ -145,6 +148,19 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
             ),
         )
     })?;
+    if let Some((path, text)) = &settings {
+        // Without its settings file the CLI would refuse to start: then start it without.
+        write_kickoff(path, text).map_err(|e| {
+            StartError::new(
+                StartErrorKind::KickoffWrite,
+                format!(
+                    "agent {:?}: cannot write its hooks file {}: {e}; free space on that disk or fix `log_dir`",
+                    agent.name,
+                    path.display()
+                ),
+            )
+        })?;
+    }
     let kickoff_str = kickoff_file.to_string_lossy();
     let fleet = ctx.fleet_id();
     let argv = command::with_env(
@@ -185,6 +201,34 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
             if resume_id.is_some() { ", resume" } else { "" }
         ),
     })
+}
+
+/// For a `hooks = "claude"` backend: the session's hooks file (`state/hooks-<session>.json`)
+/// and its text ([`hooks::claude_settings`], chaining the status line the user has for the
+/// agent's `dir`, from `$HOME`); `None` for other backends, or when the running
+/// binary cannot be found (logged; the session then runs on its screen alone).
+fn hook_settings(
+    ctx: &Ctx,
+    backend: &crate::config::Backend,
+    session: &str,
+    dir: &std::path::Path,
+) -> Option<(std::path::PathBuf, String)> {
+    if backend.hooks != crate::config::Hooks::Claude {
+        return None;
+    }
+    let Some(exe) = hooks::current_exe() else {
+        tracing::warn!("{session}: the agents binary cannot be found; starting without hooks");
+        return None;
+    };
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let user = hooks::user_status_line(dir, home.as_deref());
+    let text = hooks::claude_settings(
+        &exe,
+        &ctx.state.signals_path(session),
+        &ctx.state.usage_path(session),
+        user.as_ref(),
+    );
+    Some((ctx.state.hook_settings_path(session), text))
 }
 
 /// Creates `dir` if it is missing; errors (naming the path and the fix) when it cannot be

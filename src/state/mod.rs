@@ -10,6 +10,8 @@ pub mod atomic;
 pub mod handoff;
 pub mod lock;
 pub mod manifest;
+pub mod signals;
+pub mod usage;
 
 use std::path::{Path, PathBuf};
 
@@ -184,6 +186,24 @@ impl StateDir {
     /// `state/kickoff-<session>.txt`.
     pub fn kickoff_path(&self, session: &str) -> PathBuf {
         self.dir.join(format!("kickoff-{session}.txt"))
+    }
+
+    /// `state/signals-<session>.jsonl`: the structured signals the session's CLI sent
+    /// through its hooks ([`signals`]).
+    pub fn signals_path(&self, session: &str) -> PathBuf {
+        self.dir.join(format!("signals-{session}.jsonl"))
+    }
+
+    /// `state/usage-<session>.json`: the plan usage the session's CLI last reported to its
+    /// status line ([`usage`]).
+    pub fn usage_path(&self, session: &str) -> PathBuf {
+        self.dir.join(format!("usage-{session}.json"))
+    }
+
+    /// `state/hooks-<session>.json`: the settings file with the hooks a `hooks = "claude"`
+    /// session is started with (`--settings`), written at each launch.
+    pub fn hook_settings_path(&self, session: &str) -> PathBuf {
+        self.dir.join(format!("hooks-{session}.json"))
     }
 
     /// The resume id in `state/<agent>.id`, if present and non-empty.

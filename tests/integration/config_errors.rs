@@ -336,6 +336,52 @@ fn invalid_regex_names_backend_key_and_regex_error() {
     );
 }
 
+/// Issue 14 item 4: an `answers` entry whose regex does not compile is named by its index
+/// and key; an unknown key in an entry is refused.
+#[test]
+fn bad_answers_name_the_entry_and_key() {
+    let t = TestEnv::new();
+    let text = basic(
+        "an-",
+        "[backend.x]\nbin = \"x\"\nanswers = [{ when = \"trust\", choose = \"Yes\" }, { when = \"a\", choose = \"(unclosed\" }]\n\n\
+         [backend.y]\nbin = \"y\"\nanswers = [{ when = \"a\", pick = \"b\" }]\n",
+    );
+    t.config(&text);
+    let err = config_error(&t, &["status"]);
+    assert!(
+        err.contains("answers[1].choose is not a valid regex"),
+        "{err}"
+    );
+    assert!(err.contains("pick"), "the unknown key is not named: {err}");
+}
+
+/// Issue 14: `hooks` takes `none` or `claude`, and `claude` only on an `arg` backend (the
+/// hooks reach the CLI as `--settings <file>` on its command line).
+#[test]
+fn bad_hooks_list_the_valid_values_and_claude_hooks_need_arg_delivery() {
+    let t = TestEnv::new();
+    let text = basic(
+        "hk-",
+        "[backend.x]\nbin = \"x\"\nhooks = \"claud\"\n\n\
+         [backend.tui]\nbin = \"tui {kickoff}\"\nprompt_delivery = \"exec\"\nhooks = \"claude\"\n\n\
+         [[agent]]\nname = \"w\"\nbackend = \"tui\"\n",
+    );
+    t.config(&text);
+    let err = config_error(&t, &["status"]);
+    assert!(err.contains("has 2 errors"), "{err}");
+    let p = problem(&err, &loc(&t, &text, "\"claud\""));
+    assert!(p.contains("[backend.x]") && p.contains("hooks"), "{p}");
+    assert!(
+        p.contains("none, claude"),
+        "does not list the valid values:\n{p}"
+    );
+    let p = problem(&err, &loc(&t, &text, "\"claude\"\n"));
+    assert!(
+        p.contains("[backend.tui]") && p.contains("prompt_delivery = \"arg\""),
+        "{p}"
+    );
+}
+
 #[test]
 fn bad_prompt_delivery_and_bad_watch_list_the_valid_values() {
     let t = TestEnv::new();

@@ -10,6 +10,7 @@ mod disk;
 mod events;
 mod fleet;
 mod handoff;
+mod hooks;
 mod liveness;
 mod logs;
 mod loop_;

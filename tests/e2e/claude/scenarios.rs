@@ -45,6 +45,10 @@ pub fn all() -> Vec<Scenario> {
             send_is_delivered_exactly_once,
         ),
         (
+            "claude::hooks_record_each_turn_and_a_limit_and_leave_the_users_settings",
+            hooks_record_each_turn_and_a_limit_and_leave_the_users_settings,
+        ),
+        (
             "claude::a_reply_quoting_banners_is_no_evidence",
             a_reply_quoting_banners_is_no_evidence,
         ),
@@ -194,6 +198,146 @@ fn send_is_delivered_exactly_once(cli: &Installed) {
     let f = started(cli, plain("send_is_delivered_exactly_once", &k));
     let text = "E2E send: this message must arrive exactly once.";
     f.check_send_exactly_once(AGENT, text);
+}
+
+/// The signals the CLI's hooks recorded (`log_dir/state/signals-e2e-a.jsonl`): the events.
+fn signal_events(f: &Fleet) -> Vec<Value> {
+    std::fs::read_to_string(
+        f.t.path()
+            .join(format!(".agents/state/signals-{}.jsonl", session())),
+    )
+    .unwrap_or_default()
+    .lines()
+    .filter_map(|l| serde_json::from_str(l).ok())
+    .collect()
+}
+
+fn names(signals: &[Value]) -> Vec<&str> {
+    signals
+        .iter()
+        .map(|s| s["event"].as_str().unwrap_or("?"))
+        .collect()
+}
+
+/// Issue 14 item 1: the built-in preset starts Claude Code 2.1.330 with `--settings
+/// log_dir/state/hooks-e2e-a.json`; its hooks record SessionStart (with the transcript),
+/// UserPromptSubmit and Stop for the kickoff and for a sent message, and StopFailure
+/// `rate_limit` for a turn that hits the plan limit, through `agents signal`; the user's
+/// `~/.claude/settings.json` is byte for byte what it was.
+fn hooks_record_each_turn_and_a_limit_and_leave_the_users_settings(cli: &Installed) {
+    let k = kickoff("hooks");
+    let f = started(
+        cli,
+        plain(
+            "hooks_record_each_turn_and_a_limit_and_leave_the_users_settings",
+            &k,
+        ),
+    );
+    let users = f.home.join(".claude/settings.json");
+    let before = std::fs::read(&users).unwrap_or_default();
+    f.wait_for(10.0, "Stop of the kickoff turn in the signals", || {
+        names(&signal_events(&f)).contains(&"Stop")
+    });
+    let s = signal_events(&f);
+    f.log(&format!("after the kickoff: {:?}", names(&s)));
+    if names(&s) != ["SessionStart", "UserPromptSubmit", "Stop"] {
+        f.fail(&format!("want SessionStart, UserPromptSubmit, Stop: {s:?}"));
+    }
+    if !s[0]["transcript_path"]
+        .as_str()
+        .is_some_and(|p| p.ends_with(".jsonl"))
+        || s[0]["source"] != "startup"
+    {
+        f.fail(&format!(
+            "SessionStart without its transcript or source: {}",
+            s[0]
+        ));
+    }
+    let text = "E2E hooks: a turn the hooks record.";
+    let (code, out, err) = f.agents(&["send", AGENT, text]);
+    if code != 0 {
+        f.fail(&format!("agents send exited {code}: {out}{err}"));
+    }
+    f.wait_for(60.0, "UserPromptSubmit and Stop of the sent turn", || {
+        names(&signal_events(&f)).len() >= 5
+    });
+    let s = signal_events(&f);
+    if names(&s)[3..] != ["UserPromptSubmit", "Stop"] {
+        f.fail(&format!(
+            "the sent turn: want UserPromptSubmit, Stop: {:?}",
+            names(&s)
+        ));
+    }
+    // `agents logs` shows the conversation from the transcript the hooks named.
+    let (code, out, err) = f.agents(&["logs", AGENT, "--no-follow", "-n", "50"]);
+    if code != 0
+        || !out
+            .lines()
+            .any(|l| l.ends_with(&format!("user      {text}")))
+    {
+        f.fail(&format!(
+            "agents logs does not show the sent turn ({code}): {out}{err}"
+        ));
+    }
+    if !out.lines().any(|l| l.contains(" assistant ")) {
+        f.fail(&format!("agents logs shows no reply: {out}"));
+    }
+    let (_, reset) = hit_the_limit(&f);
+    f.wait_for(30.0, "StopFailure of the limited turn", || {
+        names(&signal_events(&f)).contains(&"StopFailure")
+    });
+    let s = signal_events(&f);
+    f.log(&format!("after the limit: {:?}", names(&s)));
+    let fail = s.iter().find(|x| x["event"] == "StopFailure").unwrap();
+    if fail["error"] != "rate_limit"
+        || !fail["last_assistant_message"]
+            .as_str()
+            .is_some_and(|m| m.contains("limit"))
+    {
+        f.fail(&format!(
+            "StopFailure is not a rate_limit with the banner: {fail}"
+        ));
+    }
+    f.log(&format!(
+        "the limit resets at {reset}; its words: {}",
+        fail["last_assistant_message"]
+    ));
+    // The plan usage the CLI gave its status line (ours), for `status`.
+    let usage =
+        f.t.path()
+            .join(format!(".agents/state/usage-{}.json", session()));
+    let read = || -> Value {
+        serde_json::from_slice(&std::fs::read(&usage).unwrap_or_default()).unwrap_or_default()
+    };
+    f.wait_for(
+        15.0,
+        "the 5-hour window full until the reset in the usage",
+        || {
+            let w = &read()["windows"][0];
+            w["name"] == "5h" && w["used_percentage"] == 100.0 && w["resets_at"] == reset
+        },
+    );
+    f.log(&format!("usage after the limit: {}", read()));
+    // The limit in the conversation: the CLI's error message, as an `error` line.
+    let (_, out, _) = f.agents(&["logs", AGENT, "--no-follow", "-n", "3"]);
+    f.log(&format!("agents logs -n 3 after the limit:\n{out}"));
+    if !out
+        .lines()
+        .any(|l| l.contains(" error     ") && l.contains("limit"))
+    {
+        f.fail(&format!(
+            "agents logs does not show the limit as an error: {out}"
+        ));
+    }
+    if std::fs::read(&users).unwrap_or_default() != before {
+        f.fail("the user's ~/.claude/settings.json changed");
+    }
+    let hooks =
+        f.t.path()
+            .join(format!(".agents/state/hooks-{}.json", session()));
+    if !hooks.exists() {
+        f.fail("no hooks file in the state dir");
+    }
 }
 
 /// Issue 15 item 1: a reply that quotes the limit banner, the permission question and the

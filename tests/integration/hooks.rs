@@ -1,0 +1,272 @@
+//! Issue 14 item 1: a `hooks = "claude"` backend is started with a per-launch settings file
+//! (`--settings log_dir/state/hooks-<session>.json`) whose hooks run `agents signal`, which
+//! appends one line per event to `log_dir/state/signals-<session>.jsonl`. The CLI here is a
+//! stand-in that reads the settings file and runs its hook commands through `sh -c` with
+//! the JSON input on stdin, as Claude Code 2.1.330 does (the real CLI: tests/e2e/claude).
+
+use serde_json::Value;
+
+use crate::util::*;
+
+/// A stand-in for Claude Code's hooks: `python3 fake.py --settings FILE [flags] PROMPT`.
+/// Fires SessionStart, then UserPromptSubmit and Stop for the prompt and for each line
+/// typed; `/subagent` fires a subagent's Stop (with `agent_id`) before its own; `/limit`
+/// ends the turn with StopFailure `rate_limit`. Writes its argv to argv.json first.
+const FAKE_CLAUDE: &str = r#"import json, os, subprocess, sys
+args = sys.argv[1:]
+json.dump(args, open("argv.json", "w"))
+settings = json.load(open(args[args.index("--settings") + 1]))
+hooks = settings["hooks"]
+# Its transcript, as Claude Code 2.1.330 writes one (a record per message, other records between).
+transcript = os.path.abspath("sess-1.jsonl")
+def record(kind, content):
+    with open(transcript, "a") as t:
+        t.write(json.dumps({"type": "mode", "mode": "normal"}) + "\n")
+        t.write(json.dumps({"type": kind, "timestamp": "2026-12-05T07:00:00.000Z",
+                            "message": {"role": kind, "content": content}}) + "\n")
+def fire(event, **payload):
+    payload.update(session_id="sess-1", transcript_path=transcript, hook_event_name=event)
+    for h in hooks[event][0]["hooks"]:
+        r = subprocess.run(h["command"], shell=True, input=json.dumps(payload).encode(),
+                           capture_output=True)
+        print("hook %s exit %d out %r" % (event, r.returncode, r.stdout + r.stderr), flush=True)
+fire("SessionStart", source="startup")
+def turn(prompt):
+    fire("UserPromptSubmit", prompt=prompt)
+    record("user", prompt)
+    record("assistant", [{"type": "text", "text": "Reply to: " + prompt + "\nSecond line."}])
+    if prompt == "/subagent":
+        fire("Stop", agent_id="sub-7")
+    if prompt == "/limit":
+        fire("StopFailure", error="rate_limit",
+             last_assistant_message="You've hit your 5-hour limit · resets 2:06pm (UTC)")
+    else:
+        fire("Stop")
+    # The status line after each reply, as 2.1.330 runs it (its JSON on stdin).
+    line = {"model": {"display_name": "Sonnet 5.5"}, "context_window": {"used_percentage": 7},
+            "rate_limits": {"five_hour": {"used_percentage": 93, "resets_at": 1796474605}}}
+    r = subprocess.run(settings["statusLine"]["command"], shell=True,
+                       input=json.dumps(line).encode(), capture_output=True)
+    print("status line: %r" % r.stdout, flush=True)
+turn(args[-1])
+while True:
+    try:
+        line = input("> ")
+    except EOFError:
+        break
+    turn(line)
+"#;
+
+fn signals(t: &TestEnv) -> Vec<Value> {
+    std::fs::read_to_string(t.path().join(".agents/state/signals-hk-a1.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn events(t: &TestEnv) -> Vec<String> {
+    signals(t)
+        .iter()
+        .map(|s| s["event"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn a_claude_hooks_backend_records_each_turn_through_agents_signal() {
+    let t = TestEnv::new();
+    let fake = t.write("fake-claude.py", FAKE_CLAUDE);
+    // The user's own status line for the project: still shown, after ours recorded the usage.
+    t.write(
+        ".claude/settings.json",
+        r#"{"statusLine": {"type": "command", "command": "cat >/dev/null; echo my own line"}}"#,
+    );
+    t.config(&format!(
+        r#"[defaults]
+session_prefix = "hk-"
+log_dir = ".agents"
+backend = "hooked"
+watch = "heal"
+
+[backend.hooked]
+bin = "python3 {fake}"
+hooks = "claude"
+flags = "--dangerously-skip-permissions"
+
+[watchdog]
+signal_interval = 0.5
+heavy_interval = 1
+
+[[agent]]
+name = "a1"
+prompt = "You are agent 1."
+"#,
+        fake = fake.display()
+    ));
+    up_with(&t, &[]);
+    assert!(
+        wait_until(10.0, || events(&t).len() >= 3),
+        "{:?}\n{}",
+        signals(&t),
+        t.pane("hk-a1")
+    );
+    // The hooks file of this launch, on the command line before the flags and the prompt.
+    let settings = t.path().join(".agents/state/hooks-hk-a1.json");
+    let argv: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(t.path().join("argv.json")).unwrap())
+            .unwrap();
+    let at = argv
+        .iter()
+        .position(|a| a == "--settings")
+        .expect("--settings");
+    assert_eq!(
+        std::path::Path::new(&argv[at + 1]).canonicalize().unwrap(),
+        settings.canonicalize().unwrap()
+    );
+    assert_eq!(argv.last().unwrap(), "You are agent 1.");
+    assert_eq!(events(&t), ["SessionStart", "UserPromptSubmit", "Stop"]);
+    let s = signals(&t);
+    assert_eq!(s[0]["session_id"], "sess-1");
+    assert!(
+        s[0]["transcript_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("/sess-1.jsonl"),
+        "{}",
+        s[0]
+    );
+    assert_eq!(s[0]["source"], "startup");
+    // Every hook ran quietly and exited 0 (its output would join the conversation).
+    let pane = t.pane("hk-a1");
+    assert_eq!(pane.matches("exit 0 out b''").count(), 3, "{pane}");
+    // The status line recorded the plan usage and printed the user's own line.
+    assert!(
+        wait_until(5.0, || t
+            .pane("hk-a1")
+            .contains("status line: b'my own line\\n'")),
+        "{}",
+        t.pane("hk-a1")
+    );
+    let usage: Value = serde_json::from_str(
+        &std::fs::read_to_string(t.path().join(".agents/state/usage-hk-a1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(usage["windows"][0]["name"], "5h");
+    assert_eq!(usage["windows"][0]["used_percentage"], 93.0);
+    assert_eq!(usage["windows"][0]["resets_at"], 1796474605);
+    assert_eq!(usage["context_percentage"], 7.0);
+
+    let (code, _, err) = t.run(&["send", "a1", "please read PLAN.md"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(5.0, || events(&t).len() >= 5),
+        "{:?}",
+        events(&t)
+    );
+    assert_eq!(events(&t)[3..], ["UserPromptSubmit", "Stop"]);
+    let text = std::fs::read_to_string(t.path().join(".agents/state/signals-hk-a1.jsonl")).unwrap();
+    assert!(!text.contains("PLAN.md"), "the prompt was copied: {text}");
+
+    // A subagent's Stop says nothing about the agent's own turn: not recorded.
+    let (code, _, err) = t.run(&["send", "a1", "/subagent"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(5.0, || events(&t).len() >= 7),
+        "{:?}",
+        events(&t)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(events(&t)[5..], ["UserPromptSubmit", "Stop"]);
+    assert!(t.pane("hk-a1").contains("hook Stop exit 0"));
+
+    // A plan limit ends the turn with StopFailure and the CLI's own words.
+    let (code, _, err) = t.run(&["send", "a1", "/limit"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(5.0, || events(&t).len() >= 9),
+        "{:?}",
+        events(&t)
+    );
+    let last = signals(&t).pop().unwrap();
+    assert_eq!(last["event"], "StopFailure");
+    assert_eq!(last["error"], "rate_limit");
+    assert_eq!(
+        last["last_assistant_message"],
+        "You've hit your 5-hour limit · resets 2:06pm (UTC)"
+    );
+}
+
+/// Issue 14 item 5: `agents logs NAME` of an agent whose hooks named its transcript shows the
+/// conversation (not the last frame of its screen), honours `-n` and follows it with `-f`;
+/// `--screen` shows the pane output as for any other agent.
+#[test]
+fn logs_of_a_hooked_agent_show_its_conversation() {
+    let t = TestEnv::new();
+    let fake = t.write("fake-claude.py", FAKE_CLAUDE);
+    t.config(&format!(
+        r#"[defaults]
+session_prefix = "hk-"
+log_dir = ".agents"
+backend = "hooked"
+
+[backend.hooked]
+bin = "python3 {fake}"
+hooks = "claude"
+
+[[agent]]
+name = "a1"
+prompt = "You are agent 1."
+"#,
+        fake = fake.display()
+    ));
+    up_with(&t, &[]);
+    assert!(
+        wait_until(10.0, || events(&t).len() >= 3),
+        "{:?}",
+        signals(&t)
+    );
+    let (code, out, err) = t.run(&["logs", "a1", "--no-follow"]);
+    assert_eq!(code, 0, "{err}");
+    let want = [
+        "user      You are agent 1.",
+        "assistant Reply to: You are agent 1.",
+        "          Second line.",
+    ];
+    let got: Vec<&str> = out.lines().map(|l| l.get(9..).unwrap_or(l)).collect();
+    assert_eq!(got, want, "{out}");
+    let (_, out, _) = t.run(&["logs", "a1", "--no-follow", "-n", "1"]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.ends_with("Second line.\n"), "{out}");
+    // The screen: the hooks' own lines the stand-in prints, which the conversation leaves out.
+    let (code, out, err) = t.run(&["logs", "a1", "--no-follow", "--screen"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("hook SessionStart exit 0"), "{out}");
+
+    let mut follow = Guarded::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_agents"))
+            .current_dir(t.path())
+            .env("AGENTS_TMUX_SOCKET", &t.socket)
+            .env("TMUX_TMPDIR", &t.tmux_tmpdir)
+            .env_remove("TMUX")
+            .args(["logs", "a1", "-f", "-n", "0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (code, _, err) = t.run(&["send", "a1", "what next?"]);
+    assert_eq!(code, 0, "{err}");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(follow.try_wait().unwrap().is_none(), "logs -f exited");
+    let out = follow.kill_output();
+    let out = String::from_utf8_lossy(&out.stdout);
+    let got: Vec<&str> = out.lines().map(|l| l.get(9..).unwrap_or(l)).collect();
+    assert_eq!(
+        got,
+        [
+            "user      what next?",
+            "assistant Reply to: what next?",
+            "          Second line."
+        ],
+        "{out}"
+    );
+}
