@@ -11,8 +11,10 @@
 //!                                     ├─► launch (kickoff, argv, loops::move_to) ──► typing
 //!                                     ├─► tmux (the only caller of tmux)
 //!                                     ├─► state (files under log_dir, atomic; lock: the one lock
-//!                                     │          helper; handoff.json) ──► supervise
+//!                                     │          helper; handoff.json; the hooks' signals and
+//!                                     │          usage) ──► supervise
 //!                                     ├─► events (events.jsonl; offers each event to a Sink)
+//!                                     ├─► transcript (Claude Code's conversation, for logs)
 //!                                     ├─► git::probe (doctor, up, status: the handoff repo)
 //!                                     └─► watchdog (`agents watchdog` only: light/heavy ticks)
 //!                                          ├─► detect (pure readings) · supervise (pure policy:
