@@ -409,6 +409,39 @@ pub fn read(backend: &Backend, pane: &str) -> Reading {
     )
 }
 
+/// What is known of one pane when it is read: tmux's facts, the process it was started with,
+/// its captured text, its session log's age, and when and where it was captured.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    pub pane: &'a PaneInfo,
+    pub live: &'a Liveness,
+    /// The pane's captured text.
+    pub text: &'a str,
+    /// How long ago the session log was last written (`None`: unknown, or not read).
+    pub log_age: Option<std::time::Duration>,
+    /// When the text was captured.
+    pub captured: DateTime<FixedOffset>,
+    /// The local zone (a reset clock with no zone is read in it).
+    pub zone: Tz,
+}
+
+/// Reads a pane from its [`Facts`]: what tells the program is gone ([`liveness`]) first,
+/// then its screen ([`classify`]); an idle or fatal screen of a `footer_ui` backend whose log
+/// was written within its `log_grace` is `active` (rule `log_grace`): such a TUI keeps its
+/// footer on screen while it works, so its log is the evidence of activity.
+pub fn observe(backend: &Backend, f: &Facts) -> Reading {
+    let mut r = liveness(backend, f.pane, f.live)
+        .unwrap_or_else(|| classify(backend, f.text, f.captured, f.zone));
+    if matches!(r.state, State::Idle | State::Fatal)
+        && backend.footer_ui
+        && f.log_age.is_some_and(|age| age <= backend.log_grace)
+    {
+        r.state = State::Active;
+        r.rule = "log_grace";
+    }
+    r
+}
+
 /// A retry countdown a CLI prints while it retries by itself: "Retrying in 8.0 seconds..."
 /// (aider 0.86), "Retry in 0.7 seconds." (aider 0.43), "[retrying in 9s attempt #3]"
 /// (opencode 1.18), "Retrying in 24s · attempt 7/10" (Claude Code 2.1.197), "Attempt 2

@@ -4,6 +4,8 @@
 //! keeps a destructive action (kill, restart) from resting on a single observation. The
 //! watchdog (`crate::watchdog`) feeds them and carries out what they decide.
 
+pub mod agent;
+pub mod heal;
 pub mod limit;
 pub mod restart;
 pub mod stall;

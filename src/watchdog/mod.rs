@@ -18,7 +18,6 @@
 
 pub mod advance;
 pub mod handoff;
-pub mod heal;
 pub mod reload;
 pub mod tick;
 pub mod wake;
