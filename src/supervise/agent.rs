@@ -722,3 +722,445 @@ fn live(
     d.memory.show(state.as_str(), now, None, line);
     None
 }
+
+#[cfg(test)]
+mod tests {
+    //! The policy table: one test per row of the order in the module's doc.
+
+    use super::*;
+    use crate::config::{Config, EnvOverrides, parse};
+    use crate::detect::reset::Reset;
+
+    const NOW: f64 = 1_800_000_000.0;
+
+    fn cfg() -> Config {
+        parse(
+            std::path::Path::new("/tmp/agents.toml"),
+            r#"
+[defaults]
+session_prefix = "t-"
+log_dir = "l"
+watch = "heal"
+[watchdog]
+backoff_initial = 10
+backoff_max = 60
+max_restarts = 3
+restart_window = 600
+stable_after = 300
+limit_reset_slack = 30
+limit_probe_fallback = 300
+limit_self_resume_grace = 120
+stall_grace = 60
+[backend.b]
+bin = "sh"
+stall_idle = 100
+stall_nudge = "keep going"
+[[agent]]
+name = "a"
+backend = "b"
+[[agent]]
+name = "s"
+backend = "b"
+watch = "heal+stall"
+[[agent]]
+name = "job"
+kind = "task"
+backend = "b"
+"#,
+            EnvOverrides::Ignore,
+        )
+        .unwrap()
+    }
+
+    /// Steps agent `name` of `c` once; `obs` is changed from a live, quiet agent by `f`.
+    fn run<'a>(
+        c: &Config,
+        name: &str,
+        mem: &Memory,
+        now: f64,
+        f: impl FnOnce(&mut Observation<'a>),
+    ) -> Decision {
+        static LIVE: std::sync::LazyLock<PaneInfo> = std::sync::LazyLock::new(live_pane);
+        let a = c.agent(name).unwrap();
+        let mut obs = Observation {
+            pane: Some(&*LIVE),
+            exited: None,
+            reading: Some(Reading {
+                state: State::Active,
+                rule: "active_re",
+                line: Some("esc to interrupt".into()),
+                ..Reading::nothing()
+            }),
+            waiting_until: None,
+            down: false,
+            done: false,
+            fatal_marker: false,
+            reset: false,
+            sequence_complete: false,
+            added: false,
+            heavy: false,
+            hold: Ok(None),
+        };
+        f(&mut obs);
+        let s = Settings {
+            agent: a,
+            backend: c.backend_of(a),
+            policy: Policy::of(&c.watchdog),
+            limits: limit::Settings {
+                slack: 30.0,
+                fallback: 300.0,
+                grace: 120.0,
+            },
+            stall_grace: 60.0,
+            known_processes: &[],
+            limit_file: std::path::Path::new("/tmp/l/state/limited-t-a.json"),
+        };
+        step(mem, &obs, now, &s)
+    }
+
+    fn live_pane() -> PaneInfo {
+        PaneInfo {
+            dead: false,
+            dead_status: None,
+            pid: Some(1),
+            command: "sh".into(),
+        }
+    }
+
+    fn reading(state: State, rule: &'static str, line: &str) -> Reading {
+        Reading {
+            state,
+            rule,
+            line: Some(line.into()),
+            ..Reading::nothing()
+        }
+    }
+
+    fn banner(reset_in: f64, continues: bool) -> Reading {
+        let at = chrono::DateTime::from_timestamp((NOW + reset_in) as i64, 0)
+            .unwrap()
+            .fixed_offset();
+        Reading {
+            reset: Some(Reset {
+                at,
+                text: "resets soon".into(),
+            }),
+            continues,
+            ..reading(State::Limited, "limit_re", "usage limit reached")
+        }
+    }
+
+    fn events(d: &Decision) -> Vec<&'static str> {
+        d.events.iter().map(|e| e.event).collect()
+    }
+
+    /// Nothing happens to the agent: no restart, nothing typed, no file written.
+    fn untouched(d: &Decision) {
+        assert_eq!(d.restart, None);
+        assert!(d.typing.is_empty(), "{:?}", d.typing);
+        assert!(!d.mark_done && d.give_up.is_none());
+    }
+
+    #[test]
+    fn intent_down_done_and_given_up_leave_the_agent_alone() {
+        let c = cfg();
+        let fatal = Memory::default();
+        for (f, shown) in [
+            (
+                (|o: &mut Observation| {
+                    o.down = true;
+                    o.pane = None;
+                }) as fn(&mut Observation),
+                "down",
+            ),
+            (|o| o.done = true, "done"),
+            (|o| o.fatal_marker = true, "fatal"),
+        ] {
+            let d = run(&c, "a", &fatal, NOW, |o| {
+                o.reading = Some(reading(State::Fatal, "fatal_re", "panic"));
+                f(o);
+            });
+            untouched(&d);
+            assert!(d.events.is_empty() && d.hold.is_none());
+            assert_eq!(d.memory.view.state, shown);
+        }
+        // `down` forgets the restarts; `agents up` (the marker gone) starts the count over.
+        let mut m = Memory::default();
+        m.history.restarts = vec![NOW - 1.0];
+        m.history.fatal = true;
+        let d = run(&c, "a", &m, NOW, |_| {});
+        assert!(!d.memory.history.fatal && d.memory.history.restarts.is_empty());
+    }
+
+    #[test]
+    fn heal_a_gone_session_restarts_now_and_a_finished_task_is_done() {
+        let c = cfg();
+        let d = run(&c, "a", &Memory::default(), NOW, |o| {
+            o.pane = None;
+            o.reading = None;
+        });
+        let r = d.restart.expect("a restart");
+        assert_eq!(
+            (r.reason.as_str(), r.held, r.first),
+            ("session gone", false, false)
+        );
+        // Added by a reload: a first start.
+        let d = run(&c, "a", &Memory::default(), NOW, |o| {
+            o.pane = None;
+            o.added = true;
+        });
+        assert!(
+            d.restart
+                .is_some_and(|r| r.first && r.reason == "new in the config")
+        );
+        // A task whose program exited 0 is done, not restarted.
+        let dead = PaneInfo {
+            dead: true,
+            dead_status: Some(0),
+            ..live_pane()
+        };
+        let d = run(&c, "job", &Memory::default(), NOW, |o| o.pane = Some(&dead));
+        assert!(d.mark_done && d.restart.is_none());
+        assert_eq!(events(&d), ["task-done"]);
+        assert_eq!(d.memory.view.state, "done");
+    }
+
+    #[test]
+    fn limit_without_a_promise_holds_then_nudges_once_after_the_reset() {
+        let c = cfg();
+        let d = run(&c, "a", &Memory::default(), NOW, |o| {
+            o.reading = Some(banner(600.0, false))
+        });
+        untouched(&d);
+        assert_eq!(events(&d), ["limit-hit"]);
+        let u = d.hold.clone().expect("the limit machine ran");
+        let h = u.hold.expect("a hold");
+        assert!(u.changed && h.until == NOW + 630.0);
+        assert_eq!(d.memory.view.state, "limited");
+        // Held, a fatal screen is not restarted and an idle one not nudged.
+        let held = Ok(Some(h.clone()));
+        let d2 = run(&c, "s", &d.memory, NOW + 300.0, |o| {
+            o.hold = held.clone();
+            o.reading = Some(reading(State::Fatal, "fatal_re", "panic"));
+        });
+        untouched(&d2);
+        assert!(!d2.hold.unwrap().changed);
+        // After the reset and its slack, still limited: one resume nudge.
+        let d3 = run(&c, "a", &d.memory, NOW + 631.0, |o| {
+            o.hold = held.clone();
+            o.reading = Some(banner(-31.0, false));
+        });
+        assert_eq!(events(&d3), ["limit-nudge"]);
+        assert_eq!(d3.typing.len(), 1);
+        assert_eq!(d3.typing[0].purpose, "limit-resume");
+        assert_eq!(d3.typing[0].text, resume_nudge(c.agent("a").unwrap()));
+        // A held agent whose session is gone is restarted at once, spending no budget.
+        let mut spent = Memory::default();
+        spent.history.restarts = vec![NOW - 3.0, NOW - 2.0, NOW - 1.0];
+        let d4 = run(&c, "a", &spent, NOW, |o| {
+            o.hold = held.clone();
+            o.pane = None;
+            o.reading = None;
+        });
+        assert!(d4.restart.is_some_and(|r| r.held) && d4.give_up.is_none());
+    }
+
+    #[test]
+    fn limit_with_a_promise_types_nothing_until_its_grace_has_passed() {
+        let c = cfg();
+        let d = run(&c, "a", &Memory::default(), NOW, |o| {
+            o.reading = Some(banner(600.0, true))
+        });
+        untouched(&d);
+        let h = d.hold.clone().unwrap().hold.unwrap();
+        assert!(h.self_resume.made().is_some_and(|p| p.at == NOW + 600.0));
+        assert!(
+            d.memory
+                .view
+                .why
+                .as_deref()
+                .unwrap()
+                .contains("continues by itself")
+        );
+        // At the promised time, still limited: wait out the grace, typing nothing.
+        let held = Ok(Some(h));
+        let d2 = run(&c, "a", &d.memory, NOW + 601.0, |o| {
+            o.hold = held.clone();
+            o.reading = Some(banner(600.0, true));
+        });
+        untouched(&d2);
+        assert_eq!(events(&d2), ["limit-wait"]);
+        let h2 = d2.hold.unwrap().hold.unwrap();
+        assert_eq!(h2.until, NOW + 720.0);
+        // After the grace, one nudge.
+        let d3 = run(&c, "a", &d2.memory, NOW + 721.0, |o| {
+            o.hold = Ok(Some(h2));
+            o.reading = Some(banner(600.0, true));
+        });
+        assert_eq!(events(&d3), ["limit-nudge"]);
+        assert_eq!(d3.typing.len(), 1);
+    }
+
+    #[test]
+    fn a_limit_chooser_is_answered_with_its_wait_option() {
+        let c = cfg();
+        let d = run(&c, "a", &Memory::default(), NOW, |o| {
+            o.reading = Some(Reading {
+                choice: Some("1".into()),
+                ..banner(600.0, false)
+            })
+        });
+        assert_eq!(events(&d), ["limit-hit", "limit-choice"]);
+        assert_eq!(
+            d.typing,
+            [Type {
+                text: "1".into(),
+                purpose: "limit-choice",
+                key_only: true
+            }]
+        );
+    }
+
+    #[test]
+    fn dialog_is_reported_once_and_never_touched() {
+        let c = cfg();
+        let q = || {
+            Some(reading(
+                State::Dialog,
+                "dialog_re",
+                "Do you trust this folder?",
+            ))
+        };
+        let d = run(&c, "s", &Memory::default(), NOW, |o| o.reading = q());
+        untouched(&d);
+        assert_eq!(events(&d), ["dialog"]);
+        assert_eq!(d.memory.view.state, "dialog");
+        // Still there long after stall_idle: not reported again, not nudged.
+        let d2 = run(&c, "s", &d.memory, NOW + 1000.0, |o| o.reading = q());
+        untouched(&d2);
+        assert!(d2.events.is_empty());
+    }
+
+    #[test]
+    fn stall_nudges_then_restarts_and_activity_calls_it_off() {
+        let c = cfg();
+        let idle = || Some(Reading::nothing());
+        let d = run(&c, "s", &Memory::default(), NOW, |o| o.reading = idle());
+        untouched(&d);
+        assert_eq!(d.memory.view.state, "idle");
+        let d = run(&c, "s", &d.memory, NOW + 100.0, |o| o.reading = idle());
+        assert_eq!(events(&d), ["stall-nudge"]);
+        assert_eq!(d.typing[0].text, "keep going");
+        assert_eq!(d.memory.view.state, "stalled");
+        let d = run(&c, "s", &d.memory, NOW + 200.0, |o| o.reading = idle());
+        let r = d.restart.clone().expect("a stall restart");
+        assert!(
+            r.reason
+                .starts_with(crate::supervise::stall::RESTART_REASON)
+        );
+        // `heal` alone never nudges an idle agent.
+        let d = run(&c, "a", &Memory::default(), NOW, |o| o.reading = idle());
+        let d = run(&c, "a", &d.memory, NOW + 1000.0, |o| o.reading = idle());
+        untouched(&d);
+        // A blank screen is a CLI still starting for one stall_idle more.
+        let blank = || Some(Reading::blank());
+        let d = run(&c, "s", &Memory::default(), NOW, |o| o.reading = blank());
+        let d = run(&c, "s", &d.memory, NOW + 99.0, |o| o.reading = blank());
+        let d = run(&c, "s", &d.memory, NOW + 198.0, |o| o.reading = blank());
+        untouched(&d);
+        // A `WAITING-UNTIL:` marker: no nudge before its time + stall_grace.
+        let d = run(&c, "s", &Memory::default(), NOW, |o| o.reading = idle());
+        let d = run(&c, "s", &d.memory, NOW + 150.0, |o| {
+            o.reading = idle();
+            o.waiting_until = Some(NOW + 100.0);
+        });
+        untouched(&d);
+    }
+
+    #[test]
+    fn confirm_a_fatal_screen_restarts_on_the_second_reading_only() {
+        let c = cfg();
+        let fatal = || Some(reading(State::Fatal, "fatal_re", "panic: out of memory"));
+        let d = run(&c, "a", &Memory::default(), NOW, |o| o.reading = fatal());
+        untouched(&d);
+        assert_eq!(
+            d.memory.view.why.as_deref(),
+            Some("fatal screen: panic: out of memory (seen once)")
+        );
+        // Not twice in a row: not confirmed.
+        let d2 = run(&c, "a", &d.memory, NOW + 1.0, |o| {
+            o.reading = Some(Reading::nothing())
+        });
+        let d2 = run(&c, "a", &d2.memory, NOW + 2.0, |o| o.reading = fatal());
+        untouched(&d2);
+        let d3 = run(&c, "a", &d2.memory, NOW + 3.0, |o| o.reading = fatal());
+        let r = d3.restart.expect("confirmed");
+        assert_eq!(r.reason, "fatal screen: panic: out of memory");
+        assert_eq!(r.evidence["rule"], "fatal_re");
+        // Carried out: counted, and the confirmation starts over.
+        let mut m = d3.memory;
+        m.started(&r, &Policy::of(&c.watchdog), NOW + 3.0);
+        assert_eq!(m.view.state, "starting");
+        assert_eq!(m.history.restarts, [NOW + 3.0]);
+        assert_eq!(m.confirm, Confirm::default());
+    }
+
+    #[test]
+    fn backoff_waits_and_says_so_once_and_a_stall_restart_types_nothing_meanwhile() {
+        let c = cfg();
+        let p = Policy::of(&c.watchdog);
+        let mut m = Memory::default();
+        m.history.record(&p, NOW - 50.0);
+        m.history.record(&p, NOW - 1.0);
+        let gone = |o: &mut Observation| {
+            o.pane = None;
+            o.reading = None;
+        };
+        let d = run(&c, "a", &m, NOW, gone);
+        untouched(&d);
+        assert_eq!(events(&d), ["backoff"]);
+        assert_eq!(d.memory.view.state, "backoff");
+        assert!(d.memory.view.until.is_some());
+        let d = run(&c, "a", &d.memory, NOW + 1.0, gone);
+        assert!(d.events.is_empty() && d.restart.is_none());
+        // A stall restart waiting out its backoff stays due while idle, typing nothing.
+        let mut s = m.clone();
+        s.stall_restart = Some("stalled: idle".into());
+        s.waiting_until = Some(NOW + 30.0);
+        let d = run(&c, "s", &s, NOW, |o| o.reading = Some(Reading::nothing()));
+        untouched(&d);
+        assert_eq!(d.memory.view.state, "backoff");
+        // Activity calls it off.
+        let d = run(&c, "s", &d.memory, NOW + 1.0, |_| {});
+        assert_eq!(d.memory.stall_restart, None);
+        assert_eq!(d.memory.view.state, "active");
+    }
+
+    #[test]
+    fn fatal_after_max_restarts_within_the_window() {
+        let c = cfg();
+        let mut m = Memory::default();
+        m.history.restarts = vec![NOW - 300.0, NOW - 200.0, NOW - 100.0];
+        let d = run(&c, "a", &m, NOW, |o| {
+            o.pane = None;
+            o.reading = None;
+        });
+        assert_eq!(d.restart, None);
+        assert!(
+            d.give_up
+                .as_deref()
+                .unwrap()
+                .starts_with("3 restarts within 600 s")
+        );
+        assert!(d.memory.history.fatal);
+        assert_eq!(events(&d), ["fatal"]);
+        assert_eq!(d.memory.view.state, "fatal");
+        // Next tick (the marker written): nothing more.
+        let d = run(&c, "a", &d.memory, NOW + 1.0, |o| {
+            o.fatal_marker = true;
+            o.pane = None;
+        });
+        untouched(&d);
+        assert!(d.events.is_empty());
+    }
+}
