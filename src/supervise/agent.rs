@@ -145,6 +145,10 @@ pub struct Type {
     pub purpose: &'static str,
     /// A key press (a chooser's option), not a line.
     pub key_only: bool,
+    /// Typed only if the agent is still idle when read again under the typing lock (a
+    /// stall nudge decided this tick is not typed into work an `agents send`, or a ping,
+    /// started while it waited for the lock).
+    pub when_idle: bool,
 }
 
 /// A restart the policy allows now. The caller prepares it and reports the outcome with
@@ -570,12 +574,14 @@ fn live(
                 text: key.clone(),
                 purpose: "limit-choice",
                 key_only: true,
+                when_idle: false,
             });
         }
         LimitAction::Nudge => d.typing.push(Type {
             text: resume_nudge(a).to_string(),
             purpose: "limit-resume",
             key_only: false,
+            when_idle: false,
         }),
         LimitAction::Wait => {}
     }
@@ -702,6 +708,7 @@ fn live(
                     text: backend.stall_nudge.clone(),
                     purpose: "stall-nudge",
                     key_only: false,
+                    when_idle: true,
                 });
                 d.memory.show("stalled", now, None, Some(why));
                 return None;
@@ -1016,7 +1023,8 @@ backend = "b"
             [Type {
                 text: "1".into(),
                 purpose: "limit-choice",
-                key_only: true
+                key_only: true,
+                when_idle: false,
             }]
         );
     }
@@ -1051,6 +1059,7 @@ backend = "b"
         let d = run(&c, "s", &d.memory, NOW + 100.0, |o| o.reading = idle());
         assert_eq!(events(&d), ["stall-nudge"]);
         assert_eq!(d.typing[0].text, "keep going");
+        assert!(d.typing[0].when_idle);
         assert_eq!(d.memory.view.state, "stalled");
         let d = run(&c, "s", &d.memory, NOW + 200.0, |o| o.reading = idle());
         let r = d.restart.clone().expect("a stall restart");

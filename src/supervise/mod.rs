@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod heal;
 pub mod limit;
+pub mod liveness;
 pub mod restart;
 pub mod stall;
 

@@ -17,7 +17,9 @@
 //! ([`crate::notify`], in the background).
 
 pub mod advance;
+mod apply;
 pub mod handoff;
+mod orphans;
 pub mod reload;
 pub mod tick;
 pub mod wake;
