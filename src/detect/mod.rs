@@ -1005,4 +1005,65 @@ pub(crate) mod tests {
         b.process_name = None;
         assert!(liveness(&b, &bash, &live(Process::Running, true)).is_none());
     }
+
+    /// One reading for the tick, `typing` and `status`: a footer TUI whose log was written
+    /// within `log_grace` is working whatever its footer says (idle or fatal), a dead pane is
+    /// dead whatever its log says, and a log too old, or of a backend without a footer, is no
+    /// evidence.
+    #[test]
+    fn observe_takes_a_recent_log_of_a_footer_tui_for_activity() {
+        let footer = backend("esc to interrupt", "usage limit", "^FATAL", true);
+        let plain = backend("esc to interrupt", "usage limit", "^FATAL", false);
+        let pane = PaneInfo {
+            dead: false,
+            dead_status: None,
+            pid: Some(1),
+            command: "x".into(),
+        };
+        let live = Liveness {
+            process: Process::Running,
+            showed_program: false,
+        };
+        let recent = Some(std::time::Duration::from_millis(10));
+        let old = Some(footer.log_grace + std::time::Duration::from_secs(1));
+        let at = |b: &Backend, p: &PaneInfo, text: &str, log_age| {
+            let f = Facts {
+                pane: p,
+                live: &live,
+                text,
+                log_age,
+                captured: chrono::Local::now().fixed_offset(),
+                zone: reset::local_zone(),
+            };
+            let r = observe(b, &f);
+            (r.state, r.rule)
+        };
+        for text in ["> \n", "FATAL: boom\n"] {
+            assert_eq!(
+                at(&footer, &pane, text, recent),
+                (State::Active, "log_grace")
+            );
+            assert_ne!(at(&footer, &pane, text, old).1, "log_grace");
+            assert_ne!(at(&footer, &pane, text, None).1, "log_grace");
+            assert_ne!(at(&plain, &pane, text, recent).1, "log_grace");
+        }
+        assert_eq!(
+            at(&footer, &pane, "FATAL: boom\n", old),
+            (State::Fatal, "fatal_re")
+        );
+        // A limit banner is not overridden: the hold follows the screen.
+        assert_eq!(
+            at(&footer, &pane, "usage limit\n", recent).0,
+            State::Limited
+        );
+        let dead = PaneInfo {
+            dead: true,
+            dead_status: Some(1),
+            ..pane.clone()
+        };
+        assert_eq!(
+            at(&footer, &dead, "> \n", recent),
+            (State::Dead, "pane_dead")
+        );
+    }
 }

@@ -17,12 +17,13 @@
 //! ([`crate::notify`], in the background).
 
 pub mod advance;
-mod apply;
 pub mod handoff;
-mod orphans;
 pub mod reload;
 pub mod tick;
 pub mod wake;
+
+mod apply;
+mod orphans;
 
 use std::path::Path;
 use std::process::ExitCode;
