@@ -172,7 +172,9 @@ impl Ticker {
                 pane,
                 exited: exited.as_ref(),
                 reading,
+                // Only a stall clock reads the marker (not searched for otherwise).
                 waiting_until: text
+                    .filter(|_| a.watch == Watch::HealStall)
                     .and_then(|t| detect::waiting_until(backend, t, zone))
                     .map(|t| t.timestamp() as f64),
                 down: ctx.state.is_down(&a.name),
