@@ -773,6 +773,13 @@ watch = "heal+stall"
 name = "job"
 kind = "task"
 backend = "b"
+[[agent]]
+name = "bld"
+kind = "loop"
+role = "builder"
+backend = "b"
+[loop]
+phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
 "#,
             EnvOverrides::Ignore,
         )
@@ -891,6 +898,28 @@ backend = "b"
             assert!(d.events.is_empty() && d.hold.is_none());
             assert_eq!(d.memory.view.state, shown);
         }
+        // A complete phase sequence: loop agents are not healed (a gone session stays gone),
+        // the others are.
+        let complete = |o: &mut Observation| {
+            o.sequence_complete = true;
+            o.pane = None;
+            o.reading = None;
+        };
+        let d = run(&c, "bld", &Memory::default(), NOW, complete);
+        untouched(&d);
+        assert_eq!(d.memory.view.state, "stopped");
+        assert!(
+            d.memory
+                .view
+                .why
+                .unwrap()
+                .contains("phase sequence is complete")
+        );
+        assert!(
+            run(&c, "a", &Memory::default(), NOW, complete)
+                .restart
+                .is_some()
+        );
         // `down` forgets the restarts; `agents up` (the marker gone) starts the count over.
         let mut m = Memory::default();
         m.history.restarts = vec![NOW - 1.0];
