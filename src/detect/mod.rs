@@ -457,6 +457,39 @@ pub fn read(backend: &Backend, pane: &str) -> Reading {
     )
 }
 
+/// What is known of one pane when it is read: tmux's facts, the process it was started with,
+/// its captured text, its session log's age, and when and where it was captured.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    pub pane: &'a PaneInfo,
+    pub live: &'a Liveness,
+    /// The pane's captured text.
+    pub text: &'a str,
+    /// How long ago the session log was last written (`None`: unknown, or not read).
+    pub log_age: Option<std::time::Duration>,
+    /// When the text was captured.
+    pub captured: DateTime<FixedOffset>,
+    /// The local zone (a reset clock with no zone is read in it).
+    pub zone: Tz,
+}
+
+/// Reads a pane from its [`Facts`]: what tells the program is gone ([`liveness`]) first,
+/// then its screen ([`classify`]); an idle or fatal screen of a `footer_ui` backend whose log
+/// was written within its `log_grace` is `active` (rule `log_grace`): such a TUI keeps its
+/// footer on screen while it works, so its log is the evidence of activity.
+pub fn observe(backend: &Backend, f: &Facts) -> Reading {
+    let mut r = liveness(backend, f.pane, f.live)
+        .unwrap_or_else(|| classify(backend, f.text, f.captured, f.zone));
+    if matches!(r.state, State::Idle | State::Fatal)
+        && backend.footer_ui
+        && f.log_age.is_some_and(|age| age <= backend.log_grace)
+    {
+        r.state = State::Active;
+        r.rule = "log_grace";
+    }
+    r
+}
+
 /// A retry countdown a CLI prints while it retries by itself: "Retrying in 8.0 seconds..."
 /// (aider 0.86), "Retry in 0.7 seconds." (aider 0.43), "[retrying in 9s attempt #3]"
 /// (opencode 1.18), "Retrying in 24s · attempt 7/10" (Claude Code 2.1.197), "Attempt 2
@@ -1019,5 +1052,66 @@ pub(crate) mod tests {
         // Without process_name only the process counts.
         b.process_name = None;
         assert!(liveness(&b, &bash, &live(Process::Running, true)).is_none());
+    }
+
+    /// One reading for the tick, `typing` and `status`: a footer TUI whose log was written
+    /// within `log_grace` is working whatever its footer says (idle or fatal), a dead pane is
+    /// dead whatever its log says, and a log too old, or of a backend without a footer, is no
+    /// evidence.
+    #[test]
+    fn observe_takes_a_recent_log_of_a_footer_tui_for_activity() {
+        let footer = backend("esc to interrupt", "usage limit", "^FATAL", true);
+        let plain = backend("esc to interrupt", "usage limit", "^FATAL", false);
+        let pane = PaneInfo {
+            dead: false,
+            dead_status: None,
+            pid: Some(1),
+            command: "x".into(),
+        };
+        let live = Liveness {
+            process: Process::Running,
+            showed_program: false,
+        };
+        let recent = Some(std::time::Duration::from_millis(10));
+        let old = Some(footer.log_grace + std::time::Duration::from_secs(1));
+        let at = |b: &Backend, p: &PaneInfo, text: &str, log_age| {
+            let f = Facts {
+                pane: p,
+                live: &live,
+                text,
+                log_age,
+                captured: chrono::Local::now().fixed_offset(),
+                zone: reset::local_zone(),
+            };
+            let r = observe(b, &f);
+            (r.state, r.rule)
+        };
+        for text in ["> \n", "FATAL: boom\n"] {
+            assert_eq!(
+                at(&footer, &pane, text, recent),
+                (State::Active, "log_grace")
+            );
+            assert_ne!(at(&footer, &pane, text, old).1, "log_grace");
+            assert_ne!(at(&footer, &pane, text, None).1, "log_grace");
+            assert_ne!(at(&plain, &pane, text, recent).1, "log_grace");
+        }
+        assert_eq!(
+            at(&footer, &pane, "FATAL: boom\n", old),
+            (State::Fatal, "fatal_re")
+        );
+        // A limit banner is not overridden: the hold follows the screen.
+        assert_eq!(
+            at(&footer, &pane, "usage limit\n", recent).0,
+            State::Limited
+        );
+        let dead = PaneInfo {
+            dead: true,
+            dead_status: Some(1),
+            ..pane.clone()
+        };
+        assert_eq!(
+            at(&footer, &dead, "> \n", recent),
+            (State::Dead, "pane_dead")
+        );
     }
 }

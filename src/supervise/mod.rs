@@ -1,12 +1,20 @@
 //! Supervision policy: pure state machines over readings and an injected clock (epoch
-//! seconds). [`limit`] holds an agent through a usage limit, [`stall`] nudges and then
-//! restarts an idle one, [`restart`] paces restarts and gives up on a crash loop. [`Confirm`]
-//! keeps a destructive action (kill, restart) from resting on a single observation.
-//! [`handoff`] decides the handoff pings between a loop pair and when each is typed. The
-//! watchdog (`crate::watchdog`) feeds them and carries out what they decide.
+//! seconds). [`agent`] holds the per-agent rule that combines them, in order (operator
+//! intent, [`heal`], the limit hold, confirmation, dialogs, stalls, the restart verdict):
+//! [`agent::step`] turns what the watchdog remembers and observed into a decision.
+//! [`heal`] restarts a session that is gone or exited, [`limit`] holds an agent through a
+//! usage limit, [`stall`] nudges and then restarts an idle one, [`restart`] paces restarts
+//! and gives up on a crash loop, [`liveness`] follows whether a pane still runs its program.
+//! [`Confirm`] keeps a destructive action (kill, restart) from resting on a single
+//! observation. [`handoff`] decides the handoff pings between a loop pair and when each is
+//! typed. The watchdog (`crate::watchdog`) gathers the observations and carries out what the
+//! rules decide.
 
+pub mod agent;
 pub mod handoff;
+pub mod heal;
 pub mod limit;
+pub mod liveness;
 pub mod restart;
 pub mod stall;
 

@@ -18,10 +18,12 @@
 
 pub mod advance;
 pub mod handoff;
-pub mod heal;
 pub mod reload;
 pub mod tick;
 pub mod wake;
+
+mod apply;
+mod orphans;
 
 use std::path::Path;
 use std::process::ExitCode;
