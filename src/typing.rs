@@ -77,8 +77,8 @@ pub struct Message<'a> {
     pub text: &'a str,
     /// `kickoff`, `limit-resume`, `limit-choice`, `stall-nudge`, `handoff`, `wake`, `send`.
     pub purpose: &'a str,
-    /// Press `text` as one key (a tmux key name such as `1`), then the submit key; no
-    /// verify (a chooser answer).
+    /// Press `text` as keys (tmux key names separated by spaces: `1`, `Down Down`), then the
+    /// submit key; no verify (a chooser's or a dialog's answer).
     pub key_only: bool,
 }
 
@@ -311,8 +311,12 @@ async fn deliver_held(
     }
     let failed = |e: crate::tmux::TmuxError| Outcome::Failed(e.to_string());
     if msg.key_only {
-        tmux.send_key(msg.session, msg.text).await.map_err(failed)?;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // One key or several (`Down Down`: moving to a dialog's option), each drawn before
+        // the next.
+        for key in msg.text.split_whitespace() {
+            tmux.send_key(msg.session, key).await.map_err(failed)?;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         tmux.send_key(msg.session, &backend.submit_key)
             .await
             .map_err(failed)?;

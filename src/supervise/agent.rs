@@ -140,8 +140,10 @@ pub struct Event {
 /// Text to type into the agent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Type {
+    /// The text; for a `key_only` one, the keys pressed (tmux key names, space-separated)
+    /// before the submit key.
     pub text: String,
-    /// `limit-choice`, `limit-resume` or `stall-nudge`.
+    /// `limit-choice`, `limit-resume`, `stall-nudge` or `dialog-answer`.
     pub purpose: &'static str,
     /// A key press (a chooser's option), not a line.
     pub key_only: bool,
@@ -630,6 +632,45 @@ fn live(
         }
         State::Dialog => {
             m.stall = Stall::default();
+            // A dialog the backend's `answers` cover is answered once per appearance.
+            if m.dialog != line
+                && let Some(ans) = &reading.answer
+            {
+                m.dialog = line.clone();
+                let keys: Vec<&str> = ans.keys.iter().map(String::as_str).collect();
+                // The typing path presses the keys, then the submit key (`Enter`).
+                let presses = match keys.split_last() {
+                    Some((&"Enter", rest)) => rest.join(" "),
+                    _ => keys.join(" "),
+                };
+                d.log(
+                    Level::Info,
+                    format!(
+                        "{} shows a dialog its `answers` cover ({:?}): picking {:?}",
+                        a.name, ans.when, ans.label
+                    ),
+                );
+                d.event(
+                    "dialog-answer",
+                    &format!("answering the dialog: {}", ans.label),
+                    json!({"label": ans.label, "keys": ans.keys, "when": ans.when,
+                           "evidence": evidence(reading)}),
+                    now,
+                );
+                d.typing.push(Type {
+                    text: presses,
+                    purpose: "dialog-answer",
+                    key_only: true,
+                    when_idle: false,
+                });
+                d.memory.show(
+                    "dialog",
+                    now,
+                    None,
+                    Some(format!("answered: {}", ans.label)),
+                );
+                return None;
+            }
             if m.dialog != line {
                 m.dialog = line.clone();
                 d.log(
@@ -1076,6 +1117,52 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
         let d2 = run(&c, "s", &d.memory, NOW + 1000.0, |o| o.reading = q());
         untouched(&d2);
         assert!(d2.events.is_empty());
+    }
+
+    /// Issue 14 item 4: a dialog a backend's `answers` cover is answered once per appearance
+    /// by the keys that pick its option (the submit key is the typing path's); gone and back,
+    /// it is answered again. Never a restart, never a stall nudge.
+    #[test]
+    fn a_dialog_the_answers_cover_is_answered_once_per_appearance() {
+        let c = cfg();
+        let answered = |keys: &[&str]| {
+            let mut r = reading(
+                State::Dialog,
+                "option_list",
+                "Enter to confirm · Esc to cancel",
+            );
+            r.answer = Some(detect::DialogAnswer {
+                label: "Yes, I trust this folder".into(),
+                keys: keys.iter().map(|k| k.to_string()).collect(),
+                when: "Quick safety check".into(),
+            });
+            Some(r)
+        };
+        let d = run(&c, "s", &Memory::default(), NOW, |o| {
+            o.reading = answered(&["Down", "Enter"])
+        });
+        assert_eq!(events(&d), ["dialog-answer"]);
+        assert_eq!(d.typing.len(), 1);
+        assert_eq!(d.typing[0].text, "Down");
+        assert_eq!(d.typing[0].purpose, "dialog-answer");
+        assert!(d.typing[0].key_only && !d.typing[0].when_idle);
+        assert!(d.restart.is_none());
+        assert_eq!(d.memory.view.state, "dialog");
+        assert_eq!(d.events[0].fields["label"], "Yes, I trust this folder");
+        // Still on screen a tick later: not answered again.
+        let d2 = run(&c, "s", &d.memory, NOW + 1.0, |o| {
+            o.reading = answered(&["Down", "Enter"])
+        });
+        assert!(d2.typing.is_empty() && d2.events.is_empty());
+        // Gone, then back: answered again; a numbered option is its digit.
+        let d3 = run(&c, "s", &d2.memory, NOW + 2.0, |o| {
+            o.reading = Some(Reading::nothing())
+        });
+        let d4 = run(&c, "s", &d3.memory, NOW + 3.0, |o| {
+            o.reading = answered(&["2"])
+        });
+        assert_eq!(events(&d4), ["dialog-answer"]);
+        assert_eq!(d4.typing[0].text, "2");
     }
 
     #[test]

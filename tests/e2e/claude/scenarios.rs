@@ -29,6 +29,10 @@ pub fn all() -> Vec<Scenario> {
             bypass_dialog_is_reported_and_never_typed_into,
         ),
         (
+            "claude::trust_dialog_with_an_answer_is_answered_once_by_its_label",
+            trust_dialog_with_an_answer_is_answered_once_by_its_label,
+        ),
+        (
             "claude::stall_nudge_is_typed_exactly_once",
             stall_nudge_is_typed_exactly_once,
         ),
@@ -520,6 +524,53 @@ fn dialog_scenario(cli: &Installed, which: Dialog) {
     }
     if !problems.is_empty() {
         f.fail(&problems.join("\n"));
+    }
+}
+
+/// Issue 14 item 4: with `answers = [{ when = "Quick safety check", choose = "^Yes, I trust" }]`
+/// over the preset, the watchdog answers the real 2.1.330 trust dialog once, by the label (its
+/// highlighted option is "No, exit": Down, then Enter); the CLI goes on to the kickoff, which
+/// reaches the mock exactly once; one `dialog-answer` event, no restart, nothing else typed.
+fn trust_dialog_with_an_answer_is_answered_once_by_its_label(cli: &Installed) {
+    let name = "trust_dialog_with_an_answer_is_answered_once_by_its_label";
+    let k = kickoff(name);
+    let f = fleet(
+        cli,
+        Setup {
+            backend: r#"answers = [{ when = "Quick safety check", choose = "^Yes, I trust" }]"#,
+            home: Home {
+                trusted: false,
+                ..Home::default()
+            },
+            ..plain(name, &k)
+        },
+    );
+    f.up();
+    f.wait_for(
+        90.0,
+        "the kickoff turn at the mock, past the dialog",
+        || !f.mock.turns_with(&k).is_empty(),
+    );
+    f.wait_for(60.0, "status idle after the kickoff reply", || {
+        f.state(AGENT) == "idle"
+    });
+    sleep(5.0);
+    let answers = f.events_named("dialog-answer", AGENT);
+    f.log(&format!("dialog-answer events: {answers:?}"));
+    if answers.len() != 1 || answers[0]["label"] != "Yes, I trust this folder" {
+        f.fail(&format!(
+            "want one dialog-answer picking the trust option: {answers:?}"
+        ));
+    }
+    if f.mock.turns_with(&k).len() != 1 {
+        f.fail(&format!(
+            "the kickoff reached the mock {} times",
+            f.mock.turns_with(&k).len()
+        ));
+    }
+    let restarts = f.events_named("restart", AGENT);
+    if !restarts.is_empty() {
+        f.fail(&format!("the agent was restarted: {restarts:?}"));
     }
 }
 
