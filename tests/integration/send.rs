@@ -70,7 +70,9 @@ fn send_waits_until_the_agent_is_idle_then_delivers() {
     let early = typed_while_busy(&t, "sw-a1");
     assert!(early.is_empty(), "typed before the agent was idle: {early}");
     let p = t.pane("sw-a1");
-    let idle_at = p.find("idle — waiting for input").expect("the agent went idle");
+    let idle_at = p
+        .find("idle — waiting for input")
+        .expect("the agent went idle");
     let message_at = p
         .find("message #1: please re-read REVIEW.md")
         .unwrap_or_else(|| panic!("{p}"));
