@@ -16,8 +16,10 @@
 //! at most [`MAX_SUBMITS`] times in all. A pane whose cursor cannot tell (hidden, off-screen,
 //! or not at the typed text, as TUIs that draw their own cursor) is verified by the older
 //! input-area check ([`submitted`]), and the event says so. Verified also needs the agent
-//! alive [`ALIVE_AFTER`] later: text that "left the input line" because the program exited
-//! (a dialog answered "No, exit") is not a delivery.
+//! to show it lives on ([`Life`]): it turned active, or it answered and still runs
+//! [`ANSWER_HOLD`] later, or failing both it still runs [`ALIVE_AFTER`] later: text that
+//! "left the input line" because the program exited (a dialog answered "No, exit") is not a
+//! delivery.
 //!
 //! Every delivery ends in one [`Outcome`] — `delivered` (verified), `unverified` (the submit
 //! key was pressed, the delivery could not be verified: never typed again by anyone),
@@ -45,8 +47,17 @@ use crate::tmux::{Screen, Sessions};
 
 /// Submit presses at most, the first included.
 pub const MAX_SUBMITS: usize = 3;
-/// A verified delivery's agent must still be running this long after it.
+/// The longest a verified delivery's program is watched for signs that it lives on (see
+/// [`Life`]): one that has shown none must still be running this long after the reading
+/// that verified it. It guards against taking text that "left the input line" because the
+/// program exited on it (a dialog answered "No, exit", a program that reads one line and
+/// quits) for a delivery.
 pub const ALIVE_AFTER: Duration = Duration::from_millis(500);
+/// A program that answered a submitted text (its screen changed after the reading that
+/// verified it) must still be running this long after the change was seen: a program that
+/// prints a farewell and exits is gone by then (a Python script that prints a line and
+/// exits: its pane read dead 3–29 ms after the line showed, on a loaded 2-core machine).
+pub const ANSWER_HOLD: Duration = Duration::from_millis(100);
 /// The input area: this many non-blank lines at the bottom of the pane.
 const INPUT_LINES: usize = 6;
 /// How much of the message identifies it on screen.
@@ -378,7 +389,7 @@ async fn deliver_held(
             }
             if let Verify::Verified(ev) = verify(backend, &pre, &post, msg.text, by_cursor.is_ok())
             {
-                return alive_after(ctx, msg.session, &pre, ev).await;
+                return alive_after(ctx, backend, msg.session, &pre, &post, ev).await;
             }
         }
     }
@@ -428,28 +439,93 @@ fn unreadable_after(e: &crate::tmux::TmuxError) -> String {
     }
 }
 
-/// A verified delivery stands only if the program that got it is still running
-/// [`ALIVE_AFTER`] later (not dead, not replaced by a restart).
+/// A verified delivery stands only once the program that got it shows it lives on: read
+/// every [`TYPING_POLL`] from the reading that verified it (`seen`), it turned active (it
+/// works on the text: no program that exits on the line draws that), or it answered (the
+/// screen changed after `seen`) and still runs [`ANSWER_HOLD`] later; failing both, it
+/// still runs [`ALIVE_AFTER`] after `seen` (a silent line reader). A program that exited or
+/// was restarted meanwhile ([`exited`]), or a pane that cannot be read, leaves it unverified.
 async fn alive_after(
     ctx: &Ctx,
+    backend: &Backend,
     session: &str,
     pre: &Screen,
+    seen: &Screen,
     ev: Evidence,
 ) -> Result<Outcome, Outcome> {
-    tokio::time::sleep(ALIVE_AFTER).await;
-    match ctx.tmux.screen(session).await {
-        Ok(s) => match exited(pre, &s) {
-            None => Ok(Outcome::Delivered(ev.describe().into())),
-            Some(why) => Err(Outcome::Unverified(format!(
+    let pre_active = detect::read(backend, &pre.text).state == State::Active;
+    let since = std::time::Instant::now();
+    let mut life = Life::new(pre_active);
+    if life.read(backend, seen, since.elapsed()) {
+        return Ok(Outcome::Delivered(ev.describe().into()));
+    }
+    loop {
+        tokio::time::sleep(TYPING_POLL).await;
+        let now = match ctx.tmux.screen(session).await {
+            Ok(s) => s,
+            Err(e) => {
+                return Err(Outcome::Unverified(format!(
+                    "{}, though {}",
+                    unreadable_after(&e),
+                    ev.describe()
+                )));
+            }
+        };
+        if let Some(why) = exited(pre, &now) {
+            return Err(Outcome::Unverified(format!(
                 "{why}, though {}",
                 ev.describe()
-            ))),
-        },
-        Err(e) => Err(Outcome::Unverified(format!(
-            "{}, though {}",
-            unreadable_after(&e),
-            ev.describe()
-        ))),
+            )));
+        }
+        if life.read(backend, &now, since.elapsed()) {
+            return Ok(Outcome::Delivered(ev.describe().into()));
+        }
+    }
+}
+
+/// The readings of a pane after a verified submit, while [`alive_after`] waits for its
+/// program to show it lives on (each reading's program alive: [`exited`] said `None`).
+#[derive(Debug)]
+pub struct Life {
+    /// The pane read active before the submit key: active then proves nothing.
+    pre_active: bool,
+    /// The first reading's text (the one that verified the submit).
+    first: Option<String>,
+    /// When (since the first reading) the text was first seen changed from it.
+    answered: Option<Duration>,
+}
+
+impl Life {
+    /// Before the first reading; `pre_active`: the pane read active before the submit key.
+    pub fn new(pre_active: bool) -> Self {
+        Life {
+            pre_active,
+            first: None,
+            answered: None,
+        }
+    }
+
+    /// Takes one reading `now` of a live program, `at` after the first reading (which is
+    /// `Duration::ZERO`); `true` once the program has shown it lives on: it reads active
+    /// (and did not before the key), or it answered at least [`ANSWER_HOLD`] ago (its screen
+    /// changed from the first reading and, for a backend with an `idle_re`, reads idle by
+    /// it: back at its prompt), or the first reading is [`ALIVE_AFTER`] old.
+    pub fn read(&mut self, backend: &Backend, now: &Screen, at: Duration) -> bool {
+        let r = detect::read(backend, &now.text);
+        if !self.pre_active && r.state == State::Active {
+            return true;
+        }
+        // An answer: a changed screen, at the backend's idle prompt again when it has a rule
+        // for that (a CLI exiting after a dialog's "No, exit" draws no prompt).
+        let at_prompt = backend.idle_re.is_none() || r.rule == "idle_re";
+        match &self.first {
+            None => self.first = Some(now.text.clone()),
+            Some(first) if self.answered.is_none() && at_prompt && *first != now.text => {
+                self.answered = Some(at)
+            }
+            Some(_) => {}
+        }
+        self.answered.is_some_and(|a| at >= a + ANSWER_HOLD) || at >= ALIVE_AFTER
     }
 }
 
@@ -1199,6 +1275,49 @@ mod tests {
         let mut again = screen(&["bye>"], 5, 0, 0);
         again.pid = Some(2);
         assert!(exited(&pre, &again).unwrap().contains("restarted"));
+    }
+
+    #[test]
+    fn a_program_lives_on_when_it_works_or_answers_and_stays_or_stays_long_enough() {
+        let b = backend("esc to interrupt", "", "", false);
+        let ms = Duration::from_millis;
+        let seen = screen(&["> hello", ""], 0, 1, 0);
+        // Turned active: at once, on the reading that verified the submit.
+        let mut busy = seen.clone();
+        busy.text.push_str("\n* Thinking (esc to interrupt)");
+        assert!(Life::new(false).read(&b, &busy, ms(0)));
+        // Active before the key too: that proves nothing.
+        let mut life = Life::new(true);
+        assert!(!life.read(&b, &busy, ms(0)));
+        assert!(!life.read(&b, &busy, ms(100)));
+        assert!(life.read(&b, &busy, ALIVE_AFTER));
+        // Answered (the screen changed): once it still runs ANSWER_HOLD after the change.
+        let mut answer = seen.clone();
+        answer.text.push_str("\nok: hello");
+        let mut life = Life::new(false);
+        assert!(!life.read(&b, &seen, ms(0)));
+        assert!(!life.read(&b, &seen, ms(15)));
+        assert!(!life.read(&b, &answer, ms(30)));
+        assert!(!life.read(&b, &answer, ms(30) + ANSWER_HOLD - ms(1)));
+        assert!(life.read(&b, &answer, ms(30) + ANSWER_HOLD));
+        // A backend with an idle rule: a changed screen is an answer once it is at the prompt.
+        let mut with_idle = b.clone();
+        with_idle.idle_re = Some(crate::config::Pattern::new("^> *$").unwrap());
+        let mut bye = seen.clone();
+        bye.text = "> hello\nGoodbye!".into();
+        let mut prompt = seen.clone();
+        prompt.text = "> hello\nok: hello\n> ".into();
+        let mut life = Life::new(false);
+        assert!(!life.read(&with_idle, &seen, ms(0)));
+        assert!(!life.read(&with_idle, &bye, ms(15)));
+        assert!(!life.read(&with_idle, &bye, ms(15) + ANSWER_HOLD));
+        assert!(!life.read(&with_idle, &prompt, ms(90)));
+        assert!(life.read(&with_idle, &prompt, ms(90) + ANSWER_HOLD));
+        // Silent (a line reader that prints nothing, or one about to exit): only at the bound.
+        let mut life = Life::new(false);
+        assert!(!life.read(&b, &seen, ms(0)));
+        assert!(!life.read(&b, &seen, ALIVE_AFTER - ms(1)));
+        assert!(life.read(&b, &seen, ALIVE_AFTER));
     }
 
     #[test]

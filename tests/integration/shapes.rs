@@ -6,7 +6,8 @@
 //! Each records every line it receives. For each: `agents send` is verified on the first
 //! press, every text arrives exactly once, no empty line arrives, and nothing is restarted.
 //! Then the bad inputs: a TUI whose cursor is hidden (verified the old way, and the event
-//! says so) and a program that exits on the line it reads (submitted, never "verified").
+//! says so) and a program that exits on the line it reads, silently or after an answer
+//! (submitted, never "verified").
 
 use std::time::{Duration, Instant};
 
@@ -202,6 +203,12 @@ fn shape(t: &TestEnv, name: &str) -> String {
             t.write("quit.py", "import sys\nout = open(sys.argv[1], 'a', buffering=1)\nopen(sys.argv[1] + '.ready', 'w').close()\nline = input('bye> ')\nout.write(line + '\\n')\nsys.exit(3)\n");
             format!("python3 {dir}/quit.py {got}")
         }
+        "farewell" => {
+            // It thinks before it answers (the answer comes after the reading that verifies
+            // the submit) and takes a moment to shut down after it.
+            t.write("farewell.py", "import sys, time\nout = open(sys.argv[1], 'a', buffering=1)\nopen(sys.argv[1] + '.ready', 'w').close()\nline = input('bye> ')\nout.write(line + '\\n')\ntime.sleep(0.2)\nprint('goodbye: ' + line, flush=True)\ntime.sleep(0.03)\nsys.exit(3)\n");
+            format!("python3 {dir}/farewell.py {got}")
+        }
         "silent" => {
             t.write("silent.py", SILENT);
             format!("python3 {dir}/silent.py {got}")
@@ -386,6 +393,22 @@ fn a_program_that_exits_on_the_line_is_submitted_but_not_verified() {
     );
     let s = t.status_json();
     assert_eq!(s["agents"][0]["last_typed"]["outcome"], "unverified", "{s}");
+}
+
+/// The same, for a program that answers the line before it exits: the answer (a changed
+/// screen) is no sign of life until the program still runs `ANSWER_HOLD` later.
+#[test]
+fn a_program_that_answers_and_exits_on_the_line_is_submitted_but_not_verified() {
+    let t = start("shf-", "farewell");
+    let (code, _, err) = t.run(&["send", "farewell", "--now", "goodbye now"]);
+    assert_eq!(code, 4, "{err}\npane:\n{}", t.pane("shf-farewell"));
+    assert!(err.contains("submitted but not verified"), "{err}");
+    assert!(err.contains("exited"), "{err}");
+    assert_eq!(got(&t, "farewell"), ["goodbye now"]);
+    let ev = typed(&t, "farewell");
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0]["outcome"], "unverified", "{ev:?}");
+    assert_eq!(ev[0]["presses"], 1, "{ev:?}");
 }
 
 #[test]
