@@ -51,6 +51,12 @@ pub struct Memory {
     pub old_news: Option<limit::OldNews>,
     /// The dialog line last reported (a dialog is reported once).
     pub dialog: Option<String>,
+    /// The rule that read the dialog last reported: a screen read by the other dialog rule
+    /// (Gemini CLI 0.61.0's boxed trust dialog reads `option_list` or `dialog_re` from one
+    /// capture to the next) is the same dialog, not a new one to report.
+    pub dialog_rule: Option<&'static str>,
+    /// The answer last typed into the dialog on screen (`when` and label), see `answers`.
+    pub answered: Option<(String, String)>,
     /// A corrupt limit file was reported.
     pub corrupt_reported: bool,
     /// A corrupt `self_resume` field in the limit file was reported.
@@ -633,10 +639,12 @@ fn live(
         State::Dialog => {
             m.stall = Stall::default();
             // A dialog the backend's `answers` cover is answered once per appearance.
-            if m.dialog != line
-                && let Some(ans) = &reading.answer
+            if let Some(ans) = &reading.answer
+                && m.answered.as_ref() != Some(&(ans.when.clone(), ans.label.clone()))
             {
+                m.answered = Some((ans.when.clone(), ans.label.clone()));
                 m.dialog = line.clone();
+                m.dialog_rule = Some(reading.rule);
                 let keys: Vec<&str> = ans.keys.iter().map(String::as_str).collect();
                 // The typing path presses the keys, then the submit key (`Enter`).
                 let presses = match keys.split_last() {
@@ -671,8 +679,14 @@ fn live(
                 );
                 return None;
             }
-            if m.dialog != line {
+            // A new dialog: none was on screen, or the same rule reads another line.
+            let new = match (&m.dialog, m.dialog_rule) {
+                (Some(l), Some(rule)) => rule == reading.rule && Some(l) != line.as_ref(),
+                _ => true,
+            };
+            if new {
                 m.dialog = line.clone();
+                m.dialog_rule = Some(reading.rule);
                 d.log(
                     Level::Warn,
                     format!(
@@ -691,7 +705,11 @@ fn live(
             d.memory.show("dialog", now, None, line);
             return None;
         }
-        _ => m.dialog = None,
+        _ => {
+            m.dialog = None;
+            m.dialog_rule = None;
+            m.answered = None;
+        }
     }
     if a.watch == Watch::HealStall {
         // A stall restart waiting out its backoff: still idle, it stays due (nothing typed);
@@ -1117,6 +1135,32 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
         let d2 = run(&c, "s", &d.memory, NOW + 1000.0, |o| o.reading = q());
         untouched(&d2);
         assert!(d2.events.is_empty());
+        // The same dialog read by the other rule from one capture to the next (Gemini CLI
+        // 0.61.0's boxed trust dialog: `option_list` on its option, `dialog_re` on its
+        // question): still one report.
+        let shape = || {
+            Some(reading(
+                State::Dialog,
+                "option_list",
+                "● 1. Trust folder (work)",
+            ))
+        };
+        let d3 = run(&c, "s", &d2.memory, NOW + 1001.0, |o| o.reading = shape());
+        let d4 = run(&c, "s", &d3.memory, NOW + 1002.0, |o| o.reading = q());
+        assert!(
+            d3.events.is_empty() && d4.events.is_empty(),
+            "{:?}",
+            d3.events
+        );
+        // Another dialog read by the same rule is reported; gone and back, it is reported.
+        let other = || Some(reading(State::Dialog, "dialog_re", "Allow this command?"));
+        let d5 = run(&c, "s", &d4.memory, NOW + 1003.0, |o| o.reading = other());
+        assert_eq!(events(&d5), ["dialog"]);
+        let d6 = run(&c, "s", &d5.memory, NOW + 1004.0, |o| {
+            o.reading = Some(Reading::nothing())
+        });
+        let d7 = run(&c, "s", &d6.memory, NOW + 1005.0, |o| o.reading = other());
+        assert_eq!(events(&d7), ["dialog"]);
     }
 
     /// Issue 14 item 4: a dialog a backend's `answers` cover is answered once per appearance
