@@ -843,9 +843,30 @@ impl Readiness {
     }
 }
 
+/// The newest hook signal of the process `session` runs, for a `hooks = "claude"` backend
+/// (signals of a process before its last start do not count).
+fn hook_signal(
+    ctx: &Ctx,
+    backend: &Backend,
+    session: &str,
+) -> Option<crate::state::signals::Signal> {
+    if backend.hooks != crate::config::Hooks::Claude {
+        return None;
+    }
+    let since = ctx
+        .state
+        .manifest()
+        .load()
+        .ok()
+        .and_then(|m| m.sessions.get(session).map(|e| e.started.clone()))
+        .and_then(|s| crate::state::signals::started_epoch(&s));
+    crate::state::signals::current(&ctx.state.signals_path(session), since)
+}
+
 /// Reads `session` once: its row in `sessions` (this tick's `list-panes`) and one capture.
 /// For a `footer_ui` backend a session log written within `log_grace` counts as busy, as
-/// the watchdog reads it.
+/// the watchdog reads it; for a backend with hooks, an idle screen right after the CLI took
+/// a prompt or asked a person is busy or a dialog ([`detect::with_hook`]).
 pub async fn readiness(
     ctx: &Ctx,
     backend: &Backend,
@@ -867,7 +888,14 @@ pub async fn readiness(
             return Readiness::NotRunning(format!("cannot read the pane of {session}: {e}"));
         }
     };
-    let r = detect::read(backend, &pane);
+    let r = detect::with_hook(
+        detect::read(backend, &pane),
+        hook_signal(ctx, backend, session)
+            .as_ref()
+            .map(|s| s.hook())
+            .as_ref(),
+        chrono::Utc::now().timestamp_millis() as f64 / 1000.0,
+    );
     let why = || {
         format!(
             "{} ({})",

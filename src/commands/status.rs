@@ -431,7 +431,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
                     "exit_status": pane.filter(|p| p.dead).and_then(|p| p.dead_status),
                     "down": ctx.state.is_down(&a.name), "done": ctx.state.is_done(&a.name),
                     "state": v.state, "until": v.until, "since": (!v.since.is_empty()).then_some(&v.since),
-                    "restarts": v.restarts, "why": v.why, "event": v.event,
+                    "restarts": v.restarts, "why": v.why, "source": v.source, "event": v.event,
                     "last_typed": crate::typing::last(&ctx.state, &a.name),
                 })
             })

@@ -107,6 +107,17 @@ pub struct DialogAnswer {
 }
 
 impl Reading {
+    /// Where the reading comes from: `hook` (a CLI's hook, [`with_hook`]), `process` (tmux
+    /// and the process table: a dead pane, a process gone or replaced, a bare shell), or
+    /// `screen`.
+    pub fn source(&self) -> &'static str {
+        match self.rule {
+            "hook" => "hook",
+            "pane_dead" | "process" | "shell" => "process",
+            _ => "screen",
+        }
+    }
+
     /// Nothing matched: idle, no evidence.
     pub fn nothing() -> Self {
         Self {
@@ -457,6 +468,67 @@ pub fn read(backend: &Backend, pane: &str) -> Reading {
     )
 }
 
+/// The newest signal a CLI's hook gave for the process the pane runs (`hooks = "claude"`:
+/// `state/signals-<session>.jsonl`, written by `agents signal`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hook<'a> {
+    /// The hook event: `UserPromptSubmit`, `Stop`, `Notification`, ….
+    pub event: &'a str,
+    /// When it was recorded, Unix seconds.
+    pub epoch: f64,
+    /// A Notification's `notification_type` (`permission_prompt`, `idle_prompt`, …).
+    pub notification_type: Option<&'a str>,
+    /// A Notification's `message`.
+    pub message: Option<&'a str>,
+}
+
+/// How long a state that only a hook told (the screen does not show it) is believed, in
+/// seconds; after that the screen decides, so a hook state cannot go stale.
+pub const HOOK_HOLD: f64 = 10.0;
+
+/// A reading corrected by the newest hook signal (asymmetric, as agent-terminal and Prowl
+/// combine them): a screen that shows anything (work, a limit, a dialog, an error, a dead
+/// process) decides; a screen that reads idle is overruled for [`HOOK_HOLD`] seconds after a
+/// hook that says the CLI took a prompt (`UserPromptSubmit`, or `PreCompact`: `active`, its
+/// spinner not drawn yet) or asks a person (`Notification` of a permission prompt or an
+/// elicitation dialog: `dialog`). Only ever towards leaving the agent alone: a hook never
+/// makes an agent idle, limited or dead, so nothing is typed or restarted on a hook alone.
+/// The reading's rule is then `hook` and its line names the event.
+/// `now`: Unix seconds.
+pub fn with_hook(r: Reading, hook: Option<&Hook>, now: f64) -> Reading {
+    let Some(h) = hook else {
+        return r;
+    };
+    let age = (now - h.epoch).max(0.0);
+    if r.state != State::Idle || age > HOOK_HOLD {
+        return r;
+    }
+    let asks = h.event == "Notification"
+        && (matches!(
+            h.notification_type,
+            Some("permission_prompt" | "elicitation_dialog")
+        ) || (h.notification_type.is_none()
+            && h.message
+                .is_some_and(|m| m.to_lowercase().contains("permission"))));
+    let state = match h.event {
+        "UserPromptSubmit" | "PreCompact" => State::Active,
+        _ if asks => State::Dialog,
+        _ => return r,
+    };
+    let what = match (state, h.message) {
+        (State::Dialog, Some(m)) => format!("{}: {m}", h.event),
+        _ => h.event.to_string(),
+    };
+    Reading {
+        state,
+        rule: "hook",
+        // No age in the line: the same signal read again is the same evidence (a dialog is
+        // reported once per line).
+        line: Some(format!("{what} (hook)")),
+        ..Reading::nothing()
+    }
+}
+
 /// What is known of one pane when it is read: tmux's facts, the process it was started with,
 /// its captured text, its session log's age, and when and where it was captured.
 #[derive(Debug, Clone, Copy)]
@@ -471,6 +543,8 @@ pub struct Facts<'a> {
     pub captured: DateTime<FixedOffset>,
     /// The local zone (a reset clock with no zone is read in it).
     pub zone: Tz,
+    /// The newest hook signal of the process the pane runs, if its backend has hooks.
+    pub hook: Option<Hook<'a>>,
 }
 
 /// Reads a pane from its [`Facts`]: what tells the program is gone ([`liveness`]) first,
@@ -487,7 +561,8 @@ pub fn observe(backend: &Backend, f: &Facts) -> Reading {
         r.state = State::Active;
         r.rule = "log_grace";
     }
-    r
+    let now = f.captured.timestamp_millis() as f64 / 1000.0;
+    with_hook(r, f.hook.as_ref(), now)
 }
 
 /// A retry countdown a CLI prints while it retries by itself: "Retrying in 8.0 seconds..."
@@ -1082,6 +1157,7 @@ pub(crate) mod tests {
                 log_age,
                 captured: chrono::Local::now().fixed_offset(),
                 zone: reset::local_zone(),
+                hook: None,
             };
             let r = observe(b, &f);
             (r.state, r.rule)
@@ -1112,6 +1188,81 @@ pub(crate) mod tests {
         assert_eq!(
             at(&footer, &dead, "> \n", recent),
             (State::Dead, "pane_dead")
+        );
+    }
+
+    /// Issue 14 item 2: a hook corrects an idle screen for HOOK_HOLD seconds, only towards
+    /// leaving the agent alone; a screen that shows anything decides; a stale hook is ignored.
+    #[test]
+    fn a_hook_marks_a_turn_or_a_question_before_the_screen_shows_it() {
+        let now = 1000.0;
+        let hook = |event, epoch, kind: Option<&'static str>, message: Option<&'static str>| Hook {
+            event,
+            epoch,
+            notification_type: kind,
+            message,
+        };
+        let idle = Reading::nothing();
+        let r = with_hook(
+            idle.clone(),
+            Some(&hook("UserPromptSubmit", now - 2.0, None, None)),
+            now,
+        );
+        assert_eq!(
+            (r.state, r.rule, r.source()),
+            (State::Active, "hook", "hook")
+        );
+        assert_eq!(r.line.as_deref(), Some("UserPromptSubmit (hook)"));
+        let ask = hook(
+            "Notification",
+            now - 1.0,
+            Some("permission_prompt"),
+            Some("Claude needs your permission to use Bash"),
+        );
+        let r = with_hook(idle.clone(), Some(&ask), now);
+        assert_eq!(r.state, State::Dialog);
+        assert!(r.line.unwrap().contains("needs your permission"));
+        // Waiting for input after a turn is no question for a person.
+        let waiting = hook(
+            "Notification",
+            now - 1.0,
+            Some("idle_prompt"),
+            Some("Claude is waiting for your input"),
+        );
+        assert_eq!(with_hook(idle.clone(), Some(&waiting), now), idle);
+        // Stale, a Stop, or no hook: the screen decides.
+        let stale = hook("UserPromptSubmit", now - HOOK_HOLD - 1.0, None, None);
+        assert_eq!(with_hook(idle.clone(), Some(&stale), now), idle);
+        assert_eq!(
+            with_hook(idle.clone(), Some(&hook("Stop", now, None, None)), now),
+            idle
+        );
+        assert_eq!(with_hook(idle.clone(), None, now), idle);
+        // A screen that shows something wins over any hook.
+        let limited = Reading {
+            state: State::Limited,
+            rule: "limit_re",
+            ..Reading::nothing()
+        };
+        let turn = hook("UserPromptSubmit", now, None, None);
+        assert_eq!(with_hook(limited.clone(), Some(&turn), now), limited);
+        let dialog = Reading {
+            state: State::Dialog,
+            rule: "option_list",
+            ..Reading::nothing()
+        };
+        assert_eq!(
+            with_hook(dialog.clone(), Some(&turn), now).rule,
+            "option_list"
+        );
+        assert_eq!(Reading::nothing().source(), "screen");
+        assert_eq!(
+            Reading {
+                rule: "pane_dead",
+                ..Reading::nothing()
+            }
+            .source(),
+            "process"
         );
     }
 }

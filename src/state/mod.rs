@@ -66,6 +66,10 @@ pub struct AgentView {
     /// The evidence: the line that decided, or why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
+    /// Where the reading behind `state` came from: `screen`, `hook` (a CLI's hook, the screen
+    /// not showing it yet) or `process` (tmux and the process table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// The last event about this agent: `{ts, event, why}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<LastEvent>,

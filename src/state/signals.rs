@@ -133,6 +133,33 @@ pub fn last(file: &Path) -> Option<Signal> {
         .find_map(|l| serde_json::from_str(l).ok())
 }
 
+/// The newest signal in `file` recorded at or after `since` (Unix seconds: when the session's
+/// process was started, so that a signal of the process before a restart does not count);
+/// `None` when there is none.
+pub fn current(file: &Path, since: Option<f64>) -> Option<Signal> {
+    last(file).filter(|s| since.is_none_or(|t| s.epoch >= t))
+}
+
+impl Signal {
+    /// The signal as detection reads it ([`crate::detect::Hook`]).
+    pub fn hook(&self) -> crate::detect::Hook<'_> {
+        let field = |k: &str| self.fields.get(k).and_then(|v| v.as_str());
+        crate::detect::Hook {
+            event: &self.event,
+            epoch: self.epoch,
+            notification_type: field("notification_type"),
+            message: field("message"),
+        }
+    }
+}
+
+/// The epoch seconds of a manifest `started` stamp (RFC 3339), if it parses.
+pub fn started_epoch(stamp: &str) -> Option<f64> {
+    chrono::DateTime::parse_from_rfc3339(stamp)
+        .ok()
+        .map(|t| t.timestamp_millis() as f64 / 1000.0)
+}
+
 /// The transcript the newest signal in `file` that names one names (Claude Code's
 /// SessionStart and every later hook carry `transcript_path`), read from the file's tail.
 pub fn transcript(file: &Path) -> Option<std::path::PathBuf> {

@@ -211,6 +211,7 @@ pub fn resume_nudge(agent: &Agent) -> &'static str {
 pub fn evidence(r: &Reading) -> serde_json::Value {
     json!({
         "state": r.state.as_str(),
+        "source": r.source(),
         "rule": r.rule,
         "line": r.line,
         "reset": r.reset.as_ref().map(|x| x.at.to_rfc3339()),
@@ -304,6 +305,7 @@ pub fn step(mem: &Memory, obs: &Observation, now: f64, s: &Settings) -> Decision
         restart: None,
     };
     let m = &mut d.memory;
+    m.view.source = obs.reading.as_ref().map(|r| r.source().to_string());
     // `up` removes the fatal marker, `restart` asks for a reset: the count starts over.
     if (m.history.fatal && !obs.fatal_marker) || obs.reset {
         m.history = History::default();

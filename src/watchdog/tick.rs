@@ -151,6 +151,13 @@ impl Ticker {
                 tracing::warn!("{}", e.why);
                 mem.event(ctx, a, e);
             }
+            // The newest hook signal of the process the pane runs (hooks = "claude").
+            let signal = (backend.hooks == crate::config::Hooks::Claude)
+                .then(|| {
+                    let since = stamp.and_then(crate::state::signals::started_epoch);
+                    crate::state::signals::current(&ctx.state.signals_path(&a.session), since)
+                })
+                .flatten();
             let reading = pane.zip(text).map(|(p, text)| {
                 // Only a `footer_ui` backend's log is evidence of activity.
                 let log_age = (backend.footer_ui)
@@ -165,6 +172,7 @@ impl Ticker {
                     log_age,
                     captured,
                     zone,
+                    hook: signal.as_ref().map(|s| s.hook()),
                 };
                 detect::observe(backend, &facts)
             });

@@ -12,7 +12,7 @@ use crate::util::*;
 /// Fires SessionStart, then UserPromptSubmit and Stop for the prompt and for each line
 /// typed; `/subagent` fires a subagent's Stop (with `agent_id`) before its own; `/limit`
 /// ends the turn with StopFailure `rate_limit`. Writes its argv to argv.json first.
-const FAKE_CLAUDE: &str = r#"import json, os, subprocess, sys
+const FAKE_CLAUDE: &str = r#"import json, os, subprocess, sys, time
 args = sys.argv[1:]
 json.dump(args, open("argv.json", "w"))
 settings = json.load(open(args[args.index("--settings") + 1]))
@@ -37,6 +37,9 @@ def turn(prompt):
     record("assistant", [{"type": "text", "text": "Reply to: " + prompt + "\nSecond line."}])
     if prompt == "/subagent":
         fire("Stop", agent_id="sub-7")
+    if prompt == "/slow":
+        # A turn whose screen shows nothing of it (no spinner): only the hooks tell.
+        time.sleep(4)
     if prompt == "/limit":
         fire("StopFailure", error="rate_limit",
              last_assistant_message="You've hit your 5-hour limit · resets 2:06pm (UTC)")
@@ -269,4 +272,75 @@ prompt = "You are agent 1."
         ],
         "{out}"
     );
+}
+
+/// Issue 14 item 2: right after the CLI took a prompt (UserPromptSubmit) its screen may not
+/// show the turn yet; the hook marks it `active` (source `hook`) until it ends (Stop) or the
+/// screen decides after HOOK_HOLD: `status` says so and `send` does not type into it.
+#[test]
+fn a_turn_the_screen_does_not_show_is_active_by_its_hook() {
+    let t = TestEnv::new();
+    let fake = t.write("fake-claude.py", FAKE_CLAUDE);
+    t.config(&format!(
+        r#"[defaults]
+session_prefix = "hk-"
+log_dir = ".agents"
+backend = "hooked"
+watch = "heal"
+
+[backend.hooked]
+bin = "python3 {fake}"
+hooks = "claude"
+
+[watchdog]
+signal_interval = 0.3
+heavy_interval = 1
+
+[[agent]]
+name = "a1"
+prompt = "You are agent 1."
+"#,
+        fake = fake.display()
+    ));
+    up_with(&t, &[]);
+    assert!(
+        wait_until(10.0, || events(&t).len() >= 3),
+        "{:?}",
+        signals(&t)
+    );
+    assert!(
+        wait_until(5.0, || t.agent_row("a1")["state"] == "idle"),
+        "{}",
+        t.agent_row("a1")
+    );
+    let (code, _, err) = t.run(&["send", "a1", "/slow"]);
+    assert_eq!(code, 0, "{err}");
+    // The screen reads idle all along (the stand-in draws nothing of a turn).
+    assert!(
+        wait_until(3.0, || t.agent_row("a1")["state"] == "active"),
+        "{}",
+        t.agent_row("a1")
+    );
+    let row = t.agent_row("a1");
+    assert_eq!(row["source"], "hook", "{row}");
+    assert!(
+        row["why"]
+            .as_str()
+            .unwrap_or("")
+            .contains("UserPromptSubmit"),
+        "{row}"
+    );
+    let (code, _, err) = t.run(&["send", "a1", "--timeout", "0", "not now"]);
+    assert_ne!(code, 0, "typed into a turn the hook announced: {err}");
+    assert!(err.contains("UserPromptSubmit"), "{err}");
+    // Its Stop ends it: idle again, by the screen.
+    assert!(
+        wait_until(8.0, || t.agent_row("a1")["state"] == "idle"),
+        "{}",
+        t.agent_row("a1")
+    );
+    assert_eq!(t.agent_row("a1")["source"], "screen");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(events(&t).len(), 5, "{:?}", events(&t));
+    assert!(!t.pane("hk-a1").contains("not now"), "{}", t.pane("hk-a1"));
 }
