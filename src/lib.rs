@@ -63,6 +63,11 @@ pub fn run() -> ExitCode {
     let logs_to_file = matches!(cli.command, cli::Command::Watchdog { .. });
     color::init(cli.color, logs_to_file);
     logging::init(cli.verbose, cli.quiet);
+    // The verbs that run no tmux and wait on no timer run without a runtime.
+    let cli = match commands::dispatch_offline(cli) {
+        Ok(done) => return exit_code(done),
+        Err(cli) => cli,
+    };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -73,7 +78,12 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(commands::dispatch(cli)) {
+    exit_code(rt.block_on(commands::dispatch(cli)))
+}
+
+/// A verb's result as the process's exit code, its error printed (a closed stdout: 0).
+fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
+    match result {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
