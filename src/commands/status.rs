@@ -37,8 +37,8 @@ use crate::config::{Agent, Kind, Watch};
 use crate::ctx::Ctx;
 use crate::detect;
 use crate::launch::kickoff;
-use crate::state::AgentView;
 use crate::state::manifest::Manifest;
+use crate::state::{AgentView, Supervision};
 use crate::tmux::{PaneInfo, Sessions};
 
 /// An agent whose session was started less than this many seconds ago, after the watchdog's
@@ -123,16 +123,88 @@ fn ago(rfc: &str) -> String {
     }
 }
 
+/// What `status` reads before its tmux call, to guess which panes that call should capture
+/// (see [`Tmux::start_sessions`](crate::tmux::Tmux::start_sessions)).
+struct Guess {
+    /// The watchdog's view, read when its lock is held (it runs, likely in its session).
+    published: Option<Supervision>,
+    /// The sessions to capture: of the agents the view does not cover, those the manifest
+    /// says were started (the session likely exists).
+    capture: Vec<String>,
+}
+
+/// Which panes [`rows`] will likely read, judged without tmux: the watchdog is taken to run
+/// in its session when its lock is held, a session to exist when the manifest records it.
+/// A wrong guess costs one more tmux call, never a wrong row: [`rows`] decides on what tmux
+/// says.
+fn guess(ctx: &Ctx, manifest: &Manifest) -> Guess {
+    let published = crate::state::lock::is_held(&ctx.state.lock_path())
+        .then(|| ctx.state.supervision())
+        .flatten();
+    let capture = ctx
+        .cfg
+        .agents
+        .iter()
+        .filter(|a| {
+            let entry = manifest
+                .sessions
+                .get(&a.session)
+                .filter(|e| e.name == a.name);
+            let covered = published
+                .as_ref()
+                .and_then(|p| p.agents.get(&a.name))
+                .filter(|_| a.enabled)
+                .is_some_and(|v| v.started.as_deref() == entry.map(|e| e.started.as_str()));
+            entry.is_some() && !covered
+        })
+        .map(|a| a.session.clone())
+        .collect();
+    Guess { published, capture }
+}
+
+/// Compiles, on a thread of its own, the rules `status` will read the guessed panes with,
+/// while tmux answers its call (compiling a preset's rules costs about as much CPU as the
+/// call takes). The patterns share their compiled form with the config's, so the reading
+/// finds them compiled (or waits for the one being compiled).
+fn compile_ahead(ctx: &Ctx, guess: &Guess) {
+    let mut names: Vec<&str> = ctx
+        .cfg
+        .agents
+        .iter()
+        .filter(|a| guess.capture.contains(&a.session))
+        .map(|a| a.backend.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let backends: Vec<crate::config::Backend> = names
+        .into_iter()
+        .filter_map(|n| ctx.cfg.backends.get(n).cloned())
+        .collect();
+    if backends.is_empty() {
+        return;
+    }
+    let _ = std::thread::Builder::new()
+        .name("compile-rules".into())
+        .spawn(move || backends.iter().for_each(detect::compile_rules));
+}
+
 /// The rows of every agent: the watchdog's view where it covers the agent, else tmux + pane.
-async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
+/// `captured` holds panes already captured (by session name); the others this needs are
+/// captured here.
+async fn rows(
+    ctx: &Ctx,
+    sessions: &Sessions,
+    manifest: &Manifest,
+    read_before: Option<Supervision>,
+    mut captured: HashMap<String, String>,
+) -> Vec<Row> {
     let cfg = &ctx.cfg;
     let wd_live = sessions.is_live(&cfg.watchdog_session());
     let published = if wd_live {
-        ctx.state.supervision()
+        read_before.or_else(|| ctx.state.supervision())
     } else {
         None
     };
-    let manifest = ctx.state.manifest().load().unwrap_or_default();
     let entry = |a: &Agent| {
         manifest
             .sessions
@@ -163,7 +235,16 @@ async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
         .filter(|s| !sessions.is_live(s))
         .cloned()
         .collect();
-    let panes: HashMap<String, String> = ctx.tmux.capture_many_with(&to_read, &dead).await;
+    // Captured with the list, unless its pane is dead (read with scrollback) or was not
+    // guessed.
+    captured.retain(|s, _| to_read.contains(s) && !dead.contains(s));
+    let missing: Vec<String> = to_read
+        .iter()
+        .filter(|s| !captured.contains_key(*s))
+        .cloned()
+        .collect();
+    let mut panes = ctx.tmux.capture_many_with(&missing, &dead).await;
+    panes.extend(captured);
     let now = chrono::Local::now();
     // While the sequence is complete, stopped loop agents are meant to be stopped.
     let complete = ctx.state.sequence_complete();
@@ -354,7 +435,12 @@ fn orphans(ctx: &Ctx, manifest: Option<&Manifest>, sessions: &Sessions) -> Vec<(
 
 pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
-    let sessions: Sessions = ctx.tmux.sessions().await?;
+    // One tmux call lists the sessions and captures the panes to read; the rest of the work
+    // below is done while tmux answers.
+    let manifest = ctx.state.manifest().load().ok();
+    let guess = guess(ctx, manifest.as_ref().unwrap_or(&Manifest::default()));
+    let call = ctx.tmux.start_sessions(&guess.capture);
+    compile_ahead(ctx, &guess);
     let phase = crate::phase::current(cfg, &ctx.state);
     let phase_model = phase.map(|(_, p)| p);
     let done = phase.map(|(_, p)| crate::phase::phase_done(cfg, p));
@@ -389,10 +475,17 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         .handoff
         .as_ref()
         .and_then(|_| crate::watchdog::handoff::last_error(&ctx.state));
-    let manifest = ctx.state.manifest().load().ok();
-    let rows = rows(ctx, &sessions).await;
     // Holds, markers and the watchdog's view cannot be written: what is shown may be old.
     let not_saved = ctx.state.probe_write().err();
+    let (sessions, captured): (Sessions, _) = call.finish(&ctx.tmux).await?;
+    let rows = rows(
+        ctx,
+        &sessions,
+        manifest.as_ref().unwrap_or(&Manifest::default()),
+        guess.published,
+        captured,
+    )
+    .await;
     // The watchdog runs in its session, or in the foreground (`agents watchdog`) holding its
     // lock.
     let wd = cfg.watchdog_session();

@@ -224,6 +224,25 @@ pub fn is_shell(cmd: &str) -> bool {
     )
 }
 
+/// Compiles the rules [`classify`] reads `backend`'s screens with (each compiled once per
+/// process, shared by every clone of the config), so that a caller can pay for it ahead, on
+/// another thread, while it waits for tmux (`status`).
+pub fn compile_rules(backend: &Backend) {
+    for p in [
+        &backend.limit_re,
+        &backend.active_re,
+        &backend.dialog_re,
+        &backend.fatal_re,
+        &backend.idle_re,
+        &backend.resumed_re,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        p.regex();
+    }
+}
+
 /// Reads a captured pane for `backend`. `captured` is when it was captured: clock-only and
 /// relative resets are read against it, in `local` when the banner names no zone.
 pub fn classify(

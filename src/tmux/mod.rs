@@ -212,6 +212,12 @@ impl Tmux {
 
     /// Runs `tmux [-L socket] args...`; returns stdout.
     pub async fn run(&self, args: &[String]) -> Result<String, TmuxError> {
+        let child = self.spawn(args)?;
+        self.wait(child, args).await
+    }
+
+    /// Starts `tmux [-L socket] args...` (see [`Self::run`]) without waiting for it.
+    fn spawn(&self, args: &[String]) -> Result<tokio::process::Child, TmuxError> {
         check_tmpdir()?;
         let mut cmd = tokio::process::Command::new("tmux");
         // -u: UTF-8 output whatever the locale; under LC_ALL=C tmux would print the tabs of
@@ -230,10 +236,19 @@ impl Tmux {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let child = cmd.spawn().map_err(|e| match e.kind() {
+        cmd.spawn().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => TmuxError::NotInstalled,
             _ => TmuxError::Io(e),
-        })?;
+        })
+    }
+
+    /// Waits (at most the call timeout) for a call [`Self::spawn`] started with `args`;
+    /// returns its stdout.
+    async fn wait(
+        &self,
+        child: tokio::process::Child,
+        args: &[String],
+    ) -> Result<String, TmuxError> {
         let shown = || {
             let s = args.join(" ");
             if s.chars().count() > 200 {
@@ -279,6 +294,35 @@ impl Tmux {
             Ok(out) => Ok(format::parse(&out)),
             Err(e) if e.is_no_server() => Ok(Sessions::default()),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Starts one tmux call that lists every session (as [`Self::sessions`]) and captures the
+    /// panes of the sessions in `capture` (as [`Self::capture_many`], as many as fit in one
+    /// call: `list-panes ; display-message MARKER ; capture-pane ...`), and returns at once:
+    /// the caller works while tmux answers, then [`SessionsCall::finish`] waits for it. One
+    /// call where `sessions` then `capture_many` make two. A session in `capture` that does
+    /// not exist fails the call (tmux stops a chain at its first error): `finish` then lists
+    /// the sessions alone and captures nothing.
+    pub fn start_sessions(&self, capture: &[String]) -> SessionsCall {
+        let markers = capture_markers(capture.len());
+        let cmds = capture_commands(capture, &markers, &[]);
+        // As many captures as fit in one call; the rest are not captured here.
+        let fit = batches(&cmds).into_iter().next().unwrap_or_default();
+        let names: Vec<String> = fit.iter().map(|&i| capture[i].clone()).collect();
+        let mut args: Vec<String> = ["list-panes", "-a", "-F", format::LIST_FORMAT]
+            .map(String::from)
+            .to_vec();
+        for &i in &fit {
+            args.push(";".into());
+            args.extend(cmds[i].iter().cloned());
+        }
+        let child = self.spawn(&args);
+        SessionsCall {
+            child,
+            args,
+            names,
+            markers,
         }
     }
 
@@ -539,6 +583,56 @@ impl Tmux {
     }
 }
 
+/// A `list-panes` call with captures chained after it, running: see
+/// [`Tmux::start_sessions`].
+#[derive(Debug)]
+pub struct SessionsCall {
+    child: Result<tokio::process::Child, TmuxError>,
+    args: Vec<String>,
+    /// The sessions whose panes the call captures, in order, and their markers.
+    names: Vec<String>,
+    markers: Vec<String>,
+}
+
+impl SessionsCall {
+    /// Waits for the call: every session on the server, and the text of the panes captured
+    /// (by session name; a session that was not captured is absent). A server that is not
+    /// running has no sessions. When the call failed otherwise (a session to capture was
+    /// gone), the sessions are listed again alone and nothing is captured.
+    pub async fn finish(
+        self,
+        tmux: &Tmux,
+    ) -> Result<(Sessions, HashMap<String, String>), TmuxError> {
+        let out = match self.child {
+            Ok(child) => tmux.wait(child, &self.args).await,
+            Err(e) => Err(e),
+        };
+        match out {
+            Ok(text) => {
+                // The list comes first, then each pane after its marker.
+                let first = self.markers.first().map(String::as_str);
+                let (list, panes) = match first.and_then(|m| marker_at(&text, m)) {
+                    Some(at) => text.split_at(at),
+                    None => (text.as_str(), ""),
+                };
+                let captured = split_captures(panes, &self.names, &self.markers);
+                Ok((format::parse(list), captured))
+            }
+            Err(e) if e.is_no_server() => Ok((Sessions::default(), HashMap::new())),
+            Err(e) if self.names.is_empty() => Err(e),
+            Err(_) => Ok((tmux.sessions().await?, HashMap::new())),
+        }
+    }
+}
+
+/// Where the line `marker` starts in `text` (at its start or after a newline).
+fn marker_at(text: &str, marker: &str) -> Option<usize> {
+    if text.starts_with(marker) {
+        return Some(0);
+    }
+    text.find(&format!("\n{marker}")).map(|i| i + 1)
+}
+
 /// The tmux commands that start one session: `[kill-session ;] new-session ; set-option ;
 /// pipe-pane`, as one flat argv with `;` separators.
 fn start_commands(s: &SessionSpec) -> Vec<String> {
@@ -785,6 +879,26 @@ fn batches(cmds: &[Vec<String>]) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_with_captures_splits_at_the_first_marker_line() {
+        let m = capture_markers(2);
+        let names = vec!["p-a1".to_string(), "p-a2".to_string()];
+        // A pane may print another pane's marker inside a line: only a whole line counts.
+        let text = format!(
+            "1\t1\t0\t\t42\tsleep\tp-a1\n1\t1\t0\t\t43\tsleep\tp-a2\n{}\nscreen one {}\n{}\nscreen two\n",
+            m[0], m[1], m[1]
+        );
+        let at = marker_at(&text, &m[0]).expect("found");
+        let (list, panes) = text.split_at(at);
+        let sessions = format::parse(list);
+        assert!(sessions.is_live("p-a1") && sessions.is_live("p-a2"));
+        let got = split_captures(panes, &names, &m);
+        assert_eq!(got["p-a1"], format!("screen one {}", m[1]));
+        assert_eq!(got["p-a2"], "screen two");
+        assert_eq!(marker_at(&format!("{}\nx", m[0]), &m[0]), Some(0));
+        assert_eq!(marker_at("no marker here", &m[0]), None);
+    }
 
     #[test]
     fn start_commands_quote_log_and_escape_formats() {
