@@ -46,6 +46,10 @@ pub struct Supervision {
     pub agents: std::collections::BTreeMap<String, AgentView>,
 }
 
+/// The smallest file [`StateDir::probe_write`] requires this process may write: the
+/// watchdog's view of a few agents, a limit hold.
+pub const PROBE_BYTES: u64 = 4096;
+
 /// One agent in [`Supervision`].
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AgentView {
@@ -222,12 +226,15 @@ impl StateDir {
         }
     }
 
-    /// Whether state can be saved now: a probe file of 4 KiB is written in the state dir and
-    /// removed. `Err` says why not (the state dir is a file, read-only, or its disk full),
-    /// naming the directory. A state dir that does not exist yet is fine (it is created by
-    /// the first write).
+    /// Whether state can be saved now, asked of the file system without writing: the state
+    /// dir is a directory, its file system is not mounted read-only and has free blocks and
+    /// inodes (`statvfs`), this user may write in it (`access(W_OK)`), and this process may
+    /// write a file of [`PROBE_BYTES`] (`ulimit -f`). `Err` says why not, naming the
+    /// directory. A state dir that does not exist yet is fine (it is created by the first
+    /// write). Before, a 4 KiB probe file was written and removed on every `status`: three
+    /// syscalls that changed the disk, for what these read-only ones tell.
     pub fn probe_write(&self) -> Result<(), String> {
-        use std::io::Write;
+        use nix::sys::statvfs::FsFlags;
         let dir = &self.dir;
         match std::fs::metadata(dir) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -237,14 +244,32 @@ impl StateDir {
             }
             Ok(_) => {}
         }
-        let fail = |e: std::io::Error| format!("cannot write in {}: {e}", dir.display());
-        let mut f = tempfile::Builder::new()
-            .prefix(".probe-")
-            .tempfile_in(dir)
-            .map_err(fail)?;
-        f.write_all(&[0u8; 4096]).map_err(fail)?;
-        f.flush().map_err(fail)?;
-        Ok(())
+        let fail = |why: String| format!("cannot write in {}: {why}", dir.display());
+        match nix::sys::statvfs::statvfs(dir.as_path()) {
+            Ok(fs) if fs.flags().contains(FsFlags::ST_RDONLY) => {
+                return Err(fail("its file system is mounted read-only".into()));
+            }
+            Ok(fs) if fs.blocks_available() == 0 => {
+                return Err(fail("no space left on its disk".into()));
+            }
+            // A file system without inode counts (btrfs, some FUSE) says 0 of 0.
+            Ok(fs) if fs.files_available() == 0 && fs.files() > 0 => {
+                return Err(fail("no free inodes left on its disk".into()));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(fail(e.desc().into())),
+        }
+        if let Err(e) = nix::unistd::access(dir.as_path(), nix::unistd::AccessFlags::W_OK) {
+            return Err(fail(e.desc().into()));
+        }
+        match nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_FSIZE) {
+            Ok((soft, _)) if soft != nix::sys::resource::RLIM_INFINITY && soft < PROBE_BYTES => {
+                Err(fail(format!(
+                    "this process may not write a file past {soft} bytes (ulimit -f)"
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// `state/supervision.json`.
