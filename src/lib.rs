@@ -41,8 +41,23 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory as _, FromArgMatches as _};
 
+/// What `agents --version` prints: clap's own version line (`agents 0.1.0`).
+pub const VERSION_LINE: &str = concat!("agents ", env!("CARGO_PKG_VERSION"), "\n");
+
 /// Parses the command line, runs the verb, prints any error, returns the exit code.
 pub fn run() -> ExitCode {
+    // `agents --version` (or `-V`) alone is answered before the command line's parser is
+    // built (about a quarter of that start's instructions); clap prints the same line.
+    let mut args = std::env::args_os().skip(1);
+    if let (Some(a), None) = (args.next(), args.next())
+        && (a == "--version" || a == "-V")
+    {
+        use std::io::Write as _;
+        return match std::io::stdout().write_all(VERSION_LINE.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => ExitCode::FAILURE,
+            _ => ExitCode::SUCCESS,
+        };
+    }
     let matches = cli::Cli::command().get_matches();
     let mut cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // `--config` before the verb or after it (the verb's own wins); refused for a verb that
@@ -106,4 +121,15 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cli;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_early_version_line_is_the_one_clap_prints() {
+        assert_eq!(cli::Cli::command().render_version(), super::VERSION_LINE);
+    }
 }
