@@ -123,6 +123,53 @@ fn ago(rfc: &str) -> String {
     }
 }
 
+/// From this many panes to read on, [`read_panes`] reads half of them on a second thread.
+const READ_ON_TWO_THREADS: usize = 8;
+
+/// The reading of every captured pane of a live session (by session name), as
+/// [`detect::classify`] gives it: half of them on a second thread when there are at least
+/// [`READ_ON_TWO_THREADS`] (a claude screen costs about 0.2M instructions to read; 50 of
+/// them, milliseconds). A pane whose agent turns out not to need it (fatal, done) is read
+/// for nothing.
+fn read_panes(
+    cfg: &crate::config::Config,
+    panes: &HashMap<String, String>,
+    sessions: &Sessions,
+    now: chrono::DateTime<chrono::FixedOffset>,
+    local: chrono_tz::Tz,
+) -> HashMap<String, detect::Reading> {
+    let work: Vec<(&str, &crate::config::Backend, &str)> = cfg
+        .agents
+        .iter()
+        .filter(|a| sessions.is_live(&a.session))
+        .filter_map(|a| {
+            let text = panes.get(&a.session)?;
+            Some((a.session.as_str(), cfg.backend_of(a), text.as_str()))
+        })
+        .collect();
+    let read = |part: &[(&str, &crate::config::Backend, &str)]| {
+        part.iter()
+            .map(|&(s, b, t)| (s.to_string(), detect::classify(b, t, now, local)))
+            .collect::<Vec<_>>()
+    };
+    if work.len() < READ_ON_TWO_THREADS {
+        return read(&work).into_iter().collect();
+    }
+    let (first, second) = work.split_at(work.len() / 2);
+    std::thread::scope(|scope| {
+        let other = std::thread::Builder::new()
+            .name("read-panes".into())
+            .spawn_scoped(scope, || read(second));
+        let mut out: HashMap<String, detect::Reading> = read(first).into_iter().collect();
+        match other.map(|h| h.join()) {
+            Ok(Ok(v)) => out.extend(v),
+            // No second thread (or it failed): read them here.
+            _ => out.extend(read(second)),
+        }
+        out
+    })
+}
+
 /// What `status` reads before its tmux call, to guess which panes that call should capture
 /// (see [`Tmux::start_sessions`](crate::tmux::Tmux::start_sessions)).
 struct Guess {
@@ -185,7 +232,11 @@ fn compile_ahead(ctx: &Ctx, guess: &Guess) {
     }
     let _ = std::thread::Builder::new()
         .name("compile-rules".into())
-        .spawn(move || backends.iter().for_each(detect::compile_rules));
+        .spawn(move || {
+            for b in &backends {
+                detect::compile_rules(b);
+            }
+        });
 }
 
 /// The rows of every agent: the watchdog's view where it covers the agent, else tmux + pane.
@@ -249,6 +300,7 @@ async fn rows(
     // While the sequence is complete, stopped loop agents are meant to be stopped.
     let complete = ctx.state.sequence_complete();
     let local = detect::reset::local_zone();
+    let readings = read_panes(cfg, &panes, sessions, now.fixed_offset(), local);
     cfg.agents
         .iter()
         .map(|a| {
@@ -306,11 +358,10 @@ async fn rows(
                             showed_program: false,
                         };
                         let r = detect::liveness(backend, p, &live).unwrap_or_else(|| {
-                            panes
+                            readings
                                 .get(&a.session)
-                                .map_or_else(detect::Reading::nothing, |t| {
-                                    detect::classify(backend, t, now.fixed_offset(), local)
-                                })
+                                .cloned()
+                                .unwrap_or_else(detect::Reading::nothing)
                         });
                         if let Ok(Some(h)) = ctx.state.limit(&a.session) {
                             view.until = chrono::DateTime::from_timestamp(h.until as i64, 0)

@@ -265,7 +265,9 @@ impl Tmux {
             })?
             .map_err(TmuxError::Io)?;
         if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+            // Valid UTF-8 (tmux -u) is taken as it is, without a lossy copy.
+            Ok(String::from_utf8(out.stdout)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
         } else {
             Err(TmuxError::Failed {
                 args: shown(),
