@@ -170,43 +170,39 @@ fn read_panes(
     })
 }
 
-/// What `status` reads before its tmux call, to guess which panes that call should capture
-/// (see [`Tmux::start_sessions`](crate::tmux::Tmux::start_sessions)).
+/// What `status` guesses before its tmux call: which panes that call should capture (see
+/// [`Tmux::start_sessions`](crate::tmux::Tmux::start_sessions)).
 struct Guess {
-    /// The watchdog's view, read when its lock is held (it runs, likely in its session).
-    published: Option<Supervision>,
-    /// The sessions to capture: of the agents the view does not cover, those the manifest
-    /// says were started (the session likely exists).
+    /// The watchdog's lock is held: it runs (likely in its session) and its view covers the
+    /// agents, so the call captures nothing; the view is read while tmux answers.
+    watchdog: bool,
+    /// The sessions to capture: with no watchdog, those the manifest says were started (the
+    /// session likely exists).
     capture: Vec<String>,
 }
 
-/// Which panes [`rows`] will likely read, judged without tmux: the watchdog is taken to run
-/// in its session when its lock is held, a session to exist when the manifest records it.
-/// A wrong guess costs one more tmux call, never a wrong row: [`rows`] decides on what tmux
-/// says.
+/// Which panes [`rows`] will likely read, judged without tmux: none when the watchdog's lock
+/// is held, else every session the manifest records. A wrong guess costs one more tmux
+/// call (an agent the view does not cover yet, a session killed behind the fleet's back),
+/// never a wrong row: [`rows`] decides on what tmux says.
 fn guess(ctx: &Ctx, manifest: &Manifest) -> Guess {
-    let published = crate::state::lock::is_held(&ctx.state.lock_path())
-        .then(|| ctx.state.supervision())
-        .flatten();
-    let capture = ctx
-        .cfg
-        .agents
-        .iter()
-        .filter(|a| {
-            let entry = manifest
-                .sessions
-                .get(&a.session)
-                .filter(|e| e.name == a.name);
-            let covered = published
-                .as_ref()
-                .and_then(|p| p.agents.get(&a.name))
-                .filter(|_| a.enabled)
-                .is_some_and(|v| v.started.as_deref() == entry.map(|e| e.started.as_str()));
-            entry.is_some() && !covered
-        })
-        .map(|a| a.session.clone())
-        .collect();
-    Guess { published, capture }
+    let watchdog = crate::state::lock::is_held(&ctx.state.lock_path());
+    let capture = if watchdog {
+        Vec::new()
+    } else {
+        ctx.cfg
+            .agents
+            .iter()
+            .filter(|a| {
+                manifest
+                    .sessions
+                    .get(&a.session)
+                    .is_some_and(|e| e.name == a.name)
+            })
+            .map(|a| a.session.clone())
+            .collect()
+    };
+    Guess { watchdog, capture }
 }
 
 /// Compiles, on a thread of its own, the rules `status` will read the guessed panes with,
@@ -492,6 +488,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     let guess = guess(ctx, manifest.as_ref().unwrap_or(&Manifest::default()));
     let call = ctx.tmux.start_sessions(&guess.capture);
     compile_ahead(ctx, &guess);
+    let published = guess.watchdog.then(|| ctx.state.supervision()).flatten();
     let phase = crate::phase::current(cfg, &ctx.state);
     let phase_model = phase.map(|(_, p)| p);
     let done = phase.map(|(_, p)| crate::phase::phase_done(cfg, p));
@@ -533,7 +530,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         ctx,
         &sessions,
         manifest.as_ref().unwrap_or(&Manifest::default()),
-        guess.published,
+        published,
         captured,
     )
     .await;

@@ -821,33 +821,54 @@ fn capture_commands(names: &[String], markers: &[String], scrolled: &[String]) -
 }
 
 /// Splits the output of chained [`capture_commands`] at the marker lines: the text after
-/// marker `i` (up to the next marker) is pane `names[i]`'s.
+/// marker `i` (up to the next marker) is pane `names[i]`'s, its lines as [`str::lines`] gives
+/// them joined by `\n`. Only a line that starts as the markers do is looked up, and each
+/// pane's text is one slice of `text`: no line is hashed or copied on its own.
 fn split_captures(text: &str, names: &[String], markers: &[String]) -> HashMap<String, String> {
     let index: HashMap<&str, usize> = markers
         .iter()
         .enumerate()
         .map(|(i, m)| (m.as_str(), i))
         .collect();
+    let prefix = markers
+        .first()
+        .and_then(|m| m.rfind('-').map(|cut| &m[..cut]))
+        .unwrap_or("@@agents-capture-");
     let mut out = HashMap::new();
-    let mut current: Option<usize> = None;
-    let mut buf: Vec<&str> = Vec::new();
-    let mut flush = |cur: Option<usize>, buf: &mut Vec<&str>| {
-        if let Some(i) = cur {
-            out.insert(names[i].clone(), buf.join("\n"));
+    // The pane being read, and where its text starts.
+    let mut current: Option<(usize, usize)> = None;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let at = pos;
+        pos += line.len();
+        if !line.starts_with(prefix) {
+            continue;
         }
-        buf.clear();
-    };
-    for line in text.lines() {
-        match index.get(line).copied() {
-            Some(i) => {
-                flush(current, &mut buf);
-                current = Some(i);
-            }
-            None => buf.push(line),
+        let bare = line.strip_suffix('\n').unwrap_or(line);
+        let bare = match line.strip_suffix("\r\n") {
+            Some(b) => b,
+            None => bare,
+        };
+        let Some(&i) = index.get(bare) else {
+            continue;
+        };
+        if let Some((c, from)) = current {
+            out.insert(names[c].clone(), pane_text(&text[from..at]));
         }
+        current = Some((i, pos));
     }
-    flush(current, &mut buf);
+    if let Some((c, from)) = current {
+        out.insert(names[c].clone(), pane_text(&text[from..]));
+    }
     out
+}
+
+/// The lines of `segment` (as [`str::lines`] gives them) joined by `\n`.
+fn pane_text(segment: &str) -> String {
+    if segment.contains('\r') {
+        return segment.lines().collect::<Vec<_>>().join("\n");
+    }
+    segment.strip_suffix('\n').unwrap_or(segment).to_string()
 }
 
 /// Joins command argvs with `;` into one tmux invocation.
@@ -881,6 +902,61 @@ fn batches(cmds: &[Vec<String>]) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The former splitter (every line looked up, every pane joined from its lines): the
+    /// oracle the faster one is checked against.
+    fn split_captures_by_lines(
+        text: &str,
+        names: &[String],
+        markers: &[String],
+    ) -> HashMap<String, String> {
+        let index: HashMap<&str, usize> = markers
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.as_str(), i))
+            .collect();
+        let mut out = HashMap::new();
+        let mut current: Option<usize> = None;
+        let mut buf: Vec<&str> = Vec::new();
+        let mut flush = |cur: Option<usize>, buf: &mut Vec<&str>| {
+            if let Some(i) = cur {
+                out.insert(names[i].clone(), buf.join("\n"));
+            }
+            buf.clear();
+        };
+        for line in text.lines() {
+            match index.get(line).copied() {
+                Some(i) => {
+                    flush(current, &mut buf);
+                    current = Some(i);
+                }
+                None => buf.push(line),
+            }
+        }
+        flush(current, &mut buf);
+        out
+    }
+
+    #[test]
+    fn captures_split_as_the_line_by_line_splitter_did() {
+        let m = capture_markers(3);
+        let names: Vec<String> = ["p-a", "p-b", "p-c"].map(String::from).to_vec();
+        let cases = [
+            format!("{}\nx\ny\n{}\n{}\nz\n", m[0], m[1], m[2]),
+            format!("{}\n\n\n{}\nb {}\n{}\nlast", m[0], m[1], m[2], m[2]),
+            format!("{}\r\na\r\nb\r\n{}\n\r\n{}", m[0], m[1], m[2]),
+            format!("noise\n{}\n{}-9@@\n{}\nc\r\n", m[0], m[1], m[1]),
+            format!("{}\na\rb\n\n", m[2]),
+            String::new(),
+        ];
+        for text in &cases {
+            assert_eq!(
+                split_captures(text, &names, &m),
+                split_captures_by_lines(text, &names, &m),
+                "{text:?}"
+            );
+        }
+    }
 
     #[test]
     fn a_list_with_captures_splits_at_the_first_marker_line() {
