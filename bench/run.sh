@@ -594,11 +594,12 @@ EOF
     say ""
 }
 status_floor_rows() { # the summary rows of benchmark 8
-    local key c
+    local key c calls
     for key in no-watchdog watchdog; do
         for c in "${SF_CMDS[@]}"; do
+            calls="" && [[ $c == ours* ]] && calls="; ${SF[calls-$key]} tmux call(s)"
             row "$(sf_label "$c"), $key (ms, min)" "-" "${SF[$key-$c]}" "$(div2 "${SF[$key-$c]}" "${SF[$key-floor]}")x" "<= 1.2x floor" \
-                "$(awk -v a="${SF[$key-$c]}" -v b="${SF[$key-floor]}" 'BEGIN{ print (a+0 <= 1.2*b) ? "target met" : "target MISSED" }') (floor ${SF[$key-floor]} ms; medians ${SF[$key-$c-med]} / ${SF[$key-floor-med]}; $BIG claude agents, ${SF[calls-$key]} tmux call(s))"
+                "$(awk -v a="${SF[$key-$c]}" -v b="${SF[$key-floor]}" 'BEGIN{ print (a+0 <= 1.2*b) ? "target met" : "target MISSED" }') (floor ${SF[$key-floor]} ms; medians ${SF[$key-$c-med]} / ${SF[$key-floor-med]}$calls)"
         done
     done
 }
