@@ -366,6 +366,20 @@ mod tests {
     }
 
     #[test]
+    fn the_write_check_reads_the_file_system_and_leaves_no_file() {
+        let (t, s) = dir("phase");
+        assert_eq!(s.probe_write(), Ok(()), "a state dir not made yet is fine");
+        std::fs::create_dir(t.path().join("state")).unwrap();
+        assert_eq!(s.probe_write(), Ok(()));
+        let left: Vec<_> = std::fs::read_dir(t.path().join("state")).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+        std::fs::remove_dir(t.path().join("state")).unwrap();
+        std::fs::write(t.path().join("state"), "a file\n").unwrap();
+        let e = s.probe_write().unwrap_err();
+        assert!(e.ends_with("state is not a directory"), "{e}");
+    }
+
+    #[test]
     fn defect_02_phase_index_out_of_range_is_clamped_with_warning() {
         let (_t, s) = dir("phase-idx");
         assert_eq!(
