@@ -57,13 +57,13 @@ pub const EXIT_UNHEALTHY: u8 = 3;
 /// The agents the watchdog would heal now: enabled, watched (`watch` not `none`), neither
 /// stopped by `down` nor a finished task, and not a loop agent while the sequence is
 /// complete. Non-empty: a watchdog must run.
-fn needing_watchdog(ctx: &Ctx) -> Vec<&str> {
+fn needing_watchdog<'a>(ctx: &'a Ctx, marks: &crate::state::Markers<'_>) -> Vec<&'a str> {
     let complete = ctx.state.sequence_complete();
     ctx.cfg
         .agents
         .iter()
         .filter(|a| a.enabled && a.watch != Watch::None)
-        .filter(|a| !ctx.state.is_down(&a.name) && !ctx.state.is_done(&a.name))
+        .filter(|a| !marks.is_down(&a.name) && !marks.is_done(&a.name))
         .filter(|a| !(complete && a.kind == Kind::Loop))
         .map(|a| a.name.as_str())
         .collect()
@@ -244,6 +244,7 @@ async fn rows(
     manifest: &Manifest,
     read_before: Option<Supervision>,
     mut captured: HashMap<String, String>,
+    marks: &crate::state::Markers<'_>,
 ) -> Vec<Row> {
     let cfg = &ctx.cfg;
     let wd_live = sessions.is_live(&cfg.watchdog_session());
@@ -301,9 +302,9 @@ async fn rows(
         .iter()
         .map(|a| {
             let pane = sessions.get(&a.session);
-            let down = ctx.state.is_down(&a.name);
-            let done = ctx.state.is_done(&a.name);
-            let fatal = ctx.state.is_fatal(&a.name);
+            let down = marks.is_down(&a.name);
+            let done = marks.is_done(&a.name);
+            let fatal = marks.is_fatal(&a.name);
             let mut view = covered(a).unwrap_or_default();
             let from_watchdog = !view.state.is_empty();
             // Started since the watchdog's last view, moments ago: it reads it at its next
@@ -489,6 +490,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     let call = ctx.tmux.start_sessions(&guess.capture);
     compile_ahead(ctx, &guess);
     let published = guess.watchdog.then(|| ctx.state.supervision()).flatten();
+    let marks = ctx.state.markers();
     let phase = crate::phase::current(cfg, &ctx.state);
     let phase_model = phase.map(|(_, p)| p);
     let done = phase.map(|(_, p)| crate::phase::phase_done(cfg, p));
@@ -532,13 +534,14 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         manifest.as_ref().unwrap_or(&Manifest::default()),
         published,
         captured,
+        &marks,
     )
     .await;
     // The watchdog runs in its session, or in the foreground (`agents watchdog`) holding its
     // lock.
     let wd = cfg.watchdog_session();
     let wd_running = sessions.is_live(&wd) || crate::state::lock::is_held(&ctx.state.lock_path());
-    let needing = needing_watchdog(ctx);
+    let needing = needing_watchdog(ctx, &marks);
     let unhealed: Vec<&str> = if wd_running {
         Vec::new()
     } else {
@@ -570,7 +573,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
                     "watch": a.watch.as_str(), "session": a.session, "running": pane.is_some_and(|p| !p.dead),
                     "command": pane.filter(|p| !p.dead).map(|p| p.command.clone()), "enabled": a.enabled,
                     "exit_status": pane.filter(|p| p.dead).and_then(|p| p.dead_status),
-                    "down": ctx.state.is_down(&a.name), "done": ctx.state.is_done(&a.name),
+                    "down": marks.is_down(&a.name), "done": marks.is_done(&a.name),
                     "state": v.state, "until": v.until, "since": (!v.since.is_empty()).then_some(&v.since),
                     "restarts": v.restarts, "why": v.why, "event": v.event,
                     "last_typed": crate::typing::last(&ctx.state, &a.name),

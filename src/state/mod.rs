@@ -46,6 +46,40 @@ pub struct Supervision {
     pub agents: std::collections::BTreeMap<String, AgentView>,
 }
 
+/// The marker files of a state dir (`down-`, `done-`, `fatal-<agent>`) listed once: a verb
+/// that asks about every agent (`status`) reads the dir once instead of looking up three
+/// files per agent, each asked several times. A name in the listing is confirmed by its own
+/// lookup, so every answer is the one [`StateDir::is_down`] (and the others) gives; when the
+/// dir cannot be listed, every question is that lookup.
+#[derive(Debug)]
+pub struct Markers<'a> {
+    state: &'a StateDir,
+    names: Option<std::collections::HashSet<String>>,
+}
+
+impl Markers<'_> {
+    fn listed(&self, what: &str, agent: &str) -> bool {
+        self.names
+            .as_ref()
+            .is_none_or(|n| n.contains(&format!("{what}-{agent}")))
+    }
+
+    /// As [`StateDir::is_down`].
+    pub fn is_down(&self, agent: &str) -> bool {
+        self.listed("down", agent) && self.state.is_down(agent)
+    }
+
+    /// As [`StateDir::is_done`].
+    pub fn is_done(&self, agent: &str) -> bool {
+        self.listed("done", agent) && self.state.is_done(agent)
+    }
+
+    /// As [`StateDir::is_fatal`].
+    pub fn is_fatal(&self, agent: &str) -> bool {
+        self.listed("fatal", agent) && self.state.is_fatal(agent)
+    }
+}
+
 /// The smallest file [`StateDir::probe_write`] requires this process may write: the
 /// watchdog's view of a few agents, a limit hold.
 pub const PROBE_BYTES: u64 = 4096;
@@ -302,6 +336,21 @@ impl StateDir {
         self.marker("fatal", agent).exists()
     }
 
+    /// The state dir's file names, listed once, to answer [`Self::is_down`],
+    /// [`Self::is_done`] and [`Self::is_fatal`] for many agents (see [`Markers`]).
+    pub fn markers(&self) -> Markers<'_> {
+        let names = std::fs::read_dir(&self.dir).ok().map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| {
+                    n.starts_with("down-") || n.starts_with("done-") || n.starts_with("fatal-")
+                })
+                .collect()
+        });
+        Markers { state: self, names }
+    }
+
     fn marker(&self, what: &str, agent: &str) -> PathBuf {
         self.dir.join(format!("{what}-{agent}"))
     }
@@ -377,6 +426,28 @@ mod tests {
         std::fs::write(t.path().join("state"), "a file\n").unwrap();
         let e = s.probe_write().unwrap_err();
         assert!(e.ends_with("state is not a directory"), "{e}");
+    }
+
+    #[test]
+    fn markers_listed_once_answer_as_the_lookups_do() {
+        let (_t, s) = dir("phase");
+        // No state dir: every question is a lookup.
+        assert!(!s.markers().is_down("a1"));
+        s.set_down("a1").unwrap();
+        s.set_done("a2").unwrap();
+        s.set_fatal("a3", "why").unwrap();
+        std::fs::write(s.dir().join("down-a4"), "").unwrap();
+        std::fs::remove_file(s.dir().join("down-a4")).unwrap();
+        let m = s.markers();
+        for a in ["a1", "a2", "a3", "a4", "a"] {
+            assert_eq!(m.is_down(a), s.is_down(a), "{a}");
+            assert_eq!(m.is_done(a), s.is_done(a), "{a}");
+            assert_eq!(m.is_fatal(a), s.is_fatal(a), "{a}");
+        }
+        assert!(m.is_down("a1") && m.is_done("a2") && m.is_fatal("a3"));
+        // Listed, then removed: the lookup has the last word.
+        std::fs::remove_file(s.dir().join("down-a1")).unwrap();
+        assert!(!m.is_down("a1"));
     }
 
     #[test]
