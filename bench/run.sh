@@ -30,14 +30,17 @@ BENCH_KILLS=${BENCH_KILLS:-20}            # restart latency: agents killed by ki
 BENCH_EXIT_KILLS=${BENCH_EXIT_KILLS:-5}   # restart latency: agents whose program is killed
 BENCH_SEND_RUNS=${BENCH_SEND_RUNS:-10}    # timed `send` runs to an idle demo agent
 BENCH_START_RUNS=${BENCH_START_RUNS:-50}  # timed runs of each start-up command (benchmark 7)
-BENCH_ONLY=${BENCH_ONLY:-}                # `send` / `start`: run only benchmark 6 / 7
+BENCH_STATUS_RUNS=${BENCH_STATUS_RUNS:-30} # timed runs of each command of benchmark 8
+BENCH_BEFORE=${BENCH_BEFORE:-}            # benchmark 8: another build of ours, timed in the same runs
+BENCH_ONLY=${BENCH_ONLY:-}                # `send` / `start` / `status`: run only benchmark 6 / 7 / 8
 BIG=50 SMALL=5                            # fleet sizes
 [[ $BENCH_EXIT_KILLS =~ ^[0-9]+$ ]] || { echo "bench: BENCH_EXIT_KILLS must be an integer >= 0" >&2; exit 2; }
-for v in BENCH_SECONDS BENCH_COUNT_SECONDS BENCH_RUNS BENCH_UP_RUNS BENCH_KILLS BENCH_SEND_RUNS BENCH_START_RUNS; do
+for v in BENCH_SECONDS BENCH_COUNT_SECONDS BENCH_RUNS BENCH_UP_RUNS BENCH_KILLS BENCH_SEND_RUNS BENCH_START_RUNS BENCH_STATUS_RUNS; do
     [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || { echo "bench: $v must be a positive integer" >&2; exit 2; }
 done
 ((BENCH_SECONDS >= 2)) || { echo "bench: BENCH_SECONDS must be >= 2" >&2; exit 2; }
-[[ -z $BENCH_ONLY || $BENCH_ONLY == send || $BENCH_ONLY == start ]] || { echo "bench: BENCH_ONLY must be empty, send or start" >&2; exit 2; }
+[[ -z $BENCH_ONLY || $BENCH_ONLY == send || $BENCH_ONLY == start || $BENCH_ONLY == status ]] || { echo "bench: BENCH_ONLY must be empty, send, start or status" >&2; exit 2; }
+[[ -z $BENCH_BEFORE || -x $BENCH_BEFORE ]] || { echo "bench: BENCH_BEFORE=$BENCH_BEFORE is not an executable" >&2; exit 2; }
 
 # The real Python interpreter, not a wrapper: a pyenv shim `python3` is a shell script that
 # adds ~250 ms to every start, which would flatter us unfairly.
@@ -436,6 +439,179 @@ start_rows() { # the summary rows of benchmark 7
             "floor --version ${START[$p-floor]} ms"
     done
 }
+# ══ 8. status at the floor (ours) — defined here, run after 5 (alone: BENCH_ONLY=status) ══
+# Issue 16 item 2. 50 agents on the built-in claude preset (its rules; the table only starts
+# `sh -c 'cat SCREEN; exec sleep'`), every pane showing a real Claude Code idle screen
+# (IDLE_SCREEN). Each command: 3 warm-up runs, then BENCH_STATUS_RUNS runs interleaved with
+# its floor; min and median (the machine may be shared: the minimum is the figure to compare).
+#   no watchdog: `agents status` and `status --json` (each agent read from its screen; exit 3
+#     accepted: the watchdog the agents need is not running). Floor: the two raw tmux calls
+#     such a status needs, from this bash: `list-panes -a -F <our format>`, then ONE chained
+#     `capture-pane -p -J` of the 50 panes.
+#   watchdog running (`agents up watchdog` starts it in its session on the same server;
+#     intervals of 30 s / 300 s, so it is quiet between ticks): `status` and `status --json`
+#     read its snapshot (state/supervision.json) and make one liveness call. Floor: that one
+#     raw `list-panes -a -F <our format>` plus reading the snapshot (bash's `read`, no process).
+# BENCH_BEFORE=PATH times another build of ours in the same runs (before/after figures).
+IDLE_SCREEN=$REPO/tests/fixtures/panes/claude_2.1.197_idle_welcome.txt
+declare -A SF
+SF_CMDS=()
+LIST_FORMAT=$'#{window_active}\t#{pane_active}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_pid}\t#{pane_current_command}\t#{session_name}'
+div2() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 == 0) print "inf"; else printf "%.2f", a/b }'; }
+# timed_ok OUTFILE OKCODES CMD... — like timed; an exit status in OKCODES ("0" or "0 3") passes
+timed_ok() {
+    local out=$1 ok=$2 t0 t1 rc=0
+    shift 2
+    printf '$ (timed) %s\n' "$*" >>"$LOG"
+    t0=$EPOCHREALTIME
+    "$@" >>"$LOG" 2>&1 || rc=$?
+    t1=$EPOCHREALTIME
+    [[ " $ok " == *" $rc "* ]] || die "exit $rc from: $*"
+    awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", (b-a)*1000}' >>"$out"
+}
+# status_floor_raw SNAPSHOT — the raw calls of one status: SNAPSHOT empty, list-panes then one
+# chained capture of the 50 panes; else list-panes and reading SNAPSHOT
+status_floor_raw() {
+    "$REAL_TMUX" -u list-panes -a -F "$LIST_FORMAT" >/dev/null || return 1
+    if [[ -n $1 ]]; then
+        local snap
+        IFS= read -r -d '' snap <"$1" || true
+        [[ -n $snap ]] || return 1
+    else
+        "$REAL_TMUX" -u "${SF_CAPTURE[@]}" >/dev/null || return 1
+    fi
+}
+# run_status WHICH OKCODES OUTFILE — one timed status: WHICH is ours, ours-json, before or
+# before-json
+run_status() {
+    local bin=$OURS
+    [[ $1 == before* ]] && bin=$BENCH_BEFORE
+    if [[ $1 == *-json ]]; then
+        timed_ok "$3" "$2" "$bin" status --json --config "$SCFG_IDLE"
+    else
+        timed_ok "$3" "$2" "$bin" status --config "$SCFG_IDLE"
+    fi
+}
+sf_label() { # sf_label WHICH — how a row names it
+    local l=status
+    [[ $1 == *-json ]] && l="status --json"
+    [[ $1 == before* ]] && l="$l (BENCH_BEFORE)"
+    echo "$l"
+}
+# status_case KEY OKCODES SNAPSHOT — time the floor and each command of one case
+status_case() {
+    local key=$1 ok=$2 snap=$3 i c t0 t1
+    for ((i = 0; i < 3; i++)); do
+        status_floor_raw "$snap" || die "status floor ($key): a raw tmux call failed"
+        for c in "${SF_CMDS[@]}"; do run_status "$c" "$ok" "$WORK/sf-warm"; done
+    done
+    : >"$WORK/sf-$key-floor"
+    for c in "${SF_CMDS[@]}"; do : >"$WORK/sf-$key-$c"; done
+    for ((i = 0; i < BENCH_STATUS_RUNS; i++)); do
+        printf '$ (timed) status floor (%s)\n' "$key" >>"$LOG"
+        t0=$EPOCHREALTIME
+        status_floor_raw "$snap" || die "status floor ($key): a raw tmux call failed"
+        t1=$EPOCHREALTIME
+        awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", (b-a)*1000}' >>"$WORK/sf-$key-floor"
+        for c in "${SF_CMDS[@]}"; do run_status "$c" "$ok" "$WORK/sf-$key-$c"; done
+    done
+    SF[$key-floor]=$(minimum "$WORK/sf-$key-floor") SF[$key-floor-med]=$(median "$WORK/sf-$key-floor")
+    say "  $key: floor min ${SF[$key-floor]} ms (median ${SF[$key-floor-med]})"
+    for c in "${SF_CMDS[@]}"; do
+        SF[$key-$c]=$(minimum "$WORK/sf-$key-$c") SF[$key-$c-med]=$(median "$WORK/sf-$key-$c")
+        say "  $key: $(sf_label "$c") min ${SF[$key-$c]} ms (median ${SF[$key-$c-med]}) = $(div2 "${SF[$key-$c]}" "${SF[$key-floor]}")x the floor"
+    done
+}
+# sf_count KEY OKCODES — one status through the counting shim; every agent must read idle
+sf_count() {
+    local key=$1 ok=$2 rc=0 n calls
+    : >"$WORK/sf-count"
+    PATH="$SHIM:$PATH" BENCH_TMUX_COUNT=$WORK/sf-count "$OURS" status --config "$SCFG_IDLE" >"$WORK/sf-out" 2>&1 || rc=$?
+    cat "$WORK/sf-out" >>"$LOG"
+    n=$(grep -cE '^ *a[0-9]+ .* idle ' "$WORK/sf-out" || true)
+    [[ " $ok " == *" $rc "* && $n -eq $BIG ]] || die "status ($key) exited $rc and shows $n of $BIG agents idle"
+    calls=$(sort "$WORK/sf-count" | uniq -c | awk '{printf "%s%s x%s", (NR>1?", ":""), $2, $1}')
+    SF[calls-$key]=$(wc -l <"$WORK/sf-count")
+    say "  $key: ours makes ${SF[calls-$key]} tmux call(s) per status ($calls)"
+}
+status_floor_bench() {
+    local dir=$WORK/fleet-idle i snap
+    say "== 8. status at the floor (ours), $BIG claude agents on an idle screen ($(basename "$IDLE_SCREEN")), min of $BENCH_STATUS_RUNS"
+    [[ -f $IDLE_SCREEN ]] || die "no idle screen at $IDLE_SCREEN"
+    mkdir -p "$dir"
+    cp "$IDLE_SCREEN" "$dir/screen.txt"
+    SCFG_IDLE=$dir/agents.toml
+    {
+        cat <<EOF
+[defaults]
+session_prefix = "bench-"
+log_dir = ".ao-state"
+backend = "claude"
+watch = "heal"
+
+[watchdog]
+signal_interval = 30
+heavy_interval = 300
+
+[backend.claude]
+bin = "sh -c 'cat $dir/screen.txt; exec sleep 100000'"
+flags = ""
+prompt_delivery = "exec"
+process_name = "sleep"
+EOF
+        for ((i = 1; i <= BIG; i++)); do
+            printf '\n[[agent]]\nname = "a%d"\nprompt = "hi"\n' "$i"
+        done
+    } >"$SCFG_IDLE"
+    SF_CAPTURE=()
+    for ((i = 1; i <= BIG; i++)); do
+        ((i > 1)) && SF_CAPTURE+=(";")
+        SF_CAPTURE+=(capture-pane -p -J -t "=bench-a$i:")
+    done
+    SF_CMDS=(ours ours-json)
+    [[ -n $BENCH_BEFORE ]] && SF_CMDS+=(before before-json)
+    fresh_server
+    run "${RS[@]}" up --config "$SCFG_IDLE"
+    stop_up_watchdog "$SCFG_IDLE" "${RS[@]}"
+    expect_live "$BIG" "idle fleet after up"
+    sleep 1 # the screens are drawn
+    sf_count no-watchdog "0 3"
+    status_case no-watchdog "0 3" ""
+
+    run "${RS[@]}" up watchdog --config "$SCFG_IDLE"
+    check_our_watchdog_session "$SCFG_IDLE"
+    snap=$dir/.ao-state/state/supervision.json
+    for ((i = 0; i < 100; i++)); do # its first tick publishes the snapshot
+        [[ -s $snap ]] && break
+        sleep 0.1
+    done
+    [[ -s $snap ]] || die "the watchdog wrote no $snap within 10 s"
+    sleep 0.5
+    sf_count watchdog "0"
+    status_case watchdog "0" "$snap"
+    run "${RS[@]}" down --config "$SCFG_IDLE"
+    fresh_server
+    say ""
+}
+status_floor_rows() { # the summary rows of benchmark 8
+    local key c calls
+    for key in no-watchdog watchdog; do
+        for c in "${SF_CMDS[@]}"; do
+            calls="" && [[ $c == ours* ]] && calls="; ${SF[calls-$key]} tmux call(s)"
+            row "$(sf_label "$c"), $key (ms, min)" "-" "${SF[$key-$c]}" "$(div2 "${SF[$key-$c]}" "${SF[$key-floor]}")x" "<= 1.2x floor" \
+                "$(awk -v a="${SF[$key-$c]}" -v b="${SF[$key-floor]}" 'BEGIN{ print (a+0 <= 1.2*b) ? "target met" : "target MISSED" }') (floor ${SF[$key-floor]} ms; medians ${SF[$key-$c-med]} / ${SF[$key-floor-med]}$calls)"
+        done
+    done
+}
+if [[ $BENCH_ONLY == status ]]; then
+    status_floor_bench
+    row() { printf '%-44s %10s %10s %8s   %-14s %s\n' "$@"; }
+    say "== summary (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
+    row "benchmark" "" "ours" "/floor" "target" ""
+    status_floor_rows
+    exit 0
+fi
+
 if [[ $BENCH_ONLY == start ]]; then
     start_bench
     row() { printf '%-40s %10s %10s %8s   %-14s %s\n' "$@"; }
@@ -773,6 +949,7 @@ say "  down, agents that ignore it (stop_timeout 2 s): median $SK_D ms ($(tr '\n
 fresh_server
 say ""
 
+status_floor_bench
 send_bench
 start_bench
 
@@ -812,6 +989,7 @@ row "down, $BIG agents ignoring stop keys (ms)" "-" "$SK_D" "-" "< 2 x 2000" \
     "$(awk -v r="$SK_D" 'BEGIN{ print (r+0 < 4000) ? "target met (stop_timeout 2 s paid once)" : "target MISSED" }')"
 row "send to an idle agent, call to verified (ms)" "-" "$SEND_MED" "$(x "$(div "$SEND_MED" "$SEND_FLOOR")")" "<= 150" \
     "$(awk -v r="$SEND_MED" 'BEGIN{ print (r+0 <= 150) ? "target met" : "target MISSED" }') (median of $BENCH_SEND_RUNS, min $SEND_MIN; floor: raw send-keys $SEND_FLOOR ms; ratio: ours / floor)"
+status_floor_rows
 start_rows
 if ((${#NOTES[@]})); then
     say ""

@@ -57,8 +57,23 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory as _, FromArgMatches as _};
 
+/// What `agents --version` prints: clap's own version line (`agents 0.1.0`).
+pub const VERSION_LINE: &str = concat!("agents ", env!("CARGO_PKG_VERSION"), "\n");
+
 /// Parses the command line, runs the verb, prints any error, returns the exit code.
 pub fn run() -> ExitCode {
+    // `agents --version` (or `-V`) alone is answered before the command line's parser is
+    // built (about a quarter of that start's instructions); clap prints the same line.
+    let mut args = std::env::args_os().skip(1);
+    if let (Some(a), None) = (args.next(), args.next())
+        && (a == "--version" || a == "-V")
+    {
+        use std::io::Write as _;
+        return match std::io::stdout().write_all(VERSION_LINE.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => ExitCode::FAILURE,
+            _ => ExitCode::SUCCESS,
+        };
+    }
     let matches = cli::Cli::command().get_matches();
     let mut cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // `--config` before the verb or after it (the verb's own wins); refused for a verb that
@@ -79,6 +94,11 @@ pub fn run() -> ExitCode {
     let logs_to_file = matches!(cli.command, cli::Command::Watchdog { .. });
     color::init(cli.color, logs_to_file);
     logging::init(cli.verbose, cli.quiet);
+    // The verbs that run no tmux and wait on no timer run without a runtime.
+    let cli = match commands::dispatch_offline(cli) {
+        Ok(done) => return exit_code(done),
+        Err(cli) => cli,
+    };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -89,7 +109,12 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(commands::dispatch(cli)) {
+    exit_code(rt.block_on(commands::dispatch(cli)))
+}
+
+/// A verb's result as the process's exit code, its error printed (a closed stdout: 0).
+fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
+    match result {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
@@ -112,4 +137,15 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cli;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_early_version_line_is_the_one_clap_prints() {
+        assert_eq!(cli::Cli::command().render_version(), super::VERSION_LINE);
+    }
 }

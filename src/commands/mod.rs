@@ -25,19 +25,64 @@ use crate::cli::{Cli, Command};
 use crate::config::{self, EnvOverrides, diagnostic};
 use crate::ctx::Ctx;
 
-/// Runs the verb named on the command line; `cli.config` is the `--config` given before or
-/// after the verb.
-pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+/// Runs a verb that needs no async runtime (it runs no tmux, waits on no timer): `pipe-log`,
+/// `signal` and `statusline` (a CLI's hooks run them), `init`, `schema`, `presets`,
+/// `completions` and an offline `selftest` (without `--live`).
+/// `lib::run` calls it before it builds the tokio runtime, so those verbs never build one
+/// (`pipe-log` runs once per session for its whole life). Every other verb: `Err` with the
+/// command line given back, for [`dispatch`].
+#[allow(clippy::result_large_err)]
+pub fn dispatch_offline(cli: Cli) -> Result<anyhow::Result<ExitCode>, Cli> {
     let config = cli.config.as_deref();
-    match cli.command {
-        Command::Selftest(args) if args.live => {
-            selftest::run_live(&load(config, "selftest")?, &args).await
-        }
-        Command::Selftest(args) => selftest::run(&args, config),
+    Ok(match cli.command {
+        Command::Selftest(args) if !args.live => selftest::run(&args, config),
         Command::Init { dir, backend } => init::run(dir.as_deref(), &backend),
         Command::Presets { name } => presets::run(name.as_deref()),
         Command::Completions { shell } => completions::run(shell),
         Command::Schema => schema::run(),
+        Command::Statusline { file, then } => {
+            statusline::run(&file, then.as_deref());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Signal { file, event } => {
+            crate::state::signals::record_stdin(&file, &event);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::PipeLog {
+            file,
+            max_bytes,
+            keep,
+            mark,
+        } => {
+            crate::logfile::run_writer(crate::logfile::WriterOptions {
+                file,
+                max_bytes,
+                keep,
+                mark,
+            });
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => return Err(cli),
+    })
+}
+
+/// Runs the verb named on the command line; `cli.config` is the `--config` given before or
+/// after the verb. The verbs of [`dispatch_offline`] run there (without awaiting anything).
+pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let cli = match dispatch_offline(cli) {
+        Ok(done) => return done,
+        Err(cli) => cli,
+    };
+    let config = cli.config.as_deref();
+    match cli.command {
+        Command::Selftest(args) => selftest::run_live(&load(config, "selftest")?, &args).await,
+        Command::PipeLog { .. }
+        | Command::Signal { .. }
+        | Command::Statusline { .. }
+        | Command::Init { .. }
+        | Command::Presets { .. }
+        | Command::Completions { .. }
+        | Command::Schema => unreachable!("run by dispatch_offline"),
         Command::Watchdog { once, .. } => watchdog::run(config::find(config)?, once).await,
         Command::Up { names, .. } => up::run(&load_probing(config, "up")?, &names).await,
         Command::Down { names, .. } => down::run(&load(config, "down")?, &names).await,
@@ -76,28 +121,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             logs::run(&load(config, "logs")?, name.as_deref(), lines, follow, view).await
         }
         Command::Events(args) => events::run(&load(config, "events")?, &args).await,
-        Command::Statusline { file, then } => {
-            statusline::run(&file, then.as_deref());
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Signal { file, event } => {
-            crate::state::signals::record_stdin(&file, &event);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::PipeLog {
-            file,
-            max_bytes,
-            keep,
-            mark,
-        } => {
-            crate::logfile::run_writer(crate::logfile::WriterOptions {
-                file,
-                max_bytes,
-                keep,
-                mark,
-            });
-            Ok(ExitCode::SUCCESS)
-        }
     }
 }
 
@@ -166,4 +189,34 @@ pub fn check_names(cfg: &config::Config, names: &[String]) -> anyhow::Result<()>
         cfg.path.display(),
         known.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    /// Issue 13 item 7: the offline verbs run here, outside any tokio runtime (a verb that
+    /// touched tokio's process, timer or I/O driver would panic: "there is no reactor
+    /// running"); the verbs that need one are given back untouched.
+    #[test]
+    fn offline_verbs_run_without_a_runtime_and_the_others_are_given_back() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).expect("parses");
+        let offline = dispatch_offline(parse(&["agents", "selftest", "--json"]));
+        let err = offline.expect("selftest runs offline").unwrap_err();
+        assert!(err.to_string().contains("--json only applies"), "{err}");
+        for args in [
+            &["agents", "status"][..],
+            &["agents", "selftest", "--live"],
+            &["agents", "watchdog", "--once"],
+            &["agents", "send", "a1", "hi"],
+        ] {
+            let back = dispatch_offline(parse(args)).expect_err("needs the runtime");
+            assert_eq!(
+                format!("{:?}", back.command),
+                format!("{:?}", parse(args).command),
+                "{args:?}"
+            );
+        }
+    }
 }

@@ -37,8 +37,8 @@ use crate::config::{Agent, Kind, Watch};
 use crate::ctx::Ctx;
 use crate::detect;
 use crate::launch::kickoff;
-use crate::state::AgentView;
 use crate::state::manifest::Manifest;
+use crate::state::{AgentView, Supervision};
 use crate::tmux::{PaneInfo, Sessions};
 
 /// An agent whose session was started less than this many seconds ago, after the watchdog's
@@ -57,13 +57,13 @@ pub const EXIT_UNHEALTHY: u8 = 3;
 /// The agents the watchdog would heal now: enabled, watched (`watch` not `none`), neither
 /// stopped by `down` nor a finished task, and not a loop agent while the sequence is
 /// complete. Non-empty: a watchdog must run.
-fn needing_watchdog(ctx: &Ctx) -> Vec<&str> {
+fn needing_watchdog<'a>(ctx: &'a Ctx, marks: &crate::state::Markers<'_>) -> Vec<&'a str> {
     let complete = ctx.state.sequence_complete();
     ctx.cfg
         .agents
         .iter()
         .filter(|a| a.enabled && a.watch != Watch::None)
-        .filter(|a| !ctx.state.is_down(&a.name) && !ctx.state.is_done(&a.name))
+        .filter(|a| !marks.is_down(&a.name) && !marks.is_done(&a.name))
         .filter(|a| !(complete && a.kind == Kind::Loop))
         .map(|a| a.name.as_str())
         .collect()
@@ -123,16 +123,136 @@ fn ago(rfc: &str) -> String {
     }
 }
 
+/// From this many panes to read on, [`read_panes`] reads half of them on a second thread.
+const READ_ON_TWO_THREADS: usize = 8;
+
+/// The reading of every captured pane of a live session (by session name), as
+/// [`detect::classify`] gives it: half of them on a second thread when there are at least
+/// [`READ_ON_TWO_THREADS`] (a claude screen costs about 0.2M instructions to read; 50 of
+/// them, milliseconds). A pane whose agent turns out not to need it (fatal, done) is read
+/// for nothing.
+fn read_panes(
+    cfg: &crate::config::Config,
+    panes: &HashMap<String, String>,
+    sessions: &Sessions,
+    now: chrono::DateTime<chrono::FixedOffset>,
+    local: chrono_tz::Tz,
+) -> HashMap<String, detect::Reading> {
+    let work: Vec<(&str, &crate::config::Backend, &str)> = cfg
+        .agents
+        .iter()
+        .filter(|a| sessions.is_live(&a.session))
+        .filter_map(|a| {
+            let text = panes.get(&a.session)?;
+            Some((a.session.as_str(), cfg.backend_of(a), text.as_str()))
+        })
+        .collect();
+    let read = |part: &[(&str, &crate::config::Backend, &str)]| {
+        part.iter()
+            .map(|&(s, b, t)| (s.to_string(), detect::classify(b, t, now, local)))
+            .collect::<Vec<_>>()
+    };
+    if work.len() < READ_ON_TWO_THREADS {
+        return read(&work).into_iter().collect();
+    }
+    let (first, second) = work.split_at(work.len() / 2);
+    std::thread::scope(|scope| {
+        let other = std::thread::Builder::new()
+            .name("read-panes".into())
+            .spawn_scoped(scope, || read(second));
+        let mut out: HashMap<String, detect::Reading> = read(first).into_iter().collect();
+        match other.map(|h| h.join()) {
+            Ok(Ok(v)) => out.extend(v),
+            // No second thread (or it failed): read them here.
+            _ => out.extend(read(second)),
+        }
+        out
+    })
+}
+
+/// What `status` guesses before its tmux call: which panes that call should capture (see
+/// [`Tmux::start_sessions`](crate::tmux::Tmux::start_sessions)).
+struct Guess {
+    /// The watchdog's lock is held: it runs (likely in its session) and its view covers the
+    /// agents, so the call captures nothing; the view is read while tmux answers.
+    watchdog: bool,
+    /// The sessions to capture: with no watchdog, those the manifest says were started (the
+    /// session likely exists).
+    capture: Vec<String>,
+}
+
+/// Which panes [`rows`] will likely read, judged without tmux: none when the watchdog's lock
+/// is held, else every session the manifest records. A wrong guess costs one more tmux
+/// call (an agent the view does not cover yet, a session killed behind the fleet's back),
+/// never a wrong row: [`rows`] decides on what tmux says.
+fn guess(ctx: &Ctx, manifest: &Manifest) -> Guess {
+    let watchdog = crate::state::lock::is_held(&ctx.state.lock_path());
+    let capture = if watchdog {
+        Vec::new()
+    } else {
+        ctx.cfg
+            .agents
+            .iter()
+            .filter(|a| {
+                manifest
+                    .sessions
+                    .get(&a.session)
+                    .is_some_and(|e| e.name == a.name)
+            })
+            .map(|a| a.session.clone())
+            .collect()
+    };
+    Guess { watchdog, capture }
+}
+
+/// Compiles, on a thread of its own, the rules `status` will read the guessed panes with,
+/// while tmux answers its call (compiling a preset's rules costs about as much CPU as the
+/// call takes). The patterns share their compiled form with the config's, so the reading
+/// finds them compiled (or waits for the one being compiled).
+fn compile_ahead(ctx: &Ctx, guess: &Guess) {
+    let mut names: Vec<&str> = ctx
+        .cfg
+        .agents
+        .iter()
+        .filter(|a| guess.capture.contains(&a.session))
+        .map(|a| a.backend.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let backends: Vec<crate::config::Backend> = names
+        .into_iter()
+        .filter_map(|n| ctx.cfg.backends.get(n).cloned())
+        .collect();
+    if backends.is_empty() {
+        return;
+    }
+    let _ = std::thread::Builder::new()
+        .name("compile-rules".into())
+        .spawn(move || {
+            for b in &backends {
+                detect::compile_rules(b);
+            }
+        });
+}
+
 /// The rows of every agent: the watchdog's view where it covers the agent, else tmux + pane.
-async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
+/// `captured` holds panes already captured (by session name); the others this needs are
+/// captured here.
+async fn rows(
+    ctx: &Ctx,
+    sessions: &Sessions,
+    manifest: &Manifest,
+    read_before: Option<Supervision>,
+    mut captured: HashMap<String, String>,
+    marks: &crate::state::Markers<'_>,
+) -> Vec<Row> {
     let cfg = &ctx.cfg;
     let wd_live = sessions.is_live(&cfg.watchdog_session());
     let published = if wd_live {
-        ctx.state.supervision()
+        read_before.or_else(|| ctx.state.supervision())
     } else {
         None
     };
-    let manifest = ctx.state.manifest().load().unwrap_or_default();
     let entry = |a: &Agent| {
         manifest
             .sessions
@@ -163,18 +283,28 @@ async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
         .filter(|s| !sessions.is_live(s))
         .cloned()
         .collect();
-    let panes: HashMap<String, String> = ctx.tmux.capture_many_with(&to_read, &dead).await;
+    // Captured with the list, unless its pane is dead (read with scrollback) or was not
+    // guessed.
+    captured.retain(|s, _| to_read.contains(s) && !dead.contains(s));
+    let missing: Vec<String> = to_read
+        .iter()
+        .filter(|s| !captured.contains_key(*s))
+        .cloned()
+        .collect();
+    let mut panes = ctx.tmux.capture_many_with(&missing, &dead).await;
+    panes.extend(captured);
     let now = chrono::Local::now();
     // While the sequence is complete, stopped loop agents are meant to be stopped.
     let complete = ctx.state.sequence_complete();
     let local = detect::reset::local_zone();
+    let readings = read_panes(cfg, &panes, sessions, now.fixed_offset(), local);
     cfg.agents
         .iter()
         .map(|a| {
             let pane = sessions.get(&a.session);
-            let down = ctx.state.is_down(&a.name);
-            let done = ctx.state.is_done(&a.name);
-            let fatal = ctx.state.is_fatal(&a.name);
+            let down = marks.is_down(&a.name);
+            let done = marks.is_done(&a.name);
+            let fatal = marks.is_fatal(&a.name);
             let mut view = covered(a).unwrap_or_default();
             let from_watchdog = !view.state.is_empty();
             // Started since the watchdog's last view, moments ago: it reads it at its next
@@ -225,12 +355,27 @@ async fn rows(ctx: &Ctx, sessions: &Sessions) -> Vec<Row> {
                             showed_program: false,
                         };
                         let r = detect::liveness(backend, p, &live).unwrap_or_else(|| {
-                            panes
+                            readings
                                 .get(&a.session)
-                                .map_or_else(detect::Reading::nothing, |t| {
-                                    detect::classify(backend, t, now.fixed_offset(), local)
-                                })
+                                .cloned()
+                                .unwrap_or_else(detect::Reading::nothing)
                         });
+                        // A hook of the pane's process corrects an idle screen, as the
+                        // watchdog reads it.
+                        let signal = (backend.hooks == crate::config::Hooks::Claude)
+                            .then(|| {
+                                let since = entry(a)
+                                    .and_then(|e| crate::state::signals::started_epoch(&e.started));
+                                crate::state::signals::current(
+                                    &ctx.state.signals_path(&a.session),
+                                    since,
+                                )
+                            })
+                            .flatten();
+                        let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+                        let r =
+                            detect::with_hook(r, signal.as_ref().map(|s| s.hook()).as_ref(), now);
+                        view.source = Some(r.source().to_string());
                         if let Ok(Some(h)) = ctx.state.limit(&a.session) {
                             view.until = chrono::DateTime::from_timestamp(h.until as i64, 0)
                                 .map(|t| t.with_timezone(&chrono::Local).to_rfc3339());
@@ -354,7 +499,14 @@ fn orphans(ctx: &Ctx, manifest: Option<&Manifest>, sessions: &Sessions) -> Vec<(
 
 pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
-    let sessions: Sessions = ctx.tmux.sessions().await?;
+    // One tmux call lists the sessions and captures the panes to read; the rest of the work
+    // below is done while tmux answers.
+    let manifest = ctx.state.manifest().load().ok();
+    let guess = guess(ctx, manifest.as_ref().unwrap_or(&Manifest::default()));
+    let call = ctx.tmux.start_sessions(&guess.capture);
+    compile_ahead(ctx, &guess);
+    let published = guess.watchdog.then(|| ctx.state.supervision()).flatten();
+    let marks = ctx.state.markers();
     let phase = crate::phase::current(cfg, &ctx.state);
     let phase_model = phase.map(|(_, p)| p);
     let done = phase.map(|(_, p)| crate::phase::phase_done(cfg, p));
@@ -389,15 +541,23 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         .handoff
         .as_ref()
         .and_then(|_| crate::state::handoff::last_error(&ctx.state));
-    let manifest = ctx.state.manifest().load().ok();
-    let rows = rows(ctx, &sessions).await;
     // Holds, markers and the watchdog's view cannot be written: what is shown may be old.
     let not_saved = ctx.state.probe_write().err();
+    let (sessions, captured): (Sessions, _) = call.finish(&ctx.tmux).await?;
+    let rows = rows(
+        ctx,
+        &sessions,
+        manifest.as_ref().unwrap_or(&Manifest::default()),
+        published,
+        captured,
+        &marks,
+    )
+    .await;
     // The watchdog runs in its session, or in the foreground (`agents watchdog`) holding its
     // lock.
     let wd = cfg.watchdog_session();
     let wd_running = sessions.is_live(&wd) || crate::state::lock::is_held(&ctx.state.lock_path());
-    let needing = needing_watchdog(ctx);
+    let needing = needing_watchdog(ctx, &marks);
     let unhealed: Vec<&str> = if wd_running {
         Vec::new()
     } else {
@@ -429,7 +589,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
                     "watch": a.watch.as_str(), "session": a.session, "running": pane.is_some_and(|p| !p.dead),
                     "command": pane.filter(|p| !p.dead).map(|p| p.command.clone()), "enabled": a.enabled,
                     "exit_status": pane.filter(|p| p.dead).and_then(|p| p.dead_status),
-                    "down": ctx.state.is_down(&a.name), "done": ctx.state.is_done(&a.name),
+                    "down": marks.is_down(&a.name), "done": marks.is_done(&a.name),
                     "state": v.state, "until": v.until, "since": (!v.since.is_empty()).then_some(&v.since),
                     "restarts": v.restarts, "why": v.why, "source": v.source, "event": v.event,
                     "last_typed": crate::typing::last(&ctx.state, &a.name),

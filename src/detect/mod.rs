@@ -249,6 +249,28 @@ pub fn is_shell(cmd: &str) -> bool {
     )
 }
 
+/// Compiles the rules [`classify`] reads `backend`'s screens with (each compiled once per
+/// process, shared by every clone of the config), and the fixed ones it reads every screen
+/// with (the dialog shapes: a small screen is classified for them), so that a caller can pay
+/// for it ahead, on another thread, while it waits for tmux (`status`).
+pub fn compile_rules(backend: &Backend) {
+    for p in [
+        &backend.limit_re,
+        &backend.active_re,
+        &backend.dialog_re,
+        &backend.fatal_re,
+        &backend.idle_re,
+        &backend.resumed_re,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        p.regex();
+    }
+    let at = DateTime::<chrono::Utc>::UNIX_EPOCH.fixed_offset();
+    classify(backend, "> ok\nEnter to confirm\n╰─╯\n", at, chrono_tz::UTC);
+}
+
 /// Reads a captured pane for `backend`. `captured` is when it was captured: clock-only and
 /// relative resets are read against it, in `local` when the banner names no zone.
 pub fn classify(

@@ -46,7 +46,23 @@ fn clean(l: &str) -> String {
     }
     let mut out = String::with_capacity(l.len());
     let (mut last, mut run) = ('\0', 0usize);
-    for c in l.chars() {
+    let mut rest = l;
+    while let Some(c) = rest.chars().next() {
+        // A span of printable ASCII is copied whole (a TUI's padding, most of its text). Only
+        // runs of box-drawing characters are counted, and none of them is ASCII: the span's
+        // last character restarts the count.
+        let span = rest
+            .bytes()
+            .take_while(|b| (0x20..0x7f).contains(b))
+            .count();
+        if span > 0 {
+            out.push_str(&rest[..span]);
+            last = char::from(rest.as_bytes()[span - 1]);
+            run = 1;
+            rest = &rest[span..];
+            continue;
+        }
+        rest = &rest[c.len_utf8()..];
         let c = match c {
             '\u{a0}' | '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' | '\u{3000}' => ' ',
             '\u{2018}' | '\u{2019}' => '\'',
@@ -110,6 +126,71 @@ mod tests {
         assert_eq!(super::bottom(pane, 10), ["a", "b", "c x", "d"]);
         assert!(super::bottom("\n\n", 5).is_empty());
         assert_eq!(super::bottom(pane, 10), super::lines(pane)[..4]);
+    }
+
+    /// The former `clean` (every character on its own): the oracle the faster one is
+    /// checked against.
+    fn clean_char_by_char(l: &str) -> String {
+        let l = l.strip_suffix('\r').unwrap_or(l);
+        // A carriage return inside a row redraws it: what is visible is after the last.
+        let l = l.rsplit('\r').next().unwrap_or(l);
+        if l.is_ascii() && !l.bytes().any(|b| b.is_ascii_control()) {
+            return l.trim_end().to_string();
+        }
+        let mut out = String::with_capacity(l.len());
+        let (mut last, mut run) = ('\0', 0usize);
+        for c in l.chars() {
+            let c = match c {
+                '\u{a0}' | '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' | '\u{3000}' => ' ',
+                '\u{2018}' | '\u{2019}' => '\'',
+                '\t' => ' ',
+                c if c.is_control() => ' ',
+                c => c,
+            };
+            run = if c == last { run + 1 } else { 1 };
+            last = c;
+            // A long run of one box-drawing or block character (a TUI's rules and borders) is
+            // kept as three: the rules still see a border, at a tenth of the bytes to scan.
+            if run > 3 && matches!(c, '\u{2500}'..='\u{259f}') {
+                continue;
+            }
+            out.push(c);
+        }
+        out.truncate(out.trim_end().len());
+        out
+    }
+
+    #[test]
+    fn clean_copies_ascii_spans_as_the_char_by_char_cleaner_did() {
+        let mut rows: Vec<String> = [
+            "╭──────────╮",
+            "│ > hi     │",
+            "a\u{a0}──── b ────",
+            "x─── ───── ─",
+            "tab\there\x7f\x01 end  ",
+            "You\u{2019}ve hit  ",
+            "❯\u{a0}",
+            " ─── ",
+            "",
+            "abc──────",
+            "───abc",
+            "\u{2500}\u{2500}\u{2500}\u{2500}a\u{2500}\u{2500}",
+            "spin 1\rspin 2\rdone\r",
+            "plain ascii",
+            "   ",
+            "é\u{3000}\u{2007}x",
+        ]
+        .map(String::from)
+        .to_vec();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/panes");
+        for e in std::fs::read_dir(dir).expect("fixtures").flatten() {
+            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+            rows.extend(text.split('\n').map(String::from));
+        }
+        assert!(rows.len() > 1000, "{} rows", rows.len());
+        for r in &rows {
+            assert_eq!(super::clean(r), clean_char_by_char(r), "{r:?}");
+        }
     }
 
     #[test]

@@ -49,6 +49,44 @@ pub struct Supervision {
     pub agents: std::collections::BTreeMap<String, AgentView>,
 }
 
+/// The marker files of a state dir (`down-`, `done-`, `fatal-<agent>`) listed once: a verb
+/// that asks about every agent (`status`) reads the dir once instead of looking up three
+/// files per agent, each asked several times. A name in the listing is confirmed by its own
+/// lookup, so every answer is the one [`StateDir::is_down`] (and the others) gives; when the
+/// dir cannot be listed, every question is that lookup.
+#[derive(Debug)]
+pub struct Markers<'a> {
+    state: &'a StateDir,
+    names: Option<std::collections::HashSet<String>>,
+}
+
+impl Markers<'_> {
+    fn listed(&self, what: &str, agent: &str) -> bool {
+        self.names
+            .as_ref()
+            .is_none_or(|n| n.contains(&format!("{what}-{agent}")))
+    }
+
+    /// As [`StateDir::is_down`].
+    pub fn is_down(&self, agent: &str) -> bool {
+        self.listed("down", agent) && self.state.is_down(agent)
+    }
+
+    /// As [`StateDir::is_done`].
+    pub fn is_done(&self, agent: &str) -> bool {
+        self.listed("done", agent) && self.state.is_done(agent)
+    }
+
+    /// As [`StateDir::is_fatal`].
+    pub fn is_fatal(&self, agent: &str) -> bool {
+        self.listed("fatal", agent) && self.state.is_fatal(agent)
+    }
+}
+
+/// The smallest file [`StateDir::probe_write`] requires this process may write: the
+/// watchdog's view of a few agents, a limit hold.
+pub const PROBE_BYTES: u64 = 4096;
+
 /// One agent in [`Supervision`].
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AgentView {
@@ -247,12 +285,15 @@ impl StateDir {
         }
     }
 
-    /// Whether state can be saved now: a probe file of 4 KiB is written in the state dir and
-    /// removed. `Err` says why not (the state dir is a file, read-only, or its disk full),
-    /// naming the directory. A state dir that does not exist yet is fine (it is created by
-    /// the first write).
+    /// Whether state can be saved now, asked of the file system without writing: the state
+    /// dir is a directory, its file system is not mounted read-only and has free blocks and
+    /// inodes (`statvfs`), this user may write in it (`access(W_OK)`), and this process may
+    /// write a file of [`PROBE_BYTES`] (`ulimit -f`). `Err` says why not, naming the
+    /// directory. A state dir that does not exist yet is fine (it is created by the first
+    /// write). Before, a 4 KiB probe file was written and removed on every `status`: three
+    /// syscalls that changed the disk, for what these read-only ones tell.
     pub fn probe_write(&self) -> Result<(), String> {
-        use std::io::Write;
+        use nix::sys::statvfs::FsFlags;
         let dir = &self.dir;
         match std::fs::metadata(dir) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -262,14 +303,32 @@ impl StateDir {
             }
             Ok(_) => {}
         }
-        let fail = |e: std::io::Error| format!("cannot write in {}: {e}", dir.display());
-        let mut f = tempfile::Builder::new()
-            .prefix(".probe-")
-            .tempfile_in(dir)
-            .map_err(fail)?;
-        f.write_all(&[0u8; 4096]).map_err(fail)?;
-        f.flush().map_err(fail)?;
-        Ok(())
+        let fail = |why: String| format!("cannot write in {}: {why}", dir.display());
+        match nix::sys::statvfs::statvfs(dir.as_path()) {
+            Ok(fs) if fs.flags().contains(FsFlags::ST_RDONLY) => {
+                return Err(fail("its file system is mounted read-only".into()));
+            }
+            Ok(fs) if fs.blocks_available() == 0 => {
+                return Err(fail("no space left on its disk".into()));
+            }
+            // A file system without inode counts (btrfs, some FUSE) says 0 of 0.
+            Ok(fs) if fs.files_available() == 0 && fs.files() > 0 => {
+                return Err(fail("no free inodes left on its disk".into()));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(fail(e.desc().into())),
+        }
+        if let Err(e) = nix::unistd::access(dir.as_path(), nix::unistd::AccessFlags::W_OK) {
+            return Err(fail(e.desc().into()));
+        }
+        match nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_FSIZE) {
+            Ok((soft, _)) if soft != nix::sys::resource::RLIM_INFINITY && soft < PROBE_BYTES => {
+                Err(fail(format!(
+                    "this process may not write a file past {soft} bytes (ulimit -f)"
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// `state/supervision.json`.
@@ -300,6 +359,21 @@ impl StateDir {
     /// Whether the watchdog gave up on `agent`.
     pub fn is_fatal(&self, agent: &str) -> bool {
         self.marker("fatal", agent).exists()
+    }
+
+    /// The state dir's file names, listed once, to answer [`Self::is_down`],
+    /// [`Self::is_done`] and [`Self::is_fatal`] for many agents (see [`Markers`]).
+    pub fn markers(&self) -> Markers<'_> {
+        let names = std::fs::read_dir(&self.dir).ok().map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| {
+                    n.starts_with("down-") || n.starts_with("done-") || n.starts_with("fatal-")
+                })
+                .collect()
+        });
+        Markers { state: self, names }
     }
 
     fn marker(&self, what: &str, agent: &str) -> PathBuf {
@@ -363,6 +437,42 @@ mod tests {
             phase_file: phase_file.into(),
         };
         (t, s)
+    }
+
+    #[test]
+    fn the_write_check_reads_the_file_system_and_leaves_no_file() {
+        let (t, s) = dir("phase");
+        assert_eq!(s.probe_write(), Ok(()), "a state dir not made yet is fine");
+        std::fs::create_dir(t.path().join("state")).unwrap();
+        assert_eq!(s.probe_write(), Ok(()));
+        let left: Vec<_> = std::fs::read_dir(t.path().join("state")).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+        std::fs::remove_dir(t.path().join("state")).unwrap();
+        std::fs::write(t.path().join("state"), "a file\n").unwrap();
+        let e = s.probe_write().unwrap_err();
+        assert!(e.ends_with("state is not a directory"), "{e}");
+    }
+
+    #[test]
+    fn markers_listed_once_answer_as_the_lookups_do() {
+        let (_t, s) = dir("phase");
+        // No state dir: every question is a lookup.
+        assert!(!s.markers().is_down("a1"));
+        s.set_down("a1").unwrap();
+        s.set_done("a2").unwrap();
+        s.set_fatal("a3", "why").unwrap();
+        std::fs::write(s.dir().join("down-a4"), "").unwrap();
+        std::fs::remove_file(s.dir().join("down-a4")).unwrap();
+        let m = s.markers();
+        for a in ["a1", "a2", "a3", "a4", "a"] {
+            assert_eq!(m.is_down(a), s.is_down(a), "{a}");
+            assert_eq!(m.is_done(a), s.is_done(a), "{a}");
+            assert_eq!(m.is_fatal(a), s.is_fatal(a), "{a}");
+        }
+        assert!(m.is_down("a1") && m.is_done("a2") && m.is_fatal("a3"));
+        // Listed, then removed: the lookup has the last word.
+        std::fs::remove_file(s.dir().join("down-a1")).unwrap();
+        assert!(!m.is_down("a1"));
     }
 
     #[test]

@@ -212,6 +212,12 @@ impl Tmux {
 
     /// Runs `tmux [-L socket] args...`; returns stdout.
     pub async fn run(&self, args: &[String]) -> Result<String, TmuxError> {
+        let child = self.spawn(args)?;
+        self.wait(child, args).await
+    }
+
+    /// Starts `tmux [-L socket] args...` (see [`Self::run`]) without waiting for it.
+    fn spawn(&self, args: &[String]) -> Result<tokio::process::Child, TmuxError> {
         check_tmpdir()?;
         let mut cmd = tokio::process::Command::new("tmux");
         // -u: UTF-8 output whatever the locale; under LC_ALL=C tmux would print the tabs of
@@ -230,10 +236,19 @@ impl Tmux {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let child = cmd.spawn().map_err(|e| match e.kind() {
+        cmd.spawn().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => TmuxError::NotInstalled,
             _ => TmuxError::Io(e),
-        })?;
+        })
+    }
+
+    /// Waits (at most the call timeout) for a call [`Self::spawn`] started with `args`;
+    /// returns its stdout.
+    async fn wait(
+        &self,
+        child: tokio::process::Child,
+        args: &[String],
+    ) -> Result<String, TmuxError> {
         let shown = || {
             let s = args.join(" ");
             if s.chars().count() > 200 {
@@ -250,7 +265,9 @@ impl Tmux {
             })?
             .map_err(TmuxError::Io)?;
         if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+            // Valid UTF-8 (tmux -u) is taken as it is, without a lossy copy.
+            Ok(String::from_utf8(out.stdout)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
         } else {
             Err(TmuxError::Failed {
                 args: shown(),
@@ -279,6 +296,35 @@ impl Tmux {
             Ok(out) => Ok(format::parse(&out)),
             Err(e) if e.is_no_server() => Ok(Sessions::default()),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Starts one tmux call that lists every session (as [`Self::sessions`]) and captures the
+    /// panes of the sessions in `capture` (as [`Self::capture_many`], as many as fit in one
+    /// call: `list-panes ; display-message MARKER ; capture-pane ...`), and returns at once:
+    /// the caller works while tmux answers, then [`SessionsCall::finish`] waits for it. One
+    /// call where `sessions` then `capture_many` make two. A session in `capture` that does
+    /// not exist fails the call (tmux stops a chain at its first error): `finish` then lists
+    /// the sessions alone and captures nothing.
+    pub fn start_sessions(&self, capture: &[String]) -> SessionsCall {
+        let markers = capture_markers(capture.len());
+        let cmds = capture_commands(capture, &markers, &[]);
+        // As many captures as fit in one call; the rest are not captured here.
+        let fit = batches(&cmds).into_iter().next().unwrap_or_default();
+        let names: Vec<String> = fit.iter().map(|&i| capture[i].clone()).collect();
+        let mut args: Vec<String> = ["list-panes", "-a", "-F", format::LIST_FORMAT]
+            .map(String::from)
+            .to_vec();
+        for &i in &fit {
+            args.push(";".into());
+            args.extend(cmds[i].iter().cloned());
+        }
+        let child = self.spawn(&args);
+        SessionsCall {
+            child,
+            args,
+            names,
+            markers,
         }
     }
 
@@ -539,6 +585,56 @@ impl Tmux {
     }
 }
 
+/// A `list-panes` call with captures chained after it, running: see
+/// [`Tmux::start_sessions`].
+#[derive(Debug)]
+pub struct SessionsCall {
+    child: Result<tokio::process::Child, TmuxError>,
+    args: Vec<String>,
+    /// The sessions whose panes the call captures, in order, and their markers.
+    names: Vec<String>,
+    markers: Vec<String>,
+}
+
+impl SessionsCall {
+    /// Waits for the call: every session on the server, and the text of the panes captured
+    /// (by session name; a session that was not captured is absent). A server that is not
+    /// running has no sessions. When the call failed otherwise (a session to capture was
+    /// gone), the sessions are listed again alone and nothing is captured.
+    pub async fn finish(
+        self,
+        tmux: &Tmux,
+    ) -> Result<(Sessions, HashMap<String, String>), TmuxError> {
+        let out = match self.child {
+            Ok(child) => tmux.wait(child, &self.args).await,
+            Err(e) => Err(e),
+        };
+        match out {
+            Ok(text) => {
+                // The list comes first, then each pane after its marker.
+                let first = self.markers.first().map(String::as_str);
+                let (list, panes) = match first.and_then(|m| marker_at(&text, m)) {
+                    Some(at) => text.split_at(at),
+                    None => (text.as_str(), ""),
+                };
+                let captured = split_captures(panes, &self.names, &self.markers);
+                Ok((format::parse(list), captured))
+            }
+            Err(e) if e.is_no_server() => Ok((Sessions::default(), HashMap::new())),
+            Err(e) if self.names.is_empty() => Err(e),
+            Err(_) => Ok((tmux.sessions().await?, HashMap::new())),
+        }
+    }
+}
+
+/// Where the line `marker` starts in `text` (at its start or after a newline).
+fn marker_at(text: &str, marker: &str) -> Option<usize> {
+    if text.starts_with(marker) {
+        return Some(0);
+    }
+    text.find(&format!("\n{marker}")).map(|i| i + 1)
+}
+
 /// The tmux commands that start one session: `[kill-session ;] new-session ; set-option ;
 /// pipe-pane`, as one flat argv with `;` separators.
 fn start_commands(s: &SessionSpec) -> Vec<String> {
@@ -725,33 +821,54 @@ fn capture_commands(names: &[String], markers: &[String], scrolled: &[String]) -
 }
 
 /// Splits the output of chained [`capture_commands`] at the marker lines: the text after
-/// marker `i` (up to the next marker) is pane `names[i]`'s.
+/// marker `i` (up to the next marker) is pane `names[i]`'s, its lines as [`str::lines`] gives
+/// them joined by `\n`. Only a line that starts as the markers do is looked up, and each
+/// pane's text is one slice of `text`: no line is hashed or copied on its own.
 fn split_captures(text: &str, names: &[String], markers: &[String]) -> HashMap<String, String> {
     let index: HashMap<&str, usize> = markers
         .iter()
         .enumerate()
         .map(|(i, m)| (m.as_str(), i))
         .collect();
+    let prefix = markers
+        .first()
+        .and_then(|m| m.rfind('-').map(|cut| &m[..cut]))
+        .unwrap_or("@@agents-capture-");
     let mut out = HashMap::new();
-    let mut current: Option<usize> = None;
-    let mut buf: Vec<&str> = Vec::new();
-    let mut flush = |cur: Option<usize>, buf: &mut Vec<&str>| {
-        if let Some(i) = cur {
-            out.insert(names[i].clone(), buf.join("\n"));
+    // The pane being read, and where its text starts.
+    let mut current: Option<(usize, usize)> = None;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let at = pos;
+        pos += line.len();
+        if !line.starts_with(prefix) {
+            continue;
         }
-        buf.clear();
-    };
-    for line in text.lines() {
-        match index.get(line).copied() {
-            Some(i) => {
-                flush(current, &mut buf);
-                current = Some(i);
-            }
-            None => buf.push(line),
+        let bare = line.strip_suffix('\n').unwrap_or(line);
+        let bare = match line.strip_suffix("\r\n") {
+            Some(b) => b,
+            None => bare,
+        };
+        let Some(&i) = index.get(bare) else {
+            continue;
+        };
+        if let Some((c, from)) = current {
+            out.insert(names[c].clone(), pane_text(&text[from..at]));
         }
+        current = Some((i, pos));
     }
-    flush(current, &mut buf);
+    if let Some((c, from)) = current {
+        out.insert(names[c].clone(), pane_text(&text[from..]));
+    }
     out
+}
+
+/// The lines of `segment` (as [`str::lines`] gives them) joined by `\n`.
+fn pane_text(segment: &str) -> String {
+    if segment.contains('\r') {
+        return segment.lines().collect::<Vec<_>>().join("\n");
+    }
+    segment.strip_suffix('\n').unwrap_or(segment).to_string()
 }
 
 /// Joins command argvs with `;` into one tmux invocation.
@@ -785,6 +902,81 @@ fn batches(cmds: &[Vec<String>]) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The former splitter (every line looked up, every pane joined from its lines): the
+    /// oracle the faster one is checked against.
+    fn split_captures_by_lines(
+        text: &str,
+        names: &[String],
+        markers: &[String],
+    ) -> HashMap<String, String> {
+        let index: HashMap<&str, usize> = markers
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.as_str(), i))
+            .collect();
+        let mut out = HashMap::new();
+        let mut current: Option<usize> = None;
+        let mut buf: Vec<&str> = Vec::new();
+        let mut flush = |cur: Option<usize>, buf: &mut Vec<&str>| {
+            if let Some(i) = cur {
+                out.insert(names[i].clone(), buf.join("\n"));
+            }
+            buf.clear();
+        };
+        for line in text.lines() {
+            match index.get(line).copied() {
+                Some(i) => {
+                    flush(current, &mut buf);
+                    current = Some(i);
+                }
+                None => buf.push(line),
+            }
+        }
+        flush(current, &mut buf);
+        out
+    }
+
+    #[test]
+    fn captures_split_as_the_line_by_line_splitter_did() {
+        let m = capture_markers(3);
+        let names: Vec<String> = ["p-a", "p-b", "p-c"].map(String::from).to_vec();
+        let cases = [
+            format!("{}\nx\ny\n{}\n{}\nz\n", m[0], m[1], m[2]),
+            format!("{}\n\n\n{}\nb {}\n{}\nlast", m[0], m[1], m[2], m[2]),
+            format!("{}\r\na\r\nb\r\n{}\n\r\n{}", m[0], m[1], m[2]),
+            format!("noise\n{}\n{}-9@@\n{}\nc\r\n", m[0], m[1], m[1]),
+            format!("{}\na\rb\n\n", m[2]),
+            String::new(),
+        ];
+        for text in &cases {
+            assert_eq!(
+                split_captures(text, &names, &m),
+                split_captures_by_lines(text, &names, &m),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_list_with_captures_splits_at_the_first_marker_line() {
+        let m = capture_markers(2);
+        let names = vec!["p-a1".to_string(), "p-a2".to_string()];
+        // A pane may print another pane's marker inside a line: only a whole line counts.
+        let text = format!(
+            "1\t1\t0\t\t42\tsleep\tp-a1\n1\t1\t0\t\t43\tsleep\tp-a2\n{}\nscreen one {}\n{}\nscreen two\n",
+            m[0], m[1], m[1]
+        );
+        let at = marker_at(&text, &m[0]).expect("found");
+        let (list, panes) = text.split_at(at);
+        let sessions = format::parse(list);
+        assert!(sessions.is_live("p-a1") && sessions.is_live("p-a2"));
+        let got = split_captures(panes, &names, &m);
+        assert_eq!(got["p-a1"], format!("screen one {}", m[1]));
+        assert_eq!(got["p-a2"], "screen two");
+        assert_eq!(marker_at(&format!("{}\nx", m[0]), &m[0]), Some(0));
+        assert_eq!(marker_at("no marker here", &m[0]), None);
+    }
 
     #[test]
     fn start_commands_quote_log_and_escape_formats() {

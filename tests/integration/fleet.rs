@@ -201,6 +201,83 @@ fn status_uses_one_tmux_call_whatever_the_fleet_size() {
     }
 }
 
+/// Issue 16 item 2: with no watchdog running, `status` lists the sessions and captures the
+/// panes it reads in ONE tmux call (`list-panes ; display-message ; capture-pane ...`). A
+/// session it expected (recorded in the manifest) that was killed behind its back fails that
+/// chain: the sessions are then listed alone and the panes captured after, and the rows are
+/// as true as ever.
+#[test]
+fn status_without_a_watchdog_lists_and_reads_the_fleet_in_one_tmux_call() {
+    let t = TestEnv::new();
+    let real = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v tmux"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let count = t.path().join("tmux-calls");
+    t.write_script(
+        "shim/tmux",
+        &format!(
+            // One line per call: its first command (after -u and -L SOCKET).
+            "#!/bin/sh\nskip=\nfor a in \"$@\"; do case $a in -u) ;; -L) skip=1 ;; *) if [ -n \"$skip\" ]; then skip=; else echo \"$a\" >> '{}'; break; fi ;; esac; done\nexec '{}' \"$@\"\n",
+            count.display(),
+            real.trim()
+        ),
+    );
+    let path = format!(
+        "{}:{}",
+        t.path().join("shim").display(),
+        std::env::var("PATH").unwrap()
+    );
+    t.config(&fleet_config("oc-", 3, ""));
+    assert_eq!(t.run(&["up"]).0, 0);
+    assert_eq!(t.run(&["down", "watchdog"]).0, 0);
+    let status = || {
+        let _ = std::fs::remove_file(&count);
+        let out = t
+            .cmd()
+            .env("PATH", &path)
+            .args(["status", "--json"])
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let states: Vec<String> = doc["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["state"].as_str().unwrap().to_string())
+            .collect();
+        let calls: Vec<String> = std::fs::read_to_string(&count)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect();
+        (out.status.code(), states, calls)
+    };
+    let read = |s: &str| s == "active" || s == "idle";
+    let (code, states, calls) = status();
+    // Exit 3: the watchdog the agents need is not running.
+    assert_eq!(code, Some(3), "{states:?}");
+    assert!(states.iter().all(|s| read(s)), "{states:?}");
+    assert_eq!(calls, ["list-panes"], "one call lists and captures");
+
+    t.tmux(&["kill-session", "-t", "=oc-a2"]);
+    let (code, states, calls) = status();
+    assert_eq!(code, Some(3), "{states:?}");
+    assert!(read(&states[0]) && read(&states[2]), "{states:?}");
+    assert_eq!(states[1], "stopped", "{states:?}");
+    assert_eq!(
+        calls,
+        ["list-panes", "list-panes", "display-message"],
+        "the failed chain, the list alone, then the captures"
+    );
+    assert_eq!(t.run(&["down"]).0, 0);
+}
+
 #[test]
 fn ping_delivery_waits_for_ready_and_submits_the_kickoff_line_once() {
     let t = TestEnv::new();
