@@ -592,6 +592,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
                     "down": marks.is_down(&a.name), "done": marks.is_done(&a.name),
                     "state": v.state, "until": v.until, "since": (!v.since.is_empty()).then_some(&v.since),
                     "restarts": v.restarts, "why": v.why, "source": v.source, "event": v.event,
+                    "usage": usage_of(ctx, a),
                     "last_typed": crate::typing::last(&ctx.state, &a.name),
                 })
             })
@@ -751,6 +752,12 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         {
             writeln!(out, "   {}", last_typed_text(&t))?;
         }
+        if let Some(u) = usage_of(ctx, a) {
+            let s = crate::state::usage::summary(&u, chrono::Local::now());
+            if !s.is_empty() {
+                writeln!(out, "   usage: {s} (as of {})", local_time(&u.ts))?;
+            }
+        }
     }
     for s in &cfg.services {
         let st = state(&session_word(sessions.get(&s.session)), 0);
@@ -779,6 +786,14 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         "watchdog", "watchdog", "-", "-", "-"
     )?;
     Ok(code)
+}
+
+/// The plan usage `a`'s CLI last reported to its status line (a `hooks = "claude"` backend:
+/// `state/usage-<session>.json`), if any.
+fn usage_of(ctx: &Ctx, a: &crate::config::Agent) -> Option<crate::state::usage::Usage> {
+    (ctx.cfg.backend_of(a).hooks == crate::config::Hooks::Claude)
+        .then(|| crate::state::usage::read(&ctx.state.usage_path(&a.session)))
+        .flatten()
 }
 
 #[cfg(test)]

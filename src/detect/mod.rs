@@ -551,6 +551,43 @@ pub fn with_hook(r: Reading, hook: Option<&Hook>, now: f64) -> Reading {
     }
 }
 
+/// A limit reading whose reset comes from the CLI's own structured data (Claude Code's status
+/// line JSON, `rate_limits.*.resets_at`, Unix seconds: `reported`) rather than its banner,
+/// which prints minutes only and may differ (the research found the banner ~9 min off
+/// `/usage`). Only a reset after `captured` counts; the banner's stays otherwise. Other
+/// readings are returned as they are.
+pub fn with_reported_reset(
+    mut r: Reading,
+    reported: Option<i64>,
+    captured: DateTime<FixedOffset>,
+) -> Reading {
+    if r.state != State::Limited {
+        return r;
+    }
+    let Some(at) = reported
+        .filter(|&t| t > captured.timestamp())
+        .and_then(|t| DateTime::from_timestamp(t, 0))
+    else {
+        return r;
+    };
+    let at = at.with_timezone(captured.offset());
+    if r.reset.as_ref().is_some_and(|b| b.at == at) {
+        return r;
+    }
+    let banner = r
+        .reset
+        .as_ref()
+        .map_or("none".to_string(), |b| format!("{:?}", b.text));
+    r.reset = Some(reset::Reset {
+        at,
+        text: format!(
+            "the CLI's status line: resets_at {} (banner: {banner})",
+            at.to_rfc3339()
+        ),
+    });
+    r
+}
+
 /// What is known of one pane when it is read: tmux's facts, the process it was started with,
 /// its captured text, its session log's age, and when and where it was captured.
 #[derive(Debug, Clone, Copy)]
@@ -1285,6 +1322,60 @@ pub(crate) mod tests {
             }
             .source(),
             "process"
+        );
+    }
+
+    /// Issue 14 item 3: a limit's reset from the CLI's status line wins over the banner's
+    /// when it is later than the capture; other readings and past resets are left alone.
+    #[test]
+    fn a_reported_reset_replaces_the_banners_minute() {
+        let captured = DateTime::parse_from_rfc3339("2026-12-05T15:00:00-05:00").unwrap();
+        let banner = DateTime::parse_from_rfc3339("2026-12-05T16:00:00-05:00").unwrap();
+        let limited = Reading {
+            state: State::Limited,
+            rule: "limit_re",
+            reset: Some(reset::Reset {
+                at: banner,
+                text: "resets 4pm".into(),
+            }),
+            ..Reading::nothing()
+        };
+        let reported = banner.timestamp() + 450;
+        let r = with_reported_reset(limited.clone(), Some(reported), captured);
+        let got = r.reset.unwrap();
+        assert_eq!(got.at.timestamp(), reported);
+        assert_eq!(got.at.offset(), captured.offset());
+        assert!(
+            got.text.contains("status line") && got.text.contains("resets 4pm"),
+            "{}",
+            got.text
+        );
+        assert_eq!(
+            with_reported_reset(limited.clone(), Some(banner.timestamp()), captured),
+            limited
+        );
+        assert_eq!(
+            with_reported_reset(limited.clone(), Some(captured.timestamp() - 1), captured),
+            limited
+        );
+        assert_eq!(
+            with_reported_reset(limited.clone(), None, captured),
+            limited
+        );
+        let idle = Reading::nothing();
+        assert_eq!(
+            with_reported_reset(idle.clone(), Some(reported), captured),
+            idle
+        );
+        // A banner with no reset gets the reported one.
+        let bare = Reading {
+            reset: None,
+            ..limited
+        };
+        assert!(
+            with_reported_reset(bare, Some(reported), captured)
+                .reset
+                .is_some()
         );
     }
 }

@@ -71,6 +71,18 @@ pub fn from_status_line(input: &serde_json::Value, epoch: f64, ts: &str) -> Opti
     })
 }
 
+impl Usage {
+    /// The reset of the window that is used up (100 % or more), the latest if several (a
+    /// limit lasts until its last window resets), Unix seconds.
+    pub fn blocked_until(&self) -> Option<i64> {
+        self.windows
+            .iter()
+            .filter(|w| w.used_percentage >= 100.0)
+            .filter_map(|w| w.resets_at)
+            .max()
+    }
+}
+
 /// Writes `usage` to `file` atomically (no fsync: the next reply rewrites it).
 pub fn write(file: &Path, usage: &Usage) -> std::io::Result<()> {
     let text = serde_json::to_vec(usage).map_err(std::io::Error::other)?;
@@ -131,6 +143,15 @@ mod tests {
         assert_eq!(
             from_status_line(&serde_json::json!({"model": {}}), 1.0, "t"),
             None
+        );
+        // Not used up: no block; used up: until its reset, the latest of several.
+        assert_eq!(u.blocked_until(), None);
+        let full = serde_json::json!({"rate_limits": {
+            "five_hour": {"used_percentage": 100, "resets_at": 1000},
+            "seven_day": {"used_percentage": 100.0, "resets_at": 5000}}});
+        assert_eq!(
+            from_status_line(&full, 1.0, "t").unwrap().blocked_until(),
+            Some(5000)
         );
         let d = tempfile::tempdir().unwrap();
         let f = d.path().join("state/usage-a.json");

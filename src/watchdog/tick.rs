@@ -174,7 +174,18 @@ impl Ticker {
                     zone,
                     hook: signal.as_ref().map(|s| s.hook()),
                 };
-                detect::observe(backend, &facts)
+                let r = detect::observe(backend, &facts);
+                // A limit's reset as the CLI's status line reported it (hooks = "claude"),
+                // when this process reported one.
+                let reported = (r.state == detect::State::Limited && signal.is_some())
+                    .then(|| crate::state::usage::read(&ctx.state.usage_path(&a.session)))
+                    .flatten()
+                    .filter(|u| {
+                        let since = stamp.and_then(crate::state::signals::started_epoch);
+                        since.is_none_or(|t| u.epoch >= t)
+                    })
+                    .and_then(|u| u.blocked_until());
+                detect::with_reported_reset(r, reported, captured)
             });
             let obs = Observation {
                 pane,

@@ -158,6 +158,17 @@ prompt = "You are agent 1."
     assert_eq!(usage["windows"][0]["used_percentage"], 93.0);
     assert_eq!(usage["windows"][0]["resets_at"], 1796474605);
     assert_eq!(usage["context_percentage"], 7.0);
+    // `status` shows it: a line under the agent, and `usage` in --json.
+    let (_, out, _) = t.run(&["status"]);
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("usage: 5h 93%"))
+        .unwrap_or_else(|| panic!("no usage line:\n{out}"));
+    assert!(line.contains("· resets "), "{line}");
+    assert_eq!(
+        t.agent_row("a1")["usage"]["windows"][0]["used_percentage"],
+        93.0
+    );
 
     let (code, _, err) = t.run(&["send", "a1", "please read PLAN.md"]);
     assert_eq!(code, 0, "{err}");
