@@ -293,6 +293,19 @@ pub async fn run_live(ctx: &Ctx, args: &SelftestArgs) -> anyhow::Result<ExitCode
                 detect::classify(backend, t, captured, local)
             })
         });
+        // As the watchdog reads it: the newest hook of the pane's process corrects an idle
+        // screen (hooks = "claude").
+        let signal = (backend.hooks == crate::config::Hooks::Claude)
+            .then(|| {
+                let since = manifest
+                    .sessions
+                    .get(&a.session)
+                    .and_then(|e| crate::state::signals::started_epoch(&e.started));
+                crate::state::signals::current(&ctx.state.signals_path(&a.session), since)
+            })
+            .flatten();
+        let now = captured.timestamp_millis() as f64 / 1000.0;
+        let r = detect::with_hook(r, signal.as_ref().map(|s| s.hook()).as_ref(), now);
         if args.json {
             let mut v = serde_json::to_value(JsonReading::from(&r))?;
             v["name"] = a.name.clone().into();
@@ -305,7 +318,7 @@ pub async fn run_live(ctx: &Ctx, args: &SelftestArgs) -> anyhow::Result<ExitCode
                 "== {} (session {}, backend {})",
                 a.name, a.session, a.backend
             )?;
-            writeln!(out, "{}", describe(&r))?;
+            writeln!(out, "{}\nsource: {}", describe(&r), r.source())?;
         }
     }
     if args.json {
@@ -441,6 +454,8 @@ pub fn json(r: &Reading) -> serde_json::Value {
 #[derive(serde::Serialize)]
 struct JsonReading<'a> {
     state: &'static str,
+    /// `screen`, `hook` or `process` ([`Reading::source`]).
+    source: &'static str,
     rule: &'static str,
     line: Option<&'a str>,
     reset: Option<String>,
@@ -452,6 +467,7 @@ impl<'a> From<&'a Reading> for JsonReading<'a> {
     fn from(r: &'a Reading) -> Self {
         Self {
             state: r.state.as_str(),
+            source: r.source(),
             rule: r.rule,
             line: r.line.as_deref(),
             reset: r.reset.as_ref().map(|x| x.at.to_rfc3339()),

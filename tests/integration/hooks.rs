@@ -341,6 +341,14 @@ prompt = "You are agent 1."
             .contains("UserPromptSubmit"),
         "{row}"
     );
+    let (code, out, err) = t.run(&["selftest", "--live", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let live: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (live[0]["state"].as_str(), live[0]["source"].as_str()),
+        (Some("active"), Some("hook")),
+        "{out}"
+    );
     let (code, _, err) = t.run(&["send", "a1", "--timeout", "0", "not now"]);
     assert_ne!(code, 0, "typed into a turn the hook announced: {err}");
     assert!(err.contains("UserPromptSubmit"), "{err}");

@@ -171,10 +171,19 @@ fn pane_json_has_the_documented_fields() {
     assert_eq!(code, 0, "{err}");
     let j = json(&out);
     let keys: Vec<&String> = j.as_object().unwrap().keys().collect();
-    for k in ["state", "rule", "line", "reset", "continues", "choice"] {
+    for k in [
+        "state",
+        "source",
+        "rule",
+        "line",
+        "reset",
+        "continues",
+        "choice",
+    ] {
         assert!(j.get(k).is_some(), "no {k:?} in {out}");
     }
-    assert_eq!(keys.len(), 6, "{out}");
+    assert_eq!(keys.len(), 7, "{out}");
+    assert_eq!(j["source"], "screen");
     assert_eq!(j["state"], "limited");
     assert_eq!(j["rule"], "limit_re");
     // The newest of the three stacked banners, read in $TZ (Codex names no zone).
