@@ -42,13 +42,24 @@ async fn watchdog_came_up(ctx: &Ctx) -> Result<(), String> {
             ));
         };
         if pane.dead {
-            let log = std::fs::read_to_string(ctx.cfg.session_log(&session)).unwrap_or_default();
-            let said: Vec<&str> = log
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with("-----"))
-                .collect();
-            let said = said[said.len().saturating_sub(2)..].join(" / ");
+            // What it printed, from its dead pane (kept on screen); else from its session log,
+            // which the log writer may not have caught up with yet.
+            let shown = ctx
+                .tmux
+                .capture(&session)
+                .await
+                .ok()
+                .and_then(|text| crate::detect::exited::read(&text).last);
+            let said = shown.unwrap_or_else(|| {
+                let log =
+                    std::fs::read_to_string(ctx.cfg.session_log(&session)).unwrap_or_default();
+                let said: Vec<&str> = log
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+                    .collect();
+                said[said.len().saturating_sub(2)..].join(" / ")
+            });
             return Err(format!(
                 "the watchdog did not start: its program exited{}{}",
                 pane.dead_status
