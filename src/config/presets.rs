@@ -558,4 +558,34 @@ mod tests {
             ("Trust folder (other)", vec!["1".to_string()])
         );
     }
+
+    /// The claude preset's `hooks = "claude"` needs an `arg` backend: a `[backend.claude]`
+    /// table that runs the CLI another way (an `exec` wrapper) loads with hooks off, while a
+    /// table that asks for them with `exec` is refused.
+    #[test]
+    fn the_presets_hooks_are_off_under_a_table_that_changes_the_delivery() {
+        let load = |table: &str| {
+            let text = format!(
+                "[defaults]\nsession_prefix='t-'\nlog_dir='l'\n[backend.claude]\n{table}\n"
+            );
+            crate::config::parse(
+                std::path::Path::new("/tmp/agents.toml"),
+                &text,
+                crate::config::EnvOverrides::Ignore,
+            )
+        };
+        let preset = load("").unwrap();
+        assert_eq!(
+            preset.backends["claude"].hooks,
+            crate::config::Hooks::Claude
+        );
+        let wrapped = load("bin = 'bash ./wrap.sh {kickoff}'\nprompt_delivery = 'exec'").unwrap();
+        assert_eq!(wrapped.backends["claude"].hooks, crate::config::Hooks::None);
+        let asked =
+            load("bin = 'bash ./wrap.sh {kickoff}'\nprompt_delivery = 'exec'\nhooks = 'claude'");
+        assert!(
+            asked.is_err(),
+            "an explicit hooks = claude with exec delivery loaded"
+        );
+    }
 }

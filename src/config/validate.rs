@@ -909,6 +909,18 @@ fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -
         Hooks::VALID,
     )
     .unwrap_or(Hooks::None);
+    // The claude preset's `hooks` under a table that changed the delivery (a wrapper run
+    // with `exec`): the hooks cannot reach the CLI, and the table did not ask for them.
+    let inherited = preset
+        .hooks
+        .as_ref()
+        .zip(b.hooks.as_ref())
+        .is_some_and(|(p, h)| p.span() == h.span() && p.get_ref() == h.get_ref());
+    let hooks = if inherited && delivery != Delivery::Arg {
+        Hooks::None
+    } else {
+        hooks
+    };
     if hooks == Hooks::Claude
         && delivery != Delivery::Arg
         && let Some(h) = &b.hooks
