@@ -157,7 +157,7 @@ fn measure(
     iters: usize,
     rounds: usize,
 ) -> (f64, State) {
-    let tz = chrono_tz::UTC;
+    let tz = agents::detect::Tz::UTC;
     let state = detect::classify(b, pane, now, tz).state;
     let us = time_us(
         || detect::classify(black_box(b), black_box(pane), now, tz),

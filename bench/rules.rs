@@ -135,7 +135,7 @@ fn main() {
         let first = time_us(
             || {
                 let b = presets::backend(black_box(name)).expect("loads");
-                detect::classify(&b, black_box(&text), now, chrono_tz::UTC).state
+                detect::classify(&b, black_box(&text), now, detect::Tz::UTC).state
             },
             iters,
             rounds,

@@ -32,14 +32,17 @@ BENCH_SEND_RUNS=${BENCH_SEND_RUNS:-10}    # timed `send` runs to an idle demo ag
 BENCH_START_RUNS=${BENCH_START_RUNS:-50}  # timed runs of each start-up command (benchmark 7)
 BENCH_STATUS_RUNS=${BENCH_STATUS_RUNS:-30} # timed runs of each command of benchmark 8
 BENCH_BEFORE=${BENCH_BEFORE:-}            # benchmark 8: another build of ours, timed in the same runs
-BENCH_ONLY=${BENCH_ONLY:-}                # `send` / `start` / `status`: run only benchmark 6 / 7 / 8
+BENCH_ONLY=${BENCH_ONLY:-}                # `send` / `start` / `status` / `fleet`: run only benchmark 6 / 7 / 8 / 9
+BENCH_FLEET=${BENCH_FLEET:-200}           # benchmark 9: agents in the big fleet
+BENCH_FLEET_SECONDS=${BENCH_FLEET_SECONDS:-10} # benchmark 9: the watchdog run whose peak RSS is read
 BIG=50 SMALL=5                            # fleet sizes
 [[ $BENCH_EXIT_KILLS =~ ^[0-9]+$ ]] || { echo "bench: BENCH_EXIT_KILLS must be an integer >= 0" >&2; exit 2; }
-for v in BENCH_SECONDS BENCH_COUNT_SECONDS BENCH_RUNS BENCH_UP_RUNS BENCH_KILLS BENCH_SEND_RUNS BENCH_START_RUNS BENCH_STATUS_RUNS; do
+for v in BENCH_SECONDS BENCH_COUNT_SECONDS BENCH_RUNS BENCH_UP_RUNS BENCH_KILLS BENCH_SEND_RUNS BENCH_START_RUNS BENCH_STATUS_RUNS BENCH_FLEET BENCH_FLEET_SECONDS; do
     [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || { echo "bench: $v must be a positive integer" >&2; exit 2; }
 done
 ((BENCH_SECONDS >= 2)) || { echo "bench: BENCH_SECONDS must be >= 2" >&2; exit 2; }
-[[ -z $BENCH_ONLY || $BENCH_ONLY == send || $BENCH_ONLY == start || $BENCH_ONLY == status ]] || { echo "bench: BENCH_ONLY must be empty, send, start or status" >&2; exit 2; }
+[[ -z $BENCH_ONLY || $BENCH_ONLY == send || $BENCH_ONLY == start || $BENCH_ONLY == status || $BENCH_ONLY == fleet ]] || { echo "bench: BENCH_ONLY must be empty, send, start, status or fleet" >&2; exit 2; }
+((BENCH_FLEET_SECONDS >= 3)) || { echo "bench: BENCH_FLEET_SECONDS must be >= 3" >&2; exit 2; }
 [[ -z $BENCH_BEFORE || -x $BENCH_BEFORE ]] || { echo "bench: BENCH_BEFORE=$BENCH_BEFORE is not an executable" >&2; exit 2; }
 
 # The real Python interpreter, not a wrapper: a pyenv shim `python3` is a shell script that
@@ -196,6 +199,7 @@ heavy_interval = $HEAVY
 bin = "sh -c 'cat $SCREEN; exec sleep 100000'"
 flags = ""
 prompt_delivery = "exec"
+hooks = "none" # the preset's Claude hooks need prompt_delivery = "arg"; this stand-in has none
 process_name = "sleep"
 EOF
             if [[ $extra == original ]]; then
@@ -529,14 +533,15 @@ sf_count() {
     PATH="$SHIM:$PATH" BENCH_TMUX_COUNT=$WORK/sf-count "$OURS" status --config "$SCFG_IDLE" >"$WORK/sf-out" 2>&1 || rc=$?
     cat "$WORK/sf-out" >>"$LOG"
     n=$(grep -cE '^ *a[0-9]+ .* idle ' "$WORK/sf-out" || true)
-    [[ " $ok " == *" $rc "* && $n -eq $BIG ]] || die "status ($key) exited $rc and shows $n of $BIG agents idle"
+    [[ " $ok " == *" $rc "* && $n -eq $SF_N ]] || die "status ($key) exited $rc and shows $n of $SF_N agents idle"
     calls=$(sort "$WORK/sf-count" | uniq -c | awk '{printf "%s%s x%s", (NR>1?", ":""), $2, $1}')
     SF[calls-$key]=$(wc -l <"$WORK/sf-count")
     say "  $key: ours makes ${SF[calls-$key]} tmux call(s) per status ($calls)"
 }
-status_floor_bench() {
+status_floor_bench() { # status_floor_bench [N] — N agents (BIG)
     local dir=$WORK/fleet-idle i snap
-    say "== 8. status at the floor (ours), $BIG claude agents on an idle screen ($(basename "$IDLE_SCREEN")), min of $BENCH_STATUS_RUNS"
+    SF_N=${1:-$BIG}
+    say "== 8. status at the floor (ours), $SF_N claude agents on an idle screen ($(basename "$IDLE_SCREEN")), min of $BENCH_STATUS_RUNS"
     [[ -f $IDLE_SCREEN ]] || die "no idle screen at $IDLE_SCREEN"
     mkdir -p "$dir"
     cp "$IDLE_SCREEN" "$dir/screen.txt"
@@ -557,14 +562,15 @@ heavy_interval = 300
 bin = "sh -c 'cat $dir/screen.txt; exec sleep 100000'"
 flags = ""
 prompt_delivery = "exec"
+hooks = "none" # the preset's Claude hooks need prompt_delivery = "arg"; this stand-in has none
 process_name = "sleep"
 EOF
-        for ((i = 1; i <= BIG; i++)); do
+        for ((i = 1; i <= SF_N; i++)); do
             printf '\n[[agent]]\nname = "a%d"\nprompt = "hi"\n' "$i"
         done
     } >"$SCFG_IDLE"
     SF_CAPTURE=()
-    for ((i = 1; i <= BIG; i++)); do
+    for ((i = 1; i <= SF_N; i++)); do
         ((i > 1)) && SF_CAPTURE+=(";")
         SF_CAPTURE+=(capture-pane -p -J -t "=bench-a$i:")
     done
@@ -573,7 +579,7 @@ EOF
     fresh_server
     run "${RS[@]}" up --config "$SCFG_IDLE"
     stop_up_watchdog "$SCFG_IDLE" "${RS[@]}"
-    expect_live "$BIG" "idle fleet after up"
+    expect_live "$SF_N" "idle fleet after up"
     sleep 1 # the screens are drawn
     sf_count no-watchdog "0 3"
     status_case no-watchdog "0 3" ""
@@ -603,6 +609,138 @@ status_floor_rows() { # the summary rows of benchmark 8
         done
     done
 }
+# The floor: the same tmux work ours asks for (per agent: new-session running `sleep
+# 100000`, remain-on-exit, pipe-pane to a log), as ONE chained tmux call from bash (one per
+# 50 agents for a bigger fleet: a call's length is limited). Most of an `up` is the tmux
+# server creating its panes; no client can be faster than this.
+raw_tmux_up() { # raw_tmux_up OUTFILE [N] — N agents (BIG)
+    local dir=$WORK/raw i n=${2:-$BIG}
+    local -a chain=()
+    mkdir -p "$dir"
+    RAW_UP_N=0
+    for ((i = 1; i <= n; i++)); do
+        chain+=(new-session -d -s "bench-a$i" -c "$dir" -- sleep 100000 ';'
+            set-option -w -t "=bench-a$i:" remain-on-exit on ';'
+            pipe-pane -o -t "=bench-a$i:" "exec cat >> '$dir/bench-a$i.log'" ';')
+        # One tmux call carries at most ~16 KiB of arguments ("command too long"): 50 agents
+        # per call (benchmark 2's one call; 4 for 200 agents), in RAW_UP_1, RAW_UP_2, ...
+        if ((i % 50 == 0 || i == n)); then
+            RAW_UP_N=$((RAW_UP_N + 1))
+            declare -ga "RAW_UP_$RAW_UP_N"
+            local -n calls="RAW_UP_$RAW_UP_N"
+            calls=("${chain[@]}")
+            unset -n calls
+            chain=()
+        fi
+    done
+    fresh_server
+    timed "$1" raw_up_calls
+    expect_live "$n" "raw tmux chain"
+}
+raw_up_calls() { # the calls raw_tmux_up prepared, one after the other
+    local k
+    for ((k = 1; k <= RAW_UP_N; k++)); do
+        local -n call="RAW_UP_$k"
+        "$REAL_TMUX" "${call[@]}" || return 1
+        unset -n call
+    done
+}
+# ══ 9. a big fleet (ours) — defined here, run alone: BENCH_ONLY=fleet ═══════════════
+# Issue 16 item 4: how ours holds up with BENCH_FLEET (200) agents, each figure against its
+# floor in the same run:
+#   (a) `up` of BENCH_FLEET exec agents (`sleep 100000`, gen_config) on an empty tmux server,
+#       against raw chained tmux calls doing the same starts (raw_tmux_up: 50 agents a call, a
+#       call's length is limited); BENCH_UP_RUNS runs of each, interleaved; min and median.
+#   (b) `status`, with and without a watchdog: benchmark 8 with BENCH_FLEET agents.
+#   (c) one watchdog tick: `agents watchdog --once` on benchmark 8's fleet (every pane a real
+#       Claude Code idle screen; no other watchdog running): its start, the config, then one
+#       heavy tick (list the panes, capture them all, classify each, publish the snapshot).
+#       Floor: the raw tmux reads such a tick needs (benchmark 8's no-watchdog floor: one
+#       list-panes, one chained capture-pane of every pane). BENCH_STATUS_RUNS runs of each,
+#       interleaved; min and median.
+#   (d) the watchdog's peak RSS: the foreground watchdog on the same fleet with
+#       signal_interval 1 s / heavy_interval 2 s for BENCH_FLEET_SECONDS (10) s; VmHWM of its
+#       own process (not its tmux children), read just before SIGTERM.
+declare -A FL
+fleet_bench() {
+    local n=$BENCH_FLEET dir=$WORK/fleet-many i t0 t1 wpid wlog rss
+    say "== 9. a fleet of $n agents (ours)"
+    gen_config "$n" "$dir/agents.toml" 30 300
+    : >"$WORK/fl-up" && : >"$WORK/fl-up-raw"
+    fresh_server && run "${RS[@]}" up --config "$dir/agents.toml" && expect_live "$n" "warm-up up"
+    for ((i = 0; i < BENCH_UP_RUNS; i++)); do
+        fresh_server
+        timed "$WORK/fl-up" "${RS[@]}" up --config "$dir/agents.toml"
+        expect_live "$n" "up of $n agents"
+        raw_tmux_up "$WORK/fl-up-raw" "$n"
+    done
+    fresh_server
+    FL[up]=$(minimum "$WORK/fl-up") FL[up-med]=$(median "$WORK/fl-up")
+    FL[up-raw]=$(minimum "$WORK/fl-up-raw") FL[up-raw-med]=$(median "$WORK/fl-up-raw")
+    say "  up: min ${FL[up]} ms (median ${FL[up-med]}); floor, raw chained tmux calls of 50 agents each: min ${FL[up-raw]} ms (median ${FL[up-raw-med]})"
+    say ""
+
+    status_floor_bench "$n"
+
+    # (c) and (d) on benchmark 8's fleet, left by it as its config ($SCFG_IDLE)
+    fresh_server
+    run "${RS[@]}" up --config "$SCFG_IDLE"
+    stop_up_watchdog "$SCFG_IDLE" "${RS[@]}"
+    expect_live "$n" "idle fleet after up"
+    sleep 1 # the screens are drawn
+    : >"$WORK/fl-tick" && : >"$WORK/fl-tick-floor"
+    for ((i = 0; i < 3; i++)); do
+        run "${RS[@]}" watchdog --once --config "$SCFG_IDLE"
+        status_floor_raw "" || die "tick floor: a raw tmux call failed"
+    done
+    for ((i = 0; i < BENCH_STATUS_RUNS; i++)); do
+        timed "$WORK/fl-tick" "${RS[@]}" watchdog --once --config "$SCFG_IDLE"
+        printf '$ (timed) tick floor\n' >>"$LOG"
+        t0=$EPOCHREALTIME
+        status_floor_raw "" || die "tick floor: a raw tmux call failed"
+        t1=$EPOCHREALTIME
+        awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", (b-a)*1000}' >>"$WORK/fl-tick-floor"
+    done
+    FL[tick]=$(minimum "$WORK/fl-tick") FL[tick-med]=$(median "$WORK/fl-tick")
+    FL[tick-floor]=$(minimum "$WORK/fl-tick-floor") FL[tick-floor-med]=$(median "$WORK/fl-tick-floor")
+    say "  watchdog --once (one heavy tick): min ${FL[tick]} ms (median ${FL[tick-med]}); floor, list + chained capture: min ${FL[tick-floor]} ms (median ${FL[tick-floor-med]})"
+
+    rss=$(dirname "$SCFG_IDLE")/rss.toml
+    sed -e 's/^signal_interval = 30$/signal_interval = 1/' -e 's/^heavy_interval = 300$/heavy_interval = 2/' "$SCFG_IDLE" >"$rss"
+    grep -q '^heavy_interval = 2$' "$rss" || die "could not set the intervals in $rss"
+    wlog=$WORK/watchdog-fleet.log
+    printf '$ (%s s) %s watchdog --config %s\n' "$BENCH_FLEET_SECONDS" "$OURS" "$rss" >>"$LOG"
+    "${RS[@]}" watchdog --config "$rss" >"$wlog" 2>&1 &
+    wpid=$!
+    WATCH_PIDS+=("$wpid")
+    sleep "$BENCH_FLEET_SECONDS"
+    [[ -d /proc/$wpid ]] || die "the watchdog exited before ${BENCH_FLEET_SECONDS} s (log: $(tail -n 3 "$wlog"))"
+    FL[hwm]=$(awk '/^VmHWM/{printf "%.1f", $2/1024}' "/proc/$wpid/status")
+    FL[rss]=$(awk '/^VmRSS/{printf "%.1f", $2/1024}' "/proc/$wpid/status")
+    kill -TERM "$wpid"
+    wait "$wpid" 2>/dev/null || true
+    say "  watchdog, $BENCH_FLEET_SECONDS s with ticks every 1 s (heavy every 2 s): peak RSS (VmHWM) ${FL[hwm]} MiB, RSS at the end ${FL[rss]} MiB"
+    run "${RS[@]}" down --config "$SCFG_IDLE"
+    fresh_server
+    say ""
+}
+fleet_rows() { # the summary rows of benchmark 9
+    local n=$BENCH_FLEET
+    row "up, $n agents (ms, min)" "-" "${FL[up]}" "$(div2 "${FL[up]}" "${FL[up-raw]}")x" "(info)" \
+        "floor ${FL[up-raw]} ms (raw chained tmux calls, 50 agents each); medians ${FL[up-med]} / ${FL[up-raw-med]}"
+    status_floor_rows
+    row "watchdog --once, $n agents (ms, min)" "-" "${FL[tick]}" "$(div2 "${FL[tick]}" "${FL[tick-floor]}")x" "(info)" \
+        "floor ${FL[tick-floor]} ms (list + chained capture); medians ${FL[tick-med]} / ${FL[tick-floor-med]}"
+    row "watchdog peak RSS, $n agents (MiB)" "-" "${FL[hwm]}" "-" "(info)" "VmHWM after ${BENCH_FLEET_SECONDS} s of 1 s ticks"
+}
+if [[ $BENCH_ONLY == fleet ]]; then
+    fleet_bench
+    row() { printf '%-44s %10s %10s %8s   %-14s %s\n' "$@"; }
+    say "== summary, $BENCH_FLEET agents (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
+    row "benchmark" "" "ours" "/floor" "target" ""
+    fleet_rows
+    exit 0
+fi
 if [[ $BENCH_ONLY == status ]]; then
     status_floor_bench
     row() { printf '%-44s %10s %10s %8s   %-14s %s\n' "$@"; }
@@ -695,22 +833,6 @@ up_once() { # up_once LABEL OUTFILE CMD... — one timed up + down on a fresh se
     timed "$out.up" "$@" up --config "$(cfg $BIG)"
     expect_live "$BIG" "$label up"
     timed "$out.down" "$@" down --config "$(cfg $BIG)"
-}
-# The floor: the same tmux work ours asks for (per agent: new-session running `sleep
-# 100000`, remain-on-exit, pipe-pane to a log), as ONE chained tmux call from bash. Most of
-# an `up` is the tmux server creating 50 panes; no client can be faster than this.
-raw_tmux_up() { # raw_tmux_up OUTFILE
-    local dir=$WORK/raw i
-    local -a chain=()
-    mkdir -p "$dir"
-    for ((i = 1; i <= BIG; i++)); do
-        chain+=(new-session -d -s "bench-a$i" -c "$dir" -- sleep 100000 ';'
-            set-option -w -t "=bench-a$i:" remain-on-exit on ';'
-            pipe-pane -o -t "=bench-a$i:" "exec cat >> '$dir/bench-a$i.log'" ';')
-    done
-    fresh_server
-    timed "$1" "$REAL_TMUX" "${chain[@]}"
-    expect_live "$BIG" "raw tmux chain"
 }
 up_once ours "$WORK/warm" "${RS[@]}"
 up_once original "$WORK/warm" "${PYC[@]}"

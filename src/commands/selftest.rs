@@ -537,7 +537,12 @@ mod tests {
         let b = presets::backend("claude").unwrap();
         let pane = fixtures::pane("claude_2.1.330_limit_chooser_wait_option.txt").unwrap();
         let at = DateTime::parse_from_rfc3339("2026-11-21T15:58:30-05:00").unwrap();
-        let r = detect::classify(&b, pane, at, chrono_tz::America::New_York);
+        let r = detect::classify(
+            &b,
+            pane,
+            at,
+            "America/New_York".parse::<detect::Tz>().unwrap(),
+        );
         let text = describe(&r);
         assert!(
             text.starts_with("state: limited\nrule:  limit_re\n"),
@@ -549,7 +554,7 @@ mod tests {
         assert_eq!(j["state"], "limited");
         assert_eq!(j["choice"], "1");
         assert_eq!(j["continues"], false);
-        let idle = detect::classify(&b, "hello\n", at, chrono_tz::UTC);
+        let idle = detect::classify(&b, "hello\n", at, detect::Tz::UTC);
         assert_eq!(json(&idle)["line"], serde_json::Value::Null);
         assert_eq!(json(&idle)["reset"], serde_json::Value::Null);
     }

@@ -136,7 +136,7 @@ fn read_panes(
     panes: &HashMap<String, String>,
     sessions: &Sessions,
     now: chrono::DateTime<chrono::FixedOffset>,
-    local: chrono_tz::Tz,
+    local: detect::Tz,
 ) -> HashMap<String, detect::Reading> {
     let work: Vec<(&str, &crate::config::Backend, &str)> = cfg
         .agents

@@ -215,7 +215,7 @@ mod tests {
         let cfg = parse("[backend.demo]\nfatal_re = 'BOOM: [0-9]+'\n").unwrap();
         let b = &cfg.backends["demo"];
         let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00-05:00").unwrap();
-        let tz = chrono_tz::UTC;
+        let tz = detect::Tz::UTC;
         assert_eq!(
             detect::classify(b, "BOOM: 42\n", at, tz).state,
             State::Fatal
@@ -293,7 +293,12 @@ mod tests {
     fn read(preset: &str, pane: &str) -> crate::detect::Reading {
         let b = backend(preset).unwrap();
         let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00-05:00").unwrap();
-        detect::classify(&b, pane, at, chrono_tz::America::New_York)
+        detect::classify(
+            &b,
+            pane,
+            at,
+            "America/New_York".parse::<detect::Tz>().unwrap(),
+        )
     }
 
     /// Wraps every line longer than `width` at word boundaries, the way Claude Code's and
@@ -335,7 +340,7 @@ mod tests {
             }
             let text = fixtures::pane(&e.file).unwrap();
             let at = chrono::DateTime::parse_from_rfc3339(&e.captured).unwrap();
-            let tz: chrono_tz::Tz = e.tz.parse().unwrap();
+            let tz: detect::Tz = e.tz.parse().unwrap();
             let whole = detect::classify(&b, text, at, tz);
             let wrapped = detect::classify(&b, &word_wrap(text, 80), at, tz);
             assert_eq!(wrapped.state, whole.state, "{} wrapped at 80", e.file);
@@ -507,7 +512,12 @@ mod tests {
         let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00-05:00").unwrap();
         let read = |b: &Backend, fixture: &str| {
             let pane = fixtures::pane(&format!("{fixture}.txt")).unwrap();
-            detect::classify(b, pane, at, chrono_tz::America::New_York)
+            detect::classify(
+                b,
+                pane,
+                at,
+                "America/New_York".parse::<detect::Tz>().unwrap(),
+            )
         };
         let claude = with(
             "claude",

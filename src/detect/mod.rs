@@ -21,12 +21,11 @@ pub mod normalize;
 pub mod reset;
 
 use chrono::{DateTime, FixedOffset};
-use chrono_tz::Tz;
 use regex::Regex;
 
 use crate::config::Backend;
 use crate::tmux::PaneInfo;
-pub use reset::Reset;
+pub use reset::{Reset, Tz};
 
 /// A `footer_ui` backend's activity marker counts only in the bottom this many lines.
 pub const FOOTER_LINES: usize = 10;
@@ -268,7 +267,7 @@ pub fn compile_rules(backend: &Backend) {
         p.regex();
     }
     let at = DateTime::<chrono::Utc>::UNIX_EPOCH.fixed_offset();
-    classify(backend, "> ok\nEnter to confirm\n╰─╯\n", at, chrono_tz::UTC);
+    classify(backend, "> ok\nEnter to confirm\n╰─╯\n", at, Tz::UTC);
 }
 
 /// Reads a captured pane for `backend`. `captured` is when it was captured: clock-only and
@@ -1099,8 +1098,8 @@ pub(crate) mod tests {
             static ALL: std::sync::LazyLock<Vec<Backend>> = std::sync::LazyLock::new(presets);
             let text = format!("{pane}{banner}{tail}");
             for b in ALL.iter() {
-                let r = classify(b, &text, captured, Tz::America__New_York);
-                let _ = waiting_until(b, &text, Tz::Asia__Kolkata);
+                let r = classify(b, &text, captured, "America/New_York".parse::<Tz>().unwrap());
+                let _ = waiting_until(b, &text, "Asia/Kolkata".parse::<Tz>().unwrap());
                 proptest::prop_assert!(!r.rule.is_empty());
             }
         }

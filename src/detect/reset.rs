@@ -27,14 +27,15 @@
 //! No slack is added, and a reset in the past is returned as it is: the caller treats it as
 //! "probe now", and decides what is absurd.
 
+mod tz;
 mod zone;
 
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, TimeDelta};
-use chrono_tz::Tz;
 use regex::{Captures, Regex};
 
+pub use tz::{Tz, TzOffset, UnknownZone};
 pub use zone::{Zone, local_zone, parse_zone};
 
 /// A reset time read from a banner.

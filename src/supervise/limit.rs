@@ -927,7 +927,7 @@ mod tests {
         let captured = chrono::DateTime::from_timestamp(t as i64, 0)
             .unwrap()
             .fixed_offset();
-        crate::detect::classify(&backend, &text, captured, chrono_tz::UTC)
+        crate::detect::classify(&backend, &text, captured, crate::detect::Tz::UTC)
     }
 
     /// Ticks every 5 s (every 60 s past 10 minutes after the reset) from `from` to `to` over

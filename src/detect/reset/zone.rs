@@ -1,14 +1,16 @@
 //! Time zones named by banners, and the local zone.
 //!
-//! No zone table is written here: IANA names come from chrono-tz. The only table is the short
-//! list of abbreviations, each mapped to the offset it denotes (see [`parse_zone`]).
+//! No zone table is written here: IANA names and rules come from [`Tz`] (the tzdb, through
+//! Jiff). The only table is the short list of abbreviations, each mapped to the offset it
+//! denotes (see [`parse_zone`]).
 
 use std::str::FromStr;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeDelta, TimeZone, Timelike};
-use chrono_tz::Tz;
 use regex::Regex;
+
+use super::Tz;
 
 /// A zone a wall-clock time can be read in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,12 +132,12 @@ const ABBREVIATIONS: &[(&str, i32)] = &[
 
 /// Generic (season-less) abbreviations: these name a region, not an offset, so they map to a
 /// representative IANA zone whose DST rules then decide the offset on the date read.
-const GENERIC: &[(&str, Tz)] = &[
-    ("ET", Tz::America__New_York),
-    ("CT", Tz::America__Chicago),
-    ("MT", Tz::America__Denver),
-    ("PT", Tz::America__Los_Angeles),
-    ("AKT", Tz::America__Anchorage),
+const GENERIC: &[(&str, &str)] = &[
+    ("ET", "America/New_York"),
+    ("CT", "America/Chicago"),
+    ("MT", "America/Denver"),
+    ("PT", "America/Los_Angeles"),
+    ("AKT", "America/Anchorage"),
 ];
 
 /// `GMT+5:30`, `UTC-3`, `GMT+05:30`, `UTC+0530`, `+05:30`: a sign is required and the sign
@@ -166,7 +168,7 @@ pub fn parse_zone(name: &str) -> Option<Zone> {
         .iter()
         .find(|(abbr, _)| abbr.eq_ignore_ascii_case(name))
     {
-        return Some(Zone::Iana(tz));
+        return Tz::from_str(tz).ok().map(Zone::Iana);
     }
     if let Some(c) = OFFSET.captures(name) {
         let hours: i32 = c[2].parse().ok()?;
