@@ -212,7 +212,7 @@ pub async fn deliver_when_idle(
             }
         };
         let sessions = ctx
-            .tmux
+            .mux
             .sessions()
             .await
             .map_err(|e| NotIdle::NotRunning(format!("cannot list tmux sessions: {e}")))?;
@@ -310,7 +310,7 @@ async fn deliver_held(
             typed: false,
         });
     }
-    let tmux = &ctx.tmux;
+    let tmux = &ctx.mux;
     let read = |when: &'static str| async move {
         tmux.screen(msg.session)
             .await
@@ -461,7 +461,7 @@ async fn alive_after(
     }
     loop {
         tokio::time::sleep(TYPING_POLL).await;
-        let now = match ctx.tmux.screen(session).await {
+        let now = match ctx.mux.screen(session).await {
             Ok(s) => s,
             Err(e) => {
                 return Err(Outcome::Unverified(format!(
@@ -882,7 +882,7 @@ pub async fn readiness(
             dead.line.unwrap_or_else(|| dead.rule.to_string())
         ));
     }
-    let pane = match ctx.tmux.capture(session).await {
+    let pane = match ctx.mux.capture(session).await {
         Ok(p) => p,
         Err(e) => {
             return Readiness::NotRunning(format!("cannot read the pane of {session}: {e}"));
@@ -930,7 +930,7 @@ pub async fn wait_idle(
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let sessions = ctx
-            .tmux
+            .mux
             .sessions()
             .await
             .map_err(|e| NotIdle::NotRunning(format!("cannot list tmux sessions: {e}")))?;
@@ -1015,7 +1015,7 @@ async fn press_locked(ctx: &Ctx, session: &str, keys: &[String]) -> Result<(), S
         if i > 0 {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        ctx.tmux
+        ctx.mux
             .send_key(session, k)
             .await
             .map_err(|e| format!("tmux did not take the key {k}: {e}"))?;

@@ -414,7 +414,7 @@ impl Watchdog {
         if heavy && advance::check(ctx).await {
             return true;
         }
-        let sessions = match ctx.tmux.sessions().await {
+        let sessions = match ctx.mux.sessions().await {
             Ok(s) => {
                 if self.tmux_error.take().is_some() {
                     tracing::info!("tmux answers again");

@@ -107,7 +107,7 @@ impl Ticker {
             .filter(|s| !sessions.is_live(s))
             .cloned()
             .collect();
-        let panes = ctx.tmux.capture_many_with(&existing, &dead).await;
+        let panes = ctx.mux.capture_many_with(&existing, &dead).await;
         // The process each session was started with (read under the fleet lock, so it
         // matches `sessions`); a corrupt manifest is reported by `stop_orphans`.
         let manifest = ctx.state.manifest().load().unwrap_or_default();
@@ -219,7 +219,7 @@ impl Ticker {
         // starting anything, so a dying watchdog never starts a server of its own.
         if !restarts.is_empty()
             && ctx
-                .tmux
+                .mux
                 .sessions()
                 .await
                 .is_ok_and(|s| super::inside_gone_server(&s))
@@ -284,7 +284,7 @@ impl Ticker {
         let mut latest = None;
         for _ in 0..EXIT_STATUS_POLLS {
             tokio::time::sleep(EXIT_STATUS_POLL).await;
-            let Ok(now) = ctx.tmux.sessions().await else {
+            let Ok(now) = ctx.mux.sessions().await else {
                 break;
             };
             let done = unsettled(&now, &self.mem).is_empty();
