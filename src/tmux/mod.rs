@@ -8,6 +8,7 @@
 
 pub mod attach;
 pub mod control;
+pub mod fake;
 pub mod format;
 pub mod mux;
 pub mod screen;

@@ -23,6 +23,8 @@ pub mod tick;
 pub mod wake;
 
 mod apply;
+#[cfg(test)]
+pub(crate) mod fake_tests;
 mod orphans;
 
 use std::path::Path;

@@ -82,6 +82,20 @@ impl Ticker {
         heavy: bool,
         fleet_lock: Option<std::fs::File>,
     ) {
+        self.tick_at(ctx, sessions, heavy, fleet_lock, now_epoch())
+            .await;
+    }
+
+    /// [`Self::tick`] at `now` (epoch seconds), the instant the rules decide at: tests move
+    /// it on (a stall's `stall_idle`) without waiting.
+    pub(crate) async fn tick_at(
+        &mut self,
+        ctx: &Ctx,
+        sessions: &crate::tmux::Sessions,
+        heavy: bool,
+        fleet_lock: Option<std::fs::File>,
+        now: f64,
+    ) {
         let cfg = &ctx.cfg;
         let w = &cfg.watchdog;
         let policy = Policy::of(w);
@@ -113,7 +127,6 @@ impl Ticker {
         let manifest = ctx.state.manifest().load().unwrap_or_default();
         let captured = Local::now().fixed_offset();
         let zone = detect::reset::local_zone();
-        let now = now_epoch();
         let known: Vec<String> = cfg
             .backends
             .values()
