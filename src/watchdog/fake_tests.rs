@@ -100,6 +100,7 @@ async fn an_idle_agent_under_heal_stall_is_nudged_once_after_stall_idle_and_not_
     assert!(fake.started().is_empty() && fake.killed().is_empty());
     let view = ctx.state.supervision().unwrap();
     assert!(view.agents.contains_key("a1"), "{view:?}");
+    assert_eq!(view.ticks, 6, "one count per tick: {view:?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -67,6 +67,8 @@ pub struct Ticker {
     ticked: bool,
     /// Why `supervision.json` cannot be written (logged once, until it can again).
     pub(super) publish_error: Option<String>,
+    /// Ticks run so far (`ticks` in `supervision.json`).
+    pub(super) ticks: u64,
 }
 
 impl Ticker {
@@ -96,6 +98,7 @@ impl Ticker {
         fleet_lock: Option<std::fs::File>,
         now: f64,
     ) {
+        self.ticks += 1;
         let cfg = &ctx.cfg;
         let w = &cfg.watchdog;
         let policy = Policy::of(w);
