@@ -24,6 +24,7 @@ pub struct FakePane {
     pub cursor: Cursor,
     /// The pane's program exited (the session is kept, as by `remain-on-exit`).
     pub dead: bool,
+    /// The exit status of a dead pane, when "tmux" knows it.
     pub dead_status: Option<i32>,
     /// `None` by default: no real process stands behind a fake pane.
     pub pid: Option<u32>,
@@ -115,11 +116,17 @@ impl FakePane {
 /// What was asked of a [`FakeMux`], in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
+    /// A session started with this argv (a pane that was replaced too).
     Start { session: String, argv: Vec<String> },
+    /// A session renamed.
     Rename { from: String, to: String },
+    /// A session killed (one that did not exist is not recorded).
     Kill { session: String },
+    /// Text typed literally (control characters already replaced by spaces).
     Text { session: String, text: String },
+    /// Text pasted.
     Paste { session: String, text: String },
+    /// One key pressed (a tmux key name).
     Key { session: String, key: String },
 }
 
@@ -159,6 +166,7 @@ fn gone(what: &str, name: &str) -> TmuxError {
 }
 
 impl FakeMux {
+    /// No sessions, nothing recorded, the default reaction to input.
     pub fn new() -> Self {
         Self::default()
     }
@@ -412,5 +420,49 @@ impl Mux for FakeMux {
             );
         }
         Box::pin(async {})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_fake_pane_takes_text_at_its_cursor_and_answers_as_tmux_does() {
+        let m = FakeMux::new();
+        m.add("s", FakePane::new("bash", "$ "));
+        m.send_text("s", "echo\thi").await.unwrap();
+        let s = m.screen("s").await.unwrap();
+        assert_eq!(s.rows, ["$ echo hi"]);
+        assert_eq!((s.cursor.x, s.cursor.y), (9, 0));
+        m.send_key("s", "Enter").await.unwrap();
+        assert_eq!(m.screen("s").await.unwrap().cursor.y, 1);
+        assert_eq!(m.keys("s"), ["Enter"]);
+        assert_eq!(m.typed("s"), ["echo hi"]);
+        // A session that is not there is "gone", as tmux's error reads.
+        assert!(m.send_key("t", "Enter").await.unwrap_err().is_gone());
+        assert!(m.capture("t").await.unwrap_err().is_gone());
+        // Starting over a session needs `replace`; killing records only what existed.
+        let spec = |replace| SessionSpec {
+            name: "s".into(),
+            cwd: ".".into(),
+            argv: vec!["/bin/prog".into()],
+            log: "l".into(),
+            log_max_bytes: 0,
+            log_files: 0,
+            mark: None,
+            replace,
+            wake: None,
+        };
+        assert!(m.start(&[spec(false)]).await[0].is_err());
+        assert!(m.start(&[spec(true)]).await[0].is_ok());
+        assert_eq!(
+            m.sessions().await.unwrap().get("s").unwrap().command,
+            "prog"
+        );
+        m.kill(&["s".into(), "t".into()]).await.unwrap();
+        assert_eq!(m.started(), ["s"]);
+        assert_eq!(m.killed(), ["s"]);
+        assert!(m.sessions().await.unwrap().by_name.is_empty());
     }
 }
