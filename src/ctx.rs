@@ -1,16 +1,24 @@
-//! What every verb works with: the loaded config, the tmux driver for its server, the state
-//! directory and the event log.
+//! What every verb works with: the loaded config, the tmux driver for its server (and the
+//! [`Mux`] seam over it that supervision and typing act through), the state directory and
+//! the event log.
+
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::events::Events;
 use crate::state::StateDir;
-use crate::tmux::Tmux;
+use crate::tmux::{Mux, Tmux};
 
 /// One fleet, ready to act on.
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub cfg: Config,
+    /// The real driver, for what only tmux does: its socket, attaching a terminal, control
+    /// mode, the version check, `status`'s one-call listing.
     pub tmux: Tmux,
+    /// What sessions are listed, read, started, typed into and killed through: `tmux`
+    /// itself, or a [`crate::tmux::fake::FakeMux`] in tests ([`Ctx::with_mux`]).
+    pub mux: Arc<dyn Mux>,
     pub state: StateDir,
     pub events: Events,
 }
@@ -24,12 +32,19 @@ impl Ctx {
                 .ok()
                 .filter(|s| !s.is_empty())
         });
+        let tmux = Tmux::new(socket);
         Self {
-            tmux: Tmux::new(socket),
+            mux: Arc::new(tmux.clone()),
+            tmux,
             state: StateDir::new(&cfg),
             events: Events::new(&cfg.log_dir, source).rotating(cfg.log_max_bytes, cfg.log_files),
             cfg,
         }
+    }
+
+    /// The same context acting through `mux` (a fake multiplexer in tests) instead of tmux.
+    pub fn with_mux(self, mux: Arc<dyn Mux>) -> Self {
+        Self { mux, ..self }
     }
 
     /// What names this fleet in the environment of the processes it starts

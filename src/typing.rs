@@ -212,7 +212,7 @@ pub async fn deliver_when_idle(
             }
         };
         let sessions = ctx
-            .tmux
+            .mux
             .sessions()
             .await
             .map_err(|e| NotIdle::NotRunning(format!("cannot list tmux sessions: {e}")))?;
@@ -310,7 +310,7 @@ async fn deliver_held(
             typed: false,
         });
     }
-    let tmux = &ctx.tmux;
+    let tmux = &ctx.mux;
     let read = |when: &'static str| async move {
         tmux.screen(msg.session)
             .await
@@ -349,7 +349,7 @@ async fn deliver_held(
     // (its terminal in canonical mode) gets the text and the key as one line from the
     // kernel, whatever it draws: nothing to wait for.
     let line_mode = before.tty.as_deref().is_some_and(canonical);
-    let since = std::time::Instant::now();
+    let since = tokio::time::Instant::now();
     let pre = loop {
         let now = read("before the submit key").await?;
         if line_mode || shows_typed(&before, &now, msg.text) || since.elapsed() >= SHOWN_WAIT {
@@ -377,7 +377,7 @@ async fn deliver_held(
         done.presses = press;
         // Up to PRESS_WAIT per press, read every TYPING_POLL: a quick agent is verified
         // quickly.
-        let pressed = std::time::Instant::now();
+        let pressed = tokio::time::Instant::now();
         while pressed.elapsed() < PRESS_WAIT {
             tokio::time::sleep(TYPING_POLL).await;
             let post = tmux
@@ -454,14 +454,14 @@ async fn alive_after(
     ev: Evidence,
 ) -> Result<Outcome, Outcome> {
     let pre_active = detect::read(backend, &pre.text).state == State::Active;
-    let since = std::time::Instant::now();
+    let since = tokio::time::Instant::now();
     let mut life = Life::new(pre_active);
     if life.read(backend, seen, since.elapsed()) {
         return Ok(Outcome::Delivered(ev.describe().into()));
     }
     loop {
         tokio::time::sleep(TYPING_POLL).await;
-        let now = match ctx.tmux.screen(session).await {
+        let now = match ctx.mux.screen(session).await {
             Ok(s) => s,
             Err(e) => {
                 return Err(Outcome::Unverified(format!(
@@ -882,7 +882,7 @@ pub async fn readiness(
             dead.line.unwrap_or_else(|| dead.rule.to_string())
         ));
     }
-    let pane = match ctx.tmux.capture(session).await {
+    let pane = match ctx.mux.capture(session).await {
         Ok(p) => p,
         Err(e) => {
             return Readiness::NotRunning(format!("cannot read the pane of {session}: {e}"));
@@ -930,7 +930,7 @@ pub async fn wait_idle(
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let sessions = ctx
-            .tmux
+            .mux
             .sessions()
             .await
             .map_err(|e| NotIdle::NotRunning(format!("cannot list tmux sessions: {e}")))?;
@@ -1015,7 +1015,7 @@ async fn press_locked(ctx: &Ctx, session: &str, keys: &[String]) -> Result<(), S
         if i > 0 {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        ctx.tmux
+        ctx.mux
             .send_key(session, k)
             .await
             .map_err(|e| format!("tmux did not take the key {k}: {e}"))?;
@@ -1376,5 +1376,124 @@ mod tests {
         for bad in ["Escpae", "", "C-", "F13", "hello", "Esc ape"] {
             assert!(!key_name_ok(bad), "{bad}");
         }
+    }
+}
+
+/// Typing on a [`crate::tmux::fake::FakeMux`], in-process under a paused tokio clock.
+#[cfg(test)]
+mod fake_tests {
+    use super::*;
+    use crate::tmux::fake::{FakePane, Op};
+    use crate::watchdog::fake_tests::{IDLE, fleet};
+
+    const DIALOG: &str = "Do you trust the files in this folder?\n 1. Yes\n 2. No\n";
+
+    fn msg(text: &str) -> Message<'_> {
+        Message {
+            name: "a1",
+            session: "f-a1",
+            text,
+            purpose: "send",
+            key_only: false,
+        }
+    }
+
+    /// A terminal in canonical mode (a fresh pty's): a pane whose program reads lines.
+    fn line_mode_tty() -> (nix::pty::OpenptyResult, String) {
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let name = std::fs::read_link(format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(&pty.slave)
+        ))
+        .unwrap();
+        let name = name.to_string_lossy().into_owned();
+        assert!(canonical(&name), "a fresh pty is canonical: {name}");
+        (pty, name)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deliver_into_an_idle_line_mode_agent_presses_the_submit_key_once() {
+        let d = tempfile::tempdir().unwrap();
+        let (ctx, fake) = fleet(d.path(), "");
+        let (_pty, tty) = line_mode_tty();
+        let mut pane = FakePane::new("bash", IDLE);
+        pane.tty = Some(tty);
+        fake.add("f-a1", pane);
+        let backend = ctx.cfg.backend_of(ctx.cfg.agent("a1").unwrap());
+        let out = deliver(&ctx, backend, msg("hello there")).await;
+        assert!(matches!(out, Outcome::Delivered(_)), "{out:?}");
+        assert_eq!(fake.typed("f-a1"), ["hello there"]);
+        assert_eq!(fake.keys("f-a1"), ["Enter"]);
+        assert_eq!(last(&ctx.state, "a1").unwrap().outcome, "delivered");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dialog_is_never_typed_into() {
+        let d = tempfile::tempdir().unwrap();
+        let (ctx, fake) = fleet(d.path(), "");
+        fake.add("f-a1", FakePane::new("bash", DIALOG));
+        let backend = ctx.cfg.backend_of(ctx.cfg.agent("a1").unwrap());
+        let out = deliver(&ctx, backend, msg("hello")).await;
+        assert!(
+            matches!(out, Outcome::Refused { typed: false, .. }),
+            "{out:?}"
+        );
+        assert!(fake.ops().is_empty(), "{:?}", fake.ops());
+        let waited = deliver_when_idle(&ctx, backend, msg("hello"), Duration::from_secs(5)).await;
+        assert!(matches!(waited, Err(NotIdle::Dialog(_))), "{waited:?}");
+        assert!(fake.ops().is_empty(), "{:?}", fake.ops());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dialog_that_comes_up_while_typing_gets_no_submit_key() {
+        let d = tempfile::tempdir().unwrap();
+        let (ctx, fake) = fleet(d.path(), "");
+        fake.add("f-a1", FakePane::new("bash", IDLE));
+        fake.on_input(|_, op, pane| {
+            if matches!(op, Op::Text { .. }) {
+                pane.show(DIALOG);
+            }
+        });
+        let backend = ctx.cfg.backend_of(ctx.cfg.agent("a1").unwrap());
+        let out = deliver(&ctx, backend, msg("hello")).await;
+        assert!(
+            matches!(out, Outcome::Refused { typed: true, .. }),
+            "{out:?}"
+        );
+        assert_eq!(fake.typed("f-a1"), ["hello"]);
+        assert!(fake.keys("f-a1").is_empty(), "{:?}", fake.ops());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deliver_when_idle_waits_out_a_busy_agent_then_types_once() {
+        let d = tempfile::tempdir().unwrap();
+        let (ctx, fake) = fleet(d.path(), "");
+        fake.add(
+            "f-a1",
+            FakePane::new("bash", "✶ Working… (3s · esc to interrupt)\n"),
+        );
+        let f = fake.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            f.with_pane("f-a1", |p| p.show(IDLE));
+        });
+        let backend = ctx.cfg.backend_of(ctx.cfg.agent("a1").unwrap());
+        let t0 = tokio::time::Instant::now();
+        let out = deliver_when_idle(&ctx, backend, msg("next"), Duration::from_secs(60))
+            .await
+            .unwrap();
+        let waited = t0.elapsed();
+        assert!(matches!(out, Outcome::Delivered(_)), "{out:?}");
+        assert!(
+            waited >= Duration::from_secs(20),
+            "typed while busy: {waited:?}"
+        );
+        assert_eq!(fake.typed("f-a1"), ["next"]);
+        assert_eq!(fake.keys("f-a1"), ["Enter"]);
+        // Busy past the timeout: nothing typed.
+        fake.with_pane("f-a1", |p| p.show("✶ Working… (3s · esc to interrupt)\n"));
+        let busy = deliver_when_idle(&ctx, backend, msg("again"), Duration::from_secs(5)).await;
+        assert!(matches!(busy, Err(NotIdle::Busy(_))), "{busy:?}");
+        assert_eq!(fake.typed("f-a1").len(), 1);
     }
 }

@@ -12,7 +12,7 @@ pub async fn run(ctx: &Ctx, name: &str, read_only: bool) -> anyhow::Result<ExitC
     let cfg = &ctx.cfg;
     super::check_names(cfg, &[name.to_string()])?;
     let session = super::restart::session_of(cfg, name).unwrap_or_default();
-    let sessions = ctx.tmux.sessions().await?;
+    let sessions = ctx.mux.sessions().await?;
     match sessions.get(&session) {
         None => anyhow::bail!(
             "{name} is not running (no session {session} on the fleet's tmux server)\n  help: start it with `agents up {name}`"

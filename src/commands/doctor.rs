@@ -301,7 +301,7 @@ fn check_log_dir(log_dir: &Path) -> Line {
 /// that the config does not name.
 async fn check_server(ctx: &Ctx, lines: &mut Vec<Line>) {
     let cfg = &ctx.cfg;
-    let sessions = match ctx.tmux.sessions().await {
+    let sessions = match ctx.mux.sessions().await {
         Ok(s) => s,
         Err(e) => {
             lines.push(Line::fail(

@@ -22,7 +22,7 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
 
     let _fleet = crate::state::lock::fleet_lock(&ctx.state).await?;
     // tmux must answer before anything is recorded (a missing tmux changes nothing).
-    let sessions = ctx.tmux.sessions().await?;
+    let sessions = ctx.mux.sessions().await?;
     // Intent next, best effort: a watchdog mid-tick must not bring these back, but a marker
     // that cannot be written must not keep anything running.
     let unrecorded: Vec<&str> = cfg

@@ -92,7 +92,7 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
         None
     };
     let running: Vec<&Agent> = if _fleet.is_some() {
-        match ctx.tmux.sessions().await {
+        match ctx.mux.sessions().await {
             Ok(s) => loops
                 .into_iter()
                 .filter(|a| s.is_live(&a.session))

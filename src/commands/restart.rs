@@ -67,7 +67,7 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     }
 
     // Stop what runs, the watchdog first and on its own (as `down` does).
-    let sessions = ctx.tmux.sessions().await?;
+    let sessions = ctx.mux.sessions().await?;
     let running: Vec<&String> = wanted
         .iter()
         .filter(|n| session_of(cfg, n).is_some_and(|s| sessions.get(&s).is_some()))
@@ -104,7 +104,7 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     }
 
     // Start again, as `up` does (a session still in the way is replaced).
-    let sessions = ctx.tmux.sessions().await?;
+    let sessions = ctx.mux.sessions().await?;
     let mut items: Vec<(Prepared, String)> = Vec::new();
     let mut failed: Vec<(String, String)> = Vec::new();
     for name in &wanted {

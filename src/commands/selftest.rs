@@ -251,7 +251,7 @@ pub async fn run_live(ctx: &Ctx, args: &SelftestArgs) -> anyhow::Result<ExitCode
         }
     }
     let cfg = &ctx.cfg;
-    let sessions = ctx.tmux.sessions().await?;
+    let sessions = ctx.mux.sessions().await?;
     let running: Vec<&crate::config::Agent> = cfg
         .agents
         .iter()

@@ -291,7 +291,7 @@ async fn rows(
         .filter(|s| !captured.contains_key(*s))
         .cloned()
         .collect();
-    let mut panes = ctx.tmux.capture_many_with(&missing, &dead).await;
+    let mut panes = ctx.mux.capture_many_with(&missing, &dead).await;
     panes.extend(captured);
     let now = chrono::Local::now();
     // While the sequence is complete, stopped loop agents are meant to be stopped.

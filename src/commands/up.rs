@@ -33,7 +33,7 @@ async fn watchdog_came_up(ctx: &Ctx) -> Result<(), String> {
     let session = ctx.cfg.watchdog_session();
     let deadline = tokio::time::Instant::now() + WATCHDOG_START_WAIT;
     loop {
-        let Ok(sessions) = ctx.tmux.sessions().await else {
+        let Ok(sessions) = ctx.mux.sessions().await else {
             return Ok(());
         };
         let Some(pane) = sessions.get(&session) else {
@@ -108,7 +108,7 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
         let _ = std::fs::remove_file(ctx.state.sequence_complete_path());
     }
 
-    let mut sessions = ctx.tmux.sessions().await?;
+    let mut sessions = ctx.mux.sessions().await?;
     // The fleet's watchdog may run in the session of an older `session_prefix`: it is moved,
     // not joined by a second one that would exit on its lock.
     if wanted("watchdog")
@@ -120,7 +120,7 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
                     "the watchdog (pid {pid}) ran in session {from} of an older session_prefix: moved it to {}",
                     cfg.watchdog_session()
                 );
-                sessions = ctx.tmux.sessions().await?;
+                sessions = ctx.mux.sessions().await?;
             }
             Ok(None) => {}
             Err(e) => tracing::warn!("{e}"),

@@ -377,7 +377,7 @@ pub async fn move_watchdog(
             )));
         }
         Some(_) => ctx
-            .tmux
+            .mux
             .kill(std::slice::from_ref(&to))
             .await
             .map_err(|e| cannot(e.to_string()))?,
@@ -387,7 +387,7 @@ pub async fn move_watchdog(
     p.spec.mark = Some(format!(
         "moved: from session {from} (session_prefix changed)"
     ));
-    ctx.tmux
+    ctx.mux
         .rename(&from, &p.spec)
         .await
         .map_err(|e| cannot(e.to_string()))?;
@@ -509,7 +509,7 @@ async fn start(
             ..p.spec.clone()
         })
         .collect();
-    let started = ctx.tmux.start(&specs).await;
+    let started = ctx.mux.start(&specs).await;
     let mut results: Vec<(String, Result<(), String>)> = Vec::new();
     let mut pings = Vec::new();
     for ((p, reason), r) in items.iter().zip(started) {
@@ -538,7 +538,7 @@ async fn start(
     // The process each pane was started with (one `list-panes` for all of them): the
     // watchdog reads an agent as dead when it is gone.
     let now = if results.iter().any(|(_, r)| r.is_ok()) {
-        ctx.tmux.sessions().await.ok()
+        ctx.mux.sessions().await.ok()
     } else {
         None
     };

@@ -51,7 +51,7 @@ async fn wait_ready(ctx: &Ctx, backend: &Backend, session: &str) {
     };
     let deadline = tokio::time::Instant::now() + backend.connect_delay;
     while tokio::time::Instant::now() < deadline {
-        if let Ok(pane) = ctx.tmux.capture(session).await
+        if let Ok(pane) = ctx.mux.capture(session).await
             && re.regex().is_match(&pane)
         {
             return;

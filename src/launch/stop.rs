@@ -60,7 +60,7 @@ pub async fn stop(ctx: &Ctx, targets: &[Target]) -> Result<usize, TmuxError> {
     if targets.is_empty() {
         return Ok(0);
     }
-    let sessions = ctx.tmux.sessions().await?;
+    let sessions = ctx.mux.sessions().await?;
     let snap = proctree::snapshot();
     let mut procs: Vec<Proc> = Vec::new();
     let mut keyed: Vec<&Target> = Vec::new();
@@ -96,7 +96,7 @@ pub async fn stop(ctx: &Ctx, targets: &[Target]) -> Result<usize, TmuxError> {
                 .iter()
                 .filter_map(|t| Some((t.session.clone(), t.stop_keys.get(i)?.clone())))
                 .collect();
-            ctx.tmux.send_keys_many(&presses).await;
+            ctx.mux.send_keys_many(&presses).await;
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
         let longest = keyed
@@ -106,7 +106,7 @@ pub async fn stop(ctx: &Ctx, targets: &[Target]) -> Result<usize, TmuxError> {
             .unwrap_or_default();
         let deadline = tokio::time::Instant::now() + longest;
         while tokio::time::Instant::now() < deadline {
-            let now = ctx.tmux.sessions().await?;
+            let now = ctx.mux.sessions().await?;
             if keyed
                 .iter()
                 .all(|t| now.get(&t.session).is_none_or(|p| p.dead))
@@ -117,7 +117,7 @@ pub async fn stop(ctx: &Ctx, targets: &[Target]) -> Result<usize, TmuxError> {
         }
     }
     let names: Vec<String> = targets.iter().map(|t| t.session.clone()).collect();
-    ctx.tmux.kill(&names).await?;
+    ctx.mux.kill(&names).await?;
     procs.sort_by_key(|p| p.pid);
     procs.dedup();
     Ok(reap(&procs).await)

@@ -39,7 +39,8 @@ pub struct PhaseIndex {
 pub use crate::supervise::limit::Hold as LimitState;
 
 /// `state/supervision.json`: what the watchdog last saw and decided, per agent, for `status`
-/// (written atomically by the watchdog only, after every tick that changed it).
+/// (written atomically by the watchdog only, after every tick: durably when what it shows
+/// changed).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Supervision {
     /// The watchdog that wrote it.
@@ -47,6 +48,11 @@ pub struct Supervision {
     /// When (RFC 3339, local time with offset).
     pub updated: String,
     pub agents: std::collections::BTreeMap<String, AgentView>,
+    /// How many supervision ticks the watchdog that wrote it has run (1 after its first): a
+    /// test or a script that needs "N more ticks passed and nothing happened" waits for it to
+    /// grow by N instead of sleeping for a guessed time. 0 in a file written before it existed.
+    #[serde(default)]
+    pub ticks: u64,
 }
 
 /// The marker files of a state dir (`down-`, `done-`, `fatal-<agent>`) listed once: a verb

@@ -8,7 +8,9 @@
 
 pub mod attach;
 pub mod control;
+pub mod fake;
 pub mod format;
+pub mod mux;
 pub mod screen;
 pub mod target;
 
@@ -18,6 +20,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 pub use format::{PaneInfo, Sessions};
+pub use mux::{Mux, MuxFuture};
 pub use screen::{Cursor, Screen};
 
 /// tmux keeps one client message under 16 KiB; chains are cut well below that.

@@ -244,22 +244,32 @@ pub(super) async fn deliver(ctx: &Ctx, typing: &[Typing]) {
 }
 
 impl Ticker {
-    /// Writes `state/supervision.json` when what it shows changed.
+    /// Writes `state/supervision.json`: durably when what it shows changed, else (only the
+    /// tick count and time moved on) without the fsync, as nothing is lost when a crash
+    /// loses that write.
     pub(super) fn publish(&mut self, ctx: &Ctx) {
         let agents: BTreeMap<String, AgentView> = self
             .mem
             .iter()
             .map(|(k, m)| (k.clone(), m.agent.view.clone()))
             .collect();
-        if self.published.as_ref() == Some(&agents) {
-            return;
-        }
+        let changed = self.published.as_ref() != Some(&agents);
         let view = Supervision {
             pid: std::process::id(),
             updated: Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
             agents: agents.clone(),
+            ticks: self.ticks,
         };
-        match ctx.state.set_supervision(&view) {
+        let written = if changed {
+            ctx.state.set_supervision(&view)
+        } else {
+            serde_json::to_string_pretty(&view)
+                .map_err(std::io::Error::other)
+                .and_then(|text| {
+                    crate::state::atomic::write_fast(&ctx.state.supervision_path(), text.as_bytes())
+                })
+        };
+        match written {
             Ok(()) => {
                 self.published = Some(agents);
                 if self.publish_error.take().is_some() {

@@ -23,6 +23,8 @@ pub mod tick;
 pub mod wake;
 
 mod apply;
+#[cfg(test)]
+pub(crate) mod fake_tests;
 mod orphans;
 
 use std::path::Path;
@@ -414,7 +416,7 @@ impl Watchdog {
         if heavy && advance::check(ctx).await {
             return true;
         }
-        let sessions = match ctx.tmux.sessions().await {
+        let sessions = match ctx.mux.sessions().await {
             Ok(s) => {
                 if self.tmux_error.take().is_some() {
                     tracing::info!("tmux answers again");

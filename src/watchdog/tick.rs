@@ -67,6 +67,8 @@ pub struct Ticker {
     ticked: bool,
     /// Why `supervision.json` cannot be written (logged once, until it can again).
     pub(super) publish_error: Option<String>,
+    /// Ticks run so far (`ticks` in `supervision.json`).
+    pub(super) ticks: u64,
 }
 
 impl Ticker {
@@ -82,6 +84,21 @@ impl Ticker {
         heavy: bool,
         fleet_lock: Option<std::fs::File>,
     ) {
+        self.tick_at(ctx, sessions, heavy, fleet_lock, now_epoch())
+            .await;
+    }
+
+    /// [`Self::tick`] at `now` (epoch seconds), the instant the rules decide at: tests move
+    /// it on (a stall's `stall_idle`) without waiting.
+    pub(crate) async fn tick_at(
+        &mut self,
+        ctx: &Ctx,
+        sessions: &crate::tmux::Sessions,
+        heavy: bool,
+        fleet_lock: Option<std::fs::File>,
+        now: f64,
+    ) {
+        self.ticks += 1;
         let cfg = &ctx.cfg;
         let w = &cfg.watchdog;
         let policy = Policy::of(w);
@@ -107,13 +124,12 @@ impl Ticker {
             .filter(|s| !sessions.is_live(s))
             .cloned()
             .collect();
-        let panes = ctx.tmux.capture_many_with(&existing, &dead).await;
+        let panes = ctx.mux.capture_many_with(&existing, &dead).await;
         // The process each session was started with (read under the fleet lock, so it
         // matches `sessions`); a corrupt manifest is reported by `stop_orphans`.
         let manifest = ctx.state.manifest().load().unwrap_or_default();
         let captured = Local::now().fixed_offset();
         let zone = detect::reset::local_zone();
-        let now = now_epoch();
         let known: Vec<String> = cfg
             .backends
             .values()
@@ -230,7 +246,7 @@ impl Ticker {
         // starting anything, so a dying watchdog never starts a server of its own.
         if !restarts.is_empty()
             && ctx
-                .tmux
+                .mux
                 .sessions()
                 .await
                 .is_ok_and(|s| super::inside_gone_server(&s))
@@ -295,7 +311,7 @@ impl Ticker {
         let mut latest = None;
         for _ in 0..EXIT_STATUS_POLLS {
             tokio::time::sleep(EXIT_STATUS_POLL).await;
-            let Ok(now) = ctx.tmux.sessions().await else {
+            let Ok(now) = ctx.mux.sessions().await else {
                 break;
             };
             let done = unsettled(&now, &self.mem).is_empty();

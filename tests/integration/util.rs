@@ -223,6 +223,24 @@ impl TestEnv {
         self.tmux(&["send-keys", "-t", &format!("={session}:"), "Enter"]);
     }
 
+    /// `ticks` in `.agents/state/supervision.json`: how many ticks the fleet's watchdog has
+    /// run (0 before its first, or without one).
+    pub fn ticks(&self) -> u64 {
+        std::fs::read_to_string(self.path().join(".agents/state/supervision.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["ticks"].as_u64())
+            .unwrap_or(0)
+    }
+
+    /// Waits (at most `secs`) until the watchdog has run `n` more ticks than it had: a test
+    /// that asserts something did not happen waits for the ticks that would have done it,
+    /// not for a guessed time. Returns whether it got them.
+    pub fn wait_ticks(&self, n: u64, secs: f64) -> bool {
+        let from = self.ticks();
+        wait_until(secs, || self.ticks() >= from + n)
+    }
+
     /// The row of agent `name` in `agents status --json`.
     pub fn agent_row(&self, name: &str) -> serde_json::Value {
         self.status_json()["agents"]

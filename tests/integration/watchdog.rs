@@ -201,7 +201,8 @@ fn defect_06_a_task_that_exited_0_is_done_not_rerun() {
         .events(".agents")
         .iter()
         .any(|e| e["event"] == "task-done")));
-    std::thread::sleep(Duration::from_millis(1200));
+    // Three more ticks, each of which would rerun it (a first restart is not delayed).
+    assert!(t.wait_ticks(3, 10.0), "the watchdog stopped ticking");
     assert!(restarts(&t, "job").is_empty(), "a finished task was rerun");
     let st = t.status_json();
     assert_eq!(st["agents"][0]["done"], true);
