@@ -158,7 +158,7 @@ pub struct LastTyped {
 }
 
 fn last_path(state: &StateDir, name: &str) -> std::path::PathBuf {
-    state.dir().join(format!("typed-{name}.json"))
+    state.typed_path(name)
 }
 
 /// The last delivery to agent `name` ([`deliver`] writes it); `None` when there was none or
@@ -717,7 +717,7 @@ fn at_cursor(screen: &Screen, msg: &str) -> bool {
 
 /// Takes `state/typing-<session>.lock`, waiting up to [`LOCK_WAIT`] for another delivery.
 async fn lock(ctx: &Ctx, session: &str) -> Result<File, String> {
-    let path = ctx.state.dir().join(format!("typing-{session}.lock"));
+    let path = ctx.state.typing_lock_path(session);
     crate::state::lock::wait_for(&path, LOCK_WAIT)
         .await
         .map_err(|e| format!("another delivery to {session} is under way: {e}"))

@@ -394,10 +394,9 @@ async fn rows(
                 });
             }
             if st == "fatal" && view.why.is_none() {
-                view.why =
-                    std::fs::read_to_string(ctx.state.dir().join(format!("fatal-{}", a.name)))
-                        .ok()
-                        .map(|t| t.trim().to_string());
+                view.why = std::fs::read_to_string(ctx.state.fatal_path(&a.name))
+                    .ok()
+                    .map(|t| t.trim().to_string());
             }
             let unhealthy = a.enabled
                 && !down

@@ -11,13 +11,13 @@ use super::StateDir;
 use crate::supervise::handoff::Memory;
 
 fn path(state: &StateDir) -> PathBuf {
-    state.dir().join("handoff.json")
+    state.handoff_path()
 }
 
 /// Runs `f` holding `state/handoff.lock` (blocking: holders keep it for a read-modify-write
 /// only). Errors: the lock cannot be taken (the message names the file), or `f`'s.
 pub fn locked<T>(state: &StateDir, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    let _lock = super::lock::hold(&state.dir().join("handoff.lock"))?;
+    let _lock = super::lock::hold(&state.handoff_lock_path())?;
     f()
 }
 

@@ -75,10 +75,16 @@ pub struct ManifestFile {
 }
 
 impl ManifestFile {
+    /// The manifest in `state_dir` (`state_dir/manifest.json`; [`super::StateDir::manifest`]).
     pub fn new(state_dir: &Path) -> Self {
         Self {
             path: state_dir.join("manifest.json"),
         }
+    }
+
+    /// `state/manifest.json`.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The manifest; empty when missing. `Err` names a corrupt file (it is then treated as

@@ -147,6 +147,47 @@ impl StateDir {
         manifest::ManifestFile::new(&self.dir)
     }
 
+    /// `state/handoff.json`: the handoff check's memory ([`handoff`]).
+    pub fn handoff_path(&self) -> PathBuf {
+        self.dir.join("handoff.json")
+    }
+
+    /// `state/handoff.lock`: held for a read-modify-write of `handoff.json`.
+    pub fn handoff_lock_path(&self) -> PathBuf {
+        self.dir.join("handoff.lock")
+    }
+
+    /// `state/wake.json`: the last wake time of each agent with a `wake` table.
+    pub fn wake_path(&self) -> PathBuf {
+        self.dir.join("wake.json")
+    }
+
+    /// `state/typed-<agent>.json`: the agent's last delivery (`crate::typing::last`).
+    pub fn typed_path(&self, agent: &str) -> PathBuf {
+        self.dir.join(format!("typed-{agent}.json"))
+    }
+
+    /// `state/typing-<session>.lock`: held while text is typed into the session.
+    pub fn typing_lock_path(&self, session: &str) -> PathBuf {
+        self.dir.join(format!("typing-{session}.lock"))
+    }
+
+    /// `state/<agent>.id`: the agent's resume id (see [`Self::resume_id`]).
+    pub fn resume_id_path(&self, agent: &str) -> PathBuf {
+        self.dir.join(format!("{agent}.id"))
+    }
+
+    /// `state/down-<agent>`: the operator stopped it (see [`Self::set_down`]).
+    pub fn down_path(&self, agent: &str) -> PathBuf {
+        self.marker("down", agent)
+    }
+
+    /// `state/fatal-<agent>`: the watchdog gave up on it, with when and why (see
+    /// [`Self::set_fatal`]).
+    pub fn fatal_path(&self, agent: &str) -> PathBuf {
+        self.marker("fatal", agent)
+    }
+
     /// `log_dir/state/fleet.lock`: held while sessions of the fleet are started or stopped
     /// (`up`, `down`, the watchdog's restarts), so that they never race.
     pub fn fleet_lock_path(&self) -> PathBuf {
@@ -250,14 +291,14 @@ impl StateDir {
 
     /// The resume id in `state/<agent>.id`, if present and non-empty.
     pub fn resume_id(&self, agent: &str) -> Option<String> {
-        let v = std::fs::read_to_string(self.dir.join(format!("{agent}.id"))).ok()?;
+        let v = std::fs::read_to_string(self.resume_id_path(agent)).ok()?;
         let v = v.trim();
         (!v.is_empty()).then(|| v.to_string())
     }
 
     /// `state/limited-<session>.json`; `Err` names a corrupt file.
     pub fn limit(&self, session: &str) -> Result<Option<LimitState>, String> {
-        let path = self.dir.join(format!("limited-{session}.json"));
+        let path = self.limit_path(session);
         match std::fs::read_to_string(&path) {
             Ok(t) => serde_json::from_str(&t)
                 .map(Some)

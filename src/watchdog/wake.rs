@@ -88,7 +88,7 @@ pub struct Waker {
 }
 
 fn path(ctx: &Ctx) -> PathBuf {
-    ctx.state.dir().join("wake.json")
+    ctx.state.wake_path()
 }
 
 fn now_epoch() -> f64 {
