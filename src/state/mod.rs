@@ -8,6 +8,7 @@
 
 pub mod atomic;
 pub mod handoff;
+pub mod json;
 pub mod lock;
 pub mod manifest;
 pub mod signals;
@@ -296,15 +297,10 @@ impl StateDir {
         (!v.is_empty()).then(|| v.to_string())
     }
 
-    /// `state/limited-<session>.json`; `Err` names a corrupt file.
+    /// `state/limited-<session>.json`; `Err` names a corrupt or unreadable file, treated as
+    /// absent ([`json`]'s policy).
     pub fn limit(&self, session: &str) -> Result<Option<LimitState>, String> {
-        let path = self.limit_path(session);
-        match std::fs::read_to_string(&path) {
-            Ok(t) => serde_json::from_str(&t)
-                .map(Some)
-                .map_err(|e| format!("{} is corrupt ({e}); treated as absent", path.display())),
-            Err(_) => Ok(None),
-        }
+        json::read(&self.limit_path(session)).map_err(|c| c.then("treated as absent"))
     }
 
     /// `state/limited-<session>.json`, the usage-limit hold of a session.
@@ -314,8 +310,7 @@ impl StateDir {
 
     /// Writes `limited-<session>.json` atomically.
     pub fn set_limit(&self, session: &str, hold: &LimitState) -> std::io::Result<()> {
-        let text = serde_json::to_string(hold).map_err(std::io::Error::other)?;
-        atomic::write(&self.limit_path(session), text.as_bytes())
+        json::write(&self.limit_path(session), hold, json::Form::Compact)
     }
 
     /// Removes `limited-<session>.json` (a missing file is fine).
@@ -377,16 +372,15 @@ impl StateDir {
         self.dir.join("supervision.json")
     }
 
-    /// The watchdog's last published view; `None` when absent or unreadable.
+    /// The watchdog's last published view; `None` when absent, or corrupt (treated as
+    /// absent: `status` reads the agents itself, and the watchdog rewrites it).
     pub fn supervision(&self) -> Option<Supervision> {
-        let text = std::fs::read_to_string(self.supervision_path()).ok()?;
-        serde_json::from_str(&text).ok()
+        json::read(&self.supervision_path()).ok().flatten()
     }
 
     /// Publishes the watchdog's view atomically.
     pub fn set_supervision(&self, view: &Supervision) -> std::io::Result<()> {
-        let text = serde_json::to_string_pretty(view).map_err(std::io::Error::other)?;
-        atomic::write(&self.supervision_path(), text.as_bytes())
+        json::write(&self.supervision_path(), view, json::Form::Pretty)
     }
 
     /// Records that the watchdog gave up on `agent` (too many restarts): `state/fatal-<agent>`.

@@ -100,21 +100,10 @@ fn now_epoch() -> f64 {
 impl Waker {
     /// Reads `state/wake.json`: absent → empty; corrupt → reported once, empty.
     fn load(&mut self, ctx: &Ctx) -> BTreeMap<String, f64> {
-        let p = path(ctx);
-        match std::fs::read_to_string(&p) {
-            Ok(t) => serde_json::from_str(&t).unwrap_or_else(|e| {
-                self.report_file(
-                    ctx,
-                    format!("{} is corrupt ({e}); wake clocks start over", p.display()),
-                );
-                BTreeMap::new()
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => {
-                self.report_file(
-                    ctx,
-                    format!("cannot read {} ({e}); wake clocks start over", p.display()),
-                );
+        match crate::state::json::read(&path(ctx)) {
+            Ok(last) => last.unwrap_or_default(),
+            Err(c) => {
+                self.report_file(ctx, c.then("wake clocks start over"));
                 BTreeMap::new()
             }
         }
@@ -222,8 +211,8 @@ impl Waker {
             }
         }
         if last != before {
-            let text = serde_json::to_string_pretty(&last).unwrap_or_default();
-            if let Err(e) = crate::state::atomic::write(&path(ctx), text.as_bytes()) {
+            let form = crate::state::json::Form::Pretty;
+            if let Err(e) = crate::state::json::write(&path(ctx), &last, form) {
                 self.report_file(ctx, format!("cannot write {}: {e}", path(ctx).display()));
             }
         }
