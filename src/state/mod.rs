@@ -11,12 +11,14 @@ pub mod handoff;
 pub mod json;
 pub mod lock;
 pub mod manifest;
+pub mod report;
 pub mod signals;
 pub mod usage;
 
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
+pub use report::ReportOnce;
 
 /// The state directory of one fleet.
 #[derive(Debug, Clone)]

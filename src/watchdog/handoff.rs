@@ -65,8 +65,8 @@ use tokio::time::Instant;
 use crate::config::{Agent, Handoff};
 use crate::ctx::Ctx;
 use crate::git;
-use crate::state::StateDir;
 use crate::state::handoff as stored;
+use crate::state::{ReportOnce, StateDir};
 use crate::supervise::handoff::{
     Due, FORCE_AFTER, Memory, Ping, Seen, Target, WALK_LIMIT, check_due, decide, due, text,
 };
@@ -143,9 +143,9 @@ pub struct Checker {
     last_check: Option<Instant>,
     fetch: Option<JoinHandle<Result<(), String>>>,
     /// A fetch or read error was reported; not again until a success.
-    failing: bool,
+    failing: ReportOnce,
     /// A corrupt `handoff.json` was reported.
-    corrupt_reported: bool,
+    corrupt_reported: ReportOnce,
 }
 
 impl Checker {
@@ -192,13 +192,15 @@ impl Checker {
             .await
             .map_err(|e| format!("the read task failed: {e}"))?;
         match corrupt {
-            Some(e) if !self.corrupt_reported => {
-                tracing::warn!("handoff: {e}");
-                ctx.events.emit("state-corrupt", json!({"why": e}));
-                self.corrupt_reported = true;
+            Some(e) => {
+                if self.corrupt_reported.first() {
+                    tracing::warn!("handoff: {e}");
+                    ctx.events.emit("state-corrupt", json!({"why": e}));
+                }
             }
-            Some(_) => {}
-            None => self.corrupt_reported = false,
+            None => {
+                self.corrupt_reported.reset();
+            }
         }
         let (mem, seen, queued) = found?;
         let short = |id: &str| id.chars().take(10).collect::<String>();
@@ -246,21 +248,20 @@ impl Checker {
         }
         match res {
             Ok(()) => {
-                if std::mem::take(&mut self.failing) {
+                if self.failing.reset() {
                     tracing::info!("handoff: {} answers again", h.repo.display());
                     ctx.events
                         .emit("handoff-recovered", json!({"repo": h.repo}));
                 }
             }
             Err(e) => {
-                if !self.failing {
+                if self.failing.first() {
                     tracing::error!(
                         "handoff: {e}; retrying every {:?}",
                         ctx.cfg.watchdog.signal_interval
                     );
                     ctx.events
                         .emit("handoff-error", json!({"repo": h.repo, "error": e}));
-                    self.failing = true;
                 }
             }
         }

@@ -60,7 +60,7 @@ pub struct Ticker {
     pub mem: HashMap<String, Mem>,
     pub(super) published: Option<BTreeMap<String, AgentView>>,
     /// A corrupt manifest was reported.
-    pub(super) manifest_reported: bool,
+    pub(super) manifest_reported: crate::state::ReportOnce,
     /// That loop agents are not healed while the sequence is complete was logged.
     complete_reported: bool,
     /// A tick has run: an agent first seen later was added by a config reload.

@@ -84,7 +84,7 @@ pub struct Waker {
     /// Agents reported as waiting for idle in their current due wake.
     waiting: HashSet<String>,
     /// A corrupt or unwritable `wake.json` was reported.
-    file_reported: bool,
+    file_reported: crate::state::ReportOnce,
 }
 
 fn path(ctx: &Ctx) -> PathBuf {
@@ -110,10 +110,9 @@ impl Waker {
     }
 
     fn report_file(&mut self, ctx: &Ctx, error: String) {
-        if !self.file_reported {
+        if self.file_reported.first() {
             tracing::warn!("{error}");
             ctx.events.emit("wake-state-error", json!({"error": error}));
-            self.file_reported = true;
         }
     }
 
