@@ -896,7 +896,7 @@ pub async fn readiness(
             .as_ref()
             .map(|s| s.hook())
             .as_ref(),
-        chrono::Utc::now().timestamp_millis() as f64 / 1000.0,
+        crate::state::Clock::system().now(),
     );
     let why = || {
         format!(

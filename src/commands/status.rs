@@ -372,7 +372,7 @@ async fn rows(
                                 )
                             })
                             .flatten();
-                        let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+                        let now = crate::state::Clock::system().now();
                         let r =
                             detect::with_hook(r, signal.as_ref().map(|s| s.hook()).as_ref(), now);
                         view.source = Some(r.source().to_string());

@@ -7,6 +7,7 @@
 //! absent, never a crash.
 
 pub mod atomic;
+pub mod clock;
 pub mod handoff;
 pub mod json;
 pub mod lock;
@@ -18,6 +19,7 @@ pub mod usage;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
+pub use clock::Clock;
 pub use report::ReportOnce;
 
 /// The state directory of one fleet.

@@ -15,7 +15,7 @@ use crate::config::{Agent, Watch};
 use crate::ctx::Ctx;
 use crate::detect;
 use crate::launch::{self, Prepared};
-use crate::state::AgentView;
+use crate::state::{AgentView, Clock};
 use crate::supervise::agent::{self, Observation};
 use crate::supervise::limit;
 use crate::supervise::liveness::Follow;
@@ -48,16 +48,12 @@ pub const EXIT_STATUS_POLL: std::time::Duration = std::time::Duration::from_mill
 /// See [`EXIT_STATUS_POLL`].
 pub const EXIT_STATUS_POLLS: u32 = 10;
 
-/// Now, in epoch seconds (milliseconds kept).
-pub(super) fn now_epoch() -> f64 {
-    let n = chrono::Utc::now();
-    n.timestamp() as f64 + f64::from(n.timestamp_subsec_millis()) / 1000.0
-}
-
 /// The per-fleet memory and the tick itself.
 #[derive(Debug, Default)]
 pub struct Ticker {
     pub mem: HashMap<String, Mem>,
+    /// The time each tick's decisions are taken at.
+    clock: Clock,
     pub(super) published: Option<BTreeMap<String, AgentView>>,
     /// A corrupt manifest was reported.
     pub(super) manifest_reported: crate::state::ReportOnce,
@@ -70,6 +66,14 @@ pub struct Ticker {
 }
 
 impl Ticker {
+    /// A ticker that reads the time from `clock`.
+    pub fn with_clock(clock: Clock) -> Self {
+        Self {
+            clock,
+            ..Self::default()
+        }
+    }
+
     /// Supervises every watched agent once. `sessions` is this tick's `list-panes`; `heavy`
     /// adds the backend-mismatch check. `fleet_lock` is the fleet's start/stop lock, taken by
     /// the caller (the operator's `down` markers are read under it, so a restart never undoes
@@ -113,7 +117,7 @@ impl Ticker {
         let manifest = ctx.state.manifest().load().unwrap_or_default();
         let captured = Local::now().fixed_offset();
         let zone = detect::reset::local_zone();
-        let now = now_epoch();
+        let now = self.clock.now();
         let known: Vec<String> = cfg
             .backends
             .values()
@@ -149,7 +153,7 @@ impl Ticker {
             let (live, warning) = mem.follow.step(a, backend, pane, stamp, process, now);
             if let Some(e) = warning {
                 tracing::warn!("{}", e.why);
-                mem.event(ctx, a, e);
+                mem.event(ctx, a, e, now);
             }
             // The newest hook signal of the process the pane runs (hooks = "claude").
             let signal = (backend.hooks == crate::config::Hooks::Claude)

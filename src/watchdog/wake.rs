@@ -85,19 +85,23 @@ pub struct Waker {
     waiting: HashSet<String>,
     /// A corrupt or unwritable `wake.json` was reported.
     file_reported: crate::state::ReportOnce,
+    /// The time schedules are read at.
+    clock: crate::state::Clock,
 }
 
 fn path(ctx: &Ctx) -> PathBuf {
     ctx.state.wake_path()
 }
 
-fn now_epoch() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
 impl Waker {
+    /// A waker that reads the time from `clock`.
+    pub fn with_clock(clock: crate::state::Clock) -> Self {
+        Self {
+            clock,
+            ..Self::default()
+        }
+    }
+
     /// Reads `state/wake.json`: absent → empty; corrupt → reported once, empty.
     fn load(&mut self, ctx: &Ctx) -> BTreeMap<String, f64> {
         match crate::state::json::read(&path(ctx)) {
@@ -116,13 +120,9 @@ impl Waker {
         }
     }
 
-    /// One pass over the wake schedules at the current time (see the module doc).
+    /// One pass over the wake schedules at the clock's time (see the module doc).
     pub async fn tick(&mut self, ctx: &Ctx, sessions: &Sessions) {
-        self.tick_at(ctx, sessions, now_epoch()).await;
-    }
-
-    /// [`Waker::tick`] at `now` (unix seconds).
-    pub async fn tick_at(&mut self, ctx: &Ctx, sessions: &Sessions, now: f64) {
+        let now = self.clock.now();
         let mut last = match self.last.take() {
             Some(l) => l,
             None => self.load(ctx),
@@ -280,6 +280,42 @@ mod tests {
     use super::*;
 
     const H: Duration = Duration::from_secs(3600);
+
+    /// The waker reads its injected clock: the first tick starts the agent's clock at the
+    /// clock's time, a tick a second before the interval is over does nothing, and the tick
+    /// at the interval counts the wake (its prompt file is missing: reported, no tmux asked).
+    #[tokio::test]
+    async fn the_waker_runs_on_its_injected_clock() {
+        let t = tempfile::tempdir().unwrap();
+        let cfg = crate::config::parse(
+            &t.path().join("agents.toml"),
+            "[defaults]\nsession_prefix = \"w-\"\nlog_dir = \"l\"\ntmux_socket = \"agents-unit-no-server\"\n\
+             [watchdog]\nmin_wake_interval = 1\n\
+             [[agent]]\nname = \"a\"\nbackend = \"demo\"\n\
+             wake = { interval = 60, prompt_file = \"missing.md\" }\n",
+            crate::config::EnvOverrides::Ignore,
+        )
+        .unwrap();
+        let ctx = Ctx::new(cfg, "watchdog");
+        let sessions = crate::tmux::format::parse("");
+        let clock = crate::state::Clock::fixed(1_000.0);
+        let mut w = Waker::with_clock(clock.clone());
+        let recorded = || {
+            crate::state::json::read::<BTreeMap<String, f64>>(&ctx.state.wake_path())
+                .unwrap()
+                .unwrap_or_default()
+        };
+        w.tick(&ctx, &sessions).await;
+        assert_eq!(recorded(), [("a".to_string(), 1_000.0)].into());
+        clock.advance(59.0);
+        w.tick(&ctx, &sessions).await;
+        assert_eq!(recorded(), [("a".to_string(), 1_000.0)].into());
+        clock.advance(1.0);
+        w.tick(&ctx, &sessions).await;
+        assert_eq!(recorded(), [("a".to_string(), 1_060.0)].into());
+        let events = std::fs::read_to_string(ctx.cfg.log_dir.join("events.jsonl")).unwrap();
+        assert_eq!(events.matches("prompt-missing").count(), 1, "{events}");
+    }
 
     #[test]
     fn first_sight_starts_the_clock_and_the_wake_comes_one_interval_later() {
