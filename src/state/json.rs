@@ -61,7 +61,7 @@ pub fn read<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, Corrupt> {
     }
 }
 
-/// How [`write`] lays out and stores a file.
+/// How [`write()`] lays out and stores a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Form {
     /// One line, fsynced before the rename (state that must survive a power loss; the form

@@ -3,8 +3,10 @@
 //! `state/limited-<session>.json`, and `SEQUENCE-COMPLETE`. Ours in addition:
 //! `state/down-<agent>` (the operator stopped it; the watchdog leaves it down, defect 22),
 //! `state/done-<agent>` (a task agent finished with status 0, defect 6) and
-//! `state/watchdog.lock`. Every write is atomic; a corrupt file is reported and treated as
-//! absent, never a crash.
+//! `state/watchdog.lock`. Every path under `log_dir/state` comes from a [`StateDir`]
+//! accessor. Every write is atomic; a corrupt file is reported (once, [`ReportOnce`]) and
+//! treated as absent, never a crash ([`json`] reads and writes the JSON ones). [`Clock`] is
+//! the watchdog's time, injectable.
 
 pub mod atomic;
 pub mod clock;
