@@ -10,9 +10,10 @@
 //!                                     │           log_warnings; opens no repository)
 //!                                     ├─► launch (kickoff, argv, loops::move_to) ──► typing
 //!                                     ├─► tmux (the only caller of tmux)
-//!                                     ├─► state (files under log_dir, atomic; lock: the one lock
-//!                                     │          helper; handoff.json; the hooks' signals and
-//!                                     │          usage) ──► supervise
+//!                                     ├─► state (files under log_dir: every path from StateDir,
+//!                                     │          atomic; json: the one JSON reader/writer;
+//!                                     │          lock; handoff.json; the hooks' signals and
+//!                                     │          usage; Clock, ReportOnce) ──► supervise
 //!                                     ├─► events (events.jsonl; offers each event to a Sink)
 //!                                     ├─► transcript (Claude Code's conversation, for logs)
 //!                                     ├─► git::probe (doctor, up, status: the handoff repo)

@@ -158,14 +158,15 @@ pub struct LastTyped {
 }
 
 fn last_path(state: &StateDir, name: &str) -> std::path::PathBuf {
-    state.dir().join(format!("typed-{name}.json"))
+    state.typed_path(name)
 }
 
 /// The last delivery to agent `name` ([`deliver`] writes it); `None` when there was none or
 /// the file cannot be read (it is informational: status shows it).
 pub fn last(state: &StateDir, name: &str) -> Option<LastTyped> {
-    let text = std::fs::read_to_string(last_path(state, name)).ok()?;
-    serde_json::from_str(&text).ok()
+    crate::state::json::read(&last_path(state, name))
+        .ok()
+        .flatten()
 }
 
 /// What a delivery did, for its event.
@@ -263,10 +264,11 @@ fn record(ctx: &Ctx, msg: Message<'_>, done: Done) -> Outcome {
         outcome: outcome.as_str().to_string(),
         why: outcome.why().map(String::from).or(verified_by),
     };
-    if let Ok(text) = serde_json::to_string(&rec)
-        && let Err(e) =
-            crate::state::atomic::write_fast(&last_path(&ctx.state, msg.name), text.as_bytes())
-    {
+    if let Err(e) = crate::state::json::write(
+        &last_path(&ctx.state, msg.name),
+        &rec,
+        crate::state::json::Form::Fast,
+    ) {
         tracing::debug!("{}: cannot record the last delivery: {e}", msg.name);
     }
     outcome
@@ -717,7 +719,7 @@ fn at_cursor(screen: &Screen, msg: &str) -> bool {
 
 /// Takes `state/typing-<session>.lock`, waiting up to [`LOCK_WAIT`] for another delivery.
 async fn lock(ctx: &Ctx, session: &str) -> Result<File, String> {
-    let path = ctx.state.dir().join(format!("typing-{session}.lock"));
+    let path = ctx.state.typing_lock_path(session);
     crate::state::lock::wait_for(&path, LOCK_WAIT)
         .await
         .map_err(|e| format!("another delivery to {session} is under way: {e}"))
@@ -894,7 +896,7 @@ pub async fn readiness(
             .as_ref()
             .map(|s| s.hook())
             .as_ref(),
-        chrono::Utc::now().timestamp_millis() as f64 / 1000.0,
+        crate::state::Clock::system().now(),
     );
     let why = || {
         format!(

@@ -127,7 +127,7 @@ fn record_after(ctx: &Ctx, unrecorded: &[&str]) -> ExitCode {
             failed = true;
             tracing::error!(
                 "{name} is stopped, but `down` could not record it in {}: {e}\n  help: free space on that disk (or make it writable); until then a running watchdog may start {name} again",
-                ctx.state.dir().join(format!("down-{name}")).display()
+                ctx.state.down_path(name).display()
             );
         }
     }

@@ -372,7 +372,7 @@ async fn rows(
                                 )
                             })
                             .flatten();
-                        let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+                        let now = crate::state::Clock::system().now();
                         let r =
                             detect::with_hook(r, signal.as_ref().map(|s| s.hook()).as_ref(), now);
                         view.source = Some(r.source().to_string());
@@ -394,10 +394,9 @@ async fn rows(
                 });
             }
             if st == "fatal" && view.why.is_none() {
-                view.why =
-                    std::fs::read_to_string(ctx.state.dir().join(format!("fatal-{}", a.name)))
-                        .ok()
-                        .map(|t| t.trim().to_string());
+                view.why = std::fs::read_to_string(ctx.state.fatal_path(&a.name))
+                    .ok()
+                    .map(|t| t.trim().to_string());
             }
             let unhealthy = a.enabled
                 && !down

@@ -11,13 +11,13 @@ use super::StateDir;
 use crate::supervise::handoff::Memory;
 
 fn path(state: &StateDir) -> PathBuf {
-    state.dir().join("handoff.json")
+    state.handoff_path()
 }
 
 /// Runs `f` holding `state/handoff.lock` (blocking: holders keep it for a read-modify-write
 /// only). Errors: the lock cannot be taken (the message names the file), or `f`'s.
 pub fn locked<T>(state: &StateDir, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    let _lock = super::lock::hold(&state.dir().join("handoff.lock"))?;
+    let _lock = super::lock::hold(&state.handoff_lock_path())?;
     f()
 }
 
@@ -29,33 +29,18 @@ pub fn last_error(state: &StateDir) -> Option<String> {
 
 /// Reads `state/handoff.json`: absent → the default; corrupt → the default and the error.
 pub fn load(state: &StateDir) -> (Memory, Option<String>) {
-    let p = path(state);
-    match std::fs::read_to_string(&p) {
-        Ok(t) => match serde_json::from_str(&t) {
-            Ok(m) => (m, None),
-            Err(e) => (
-                Memory::default(),
-                Some(format!(
-                    "{} is corrupt ({e}); treated as absent: the next check starts from the current head",
-                    p.display()
-                )),
-            ),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Memory::default(), None),
-        Err(e) => (
+    match super::json::read(&path(state)) {
+        Ok(m) => (m.unwrap_or_default(), None),
+        Err(c) => (
             Memory::default(),
-            Some(format!(
-                "cannot read {} ({e}); treated as absent",
-                p.display()
-            )),
+            Some(c.then("treated as absent: the next check starts from the current head")),
         ),
     }
 }
 
 /// Writes `state/handoff.json` atomically (call it under [`locked`]).
 pub fn save(state: &StateDir, mem: &Memory) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(mem).map_err(|e| e.to_string())?;
-    super::atomic::write(&path(state), text.as_bytes())
+    super::json::write(&path(state), mem, super::json::Form::Pretty)
         .map_err(|e| format!("cannot write {}: {e}", path(state).display()))
 }
 

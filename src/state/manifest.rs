@@ -8,8 +8,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic;
-
 /// One started session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -75,26 +73,24 @@ pub struct ManifestFile {
 }
 
 impl ManifestFile {
+    /// The manifest in `state_dir` (`state_dir/manifest.json`; [`super::StateDir::manifest`]).
     pub fn new(state_dir: &Path) -> Self {
         Self {
             path: state_dir.join("manifest.json"),
         }
     }
 
-    /// The manifest; empty when missing. `Err` names a corrupt file (it is then treated as
-    /// empty by callers, and rewritten by the next start).
+    /// The manifest; empty when missing. `Err` names a corrupt or unreadable file (it is then
+    /// treated as empty by callers, and rewritten by the next start; [`super::json`]'s
+    /// policy).
     pub fn load(&self) -> Result<Manifest, String> {
-        match std::fs::read_to_string(&self.path) {
-            Ok(t) => serde_json::from_str(&t)
-                .map_err(|e| format!("{} is corrupt ({e}); treated as empty", self.path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
-            Err(e) => Err(format!("cannot read {}: {e}", self.path.display())),
-        }
+        super::json::read(&self.path)
+            .map(Option::unwrap_or_default)
+            .map_err(|c| c.then("treated as empty"))
     }
 
     fn save(&self, m: &Manifest) -> std::io::Result<()> {
-        let text = serde_json::to_string_pretty(m).map_err(std::io::Error::other)?;
-        atomic::write(&self.path, text.as_bytes())
+        super::json::write(&self.path, m, super::json::Form::Pretty)
     }
 
     /// Records sessions just started (with the model each runs).

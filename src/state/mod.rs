@@ -3,19 +3,26 @@
 //! `state/limited-<session>.json`, and `SEQUENCE-COMPLETE`. Ours in addition:
 //! `state/down-<agent>` (the operator stopped it; the watchdog leaves it down, defect 22),
 //! `state/done-<agent>` (a task agent finished with status 0, defect 6) and
-//! `state/watchdog.lock`. Every write is atomic; a corrupt file is reported and treated as
-//! absent, never a crash.
+//! `state/watchdog.lock`. Every path under `log_dir/state` comes from a [`StateDir`]
+//! accessor. Every write is atomic; a corrupt file is reported (once, [`ReportOnce`]) and
+//! treated as absent, never a crash ([`json`] reads and writes the JSON ones). [`Clock`] is
+//! the watchdog's time, injectable.
 
 pub mod atomic;
+pub mod clock;
 pub mod handoff;
+pub mod json;
 pub mod lock;
 pub mod manifest;
+pub mod report;
 pub mod signals;
 pub mod usage;
 
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
+pub use clock::Clock;
+pub use report::ReportOnce;
 
 /// The state directory of one fleet.
 #[derive(Debug, Clone)]
@@ -153,6 +160,47 @@ impl StateDir {
         manifest::ManifestFile::new(&self.dir)
     }
 
+    /// `state/handoff.json`: the handoff check's memory ([`handoff`]).
+    pub fn handoff_path(&self) -> PathBuf {
+        self.dir.join("handoff.json")
+    }
+
+    /// `state/handoff.lock`: held for a read-modify-write of `handoff.json`.
+    pub fn handoff_lock_path(&self) -> PathBuf {
+        self.dir.join("handoff.lock")
+    }
+
+    /// `state/wake.json`: the last wake time of each agent with a `wake` table.
+    pub fn wake_path(&self) -> PathBuf {
+        self.dir.join("wake.json")
+    }
+
+    /// `state/typed-<agent>.json`: the agent's last delivery (`crate::typing::last`).
+    pub fn typed_path(&self, agent: &str) -> PathBuf {
+        self.dir.join(format!("typed-{agent}.json"))
+    }
+
+    /// `state/typing-<session>.lock`: held while text is typed into the session.
+    pub fn typing_lock_path(&self, session: &str) -> PathBuf {
+        self.dir.join(format!("typing-{session}.lock"))
+    }
+
+    /// `state/<agent>.id`: the agent's resume id (see [`Self::resume_id`]).
+    pub fn resume_id_path(&self, agent: &str) -> PathBuf {
+        self.dir.join(format!("{agent}.id"))
+    }
+
+    /// `state/down-<agent>`: the operator stopped it (see [`Self::set_down`]).
+    pub fn down_path(&self, agent: &str) -> PathBuf {
+        self.marker("down", agent)
+    }
+
+    /// `state/fatal-<agent>`: the watchdog gave up on it, with when and why (see
+    /// [`Self::set_fatal`]).
+    pub fn fatal_path(&self, agent: &str) -> PathBuf {
+        self.marker("fatal", agent)
+    }
+
     /// `log_dir/state/fleet.lock`: held while sessions of the fleet are started or stopped
     /// (`up`, `down`, the watchdog's restarts), so that they never race.
     pub fn fleet_lock_path(&self) -> PathBuf {
@@ -256,20 +304,15 @@ impl StateDir {
 
     /// The resume id in `state/<agent>.id`, if present and non-empty.
     pub fn resume_id(&self, agent: &str) -> Option<String> {
-        let v = std::fs::read_to_string(self.dir.join(format!("{agent}.id"))).ok()?;
+        let v = std::fs::read_to_string(self.resume_id_path(agent)).ok()?;
         let v = v.trim();
         (!v.is_empty()).then(|| v.to_string())
     }
 
-    /// `state/limited-<session>.json`; `Err` names a corrupt file.
+    /// `state/limited-<session>.json`; `Err` names a corrupt or unreadable file, treated as
+    /// absent ([`json`]'s policy).
     pub fn limit(&self, session: &str) -> Result<Option<LimitState>, String> {
-        let path = self.dir.join(format!("limited-{session}.json"));
-        match std::fs::read_to_string(&path) {
-            Ok(t) => serde_json::from_str(&t)
-                .map(Some)
-                .map_err(|e| format!("{} is corrupt ({e}); treated as absent", path.display())),
-            Err(_) => Ok(None),
-        }
+        json::read(&self.limit_path(session)).map_err(|c| c.then("treated as absent"))
     }
 
     /// `state/limited-<session>.json`, the usage-limit hold of a session.
@@ -279,8 +322,7 @@ impl StateDir {
 
     /// Writes `limited-<session>.json` atomically.
     pub fn set_limit(&self, session: &str, hold: &LimitState) -> std::io::Result<()> {
-        let text = serde_json::to_string(hold).map_err(std::io::Error::other)?;
-        atomic::write(&self.limit_path(session), text.as_bytes())
+        json::write(&self.limit_path(session), hold, json::Form::Compact)
     }
 
     /// Removes `limited-<session>.json` (a missing file is fine).
@@ -342,16 +384,15 @@ impl StateDir {
         self.dir.join("supervision.json")
     }
 
-    /// The watchdog's last published view; `None` when absent or unreadable.
+    /// The watchdog's last published view; `None` when absent, or corrupt (treated as
+    /// absent: `status` reads the agents itself, and the watchdog rewrites it).
     pub fn supervision(&self) -> Option<Supervision> {
-        let text = std::fs::read_to_string(self.supervision_path()).ok()?;
-        serde_json::from_str(&text).ok()
+        json::read(&self.supervision_path()).ok().flatten()
     }
 
     /// Publishes the watchdog's view atomically.
     pub fn set_supervision(&self, view: &Supervision) -> std::io::Result<()> {
-        let text = serde_json::to_string_pretty(view).map_err(std::io::Error::other)?;
-        atomic::write(&self.supervision_path(), text.as_bytes())
+        json::write(&self.supervision_path(), view, json::Form::Pretty)
     }
 
     /// Records that the watchdog gave up on `agent` (too many restarts): `state/fatal-<agent>`.

@@ -85,13 +85,12 @@ impl Usage {
 
 /// Writes `usage` to `file` atomically (no fsync: the next reply rewrites it).
 pub fn write(file: &Path, usage: &Usage) -> std::io::Result<()> {
-    let text = serde_json::to_vec(usage).map_err(std::io::Error::other)?;
-    super::atomic::write_fast(file, &text)
+    super::json::write(file, usage, super::json::Form::Fast)
 }
 
-/// The usage in `file`; `None` when there is none or it cannot be read.
+/// The usage in `file`; `None` when there is none or it is corrupt (treated as absent).
 pub fn read(file: &Path) -> Option<Usage> {
-    serde_json::from_slice(&std::fs::read(file).ok()?).ok()
+    super::json::read(file).ok().flatten()
 }
 
 /// `5h 93% · resets 15:59, 7d 40%` (local time; a reset not today also names the day).

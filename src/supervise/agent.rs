@@ -23,7 +23,7 @@ use serde_json::json;
 
 use crate::config::{Agent, Backend, Kind, Watch};
 use crate::detect::{self, Reading, State};
-use crate::state::{AgentView, LastEvent};
+use crate::state::{AgentView, LastEvent, ReportOnce};
 use crate::supervise::heal::{self, Action, Seen};
 use crate::supervise::limit::{self, Action as LimitAction, Hold};
 use crate::supervise::restart::{History, Policy, Verdict};
@@ -58,9 +58,9 @@ pub struct Memory {
     /// The answer last typed into the dialog on screen (`when` and label), see `answers`.
     pub answered: Option<(String, String)>,
     /// A corrupt limit file was reported.
-    pub corrupt_reported: bool,
+    pub corrupt_reported: ReportOnce,
     /// A corrupt `self_resume` field in the limit file was reported.
-    pub promise_corrupt_reported: bool,
+    pub promise_corrupt_reported: ReportOnce,
     /// The backoff wait last logged (epoch seconds).
     pub waiting_until: Option<f64>,
     /// A stall restart that waits out its backoff (its reason): while it waits, nothing is
@@ -499,14 +499,13 @@ fn live(
     // The usage-limit hold.
     let hold = match &obs.hold {
         Ok(h) => {
-            d.memory.corrupt_reported = false;
+            d.memory.corrupt_reported.reset();
             h.clone()
         }
         Err(e) => {
-            if !d.memory.corrupt_reported {
+            if d.memory.corrupt_reported.first() {
                 d.log(Level::Warn, format!("{}: {e}", a.name));
                 d.event("state-corrupt", e, json!({}), now);
-                d.memory.corrupt_reported = true;
             }
             None
         }
@@ -514,17 +513,18 @@ fn live(
     // A corrupt promise is reported once and treated as absent (the rest of the hold holds).
     match hold.as_ref().map(|h| &h.self_resume) {
         Some(limit::Promise::Corrupt(what)) => {
-            if !d.memory.promise_corrupt_reported {
+            if d.memory.promise_corrupt_reported.first() {
                 let why = format!(
                     "{}: its self_resume field is not a promise ({what}); treated as absent",
                     s.limit_file.display()
                 );
                 d.log(Level::Warn, format!("{}: {why}", a.name));
                 d.event("state-corrupt", &why, json!({}), now);
-                d.memory.promise_corrupt_reported = true;
             }
         }
-        _ => d.memory.promise_corrupt_reported = false,
+        _ => {
+            d.memory.promise_corrupt_reported.reset();
+        }
     }
     let step = limit::step(
         hold.as_ref(),

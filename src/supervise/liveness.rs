@@ -28,7 +28,7 @@ pub struct Follow {
     /// [`PROCESS_NAME_GRACE`] from it (a wrapper may set things up before it execs).
     live_since: Option<f64>,
     /// The warning that `process_name` never matches what the pane runs was given.
-    name_warned: bool,
+    name_warned: crate::state::ReportOnce,
 }
 
 impl Follow {
@@ -62,9 +62,10 @@ impl Follow {
         if let Some(expected) = &backend.process_name {
             if p.command == *expected {
                 self.showed_program = true;
-            } else if !self.showed_program && !self.name_warned && now - since >= PROCESS_NAME_GRACE
+            } else if !self.showed_program
+                && now - since >= PROCESS_NAME_GRACE
+                && self.name_warned.first()
             {
-                self.name_warned = true;
                 warning = Some(Event {
                     event: "process-name",
                     why: format!(

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::Local;
 use serde_json::json;
 
-use super::tick::{Mem, Ticker, now_epoch};
+use super::tick::{Mem, Ticker};
 use crate::config::Agent;
 use crate::ctx::Ctx;
 use crate::launch::{self, Prepared, stop};
@@ -35,10 +35,11 @@ fn emit(ctx: &Ctx, a: &Agent, event: &str, why: &str, mut fields: serde_json::Va
 }
 
 impl Mem {
-    /// Writes `event` for agent `a` in `events.jsonl` and shows it as its last event.
-    pub(super) fn event(&mut self, ctx: &Ctx, a: &Agent, e: agent::Event) {
+    /// Writes `event` for agent `a` in `events.jsonl` and shows it as its last event, at
+    /// `now` (epoch seconds, the tick's).
+    pub(super) fn event(&mut self, ctx: &Ctx, a: &Agent, e: agent::Event, now: f64) {
         emit(ctx, a, e.event, &e.why, e.fields);
-        self.agent.note(e.event, &e.why, now_epoch());
+        self.agent.note(e.event, &e.why, now);
     }
 }
 
@@ -151,6 +152,7 @@ pub(super) fn prepare(
                         why,
                         fields,
                     },
+                    now,
                 );
                 mem.start_error = Some(e.kind);
             }

@@ -65,8 +65,8 @@ use tokio::time::Instant;
 use crate::config::{Agent, Handoff};
 use crate::ctx::Ctx;
 use crate::git;
-use crate::state::StateDir;
 use crate::state::handoff as stored;
+use crate::state::{Clock, ReportOnce, StateDir};
 use crate::supervise::handoff::{
     Due, FORCE_AFTER, Memory, Ping, Seen, Target, WALK_LIMIT, check_due, decide, due, text,
 };
@@ -118,13 +118,13 @@ type Read = (Option<String>, Result<(Memory, Seen, Vec<Ping>), String>);
 /// Under `state/handoff.lock`: loads the memory, reads the repository ([`scan`]), decides
 /// ([`decide`]) and saves the new memory. Blocking (libgit2, the lock): called on a
 /// blocking thread.
-fn read_locked(state: &StateDir, h: &Handoff) -> Read {
+fn read_locked(state: &StateDir, h: &Handoff, clock: &Clock) -> Read {
     let mut corrupt = None;
     let found = stored::locked(state, || {
         let (mem, c) = stored::load(state);
         corrupt = c;
         let seen = scan(h, mem.head.as_deref())?;
-        let (next, queued) = decide(h, &mem, &seen, now_epoch());
+        let (next, queued) = decide(h, &mem, &seen, clock.now());
         if next != mem {
             stored::save(state, &next)?;
         }
@@ -133,22 +133,28 @@ fn read_locked(state: &StateDir, h: &Handoff) -> Read {
     (corrupt, found)
 }
 
-fn now_epoch() -> f64 {
-    chrono::Utc::now().timestamp_millis() as f64 / 1000.0
-}
-
 /// The handoff check's memory within one watchdog process (the rest is on disk).
 #[derive(Debug, Default)]
 pub struct Checker {
     last_check: Option<Instant>,
     fetch: Option<JoinHandle<Result<(), String>>>,
     /// A fetch or read error was reported; not again until a success.
-    failing: bool,
+    failing: ReportOnce,
     /// A corrupt `handoff.json` was reported.
-    corrupt_reported: bool,
+    corrupt_reported: ReportOnce,
+    /// When pings are queued and how long they waited.
+    clock: Clock,
 }
 
 impl Checker {
+    /// A checker that reads the time from `clock`.
+    pub fn with_clock(clock: Clock) -> Self {
+        Self {
+            clock,
+            ..Self::default()
+        }
+    }
+
     /// One tick: fetch and read when due, then deliver the pending pings whose target is
     /// idle (or that waited long enough). `sessions` is this tick's `list-panes`.
     pub async fn tick(&mut self, ctx: &Ctx, sessions: &crate::tmux::Sessions) {
@@ -187,18 +193,21 @@ impl Checker {
     /// Reads the repository and records what it found, under the state lock, on a blocking
     /// thread ([`read_locked`]: libgit2's revwalk and tree reads do file I/O).
     async fn read(&mut self, ctx: &Ctx, h: &Handoff) -> Result<(), String> {
-        let (state, handoff) = (ctx.state.clone(), h.clone());
-        let (corrupt, found) = tokio::task::spawn_blocking(move || read_locked(&state, &handoff))
-            .await
-            .map_err(|e| format!("the read task failed: {e}"))?;
+        let (state, handoff, clock) = (ctx.state.clone(), h.clone(), self.clock.clone());
+        let (corrupt, found) =
+            tokio::task::spawn_blocking(move || read_locked(&state, &handoff, &clock))
+                .await
+                .map_err(|e| format!("the read task failed: {e}"))?;
         match corrupt {
-            Some(e) if !self.corrupt_reported => {
-                tracing::warn!("handoff: {e}");
-                ctx.events.emit("state-corrupt", json!({"why": e}));
-                self.corrupt_reported = true;
+            Some(e) => {
+                if self.corrupt_reported.first() {
+                    tracing::warn!("handoff: {e}");
+                    ctx.events.emit("state-corrupt", json!({"why": e}));
+                }
             }
-            Some(_) => {}
-            None => self.corrupt_reported = false,
+            None => {
+                self.corrupt_reported.reset();
+            }
         }
         let (mem, seen, queued) = found?;
         let short = |id: &str| id.chars().take(10).collect::<String>();
@@ -246,21 +255,20 @@ impl Checker {
         }
         match res {
             Ok(()) => {
-                if std::mem::take(&mut self.failing) {
+                if self.failing.reset() {
                     tracing::info!("handoff: {} answers again", h.repo.display());
                     ctx.events
                         .emit("handoff-recovered", json!({"repo": h.repo}));
                 }
             }
             Err(e) => {
-                if !self.failing {
+                if self.failing.first() {
                     tracing::error!(
                         "handoff: {e}; retrying every {:?}",
                         ctx.cfg.watchdog.signal_interval
                     );
                     ctx.events
                         .emit("handoff-error", json!({"repo": h.repo, "error": e}));
-                    self.failing = true;
                 }
             }
         }
@@ -272,7 +280,7 @@ impl Checker {
         if mem.pending.is_empty() {
             return;
         }
-        let now = now_epoch();
+        let now = self.clock.now();
         let mut decided: Vec<&str> = Vec::new();
         let mut chosen: Vec<(&Ping, &Agent, Due)> = Vec::new();
         for p in &mem.pending {
@@ -366,7 +374,7 @@ impl Checker {
             tracing::error!("handoff: {e}; the ping may be typed again");
         }
         let detail = p.details.join("; ");
-        let waited = (now_epoch() - p.queued).max(0.0);
+        let waited = (self.clock.now() - p.queued).max(0.0);
         match &error {
             None => tracing::info!(
                 "handoff: pinged {} about {} ({detail}){}",

@@ -305,14 +305,20 @@ pub struct Watchdog {
 }
 
 impl Watchdog {
-    pub fn new(_ctx: &Ctx) -> Self {
+    pub fn new(ctx: &Ctx) -> Self {
+        Self::with_clock(ctx, crate::state::Clock::system())
+    }
+
+    /// A watchdog whose supervision, handoff pings and wake schedules read the time from
+    /// `clock` (one clock for all three).
+    pub fn with_clock(_ctx: &Ctx, clock: crate::state::Clock) -> Self {
         Self {
-            ticker: Ticker::default(),
-            handoff: handoff::Checker::default(),
+            ticker: Ticker::with_clock(clock.clone()),
+            handoff: handoff::Checker::with_clock(clock.clone()),
             tmux_error: None,
             lock_error: None,
             watcher: None,
-            waker: wake::Waker::default(),
+            waker: wake::Waker::with_clock(clock),
             move_error: None,
         }
     }

@@ -15,15 +15,14 @@ impl Ticker {
         let manifest = match file.load() {
             Ok(m) => m,
             Err(e) => {
-                if !self.manifest_reported {
+                if self.manifest_reported.first() {
                     tracing::warn!("{e}");
                     ctx.events.emit("state-corrupt", json!({"why": e}));
-                    self.manifest_reported = true;
                 }
                 return;
             }
         };
-        self.manifest_reported = false;
+        self.manifest_reported.reset();
         let current = ctx.cfg.session_names();
         let me = std::process::id();
         let mut gone = Vec::new();

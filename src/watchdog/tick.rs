@@ -15,7 +15,7 @@ use crate::config::{Agent, Watch};
 use crate::ctx::Ctx;
 use crate::detect;
 use crate::launch::{self, Prepared};
-use crate::state::AgentView;
+use crate::state::{AgentView, Clock};
 use crate::supervise::agent::{self, Observation};
 use crate::supervise::limit;
 use crate::supervise::liveness::Follow;
@@ -48,19 +48,15 @@ pub const EXIT_STATUS_POLL: std::time::Duration = std::time::Duration::from_mill
 /// See [`EXIT_STATUS_POLL`].
 pub const EXIT_STATUS_POLLS: u32 = 10;
 
-/// Now, in epoch seconds (milliseconds kept).
-pub(super) fn now_epoch() -> f64 {
-    let n = chrono::Utc::now();
-    n.timestamp() as f64 + f64::from(n.timestamp_subsec_millis()) / 1000.0
-}
-
 /// The per-fleet memory and the tick itself.
 #[derive(Debug, Default)]
 pub struct Ticker {
     pub mem: HashMap<String, Mem>,
+    /// The time each tick's decisions are taken at.
+    clock: Clock,
     pub(super) published: Option<BTreeMap<String, AgentView>>,
     /// A corrupt manifest was reported.
-    pub(super) manifest_reported: bool,
+    pub(super) manifest_reported: crate::state::ReportOnce,
     /// That loop agents are not healed while the sequence is complete was logged.
     complete_reported: bool,
     /// A tick has run: an agent first seen later was added by a config reload.
@@ -72,6 +68,14 @@ pub struct Ticker {
 }
 
 impl Ticker {
+    /// A ticker that reads the time from `clock`.
+    pub fn with_clock(clock: Clock) -> Self {
+        Self {
+            clock,
+            ..Self::default()
+        }
+    }
+
     /// Supervises every watched agent once. `sessions` is this tick's `list-panes`; `heavy`
     /// adds the backend-mismatch check. `fleet_lock` is the fleet's start/stop lock, taken by
     /// the caller (the operator's `down` markers are read under it, so a restart never undoes
@@ -84,8 +88,8 @@ impl Ticker {
         heavy: bool,
         fleet_lock: Option<std::fs::File>,
     ) {
-        self.tick_at(ctx, sessions, heavy, fleet_lock, now_epoch())
-            .await;
+        let now = self.clock.now();
+        self.tick_at(ctx, sessions, heavy, fleet_lock, now).await;
     }
 
     /// [`Self::tick`] at `now` (epoch seconds), the instant the rules decide at: tests move
@@ -165,7 +169,7 @@ impl Ticker {
             let (live, warning) = mem.follow.step(a, backend, pane, stamp, process, now);
             if let Some(e) = warning {
                 tracing::warn!("{}", e.why);
-                mem.event(ctx, a, e);
+                mem.event(ctx, a, e, now);
             }
             // The newest hook signal of the process the pane runs (hooks = "claude").
             let signal = (backend.hooks == crate::config::Hooks::Claude)

@@ -84,57 +84,45 @@ pub struct Waker {
     /// Agents reported as waiting for idle in their current due wake.
     waiting: HashSet<String>,
     /// A corrupt or unwritable `wake.json` was reported.
-    file_reported: bool,
+    file_reported: crate::state::ReportOnce,
+    /// The time schedules are read at.
+    clock: crate::state::Clock,
 }
 
 fn path(ctx: &Ctx) -> PathBuf {
-    ctx.state.dir().join("wake.json")
-}
-
-fn now_epoch() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    ctx.state.wake_path()
 }
 
 impl Waker {
+    /// A waker that reads the time from `clock`.
+    pub fn with_clock(clock: crate::state::Clock) -> Self {
+        Self {
+            clock,
+            ..Self::default()
+        }
+    }
+
     /// Reads `state/wake.json`: absent → empty; corrupt → reported once, empty.
     fn load(&mut self, ctx: &Ctx) -> BTreeMap<String, f64> {
-        let p = path(ctx);
-        match std::fs::read_to_string(&p) {
-            Ok(t) => serde_json::from_str(&t).unwrap_or_else(|e| {
-                self.report_file(
-                    ctx,
-                    format!("{} is corrupt ({e}); wake clocks start over", p.display()),
-                );
-                BTreeMap::new()
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => {
-                self.report_file(
-                    ctx,
-                    format!("cannot read {} ({e}); wake clocks start over", p.display()),
-                );
+        match crate::state::json::read(&path(ctx)) {
+            Ok(last) => last.unwrap_or_default(),
+            Err(c) => {
+                self.report_file(ctx, c.then("wake clocks start over"));
                 BTreeMap::new()
             }
         }
     }
 
     fn report_file(&mut self, ctx: &Ctx, error: String) {
-        if !self.file_reported {
+        if self.file_reported.first() {
             tracing::warn!("{error}");
             ctx.events.emit("wake-state-error", json!({"error": error}));
-            self.file_reported = true;
         }
     }
 
-    /// One pass over the wake schedules at the current time (see the module doc).
+    /// One pass over the wake schedules at the clock's time (see the module doc).
     pub async fn tick(&mut self, ctx: &Ctx, sessions: &Sessions) {
-        self.tick_at(ctx, sessions, now_epoch()).await;
-    }
-
-    /// [`Waker::tick`] at `now` (unix seconds).
-    pub async fn tick_at(&mut self, ctx: &Ctx, sessions: &Sessions, now: f64) {
+        let now = self.clock.now();
         let mut last = match self.last.take() {
             Some(l) => l,
             None => self.load(ctx),
@@ -222,8 +210,8 @@ impl Waker {
             }
         }
         if last != before {
-            let text = serde_json::to_string_pretty(&last).unwrap_or_default();
-            if let Err(e) = crate::state::atomic::write(&path(ctx), text.as_bytes()) {
+            let form = crate::state::json::Form::Pretty;
+            if let Err(e) = crate::state::json::write(&path(ctx), &last, form) {
                 self.report_file(ctx, format!("cannot write {}: {e}", path(ctx).display()));
             }
         }
@@ -292,6 +280,42 @@ mod tests {
     use super::*;
 
     const H: Duration = Duration::from_secs(3600);
+
+    /// The waker reads its injected clock: the first tick starts the agent's clock at the
+    /// clock's time, a tick a second before the interval is over does nothing, and the tick
+    /// at the interval counts the wake (its prompt file is missing: reported, no tmux asked).
+    #[tokio::test]
+    async fn the_waker_runs_on_its_injected_clock() {
+        let t = tempfile::tempdir().unwrap();
+        let cfg = crate::config::parse(
+            &t.path().join("agents.toml"),
+            "[defaults]\nsession_prefix = \"w-\"\nlog_dir = \"l\"\ntmux_socket = \"agents-unit-no-server\"\n\
+             [watchdog]\nmin_wake_interval = 1\n\
+             [[agent]]\nname = \"a\"\nbackend = \"demo\"\n\
+             wake = { interval = 60, prompt_file = \"missing.md\" }\n",
+            crate::config::EnvOverrides::Ignore,
+        )
+        .unwrap();
+        let ctx = Ctx::new(cfg, "watchdog");
+        let sessions = crate::tmux::format::parse("");
+        let clock = crate::state::Clock::fixed(1_000.0);
+        let mut w = Waker::with_clock(clock.clone());
+        let recorded = || {
+            crate::state::json::read::<BTreeMap<String, f64>>(&ctx.state.wake_path())
+                .unwrap()
+                .unwrap_or_default()
+        };
+        w.tick(&ctx, &sessions).await;
+        assert_eq!(recorded(), [("a".to_string(), 1_000.0)].into());
+        clock.advance(59.0);
+        w.tick(&ctx, &sessions).await;
+        assert_eq!(recorded(), [("a".to_string(), 1_000.0)].into());
+        clock.advance(1.0);
+        w.tick(&ctx, &sessions).await;
+        assert_eq!(recorded(), [("a".to_string(), 1_060.0)].into());
+        let events = std::fs::read_to_string(ctx.cfg.log_dir.join("events.jsonl")).unwrap();
+        assert_eq!(events.matches("prompt-missing").count(), 1, "{events}");
+    }
 
     #[test]
     fn first_sight_starts_the_clock_and_the_wake_comes_one_interval_later() {
