@@ -60,6 +60,45 @@ while True:
     turn(line)
 "#;
 
+/// A fleet of one agent `a1` on the stand-in with `hooks = "claude"` (watched with 0.3 s
+/// ticks), after `prepare` wrote what it needs in the project: started, its SessionStart,
+/// UserPromptSubmit and Stop of the kickoff recorded.
+fn started(prepare: impl FnOnce(&TestEnv)) -> TestEnv {
+    let t = TestEnv::new();
+    let fake = t.write("fake-claude.py", FAKE_CLAUDE);
+    prepare(&t);
+    t.config(&format!(
+        r#"[defaults]
+session_prefix = "hk-"
+log_dir = ".agents"
+backend = "hooked"
+watch = "heal"
+
+[backend.hooked]
+bin = "python3 {fake}"
+hooks = "claude"
+flags = "--dangerously-skip-permissions"
+
+[watchdog]
+signal_interval = 0.3
+heavy_interval = 1
+
+[[agent]]
+name = "a1"
+prompt = "You are agent 1."
+"#,
+        fake = fake.display()
+    ));
+    up_with(&t, &[]);
+    assert!(
+        wait_until(10.0, || events(&t).len() >= 3),
+        "{:?}\n{}",
+        signals(&t),
+        t.pane("hk-a1")
+    );
+    t
+}
+
 fn signals(t: &TestEnv) -> Vec<Value> {
     std::fs::read_to_string(t.path().join(".agents/state/signals-hk-a1.jsonl"))
         .unwrap_or_default()
@@ -77,42 +116,13 @@ fn events(t: &TestEnv) -> Vec<String> {
 
 #[test]
 fn a_claude_hooks_backend_records_each_turn_through_agents_signal() {
-    let t = TestEnv::new();
-    let fake = t.write("fake-claude.py", FAKE_CLAUDE);
     // The user's own status line for the project: still shown, after ours recorded the usage.
-    t.write(
-        ".claude/settings.json",
-        r#"{"statusLine": {"type": "command", "command": "cat >/dev/null; echo my own line"}}"#,
-    );
-    t.config(&format!(
-        r#"[defaults]
-session_prefix = "hk-"
-log_dir = ".agents"
-backend = "hooked"
-watch = "heal"
-
-[backend.hooked]
-bin = "python3 {fake}"
-hooks = "claude"
-flags = "--dangerously-skip-permissions"
-
-[watchdog]
-signal_interval = 0.5
-heavy_interval = 1
-
-[[agent]]
-name = "a1"
-prompt = "You are agent 1."
-"#,
-        fake = fake.display()
-    ));
-    up_with(&t, &[]);
-    assert!(
-        wait_until(10.0, || events(&t).len() >= 3),
-        "{:?}\n{}",
-        signals(&t),
-        t.pane("hk-a1")
-    );
+    let t = started(|t| {
+        t.write(
+            ".claude/settings.json",
+            r#"{"statusLine": {"type": "command", "command": "cat >/dev/null; echo my own line"}}"#,
+        );
+    });
     // The hooks file of this launch, on the command line before the flags and the prompt.
     let settings = t.path().join(".agents/state/hooks-hk-a1.json");
     let argv: Vec<String> =
@@ -215,30 +225,7 @@ prompt = "You are agent 1."
 /// `--screen` shows the pane output as for any other agent.
 #[test]
 fn logs_of_a_hooked_agent_show_its_conversation() {
-    let t = TestEnv::new();
-    let fake = t.write("fake-claude.py", FAKE_CLAUDE);
-    t.config(&format!(
-        r#"[defaults]
-session_prefix = "hk-"
-log_dir = ".agents"
-backend = "hooked"
-
-[backend.hooked]
-bin = "python3 {fake}"
-hooks = "claude"
-
-[[agent]]
-name = "a1"
-prompt = "You are agent 1."
-"#,
-        fake = fake.display()
-    ));
-    up_with(&t, &[]);
-    assert!(
-        wait_until(10.0, || events(&t).len() >= 3),
-        "{:?}",
-        signals(&t)
-    );
+    let t = started(|_| {});
     let (code, out, err) = t.run(&["logs", "a1", "--no-follow"]);
     assert_eq!(code, 0, "{err}");
     let want = [
@@ -290,35 +277,7 @@ prompt = "You are agent 1."
 /// screen decides after HOOK_HOLD: `status` says so and `send` does not type into it.
 #[test]
 fn a_turn_the_screen_does_not_show_is_active_by_its_hook() {
-    let t = TestEnv::new();
-    let fake = t.write("fake-claude.py", FAKE_CLAUDE);
-    t.config(&format!(
-        r#"[defaults]
-session_prefix = "hk-"
-log_dir = ".agents"
-backend = "hooked"
-watch = "heal"
-
-[backend.hooked]
-bin = "python3 {fake}"
-hooks = "claude"
-
-[watchdog]
-signal_interval = 0.3
-heavy_interval = 1
-
-[[agent]]
-name = "a1"
-prompt = "You are agent 1."
-"#,
-        fake = fake.display()
-    ));
-    up_with(&t, &[]);
-    assert!(
-        wait_until(10.0, || events(&t).len() >= 3),
-        "{:?}",
-        signals(&t)
-    );
+    let t = started(|_| {});
     assert!(
         wait_until(5.0, || t.agent_row("a1")["state"] == "idle"),
         "{}",
