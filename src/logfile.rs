@@ -163,6 +163,15 @@ pub fn run_writer(opts: WriterOptions) {
     }
 }
 
+/// How long ago the log at `path` was last written; `None` when it is missing or the time
+/// cannot be read (or lies in the future).
+pub fn age(path: &Path) -> Option<std::time::Duration> {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+}
+
 /// The last `n` lines of the log at `path` and, when it holds fewer, of its rotated files
 /// (newest first), read backwards from the end in blocks: never the whole file into memory.
 /// A final line without a newline counts. Missing files give what the others hold.

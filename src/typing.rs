@@ -865,10 +865,12 @@ fn hook_signal(
     crate::state::signals::current(&ctx.state.signals_path(session), since)
 }
 
-/// Reads `session` once: its row in `sessions` (this tick's `list-panes`) and one capture.
-/// For a `footer_ui` backend a session log written within `log_grace` counts as busy, as
-/// the watchdog reads it; for a backend with hooks, an idle screen right after the CLI took
-/// a prompt or asked a person is busy or a dialog ([`detect::with_hook`]).
+/// Reads `session` once: its row in `sessions` (this tick's `list-panes`) and one capture,
+/// read as the watchdog reads a pane ([`detect::observe`], with the cautious
+/// [`detect::Liveness::CAUTIOUS`]): for a `footer_ui` backend a session log written within
+/// `log_grace` counts as busy (over an idle or a fatal screen alike); for a backend with hooks,
+/// an idle screen right after the CLI took a prompt or asked a person is busy or a dialog
+/// ([`detect::with_hook`]).
 pub async fn readiness(
     ctx: &Ctx,
     backend: &Backend,
@@ -890,14 +892,23 @@ pub async fn readiness(
             return Readiness::NotRunning(format!("cannot read the pane of {session}: {e}"));
         }
     };
-    let r = detect::with_hook(
-        detect::read(backend, &pane),
-        hook_signal(ctx, backend, session)
-            .as_ref()
-            .map(|s| s.hook())
-            .as_ref(),
-        crate::state::Clock::system().now(),
-    );
+    // Read as the watchdog reads it (detect::observe): the screen, a `footer_ui` backend's
+    // log written within `log_grace` as work, and the newest hook of the pane's process.
+    let log_age = backend
+        .footer_ui
+        .then(|| crate::logfile::age(&ctx.cfg.session_log(session)))
+        .flatten();
+    let signal = hook_signal(ctx, backend, session);
+    let facts = detect::Facts {
+        pane: info,
+        live: &detect::Liveness::CAUTIOUS,
+        text: &pane,
+        log_age,
+        captured: chrono::Local::now().fixed_offset(),
+        zone: detect::reset::local_zone(),
+        hook: signal.as_ref().map(|s| s.hook()),
+    };
+    let r = detect::observe(backend, &facts);
     let why = || {
         format!(
             "{} ({})",
@@ -907,11 +918,11 @@ pub async fn readiness(
     };
     match r.state {
         State::Dialog => Readiness::Dialog(r.line.clone().unwrap_or_default()),
-        State::Idle if footer_log_active(ctx, backend, session) => Readiness::Busy(format!(
+        State::Idle => Readiness::Idle,
+        State::Active if r.rule == "log_grace" => Readiness::Busy(format!(
             "its log was written within log_grace ({:?})",
             backend.log_grace
         )),
-        State::Idle => Readiness::Idle,
         State::Limited => Readiness::Limited(why()),
         State::Fatal => Readiness::Fatal(why()),
         State::Active | State::Dead => Readiness::Busy(why()),
@@ -942,17 +953,6 @@ pub async fn wait_idle(
         }
         tokio::time::sleep(IDLE_POLL).await;
     }
-}
-
-/// Whether a `footer_ui` backend's session log was written within its `log_grace`: such a
-/// TUI keeps its footer on screen while it works, so its log is the evidence of activity.
-pub fn footer_log_active(ctx: &Ctx, backend: &Backend, session: &str) -> bool {
-    backend.footer_ui
-        && std::fs::metadata(ctx.cfg.session_log(session))
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age <= backend.log_grace)
 }
 
 /// Whether `key` is a key name [`press_keys`] accepts: one character, or a tmux key name

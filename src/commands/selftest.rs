@@ -305,7 +305,12 @@ pub async fn run_live(ctx: &Ctx, args: &SelftestArgs) -> anyhow::Result<ExitCode
             })
             .flatten();
         let now = captured.timestamp_millis() as f64 / 1000.0;
-        let r = detect::with_hook(r, signal.as_ref().map(|s| s.hook()).as_ref(), now);
+        let log_age = backend
+            .footer_ui
+            .then(|| crate::logfile::age(&cfg.session_log(&a.session)))
+            .flatten();
+        let hook = signal.as_ref().map(|s| s.hook());
+        let r = detect::correct(backend, r, log_age, hook.as_ref(), now);
         if args.json {
             let mut v = serde_json::to_value(JsonReading::from(&r))?;
             v["name"] = a.name.clone().into();

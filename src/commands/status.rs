@@ -360,8 +360,9 @@ async fn rows(
                                 .cloned()
                                 .unwrap_or_else(detect::Reading::nothing)
                         });
-                        // A hook of the pane's process corrects an idle screen, as the
-                        // watchdog reads it.
+                        // Read as the watchdog reads it (detect::observe's corrections): a
+                        // footer TUI's recent log is work, a hook of the pane's process
+                        // corrects an idle screen.
                         let signal = (backend.hooks == crate::config::Hooks::Claude)
                             .then(|| {
                                 let since = entry(a)
@@ -373,8 +374,12 @@ async fn rows(
                             })
                             .flatten();
                         let now = crate::state::Clock::system().now();
-                        let r =
-                            detect::with_hook(r, signal.as_ref().map(|s| s.hook()).as_ref(), now);
+                        let log_age = backend
+                            .footer_ui
+                            .then(|| crate::logfile::age(&cfg.session_log(&a.session)))
+                            .flatten();
+                        let hook = signal.as_ref().map(|s| s.hook());
+                        let r = detect::correct(backend, r, log_age, hook.as_ref(), now);
                         view.source = Some(r.source().to_string());
                         if let Ok(Some(h)) = ctx.state.limit(&a.session) {
                             view.until = chrono::DateTime::from_timestamp(h.until as i64, 0)

@@ -606,21 +606,34 @@ pub struct Facts<'a> {
 }
 
 /// Reads a pane from its [`Facts`]: what tells the program is gone ([`liveness`]) first,
-/// then its screen ([`classify`]); an idle or fatal screen of a `footer_ui` backend whose log
-/// was written within its `log_grace` is `active` (rule `log_grace`): such a TUI keeps its
-/// footer on screen while it works, so its log is the evidence of activity.
+/// then its screen ([`classify`]), then what else is known of it ([`correct`]). The watchdog's
+/// tick, `send`'s readiness and `status` read a pane so.
 pub fn observe(backend: &Backend, f: &Facts) -> Reading {
-    let mut r = liveness(backend, f.pane, f.live)
+    let r = liveness(backend, f.pane, f.live)
         .unwrap_or_else(|| classify(backend, f.text, f.captured, f.zone));
+    let now = f.captured.timestamp_millis() as f64 / 1000.0;
+    correct(backend, r, f.log_age, f.hook.as_ref(), now)
+}
+
+/// A reading corrected by what is known beside the screen: an idle or fatal screen of a
+/// `footer_ui` backend whose log was written within its `log_grace` (`log_age`) is `active`
+/// (rule `log_grace`): such a TUI keeps its footer on screen while it works, so its log is the
+/// evidence of activity; then the newest hook ([`with_hook`]). `now`: Unix seconds.
+pub fn correct(
+    backend: &Backend,
+    mut r: Reading,
+    log_age: Option<std::time::Duration>,
+    hook: Option<&Hook>,
+    now: f64,
+) -> Reading {
     if matches!(r.state, State::Idle | State::Fatal)
         && backend.footer_ui
-        && f.log_age.is_some_and(|age| age <= backend.log_grace)
+        && log_age.is_some_and(|age| age <= backend.log_grace)
     {
         r.state = State::Active;
         r.rule = "log_grace";
     }
-    let now = f.captured.timestamp_millis() as f64 / 1000.0;
-    with_hook(r, f.hook.as_ref(), now)
+    with_hook(r, hook, now)
 }
 
 /// A retry countdown a CLI prints while it retries by itself: "Retrying in 8.0 seconds..."

@@ -181,10 +181,8 @@ impl Ticker {
             let reading = pane.zip(text).map(|(p, text)| {
                 // Only a `footer_ui` backend's log is evidence of activity.
                 let log_age = (backend.footer_ui)
-                    .then(|| std::fs::metadata(cfg.session_log(&a.session)).ok())
-                    .flatten()
-                    .and_then(|m| m.modified().ok())
-                    .and_then(|t| t.elapsed().ok());
+                    .then(|| crate::logfile::age(&cfg.session_log(&a.session)))
+                    .flatten();
                 let facts = detect::Facts {
                     pane: p,
                     live: &live,
