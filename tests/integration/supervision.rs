@@ -53,8 +53,8 @@ fn a_usage_limit_is_held_until_its_reset_and_resumed_exactly_once() {
         t.path().join(".agents/state/limited-lim-a1.json").is_file(),
         "the hold is on disk"
     );
-    // Held: not typed into before the reset.
-    std::thread::sleep(Duration::from_secs(2));
+    // Held: not typed into over several ticks before the reset (3 s away).
+    assert!(t.wait_ticks(3, 2.5), "the watchdog did not tick");
     assert!(
         t.events_named("limit-nudge").is_empty(),
         "nudged before the reset"
@@ -69,7 +69,8 @@ fn a_usage_limit_is_held_until_its_reset_and_resumed_exactly_once() {
         wait_until(5.0, || !t.events_named("limit-lifted").is_empty()),
         "the hold was not lifted once the agent worked"
     );
-    std::thread::sleep(Duration::from_secs(2));
+    // A few ticks later: a second resume would be typed by now.
+    assert!(t.wait_ticks(5, 10.0), "the watchdog stopped ticking");
     let typed: Vec<_> = t
         .events_named("typed")
         .into_iter()
