@@ -120,17 +120,23 @@ pub fn record_stdin(file: &Path, event: &str) {
 
 /// The last signal in `file` (reading only its tail), if any line parses.
 pub fn last(file: &Path) -> Option<Signal> {
-    use std::io::{Read as _, Seek as _, SeekFrom};
-    let mut f = std::fs::File::open(file).ok()?;
-    let len = f.metadata().ok()?.len();
-    let from = len.saturating_sub(16 * 1024);
-    f.seek(SeekFrom::Start(from)).ok()?;
-    let mut tail = Vec::new();
-    f.read_to_end(&mut tail).ok()?;
+    newest(file, Some)
+}
+
+/// How many lines at the end of a signals file are looked at for the newest signal that
+/// answers a question (a torn last line is skipped).
+const TAIL_LINES: usize = 64;
+
+/// The first answer `pick` gives for the signals at the end of `file`, newest first
+/// ([`crate::logfile::tail`]: read backwards, never the whole file).
+fn newest<T>(file: &Path, pick: impl FnMut(Signal) -> Option<T>) -> Option<T> {
+    let tail = crate::logfile::tail(file, TAIL_LINES, 0).ok()?;
+    let mut pick = pick;
     String::from_utf8_lossy(&tail)
         .lines()
         .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .find_map(&mut pick)
 }
 
 /// The newest signal in `file` recorded at or after `since` (Unix seconds: when the session's
@@ -163,15 +169,7 @@ pub fn started_epoch(stamp: &str) -> Option<f64> {
 /// The transcript the newest signal in `file` that names one names (Claude Code's
 /// SessionStart and every later hook carry `transcript_path`), read from the file's tail.
 pub fn transcript(file: &Path) -> Option<std::path::PathBuf> {
-    use std::io::{Read as _, Seek as _, SeekFrom};
-    let mut f = std::fs::File::open(file).ok()?;
-    let len = f.metadata().ok()?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)))
-        .ok()?;
-    let mut tail = Vec::new();
-    f.read_to_end(&mut tail).ok()?;
-    String::from_utf8_lossy(&tail).lines().rev().find_map(|l| {
-        let s: Signal = serde_json::from_str(l).ok()?;
+    newest(file, |s| {
         s.fields
             .get("transcript_path")
             .and_then(|p| p.as_str())
