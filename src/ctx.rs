@@ -4,10 +4,27 @@
 
 use std::sync::Arc;
 
-use crate::config::Config;
+use crate::config::{Backend, Config, Hooks};
 use crate::events::Events;
 use crate::state::StateDir;
 use crate::tmux::{Mux, Tmux};
+
+/// What is known of an agent's pane beside its screen ([`Ctx::beside`]), for
+/// [`crate::detect::observe`] and [`crate::detect::correct`].
+#[derive(Debug, Clone, Default)]
+pub struct Beside {
+    /// How long ago a `footer_ui` backend's session log was written (`None` for the others).
+    pub log_age: Option<std::time::Duration>,
+    /// The newest hook signal of the process the pane runs (a `hooks = "claude"` backend).
+    pub signal: Option<crate::state::signals::Signal>,
+}
+
+impl Beside {
+    /// The signal as detection reads it.
+    pub fn hook(&self) -> Option<crate::detect::Hook<'_>> {
+        self.signal.as_ref().map(|s| s.hook())
+    }
+}
 
 /// One fleet, ready to act on.
 #[derive(Debug, Clone)]
@@ -45,6 +62,24 @@ impl Ctx {
     /// The same context acting through `mux` (a fake multiplexer in tests) instead of tmux.
     pub fn with_mux(self, mux: Arc<dyn Mux>) -> Self {
         Self { mux, ..self }
+    }
+
+    /// What is known of `session`'s pane beside its screen: its session log's age when its
+    /// `backend` is a `footer_ui` TUI, and the newest hook signal recorded since `started`
+    /// (the manifest's RFC 3339 stamp of the session's start: a signal of the process before
+    /// a restart does not count) when its backend has hooks.
+    pub fn beside(&self, backend: &Backend, session: &str, started: Option<&str>) -> Beside {
+        let log_age = backend
+            .footer_ui
+            .then(|| crate::logfile::age(&self.cfg.session_log(session)))
+            .flatten();
+        let signal = (backend.hooks == Hooks::Claude)
+            .then(|| {
+                let since = started.and_then(crate::state::signals::started_epoch);
+                crate::state::signals::current(&self.state.signals_path(session), since)
+            })
+            .flatten();
+        Beside { log_age, signal }
     }
 
     /// What names this fleet in the environment of the processes it starts

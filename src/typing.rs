@@ -845,26 +845,6 @@ impl Readiness {
     }
 }
 
-/// The newest hook signal of the process `session` runs, for a `hooks = "claude"` backend
-/// (signals of a process before its last start do not count).
-fn hook_signal(
-    ctx: &Ctx,
-    backend: &Backend,
-    session: &str,
-) -> Option<crate::state::signals::Signal> {
-    if backend.hooks != crate::config::Hooks::Claude {
-        return None;
-    }
-    let since = ctx
-        .state
-        .manifest()
-        .load()
-        .ok()
-        .and_then(|m| m.sessions.get(session).map(|e| e.started.clone()))
-        .and_then(|s| crate::state::signals::started_epoch(&s));
-    crate::state::signals::current(&ctx.state.signals_path(session), since)
-}
-
 /// Reads `session` once: its row in `sessions` (this tick's `list-panes`) and one capture,
 /// read as the watchdog reads a pane ([`detect::observe`], with the cautious
 /// [`detect::Liveness::CAUTIOUS`]): for a `footer_ui` backend a session log written within
@@ -894,19 +874,19 @@ pub async fn readiness(
     };
     // Read as the watchdog reads it (detect::observe): the screen, a `footer_ui` backend's
     // log written within `log_grace` as work, and the newest hook of the pane's process.
-    let log_age = backend
-        .footer_ui
-        .then(|| crate::logfile::age(&ctx.cfg.session_log(session)))
-        .flatten();
-    let signal = hook_signal(ctx, backend, session);
+    let started = (backend.hooks != crate::config::Hooks::None)
+        .then(|| ctx.state.manifest().load().ok())
+        .flatten()
+        .and_then(|m| m.sessions.get(session).map(|e| e.started.clone()));
+    let beside = ctx.beside(backend, session, started.as_deref());
     let facts = detect::Facts {
         pane: info,
         live: &detect::Liveness::CAUTIOUS,
         text: &pane,
-        log_age,
+        log_age: beside.log_age,
         captured: chrono::Local::now().fixed_offset(),
         zone: detect::reset::local_zone(),
-        hook: signal.as_ref().map(|s| s.hook()),
+        hook: beside.hook(),
     };
     let r = detect::observe(backend, &facts);
     let why = || {

@@ -293,24 +293,15 @@ pub async fn run_live(ctx: &Ctx, args: &SelftestArgs) -> anyhow::Result<ExitCode
                 detect::classify(backend, t, captured, local)
             })
         });
-        // As the watchdog reads it: the newest hook of the pane's process corrects an idle
-        // screen (hooks = "claude").
-        let signal = (backend.hooks == crate::config::Hooks::Claude)
-            .then(|| {
-                let since = manifest
-                    .sessions
-                    .get(&a.session)
-                    .and_then(|e| crate::state::signals::started_epoch(&e.started));
-                crate::state::signals::current(&ctx.state.signals_path(&a.session), since)
-            })
-            .flatten();
+        // As the watchdog reads it (detect::correct): a footer TUI's recent log is work, the
+        // newest hook of the pane's process corrects an idle screen.
+        let started = manifest
+            .sessions
+            .get(&a.session)
+            .map(|e| e.started.as_str());
+        let beside = ctx.beside(backend, &a.session, started);
         let now = captured.timestamp_millis() as f64 / 1000.0;
-        let log_age = backend
-            .footer_ui
-            .then(|| crate::logfile::age(&cfg.session_log(&a.session)))
-            .flatten();
-        let hook = signal.as_ref().map(|s| s.hook());
-        let r = detect::correct(backend, r, log_age, hook.as_ref(), now);
+        let r = detect::correct(backend, r, beside.log_age, beside.hook().as_ref(), now);
         if args.json {
             let mut v = serde_json::to_value(JsonReading::from(&r))?;
             v["name"] = a.name.clone().into();

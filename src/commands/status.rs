@@ -363,23 +363,16 @@ async fn rows(
                         // Read as the watchdog reads it (detect::observe's corrections): a
                         // footer TUI's recent log is work, a hook of the pane's process
                         // corrects an idle screen.
-                        let signal = (backend.hooks == crate::config::Hooks::Claude)
-                            .then(|| {
-                                let since = entry(a)
-                                    .and_then(|e| crate::state::signals::started_epoch(&e.started));
-                                crate::state::signals::current(
-                                    &ctx.state.signals_path(&a.session),
-                                    since,
-                                )
-                            })
-                            .flatten();
+                        let started = entry(a).map(|e| e.started.as_str());
+                        let beside = ctx.beside(backend, &a.session, started);
                         let now = crate::state::Clock::system().now();
-                        let log_age = backend
-                            .footer_ui
-                            .then(|| crate::logfile::age(&cfg.session_log(&a.session)))
-                            .flatten();
-                        let hook = signal.as_ref().map(|s| s.hook());
-                        let r = detect::correct(backend, r, log_age, hook.as_ref(), now);
+                        let r = detect::correct(
+                            backend,
+                            r,
+                            beside.log_age,
+                            beside.hook().as_ref(),
+                            now,
+                        );
                         view.source = Some(r.source().to_string());
                         if let Ok(Some(h)) = ctx.state.limit(&a.session) {
                             view.until = chrono::DateTime::from_timestamp(h.until as i64, 0)

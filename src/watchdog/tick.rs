@@ -171,31 +171,21 @@ impl Ticker {
                 tracing::warn!("{}", e.why);
                 mem.event(ctx, a, e, now);
             }
-            // The newest hook signal of the process the pane runs (hooks = "claude").
-            let signal = (backend.hooks == crate::config::Hooks::Claude)
-                .then(|| {
-                    let since = stamp.and_then(crate::state::signals::started_epoch);
-                    crate::state::signals::current(&ctx.state.signals_path(&a.session), since)
-                })
-                .flatten();
+            let beside = ctx.beside(backend, &a.session, stamp);
             let reading = pane.zip(text).map(|(p, text)| {
-                // Only a `footer_ui` backend's log is evidence of activity.
-                let log_age = (backend.footer_ui)
-                    .then(|| crate::logfile::age(&cfg.session_log(&a.session)))
-                    .flatten();
                 let facts = detect::Facts {
                     pane: p,
                     live: &live,
                     text,
-                    log_age,
+                    log_age: beside.log_age,
                     captured,
                     zone,
-                    hook: signal.as_ref().map(|s| s.hook()),
+                    hook: beside.hook(),
                 };
                 let r = detect::observe(backend, &facts);
                 // A limit's reset as the CLI's status line reported it (hooks = "claude"),
                 // when this process reported one.
-                let reported = (r.state == detect::State::Limited && signal.is_some())
+                let reported = (r.state == detect::State::Limited && beside.signal.is_some())
                     .then(|| crate::state::usage::read(&ctx.state.usage_path(&a.session)))
                     .flatten()
                     .filter(|u| {
