@@ -216,6 +216,11 @@ fn streamed_answer_is_not_taken_for_a_stall(cli: &Installed) {
     f.mock.ctl("delay", &format!("s={delay}&first=0.5"));
     let text = "E2E stream: answer at length, slowly.";
     send(&f, text);
+    // `send` returns once the screen shows the turn began (Codex draws its Working line
+    // before its request reaches the mock), so the request may arrive a moment later.
+    f.wait_for(15.0, "the sent turn at the mock", || {
+        !f.mock.turns_with(text).is_empty()
+    });
     let start = ts(&f.mock.turns_with(text)[0]);
     let end = start + 0.5 + reply.split(' ').count() as f64 * delay;
     f.log(&format!(
