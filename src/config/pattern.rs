@@ -2,6 +2,12 @@
 //! syntax-checked when the config is loaded, compiled on first use. Compiling a regex zeroes
 //! about 100 KiB of memory; `status`, `up` and `down` never match a pane, so they never pay.
 //! Every pattern is case-insensitive and multi-line (`^` matches at each line; SPEC defect 10).
+//!
+//! A screen is read with a dozen rules, and most of them cannot match most screens (an idle
+//! screen holds no limit banner). [`Pattern::may_match`] tells so from the literal text every
+//! match must contain (read once per pattern from its syntax tree, without compiling it), so that a
+//! process compiles only the rules whose text is on the screen: compiling the claude preset's
+//! rules cost `status` more instructions than reading 50 screens with them.
 
 use std::sync::{Arc, OnceLock};
 
@@ -12,7 +18,12 @@ use regex::{Regex, RegexBuilder};
 pub struct Pattern {
     source: Arc<str>,
     compiled: Arc<OnceLock<Regex>>,
+    required: Arc<OnceLock<Required>>,
 }
+
+/// Text every match of a pattern contains: one of these byte strings, ASCII-lowercased
+/// (`Some`), or none known (`None`: some branch of the pattern may match with no fixed text).
+type Required = Option<Vec<Vec<u8>>>;
 
 impl Pattern {
     /// Checks `source`; the error is the regex parser's message (last line, e.g.
@@ -27,10 +38,7 @@ impl Pattern {
                 let full = e.to_string();
                 full.lines().last().unwrap_or(&full).trim().to_string()
             })?;
-        Ok(Self {
-            source: source.into(),
-            compiled: Arc::new(OnceLock::new()),
-        })
+        Ok(Self::shipped(source))
     }
 
     /// A rule shipped in a built-in preset, taken without the syntax check [`Pattern::new`]
@@ -40,6 +48,7 @@ impl Pattern {
         Self {
             source: source.into(),
             compiled: Arc::new(OnceLock::new()),
+            required: Arc::new(OnceLock::new()),
         }
     }
 
@@ -60,6 +69,88 @@ impl Pattern {
                 Regex::new(r"[^\s\S]").expect("a never-matching regex compiles")
             })
         })
+    }
+}
+
+impl Pattern {
+    /// Whether the pattern may match a text whose bytes, ASCII-lowercased, are `lower`: false
+    /// only when none of the literals one of which every match contains is in it. Costs a
+    /// parse of the pattern on first use (no compiling), then a substring search per literal.
+    ///
+    /// The literals come from the pattern read case-sensitively and are compared
+    /// ASCII-case-insensitively, so a match that needs Unicode case folding of an ASCII letter
+    /// (`K` KELVIN SIGN for `k`, `ſ` for `s`) in a rule written in Unicode mode is not
+    /// foreseen: no CLI prints its status so.
+    pub fn may_match(&self, lower: &[u8]) -> bool {
+        match self.required.get_or_init(|| required(&self.source)) {
+            None => true,
+            Some(lits) => lits
+                .iter()
+                .any(|l| memchr::memmem::find(lower, l).is_some()),
+        }
+    }
+
+    /// The compiled regex when the pattern [may match](Pattern::may_match) the text whose
+    /// ASCII-lowercased bytes are `lower`; `None` (nothing compiled) when it cannot.
+    pub fn for_text(&self, lower: &[u8]) -> Option<&Regex> {
+        self.may_match(lower).then(|| self.regex())
+    }
+}
+
+/// Literal text every match of `source` contains, as a set (one of them is in any match),
+/// ASCII-lowercased; `None` when there is no such set (a branch of the pattern may match
+/// with no fixed text, or the pattern does not parse: it is then compiled and reported as
+/// [`Pattern::regex`] says).
+fn required(source: &str) -> Required {
+    let hir = regex_syntax::ParserBuilder::new()
+        .multi_line(true)
+        .build()
+        .parse(source)
+        .ok()?;
+    needed(&hir).filter(|set| set.iter().all(|l| !l.is_empty()))
+}
+
+/// Classes of at most this many characters count as literals (`[❯>]`: `❯` or `>`).
+const CLASS_LITERALS: usize = 4;
+
+/// A set of literals one of which every match of `h` contains (see [`required`]).
+fn needed(h: &regex_syntax::hir::Hir) -> Required {
+    use regex_syntax::hir::{Class, HirKind};
+    match h.kind() {
+        HirKind::Literal(l) => Some(vec![l.0.to_ascii_lowercase()]),
+        HirKind::Class(Class::Unicode(c)) => {
+            let n: u32 = c.ranges().iter().map(|r| r.len() as u32).sum();
+            (n as usize <= CLASS_LITERALS).then(|| {
+                let chars = c.ranges().iter().flat_map(|r| r.start()..=r.end());
+                chars
+                    .map(|ch| ch.to_string().into_bytes().to_ascii_lowercase())
+                    .collect()
+            })
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let n: usize = c.ranges().iter().map(|r| r.len()).sum();
+            (n <= CLASS_LITERALS).then(|| {
+                let bytes = c.ranges().iter().flat_map(|r| r.start()..=r.end());
+                bytes.map(|b| vec![b.to_ascii_lowercase()]).collect()
+            })
+        }
+        HirKind::Repetition(r) if r.min >= 1 => needed(&r.sub),
+        HirKind::Capture(c) => needed(&c.sub),
+        // Any part's set serves; the one whose shortest literal is longest sifts best.
+        HirKind::Concat(parts) => parts
+            .iter()
+            .filter_map(needed)
+            .max_by_key(|set| (set.iter().map(Vec::len).min(), usize::MAX - set.len())),
+        HirKind::Alternation(alts) => {
+            let mut all = vec![];
+            for a in alts {
+                all.extend(needed(a)?);
+            }
+            all.sort();
+            all.dedup();
+            Some(all)
+        }
+        HirKind::Empty | HirKind::Look(_) | HirKind::Repetition(_) => None,
     }
 }
 
@@ -84,5 +175,43 @@ mod tests {
         let p = Pattern::new("^fatal").unwrap();
         assert!(p.regex().is_match("one\nFATAL: x"));
         assert!(p.clone().regex().is_match("fatal"));
+    }
+
+    /// The prefilter says no only where no literal of every match is (the shipped rules are
+    /// checked against every fixture screen in detect's fixture tests).
+    #[test]
+    fn may_match_only_where_a_required_literal_is() {
+        let low = |s: &str| s.as_bytes().to_ascii_lowercase();
+        let p = Pattern::new(r"(?x-u) usage \s+ limit | rate\ limit").unwrap();
+        assert!(p.may_match(&low("Claude USAGE  limit reached")));
+        assert!(p.regex().is_match("Claude USAGE  limit reached"));
+        assert!(p.may_match(&low("429 Rate limit")));
+        assert!(!p.may_match(&low("> idle prompt")));
+        assert!(p.for_text(&low("> idle prompt")).is_none());
+        // Literal text anywhere in a match counts, not only at its start; classes of a few
+        // characters are literals, wider ones and optional parts are not.
+        let cases = [
+            (r"\d+ tokens", Some(vec![" tokens"])),
+            (r"(foo)?bar", Some(vec!["bar"])),
+            (r"^\s*[❯>]", Some(vec![">", "❯"])),
+            (r"(?x) ^ [\ ]* ● \ Usage # a comment", Some(vec!["● usage"])),
+            (r"x+|ab|x", Some(vec!["ab", "x"])),
+            (r"^\s*$", None),
+            (r"limit|\d", None),
+            (r"(?:limit)?", None),
+        ];
+        for (source, want) in cases {
+            let want = want.map(|v| v.iter().map(|l| l.as_bytes().to_vec()).collect::<Vec<_>>());
+            assert_eq!(super::required(source), want, "{source}");
+        }
+        for (source, text, matches) in [
+            (r"\d+ tokens", "↓ 15 TOKENS", true),
+            (r"\d+ tokens", "15 tok", false),
+            (r"^\s*[❯>]", "  ❯ try again", true),
+        ] {
+            let p = Pattern::new(source).unwrap();
+            assert_eq!(p.regex().is_match(text), matches, "{source} on {text}");
+            assert_eq!(p.may_match(&low(text)), matches, "{source} on {text}");
+        }
     }
 }

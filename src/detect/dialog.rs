@@ -50,23 +50,41 @@ pub const HINT_FROM_BOTTOM: usize = 3;
 pub const OPTIONS_ABOVE: usize = 12;
 
 /// A confirm hint: "Enter to confirm", "Esc to cancel" (Claude Code 2.1.x), "Press enter to
-/// continue" (Codex 0.169), "(y/n)", "[y/N]".
+/// continue" (Codex 0.169), "(y/n)", "[y/N]". ASCII classes and case folding: the CLIs print
+/// these words in ASCII, and Unicode ones cost milliseconds to compile in every process.
 static HINT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:enter|return)\s+to\s+(?:confirm|select|continue|submit)\b|\besc\s+to\s+(?:cancel|go\s+back)\b|[(\[]y/n[)\]]",
+        r"(?i-u)\b(?:enter|return)\s+to\s+(?:confirm|select|continue|submit)\b|\besc\s+to\s+(?:cancel|go\s+back)\b|[(\[]y/n[)\]]",
     )
     .expect("static regex")
 });
 
-/// A highlighted option: a marker (`❯`, `>`, `›`, `▸`, `▶`), spaces, then text that starts
-/// with a letter or digit.
-static HIGHLIGHTED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<lead>[ \t]*[❯>›▸▶][ \t]+)(?P<text>[\p{L}\p{N}].*)$").expect("static regex")
-});
+/// A highlighted option's lead: a marker (`❯`, `>`, `›`, `▸`, `▶`) and the spaces around it.
+/// Its text follows and starts with a letter or digit, which [`highlighted`] checks in code:
+/// a Unicode class (`\p{L}`) or `.*` here costs a millisecond to compile in every process.
+static HIGHLIGHTED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[ \t]*[❯>›▸▶][ \t]+").expect("static regex"));
+
+/// A highlighted option on one line: the column (in characters) where its text starts, and
+/// the text (from its number, if any, to the end of the line).
+struct Highlight<'a> {
+    col: usize,
+    text: &'a str,
+}
+
+/// The highlighted option on `line`, if it shows one whose text starts with a letter or digit.
+fn highlighted(line: &str) -> Option<Highlight<'_>> {
+    let lead = HIGHLIGHTED.find(line)?;
+    let text = &line[lead.end()..];
+    text.starts_with(char::is_alphanumeric).then(|| Highlight {
+        col: lead.as_str().chars().count(),
+        text,
+    })
+}
 
 /// A numbered option's text: `1. Stop …`, `2) Wait …`.
 static NUMBERED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[0-9]{1,2}[.)]\s").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"^[0-9]{1,2}[.)](?-u:\s)").expect("static regex"));
 
 /// The line of the confirm hint below an option list with a highlighted choice, if the bottom
 /// of `lines` (plain lines, see [`super::normalize`]) shows one; `None` otherwise.
@@ -95,10 +113,25 @@ pub fn option_list(lines: &[String]) -> Option<usize> {
 static BOX_BOTTOM: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[ \t]*╰─+╯[ \t]*$").expect("static regex"));
 
-/// A highlighted numbered option inside a box: `● 1. Trust folder` (Gemini CLI 0.61.0).
+/// A highlighted numbered option inside a box: `● 1. Trust folder` (Gemini CLI 0.61.0); its
+/// lead is the marker with the spaces around it. That its text starts with a letter or digit
+/// is checked by [`boxed_highlighted`].
 static BOXED_HIGHLIGHTED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<lead>[ \t]*●[ \t]+)[0-9]{1,2}[.)][ \t]+[\p{L}\p{N}]").expect("static regex")
+    Regex::new(r"^(?P<lead>[ \t]*●[ \t]+)[0-9]{1,2}[.)][ \t]+").expect("static regex")
 });
+
+/// The highlighted numbered option inside a box on `text` (see [`BOXED_HIGHLIGHTED`]); its
+/// `text` is the option from its number on.
+fn boxed_highlighted(text: &str) -> Option<Highlight<'_>> {
+    let c = BOXED_HIGHLIGHTED.captures(text)?;
+    let (lead, all) = (c.name("lead")?, c.get(0)?);
+    text[all.end()..]
+        .starts_with(char::is_alphanumeric)
+        .then(|| Highlight {
+            col: lead.as_str().chars().count(),
+            text: &text[lead.end()..],
+        })
+}
 
 /// The line of the highlighted option of a numbered option list drawn in a box at the bottom
 /// of the screen, if any: the box's bottom border (`╰───╯`) is among the bottom
@@ -123,8 +156,7 @@ pub fn boxed_option_list(lines: &[String]) -> Option<usize> {
     }
     inside.reverse();
     inside.iter().enumerate().find_map(|(k, (line, text))| {
-        let c = BOXED_HIGHLIGHTED.captures(text)?;
-        let col = c["lead"].chars().count();
+        let col = boxed_highlighted(text)?.col;
         let others = inside
             .iter()
             .enumerate()
@@ -152,11 +184,10 @@ fn plain_option(line: &str, col: usize, numbered: bool) -> bool {
 fn options_above(lines: &[String], hint: usize) -> bool {
     let from = hint.saturating_sub(OPTIONS_ABOVE);
     (from..hint).rev().any(|m| {
-        let Some(c) = HIGHLIGHTED.captures(&lines[m]) else {
+        let Some(Highlight { col, text }) = highlighted(&lines[m]) else {
             return false;
         };
-        let col = c["lead"].chars().count();
-        let numbered = NUMBERED.is_match(&c["text"]);
+        let numbered = NUMBERED.is_match(text);
         // Between the options and the hint: options, blank or deeper-indented lines only.
         let mut count = 1;
         let mut adjacent = true;
@@ -245,12 +276,11 @@ fn option_of(text: &str) -> MenuOption {
 pub fn menu(lines: &[String]) -> Option<Menu> {
     let at = option_list(lines)?;
     // A boxed list: the options inside the box.
-    if let Some(c) = lines[at]
+    if let Some(Highlight { col, .. }) = lines[at]
         .trim()
         .strip_prefix('│')
-        .and_then(|t| BOXED_HIGHLIGHTED.captures(t))
+        .and_then(boxed_highlighted)
     {
-        let col = c["lead"].chars().count();
         let mut options = vec![];
         let mut highlighted = 0;
         let mut top = at;
@@ -277,9 +307,8 @@ pub fn menu(lines: &[String]) -> Option<Menu> {
     // A list above a confirm hint (`at`).
     let from = at.saturating_sub(OPTIONS_ABOVE);
     (from..at).rev().find_map(|m| {
-        let c = HIGHLIGHTED.captures(&lines[m])?;
-        let col = c["lead"].chars().count();
-        let numbered = NUMBERED.is_match(&c["text"]);
+        let Highlight { col, text } = highlighted(&lines[m])?;
+        let numbered = NUMBERED.is_match(text);
         let mut above = vec![];
         for l in lines[from..m].iter().rev() {
             if plain_option(l, col, numbered) {
@@ -293,7 +322,7 @@ pub fn menu(lines: &[String]) -> Option<Menu> {
         above.reverse();
         let highlighted = above.len();
         let mut options = above;
-        options.push(option_of(&c["text"]));
+        options.push(option_of(text));
         let mut adjacent = true;
         for l in &lines[m + 1..at] {
             if plain_option(l, col, numbered) {

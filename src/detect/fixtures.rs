@@ -397,6 +397,44 @@ mod tests {
         }
     }
 
+    /// `classify` compiles a rule only where [`crate::config::Pattern::may_match`] says it may
+    /// match: on no screen (any preset's rule on any fixture, whole or as classify reads its
+    /// bottom) may that say no where the rule matches.
+    #[test]
+    fn no_rule_is_skipped_where_it_matches() {
+        let mut checked = 0;
+        for name in presets::names() {
+            let b = presets::load(name).unwrap().unwrap();
+            let rules = [
+                &b.active_re,
+                &b.limit_re,
+                &b.dialog_re,
+                &b.fatal_re,
+                &b.idle_re,
+                &b.resumed_re,
+                &b.continue_re,
+                &b.choice_re,
+            ];
+            for (file, pane) in PANES {
+                let bottom = super::super::normalize::bottom(pane, b.region.max(1)).join("\n");
+                for text in [*pane, bottom.as_str()] {
+                    let lower = text.as_bytes().to_ascii_lowercase();
+                    for p in rules.iter().copied().flatten() {
+                        if p.regex().is_match(text) {
+                            checked += 1;
+                            assert!(
+                                p.may_match(&lower),
+                                "{name}'s {:?} matches {file} but may_match says no",
+                                p.source()
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 100, "only {checked} matches checked");
+    }
+
     #[test]
     fn every_screen_file_is_built_in() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/panes");

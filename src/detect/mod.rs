@@ -248,8 +248,9 @@ pub fn is_shell(cmd: &str) -> bool {
     )
 }
 
-/// Compiles the rules [`classify`] reads `backend`'s screens with (each compiled once per
-/// process, shared by every clone of the config), and the fixed ones it reads every screen
+/// Prepares what [`classify`] reads `backend`'s screens with: each rule's literal prefixes
+/// (see [`crate::config::Pattern::may_match`]; the rules themselves are compiled on first need, once per
+/// process, shared by every clone of the config) and the fixed rules it reads every screen
 /// with (the dialog shapes: a small screen is classified for them), so that a caller can pay
 /// for it ahead, on another thread, while it waits for tmux (`status`).
 pub fn compile_rules(backend: &Backend) {
@@ -264,7 +265,7 @@ pub fn compile_rules(backend: &Backend) {
     .into_iter()
     .flatten()
     {
-        p.regex();
+        p.may_match(b"");
     }
     let at = DateTime::<chrono::Utc>::UNIX_EPOCH.fixed_offset();
     classify(backend, "> ok\nEnter to confirm\n╰─╯\n", at, Tz::UTC);
@@ -284,6 +285,8 @@ pub fn classify(
         return Reading::blank();
     }
     let text = lines.join("\n");
+    // Rules are compiled only where their literal text is on the screen (Pattern::may_match).
+    let lower = text.as_bytes().to_ascii_lowercase();
     let footer_from = lines.len().saturating_sub(FOOTER_LINES);
     let rules = [
         backend.active_re.as_ref(),
@@ -292,14 +295,15 @@ pub fn classify(
         backend.fatal_re.as_ref(),
         backend.idle_re.as_ref(),
     ];
-    let low = |i: usize| rules[i].and_then(|p| lowest_line(p.regex(), &text));
+    let re = |i: usize| rules[i].and_then(|p| p.for_text(&lower));
+    let low = |i: usize| re(i).and_then(|r| lowest_line(r, &text));
     // A quota exhaustion is a limit even while the CLI retries it: its own countdown below
     // the error is no sign of work (retrying does not cure it).
-    let quota = rules[1].and_then(|p| quota_line(p.regex(), &text));
+    let quota = re(1).and_then(|r| quota_line(r, &text));
     let active = match quota {
         None => low(0),
-        Some(q) => rules[0].and_then(|p| {
-            let mut starts: Vec<usize> = line_starts(p.regex(), &text);
+        Some(q) => re(0).and_then(|r| {
+            let mut starts: Vec<usize> = line_starts(r, &text);
             starts.dedup();
             starts.into_iter().rev().find(|&l| !retrying(lines, q, l))
         }),
@@ -321,7 +325,7 @@ pub fn classify(
             backend
                 .resumed_re
                 .as_ref()
-                .and_then(|p| lowest_line(p.regex(), &text)),
+                .and_then(|p| lowest_line(p.for_text(&lower)?, &text)),
             1,
             State::Idle,
             "resumed_re",
@@ -335,7 +339,7 @@ pub fn classify(
     }
     // A limit chooser below the banner is a dialog we know how to answer: still a limit.
     let choice = limit.and_then(|l| {
-        let c = lowest_line(backend.choice_re.as_ref()?.regex(), &text)?;
+        let c = lowest_line(backend.choice_re.as_ref()?.for_text(&lower)?, &text)?;
         (c >= l).then_some((l, c))
     });
     if let Some((l, c)) = choice
