@@ -235,6 +235,46 @@ fn compile_ahead(ctx: &Ctx, guess: &Guess) {
         });
 }
 
+/// What `status` reads of its agents beside tmux (state files, whether a recorded process
+/// lives), read while its tmux call runs: none of it depends on the call's answer.
+#[derive(Default)]
+struct Ahead {
+    /// By session: whether the process the manifest recorded is still that process.
+    alive: HashMap<String, bool>,
+    /// By session: its usage-limit hold, where one is recorded and readable.
+    holds: HashMap<String, crate::state::LimitState>,
+    /// By agent name: its last delivery, where one is recorded.
+    typed: HashMap<String, crate::typing::LastTyped>,
+    /// By agent name: the usage its CLI last reported (hooks agents), where known.
+    usage: HashMap<String, crate::state::usage::Usage>,
+}
+
+impl Ahead {
+    fn read(ctx: &Ctx, manifest: Option<&Manifest>) -> Self {
+        let mut ahead = Self::default();
+        for a in &ctx.cfg.agents {
+            let record = manifest
+                .and_then(|m| m.sessions.get(&a.session))
+                .filter(|e| e.name == a.name)
+                .and_then(|e| e.process);
+            if let Some(p) = record {
+                let alive = crate::launch::proctree::alive(&p);
+                ahead.alive.insert(a.session.clone(), alive);
+            }
+            if let Ok(Some(h)) = ctx.state.limit(&a.session) {
+                ahead.holds.insert(a.session.clone(), h);
+            }
+            if let Some(t) = crate::typing::last(&ctx.state, &a.name) {
+                ahead.typed.insert(a.name.clone(), t);
+            }
+            if let Some(u) = usage_of(ctx, a) {
+                ahead.usage.insert(a.name.clone(), u);
+            }
+        }
+        ahead
+    }
+}
+
 /// The rows of every agent: the watchdog's view where it covers the agent, else tmux + pane.
 /// `captured` holds panes already captured (by session name); the others this needs are
 /// captured here.
@@ -245,6 +285,7 @@ async fn rows(
     read_before: Option<Supervision>,
     mut captured: HashMap<String, String>,
     marks: &crate::state::Markers<'_>,
+    ahead: &Ahead,
 ) -> Vec<Row> {
     let cfg = &ctx.cfg;
     let wd_live = sessions.is_live(&cfg.watchdog_session());
@@ -348,9 +389,10 @@ async fn rows(
                         // Judged as the watchdog does: by the process the pane was started
                         // with, not by its name.
                         let live = detect::Liveness {
-                            process: crate::launch::proctree::follow(
+                            process: crate::launch::proctree::follow_by(
                                 entry(a).and_then(|e| e.process),
                                 p,
+                                |_| ahead.alive.get(&a.session).copied().unwrap_or(false),
                             ),
                             showed_program: false,
                         };
@@ -374,7 +416,7 @@ async fn rows(
                             now,
                         );
                         view.source = Some(r.source().to_string());
-                        if let Ok(Some(h)) = ctx.state.limit(&a.session) {
+                        if let Some(h) = ahead.holds.get(&a.session) {
                             view.until = chrono::DateTime::from_timestamp(h.until as i64, 0)
                                 .map(|t| t.with_timezone(&chrono::Local).to_rfc3339());
                         }
@@ -540,6 +582,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         .and_then(|_| crate::state::handoff::last_error(&ctx.state));
     // Holds, markers and the watchdog's view cannot be written: what is shown may be old.
     let not_saved = ctx.state.probe_write().err();
+    let ahead = Ahead::read(ctx, manifest.as_ref());
     let (sessions, captured): (Sessions, _) = call.finish(&ctx.tmux).await?;
     let rows = rows(
         ctx,
@@ -548,6 +591,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         published,
         captured,
         &marks,
+        &ahead,
     )
     .await;
     // The watchdog runs in its session, or in the foreground (`agents watchdog`) holding its
@@ -589,8 +633,8 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
                     "down": marks.is_down(&a.name), "done": marks.is_done(&a.name),
                     "state": v.state, "until": v.until, "since": (!v.since.is_empty()).then_some(&v.since),
                     "restarts": v.restarts, "why": v.why, "source": v.source, "event": v.event,
-                    "usage": usage_of(ctx, a),
-                    "last_typed": crate::typing::last(&ctx.state, &a.name),
+                    "usage": ahead.usage.get(&a.name),
+                    "last_typed": ahead.typed.get(&a.name),
                 })
             })
             .collect();
@@ -744,13 +788,15 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
                 ago(&v.since)
             },
         )?;
-        if let Some(t) =
-            crate::typing::last(&ctx.state, &a.name).filter(|t| t.outcome == "unverified")
+        if let Some(t) = ahead
+            .typed
+            .get(&a.name)
+            .filter(|t| t.outcome == "unverified")
         {
-            writeln!(out, "   {}", last_typed_text(&t))?;
+            writeln!(out, "   {}", last_typed_text(t))?;
         }
-        if let Some(u) = usage_of(ctx, a) {
-            let s = crate::state::usage::summary(&u, chrono::Local::now());
+        if let Some(u) = ahead.usage.get(&a.name) {
+            let s = crate::state::usage::summary(u, chrono::Local::now());
             if !s.is_empty() {
                 writeln!(out, "   usage: {s} (as of {})", local_time(&u.ts))?;
             }

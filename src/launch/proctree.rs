@@ -185,6 +185,16 @@ pub fn alive(p: &Proc) -> bool {
 /// the pane as tmux shows it now: see [`crate::detect::Process`]. A dead pane, a pane whose
 /// pid tmux did not give, or no record: `Unknown`.
 pub fn follow(record: Option<Proc>, pane: &crate::tmux::PaneInfo) -> crate::detect::Process {
+    follow_by(record, pane, alive)
+}
+
+/// [`follow`] with `alive` answering whether the record is still its process (`status` reads
+/// that of every agent while its tmux call runs).
+pub fn follow_by(
+    record: Option<Proc>,
+    pane: &crate::tmux::PaneInfo,
+    alive: impl FnOnce(&Proc) -> bool,
+) -> crate::detect::Process {
     use crate::detect::Process;
     match (record, pane.pid) {
         _ if pane.dead => Process::Unknown,
