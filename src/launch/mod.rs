@@ -483,7 +483,7 @@ async fn deliver(ctx: &Ctx, name: &str, session: &str, kickoff: &std::path::Path
     {
         tracing::warn!("{name}: kickoff ping: {e}");
         ctx.events
-            .emit("ping-failed", json!({"name": name, "error": e}));
+            .emit("ping-failed", json!({"name": name, "error": e.to_string()}));
     }
 }
 

@@ -355,7 +355,7 @@ impl Checker {
             let (outcome, error) = match (&r, d) {
                 (typing::Outcome::Delivered(_), Due::Force) => ("forced", None),
                 (typing::Outcome::Delivered(_), _) => ("delivered", None),
-                (o, _) => (o.as_str(), o.why().map(String::from)),
+                (o, _) => (o.as_str(), o.why()),
             };
             self.finish(ctx, p, Some(agent), outcome, error);
         }
