@@ -78,6 +78,68 @@ impl StartError {
     }
 }
 
+/// Why a session could not be prepared or started. `Display` names the file, the program
+/// or the session, and the fix; an agent's failures reach the caller as a [`StartError`]
+/// (which adds the agent's name and its [`StartErrorKind`]).
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// [`check_dir`]: the `dir` exists and is not a directory.
+    #[error("its dir {} is not a directory; fix `dir` or move the file away", dir.display())]
+    NotADir { dir: PathBuf },
+    /// [`check_dir`]: the `dir` cannot be created.
+    #[error("cannot create its dir {}: {source}; fix `dir` or create it", dir.display())]
+    CreateDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    /// [`command::check_arg_size`]: an `arg` kickoff prompt of `bytes` is over Linux's
+    /// limit for one argument ([`command::MAX_ARG_BYTES`]).
+    #[error(
+        "its kickoff prompt is {bytes} bytes, and backend {backend:?} delivers it as one argument \
+         (prompt_delivery = \"arg\"), which Linux limits to {} bytes; shorten the prompt, or \
+         use a backend with prompt_delivery = \"exec\" (its bin gets the file path {{kickoff}}) \
+         or \"ping\"",
+        command::MAX_ARG_BYTES - 1
+    )]
+    ArgTooLong { bytes: usize, backend: String },
+    /// [`command::check_program`]: a program given as a path (relative to `dir`) does not
+    /// exist or is not executable.
+    #[error(
+        "program {program:?} does not exist or is not executable (relative to {})",
+        dir.display()
+    )]
+    NoProgram { program: String, dir: PathBuf },
+    /// [`command::check_program`]: a bare program name is not on `PATH`.
+    #[error("program {program:?} is not on PATH")]
+    NotOnPath { program: String },
+    /// [`kickoff::kickoff`]: a prompt file of the agent cannot be read (`what`:
+    /// `prompt_file`, `kickoff_template`, `role prompt`).
+    #[error("agent {agent:?}: cannot read its {what} {}: {source}", path.display())]
+    Prompt {
+        agent: String,
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// [`prepare_service`]: the service's `dir` ([`LaunchError::NotADir`],
+    /// [`LaunchError::CreateDir`]).
+    #[error("service {name:?}: {source}")]
+    Service {
+        name: String,
+        source: Box<LaunchError>,
+    },
+    /// [`prepare_watchdog`]: the running executable's path is unknown.
+    #[error("cannot find this executable: {0}")]
+    NoExe(std::io::Error),
+    /// [`launch`]: tmux did not start the session of `name`.
+    #[error("{name}: cannot start session {session}: {source}")]
+    Session {
+        name: String,
+        session: String,
+        source: crate::tmux::TmuxError,
+    },
+}
+
 /// Writes the kickoff file unless it already holds `text`: a restart with an unchanged prompt
 /// writes nothing, so it works on a full disk.
 fn write_kickoff(path: &std::path::Path, text: &str) -> std::io::Result<()> {
@@ -92,16 +154,21 @@ fn write_kickoff(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 /// when its content changed) and builds the argv (with `AGENTS_NAME`, `AGENTS_SESSION`,
 /// `AGENTS_FLEET` ([`Ctx::fleet_id`]), `AGENTS_KICKOFF` and `AGENTS_MODEL` in its
 /// environment: stopping finds the session's processes by them, see [`stop`]). `replace` kills a session of that
-/// name first. Nothing is written for an agent that cannot start. Errors name the agent and
-/// carry their [`StartErrorKind`].
+/// name first. Nothing is written for an agent that cannot start.
+///
+/// # Errors
+///
+/// A [`StartError`] that names the agent, with its [`StartErrorKind`]: a prompt file that
+/// cannot be read, a bad `dir`, an `arg` prompt over the kernel's limit, a missing program, a
+/// kickoff or hooks file that cannot be written.
 pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared, StartError> {
     let cfg = &ctx.cfg;
     let backend = cfg.backend_of(agent);
     let phase = crate::phase::current(cfg, &ctx.state).map(|(_, p)| p);
     let model = kickoff::model(agent, phase);
     let text = kickoff::kickoff(cfg, agent, phase)
-        .map_err(|e| StartError::new(StartErrorKind::Prompt, e))?;
-    let setup = |e: String| {
+        .map_err(|e| StartError::new(StartErrorKind::Prompt, e.to_string()))?;
+    let setup = |e: LaunchError| {
         StartError::new(
             StartErrorKind::Setup,
             format!("agent {:?}: {e}", agent.name),
@@ -231,29 +298,37 @@ fn hook_settings(
     Some((ctx.state.hook_settings_path(session), text))
 }
 
-/// Creates `dir` if it is missing; errors (naming the path and the fix) when it cannot be
-/// created or is not a directory, so that a session never silently runs elsewhere.
-pub fn check_dir(dir: &std::path::Path) -> Result<(), String> {
+/// Creates `dir` if it is missing, so that a session never silently runs elsewhere.
+///
+/// # Errors
+///
+/// [`LaunchError::NotADir`] when it is not a directory, [`LaunchError::CreateDir`] when it
+/// cannot be created (each names the path and the fix).
+pub fn check_dir(dir: &std::path::Path) -> Result<(), LaunchError> {
     if dir.exists() && !dir.is_dir() {
-        return Err(format!(
-            "its dir {} is not a directory; fix `dir` or move the file away",
-            dir.display()
-        ));
+        return Err(LaunchError::NotADir {
+            dir: dir.to_path_buf(),
+        });
     }
-    std::fs::create_dir_all(dir).map_err(|e| {
-        format!(
-            "cannot create its dir {}: {}; fix `dir` or create it",
-            dir.display(),
-            e
-        )
+    std::fs::create_dir_all(dir).map_err(|source| LaunchError::CreateDir {
+        dir: dir.to_path_buf(),
+        source,
     })
 }
 
 /// Prepares a service: its `command` line runs under `sh -c` in its `dir`, which is checked
 /// as an agent's is, with `AGENTS_SESSION` and `AGENTS_FLEET` in its environment (as an
-/// agent's, for [`stop`]). Errors name the service.
-pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Result<Prepared, String> {
-    check_dir(&svc.dir).map_err(|e| format!("service {:?}: {e}", svc.name))?;
+/// agent's, for [`stop`]).
+///
+/// # Errors
+///
+/// [`LaunchError::Service`] (naming the service) when its `dir` is unusable
+/// ([`check_dir`]).
+pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Result<Prepared, LaunchError> {
+    check_dir(&svc.dir).map_err(|e| LaunchError::Service {
+        name: svc.name.clone(),
+        source: Box::new(e),
+    })?;
     Ok(Prepared {
         name: svc.name.clone(),
         spec: SessionSpec {
@@ -283,8 +358,12 @@ pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Result<Prepar
 /// Prepares the watchdog session: this same executable (absolute path) with the absolute
 /// config path (SPEC defect 17). The caller's `TMUX_TMPDIR` and `AGENTS_TMUX_SOCKET` are
 /// passed on explicitly, so the watchdog talks to the same tmux server as the caller.
-pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+///
+/// # Errors
+///
+/// [`LaunchError::NoExe`] when the running executable's path cannot be found.
+pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, LaunchError> {
+    let exe = std::env::current_exe().map_err(LaunchError::NoExe)?;
     // `env` reads options only before the first NAME=VALUE: all `-u` go first.
     // Not the marks of an agent that ran `up` (see `launch::stop`): the watchdog is not
     // one of that agent's processes.
@@ -383,7 +462,7 @@ pub async fn move_watchdog(
             .map_err(|e| cannot(e.to_string()))?,
         None => {}
     }
-    let mut p = prepare_watchdog(ctx, false).map_err(cannot)?;
+    let mut p = prepare_watchdog(ctx, false).map_err(|e| cannot(e.to_string()))?;
     p.spec.mark = Some(format!(
         "moved: from session {from} (session_prefix changed)"
     ));
@@ -404,12 +483,13 @@ pub async fn move_watchdog(
 
 /// Starts prepared sessions (one chained tmux call per batch), logs each and records it as
 /// an `event` (`start`, `restart`) with its reason, then delivers ping kickoffs concurrently.
-/// Returns one `(name, result)` per item, in order.
+/// Returns one `(name, result)` per item, in order; a result's error is
+/// [`LaunchError::Session`] (tmux did not start it).
 pub async fn launch(
     ctx: &Ctx,
     items: &[(Prepared, String)],
     event: &str,
-) -> Vec<(String, Result<(), String>)> {
+) -> Vec<(String, Result<(), LaunchError>)> {
     let (results, pings) = start(ctx, items, event).await;
     let deliveries = pings
         .iter()
@@ -427,7 +507,7 @@ pub async fn launch_detached(
     ctx: &Ctx,
     items: &[(Prepared, String)],
     event: &str,
-) -> Vec<(String, Result<(), String>)> {
+) -> Vec<(String, Result<(), LaunchError>)> {
     let (results, pings) = start(ctx, items, event).await;
     if pings.is_empty() {
         return results;
@@ -495,7 +575,7 @@ async fn start(
     ctx: &Ctx,
     items: &[(Prepared, String)],
     event: &str,
-) -> (Vec<(String, Result<(), String>)>, Pings) {
+) -> (Vec<(String, Result<(), LaunchError>)>, Pings) {
     if items.is_empty() {
         return (Vec::new(), Vec::new());
     }
@@ -510,7 +590,7 @@ async fn start(
         })
         .collect();
     let started = ctx.mux.start(&specs).await;
-    let mut results: Vec<(String, Result<(), String>)> = Vec::new();
+    let mut results: Vec<(String, Result<(), LaunchError>)> = Vec::new();
     let mut pings = Vec::new();
     for ((p, reason), r) in items.iter().zip(started) {
         match r {
@@ -525,13 +605,17 @@ async fn start(
                 }
                 results.push((p.name.clone(), Ok(())));
             }
-            Err(e) => {
-                let msg = format!("{}: cannot start session {}: {e}", p.name, p.spec.name);
+            Err(source) => {
+                let e = LaunchError::Session {
+                    name: p.name.clone(),
+                    session: p.spec.name.clone(),
+                    source,
+                };
                 ctx.events.emit(
                     "start-failed",
-                    json!({"name": p.name, "session": p.spec.name, "error": msg}),
+                    json!({"name": p.name, "session": p.spec.name, "error": e.to_string()}),
                 );
-                results.push((p.name.clone(), Err(msg)));
+                results.push((p.name.clone(), Err(e)));
             }
         }
     }
@@ -561,4 +645,40 @@ async fn start(
         tracing::warn!("cannot record the started sessions in the manifest: {e}");
     }
     (results, pings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_dir_is_named_with_its_fix_and_a_service_says_which_it_is() {
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join("f");
+        std::fs::write(&file, "").unwrap();
+        let e = check_dir(&file).unwrap_err();
+        assert!(matches!(e, LaunchError::NotADir { .. }), "{e:?}");
+        let e = LaunchError::Service {
+            name: "db".into(),
+            source: Box::new(e),
+        };
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "service \"db\": its dir {} is not a directory; fix `dir` or move the file away",
+                file.display()
+            )
+        );
+        let e = check_dir(&file.join("sub")).unwrap_err();
+        assert!(matches!(e, LaunchError::CreateDir { .. }), "{e:?}");
+        assert!(e.to_string().ends_with("; fix `dir` or create it"), "{e}");
+        assert!(check_dir(&t.path().join("new/dir")).is_ok());
+        let e = command::check_program("no-such-program-here", t.path()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "program \"no-such-program-here\" is not on PATH"
+        );
+        let e = command::check_program("./nope", t.path()).unwrap_err();
+        assert!(matches!(e, LaunchError::NoProgram { .. }), "{e:?}");
+    }
 }
