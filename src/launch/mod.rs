@@ -39,6 +39,9 @@ pub struct Prepared {
     /// What the watchdog saw that made it restart (the rule, the line), for the event;
     /// `null` for other starts.
     pub evidence: serde_json::Value,
+    /// Why the watchdog restarts it, as a kind (the event's `cause`); `None` for other
+    /// starts.
+    pub cause: Option<crate::supervise::restart::RestartCause>,
     /// The model an agent is started with (`None`: its backend's default, or not an agent);
     /// recorded in the manifest so that `status` can tell a pending model change.
     pub model: Option<String>,
@@ -255,6 +258,7 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
         },
         ping: (backend.delivery == Delivery::Ping).then_some(kickoff_file),
         evidence: serde_json::Value::Null,
+        cause: None,
         model: model.clone(),
         describe: format!(
             "{} ({}, kind={}, phase={}, model={}{})",
@@ -351,6 +355,7 @@ pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Result<Prepar
         ping: None,
         describe: format!("{} (service)", svc.session),
         evidence: serde_json::Value::Null,
+        cause: None,
         model: None,
     })
 }
@@ -404,6 +409,7 @@ pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, LaunchErro
         ping: None,
         describe: format!("{session} (watchdog)"),
         evidence: serde_json::Value::Null,
+        cause: None,
         model: None,
     })
 }
@@ -598,6 +604,9 @@ async fn start(
                 let mut fields = json!({"name": p.name, "session": p.spec.name, "reason": reason});
                 if !p.evidence.is_null() {
                     fields["evidence"] = p.evidence.clone();
+                }
+                if let Some(cause) = p.cause {
+                    fields["cause"] = json!(cause.as_str());
                 }
                 ctx.events.emit(event, fields);
                 if let Some(k) = &p.ping {
