@@ -134,6 +134,20 @@ pub enum LaunchError {
     /// [`prepare_watchdog`]: the running executable's path is unknown.
     #[error("cannot find this executable: {0}")]
     NoExe(std::io::Error),
+    /// [`move_watchdog`]: the watchdog could not be moved from session `from` to `to`
+    /// (`why`: [`LaunchError::InTheWay`], [`LaunchError::Tmux`], [`LaunchError::NoExe`]).
+    #[error("cannot move the watchdog from session {from} to {to}: {why}")]
+    MoveWatchdog {
+        from: String,
+        to: String,
+        why: Box<LaunchError>,
+    },
+    /// A live session holds the name a session is to take; it runs `command`.
+    #[error("a session of that name runs {command:?}; stop it (`agents down watchdog` stops both)")]
+    InTheWay { command: String },
+    /// tmux refused a call.
+    #[error("{0}")]
+    Tmux(crate::tmux::TmuxError),
     /// [`launch`]: tmux did not start the session of `name`.
     #[error("{name}: cannot start session {session}: {source}")]
     Session {
@@ -424,14 +438,18 @@ pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, LaunchErro
 /// A dead pane in the way (a watchdog that failed to start there) is killed first.
 ///
 /// Returns the old session's name when it moved, `None` when there was nothing to move (the
-/// watchdog already runs in its session, or in none: started outside tmux). `Err` (naming
-/// both sessions) when a live session holds the new name or tmux refuses. Run it under the
+/// watchdog already runs in its session, or in none: started outside tmux). Run it under the
 /// fleet lock.
+///
+/// # Errors
+///
+/// [`LaunchError::MoveWatchdog`] (naming both sessions) when a live session holds the new
+/// name, tmux refuses, or this executable's path is unknown.
 pub async fn move_watchdog(
     ctx: &Ctx,
     sessions: &crate::tmux::Sessions,
     pid: u32,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, LaunchError> {
     let to = ctx.cfg.watchdog_session();
     let Some(from) = sessions
         .by_name
@@ -452,30 +470,32 @@ pub async fn move_watchdog(
     if !recorded.unwrap_or_else(|| from.ends_with("watchdog")) {
         return Ok(None);
     }
-    let cannot =
-        |why: String| format!("cannot move the watchdog from session {from} to {to}: {why}");
+    let cannot = |why: LaunchError| LaunchError::MoveWatchdog {
+        from: from.clone(),
+        to: to.clone(),
+        why: Box::new(why),
+    };
     match sessions.get(&to) {
         Some(p) if !p.dead => {
-            return Err(cannot(format!(
-                "a session of that name runs {:?}; stop it (`agents down watchdog` stops both)",
-                p.command
-            )));
+            return Err(cannot(LaunchError::InTheWay {
+                command: p.command.clone(),
+            }));
         }
         Some(_) => ctx
             .mux
             .kill(std::slice::from_ref(&to))
             .await
-            .map_err(|e| cannot(e.to_string()))?,
+            .map_err(|e| cannot(LaunchError::Tmux(e)))?,
         None => {}
     }
-    let mut p = prepare_watchdog(ctx, false).map_err(|e| cannot(e.to_string()))?;
+    let mut p = prepare_watchdog(ctx, false).map_err(cannot)?;
     p.spec.mark = Some(format!(
         "moved: from session {from} (session_prefix changed)"
     ));
     ctx.mux
         .rename(&from, &p.spec)
         .await
-        .map_err(|e| cannot(e.to_string()))?;
+        .map_err(|e| cannot(LaunchError::Tmux(e)))?;
     if let Err(e) = manifest.rename(&from, &to) {
         tracing::warn!("cannot record the watchdog's new session {to} in the manifest: {e}");
     }
@@ -689,5 +709,21 @@ mod tests {
         );
         let e = command::check_program("./nope", t.path()).unwrap_err();
         assert!(matches!(e, LaunchError::NoProgram { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn a_watchdog_that_cannot_move_names_both_sessions_and_what_is_in_the_way() {
+        let e = LaunchError::MoveWatchdog {
+            from: "old-watchdog".into(),
+            to: "new-watchdog".into(),
+            why: Box::new(LaunchError::InTheWay {
+                command: "bash".into(),
+            }),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot move the watchdog from session old-watchdog to new-watchdog: a session of \
+             that name runs \"bash\"; stop it (`agents down watchdog` stops both)"
+        );
     }
 }

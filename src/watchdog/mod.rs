@@ -381,6 +381,7 @@ impl Watchdog {
             }
             Ok(None) => self.move_error = None,
             Err(e) => {
+                let e = e.to_string();
                 if self.move_error.as_deref() != Some(e.as_str()) {
                     tracing::warn!("{e}; retrying every tick");
                 }
