@@ -1,7 +1,7 @@
 //! The one module that touches git (the handoff check, SPEC §6): `git fetch` as a child
 //! process, everything else read in-process with `git2` (libgit2, no network features). No
 //! `git2` type leaves this module: callers see commit ids as hex strings, subjects and file
-//! contents as text, and every failure as a message that says what to fix.
+//! contents as text, and every failure as a [`GitError`] whose message says what to fix.
 //!
 //! - [`fetch`] runs `git -C <repo> fetch -q origin` as an argv (no shell: quotes or `$` in
 //!   the path cannot break it, SPEC defect 12) with `GIT_TERMINAL_PROMPT=0` and
@@ -67,43 +67,110 @@ pub struct File {
     pub id: String,
 }
 
+/// Why a git operation failed. `Display` says what failed, where, and how to fix it; libgit2's
+/// own message is kept as text (no `git2` type leaves this module).
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// [`Repo::open`]: the path does not exist.
+    #[error(
+        "{} does not exist; create it with `git clone <url> {}`, or fix the path",
+        path.display(),
+        shell_word(path)
+    )]
+    Missing { path: PathBuf },
+    /// [`Repo::open`]: the path is not in a git repository (libgit2's message).
+    #[error(
+        "{} is not a git repository ({message}); clone the shared repository there: git clone <url> {}",
+        path.display(),
+        shell_word(path)
+    )]
+    NotARepo { path: PathBuf, message: String },
+    /// [`probe`]: the repository has no [`REMOTE`] remote.
+    #[error(
+        "the git repository {} has no `{REMOTE}` remote; add it: git -C {} remote add {REMOTE} <url>",
+        path.display(),
+        shell_word(path)
+    )]
+    NoRemote { path: PathBuf },
+    /// A text that should be a commit id is not one (40 hex digits).
+    #[error("{id:?} is not a commit id in {}: {message}", repo.display())]
+    BadId {
+        repo: PathBuf,
+        id: String,
+        message: String,
+    },
+    /// Reading the repository failed: a ref, the history walk, a commit, a tree or a file
+    /// (`what` says which, libgit2's `message` why).
+    #[error("{what} in {}: {message}", repo.display())]
+    Read {
+        repo: PathBuf,
+        what: String,
+        message: String,
+    },
+    /// [`fetch`]: no `git` program on `PATH`.
+    #[error("git is not installed (not on PATH); install git to use [loop.handoff]")]
+    NotInstalled,
+    /// [`fetch`]: `git` could not be started.
+    #[error("cannot run git: {0}")]
+    Spawn(std::io::Error),
+    /// [`fetch`]: waiting for `git fetch` failed.
+    #[error("git fetch in {}: {source}", repo.display())]
+    Wait {
+        repo: PathBuf,
+        source: std::io::Error,
+    },
+    /// [`fetch`]: `git fetch` ran longer than its timeout and was killed.
+    #[error("git fetch in {} did not finish within {timeout:?}; killed", repo.display())]
+    FetchTimeout { repo: PathBuf, timeout: Duration },
+    /// [`fetch`]: `git fetch` exited unsuccessfully: its exit `status` and the last lines of
+    /// its stderr joined by ` / ` (empty: it printed nothing).
+    #[error(
+        "git fetch {REMOTE} in {} failed ({status}): {}",
+        repo.display(),
+        if stderr.is_empty() { "no message" } else { stderr }
+    )]
+    FetchFailed {
+        repo: PathBuf,
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+}
+
 /// Checks that `path` exists, is (inside) a git repository, and has an [`REMOTE`] remote.
-/// The error says which of these fails and how to fix it.
-pub fn probe(path: &Path) -> Result<(), String> {
+///
+/// # Errors
+///
+/// [`GitError::Missing`], [`GitError::NotARepo`] or [`GitError::NoRemote`]: which of these
+/// fails, and how to fix it.
+pub fn probe(path: &Path) -> Result<(), GitError> {
     let repo = Repo::open(path)?;
     match repo.inner.find_remote(REMOTE) {
         Ok(_) => Ok(()),
-        Err(_) => Err(format!(
-            "the git repository {} has no `{REMOTE}` remote; add it: git -C {} remote add {REMOTE} <url>",
-            repo.path.display(),
-            shell_word(path)
-        )),
+        Err(_) => Err(GitError::NoRemote { path: repo.path }),
     }
 }
 
 impl Repo {
-    /// Opens the repository at or above `path`. Errors: the path does not exist, or is not
-    /// in a git repository.
-    pub fn open(path: &Path) -> Result<Repo, String> {
+    /// Opens the repository at or above `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`GitError::Missing`] when the path does not exist, [`GitError::NotARepo`] when it is
+    /// not in a git repository.
+    pub fn open(path: &Path) -> Result<Repo, GitError> {
         if !path.exists() {
-            return Err(format!(
-                "{} does not exist; create it with `git clone <url> {}`, or fix the path",
-                path.display(),
-                shell_word(path)
-            ));
+            return Err(GitError::Missing {
+                path: path.to_path_buf(),
+            });
         }
         let inner = git2::Repository::open_ext(
             path,
             git2::RepositoryOpenFlags::empty(),
             &[] as &[&std::ffi::OsStr],
         )
-        .map_err(|e| {
-            format!(
-                "{} is not a git repository ({}); clone the shared repository there: git clone <url> {}",
-                path.display(),
-                e.message(),
-                shell_word(path)
-            )
+        .map_err(|e| GitError::NotARepo {
+            path: path.to_path_buf(),
+            message: e.message().to_string(),
         })?;
         Ok(Repo {
             inner,
@@ -113,7 +180,11 @@ impl Repo {
 
     /// The head of `origin/main` as last fetched; else the branch `refs/remotes/origin/HEAD`
     /// points at. `Ok(None)`: neither exists (nothing fetched yet, or an empty remote).
-    pub fn remote_head(&self) -> Result<Option<Head>, String> {
+    ///
+    /// # Errors
+    ///
+    /// [`GitError::Read`]: a ref cannot be read or resolved, or names no commit.
+    pub fn remote_head(&self) -> Result<Option<Head>, GitError> {
         let main = format!("refs/remotes/{REMOTE}/{BRANCH}");
         let r = match self.inner.find_reference(&main) {
             Ok(r) => r,
@@ -148,7 +219,12 @@ impl Repo {
     /// old..new`), oldest first, at most `limit` (the newest). `old` not an ancestor of `new`
     /// (a force push) lists what `new` has that `old` has not; `old` unknown to the
     /// repository sets [`Subjects::unknown_old`] and lists nothing.
-    pub fn subjects(&self, old: &str, new: &str, limit: usize) -> Result<Subjects, String> {
+    ///
+    /// # Errors
+    ///
+    /// [`GitError::BadId`] when `new` is not a commit id, [`GitError::Read`] when the
+    /// history cannot be walked or a commit read.
+    pub fn subjects(&self, old: &str, new: &str, limit: usize) -> Result<Subjects, GitError> {
         let new_id = self.oid(new)?;
         let mut walk = self
             .inner
@@ -190,7 +266,12 @@ impl Repo {
 
     /// The first of `paths` that names a file (a blob) in the tree of commit `at`.
     /// `Ok(None)`: none of them does.
-    pub fn file(&self, at: &str, paths: &[String]) -> Result<Option<File>, String> {
+    ///
+    /// # Errors
+    ///
+    /// [`GitError::BadId`] when `at` is not a commit id, [`GitError::Read`] when its tree or
+    /// a path in it cannot be read.
+    pub fn file(&self, at: &str, paths: &[String]) -> Result<Option<File>, GitError> {
         let id = self.oid(at)?;
         let tree = self
             .inner
@@ -213,18 +294,38 @@ impl Repo {
         Ok(None)
     }
 
-    fn oid(&self, hex: &str) -> Result<git2::Oid, String> {
-        git2::Oid::from_str(hex).map_err(|e| self.err(&format!("{hex:?} is not a commit id"), &e))
+    /// `hex` as an object id.
+    ///
+    /// # Errors
+    ///
+    /// [`GitError::BadId`] when it is not 40 hex digits.
+    fn oid(&self, hex: &str) -> Result<git2::Oid, GitError> {
+        git2::Oid::from_str(hex).map_err(|e| GitError::BadId {
+            repo: self.path.clone(),
+            id: hex.to_string(),
+            message: e.message().to_string(),
+        })
     }
 
-    fn err(&self, what: &str, e: &git2::Error) -> String {
-        format!("{what} in {}: {}", self.path.display(), e.message())
+    /// A [`GitError::Read`] in this repository: `what` failed, libgit2 said `e`.
+    fn err(&self, what: &str, e: &git2::Error) -> GitError {
+        GitError::Read {
+            repo: self.path.clone(),
+            what: what.to_string(),
+            message: e.message().to_string(),
+        }
     }
 }
 
-/// Runs `git -C <repo> fetch -q origin`, killing it after `timeout`. The error quotes git's
-/// own message (its stderr, last lines) or names the timeout.
-pub async fn fetch(repo: &Path, timeout: Duration) -> Result<(), String> {
+/// Runs `git -C <repo> fetch -q origin`, killing it after `timeout`.
+///
+/// # Errors
+///
+/// [`GitError::NotInstalled`] or [`GitError::Spawn`] when git cannot be run,
+/// [`GitError::FetchTimeout`] when it was killed after `timeout`, [`GitError::FetchFailed`]
+/// (quoting the last lines of git's stderr) when it failed, [`GitError::Wait`] when it could
+/// not be waited for.
+pub async fn fetch(repo: &Path, timeout: Duration) -> Result<(), GitError> {
     let mut cmd = tokio::process::Command::new("git");
     cmd.arg("-C")
         .arg(repo)
@@ -247,20 +348,24 @@ pub async fn fetch(repo: &Path, timeout: Duration) -> Result<(), String> {
     }
     let child = cmd.spawn().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            "git is not installed (not on PATH); install git to use [loop.handoff]".to_string()
+            GitError::NotInstalled
         } else {
-            format!("cannot run git: {e}")
+            GitError::Spawn(e)
         }
     })?;
     let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(out)) => out,
-        Ok(Err(e)) => return Err(format!("git fetch in {}: {e}", repo.display())),
+        Ok(Err(source)) => {
+            return Err(GitError::Wait {
+                repo: repo.to_path_buf(),
+                source,
+            });
+        }
         Err(_) => {
-            return Err(format!(
-                "git fetch in {} did not finish within {:?}; killed",
-                repo.display(),
-                timeout
-            ));
+            return Err(GitError::FetchTimeout {
+                repo: repo.to_path_buf(),
+                timeout,
+            });
         }
     };
     if out.status.success() {
@@ -272,13 +377,11 @@ pub async fn fetch(repo: &Path, timeout: Duration) -> Result<(), String> {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
-    let tail = msg[msg.len().saturating_sub(3)..].join(" / ");
-    Err(format!(
-        "git fetch {REMOTE} in {} failed ({}): {}",
-        repo.display(),
-        out.status,
-        if tail.is_empty() { "no message" } else { &tail }
-    ))
+    Err(GitError::FetchFailed {
+        repo: repo.to_path_buf(),
+        status: out.status,
+        stderr: msg[msg.len().saturating_sub(3)..].join(" / "),
+    })
 }
 
 /// Whether the user chose how git runs ssh (`GIT_SSH_COMMAND`, `GIT_SSH`, or
@@ -423,16 +526,18 @@ mod tests {
     async fn bad_repositories_and_failed_fetches_say_what_to_fix() {
         let t = tempfile::tempdir().unwrap();
         let missing = t.path().join("nope");
-        assert!(probe(&missing).unwrap_err().contains("does not exist"));
+        let e = probe(&missing).unwrap_err();
+        assert!(matches!(e, GitError::Missing { .. }), "{e:?}");
+        assert!(e.to_string().contains("does not exist"));
         let plain = t.path().join("plain");
         std::fs::create_dir_all(&plain).unwrap();
-        assert!(
-            probe(&plain)
-                .unwrap_err()
-                .contains("is not a git repository")
-        );
+        let e = probe(&plain).unwrap_err();
+        assert!(matches!(e, GitError::NotARepo { .. }), "{e:?}");
+        assert!(e.to_string().contains("is not a git repository"));
         git(t.path(), &["init", "-q", "solo"]);
         let e = probe(&t.path().join("solo")).unwrap_err();
+        assert!(matches!(e, GitError::NoRemote { .. }), "{e:?}");
+        let e = e.to_string();
         assert!(
             e.contains("no `origin` remote") && e.contains("remote add origin"),
             "{e}"
@@ -440,14 +545,25 @@ mod tests {
         let e = fetch(&t.path().join("solo"), Duration::from_secs(20))
             .await
             .unwrap_err();
+        assert!(matches!(e, GitError::FetchFailed { .. }), "{e:?}");
+        let e = e.to_string();
         assert!(
             e.contains("git fetch origin") && e.contains("origin"),
             "{e}"
         );
         let (_t2, origin, clone) = pair();
-        assert_eq!(probe(&clone), Ok(()));
+        assert!(probe(&clone).is_ok());
         std::fs::rename(&origin, origin.with_extension("moved")).unwrap();
         let e = fetch(&clone, Duration::from_secs(20)).await.unwrap_err();
-        assert!(e.contains("failed"), "{e}");
+        assert!(matches!(e, GitError::FetchFailed { .. }), "{e:?}");
+        assert!(e.to_string().contains("failed"), "{e}");
+        let e = fetch(&clone, Duration::ZERO).await.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "git fetch in {} did not finish within 0ns; killed",
+                clone.display()
+            )
+        );
     }
 }

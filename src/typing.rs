@@ -43,7 +43,8 @@ use crate::config::Backend;
 use crate::ctx::Ctx;
 use crate::detect::{self, State};
 use crate::state::StateDir;
-use crate::tmux::{Screen, Sessions};
+use crate::state::lock::WaitError;
+use crate::tmux::{Screen, Sessions, TmuxError};
 
 /// Submit presses at most, the first included.
 pub const MAX_SUBMITS: usize = 3;
@@ -94,18 +95,129 @@ pub struct Message<'a> {
 }
 
 /// How a delivery ended (the `typed` event's `outcome`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Outcome {
     /// Submitted and verified: what showed it (e.g. "the text left the cursor's line").
     Delivered(String),
-    /// The submit key was pressed but the delivery could not be verified: why. The text may
-    /// have reached the agent; it is never typed again.
-    Unverified(String),
-    /// Nothing was submitted: a dialog is up, or the program exited. `typed`: the text was
-    /// typed (not submitted) before the refusal (a dialog that came up meanwhile).
-    Refused { why: String, typed: bool },
+    /// The submit key was pressed but the delivery could not be verified: why (one of the
+    /// kinds after the submit key: [`DeliveryError::SubmitKey`] …
+    /// [`DeliveryError::StillTyped`], [`DeliveryError::Though`]). The text may have reached
+    /// the agent; it is never typed again.
+    Unverified(DeliveryError),
+    /// Nothing was submitted: a dialog is up ([`DeliveryError::Dialog`]), the program exited
+    /// ([`DeliveryError::Exited`]), or the text has a control character. `typed`: the text
+    /// was typed (not submitted) before the refusal (a dialog that came up meanwhile).
+    Refused { why: DeliveryError, typed: bool },
     /// An error kept it from being typed or submitted (the typing lock, tmux).
-    Failed(String),
+    Failed(DeliveryError),
+}
+
+/// Why a delivery was refused, failed or left unverified (the `why` of an [`Outcome`] that
+/// is not `delivered`), or why [`press_keys`] pressed nothing. `Display` is the text the
+/// `typed` event's `error`, `status` and `agents send` show.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// Refused: the pane shows a dialog that waits for a person: its line (or the rule).
+    #[error("a dialog waits for a person: {0}")]
+    Dialog(String),
+    /// Refused: the pane's program has exited.
+    #[error("its program has exited")]
+    Exited,
+    /// Refused: the text has a control character ([`control_char`]).
+    #[error("the text has a {0}, which would reach the agent as a key press")]
+    ControlChar(ControlChar),
+    /// Failed: the session's typing lock was held by another delivery for [`LOCK_WAIT`], or
+    /// could not be taken at all ([`WaitError::Io`]).
+    #[error("another delivery to {session} is under way: {source}")]
+    Locked { session: String, source: WaitError },
+    /// Failed: the pane could not be read before the submit key (`when`: "before typing").
+    #[error("cannot read the pane {when}: {source}")]
+    Unreadable {
+        when: &'static str,
+        source: TmuxError,
+    },
+    /// Failed: tmux did not take the text or a key before the submit key.
+    #[error("{0}")]
+    Tmux(TmuxError),
+    /// [`press_keys`]: a key name tmux would type as text ([`key_name_ok`]).
+    #[error(
+        "{0:?} is not a key name: use one character or a tmux key name such as Enter, Escape, Tab, BSpace, Up, F1, C-c or M-Enter"
+    )]
+    NotAKey(String),
+    /// [`press_keys`]: no keys were given.
+    #[error("no keys to press")]
+    NoKeys,
+    /// [`press_keys`]: tmux did not take a key.
+    #[error("tmux did not take the key {key}: {source}")]
+    KeyNotTaken { key: String, source: TmuxError },
+    /// Unverified: tmux failed on the submit key.
+    #[error("tmux failed after the submit key: {0}")]
+    SubmitKey(TmuxError),
+    /// Unverified: the session was gone after the submit key ([`TmuxError::is_gone`]).
+    #[error("its program exited after the submit key was pressed (the session is gone: {0})")]
+    GoneAfter(TmuxError),
+    /// Unverified: the pane could not be read after the submit key (not gone).
+    #[error("the pane cannot be read after the submit key: {0}")]
+    UnreadableAfter(TmuxError),
+    /// Unverified: the pane read dead after the submit key.
+    #[error("its program exited after the submit key was pressed")]
+    ExitedAfter,
+    /// Unverified: the pane ran another program after the submit key (the watchdog
+    /// restarted it).
+    #[error("its program exited after the submit key was pressed (the pane was restarted)")]
+    RestartedAfter,
+    /// Unverified: the typed text was still where it was typed after [`MAX_SUBMITS`]
+    /// presses of `key`; `by_cursor`: judged by the cursor's line, else the input area.
+    #[error(
+        "the typed text was still {} after {MAX_SUBMITS} presses of {key}",
+        if *by_cursor { "on the cursor's line" } else { "in the input area" }
+    )]
+    StillTyped { by_cursor: bool, key: String },
+    /// Unverified: `cause` (the program exited, the pane could not be read) while
+    /// [`alive_after`] watched a delivery that `evidence` had verified.
+    #[error("{cause}, though {}", evidence.describe())]
+    Though {
+        cause: Box<DeliveryError>,
+        evidence: Evidence,
+    },
+}
+
+impl DeliveryError {
+    /// A dialog is up (a person must answer it, e.g. with `agents send --keys`).
+    pub fn is_dialog(&self) -> bool {
+        matches!(self, DeliveryError::Dialog(_))
+    }
+
+    /// The session is gone, or its program exited or was restarted (before or after the
+    /// submit key).
+    pub fn is_gone(&self) -> bool {
+        match self {
+            DeliveryError::Exited
+            | DeliveryError::GoneAfter(_)
+            | DeliveryError::ExitedAfter
+            | DeliveryError::RestartedAfter => true,
+            DeliveryError::Unreadable { source, .. }
+            | DeliveryError::Tmux(source)
+            | DeliveryError::KeyNotTaken { source, .. }
+            | DeliveryError::SubmitKey(source) => source.is_gone(),
+            DeliveryError::Though { cause, .. } => cause.is_gone(),
+            _ => false,
+        }
+    }
+}
+
+/// A delivery that did not end verified, as one error ([`Outcome::into_result`]).
+/// `Display`: the outcome and why, as one line (`unverified: …`); its `source` is the
+/// [`DeliveryError`].
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {}", .0.as_str(), .0.why().unwrap_or_default())]
+pub struct NotDelivered(pub Outcome);
+
+impl NotDelivered {
+    /// Why it was not delivered (never `None`: a delivered outcome is no error).
+    pub fn error(&self) -> Option<&DeliveryError> {
+        self.0.error()
+    }
 }
 
 impl Outcome {
@@ -124,8 +236,22 @@ impl Outcome {
         matches!(self, Outcome::Delivered(_))
     }
 
-    /// Why it was not verified (`None` when delivered).
-    pub fn why(&self) -> Option<&str> {
+    /// Why it was not verified, as the `typed` event and `status` show it (`None` when
+    /// delivered); a refusal after typing says the typed text was not submitted.
+    pub fn why(&self) -> Option<String> {
+        match self {
+            Outcome::Delivered(_) => None,
+            Outcome::Refused { why, typed: true } => {
+                Some(format!("{why}; the typed text was not submitted"))
+            }
+            Outcome::Unverified(w) | Outcome::Failed(w) | Outcome::Refused { why: w, .. } => {
+                Some(w.to_string())
+            }
+        }
+    }
+
+    /// The kind of why it was not verified (`None` when delivered).
+    pub fn error(&self) -> Option<&DeliveryError> {
         match self {
             Outcome::Delivered(_) => None,
             Outcome::Unverified(w) | Outcome::Failed(w) | Outcome::Refused { why: w, .. } => {
@@ -134,11 +260,16 @@ impl Outcome {
         }
     }
 
-    /// `Ok` when delivered; else the outcome and why, as one line (`unverified: …`).
-    pub fn into_result(self) -> Result<(), String> {
-        match self.why() {
-            None => Ok(()),
-            Some(w) => Err(format!("{}: {w}", self.as_str())),
+    /// `Ok` when delivered.
+    ///
+    /// # Errors
+    ///
+    /// [`NotDelivered`] (`unverified: …`, `refused: …`, `failed: …`) when the outcome is
+    /// anything but delivered.
+    pub fn into_result(self) -> Result<(), NotDelivered> {
+        match self {
+            Outcome::Delivered(_) => Ok(()),
+            o => Err(NotDelivered(o)),
         }
     }
 }
@@ -169,9 +300,9 @@ pub fn last(state: &StateDir, name: &str) -> Option<LastTyped> {
         .flatten()
 }
 
-/// What a delivery did, for its event.
+/// What a delivery did, for its event (beside its outcome).
+#[derive(Default)]
 struct Done {
-    outcome: Outcome,
     /// Submit presses made.
     presses: usize,
     /// How it was checked: `cursor`, or the fallback and why.
@@ -181,8 +312,11 @@ struct Done {
 /// Types and submits `msg` into its session (see the module doc) and records the outcome
 /// (event `typed`, `state/typed-<agent>.json`).
 pub async fn deliver(ctx: &Ctx, backend: &Backend, msg: Message<'_>) -> Outcome {
-    let done = deliver_locked(ctx, backend, msg).await;
-    record(ctx, msg, done)
+    let mut done = Done::default();
+    let outcome = match deliver_inner(ctx, backend, msg, &mut done).await {
+        Ok(o) | Err(o) => o,
+    };
+    record(ctx, msg, outcome, &done)
 }
 
 /// Like [`deliver`], but only into an idle pane: waits (without the typing lock) until the
@@ -203,14 +337,7 @@ pub async fn deliver_when_idle(
         wait_idle(ctx, backend, msg.session, left).await?;
         let lock = match lock(ctx, msg.session).await {
             Ok(l) => l,
-            Err(why) => {
-                let done = Done {
-                    outcome: Outcome::Failed(why),
-                    presses: 0,
-                    check: None,
-                };
-                return Ok(record(ctx, msg, done));
-            }
+            Err(why) => return Ok(record(ctx, msg, Outcome::Failed(why), &Done::default())),
         };
         let sessions = ctx
             .mux
@@ -219,16 +346,12 @@ pub async fn deliver_when_idle(
             .map_err(|e| NotIdle::NotRunning(format!("cannot list tmux sessions: {e}")))?;
         match readiness(ctx, backend, &sessions, msg.session).await.idle() {
             Ok(()) => {
-                let mut done = Done {
-                    outcome: Outcome::Failed(String::new()),
-                    presses: 0,
-                    check: None,
-                };
-                done.outcome = match deliver_held(ctx, backend, msg, &mut done).await {
+                let mut done = Done::default();
+                let outcome = match deliver_held(ctx, backend, msg, &mut done).await {
                     Ok(o) | Err(o) => o,
                 };
                 drop(lock);
-                return Ok(record(ctx, msg, done));
+                return Ok(record(ctx, msg, outcome, &done));
             }
             Err(NotIdle::Busy(why)) => {
                 // Another sender typed first: let the lock go and wait for the next idle.
@@ -244,9 +367,9 @@ pub async fn deliver_when_idle(
 }
 
 /// Records how a delivery ended (event `typed`, `state/typed-<agent>.json`).
-fn record(ctx: &Ctx, msg: Message<'_>, done: Done) -> Outcome {
+fn record(ctx: &Ctx, msg: Message<'_>, outcome: Outcome, done: &Done) -> Outcome {
     let shown: String = msg.text.chars().take(120).collect();
-    let outcome = done.outcome;
+    let why = outcome.why();
     let verified_by = match &outcome {
         Outcome::Delivered(ev) => Some(ev.clone()),
         _ => None,
@@ -254,7 +377,7 @@ fn record(ctx: &Ctx, msg: Message<'_>, done: Done) -> Outcome {
     ctx.events.emit(
         "typed",
         json!({"name": msg.name, "session": msg.session, "purpose": msg.purpose,
-               "text": shown, "outcome": outcome.as_str(), "error": outcome.why(),
+               "text": shown, "outcome": outcome.as_str(), "error": why,
                "verified_by": verified_by, "presses": done.presses, "check": done.check}),
     );
     let rec = LastTyped {
@@ -262,7 +385,7 @@ fn record(ctx: &Ctx, msg: Message<'_>, done: Done) -> Outcome {
         purpose: msg.purpose.to_string(),
         text: shown,
         outcome: outcome.as_str().to_string(),
-        why: outcome.why().map(String::from).or(verified_by),
+        why: why.or(verified_by),
     };
     if let Err(e) = crate::state::json::write(
         &last_path(&ctx.state, msg.name),
@@ -272,18 +395,6 @@ fn record(ctx: &Ctx, msg: Message<'_>, done: Done) -> Outcome {
         tracing::debug!("{}: cannot record the last delivery: {e}", msg.name);
     }
     outcome
-}
-
-async fn deliver_locked(ctx: &Ctx, backend: &Backend, msg: Message<'_>) -> Done {
-    let mut done = Done {
-        outcome: Outcome::Failed(String::new()),
-        presses: 0,
-        check: None,
-    };
-    done.outcome = match deliver_inner(ctx, backend, msg, &mut done).await {
-        Ok(o) | Err(o) => o,
-    };
-    done
 }
 
 /// The steps of a delivery; `Err` ends it early with that outcome.
@@ -308,7 +419,7 @@ async fn deliver_held(
         && let Some(c) = control_char(msg.text)
     {
         return Err(Outcome::Refused {
-            why: format!("the text has a {c}, which would reach the agent as a key press"),
+            why: DeliveryError::ControlChar(c),
             typed: false,
         });
     }
@@ -316,13 +427,13 @@ async fn deliver_held(
     let read = |when: &'static str| async move {
         tmux.screen(msg.session)
             .await
-            .map_err(|e| Outcome::Failed(format!("cannot read the pane {when}: {e}")))
+            .map_err(|source| Outcome::Failed(DeliveryError::Unreadable { when, source }))
     };
     let before = read("before typing").await?;
     if let Some(why) = refusal(backend, &before, msg.key_only) {
         return Err(Outcome::Refused { why, typed: false });
     }
-    let failed = |e: crate::tmux::TmuxError| Outcome::Failed(e.to_string());
+    let failed = |e: TmuxError| Outcome::Failed(DeliveryError::Tmux(e));
     if msg.key_only {
         // One key or several (`Down Down`: moving to a dialog's option), each drawn before
         // the next.
@@ -361,21 +472,18 @@ async fn deliver_held(
     };
     // Right before the submit key: a dialog that came up while typing gets no Enter.
     if let Some(why) = refusal(backend, &pre, false) {
-        return Err(Outcome::Refused {
-            why: format!("{why}; the typed text was not submitted"),
-            typed: true,
-        });
+        return Err(Outcome::Refused { why, typed: true });
     }
     let by_cursor = cursor_check(&pre, msg.text);
     done.check = Some(match &by_cursor {
         Ok(()) => "cursor".into(),
         Err(why) => format!("input area: {why}"),
     });
-    let unverified = |why: String| Outcome::Unverified(why);
+    let unverified = Outcome::Unverified;
     for press in 1..=MAX_SUBMITS {
         tmux.send_key(msg.session, &backend.submit_key)
             .await
-            .map_err(|e| unverified(format!("tmux failed after the submit key: {e}")))?;
+            .map_err(|e| unverified(DeliveryError::SubmitKey(e)))?;
         done.presses = press;
         // Up to PRESS_WAIT per press, read every TYPING_POLL: a quick agent is verified
         // quickly.
@@ -385,7 +493,7 @@ async fn deliver_held(
             let post = tmux
                 .screen(msg.session)
                 .await
-                .map_err(|e| unverified(unreadable_after(&e)))?;
+                .map_err(|e| unverified(unreadable_after(e)))?;
             if let Some(why) = exited(&pre, &post) {
                 return Err(unverified(why));
             }
@@ -395,49 +503,38 @@ async fn deliver_held(
             }
         }
     }
-    let where_ = if by_cursor.is_ok() {
-        "on the cursor's line"
-    } else {
-        "in the input area"
-    };
-    Err(unverified(format!(
-        "the typed text was still {where_} after {MAX_SUBMITS} presses of {}",
-        backend.submit_key
-    )))
+    Err(unverified(DeliveryError::StillTyped {
+        by_cursor: by_cursor.is_ok(),
+        key: backend.submit_key.clone(),
+    }))
 }
 
 /// Why nothing may be typed or submitted into a pane that reads like `screen`: its program
 /// exited, or it shows a dialog (unless `key_only`: a chooser answer is meant for one).
-fn refusal(backend: &Backend, screen: &Screen, key_only: bool) -> Option<String> {
+fn refusal(backend: &Backend, screen: &Screen, key_only: bool) -> Option<DeliveryError> {
     if screen.dead {
-        return Some("its program has exited".into());
+        return Some(DeliveryError::Exited);
     }
     let r = detect::read(backend, &screen.text);
-    (r.state == State::Dialog && !key_only).then(|| {
-        format!(
-            "a dialog waits for a person: {}",
-            r.line.unwrap_or_else(|| r.rule.to_string())
-        )
-    })
+    (r.state == State::Dialog && !key_only)
+        .then(|| DeliveryError::Dialog(r.line.unwrap_or_else(|| r.rule.to_string())))
 }
 
 /// Why `post` shows the program of `pre` gone: the pane is dead, or runs another program
 /// (the watchdog restarted it meanwhile). `None` while the same program runs.
-fn exited(pre: &Screen, post: &Screen) -> Option<String> {
+fn exited(pre: &Screen, post: &Screen) -> Option<DeliveryError> {
     if post.dead {
-        return Some("its program exited after the submit key was pressed".into());
+        return Some(DeliveryError::ExitedAfter);
     }
-    (post.pid != pre.pid).then(|| {
-        "its program exited after the submit key was pressed (the pane was restarted)".into()
-    })
+    (post.pid != pre.pid).then_some(DeliveryError::RestartedAfter)
 }
 
 /// Why a pane that cannot be read after the submit key leaves the delivery unverified.
-fn unreadable_after(e: &crate::tmux::TmuxError) -> String {
+fn unreadable_after(e: TmuxError) -> DeliveryError {
     if e.is_gone() {
-        format!("its program exited after the submit key was pressed (the session is gone: {e})")
+        DeliveryError::GoneAfter(e)
     } else {
-        format!("the pane cannot be read after the submit key: {e}")
+        DeliveryError::UnreadableAfter(e)
     }
 }
 
@@ -466,18 +563,17 @@ async fn alive_after(
         let now = match ctx.mux.screen(session).await {
             Ok(s) => s,
             Err(e) => {
-                return Err(Outcome::Unverified(format!(
-                    "{}, though {}",
-                    unreadable_after(&e),
-                    ev.describe()
-                )));
+                return Err(Outcome::Unverified(DeliveryError::Though {
+                    cause: Box::new(unreadable_after(e)),
+                    evidence: ev,
+                }));
             }
         };
         if let Some(why) = exited(pre, &now) {
-            return Err(Outcome::Unverified(format!(
-                "{why}, though {}",
-                ev.describe()
-            )));
+            return Err(Outcome::Unverified(DeliveryError::Though {
+                cause: Box::new(why),
+                evidence: ev,
+            }));
         }
         if life.read(backend, &now, since.elapsed()) {
             return Ok(Outcome::Delivered(ev.describe().into()));
@@ -564,22 +660,41 @@ pub enum Verify {
     NotYet,
 }
 
-/// Whether the cursor of `pre` (the pane right before the submit key) can verify `msg`:
-/// `Err` says why not — the cursor is hidden (a TUI drawing its own), off-screen, or not on
-/// the line that holds the typed text — and [`submitted`] decides instead.
-pub fn cursor_check(pre: &Screen, msg: &str) -> Result<(), String> {
+/// Why the cursor cannot verify a delivery ([`cursor_check`]); `Display` follows "input
+/// area: " in the `typed` event's `check`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoCursor {
+    /// The cursor is hidden (a TUI that draws its own).
+    #[error("the cursor is hidden")]
+    Hidden,
+    /// The cursor's row `y` is not on the screen of `height` rows.
+    #[error("the cursor is off-screen (row {y} of {height})")]
+    OffScreen { y: u32, height: u32 },
+    /// The cursor's line does not hold the typed text.
+    #[error("the typed text is not on the cursor's line")]
+    NotAtText,
+}
+
+/// Whether the cursor of `pre` (the pane right before the submit key) can verify `msg`;
+/// when it cannot, [`submitted`] decides instead.
+///
+/// # Errors
+///
+/// [`NoCursor`]: the cursor is hidden (a TUI drawing its own), off-screen, or not on the
+/// line that holds the typed text.
+pub fn cursor_check(pre: &Screen, msg: &str) -> Result<(), NoCursor> {
     let c = &pre.cursor;
     if !c.visible {
-        return Err("the cursor is hidden".into());
+        return Err(NoCursor::Hidden);
     }
     if c.y >= c.height || c.y as usize >= pre.rows.len() {
-        return Err(format!(
-            "the cursor is off-screen (row {} of {})",
-            c.y, c.height
-        ));
+        return Err(NoCursor::OffScreen {
+            y: c.y,
+            height: c.height,
+        });
     }
     if !at_cursor(pre, msg) {
-        return Err("the typed text is not on the cursor's line".into());
+        return Err(NoCursor::NotAtText);
     }
     Ok(())
 }
@@ -718,11 +833,19 @@ fn at_cursor(screen: &Screen, msg: &str) -> bool {
 }
 
 /// Takes `state/typing-<session>.lock`, waiting up to [`LOCK_WAIT`] for another delivery.
-async fn lock(ctx: &Ctx, session: &str) -> Result<File, String> {
+///
+/// # Errors
+///
+/// [`DeliveryError::Locked`]: another delivery held it for [`LOCK_WAIT`], or the lock file
+/// cannot be opened or locked.
+async fn lock(ctx: &Ctx, session: &str) -> Result<File, DeliveryError> {
     let path = ctx.state.typing_lock_path(session);
     crate::state::lock::wait_for(&path, LOCK_WAIT)
         .await
-        .map_err(|e| format!("another delivery to {session} is under way: {e}"))
+        .map_err(|source| DeliveryError::Locked {
+            session: session.to_string(),
+            source,
+        })
 }
 
 /// Whether the pane shows `msg` as submitted: the agent is active, or the message's start is
@@ -961,19 +1084,24 @@ pub fn key_name_ok(key: &str) -> bool {
 /// Presses the tmux keys `keys` in order (e.g. `["Escape"]`, `["C-c"]`, `["1", "Enter"]`)
 /// into `session`, under the session's typing lock, and records a `typed` event (`text`:
 /// the keys joined by spaces). Unlike [`deliver`] it presses into a dialog too: keys are how
-/// a person answers one from outside the pane. Verified means tmux took every key. Errors:
-/// an unknown key name ([`key_name_ok`]), the lock, or tmux.
+/// a person answers one from outside the pane. Verified means tmux took every key.
+///
+/// # Errors
+///
+/// [`DeliveryError::NotAKey`] for an unknown key name ([`key_name_ok`]),
+/// [`DeliveryError::NoKeys`], [`DeliveryError::Locked`] when the typing lock cannot be
+/// taken, [`DeliveryError::KeyNotTaken`] when tmux refuses a key.
 pub async fn press_keys(
     ctx: &Ctx,
     name: &str,
     session: &str,
     keys: &[String],
     purpose: &str,
-) -> Result<(), String> {
+) -> Result<(), DeliveryError> {
     let res = press_locked(ctx, session, keys).await;
     let (outcome, error) = match &res {
         Ok(()) => ("delivered", None),
-        Err(e) => ("failed", Some(e.clone())),
+        Err(e) => ("failed", Some(e.to_string())),
     };
     ctx.events.emit(
         "typed",
@@ -983,14 +1111,17 @@ pub async fn press_keys(
     res
 }
 
-async fn press_locked(ctx: &Ctx, session: &str, keys: &[String]) -> Result<(), String> {
+/// The steps of [`press_keys`].
+///
+/// # Errors
+///
+/// As [`press_keys`].
+async fn press_locked(ctx: &Ctx, session: &str, keys: &[String]) -> Result<(), DeliveryError> {
     if let Some(bad) = keys.iter().find(|k| !key_name_ok(k)) {
-        return Err(format!(
-            "{bad:?} is not a key name: use one character or a tmux key name such as Enter, Escape, Tab, BSpace, Up, F1, C-c or M-Enter"
-        ));
+        return Err(DeliveryError::NotAKey(bad.clone()));
     }
     if keys.is_empty() {
-        return Err("no keys to press".into());
+        return Err(DeliveryError::NoKeys);
     }
     let _lock = lock(ctx, session).await?;
     for (i, k) in keys.iter().enumerate() {
@@ -1000,7 +1131,10 @@ async fn press_locked(ctx: &Ctx, session: &str, keys: &[String]) -> Result<(), S
         ctx.mux
             .send_key(session, k)
             .await
-            .map_err(|e| format!("tmux did not take the key {k}: {e}"))?;
+            .map_err(|source| DeliveryError::KeyNotTaken {
+                key: k.clone(),
+                source,
+            })?;
     }
     Ok(())
 }
@@ -1242,22 +1376,22 @@ mod tests {
         let msg = "hello there, agent";
         let mut hidden = screen(&["❯ hello there, agent", "? for shortcuts"], 20, 0, 0);
         hidden.cursor.visible = false;
-        assert_eq!(
-            cursor_check(&hidden, msg),
-            Err("the cursor is hidden".into())
-        );
+        assert_eq!(cursor_check(&hidden, msg), Err(NoCursor::Hidden));
+        assert_eq!(NoCursor::Hidden.to_string(), "the cursor is hidden");
         let mut off = screen(&["❯ hello there, agent"], 0, 9, 0);
         off.cursor.height = 8;
         assert!(
             cursor_check(&off, msg)
                 .unwrap_err()
+                .to_string()
                 .contains("off-screen (row 9 of 8)")
         );
         // A TUI that leaves the real cursor at the bottom-left and draws its own.
         let elsewhere = screen(&["❯ hello there, agent", ""], 0, 1, 0);
+        assert_eq!(cursor_check(&elsewhere, msg), Err(NoCursor::NotAtText));
         assert_eq!(
-            cursor_check(&elsewhere, msg),
-            Err("the typed text is not on the cursor's line".into())
+            NoCursor::NotAtText.to_string(),
+            "the typed text is not on the cursor's line"
         );
         // Judged by the input area then: the text still at the bottom is not submitted…
         assert_eq!(decide(&elsewhere, &elsewhere.clone(), msg), Verify::NotYet);
@@ -1277,14 +1411,19 @@ mod tests {
     #[test]
     fn a_program_that_exited_or_was_restarted_after_the_key_did_not_take_it() {
         let pre = screen(&["bye> goodbye"], 12, 0, 0);
-        assert_eq!(exited(&pre, &pre.clone()), None);
+        assert!(exited(&pre, &pre.clone()).is_none());
         let mut dead = screen(&["bye> goodbye", ""], 0, 1, 0);
         dead.dead = true;
-        assert!(exited(&pre, &dead).unwrap().contains("exited"));
+        assert!(matches!(
+            exited(&pre, &dead),
+            Some(DeliveryError::ExitedAfter)
+        ));
         // Restarted by the watchdog meanwhile: a new program, its prompt fresh.
         let mut again = screen(&["bye>"], 5, 0, 0);
         again.pid = Some(2);
-        assert!(exited(&pre, &again).unwrap().contains("restarted"));
+        let restarted = exited(&pre, &again).unwrap();
+        assert!(matches!(restarted, DeliveryError::RestartedAfter));
+        assert!(restarted.to_string().contains("restarted"));
     }
 
     #[test]
@@ -1332,19 +1471,52 @@ mod tests {
 
     #[test]
     fn outcomes_name_themselves() {
-        assert_eq!(Outcome::Delivered("x".into()).into_result(), Ok(()));
-        let u = Outcome::Unverified("the program exited".into());
+        assert!(Outcome::Delivered("x".into()).into_result().is_ok());
+        let u = Outcome::Unverified(DeliveryError::ExitedAfter);
         assert_eq!(u.as_str(), "unverified");
+        let e = u.into_result().unwrap_err();
         assert_eq!(
-            u.into_result(),
-            Err("unverified: the program exited".into())
+            e.to_string(),
+            "unverified: its program exited after the submit key was pressed"
         );
+        assert!(e.error().is_some_and(DeliveryError::is_gone));
         let r = Outcome::Refused {
-            why: "a dialog waits for a person: Yes, I trust this folder".into(),
+            why: DeliveryError::Dialog("Yes, I trust this folder".into()),
             typed: false,
         };
         assert_eq!(r.as_str(), "refused");
         assert!(!r.is_delivered());
+        assert!(r.error().is_some_and(DeliveryError::is_dialog));
+        assert_eq!(
+            r.why().unwrap(),
+            "a dialog waits for a person: Yes, I trust this folder"
+        );
+        let typed = Outcome::Refused {
+            why: DeliveryError::Exited,
+            typed: true,
+        };
+        assert_eq!(
+            typed.why().unwrap(),
+            "its program has exited; the typed text was not submitted"
+        );
+        let though = DeliveryError::Though {
+            cause: Box::new(DeliveryError::RestartedAfter),
+            evidence: Evidence::LeftLine,
+        };
+        assert_eq!(
+            though.to_string(),
+            "its program exited after the submit key was pressed (the pane was restarted), \
+             though the text left the cursor's line"
+        );
+        assert!(though.is_gone());
+        let still = DeliveryError::StillTyped {
+            by_cursor: false,
+            key: "Enter".into(),
+        };
+        assert_eq!(
+            still.to_string(),
+            "the typed text was still in the input area after 3 presses of Enter"
+        );
     }
 
     #[test]

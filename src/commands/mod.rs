@@ -147,7 +147,9 @@ fn load_with(
     let path = config::find(explicit)?;
     let mut cfg = config::load(&path, EnvOverrides::Apply)?;
     if probe_handoff {
-        config::check_handoff_repo(&mut cfg, crate::git::probe);
+        config::check_handoff_repo(&mut cfg, |p| {
+            crate::git::probe(p).map_err(|e| e.to_string())
+        });
     }
     config::log_warnings(&cfg);
     Ok(Ctx::new(cfg, source))

@@ -114,7 +114,7 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
         for (name, r) in started {
             match r {
                 Ok(()) => tracing::info!("{name} restarted on phase {}", phases[target].id),
-                Err(e) => failed.push(e),
+                Err(e) => failed.push(e.to_string()),
             }
         }
         if !failed.is_empty() {

@@ -113,9 +113,9 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
         let prepared = if let Some(a) = cfg.agent(name) {
             launch::prepare_agent(ctx, a, replace).map_err(|e| e.to_string())
         } else if let Some(s) = cfg.service(name) {
-            launch::prepare_service(ctx, s, replace)
+            launch::prepare_service(ctx, s, replace).map_err(|e| e.to_string())
         } else {
-            launch::prepare_watchdog(ctx, replace)
+            launch::prepare_watchdog(ctx, replace).map_err(|e| e.to_string())
         };
         match prepared {
             Ok(p) => items.push((p, "restart".to_string())),
@@ -142,7 +142,7 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
             Some((_, Ok(()))) => println!("{name}: started ({session}; it was not running)"),
             Some((_, Err(e))) => {
                 tracing::error!("{e}");
-                failed.push((name.clone(), e.clone()));
+                failed.push((name.clone(), e.to_string()));
                 println!("{name}: not started ({session}): {e}");
             }
             None => {}

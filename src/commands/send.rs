@@ -113,24 +113,25 @@ pub async fn run(
             .await
             .map_err(|e| anyhow::anyhow!("{}", not_idle(agent, &e, timeout)))?,
     };
+    let why = outcome.why().unwrap_or_default();
     match outcome {
         Outcome::Delivered(by) => {
             tracing::info!("{name} ({session}): delivered and verified ({by})");
             Ok(ExitCode::SUCCESS)
         }
-        Outcome::Unverified(why) => {
+        Outcome::Unverified(_) => {
             tracing::warn!(
                 "{name} ({session}): submitted but not verified: {why}\n  help: the text may have reached the agent; look at its pane (`agents attach {name}`) before sending it again"
             );
             Ok(ExitCode::from(EXIT_UNVERIFIED))
         }
-        Outcome::Refused { why, typed } => {
+        Outcome::Refused { why: kind, typed } => {
             let left = if typed {
                 "the text was typed but not submitted"
             } else {
                 "nothing was typed"
             };
-            let fix = if why.starts_with("a dialog") {
+            let fix = if kind.is_dialog() {
                 format!(
                     "answer the dialog in the pane (`agents attach {name}`, on the fleet's tmux server) or with `agents send {name} --keys KEY...`"
                 )
@@ -139,7 +140,7 @@ pub async fn run(
             };
             bail!("{name}: refused: {why}\n  help: {left}; {fix}")
         }
-        Outcome::Failed(why) => bail!("{name}: the message was not delivered: {why}"),
+        Outcome::Failed(_) => bail!("{name}: the message was not delivered: {why}"),
     }
 }
 

@@ -164,7 +164,7 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
         if let Some(replace) = to_start(&sessions, &s.session) {
             match launch::prepare_service(ctx, s, replace) {
                 Ok(p) => items.push(p),
-                Err(e) => failed(&s.name, &s.session, e),
+                Err(e) => failed(&s.name, &s.session, e.to_string()),
             }
         }
     }
@@ -173,7 +173,7 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     {
         match launch::prepare_watchdog(ctx, replace) {
             Ok(p) => items.push(p),
-            Err(e) => failed("watchdog", &cfg.watchdog_session(), e),
+            Err(e) => failed("watchdog", &cfg.watchdog_session(), e.to_string()),
         }
     }
 
@@ -182,7 +182,7 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let items: Vec<(Prepared, String)> = items.into_iter().map(|p| (p, "up".to_string())).collect();
     for (name, r) in launch::launch(ctx, &items, "start").await {
         match r {
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(e.to_string()),
             Ok(()) if name == "watchdog" && items.iter().any(|(p, _)| p.name == "watchdog") => {
                 if let Err(e) = watchdog_came_up(ctx).await {
                     ctx.events.emit(

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::LaunchError;
 use crate::config::{Backend, Delivery};
 
 /// Everything the launch needs beyond the backend.
@@ -144,20 +145,20 @@ pub const MAX_ARG_BYTES: usize = 128 * 1024;
 
 /// `arg` delivery passes the whole kickoff text as one argument: checks that the kernel
 /// will take it. Other systems have no per-argument limit.
-pub fn check_arg_size(text: &str, backend: &Backend) -> Result<(), String> {
+///
+/// # Errors
+///
+/// [`LaunchError::ArgTooLong`] (with the fix) when `backend` delivers `text` as one argument
+/// and it is [`MAX_ARG_BYTES`] or longer, on Linux.
+pub fn check_arg_size(text: &str, backend: &Backend) -> Result<(), LaunchError> {
     if backend.delivery != Delivery::Arg || !cfg!(target_os = "linux") || text.len() < MAX_ARG_BYTES
     {
         return Ok(());
     }
-    Err(format!(
-        "its kickoff prompt is {} bytes, and backend {:?} delivers it as one argument \
-         (prompt_delivery = \"arg\"), which Linux limits to {} bytes; shorten the prompt, or \
-         use a backend with prompt_delivery = \"exec\" (its bin gets the file path {{kickoff}}) \
-         or \"ping\"",
-        text.len(),
-        backend.name,
-        MAX_ARG_BYTES - 1
-    ))
+    Err(LaunchError::ArgTooLong {
+        bytes: text.len(),
+        backend: backend.name.clone(),
+    })
 }
 
 /// Builds the argv for `backend` (any delivery).
@@ -252,17 +253,24 @@ pub fn build(backend: &Backend, inp: &LaunchInputs) -> LaunchCommand {
 }
 
 /// Checks that `program` can be run from `dir`: a path must exist and be executable; a bare
-/// name must be on `PATH`. Returns a message naming the program when it cannot.
-pub fn check_program(program: &str, dir: &Path) -> Result<PathBuf, String> {
+/// name must be on `PATH`. Returns the program's path.
+///
+/// # Errors
+///
+/// [`LaunchError::NoProgram`] for a path that does not exist or is not executable,
+/// [`LaunchError::NotOnPath`] for a name not found on `PATH`.
+pub fn check_program(program: &str, dir: &Path) -> Result<PathBuf, LaunchError> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     which::which_in(program, Some(&path), dir).map_err(|_| {
         if program.contains('/') {
-            format!(
-                "program {program:?} does not exist or is not executable (relative to {})",
-                dir.display()
-            )
+            LaunchError::NoProgram {
+                program: program.to_string(),
+                dir: dir.to_path_buf(),
+            }
         } else {
-            format!("program {program:?} is not on PATH")
+            LaunchError::NotOnPath {
+                program: program.to_string(),
+            }
         }
     })
 }
@@ -430,6 +438,8 @@ mod tests {
         assert!(check_arg_size(&"x".repeat(MAX_ARG_BYTES - 1), &b).is_ok());
         if cfg!(target_os = "linux") {
             let e = check_arg_size(&"x".repeat(MAX_ARG_BYTES), &b).unwrap_err();
+            assert!(matches!(e, LaunchError::ArgTooLong { bytes: 131072, .. }));
+            let e = e.to_string();
             assert!(
                 e.contains("131072 bytes") && e.contains("prompt_delivery = \"exec\""),
                 "{e}"

@@ -8,6 +8,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use super::LaunchError;
 use crate::config::{Agent, Config, Kind, Phase, PromptSource};
 
 /// Replaces each `{key}` in `text` with its value; other braces are left alone.
@@ -19,19 +20,27 @@ pub fn render(text: &str, fields: &[(&str, &str)]) -> String {
     out
 }
 
-fn read(path: &Path, what: &str, agent: &Agent) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| {
-        format!(
-            "agent {:?}: cannot read its {what} {}: {e}",
-            agent.name,
-            path.display()
-        )
+/// The text of `path`, `what` of `agent` (`prompt_file`, …).
+///
+/// # Errors
+///
+/// [`LaunchError::Prompt`] (naming the agent and the file) when it cannot be read.
+fn read(path: &Path, what: &'static str, agent: &Agent) -> Result<String, LaunchError> {
+    std::fs::read_to_string(path).map_err(|source| LaunchError::Prompt {
+        agent: agent.name.clone(),
+        what,
+        path: path.to_path_buf(),
+        source,
     })
 }
 
 /// The kickoff text for `agent` in `phase` (the current phase, for loop agents).
-/// Errors name the agent and the missing file.
-pub fn kickoff(cfg: &Config, agent: &Agent, phase: Option<&Phase>) -> Result<String, String> {
+///
+/// # Errors
+///
+/// [`LaunchError::Prompt`] (naming the agent and the file) when its `prompt_file`, the
+/// `kickoff_template` or its role prompt cannot be read.
+pub fn kickoff(cfg: &Config, agent: &Agent, phase: Option<&Phase>) -> Result<String, LaunchError> {
     if agent.kind == Kind::Loop {
         let role = agent.role.as_deref().unwrap_or_default();
         let status_path = phase.map_or(String::new(), |p| {

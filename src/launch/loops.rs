@@ -56,7 +56,7 @@ pub async fn move_to(
     index: usize,
     reason: Reason<'_>,
     agents: &[&Agent],
-) -> std::io::Result<Vec<(String, Result<(), String>)>> {
+) -> std::io::Result<Vec<(String, Result<(), super::LaunchError>)>> {
     let phases = &ctx.cfg.loop_.phases;
     let before = ctx.state.phase_index(phases.len());
     let changed = before.warning.is_some() || before.index != index;
@@ -120,7 +120,7 @@ pub async fn start_loops(
     ctx: &Ctx,
     agents: &[&Agent],
     reason: &str,
-) -> Vec<(String, Result<(), String>)> {
+) -> Vec<(String, Result<(), super::LaunchError>)> {
     let items: Vec<(Prepared, String)> = agents
         .iter()
         .filter(|a| !ctx.state.is_down(&a.name))

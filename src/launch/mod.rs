@@ -39,6 +39,9 @@ pub struct Prepared {
     /// What the watchdog saw that made it restart (the rule, the line), for the event;
     /// `null` for other starts.
     pub evidence: serde_json::Value,
+    /// Why the watchdog restarts it, as a kind (the event's `cause`); `None` for other
+    /// starts.
+    pub cause: Option<crate::supervise::restart::RestartCause>,
     /// The model an agent is started with (`None`: its backend's default, or not an agent);
     /// recorded in the manifest so that `status` can tell a pending model change.
     pub model: Option<String>,
@@ -78,6 +81,82 @@ impl StartError {
     }
 }
 
+/// Why a session could not be prepared or started. `Display` names the file, the program
+/// or the session, and the fix; an agent's failures reach the caller as a [`StartError`]
+/// (which adds the agent's name and its [`StartErrorKind`]).
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// [`check_dir`]: the `dir` exists and is not a directory.
+    #[error("its dir {} is not a directory; fix `dir` or move the file away", dir.display())]
+    NotADir { dir: PathBuf },
+    /// [`check_dir`]: the `dir` cannot be created.
+    #[error("cannot create its dir {}: {source}; fix `dir` or create it", dir.display())]
+    CreateDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    /// [`command::check_arg_size`]: an `arg` kickoff prompt of `bytes` is over Linux's
+    /// limit for one argument ([`command::MAX_ARG_BYTES`]).
+    #[error(
+        "its kickoff prompt is {bytes} bytes, and backend {backend:?} delivers it as one argument \
+         (prompt_delivery = \"arg\"), which Linux limits to {} bytes; shorten the prompt, or \
+         use a backend with prompt_delivery = \"exec\" (its bin gets the file path {{kickoff}}) \
+         or \"ping\"",
+        command::MAX_ARG_BYTES - 1
+    )]
+    ArgTooLong { bytes: usize, backend: String },
+    /// [`command::check_program`]: a program given as a path (relative to `dir`) does not
+    /// exist or is not executable.
+    #[error(
+        "program {program:?} does not exist or is not executable (relative to {})",
+        dir.display()
+    )]
+    NoProgram { program: String, dir: PathBuf },
+    /// [`command::check_program`]: a bare program name is not on `PATH`.
+    #[error("program {program:?} is not on PATH")]
+    NotOnPath { program: String },
+    /// [`kickoff::kickoff`]: a prompt file of the agent cannot be read (`what`:
+    /// `prompt_file`, `kickoff_template`, `role prompt`).
+    #[error("agent {agent:?}: cannot read its {what} {}: {source}", path.display())]
+    Prompt {
+        agent: String,
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// [`prepare_service`]: the service's `dir` ([`LaunchError::NotADir`],
+    /// [`LaunchError::CreateDir`]).
+    #[error("service {name:?}: {source}")]
+    Service {
+        name: String,
+        source: Box<LaunchError>,
+    },
+    /// [`prepare_watchdog`]: the running executable's path is unknown.
+    #[error("cannot find this executable: {0}")]
+    NoExe(std::io::Error),
+    /// [`move_watchdog`]: the watchdog could not be moved from session `from` to `to`
+    /// (`why`: [`LaunchError::InTheWay`], [`LaunchError::Tmux`], [`LaunchError::NoExe`]).
+    #[error("cannot move the watchdog from session {from} to {to}: {why}")]
+    MoveWatchdog {
+        from: String,
+        to: String,
+        why: Box<LaunchError>,
+    },
+    /// A live session holds the name a session is to take; it runs `command`.
+    #[error("a session of that name runs {command:?}; stop it (`agents down watchdog` stops both)")]
+    InTheWay { command: String },
+    /// tmux refused a call.
+    #[error("{0}")]
+    Tmux(crate::tmux::TmuxError),
+    /// [`launch`]: tmux did not start the session of `name`.
+    #[error("{name}: cannot start session {session}: {source}")]
+    Session {
+        name: String,
+        session: String,
+        source: crate::tmux::TmuxError,
+    },
+}
+
 /// Writes the kickoff file unless it already holds `text`: a restart with an unchanged prompt
 /// writes nothing, so it works on a full disk.
 fn write_kickoff(path: &std::path::Path, text: &str) -> std::io::Result<()> {
@@ -92,16 +171,21 @@ fn write_kickoff(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 /// when its content changed) and builds the argv (with `AGENTS_NAME`, `AGENTS_SESSION`,
 /// `AGENTS_FLEET` ([`Ctx::fleet_id`]), `AGENTS_KICKOFF` and `AGENTS_MODEL` in its
 /// environment: stopping finds the session's processes by them, see [`stop`]). `replace` kills a session of that
-/// name first. Nothing is written for an agent that cannot start. Errors name the agent and
-/// carry their [`StartErrorKind`].
+/// name first. Nothing is written for an agent that cannot start.
+///
+/// # Errors
+///
+/// A [`StartError`] that names the agent, with its [`StartErrorKind`]: a prompt file that
+/// cannot be read, a bad `dir`, an `arg` prompt over the kernel's limit, a missing program, a
+/// kickoff or hooks file that cannot be written.
 pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared, StartError> {
     let cfg = &ctx.cfg;
     let backend = cfg.backend_of(agent);
     let phase = crate::phase::current(cfg, &ctx.state).map(|(_, p)| p);
     let model = kickoff::model(agent, phase);
     let text = kickoff::kickoff(cfg, agent, phase)
-        .map_err(|e| StartError::new(StartErrorKind::Prompt, e))?;
-    let setup = |e: String| {
+        .map_err(|e| StartError::new(StartErrorKind::Prompt, e.to_string()))?;
+    let setup = |e: LaunchError| {
         StartError::new(
             StartErrorKind::Setup,
             format!("agent {:?}: {e}", agent.name),
@@ -188,6 +272,7 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
         },
         ping: (backend.delivery == Delivery::Ping).then_some(kickoff_file),
         evidence: serde_json::Value::Null,
+        cause: None,
         model: model.clone(),
         describe: format!(
             "{} ({}, kind={}, phase={}, model={}{})",
@@ -231,29 +316,37 @@ fn hook_settings(
     Some((ctx.state.hook_settings_path(session), text))
 }
 
-/// Creates `dir` if it is missing; errors (naming the path and the fix) when it cannot be
-/// created or is not a directory, so that a session never silently runs elsewhere.
-pub fn check_dir(dir: &std::path::Path) -> Result<(), String> {
+/// Creates `dir` if it is missing, so that a session never silently runs elsewhere.
+///
+/// # Errors
+///
+/// [`LaunchError::NotADir`] when it is not a directory, [`LaunchError::CreateDir`] when it
+/// cannot be created (each names the path and the fix).
+pub fn check_dir(dir: &std::path::Path) -> Result<(), LaunchError> {
     if dir.exists() && !dir.is_dir() {
-        return Err(format!(
-            "its dir {} is not a directory; fix `dir` or move the file away",
-            dir.display()
-        ));
+        return Err(LaunchError::NotADir {
+            dir: dir.to_path_buf(),
+        });
     }
-    std::fs::create_dir_all(dir).map_err(|e| {
-        format!(
-            "cannot create its dir {}: {}; fix `dir` or create it",
-            dir.display(),
-            e
-        )
+    std::fs::create_dir_all(dir).map_err(|source| LaunchError::CreateDir {
+        dir: dir.to_path_buf(),
+        source,
     })
 }
 
 /// Prepares a service: its `command` line runs under `sh -c` in its `dir`, which is checked
 /// as an agent's is, with `AGENTS_SESSION` and `AGENTS_FLEET` in its environment (as an
-/// agent's, for [`stop`]). Errors name the service.
-pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Result<Prepared, String> {
-    check_dir(&svc.dir).map_err(|e| format!("service {:?}: {e}", svc.name))?;
+/// agent's, for [`stop`]).
+///
+/// # Errors
+///
+/// [`LaunchError::Service`] (naming the service) when its `dir` is unusable
+/// ([`check_dir`]).
+pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Result<Prepared, LaunchError> {
+    check_dir(&svc.dir).map_err(|e| LaunchError::Service {
+        name: svc.name.clone(),
+        source: Box::new(e),
+    })?;
     Ok(Prepared {
         name: svc.name.clone(),
         spec: SessionSpec {
@@ -276,6 +369,7 @@ pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Result<Prepar
         ping: None,
         describe: format!("{} (service)", svc.session),
         evidence: serde_json::Value::Null,
+        cause: None,
         model: None,
     })
 }
@@ -283,8 +377,12 @@ pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Result<Prepar
 /// Prepares the watchdog session: this same executable (absolute path) with the absolute
 /// config path (SPEC defect 17). The caller's `TMUX_TMPDIR` and `AGENTS_TMUX_SOCKET` are
 /// passed on explicitly, so the watchdog talks to the same tmux server as the caller.
-pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+///
+/// # Errors
+///
+/// [`LaunchError::NoExe`] when the running executable's path cannot be found.
+pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, LaunchError> {
+    let exe = std::env::current_exe().map_err(LaunchError::NoExe)?;
     // `env` reads options only before the first NAME=VALUE: all `-u` go first.
     // Not the marks of an agent that ran `up` (see `launch::stop`): the watchdog is not
     // one of that agent's processes.
@@ -325,6 +423,7 @@ pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, String> {
         ping: None,
         describe: format!("{session} (watchdog)"),
         evidence: serde_json::Value::Null,
+        cause: None,
         model: None,
     })
 }
@@ -339,14 +438,18 @@ pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, String> {
 /// A dead pane in the way (a watchdog that failed to start there) is killed first.
 ///
 /// Returns the old session's name when it moved, `None` when there was nothing to move (the
-/// watchdog already runs in its session, or in none: started outside tmux). `Err` (naming
-/// both sessions) when a live session holds the new name or tmux refuses. Run it under the
+/// watchdog already runs in its session, or in none: started outside tmux). Run it under the
 /// fleet lock.
+///
+/// # Errors
+///
+/// [`LaunchError::MoveWatchdog`] (naming both sessions) when a live session holds the new
+/// name, tmux refuses, or this executable's path is unknown.
 pub async fn move_watchdog(
     ctx: &Ctx,
     sessions: &crate::tmux::Sessions,
     pid: u32,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, LaunchError> {
     let to = ctx.cfg.watchdog_session();
     let Some(from) = sessions
         .by_name
@@ -367,20 +470,22 @@ pub async fn move_watchdog(
     if !recorded.unwrap_or_else(|| from.ends_with("watchdog")) {
         return Ok(None);
     }
-    let cannot =
-        |why: String| format!("cannot move the watchdog from session {from} to {to}: {why}");
+    let cannot = |why: LaunchError| LaunchError::MoveWatchdog {
+        from: from.clone(),
+        to: to.clone(),
+        why: Box::new(why),
+    };
     match sessions.get(&to) {
         Some(p) if !p.dead => {
-            return Err(cannot(format!(
-                "a session of that name runs {:?}; stop it (`agents down watchdog` stops both)",
-                p.command
-            )));
+            return Err(cannot(LaunchError::InTheWay {
+                command: p.command.clone(),
+            }));
         }
         Some(_) => ctx
             .mux
             .kill(std::slice::from_ref(&to))
             .await
-            .map_err(|e| cannot(e.to_string()))?,
+            .map_err(|e| cannot(LaunchError::Tmux(e)))?,
         None => {}
     }
     let mut p = prepare_watchdog(ctx, false).map_err(cannot)?;
@@ -390,7 +495,7 @@ pub async fn move_watchdog(
     ctx.mux
         .rename(&from, &p.spec)
         .await
-        .map_err(|e| cannot(e.to_string()))?;
+        .map_err(|e| cannot(LaunchError::Tmux(e)))?;
     if let Err(e) = manifest.rename(&from, &to) {
         tracing::warn!("cannot record the watchdog's new session {to} in the manifest: {e}");
     }
@@ -404,12 +509,13 @@ pub async fn move_watchdog(
 
 /// Starts prepared sessions (one chained tmux call per batch), logs each and records it as
 /// an `event` (`start`, `restart`) with its reason, then delivers ping kickoffs concurrently.
-/// Returns one `(name, result)` per item, in order.
+/// Returns one `(name, result)` per item, in order; a result's error is
+/// [`LaunchError::Session`] (tmux did not start it).
 pub async fn launch(
     ctx: &Ctx,
     items: &[(Prepared, String)],
     event: &str,
-) -> Vec<(String, Result<(), String>)> {
+) -> Vec<(String, Result<(), LaunchError>)> {
     let (results, pings) = start(ctx, items, event).await;
     let deliveries = pings
         .iter()
@@ -427,7 +533,7 @@ pub async fn launch_detached(
     ctx: &Ctx,
     items: &[(Prepared, String)],
     event: &str,
-) -> Vec<(String, Result<(), String>)> {
+) -> Vec<(String, Result<(), LaunchError>)> {
     let (results, pings) = start(ctx, items, event).await;
     if pings.is_empty() {
         return results;
@@ -483,7 +589,7 @@ async fn deliver(ctx: &Ctx, name: &str, session: &str, kickoff: &std::path::Path
     {
         tracing::warn!("{name}: kickoff ping: {e}");
         ctx.events
-            .emit("ping-failed", json!({"name": name, "error": e}));
+            .emit("ping-failed", json!({"name": name, "error": e.to_string()}));
     }
 }
 
@@ -495,7 +601,7 @@ async fn start(
     ctx: &Ctx,
     items: &[(Prepared, String)],
     event: &str,
-) -> (Vec<(String, Result<(), String>)>, Pings) {
+) -> (Vec<(String, Result<(), LaunchError>)>, Pings) {
     if items.is_empty() {
         return (Vec::new(), Vec::new());
     }
@@ -510,7 +616,7 @@ async fn start(
         })
         .collect();
     let started = ctx.mux.start(&specs).await;
-    let mut results: Vec<(String, Result<(), String>)> = Vec::new();
+    let mut results: Vec<(String, Result<(), LaunchError>)> = Vec::new();
     let mut pings = Vec::new();
     for ((p, reason), r) in items.iter().zip(started) {
         match r {
@@ -519,19 +625,26 @@ async fn start(
                 if !p.evidence.is_null() {
                     fields["evidence"] = p.evidence.clone();
                 }
+                if let Some(cause) = p.cause {
+                    fields["cause"] = json!(cause.as_str());
+                }
                 ctx.events.emit(event, fields);
                 if let Some(k) = &p.ping {
                     pings.push((p.name.clone(), p.spec.name.clone(), k.clone()));
                 }
                 results.push((p.name.clone(), Ok(())));
             }
-            Err(e) => {
-                let msg = format!("{}: cannot start session {}: {e}", p.name, p.spec.name);
+            Err(source) => {
+                let e = LaunchError::Session {
+                    name: p.name.clone(),
+                    session: p.spec.name.clone(),
+                    source,
+                };
                 ctx.events.emit(
                     "start-failed",
-                    json!({"name": p.name, "session": p.spec.name, "error": msg}),
+                    json!({"name": p.name, "session": p.spec.name, "error": e.to_string()}),
                 );
-                results.push((p.name.clone(), Err(msg)));
+                results.push((p.name.clone(), Err(e)));
             }
         }
     }
@@ -561,4 +674,56 @@ async fn start(
         tracing::warn!("cannot record the started sessions in the manifest: {e}");
     }
     (results, pings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_dir_is_named_with_its_fix_and_a_service_says_which_it_is() {
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join("f");
+        std::fs::write(&file, "").unwrap();
+        let e = check_dir(&file).unwrap_err();
+        assert!(matches!(e, LaunchError::NotADir { .. }), "{e:?}");
+        let e = LaunchError::Service {
+            name: "db".into(),
+            source: Box::new(e),
+        };
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "service \"db\": its dir {} is not a directory; fix `dir` or move the file away",
+                file.display()
+            )
+        );
+        let e = check_dir(&file.join("sub")).unwrap_err();
+        assert!(matches!(e, LaunchError::CreateDir { .. }), "{e:?}");
+        assert!(e.to_string().ends_with("; fix `dir` or create it"), "{e}");
+        assert!(check_dir(&t.path().join("new/dir")).is_ok());
+        let e = command::check_program("no-such-program-here", t.path()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "program \"no-such-program-here\" is not on PATH"
+        );
+        let e = command::check_program("./nope", t.path()).unwrap_err();
+        assert!(matches!(e, LaunchError::NoProgram { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn a_watchdog_that_cannot_move_names_both_sessions_and_what_is_in_the_way() {
+        let e = LaunchError::MoveWatchdog {
+            from: "old-watchdog".into(),
+            to: "new-watchdog".into(),
+            why: Box::new(LaunchError::InTheWay {
+                command: "bash".into(),
+            }),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot move the watchdog from session old-watchdog to new-watchdog: a session of \
+             that name runs \"bash\"; stop it (`agents down watchdog` stops both)"
+        );
+    }
 }

@@ -20,13 +20,18 @@ pub fn kickoff_line(kickoff: &Path) -> String {
 
 /// Waits for the TUI in `session` to be ready, then types and submits the kickoff line
 /// through the one typing path ([`crate::typing::deliver`]).
+///
+/// # Errors
+///
+/// [`crate::typing::NotDelivered`] when the delivery was not verified: refused (a dialog,
+/// the program exited), failed (the typing lock, tmux) or unverified.
 pub async fn deliver_kickoff(
     ctx: &Ctx,
     backend: &Backend,
     name: &str,
     session: &str,
     kickoff: &Path,
-) -> Result<(), String> {
+) -> Result<(), crate::typing::NotDelivered> {
     wait_ready(ctx, backend, session).await;
     let line = kickoff_line(kickoff);
     crate::typing::deliver(

@@ -8,7 +8,7 @@
 //! | `fatal` (gave up restarting)                     | `fatal`             |
 //! | `dialog` (the screen waits for a person)         | `dialog`            |
 //! | `limit-hit` (with `until`, the reset, if known)   | `limit`             |
-//! | `restart` whose reason begins with `stalled:`    | `stall`             |
+//! | `restart` with `cause` `stall`                   | `stall`             |
 //! | `phase-advance`                                  | `phase-done`        |
 //! | `sequence-complete`                              | `sequence-complete` |
 //! | `handoff` with outcome `failed`, `unverified`,   | `handoff-failed`    |
@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::config::NotifyKind;
-use crate::supervise::stall;
+use crate::supervise::restart::RestartCause;
 
 /// The longest `reason` given to a notify command, in characters.
 pub const REASON_MAX: usize = 300;
@@ -96,7 +96,7 @@ pub fn classify(event: &Value) -> Option<Notice> {
                 format!("{name} hit a usage limit ({line}); {reset}"),
             )
         }
-        "restart" if text(event, "reason").starts_with(stall::RESTART_REASON) => (
+        "restart" if text(event, "cause") == RestartCause::Stall.as_str() => (
             NotifyKind::Stall,
             format!("{name} was restarted: {}", text(event, "reason")),
         ),
@@ -224,9 +224,15 @@ mod tests {
             limit.reason
         );
         assert_eq!(
-            kind(json!({"event": "restart", "name": "a",
+            kind(json!({"event": "restart", "name": "a", "cause": "stall",
                 "reason": "stalled: idle 9 s, and still idle 5 s after a nudge"})),
             Some(NotifyKind::Stall)
+        );
+        // The kind, not the text: a reason that merely reads like a stall is not one.
+        assert_eq!(
+            kind(json!({"event": "restart", "name": "a", "cause": "fatal",
+                "reason": "stalled: a fatal screen that happens to say so"})),
+            None
         );
         let phase = classify(&json!({"event": "phase-advance", "from": "p1", "to": "p2"})).unwrap();
         assert_eq!(

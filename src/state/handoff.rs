@@ -14,10 +14,32 @@ fn path(state: &StateDir) -> PathBuf {
     state.handoff_path()
 }
 
+/// Why the handoff memory could not be updated.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// `state/handoff.lock` cannot be created, opened or locked ([`super::lock::hold`]'s
+    /// message, which names the directory or file).
+    #[error("{0}")]
+    Lock(String),
+    /// `state/handoff.json` cannot be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// Runs `f` holding `state/handoff.lock` (blocking: holders keep it for a read-modify-write
-/// only). Errors: the lock cannot be taken (the message names the file), or `f`'s.
-pub fn locked<T>(state: &StateDir, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    let _lock = super::lock::hold(&state.handoff_lock_path())?;
+/// only).
+///
+/// # Errors
+///
+/// [`StoreError::Lock`] (converted into `E`) when the lock cannot be taken; else `f`'s.
+pub fn locked<T, E: From<StoreError>>(
+    state: &StateDir,
+    f: impl FnOnce() -> Result<T, E>,
+) -> Result<T, E> {
+    let _lock = super::lock::hold(&state.handoff_lock_path()).map_err(StoreError::Lock)?;
     f()
 }
 
@@ -39,13 +61,25 @@ pub fn load(state: &StateDir) -> (Memory, Option<String>) {
 }
 
 /// Writes `state/handoff.json` atomically (call it under [`locked`]).
-pub fn save(state: &StateDir, mem: &Memory) -> Result<(), String> {
-    super::json::write(&path(state), mem, super::json::Form::Pretty)
-        .map_err(|e| format!("cannot write {}: {e}", path(state).display()))
+///
+/// # Errors
+///
+/// [`StoreError::Write`] when the file cannot be written.
+pub fn save(state: &StateDir, mem: &Memory) -> Result<(), StoreError> {
+    super::json::write(&path(state), mem, super::json::Form::Pretty).map_err(|source| {
+        StoreError::Write {
+            path: path(state),
+            source,
+        }
+    })
 }
 
 /// Records the check's current failure (`None`: it works), writing only when it changed.
-pub fn set_error(state: &StateDir, error: Option<String>) -> Result<(), String> {
+///
+/// # Errors
+///
+/// [`StoreError`] when the lock cannot be taken or the file cannot be written.
+pub fn set_error(state: &StateDir, error: Option<String>) -> Result<(), StoreError> {
     if load(state).0.error == error {
         return Ok(());
     }
@@ -57,7 +91,11 @@ pub fn set_error(state: &StateDir, error: Option<String>) -> Result<(), String> 
 }
 
 /// Removes the pending ping `id` (typed, or undeliverable).
-pub fn remove_pending(state: &StateDir, id: u64) -> Result<(), String> {
+///
+/// # Errors
+///
+/// [`StoreError`] when the lock cannot be taken or the file cannot be written.
+pub fn remove_pending(state: &StateDir, id: u64) -> Result<(), StoreError> {
     locked(state, || {
         let (mut mem, _) = load(state);
         let before = mem.pending.len();
@@ -74,7 +112,7 @@ pub fn remove_pending(state: &StateDir, id: u64) -> Result<(), String> {
 /// files still on `origin/main` are pinged again to the new agents. Errors are logged,
 /// never fatal.
 pub fn on_phase_change(state: &StateDir) {
-    let res = locked(state, || {
+    let res = locked(state, || -> Result<usize, StoreError> {
         let (mem, _) = load(state);
         if mem == Memory::default() || !path(state).exists() {
             return Ok(0);

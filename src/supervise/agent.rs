@@ -26,7 +26,7 @@ use crate::detect::{self, Reading, State};
 use crate::state::{AgentView, LastEvent, ReportOnce};
 use crate::supervise::heal::{self, Action, Seen};
 use crate::supervise::limit::{self, Action as LimitAction, Hold};
-use crate::supervise::restart::{History, Policy, Verdict};
+use crate::supervise::restart::{History, Policy, RestartCause, Verdict};
 use crate::supervise::stall::{Stall, StallStep};
 use crate::supervise::{CONFIRM_READS, Confirm};
 use crate::tmux::PaneInfo;
@@ -164,6 +164,8 @@ pub struct Type {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Restart {
     pub reason: String,
+    /// Why, as a kind (the `restart` event's `cause`).
+    pub cause: RestartCause,
     /// What it rests on (`state`, `rule`, `line`, …), for the `restart` event.
     pub evidence: serde_json::Value,
     /// The agent is held by a usage limit: the restart is paced but spends no budget.
@@ -350,7 +352,7 @@ pub fn step(mem: &Memory, obs: &Observation, now: f64, s: &Settings) -> Decision
         sequence_complete: obs.sequence_complete,
         known_processes: s.known_processes,
     };
-    let mut need: Option<(String, serde_json::Value)> = None;
+    let mut need: Option<(String, serde_json::Value, RestartCause)> = None;
     match heal::decide(a, s.backend, &seen, obs.heavy) {
         Action::MarkDone(status) => {
             let text = match status {
@@ -386,6 +388,7 @@ pub fn step(mem: &Memory, obs: &Observation, now: f64, s: &Settings) -> Decision
                     (
                         r.clone(),
                         json!({"state": "dead", "rule": "tmux", "line": r}),
+                        RestartCause::New,
                     )
                 }
                 (Some(p), Some(e)) => {
@@ -396,11 +399,12 @@ pub fn step(mem: &Memory, obs: &Observation, now: f64, s: &Settings) -> Decision
                     if let Some(status) = p.dead_status {
                         m.exit = Some(detect::exited::Known { status });
                     }
-                    (r, ev)
+                    (r, ev, RestartCause::Gone)
                 }
                 _ => (
                     reason.clone(),
                     json!({"state": "dead", "rule": "tmux", "line": reason}),
+                    RestartCause::Gone,
                 ),
             });
         }
@@ -411,7 +415,7 @@ pub fn step(mem: &Memory, obs: &Observation, now: f64, s: &Settings) -> Decision
     {
         need = live(&mut d, reading, obs, now, s);
     }
-    let Some((reason, evidence)) = need else {
+    let Some((reason, evidence, cause)) = need else {
         return d;
     };
     // A usage limit never spends restart budget (a gone session of a held agent).
@@ -429,6 +433,7 @@ pub fn step(mem: &Memory, obs: &Observation, now: f64, s: &Settings) -> Decision
         Verdict::Now => {
             d.restart = Some(Restart {
                 reason,
+                cause,
                 evidence,
                 held,
                 first: obs.added && obs.pane.is_none(),
@@ -486,14 +491,14 @@ pub fn step(mem: &Memory, obs: &Observation, now: f64, s: &Settings) -> Decision
 }
 
 /// Supervises an agent whose screen was read: the limit hold, then fatal screens, bare
-/// shells, dialogs and stalls. Returns a restart it needs (reason, evidence), if any.
+/// shells, dialogs and stalls. Returns a restart it needs (reason, evidence, cause), if any.
 fn live(
     d: &mut Decision,
     reading: &Reading,
     obs: &Observation,
     now: f64,
     s: &Settings,
-) -> Option<(String, serde_json::Value)> {
+) -> Option<(String, serde_json::Value, RestartCause)> {
     let a = s.agent;
     let backend = s.backend;
     // The usage-limit hold.
@@ -625,7 +630,7 @@ fn live(
                 _ => line.clone().unwrap_or_else(|| "dead".into()),
             };
             if confirmed {
-                return Some((why, evidence(reading)));
+                return Some((why, evidence(reading), RestartCause::Fatal));
             }
             // One reading is not enough for a restart: the state shown stays as it was.
             m.view.why = Some(format!("{why} (seen once)"));
@@ -718,7 +723,7 @@ fn live(
         // activity calls it off.
         if let Some(why) = m.stall_restart.clone() {
             if state == State::Idle {
-                return Some((why, evidence(reading)));
+                return Some((why, evidence(reading), RestartCause::Stall));
             }
             m.stall_restart = None;
             d.log(
@@ -776,7 +781,7 @@ fn live(
             }
             StallStep::Restart(why) => {
                 m.stall_restart = Some(why.clone());
-                return Some((why, evidence(reading)));
+                return Some((why, evidence(reading), RestartCause::Stall));
             }
             StallStep::Nothing => {
                 if m.stall.nudged_at.is_some() {
@@ -998,18 +1003,17 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
         });
         let r = d.restart.expect("a restart");
         assert_eq!(
-            (r.reason.as_str(), r.held, r.first),
-            ("session gone", false, false)
+            (r.reason.as_str(), r.held, r.first, r.cause),
+            ("session gone", false, false, RestartCause::Gone)
         );
         // Added by a reload: a first start.
         let d = run(&c, "a", &Memory::default(), NOW, |o| {
             o.pane = None;
             o.added = true;
         });
-        assert!(
-            d.restart
-                .is_some_and(|r| r.first && r.reason == "new in the config")
-        );
+        assert!(d.restart.is_some_and(|r| r.first
+            && r.reason == "new in the config"
+            && r.cause == RestartCause::New));
         // A task whose program exited 0 is done, not restarted.
         let dead = PaneInfo {
             dead: true,
@@ -1225,6 +1229,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
         assert_eq!(d.memory.view.state, "stalled");
         let d = run(&c, "s", &d.memory, NOW + 200.0, |o| o.reading = idle());
         let r = d.restart.clone().expect("a stall restart");
+        assert_eq!(r.cause, RestartCause::Stall);
         assert!(
             r.reason
                 .starts_with(crate::supervise::stall::RESTART_REASON)
@@ -1267,6 +1272,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
         let d3 = run(&c, "a", &d2.memory, NOW + 3.0, |o| o.reading = fatal());
         let r = d3.restart.expect("confirmed");
         assert_eq!(r.reason, "fatal screen: panic: out of memory");
+        assert_eq!(r.cause, RestartCause::Fatal);
         assert_eq!(r.evidence["rule"], "fatal_re");
         // Carried out: counted, and the confirmation starts over.
         let mut m = d3.memory;

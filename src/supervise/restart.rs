@@ -43,6 +43,33 @@ pub struct History {
     pub fatal: bool,
 }
 
+/// Why the watchdog restarts an agent: the `restart` event's `cause` (notifications tell a
+/// stall restart by it, see `crate::notify::kind`; the `reason` is for people).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartCause {
+    /// A first start: an agent added by a reload whose session does not exist.
+    New,
+    /// Healing ([`crate::supervise::heal`]): its session is gone, its program exited, or
+    /// the pane runs another backend's program.
+    Gone,
+    /// A dead or fatal screen, confirmed over [`crate::supervise::CONFIRM_READS`] readings.
+    Fatal,
+    /// Still idle `stall_idle` after a stall nudge ([`crate::supervise::stall`]).
+    Stall,
+}
+
+impl RestartCause {
+    /// `new`, `gone`, `fatal` or `stall`: the event's `cause`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestartCause::New => "new",
+            RestartCause::Gone => "gone",
+            RestartCause::Fatal => "fatal",
+            RestartCause::Stall => "stall",
+        }
+    }
+}
+
 /// What the policy says about restarting now.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Verdict {

@@ -16,8 +16,9 @@ pub struct Stall {
     pub nudged_at: Option<f64>,
 }
 
-/// How the reason of a stall restart begins (`restart` events carry it; notifications of
-/// kind `stall` are recognised by it).
+/// How the reason of a stall restart begins (`restart` events carry it, for people;
+/// notifications of kind `stall` are recognised by the event's `cause`,
+/// [`crate::supervise::restart::RestartCause::Stall`]).
 pub const RESTART_REASON: &str = "stalled:";
 
 /// What to do this tick.

@@ -133,6 +133,7 @@ pub(super) fn prepare(
             mem.agent.started(&r, policy, now);
             mem.start_error = None;
             p.evidence = r.evidence;
+            p.cause = Some(r.cause);
             restarts.push((p, r.reason));
         }
         Err(e) => {

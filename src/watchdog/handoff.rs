@@ -77,19 +77,46 @@ pub const FETCH_WAIT: Duration = Duration::from_secs(2);
 /// A fetch still running after this long is killed (and reported as an error).
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Why a handoff check failed: the `handoff-error` event's `error`, and what `status` shows
+/// (`state/handoff.json`'s `error`). `Display` names the repository and what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The fetch or a read of the repository failed.
+    #[error(transparent)]
+    Git(#[from] git::GitError),
+    /// The repository has no remote-tracking head to read ([`git::Repo::remote_head`]).
+    #[error(
+        "{} has no {}/{} (nothing fetched, an empty remote, or another default branch); push a first commit to main, or run `git remote set-head {} -a` there",
+        repo.display(),
+        git::REMOTE,
+        git::BRANCH,
+        git::REMOTE
+    )]
+    NoHead { repo: std::path::PathBuf },
+    /// `state/handoff.lock` or `state/handoff.json` failed.
+    #[error(transparent)]
+    Store(#[from] stored::StoreError),
+    /// The background task (`what`: `fetch`, `read`) panicked or was cancelled.
+    #[error("the {what} task failed: {source}")]
+    Task {
+        what: &'static str,
+        source: tokio::task::JoinError,
+    },
+}
+
 /// Reads the handoff repo (no fetch): the remote head, the subjects since `last` (none when
-/// `last` is `None` or equals the head), and the inbox files. Errors name the repository and
-/// what to fix.
-pub fn scan(h: &Handoff, last: Option<&str>) -> Result<Seen, String> {
+/// `last` is `None` or equals the head), and the inbox files.
+///
+/// # Errors
+///
+/// [`CheckError::Git`] when the repository cannot be opened or read, [`CheckError::NoHead`]
+/// when it has no remote-tracking head; each names the repository and what to fix.
+pub fn scan(h: &Handoff, last: Option<&str>) -> Result<Seen, CheckError> {
     let repo = git::Repo::open(&h.repo)?;
     let Some(head) = repo.remote_head()? else {
-        return Err(format!(
-            "{} has no {}/{} (nothing fetched, an empty remote, or another default branch); push a first commit to main, or run `git remote set-head {} -a` there",
-            h.repo.display(),
-            git::REMOTE,
-            git::BRANCH,
-            git::REMOTE
-        ));
+        return Err(CheckError::NoHead {
+            repo: h.repo.clone(),
+        });
     };
     let mut seen = Seen {
         head: head.id.clone(),
@@ -113,7 +140,10 @@ pub fn scan(h: &Handoff, last: Option<&str>) -> Result<Seen, String> {
 
 /// What [`read_locked`] returns: a corrupt `handoff.json` (treated as absent), and the
 /// memory before the read, what was seen, and the pings queued.
-type Read = (Option<String>, Result<(Memory, Seen, Vec<Ping>), String>);
+type Read = (
+    Option<String>,
+    Result<(Memory, Seen, Vec<Ping>), CheckError>,
+);
 
 /// Under `state/handoff.lock`: loads the memory, reads the repository ([`scan`]), decides
 /// ([`decide`]) and saves the new memory. Blocking (libgit2, the lock): called on a
@@ -137,7 +167,7 @@ fn read_locked(state: &StateDir, h: &Handoff, clock: &Clock) -> Read {
 #[derive(Debug, Default)]
 pub struct Checker {
     last_check: Option<Instant>,
-    fetch: Option<JoinHandle<Result<(), String>>>,
+    fetch: Option<JoinHandle<Result<(), git::GitError>>>,
     /// A fetch or read error was reported; not again until a success.
     failing: ReportOnce,
     /// A corrupt `handoff.json` was reported.
@@ -180,10 +210,13 @@ impl Checker {
             && let Ok(joined) = tokio::time::timeout(FETCH_WAIT, handle).await
         {
             self.fetch = None;
-            let fetched = joined.unwrap_or_else(|e| Err(format!("the fetch task failed: {e}")));
-            let res = match fetched {
-                Ok(()) => self.read(ctx, h).await,
-                Err(e) => Err(e),
+            let res = match joined {
+                Ok(Ok(())) => self.read(ctx, h).await,
+                Ok(Err(e)) => Err(e.into()),
+                Err(source) => Err(CheckError::Task {
+                    what: "fetch",
+                    source,
+                }),
             };
             self.report(ctx, h, res);
         }
@@ -192,12 +225,20 @@ impl Checker {
 
     /// Reads the repository and records what it found, under the state lock, on a blocking
     /// thread ([`read_locked`]: libgit2's revwalk and tree reads do file I/O).
-    async fn read(&mut self, ctx: &Ctx, h: &Handoff) -> Result<(), String> {
+    ///
+    /// # Errors
+    ///
+    /// [`CheckError`]: the repository cannot be read ([`scan`]), the state cannot be locked
+    /// or written, or the blocking task failed.
+    async fn read(&mut self, ctx: &Ctx, h: &Handoff) -> Result<(), CheckError> {
         let (state, handoff, clock) = (ctx.state.clone(), h.clone(), self.clock.clone());
         let (corrupt, found) =
             tokio::task::spawn_blocking(move || read_locked(&state, &handoff, &clock))
                 .await
-                .map_err(|e| format!("the read task failed: {e}"))?;
+                .map_err(|source| CheckError::Task {
+                    what: "read",
+                    source,
+                })?;
         match corrupt {
             Some(e) => {
                 if self.corrupt_reported.first() {
@@ -249,8 +290,9 @@ impl Checker {
     }
 
     /// Reports a failed check once (until a success in between).
-    fn report(&mut self, ctx: &Ctx, h: &Handoff, res: Result<(), String>) {
-        if let Err(e) = stored::set_error(&ctx.state, res.as_ref().err().cloned()) {
+    fn report(&mut self, ctx: &Ctx, h: &Handoff, res: Result<(), CheckError>) {
+        let error = res.as_ref().err().map(ToString::to_string);
+        if let Err(e) = stored::set_error(&ctx.state, error) {
             tracing::warn!("handoff: {e}");
         }
         match res {
@@ -267,8 +309,10 @@ impl Checker {
                         "handoff: {e}; retrying every {:?}",
                         ctx.cfg.watchdog.signal_interval
                     );
-                    ctx.events
-                        .emit("handoff-error", json!({"repo": h.repo, "error": e}));
+                    ctx.events.emit(
+                        "handoff-error",
+                        json!({"repo": h.repo, "error": e.to_string()}),
+                    );
                 }
             }
         }
@@ -355,7 +399,7 @@ impl Checker {
             let (outcome, error) = match (&r, d) {
                 (typing::Outcome::Delivered(_), Due::Force) => ("forced", None),
                 (typing::Outcome::Delivered(_), _) => ("delivered", None),
-                (o, _) => (o.as_str(), o.why().map(String::from)),
+                (o, _) => (o.as_str(), o.why()),
             };
             self.finish(ctx, p, Some(agent), outcome, error);
         }

@@ -56,7 +56,9 @@ pub struct Options {
 /// Runs the watchdog for the config at `path` until a signal stops it.
 pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     let mut cfg = config::load(path, EnvOverrides::Ignore)?;
-    config::check_handoff_repo(&mut cfg, crate::git::probe);
+    config::check_handoff_repo(&mut cfg, |p| {
+        crate::git::probe(p).map_err(|e| e.to_string())
+    });
     crate::config::log_warnings(&cfg);
     let mut ctx = Ctx::new(cfg, "watchdog");
     // Only the watchdog notifies (crate::notify): its events are offered to `[notify]`.
@@ -142,7 +144,9 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
             Refresh::Applied => {
                 let mut cfg = next_cfg.expect("Applied sets the config");
                 tracing::info!("config {} changed — applied", cfg.path.display());
-                config::check_handoff_repo(&mut cfg, crate::git::probe);
+                config::check_handoff_repo(&mut cfg, |p| {
+                    crate::git::probe(p).map_err(|e| e.to_string())
+                });
                 crate::config::log_warnings(&cfg);
                 notifier.configure(&cfg);
                 ctx = Ctx::new(cfg, "watchdog");
@@ -377,6 +381,7 @@ impl Watchdog {
             }
             Ok(None) => self.move_error = None,
             Err(e) => {
+                let e = e.to_string();
                 if self.move_error.as_deref() != Some(e.as_str()) {
                     tracing::warn!("{e}; retrying every tick");
                 }

@@ -55,21 +55,53 @@ pub fn decide(last: Option<f64>, interval: Duration, now: f64) -> Decision {
     }
 }
 
-/// The wake file's text with runs of whitespace collapsed to one space; `Err` says why there
-/// is none (missing, unreadable, empty, or a control character such as ESC in it).
-pub fn prompt(path: &std::path::Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the wake prompt file {}: {e}", path.display()))?;
+/// Why a wake prompt file has no text to type ([`prompt`]); `Display` names the file (the
+/// `wake` event `prompt-missing`'s `error`).
+#[derive(Debug, thiserror::Error)]
+pub enum PromptError {
+    /// The file is missing or unreadable.
+    #[error("cannot read the wake prompt file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file holds only whitespace.
+    #[error("the wake prompt file {} is empty", path.display())]
+    Empty { path: PathBuf },
+    /// The text (whitespace collapsed) has a control character other than newline and tab.
+    #[error(
+        "the wake prompt file {} has a {ch} (of its text with whitespace collapsed), which would reach the agent as a key press; remove it",
+        path.display()
+    )]
+    ControlChar {
+        path: PathBuf,
+        ch: crate::typing::ControlChar,
+    },
+}
+
+/// The wake file's text with runs of whitespace collapsed to one space.
+///
+/// # Errors
+///
+/// [`PromptError`]: the file is missing or unreadable, empty, or has a control character
+/// such as ESC in it.
+pub fn prompt(path: &std::path::Path) -> Result<String, PromptError> {
+    let text = std::fs::read_to_string(path).map_err(|source| PromptError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if text.is_empty() {
-        return Err(format!("the wake prompt file {} is empty", path.display()));
+        return Err(PromptError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     // Reported once like a missing file, rather than refused by the typing path every tick.
-    if let Some(c) = crate::typing::control_char(&text) {
-        return Err(format!(
-            "the wake prompt file {} has a {c} (of its text with whitespace collapsed), which would reach the agent as a key press; remove it",
-            path.display()
-        ));
+    if let Some(ch) = crate::typing::control_char(&text) {
+        return Err(PromptError::ControlChar {
+            path: path.to_path_buf(),
+            ch,
+        });
     }
     Ok(text)
 }
@@ -234,7 +266,7 @@ impl Waker {
             Err(e) => {
                 if self.missing.insert(a.name.clone()) {
                     tracing::warn!("{}: wake skipped — {e}", a.name);
-                    emit(ctx, a, "prompt-missing", json!({"error": e}));
+                    emit(ctx, a, "prompt-missing", json!({"error": e.to_string()}));
                 }
                 return Ready::Counted;
             }
@@ -351,12 +383,15 @@ mod tests {
         std::fs::write(&p, "  wake\n\n up\t now \n").unwrap();
         assert_eq!(prompt(&p).unwrap(), "wake up now");
         std::fs::write(&p, " \n\t").unwrap();
-        assert!(prompt(&p).unwrap_err().contains("is empty"));
+        let e = prompt(&p).unwrap_err();
+        assert!(matches!(e, PromptError::Empty { .. }), "{e:?}");
+        assert!(e.to_string().contains("is empty"));
         let gone = d.path().join("gone.md");
         let e = prompt(&gone).unwrap_err();
-        assert!(e.contains("gone.md"), "{e}");
+        assert!(matches!(e, PromptError::Read { .. }), "{e:?}");
+        assert!(e.to_string().contains("gone.md"), "{e}");
         std::fs::write(&p, "wake \u{1b}[201~ up\n").unwrap();
-        let e = prompt(&p).unwrap_err();
+        let e = prompt(&p).unwrap_err().to_string();
         assert!(e.contains("ESC (U+001B) at line 1, column 6"), "{e}");
     }
 }
