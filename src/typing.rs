@@ -33,7 +33,6 @@
 //! made it busy, is not typed into the busy agent), and
 //! [`press_keys`] presses named keys (`agents send --keys`) under the same lock.
 
-use std::fs::File;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -718,7 +717,7 @@ fn at_cursor(screen: &Screen, msg: &str) -> bool {
 }
 
 /// Takes `state/typing-<session>.lock`, waiting up to [`LOCK_WAIT`] for another delivery.
-async fn lock(ctx: &Ctx, session: &str) -> Result<File, String> {
+async fn lock(ctx: &Ctx, session: &str) -> Result<crate::state::lock::Lock, String> {
     let path = ctx.state.typing_lock_path(session);
     crate::state::lock::wait_for(&path, LOCK_WAIT)
         .await

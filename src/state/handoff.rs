@@ -17,7 +17,7 @@ fn path(state: &StateDir) -> PathBuf {
 /// Runs `f` holding `state/handoff.lock` (blocking: holders keep it for a read-modify-write
 /// only). Errors: the lock cannot be taken (the message names the file), or `f`'s.
 pub fn locked<T>(state: &StateDir, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    let _lock = super::lock::hold(&state.handoff_lock_path())?;
+    let _lock = super::lock::hold(&state.handoff_lock_path()).map_err(|e| e.to_string())?;
     f()
 }
 

@@ -86,7 +86,7 @@ impl Ticker {
         ctx: &Ctx,
         sessions: &crate::tmux::Sessions,
         heavy: bool,
-        fleet_lock: Option<std::fs::File>,
+        fleet_lock: Option<crate::state::lock::Lock>,
     ) {
         let now = self.clock.now();
         self.tick_at(ctx, sessions, heavy, fleet_lock, now).await;
@@ -99,7 +99,7 @@ impl Ticker {
         ctx: &Ctx,
         sessions: &crate::tmux::Sessions,
         heavy: bool,
-        fleet_lock: Option<std::fs::File>,
+        fleet_lock: Option<crate::state::lock::Lock>,
         now: f64,
     ) {
         self.ticks += 1;
