@@ -23,6 +23,7 @@ pub mod tick;
 pub mod wake;
 
 mod apply;
+mod exits;
 #[cfg(test)]
 pub(crate) mod fake_tests;
 mod orphans;
