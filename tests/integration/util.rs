@@ -241,6 +241,17 @@ impl TestEnv {
         wait_until(secs, || self.ticks() >= from + n)
     }
 
+    /// Lets `n` more watchdog ticks pass (waiting at most 30 s, failing the test without
+    /// them): before asserting that something did not happen, the ticks that would have done
+    /// it. The first may be a tick already under way, so `n` counts one more than needed.
+    pub fn pass_ticks(&self, n: u64) {
+        assert!(
+            self.wait_ticks(n, 30.0),
+            "the watchdog ran fewer than {n} ticks in 30 s (at tick {})",
+            self.ticks()
+        );
+    }
+
     /// The row of agent `name` in `agents status --json`.
     pub fn agent_row(&self, name: &str) -> serde_json::Value {
         self.status_json()["agents"]
