@@ -33,7 +33,6 @@
 //! made it busy, is not typed into the busy agent), and
 //! [`press_keys`] presses named keys (`agents send --keys`) under the same lock.
 
-use std::fs::File;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -43,7 +42,7 @@ use crate::config::Backend;
 use crate::ctx::Ctx;
 use crate::detect::{self, State};
 use crate::state::StateDir;
-use crate::state::lock::WaitError;
+use crate::state::lock::LockError;
 use crate::tmux::{Screen, Sessions, TmuxError};
 
 /// Submit presses at most, the first included.
@@ -127,9 +126,9 @@ pub enum DeliveryError {
     #[error("the text has a {0}, which would reach the agent as a key press")]
     ControlChar(ControlChar),
     /// Failed: the session's typing lock was held by another delivery for [`LOCK_WAIT`], or
-    /// could not be taken at all ([`WaitError::Io`]).
+    /// could not be taken at all ([`LockError::Io`]).
     #[error("another delivery to {session} is under way: {source}")]
-    Locked { session: String, source: WaitError },
+    Locked { session: String, source: LockError },
     /// Failed: the pane could not be read before the submit key (`when`: "before typing").
     #[error("cannot read the pane {when}: {source}")]
     Unreadable {
@@ -838,7 +837,7 @@ fn at_cursor(screen: &Screen, msg: &str) -> bool {
 ///
 /// [`DeliveryError::Locked`]: another delivery held it for [`LOCK_WAIT`], or the lock file
 /// cannot be opened or locked.
-async fn lock(ctx: &Ctx, session: &str) -> Result<File, DeliveryError> {
+async fn lock(ctx: &Ctx, session: &str) -> Result<crate::state::lock::Lock, DeliveryError> {
     let path = ctx.state.typing_lock_path(session);
     crate::state::lock::wait_for(&path, LOCK_WAIT)
         .await

@@ -1,19 +1,26 @@
-//! The watchdog's single-instance lock (SPEC defect 20): an OS file lock on
-//! `state/watchdog.lock`, which the kernel releases when the process dies, so a killed
-//! watchdog leaves nothing to clean up. The file holds the holder's pid, for the message.
-//!
-//! Also the fleet's start/stop lock, `state/fleet.lock` ([`wait_for`], [`fleet_lock`]):
-//! taken by the verbs that start or stop sessions and by each watchdog tick. And the
-//! lock of a read-modify-write of a small state file ([`hold`]: `state/handoff.lock`).
+//! The project's file locks, one implementation: an OS lock (`flock`) on a file under
+//! `state/`, which the kernel releases when the process dies, so a killed holder leaves
+//! nothing to clean up. Every lock is a [`Lock`], every failure a [`LockError`]; they differ
+//! only in how long they wait for another holder:
+//! - [`acquire`]: the watchdog's single-instance lock `state/watchdog.lock` (SPEC defect
+//!   20), tried once; the file then holds the holder's pid, for the message and [`holder`].
+//! - [`wait_for`]: waits a bounded time, polling: the fleet's start/stop lock
+//!   `state/fleet.lock` ([`fleet_lock`], and each watchdog tick) and the typing lock
+//!   `state/typing-<session>.lock`.
+//! - [`hold`]: blocks the thread, for a read-modify-write of a small state file
+//!   (`state/handoff.lock`).
+//! - [`is_held`] and [`holder`] ask who holds a lock without taking it.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// A held lock; released on drop (or when the process dies).
 #[derive(Debug)]
 pub struct Lock {
-    _file: File,
+    file: File,
+    /// The lock file.
     pub path: PathBuf,
 }
 
@@ -22,58 +29,123 @@ impl Lock {
     /// whole state dir) was deleted or replaced: another watchdog could then take a new lock.
     pub fn still_at_path(&self) -> bool {
         use std::os::unix::fs::MetadataExt;
-        match (self._file.metadata(), std::fs::metadata(&self.path)) {
+        match (self.file.metadata(), std::fs::metadata(&self.path)) {
             (Ok(held), Ok(now)) => held.ino() == now.ino() && held.dev() == now.dev(),
             _ => false,
         }
     }
 }
 
-/// Why the lock could not be taken.
+/// Why a lock was not taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("another watchdog is already running (pid {pid}) for this fleet (lock {})", path.display())]
-    Held { pid: String, path: PathBuf },
+    /// Another process held it for the whole wait (`waited`, zero when tried once). `pid` is
+    /// the holder's as the file names it ([`acquire`] writes it; `None`: not written, or
+    /// not read because the lock is not the watchdog's).
+    #[error("{} was still held after {:.0} s", path.display(), waited.as_secs_f64())]
+    Held {
+        path: PathBuf,
+        waited: Duration,
+        pid: Option<u32>,
+    },
+    /// The lock's directory or file could not be created, opened or locked (`action`:
+    /// `create`, `open` or `lock`; `path` is the lock file, the message names its directory
+    /// for `create`): a read-only or full disk, the state dir replaced by a file. Nobody holds
+    /// it; it cannot be taken at all.
     // The I/O error is part of the message, not a `source` (it would be printed twice).
-    #[error("cannot open the watchdog lock {}: {error}", path.display())]
+    #[error("cannot {action} {}: {error}", LockError::target(action, path).display())]
     Io {
+        action: &'static str,
         path: PathBuf,
         error: std::io::Error,
     },
 }
 
-/// Takes the lock at `path` without waiting.
-pub fn acquire(path: &Path) -> Result<Lock, LockError> {
-    let io = |error| LockError::Io {
-        path: path.to_path_buf(),
-        error,
+impl LockError {
+    /// The message for the watchdog's single-instance lock ([`acquire`]), naming the
+    /// watchdog that holds it: `another watchdog is already running (pid 42) for this fleet
+    /// (lock …/watchdog.lock)`, or `cannot open the watchdog lock …: <reason>`.
+    pub fn as_watchdog(&self) -> String {
+        match self {
+            Self::Held { path, pid, .. } => format!(
+                "another watchdog is already running (pid {}) for this fleet (lock {})",
+                pid.map_or_else(|| "unknown".to_string(), |p| p.to_string()),
+                path.display()
+            ),
+            Self::Io { path, error, .. } => {
+                format!("cannot open the watchdog lock {}: {error}", path.display())
+            }
+        }
+    }
+
+    /// What an `action` on the lock file at `path` was done to: the directory for `create`.
+    fn target<'a>(action: &str, path: &'a Path) -> &'a Path {
+        match (action, path.parent()) {
+            ("create", Some(dir)) => dir,
+            _ => path,
+        }
+    }
+}
+
+/// Opens the lock file at `path` (creating its directory and itself), unlocked.
+fn open(path: &Path) -> Result<File, LockError> {
+    let io = |action| {
+        move |error| LockError::Io {
+            action,
+            path: path.to_path_buf(),
+            error,
+        }
     };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
+        std::fs::create_dir_all(dir).map_err(io("create"))?;
     }
-    let mut file = OpenOptions::new()
+    OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .open(path)
-        .map_err(io)?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            let mut pid = String::new();
-            let _ = file.read_to_string(&mut pid);
-            let pid = pid.trim();
-            return Err(LockError::Held {
-                pid: if pid.is_empty() {
-                    "unknown".into()
-                } else {
-                    pid.to_string()
-                },
-                path: path.to_path_buf(),
-            });
+        .map_err(io("open"))
+}
+
+/// The one place a lock is taken: `block` waits in the kernel for the holder; otherwise
+/// `Ok(false)` when another process holds it.
+fn flock(file: &File, path: &Path, block: bool) -> Result<bool, LockError> {
+    let taken = if block {
+        file.lock()
+    } else {
+        match file.try_lock() {
+            Ok(()) => Ok(()),
+            Err(TryLockError::WouldBlock) => return Ok(false),
+            Err(TryLockError::Error(e)) => Err(e),
         }
-        Err(TryLockError::Error(e)) => return Err(io(e)),
+    };
+    taken.map(|()| true).map_err(|error| LockError::Io {
+        action: "lock",
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+/// The pid the file at `path` names (as [`acquire`] writes it).
+fn pid_in(path: &Path) -> Option<u32> {
+    let mut s = String::new();
+    File::open(path).ok()?.read_to_string(&mut s).ok()?;
+    s.trim().parse().ok()
+}
+
+/// Takes the watchdog's single-instance lock at `path` without waiting, and writes this
+/// process's pid into it (for [`holder`] and the message of a second watchdog). `Err`:
+/// [`LockError::Held`] with the holder's pid, or [`LockError::Io`];
+/// [`LockError::as_watchdog`] says either as the watchdog does.
+pub fn acquire(path: &Path) -> Result<Lock, LockError> {
+    let mut file = open(path)?;
+    if !flock(&file, path, false)? {
+        return Err(LockError::Held {
+            path: path.to_path_buf(),
+            waited: Duration::ZERO,
+            pid: pid_in(path),
+        });
     }
     // The pid is for the message only: on a full disk the lock is held without it.
     let _ = file
@@ -82,89 +154,52 @@ pub fn acquire(path: &Path) -> Result<Lock, LockError> {
         .and_then(|()| write!(file, "{}", std::process::id()))
         .and_then(|()| file.flush());
     Ok(Lock {
-        _file: file,
+        file,
         path: path.to_path_buf(),
     })
 }
 
-/// Why [`wait_for`] did not take a lock.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum WaitError {
-    /// Another process held it for the whole wait (the message names the file and the wait).
-    #[error("{0}")]
-    Held(String),
-    /// The lock file could not be created, opened or locked (a read-only or full disk, the
-    /// state dir replaced by a file): nobody holds it, it cannot be taken at all.
-    #[error("{0}")]
-    Io(String),
-}
-
 /// Takes the lock at `path`, waiting up to `wait` for its holder (polling every 50 ms; a zero
-/// `wait` tries once). Unlike [`acquire`] the file's content is left alone. Released when the
-/// returned file is dropped (or the process dies). `Err` says who held it
-/// ([`WaitError::Held`]), or why the file could not be opened ([`WaitError::Io`]).
-pub async fn wait_for(path: &Path, wait: std::time::Duration) -> Result<File, WaitError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| WaitError::Io(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(|e| WaitError::Io(format!("cannot open {}: {e}", path.display())))?;
+/// `wait` tries once). Unlike [`acquire`] the file's content is left alone. `Err`:
+/// [`LockError::Held`] (held for the whole wait) or [`LockError::Io`].
+pub async fn wait_for(path: &Path, wait: Duration) -> Result<Lock, LockError> {
+    let file = open(path)?;
     let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(TryLockError::WouldBlock) if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            Err(TryLockError::WouldBlock) => {
-                return Err(WaitError::Held(format!(
-                    "{} was still held after {:.0} s",
-                    path.display(),
-                    wait.as_secs_f64()
-                )));
-            }
-            Err(TryLockError::Error(e)) => {
-                return Err(WaitError::Io(format!(
-                    "cannot lock {}: {e}",
-                    path.display()
-                )));
-            }
+    while !flock(&file, path, false)? {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(LockError::Held {
+                path: path.to_path_buf(),
+                waited: wait,
+                pid: None,
+            });
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    Ok(Lock {
+        file,
+        path: path.to_path_buf(),
+    })
 }
 
 /// Takes the lock at `path`, blocking the thread as long as its holder keeps it: for locks
-/// held only for a read-modify-write of a small file (`state/handoff.lock`). Creates the
-/// directory and the file. Released when the returned file is dropped (or the process
-/// dies). Errors name the directory or file and the reason.
-pub fn hold(path: &Path) -> Result<File, String> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    let f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    f.lock()
-        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
-    Ok(f)
+/// held only for a read-modify-write of a small file (`state/handoff.lock`). `Err`:
+/// [`LockError::Io`] only.
+pub fn hold(path: &Path) -> Result<Lock, LockError> {
+    let file = open(path)?;
+    flock(&file, path, true)?;
+    Ok(Lock {
+        file,
+        path: path.to_path_buf(),
+    })
 }
 
-/// Whether some process holds the lock at `path` (a missing file is not held).
+/// Whether some process holds the lock at `path` (a missing file is not held; nothing is
+/// created).
 pub fn is_held(path: &Path) -> bool {
     let Ok(file) = OpenOptions::new().read(true).write(true).open(path) else {
         return false;
     };
-    matches!(file.try_lock(), Err(TryLockError::WouldBlock))
+    matches!(flock(&file, path, false), Ok(false))
 }
 
 /// The pid of the process that holds the lock at `path` (as written in the file by
@@ -173,30 +208,30 @@ pub fn holder(path: &Path) -> Option<u32> {
     if !is_held(path) {
         return None;
     }
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+    pid_in(path)
 }
 
 /// How long `up` and `down` ([`fleet_lock`]) wait for another command that starts or stops this fleet.
-pub const FLEET_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+pub const FLEET_LOCK_WAIT: Duration = Duration::from_secs(120);
 
 /// Takes the fleet's start/stop lock (`state/fleet.lock`) for a verb (`up`, `down`,
-/// `restart`, `phase`), waiting for an `up`, `down` or watchdog restart that holds it. Held until the returned file is dropped. When
+/// `restart`, `phase`), waiting for an `up`, `down` or watchdog restart that holds it. Held until the returned lock is dropped. When
 /// the lock file cannot be created or locked at all (not contention: a read-only or full
 /// disk, the state dir replaced by a file) the verb goes on without it (`None`) after a
 /// warning that says so: stopping never depends on the disk.
-pub async fn fleet_lock(state: &super::StateDir) -> anyhow::Result<Option<File>> {
+pub async fn fleet_lock(state: &super::StateDir) -> anyhow::Result<Option<Lock>> {
     let path = state.fleet_lock_path();
     if is_held(&path) {
         tracing::info!("waiting for another command that starts or stops this fleet");
     }
     match wait_for(&path, FLEET_LOCK_WAIT).await {
-        Ok(f) => Ok(Some(f)),
-        Err(WaitError::Held(e)) => Err(anyhow::anyhow!(
+        Ok(l) => Ok(Some(l)),
+        Err(e @ LockError::Held { .. }) => Err(anyhow::anyhow!(
             "another `agents` command is starting or stopping sessions of this fleet: {e}\n  help: wait for it to finish, then try again"
         )),
         // Nobody holds it; it cannot be taken at all. Starting and stopping must not depend
         // on the disk: go on, and say what is not guarded.
-        Err(WaitError::Io(e)) => {
+        Err(e @ LockError::Io { .. }) => {
             tracing::warn!(
                 "{e}: going on without the fleet lock (another `agents` command, or the watchdog, may start or stop sessions at the same time)\n  help: make {} writable (or free space on its disk)",
                 state.dir().display()
@@ -219,7 +254,8 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(&err, super::WaitError::Held(m) if m.contains("still held after")),
+            matches!(&err, super::LockError::Held { .. })
+                && err.to_string().contains("still held after"),
             "{err}"
         );
         // A state dir replaced by a file: not contention.
@@ -228,7 +264,16 @@ mod tests {
         let err = super::wait_for(&f.join("fleet.lock"), std::time::Duration::ZERO)
             .await
             .unwrap_err();
-        assert!(matches!(err, super::WaitError::Io(_)), "{err}");
+        assert!(
+            matches!(
+                err,
+                super::LockError::Io {
+                    action: "create",
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let p2 = p.clone();
         let waiter =
             tokio::spawn(
@@ -237,6 +282,47 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         drop(held);
         assert!(waiter.await.unwrap().is_ok());
+    }
+
+    #[test]
+    fn hold_blocks_until_the_holder_lets_go_and_errors_name_what_failed() {
+        use std::time::Duration;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("state/handoff.lock");
+        let held = super::hold(&p).unwrap();
+        assert!(super::is_held(&p));
+        assert_eq!(super::holder(&p), None, "hold writes no pid");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p2 = p.clone();
+        let waiter = std::thread::spawn(move || {
+            let got = super::hold(&p2).map(drop);
+            tx.send(()).unwrap();
+            got
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_millis(200)).is_err(),
+            "taken while held"
+        );
+        drop(held);
+        rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        waiter.join().unwrap().unwrap();
+        // A state dir replaced by a file: the message names the directory it cannot make.
+        let f = d.path().join("file");
+        std::fs::write(&f, "x").unwrap();
+        let err = super::hold(&f.join("handoff.lock")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("cannot create {}: ", f.display())),
+            "{err}"
+        );
+        assert!(
+            err.as_watchdog().starts_with(&format!(
+                "cannot open the watchdog lock {}: ",
+                f.join("handoff.lock").display()
+            )),
+            "{}",
+            err.as_watchdog()
+        );
     }
 
     #[test]
@@ -255,7 +341,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("watchdog.lock");
         let held = super::acquire(&p).unwrap();
-        let err = super::acquire(&p).unwrap_err().to_string();
+        let err = super::acquire(&p).unwrap_err().as_watchdog();
         assert!(
             err.contains(&format!("already running (pid {})", std::process::id())),
             "{err}"

@@ -145,6 +145,30 @@ pub struct Settings {
     pub grace: f64,
 }
 
+impl Settings {
+    /// The settings of a config's `[watchdog]` table.
+    pub fn of(w: &crate::config::WatchdogSettings) -> Self {
+        Self {
+            slack: w.limit_reset_slack.as_secs_f64(),
+            fallback: w.limit_probe_fallback.as_secs_f64(),
+            grace: w.limit_self_resume_grace.as_secs_f64(),
+        }
+    }
+}
+
+/// The reset (Unix seconds) of the used-up window a CLI's own status line reported in
+/// `usage` (`state/usage-<session>.json`), believed only when this process reported it: not
+/// before the session's start `started` (epoch seconds; `None`: unknown, believed). An
+/// earlier process's report is about a limit that may be over.
+pub fn reported_reset(
+    usage: Option<&crate::state::usage::Usage>,
+    started: Option<f64>,
+) -> Option<i64> {
+    usage
+        .filter(|u| started.is_none_or(|t| u.epoch >= t))
+        .and_then(crate::state::usage::Usage::blocked_until)
+}
+
 /// What to do this tick.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -506,6 +530,41 @@ pub fn step(
 mod tests {
     use super::*;
     use crate::detect::Reset;
+
+    #[test]
+    fn a_reported_reset_counts_only_from_the_process_that_reported_it() {
+        let usage = crate::state::usage::Usage {
+            ts: String::new(),
+            epoch: 1_000.0,
+            windows: vec![crate::state::usage::Window {
+                name: "5h".into(),
+                used_percentage: 100.0,
+                resets_at: Some(5_000),
+            }],
+            context_percentage: None,
+        };
+        assert_eq!(reported_reset(Some(&usage), Some(999.5)), Some(5_000));
+        assert_eq!(reported_reset(Some(&usage), Some(1_000.0)), Some(5_000));
+        assert_eq!(reported_reset(Some(&usage), None), Some(5_000));
+        // Reported by the process before the restart.
+        assert_eq!(reported_reset(Some(&usage), Some(1_000.5)), None);
+        assert_eq!(reported_reset(None, Some(0.0)), None);
+        let mut not_full = usage;
+        not_full.windows[0].used_percentage = 99.0;
+        assert_eq!(reported_reset(Some(&not_full), None), None);
+    }
+
+    #[test]
+    fn settings_come_from_the_watchdog_table() {
+        let cfg = crate::config::parse(
+            std::path::Path::new("/tmp/agents.toml"),
+            "[defaults]\nsession_prefix = \"t-\"\nlog_dir = \"l\"\n[watchdog]\nlimit_reset_slack = 45\n\
+             limit_probe_fallback = 300\nlimit_self_resume_grace = 180\n",
+            crate::config::EnvOverrides::Ignore,
+        )
+        .unwrap();
+        assert_eq!(Settings::of(&cfg.watchdog), S);
+    }
 
     const S: Settings = Settings {
         slack: 45.0,

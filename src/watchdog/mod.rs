@@ -23,6 +23,7 @@ pub mod tick;
 pub mod wake;
 
 mod apply;
+mod exits;
 #[cfg(test)]
 pub(crate) mod fake_tests;
 mod orphans;
@@ -65,7 +66,8 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     let notifier = crate::notify::Notifier::new(&ctx.cfg);
     ctx.events = ctx.events.with_sink(notifier.clone());
     ctx.tmux.check_version().await?;
-    let mut lock = crate::state::lock::acquire(&ctx.state.lock_path())?;
+    let mut lock = crate::state::lock::acquire(&ctx.state.lock_path())
+        .map_err(|e| anyhow::anyhow!(e.as_watchdog()))?;
     // The lock made log_dir if it was missing: it is followed from now on.
     let mut fleet_dir = FleetDirWatch::default();
     fleet_dir.gone(config_dir(&ctx.cfg));
@@ -178,7 +180,7 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
                 // The lock file cannot be made where it belongs (the state dir unwritable,
                 // replaced by a file): no other watchdog can take it there either. Keep the
                 // one held and keep supervising; say so once.
-                Err(crate::state::lock::LockError::Io { path, error }) => {
+                Err(crate::state::lock::LockError::Io { path, error, .. }) => {
                     let e = format!(
                         "cannot take the watchdog lock {} again: {error}",
                         path.display()
@@ -192,7 +194,7 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
                     lock_problem = Some(e);
                 }
                 Err(e) => {
-                    tracing::error!("{e}; this watchdog stops");
+                    tracing::error!("{}; this watchdog stops", e.as_watchdog());
                     ctx.events.emit(
                         "watchdog-stop",
                         json!({"reason": "another watchdog holds the lock"}),
@@ -408,12 +410,13 @@ impl Watchdog {
                 }
                 Some(f)
             }
-            Err(crate::state::lock::WaitError::Held(e)) => {
+            Err(e @ crate::state::lock::LockError::Held { .. }) => {
                 tracing::debug!("the fleet is being started or stopped ({e}); tick skipped");
                 return false;
             }
             // Nobody holds it and nobody can: supervising must not depend on the disk.
-            Err(crate::state::lock::WaitError::Io(e)) => {
+            Err(e @ crate::state::lock::LockError::Io { .. }) => {
+                let e = e.to_string();
                 if self.lock_error.as_deref() != Some(e.as_str()) {
                     tracing::error!(
                         "{e}: supervising without the fleet lock, and state is not being saved; make {} writable (or free space on its disk)",

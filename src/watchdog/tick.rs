@@ -31,9 +31,8 @@ pub struct Mem {
     follow: Follow,
     /// The kind of the last start error: a failure of the same kind is logged once.
     pub(super) start_error: Option<launch::StartErrorKind>,
-    /// The pid of the dead pane whose exit status was waited for (see
-    /// [`Ticker::settle_exits`]).
-    exit_waited: Option<u32>,
+    /// The pid of the dead pane whose exit status was waited for ([`super::exits`]).
+    pub(super) exit_waited: Option<u32>,
     /// The limit hold as it is when writing it failed (a full or read-only disk): `Some(h)`
     /// wins over the file (which is stale) until a write succeeds, so a hold is neither lost
     /// nor re-detected every tick with a moving end.
@@ -41,12 +40,6 @@ pub struct Mem {
     /// Why the hold last could not be written (logged once per distinct error).
     pub(super) hold_error: Option<String>,
 }
-
-/// How often, and how many times, `list-panes` is asked again for the exit status of a pane
-/// just seen dead without one (see [`Ticker::settle_exits`]): one second at most.
-pub const EXIT_STATUS_POLL: std::time::Duration = std::time::Duration::from_millis(100);
-/// See [`EXIT_STATUS_POLL`].
-pub const EXIT_STATUS_POLLS: u32 = 10;
 
 /// The per-fleet memory and the tick itself.
 #[derive(Debug, Default)]
@@ -86,7 +79,7 @@ impl Ticker {
         ctx: &Ctx,
         sessions: &crate::tmux::Sessions,
         heavy: bool,
-        fleet_lock: Option<std::fs::File>,
+        fleet_lock: Option<crate::state::lock::Lock>,
     ) {
         let now = self.clock.now();
         self.tick_at(ctx, sessions, heavy, fleet_lock, now).await;
@@ -99,24 +92,20 @@ impl Ticker {
         ctx: &Ctx,
         sessions: &crate::tmux::Sessions,
         heavy: bool,
-        fleet_lock: Option<std::fs::File>,
+        fleet_lock: Option<crate::state::lock::Lock>,
         now: f64,
     ) {
         self.ticks += 1;
         let cfg = &ctx.cfg;
         let w = &cfg.watchdog;
         let policy = Policy::of(w);
-        let limits = limit::Settings {
-            slack: w.limit_reset_slack.as_secs_f64(),
-            fallback: w.limit_probe_fallback.as_secs_f64(),
-            grace: w.limit_self_resume_grace.as_secs_f64(),
-        };
+        let limits = limit::Settings::of(w);
         let watched: Vec<&Agent> = cfg
             .agents
             .iter()
             .filter(|a| a.enabled && a.watch != Watch::None)
             .collect();
-        let settled = self.settle_exits(ctx, sessions, &watched).await;
+        let settled = super::exits::settle(ctx, sessions, &watched, &mut self.mem).await;
         let sessions = settled.as_ref().unwrap_or(sessions);
         let existing: Vec<String> = watched
             .iter()
@@ -185,14 +174,11 @@ impl Ticker {
                 let r = detect::observe(backend, &facts);
                 // A limit's reset as the CLI's status line reported it (hooks = "claude"),
                 // when this process reported one.
-                let reported = (r.state == detect::State::Limited && beside.signal.is_some())
+                let usage = (r.state == detect::State::Limited && beside.signal.is_some())
                     .then(|| crate::state::usage::read(&ctx.state.usage_path(&a.session)))
-                    .flatten()
-                    .filter(|u| {
-                        let since = stamp.and_then(crate::state::signals::started_epoch);
-                        since.is_none_or(|t| u.epoch >= t)
-                    })
-                    .and_then(|u| u.blocked_until());
+                    .flatten();
+                let started = stamp.and_then(crate::state::signals::started_epoch);
+                let reported = limit::reported_reset(usage.as_ref(), started);
                 detect::with_reported_reset(r, reported, captured)
             });
             let obs = Observation {
@@ -269,54 +255,5 @@ impl Ticker {
                 "the phase sequence is no longer complete: loop agents are healed again"
             );
         }
-    }
-
-    /// tmux marks a pane dead when its output ends and learns the exit status when it reaps
-    /// the process, a moment later: a watchdog woken by the `pane-died` hook can see a dead
-    /// pane without its status. For a pane newly seen so (once per dead pane, not again on
-    /// later ticks), `list-panes` is asked again, every [`EXIT_STATUS_POLL`] up to
-    /// [`EXIT_STATUS_POLLS`] times, so the restart says how the program exited. Returns the
-    /// newer listing, if one was taken.
-    async fn settle_exits(
-        &mut self,
-        ctx: &Ctx,
-        sessions: &crate::tmux::Sessions,
-        watched: &[&Agent],
-    ) -> Option<crate::tmux::Sessions> {
-        let unsettled = |s: &crate::tmux::Sessions, mem: &HashMap<String, Mem>| {
-            watched
-                .iter()
-                .filter(|a| {
-                    s.get(&a.session).is_some_and(|p| {
-                        p.dead
-                            && p.dead_status.is_none()
-                            && mem.get(&a.name).is_none_or(|m| m.exit_waited != p.pid)
-                    })
-                })
-                .map(|a| a.name.clone())
-                .collect::<Vec<_>>()
-        };
-        let first = unsettled(sessions, &self.mem);
-        if first.is_empty() {
-            return None;
-        }
-        let mut latest = None;
-        for _ in 0..EXIT_STATUS_POLLS {
-            tokio::time::sleep(EXIT_STATUS_POLL).await;
-            let Ok(now) = ctx.mux.sessions().await else {
-                break;
-            };
-            let done = unsettled(&now, &self.mem).is_empty();
-            latest = Some(now);
-            if done {
-                break;
-            }
-        }
-        let last = latest.as_ref().unwrap_or(sessions);
-        for name in first {
-            let session = &ctx.cfg.agent(&name).expect("a watched agent").session;
-            self.mem.entry(name).or_default().exit_waited = last.get(session).and_then(|p| p.pid);
-        }
-        latest
     }
 }

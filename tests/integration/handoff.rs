@@ -190,7 +190,8 @@ fn claims_reach_the_reviewer_reviews_the_builder_and_inboxes_once_per_content() 
     );
     // Same content, another commit: no second ping.
     push(&t, "unrelated", &[("src/x.txt", "1\n")]);
-    std::thread::sleep(Duration::from_secs(4));
+    // A check per 1 s tick, its fetch in the background, the ping on a later tick.
+    t.pass_ticks(5);
     assert_eq!(
         got(&t, "ho-builder", inbox),
         1,
@@ -233,7 +234,7 @@ fn a_failing_fetch_is_reported_once_survived_and_pings_resume_when_fixed() {
         wait_until(5.0, || !errors().is_empty()),
         "the fetch error was not reported"
     );
-    std::thread::sleep(Duration::from_secs(4));
+    t.pass_ticks(5); // a fetch retried on every 1 s tick
     let errs = errors();
     assert_eq!(errs.len(), 1, "reported more than once: {errs:?}");
     let msg = errs[0]["error"].as_str().unwrap();
@@ -285,7 +286,8 @@ fn a_ping_that_waited_for_the_typing_lock_reads_the_pane_again_under_it() {
         wait_until(10.0, || handoff_events(&t, "queued").len() == 1),
         "the claim was not queued"
     );
-    // The ping is due (the adversary is idle) and waits for the lock.
+    // The ping is due (the adversary is idle) and waits for the lock, inside a tick: no
+    // tick ends meanwhile, so this waits by the clock.
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
         got(&t, "hl-adversary", "claim"),
@@ -347,7 +349,7 @@ fn a_restarted_watchdog_neither_repeats_nor_loses_a_ping() {
         wait_until(5.0, || got(&t, "hr-adversary", "claim") > 0),
         "the pending ping was lost"
     );
-    std::thread::sleep(Duration::from_secs(3));
+    t.pass_ticks(4);
     let lines = t.received("hr-adversary");
     assert_eq!(
         got(&t, "hr-adversary", "\"claim: one\""),
@@ -469,7 +471,7 @@ fn a_handoff_repo_that_is_missing_not_git_or_without_origin_is_said_at_load_and_
             .collect::<Vec<_>>()
     };
     assert!(wait_until(5.0, || !errors().is_empty()), "no handoff-error");
-    std::thread::sleep(Duration::from_secs(3));
+    t.pass_ticks(4);
     assert_eq!(errors().len(), 1, "{:?}", errors());
     assert!(
         errors()[0]["error"]

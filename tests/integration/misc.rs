@@ -165,7 +165,7 @@ fn issue6_09_a_pane_printing_capture_markers_gets_no_other_agent_restarted() {
         wait_until(20.0, || !restarts(&t, "h").is_empty()),
         "h was not restarted"
     );
-    std::thread::sleep(Duration::from_secs(2));
+    t.pass_ticks(5);
     assert!(
         restarts(&t, "a1").is_empty(),
         "a1 restarted for h's output: {:?}",
@@ -278,8 +278,9 @@ phases = [{ id = "p1", status = "S1.md" }, { id = "p2", status = "S2.md" }]
         wait_until(10.0, || corrupt(&t) == 1),
         "no phase-index-corrupt event"
     );
-    // Several heavy ticks (0.6 s): still one event, nobody stopped or restarted.
-    std::thread::sleep(Duration::from_secs(3));
+    // Several heavy ticks (every other 0.3 s tick): still one event, nobody stopped or
+    // restarted.
+    t.pass_ticks(9);
     assert_eq!(corrupt(&t), 1);
     let changes: Vec<_> = t
         .events(".agents")
@@ -385,7 +386,7 @@ prompt = "K2"
         wait_until(15.0, || typed("t1") >= 2),
         "t1's kickoff not typed"
     );
-    std::thread::sleep(Duration::from_secs(1));
+    t.pass_ticks(3);
     assert_eq!(typed("t1"), 2, "one kickoff at up, one after the restart");
     assert_eq!(t.run(&["down"]).0, 0);
 }

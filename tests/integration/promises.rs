@@ -207,7 +207,7 @@ fn a_cli_that_promised_but_never_continues_gets_one_nudge_after_the_grace() {
         t.events_named("limit-lifted")[0]["why"],
         "the agent works again"
     );
-    std::thread::sleep(Duration::from_secs(3));
+    t.pass_ticks(8);
     let typed = resumes_typed(&t);
     assert_eq!(typed.len(), 1, "exactly one resume nudge: {typed:?}");
     assert_eq!(typed[0]["outcome"], "delivered", "{typed:?}");
@@ -307,7 +307,7 @@ fn a_corrupt_self_resume_field_is_reported_once_and_the_hold_stays() {
         wait_until(5.0, || !t.events_named("state-corrupt").is_empty()),
         "the corrupt field was not reported"
     );
-    std::thread::sleep(Duration::from_secs(2));
+    t.pass_ticks(5);
     let reports = t.events_named("state-corrupt");
     assert_eq!(reports.len(), 1, "reported once: {reports:?}");
     let why = reports[0]["why"].as_str().unwrap();

@@ -65,7 +65,7 @@ fn down_racing_the_watchdogs_restarts_always_wins() {
         std::thread::sleep(Duration::from_millis(37 * (round % 5)));
         let (code, _, err) = t.run(&["down", "a1"]);
         assert_eq!(code, 0, "{err}");
-        std::thread::sleep(Duration::from_millis(400));
+        t.pass_ticks(3); // a restart comes on the next 0.2 s tick
         assert!(
             !t.sessions().contains(&"rw-a1".to_string()),
             "round {round}: the watchdog restarted a1 after `down a1`"

@@ -195,7 +195,8 @@ fn an_agent_the_watchdog_gave_up_on_is_never_typed_into() {
             .count()
     };
     let at_fatal = nudges();
-    std::thread::sleep(Duration::from_secs(4));
+    // A nudge would come 1 s (`stall_idle`) into a stall: eight 0.3 s ticks are past it.
+    t.pass_ticks(8);
     assert_eq!(
         nudges(),
         at_fatal,
@@ -219,7 +220,8 @@ fn a_dialog_is_reported_and_never_killed_or_typed_into() {
         wait_until(5.0, || !t.events_named("dialog").is_empty()),
         "no dialog event"
     );
-    std::thread::sleep(Duration::from_secs(3));
+    // Past `stall_idle` (0.5 s): a stall nudge or restart would have come by now.
+    t.pass_ticks(6);
     assert_eq!(t.events_named("dialog").len(), 1, "reported once");
     assert_eq!(t.agent_row("a1")["state"], "dialog");
     assert_eq!(t.pane_pid("dlg-a1"), Some(pid), "not killed");
@@ -252,7 +254,7 @@ fn a_crash_loop_becomes_fatal_and_agents_up_revives_it() {
         fatal["why"].as_str().unwrap().contains("3 restarts"),
         "{fatal}"
     );
-    std::thread::sleep(Duration::from_secs(1));
+    t.pass_ticks(3);
     assert_eq!(restarts(&t, "a1").len(), 3, "no restart once fatal");
     let (code, out, _) = t.run(&["status"]);
     assert_eq!(code, 3, "status exits 3 with a fatal agent:\n{out}");
@@ -378,7 +380,7 @@ fn a_limit_chooser_is_answered_by_the_label_of_its_wait_option() {
         "the chooser was not answered with 2:\n{}",
         t.pane("cho-a1")
     );
-    std::thread::sleep(Duration::from_secs(2));
+    t.pass_ticks(4);
     let c = t.events_named("limit-choice");
     assert_eq!(c.len(), 1, "answered once: {c:?}");
     assert_eq!(c[0]["key"], "2", "{c:?}");
@@ -452,7 +454,8 @@ fn a_hold_survives_a_watchdog_restart_and_a_corrupt_hold_is_reported_once() {
             .count()
             == 2
     }));
-    std::thread::sleep(Duration::from_secs(1));
+    // The new watchdog takes the hold over on its first tick.
+    t.pass_ticks(3);
     assert_eq!(
         t.events_named("limit-hit").len(),
         1,
@@ -469,7 +472,7 @@ fn a_hold_survives_a_watchdog_restart_and_a_corrupt_hold_is_reported_once() {
         wait_until(5.0, || !t.events_named("state-corrupt").is_empty()),
         "a corrupt hold was not reported"
     );
-    std::thread::sleep(Duration::from_secs(1));
+    t.pass_ticks(3);
     assert_eq!(t.events_named("state-corrupt").len(), 1, "reported once");
     let fresh: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&hold_path).unwrap()).unwrap();

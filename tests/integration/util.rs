@@ -226,19 +226,39 @@ impl TestEnv {
     /// `ticks` in `.agents/state/supervision.json`: how many ticks the fleet's watchdog has
     /// run (0 before its first, or without one).
     pub fn ticks(&self) -> u64 {
-        std::fs::read_to_string(self.path().join(".agents/state/supervision.json"))
+        self.ticks_of().1
+    }
+
+    /// The pid of the watchdog that wrote `.agents/state/supervision.json` and its `ticks`.
+    fn ticks_of(&self) -> (Option<u64>, u64) {
+        let v = std::fs::read_to_string(self.path().join(".agents/state/supervision.json"))
             .ok()
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|v| v["ticks"].as_u64())
-            .unwrap_or(0)
+            .unwrap_or_default();
+        (v["pid"].as_u64(), v["ticks"].as_u64().unwrap_or(0))
     }
 
     /// Waits (at most `secs`) until the watchdog has run `n` more ticks than it had: a test
     /// that asserts something did not happen waits for the ticks that would have done it,
-    /// not for a guessed time. Returns whether it got them.
+    /// not for a guessed time. A watchdog started meanwhile (another pid) counts from its
+    /// start. Returns whether it got them.
     pub fn wait_ticks(&self, n: u64, secs: f64) -> bool {
-        let from = self.ticks();
-        wait_until(secs, || self.ticks() >= from + n)
+        let (pid, from) = self.ticks_of();
+        wait_until(secs, || match self.ticks_of() {
+            (now, ticks) if now == pid => ticks >= from + n,
+            (_, ticks) => ticks >= n,
+        })
+    }
+
+    /// Lets `n` more watchdog ticks pass (waiting at most 30 s, failing the test without
+    /// them): before asserting that something did not happen, the ticks that would have done
+    /// it. The first may be a tick already under way, so `n` counts one more than needed.
+    pub fn pass_ticks(&self, n: u64) {
+        assert!(
+            self.wait_ticks(n, 30.0),
+            "the watchdog ran fewer than {n} ticks in 30 s (at tick {})",
+            self.ticks()
+        );
     }
 
     /// The row of agent `name` in `agents status --json`.

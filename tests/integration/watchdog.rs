@@ -44,12 +44,12 @@ fn defect_22_an_agent_stopped_with_down_stays_down_until_up() {
     t.config(&fleet_config("dn-", 2, ""));
     assert_eq!(t.run(&["up"]).0, 0);
     assert_eq!(t.run(&["down", "a1"]).0, 0);
-    std::thread::sleep(Duration::from_millis(1500)); // five light ticks
+    t.pass_ticks(5); // a restart comes on the next tick
     assert_eq!(t.sessions(), ["dn-a2", "dn-watchdog"]);
     assert!(restarts(&t, "a1").is_empty());
     assert_eq!(t.run(&["up", "a1"]).0, 0);
     let pid = t.pane_pid("dn-a1").unwrap();
-    std::thread::sleep(Duration::from_millis(900));
+    t.pass_ticks(3);
     assert_eq!(
         t.pane_pid("dn-a1"),
         Some(pid),
@@ -70,7 +70,8 @@ fn defect_01_bad_config_edit_keeps_last_good_and_a_fixed_one_applies() {
         wait_until(5.0, || t.pane_pid("bc-a1").is_some()),
         "no restart under the last good config"
     );
-    std::thread::sleep(Duration::from_millis(900));
+    // The config is read again before every tick: it is said once, not every tick.
+    t.pass_ticks(3);
     assert!(watchdog_running(&t), "the watchdog died of a bad config");
     let wd_log = std::fs::read_to_string(t.path().join(".agents/bc-watchdog.log")).unwrap();
     assert_eq!(
@@ -338,7 +339,8 @@ run = "reporter"
         wait_until(5.0, || t.pane_pid("ph-reporter").is_some()),
         "on_complete task not launched"
     );
-    std::thread::sleep(Duration::from_millis(700));
+    // The loop agents are stopped on the tick that completes the sequence, and not healed.
+    t.pass_ticks(3);
     assert!(
         t.pane_pid("ph-builder").is_none(),
         "loop agent still running after the sequence completed"
