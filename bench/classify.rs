@@ -13,6 +13,9 @@
 //! Settings (environment): `BENCH_PANES` (fixture dir; default `tests/fixtures/panes`, else
 //! `/work/shared/panes`), `BENCH_ITERS` (2000), `BENCH_ROUNDS` (7), `BENCH_TARGET_US` (50).
 
+// A benchmark binary: a failed setup step (a temp repo, a fixture) should stop it loudly.
+#![allow(clippy::unwrap_used)]
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -17,6 +17,9 @@
 //! Settings (environment): `BENCH_ITERS` (50), `BENCH_ROUNDS` (7). Any argument that is not
 //! a flag filters presets by name.
 
+// A benchmark binary: a failed setup step (a temp repo, a fixture) should stop it loudly.
+#![allow(clippy::unwrap_used)]
+
 use std::hint::black_box;
 use std::time::Instant;
 
