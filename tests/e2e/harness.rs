@@ -340,7 +340,7 @@ pub struct AgentsToml<'a> {
 }
 
 impl AgentsToml<'_> {
-    /// The config text: one agent on the preset, fast watchdog ticks, log_dir `.agents`.
+    /// The config text: one agent on the preset, fast watchdog ticks, `log_dir` `.agents`.
     pub fn render(&self) -> String {
         let table = if self.table.is_empty() {
             String::new()
@@ -696,7 +696,7 @@ impl Fleet {
             .to_string()
     }
 
-    /// `<log_dir>/events.jsonl` (log_dir `.agents`).
+    /// `<log_dir>/events.jsonl` (`log_dir` `.agents`).
     pub fn events(&self) -> Vec<Value> {
         self.t.events(".agents")
     }

@@ -47,7 +47,7 @@ fn main() -> ExitCode {
                 it.next();
             }
             s if s.starts_with("--test-threads=") => {
-                threads = s["--test-threads=".len()..].parse().unwrap_or(threads)
+                threads = s["--test-threads=".len()..].parse().unwrap_or(threads);
             }
             s if s.starts_with("--skip=") => skip.push(s["--skip=".len()..].to_string()),
             s if s.starts_with('-') => {} // --nocapture, --exact, --quiet, ...: no effect here

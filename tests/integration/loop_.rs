@@ -143,7 +143,7 @@ fn done_criteria_and_an_empty_done_section_do_not_advance() {
     ] {
         t.write("machine-docs/S1.md", text);
         // Three heavy ticks (0.6 s each).
-        std::thread::sleep(Duration::from_millis(2000));
+        std::thread::sleep(Duration::from_secs(2));
         assert_eq!(phase_idx(&t), "0", "advanced on {text:?}");
     }
     assert_eq!(count(&t, "phase-advance"), 0);
@@ -176,7 +176,7 @@ fn a_leftover_sequence_complete_is_explained_and_cleared_by_phase_set() {
     t.write("machine-docs/S2.md", VERDICT);
     let marker = t.path().join(".agents/SEQUENCE-COMPLETE");
     assert!(wait_until(10.0, || marker.exists()), "no SEQUENCE-COMPLETE");
-    std::thread::sleep(Duration::from_millis(2000));
+    std::thread::sleep(Duration::from_secs(2));
     assert_eq!(count(&t, "sequence-complete"), 1);
     assert!(
         t.pane_pid("lc-reporter").is_none(),
@@ -262,7 +262,7 @@ fn phase_set_after_the_sequence_completed_starts_that_phase_and_old_verdicts_do_
         "the pair was not started on p1"
     );
     let pid = t.pane_pid("lr-builder");
-    std::thread::sleep(Duration::from_millis(3000));
+    std::thread::sleep(Duration::from_secs(3));
     assert_eq!(phase_idx(&t), "0", "advanced on the old verdict");
     assert_eq!(count(&t, "phase-advance"), 1);
     assert_eq!(count(&t, "sequence-complete"), 1);
@@ -297,7 +297,7 @@ fn the_last_phase_launches_the_on_complete_task_when_armed() {
         wait_until(10.0, || t.pane_pid("lo-reporter").is_some()),
         "on_complete task not launched"
     );
-    std::thread::sleep(Duration::from_millis(2000));
+    std::thread::sleep(Duration::from_secs(2));
     assert_eq!(count(&t, "sequence-complete"), 1);
     assert!(!t.path().join(".agents/.run-on-complete").exists());
     assert!(t.pane_pid("lo-builder").is_none() && t.pane_pid("lo-adversary").is_none());
@@ -316,7 +316,7 @@ fn phase_set_restarts_the_running_pair_with_the_new_model_and_no_restart_does_no
     let (code, _, err) = t.run(&["phase", "set", "p2", "--no-restart"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(phase_idx(&t), "1");
-    std::thread::sleep(Duration::from_millis(1000));
+    std::thread::sleep(Duration::from_secs(1));
     assert_eq!((t.pane_pid("ls-builder"), t.pane_pid("ls-adversary")), pids);
     // Nothing was typed into the running agents either.
     assert!(t.received("ls-builder").is_empty() && t.received("ls-adversary").is_empty());
@@ -379,7 +379,7 @@ fn phase_set_restarts_the_running_pair_with_the_new_model_and_no_restart_does_no
     // A stopped pair stays stopped: `phase set` restarts only running loop agents.
     assert_eq!(t.run(&["down", "builder", "adversary"]).0, 0);
     assert_eq!(t.run(&["phase", "set", "0"]).0, 0);
-    std::thread::sleep(Duration::from_millis(1000));
+    std::thread::sleep(Duration::from_secs(1));
     assert!(t.pane_pid("ls-builder").is_none());
     assert_eq!(t.run(&["down"]).0, 0);
 }

@@ -195,7 +195,7 @@ impl TestEnv {
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {stdout}"))
     }
 
-    /// The contents of `log_dir/events.jsonl` (log_dir given relative to the project).
+    /// The contents of `log_dir/events.jsonl` (`log_dir` given relative to the project).
     pub fn events(&self, log_dir: &str) -> Vec<serde_json::Value> {
         std::fs::read_to_string(self.path().join(log_dir).join("events.jsonl"))
             .unwrap_or_default()
@@ -498,11 +498,10 @@ pub fn baseline_dir(test: &str) -> Option<PathBuf> {
             .collect::<Vec<_>>()
             .join(" or ")
     );
-    if std::env::var("AGENTS_REQUIRE_BASELINE").is_ok_and(|v| !v.is_empty() && v != "0") {
-        panic!(
-            "{why}; AGENTS_REQUIRE_BASELINE is set, so it must be there (set AGENTS_BASELINE_DIR to shared/baseline)"
-        );
-    }
+    assert!(
+        !std::env::var("AGENTS_REQUIRE_BASELINE").is_ok_and(|v| !v.is_empty() && v != "0"),
+        "{why}; AGENTS_REQUIRE_BASELINE is set, so it must be there (set AGENTS_BASELINE_DIR to shared/baseline)"
+    );
     use std::io::Write as _;
     let _ = writeln!(
         std::io::stderr(),

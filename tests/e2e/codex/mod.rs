@@ -51,7 +51,7 @@ fn prepare() -> Result<Installed, String> {
 /// How the scratch `CODEX_HOME` looks to the CLI.
 #[derive(Clone, Copy)]
 pub struct Home {
-    /// A `mock` model provider pointed at the mock (else the default OpenAI provider with
+    /// A `mock` model provider pointed at the mock (else the default `OpenAI` provider with
     /// no credentials: 0.169.0 opens on its sign-in screen).
     pub provider: bool,
     /// The agent's dir listed under `[projects]` with `trust_level = "trusted"`.
