@@ -1,5 +1,8 @@
 //! The command line (clap derive only; behaviour lives in `commands/`).
 
+// These doc comments are clap's `--help` text, shown as is in a terminal: no Markdown.
+#![allow(clippy::doc_markdown)]
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};

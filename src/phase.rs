@@ -150,7 +150,9 @@ pub fn current<'a>(cfg: &'a Config, state: &StateDir) -> Option<(usize, &'a Phas
 /// Returns whether it logged.
 pub fn warn_once(warning: Option<&str>) -> bool {
     static LAST: Mutex<Option<String>> = Mutex::new(None);
-    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    let mut last = LAST
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     match warning {
         None => {
             *last = None;

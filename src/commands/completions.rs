@@ -1,5 +1,5 @@
 //! `agents completions SHELL` — print the shell's completion script for `agents`, generated
-//! by clap_complete from the command line's definition (so it knows every verb and flag).
+//! by `clap_complete` from the command line's definition (so it knows every verb and flag).
 
 use std::io::Write as _;
 use std::process::ExitCode;

@@ -69,22 +69,19 @@ pub async fn run(
     view: View,
 ) -> anyhow::Result<ExitCode> {
     let raw = view == View::Raw;
-    match name {
-        Some(name) => {
-            let lines = lines.unwrap_or(DEFAULT_LINES);
-            if view == View::Auto
-                && let Some(signals) = hooked(ctx, name)
-                && let Some(transcript) = crate::state::signals::transcript(&signals)
-                && transcript.is_file()
-            {
-                return conversation(&signals, transcript, lines, follow).await;
-            }
-            one(ctx, name, lines, follow, raw).await
+    if let Some(name) = name {
+        let lines = lines.unwrap_or(DEFAULT_LINES);
+        if view == View::Auto
+            && let Some(signals) = hooked(ctx, name)
+            && let Some(transcript) = crate::state::signals::transcript(&signals)
+            && transcript.is_file()
+        {
+            return conversation(&signals, transcript, lines, follow).await;
         }
-        None => {
-            let n = lines.unwrap_or(if follow { 0 } else { DEFAULT_LINES });
-            all(ctx, n, follow, raw).await
-        }
+        one(ctx, name, lines, follow, raw).await
+    } else {
+        let n = lines.unwrap_or(if follow { 0 } else { DEFAULT_LINES });
+        all(ctx, n, follow, raw).await
     }
 }
 

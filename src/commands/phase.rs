@@ -58,27 +58,26 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
         PhaseAction::Set { phase, no_restart } => {
             restart = !no_restart;
             verb = "phase set";
-            match ids.iter().position(|id| *id == phase) {
-                Some(i) => i,
-                None => {
-                    let listing: Vec<String> = ids
-                        .iter()
-                        .enumerate()
-                        .map(|(i, id)| format!("{i} = {id}"))
-                        .collect();
-                    match phase.parse::<i64>() {
-                        Ok(i) if i >= 0 && (i as usize) < phases.len() => i as usize,
-                        Ok(i) => anyhow::bail!(
-                            "phase index {i} is out of range: {} phase{} configured ({})",
-                            phases.len(),
-                            if phases.len() == 1 { " is" } else { "s are" },
-                            listing.join(", ")
-                        ),
-                        Err(_) => anyhow::bail!(
-                            "no phase {phase:?}: use an index or an id ({})",
-                            listing.join(", ")
-                        ),
-                    }
+            if let Some(i) = ids.iter().position(|id| *id == phase) {
+                i
+            } else {
+                let listing: Vec<String> = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| format!("{i} = {id}"))
+                    .collect();
+                match phase.parse::<i64>() {
+                    Ok(i) if i >= 0 && (i as usize) < phases.len() => i as usize,
+                    Ok(i) => anyhow::bail!(
+                        "phase index {i} is out of range: {} phase{} configured ({})",
+                        phases.len(),
+                        if phases.len() == 1 { " is" } else { "s are" },
+                        listing.join(", ")
+                    ),
+                    Err(_) => anyhow::bail!(
+                        "no phase {phase:?}: use an index or an id ({})",
+                        listing.join(", ")
+                    ),
                 }
             }
         }

@@ -144,22 +144,21 @@ pub fn checks() -> Vec<Check> {
 
 /// Runs `agents selftest` with `args`; `config` is the global `--config`.
 pub fn run(args: &SelftestArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
-    match &args.pane {
-        Some(pane) => run_pane(args, pane, config),
-        None => {
-            for (flag, given) in [
-                ("--backend", args.backend.is_some()),
-                ("--now", args.now.is_some()),
-                ("--json", args.json),
-            ] {
-                if given {
-                    bail!(
-                        "{flag} only applies to one screen\n  help: add --pane FILE (a captured screen), or drop {flag} to run every check"
-                    );
-                }
+    if let Some(pane) = &args.pane {
+        run_pane(args, pane, config)
+    } else {
+        for (flag, given) in [
+            ("--backend", args.backend.is_some()),
+            ("--now", args.now.is_some()),
+            ("--json", args.json),
+        ] {
+            if given {
+                bail!(
+                    "{flag} only applies to one screen\n  help: add --pane FILE (a captured screen), or drop {flag} to run every check"
+                );
             }
-            run_checks()
         }
+        run_checks()
     }
 }
 
@@ -489,7 +488,7 @@ pub fn describe(r: &Reading) -> String {
                 x.text
             )),
             None => {
-                s.push_str("\nreset: none named (the watchdog probes every limit_probe_fallback)")
+                s.push_str("\nreset: none named (the watchdog probes every limit_probe_fallback)");
             }
         }
         s.push_str(if r.continues {

@@ -98,16 +98,17 @@ struct Row {
 }
 
 fn local_time(rfc: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(rfc)
-        .map(|t| {
+    chrono::DateTime::parse_from_rfc3339(rfc).map_or_else(
+        |_| rfc.to_string(),
+        |t| {
             let t = t.with_timezone(&chrono::Local);
             if t.date_naive() == chrono::Local::now().date_naive() {
                 t.format("%H:%M:%S").to_string()
             } else {
                 t.format("%b %-d %H:%M").to_string()
             }
-        })
-        .unwrap_or_else(|_| rfc.to_string())
+        },
+    )
 }
 
 fn ago(rfc: &str) -> String {
@@ -161,7 +162,7 @@ fn read_panes(
             .name("read-panes".into())
             .spawn_scoped(scope, || read(second));
         let mut out: HashMap<String, detect::Reading> = read(first).into_iter().collect();
-        match other.map(|h| h.join()) {
+        match other.map(std::thread::ScopedJoinHandle::join) {
             Ok(Ok(v)) => out.extend(v),
             // No second thread (or it failed): read them here.
             _ => out.extend(read(second)),
@@ -561,10 +562,10 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         needing.clone()
     };
     let healthy = !rows.iter().any(|r| r.unhealthy) && not_saved.is_none() && unhealed.is_empty();
-    let code = if !healthy {
-        ExitCode::from(EXIT_UNHEALTHY)
-    } else {
+    let code = if healthy {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_UNHEALTHY)
     };
     let mut out = std::io::stdout().lock();
 
@@ -715,10 +716,9 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         if let Some(u) = &v.until {
             st.push_str(&format!(" until {}", local_time(u)));
         }
-        let event = v
-            .event
-            .as_ref()
-            .map(|e| {
+        let event = v.event.as_ref().map_or_else(
+            || "-".into(),
+            |e| {
                 let text = format!("{} {}: {}", local_time(&e.ts), e.event, e.why);
                 if text.chars().count() > EVENT_CHARS {
                     let cut: String = text.chars().take(EVENT_CHARS - 1).collect();
@@ -726,8 +726,8 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
                 } else {
                     text
                 }
-            })
-            .unwrap_or_else(|| "-".into());
+            },
+        );
         writeln!(
             out,
             " {:<14} {:<12} {:<9} {:<18} {:<10} {} {:>3} {:>6}  {event}",

@@ -312,14 +312,14 @@ const TOP_KEYS: &[&str] = &[
     "defaults", "watchdog", "backend", "agent", "service", "loop", "notify",
 ];
 
-/// The segments of a serde_ignored path, without the private field that `Spanned` adds.
+/// The segments of a `serde_ignored` path, without the private field that `Spanned` adds.
 fn path_parts(path: &str) -> Vec<&str> {
     path.split('.')
         .filter(|p| !p.starts_with("$__serde_spanned"))
         .collect()
 }
 
-/// Where the key at serde_ignored path `path` (`agent.1.modle`) sits in `text`, and the
+/// Where the key at `serde_ignored` path `path` (`agent.1.modle`) sits in `text`, and the
 /// `name` of the `[[agent]]` / `[[service]]` it belongs to.
 fn locate(text: &str, path: &str) -> (Option<std::ops::Range<usize>>, Option<String>) {
     use toml::de::{DeTable, DeValue};
@@ -355,7 +355,7 @@ fn locate(text: &str, path: &str) -> (Option<std::ops::Range<usize>>, Option<Str
                     .parse::<usize>()
                     .ok()
                     .and_then(|n| items.get(n));
-                let Some(DeValue::Table(t)) = item.map(|v| v.get_ref()) else {
+                let Some(DeValue::Table(t)) = item.map(toml::Spanned::get_ref) else {
                     return (None, name);
                 };
                 name = name_of(t);
@@ -368,7 +368,7 @@ fn locate(text: &str, path: &str) -> (Option<std::ops::Range<usize>>, Option<Str
     (None, name)
 }
 
-/// A warning for an unknown key at serde_ignored path `key` (e.g. `agent.0.modle`), with its
+/// A warning for an unknown key at `serde_ignored` path `key` (e.g. `agent.0.modle`), with its
 /// line and column, naming the agent or service it sits in.
 fn unknown_key(text: &str, key: &str) -> Problem {
     let parts = path_parts(key);

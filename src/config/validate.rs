@@ -10,10 +10,17 @@ use std::path::{Component, Path, PathBuf};
 use toml::Spanned;
 
 use super::diagnostic::{Problem, did_you_mean};
-use super::model::*;
+use super::model::{
+    Agent, Answer, Backend, Config, DEFAULT_MIN_WAKE_INTERVAL, Delivery, Handoff, Hooks, Kind,
+    LoopSettings, NotifyKind, NotifySettings, OnComplete, Phase, PromptSource, RepoAt, Service,
+    Wake, Watch, WatchdogSettings,
+};
 use super::pattern::Pattern;
 use super::presets;
-use super::raw::*;
+use super::raw::{
+    RawAnswer, RawBackend, RawCommand, RawEntry, RawFile, RawHandoff, RawLoop, RawNotify,
+    RawWatchdog, SStr, Seconds,
+};
 
 /// Looks up an environment variable (injected so tests need not touch the process env).
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -296,39 +303,36 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
         };
         let wake = pick(&a.wake, &d.wake).and_then(|w| {
             let raw = w.get_ref();
-            match &raw.prompt_file {
-                Some(pf) => {
-                    let floor = watchdog.min_wake_interval;
-                    let interval = match &raw.interval {
-                        None => std::time::Duration::from_secs(3600),
-                        Some(s) if s.get_ref().duration() < floor => {
-                            v.err(
-                                Problem::new(format!(
-                                    "{label}: wake interval = {} is shorter than {} s: the wake would be typed every time the agent goes idle",
-                                    s.get_ref().0,
-                                    floor.as_secs_f64()
-                                ))
-                                .at(Some(sp(s)))
-                                .help(format!(
-                                    "give the seconds between wakes, >= {} (3600 is an hour); to wake more often on purpose, lower `min_wake_interval` under [watchdog] (at least 1)",
-                                    floor.as_secs_f64()
-                                )),
-                            );
-                            floor
-                        }
-                        Some(s) => s.get_ref().duration(),
-                    };
-                    Some(Wake {
-                        interval,
-                        prompt_file: resolve(&project_dir, pf.get_ref()),
-                    })
-                }
-                None => {
-                    v.err(Problem::new(format!("{label}: wake needs a prompt_file"))
-                        .at(Some(w.span()))
-                        .help("write `wake = { interval = 3600, prompt_file = \"prompts/wake.md\" }`"));
-                    None
-                }
+            if let Some(pf) = &raw.prompt_file {
+                let floor = watchdog.min_wake_interval;
+                let interval = match &raw.interval {
+                    None => std::time::Duration::from_secs(3600),
+                    Some(s) if s.get_ref().duration() < floor => {
+                        v.err(
+                            Problem::new(format!(
+                                "{label}: wake interval = {} is shorter than {} s: the wake would be typed every time the agent goes idle",
+                                s.get_ref().0,
+                                floor.as_secs_f64()
+                            ))
+                            .at(Some(sp(s)))
+                            .help(format!(
+                                "give the seconds between wakes, >= {} (3600 is an hour); to wake more often on purpose, lower `min_wake_interval` under [watchdog] (at least 1)",
+                                floor.as_secs_f64()
+                            )),
+                        );
+                        floor
+                    }
+                    Some(s) => s.get_ref().duration(),
+                };
+                Some(Wake {
+                    interval,
+                    prompt_file: resolve(&project_dir, pf.get_ref()),
+                })
+            } else {
+                v.err(Problem::new(format!("{label}: wake needs a prompt_file"))
+                    .at(Some(w.span()))
+                    .help("write `wake = { interval = 3600, prompt_file = \"prompts/wake.md\" }`"));
+                None
             }
         });
         agents.push(Agent {
@@ -710,19 +714,20 @@ fn notify_settings(n: &RawNotify, v: &mut V) -> NotifySettings {
     let mut out = NotifySettings::default();
     if let Some(c) = &n.command {
         let argv = match c.get_ref() {
-            RawCommand::Line(line) => match shlex::split(line) {
-                Some(words) => Some(words),
-                None => {
+            RawCommand::Line(line) => {
+                if let Some(words) = shlex::split(line) {
+                    Some(words)
+                } else {
                     v.err(Problem::new(format!("[notify] command {line:?} is not a valid command line"))
-                        .at(Some(sp(c)))
-                        .help("close the quote, or write the command as an array: command = [\"notify-send\", \"agents\"]"));
+                    .at(Some(sp(c)))
+                    .help("close the quote, or write the command as an array: command = [\"notify-send\", \"agents\"]"));
                     None
                 }
-            },
+            }
             RawCommand::Argv(words) => Some(words.clone()),
         };
         match argv {
-            Some(words) if words.first().is_none_or(|w| w.is_empty()) => {
+            Some(words) if words.first().is_none_or(std::string::String::is_empty) => {
                 v.err(Problem::new("[notify] command is empty")
                     .at(Some(sp(c)))
                     .help("name the program to run, e.g. command = \"notify-send agents\"; remove [notify] to send nothing"));

@@ -1262,7 +1262,7 @@ pub(crate) mod tests {
         );
     }
 
-    /// Issue 14 item 2: a hook corrects an idle screen for HOOK_HOLD seconds, only towards
+    /// Issue 14 item 2: a hook corrects an idle screen for `HOOK_HOLD` seconds, only towards
     /// leaving the agent alone; a screen that shows anything decides; a stale hook is ignored.
     #[test]
     fn a_hook_marks_a_turn_or_a_question_before_the_screen_shows_it() {

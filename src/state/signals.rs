@@ -5,7 +5,7 @@
 //! event name ("SessionStart", "UserPromptSubmit", "Stop", "StopFailure", "Notification",
 //! "PreCompact"), and what the hook's JSON input carried of: "session_id",
 //! "transcript_path", "source", "error", "message", "notification_type",
-//! "last_assistant_message" (at most [`MAX_TEXT`] characters)}`. The prompt a person or
+//! "last_assistant_message" (at most [``MAX_TEXT``] characters)}`. The prompt a person or
 //! the watchdog typed is not copied (it is in the transcript). Claude Code 2.1.330 fires a
 //! subagent's Stop with the parent's session id and an `agent_id`: such an input is
 //! dropped, as it says nothing about the agent's own turn.
@@ -167,7 +167,7 @@ pub fn started_epoch(stamp: &str) -> Option<f64> {
 }
 
 /// The transcript the newest signal in `file` that names one names (Claude Code's
-/// SessionStart and every later hook carry `transcript_path`), read from the file's tail.
+/// `SessionStart` and every later hook carry `transcript_path`), read from the file's tail.
 pub fn transcript(file: &Path) -> Option<std::path::PathBuf> {
     newest(file, |s| {
         s.fields

@@ -14,7 +14,7 @@ use std::path::Path;
 /// One usage window.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct Window {
-    /// `5h` (five_hour) or `7d` (seven_day), or the CLI's own key for another window.
+    /// `5h` (`five_hour`) or `7d` (`seven_day`), or the CLI's own key for another window.
     pub name: String,
     /// How much of the window is used, in percent.
     pub used_percentage: f64,

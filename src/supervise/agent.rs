@@ -250,9 +250,9 @@ impl Memory {
 
     fn record(&mut self, r: &Restart, p: &Policy, now: f64) {
         if r.held {
-            self.history.record_held(p, now)
+            self.history.record_held(p, now);
         } else {
-            self.history.record(p, now)
+            self.history.record(p, now);
         }
     }
 
@@ -432,7 +432,7 @@ pub fn step(mem: &Memory, obs: &Observation, now: f64, s: &Settings) -> Decision
                 evidence,
                 held,
                 first: obs.added && obs.pane.is_none(),
-            })
+            });
         }
         Verdict::Wait { until } => {
             if m.waiting_until != Some(until) {
@@ -1026,7 +1026,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
     fn limit_without_a_promise_holds_then_nudges_once_after_the_reset() {
         let c = cfg();
         let d = run(&c, "a", &Memory::default(), NOW, |o| {
-            o.reading = Some(banner(600.0, false))
+            o.reading = Some(banner(600.0, false));
         });
         untouched(&d);
         assert_eq!(events(&d), ["limit-hit"]);
@@ -1066,7 +1066,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
     fn limit_with_a_promise_types_nothing_until_its_grace_has_passed() {
         let c = cfg();
         let d = run(&c, "a", &Memory::default(), NOW, |o| {
-            o.reading = Some(banner(600.0, true))
+            o.reading = Some(banner(600.0, true));
         });
         untouched(&d);
         let h = d.hold.clone().unwrap().hold.unwrap();
@@ -1105,7 +1105,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
             o.reading = Some(Reading {
                 choice: Some("1".into()),
                 ..banner(600.0, false)
-            })
+            });
         });
         assert_eq!(events(&d), ["limit-hit", "limit-choice"]);
         assert_eq!(
@@ -1159,7 +1159,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
         let d5 = run(&c, "s", &d4.memory, NOW + 1003.0, |o| o.reading = other());
         assert_eq!(events(&d5), ["dialog"]);
         let d6 = run(&c, "s", &d5.memory, NOW + 1004.0, |o| {
-            o.reading = Some(Reading::nothing())
+            o.reading = Some(Reading::nothing());
         });
         let d7 = run(&c, "s", &d6.memory, NOW + 1005.0, |o| o.reading = other());
         assert_eq!(events(&d7), ["dialog"]);
@@ -1179,13 +1179,13 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
             );
             r.answer = Some(detect::DialogAnswer {
                 label: "Yes, I trust this folder".into(),
-                keys: keys.iter().map(|k| k.to_string()).collect(),
+                keys: keys.iter().map(std::string::ToString::to_string).collect(),
                 when: "Quick safety check".into(),
             });
             Some(r)
         };
         let d = run(&c, "s", &Memory::default(), NOW, |o| {
-            o.reading = answered(&["Down", "Enter"])
+            o.reading = answered(&["Down", "Enter"]);
         });
         assert_eq!(events(&d), ["dialog-answer"]);
         assert_eq!(d.typing.len(), 1);
@@ -1197,15 +1197,15 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
         assert_eq!(d.events[0].fields["label"], "Yes, I trust this folder");
         // Still on screen a tick later: not answered again.
         let d2 = run(&c, "s", &d.memory, NOW + 1.0, |o| {
-            o.reading = answered(&["Down", "Enter"])
+            o.reading = answered(&["Down", "Enter"]);
         });
         assert!(d2.typing.is_empty() && d2.events.is_empty());
         // Gone, then back: answered again; a numbered option is its digit.
         let d3 = run(&c, "s", &d2.memory, NOW + 2.0, |o| {
-            o.reading = Some(Reading::nothing())
+            o.reading = Some(Reading::nothing());
         });
         let d4 = run(&c, "s", &d3.memory, NOW + 3.0, |o| {
-            o.reading = answered(&["2"])
+            o.reading = answered(&["2"]);
         });
         assert_eq!(events(&d4), ["dialog-answer"]);
         assert_eq!(d4.typing[0].text, "2");
@@ -1260,7 +1260,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
         );
         // Not twice in a row: not confirmed.
         let d2 = run(&c, "a", &d.memory, NOW + 1.0, |o| {
-            o.reading = Some(Reading::nothing())
+            o.reading = Some(Reading::nothing());
         });
         let d2 = run(&c, "a", &d2.memory, NOW + 2.0, |o| o.reading = fatal());
         untouched(&d2);

@@ -291,7 +291,10 @@ mod tests {
         let [a, b] = inboxes;
         Seen {
             head: head.into(),
-            subjects: subjects.iter().map(|s| s.to_string()).collect(),
+            subjects: subjects
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             inboxes: vec![("adv.md".into(), a), ("bld.md".into(), b)],
             ..Seen::default()
         }
@@ -469,7 +472,10 @@ mod tests {
             id: 0,
             what,
             to: "x".into(),
-            details: details.iter().map(|s| s.to_string()).collect(),
+            details: details
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             queued: 0.0,
         };
         let t = text(&p(What::Claim, &["claim: gate 3"]));

@@ -245,9 +245,10 @@ fn same_clock_later_day(earlier: f64, later: f64) -> bool {
 
 /// `epoch` as a local wall clock, `HH:MM` (the form the events use).
 pub fn clock(epoch: f64) -> String {
-    chrono::DateTime::from_timestamp(epoch.floor() as i64, 0)
-        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
-        .unwrap_or_else(|| format!("{epoch:.0}"))
+    chrono::DateTime::from_timestamp(epoch.floor() as i64, 0).map_or_else(
+        || format!("{epoch:.0}"),
+        |t| t.with_timezone(&chrono::Local).format("%H:%M").to_string(),
+    )
 }
 
 /// When the one resume nudge may be typed for a promise made for `at`.

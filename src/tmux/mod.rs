@@ -730,7 +730,7 @@ fn rename_commands(from: &str, s: &SessionSpec) -> Vec<String> {
 /// every value quoted, or `cat >>` when the executable cannot be found (no rotation then).
 /// A value that cannot be quoted (a NUL byte) sends the output to `/dev/null`.
 fn pipe_command(s: &SessionSpec, exe: Option<&str>) -> String {
-    let q = |v: &str| shlex::try_quote(v).map(|q| q.into_owned()).ok();
+    let q = |v: &str| shlex::try_quote(v).map(std::borrow::Cow::into_owned).ok();
     let Some(log) = q(&s.log.to_string_lossy()) else {
         return "exec cat > /dev/null".into();
     };
@@ -763,7 +763,7 @@ fn capture_markers(n: usize) -> Vec<String> {
         .collect()
 }
 
-/// 128 random bits as hex: from `/dev/urandom`, else from std's randomly keyed SipHash
+/// 128 random bits as hex: from `/dev/urandom`, else from std's randomly keyed `SipHash`
 /// (`RandomState`) over the time, the pid and a counter.
 fn random_hex128() -> String {
     use std::hash::{BuildHasher, Hasher};

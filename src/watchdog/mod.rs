@@ -121,7 +121,7 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",
             Some(()) = wd.next_event() => event = true,
-            _ = tokio::time::sleep_until(next_light.min(next_heavy)) => {}
+            () = tokio::time::sleep_until(next_light.min(next_heavy)) => {}
         }
         if event {
             tracing::debug!("a fleet session died or was killed: ticking now");
@@ -340,7 +340,11 @@ impl Watchdog {
 
     /// Attaches the event source to the watchdog's own session, else to a live agent's.
     fn ensure_watcher(&mut self, ctx: &Ctx, sessions: &crate::tmux::Sessions) {
-        if self.watcher.as_ref().is_some_and(|w| w.alive()) {
+        if self
+            .watcher
+            .as_ref()
+            .is_some_and(super::tmux::control::Watcher::alive)
+        {
             return;
         }
         let wd = ctx.cfg.watchdog_session();
