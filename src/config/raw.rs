@@ -41,6 +41,7 @@ pub struct RawFile {
     /// The builder/reviewer phase machine.
     #[serde(default, rename = "loop")]
     pub loop_: RawLoop,
+    /// `[notify]`: the command run for the events a person must hear about.
     #[serde(default)]
     pub notify: RawNotify,
 }
@@ -252,7 +253,9 @@ enum CommandSchema {
 /// A command written as one string (split into words later) or as an array of words.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawCommand {
+    /// One string, split into words like a shell would (`notify = "notify-send agents"`).
     Line(String),
+    /// The words themselves, no splitting (`notify = ["notify-send", "agents"]`).
     Argv(Vec<String>),
 }
 

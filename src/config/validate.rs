@@ -27,6 +27,10 @@ pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Validates `raw`, loaded from `path`. `env` is `None` to ignore the one-off
 /// `AGENT_MODEL_<name>` / `AGENT_BACKEND_<name>` overrides (the watchdog does).
+///
+/// # Errors
+///
+/// Every error found (warnings go to [`Config::warnings`]), each with its span when known.
 pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Config, Vec<Problem>> {
     let mut v = V::default();
     // Like the original (`path.resolve().parent`), a symlinked config resolves its relative
@@ -879,6 +883,10 @@ pub const DEFAULT_STALL_NUDGE: &str =
 /// built (the built-in presets load through this): the backend, or every error found (spans
 /// in the text `b` was read from). A rule equal to the shipped preset `name`'s is taken
 /// unchecked, as in a config; any other is checked.
+///
+/// # Errors
+///
+/// Every error found in the table: a bad value, an invalid rule.
 pub fn backend_alone(name: &str, b: &RawBackend) -> Result<Backend, Vec<Problem>> {
     let mut v = V::default();
     let shipped = presets::raw(name);
