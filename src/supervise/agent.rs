@@ -41,11 +41,14 @@ pub const STARTING_BLANK: f64 = 1.0;
 /// What the watchdog remembers about one agent between ticks (the policy's part).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Memory {
+    /// The agent's recent restarts and backoff ([`History`]).
     pub history: History,
+    /// The agent's idle clock, for the stall nudge ([`Stall`]).
     pub stall: Stall,
     /// When the pane was first read blank in the current blank stretch (epoch seconds): a
     /// CLI still starting, see [`STARTING_BLANK`].
     pub blank_since: Option<f64>,
+    /// The last readings, so that a destructive action waits for two identical ones in a row.
     pub confirm: Confirm,
     /// What the last hold lifted because the agent worked again left on screen: old news.
     pub old_news: Option<limit::OldNews>,
@@ -106,9 +109,13 @@ pub struct Observation<'a> {
 /// The configuration the rule reads for one agent.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings<'a> {
+    /// The agent as configured.
     pub agent: &'a Agent,
+    /// The agent's backend (its rules and timings).
     pub backend: &'a Backend,
+    /// The restart policy (`[watchdog]` backoff and restart budget), seconds.
     pub policy: Policy,
+    /// The usage-limit machine's timings (`[watchdog]` limit settings), seconds.
     pub limits: limit::Settings,
     /// `stall_grace`, seconds.
     pub stall_grace: f64,
@@ -121,23 +128,32 @@ pub struct Settings<'a> {
 /// How loud a [`Log`] line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
+    /// Detail for debugging.
     Debug,
+    /// An ordinary step: a restart, a nudge, a hold.
     Info,
+    /// Something a person may want to look at (a task whose exit status tmux lost, a corrupt
+    /// limit file).
     Warn,
+    /// The agent is given up on (`fatal`: too many restarts).
     Error,
 }
 
 /// A line for the watchdog's log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Log {
+    /// How loud the line is.
     pub level: Level,
+    /// The line as logged (it names the agent itself).
     pub text: String,
 }
 
 /// A line for `events.jsonl` (the agent's name, session and `why` are added when written).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// The event's name in `events.jsonl` (e.g. `restart`, `stall-nudge`, `limit-hit`).
     pub event: &'static str,
+    /// Why, in a few words, for a person reading the event.
     pub why: String,
     /// The event's other fields (its evidence).
     pub fields: serde_json::Value,
@@ -163,6 +179,7 @@ pub struct Type {
 /// [`Memory::started`] or [`Memory::start_failed`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Restart {
+    /// Why the session is restarted, in words (e.g. `session gone`), for the log and the event.
     pub reason: String,
     /// What it rests on (`state`, `rule`, `line`, …), for the `restart` event.
     pub evidence: serde_json::Value,
@@ -187,8 +204,11 @@ pub struct HoldUpdate {
 pub struct Decision {
     /// The memory to keep.
     pub memory: Memory,
+    /// Lines for the watchdog's log, in order.
     pub logs: Vec<Log>,
+    /// Events to append to `events.jsonl`, in order.
     pub events: Vec<Event>,
+    /// Text to type into the agent, in order, under the typing lock.
     pub typing: Vec<Type>,
     /// Set when the limit machine ran.
     pub hold: Option<HoldUpdate>,
@@ -196,6 +216,7 @@ pub struct Decision {
     pub mark_done: bool,
     /// Record that the agent is given up on, with this reason (`state/fatal-<agent>`).
     pub give_up: Option<String>,
+    /// A restart the policy allows now, if any.
     pub restart: Option<Restart>,
 }
 

@@ -161,6 +161,7 @@ pub enum Action {
 pub struct Step {
     /// The hold to keep on disk; `None`: no hold (remove the file).
     pub hold: Option<Hold>,
+    /// Whether to type the resume nudge, press a chooser's option, or type nothing.
     pub action: Action,
     /// An event to record: (`limit-hit` | `limit-promise` | `limit-wait` | `limit-probe` |
     /// `limit-extended` | `limit-nudge` | `limit-lifted`, why).
