@@ -24,6 +24,7 @@ pub struct Cli {
     /// Show only warnings and errors
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// The verb.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -65,6 +66,7 @@ impl Command {
     }
 }
 
+/// The verbs, each with its own arguments.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the fleet (enabled agents, services and the watchdog), or only the named
@@ -72,6 +74,7 @@ pub enum Command {
     Up {
         /// Agent, service or `watchdog` names
         names: Vec<String>,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -80,6 +83,7 @@ pub enum Command {
     Down {
         /// Agent, service or `watchdog` names
         names: Vec<String>,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -89,6 +93,7 @@ pub enum Command {
     Restart {
         /// Agent, service or `watchdog` names
         names: Vec<String>,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -100,12 +105,14 @@ pub enum Command {
         /// Read-only: keys typed are not sent to the session
         #[arg(short = 'r', long)]
         read_only: bool,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
     /// Check tmux, the config, every agent's program, log_dir, the watchdog, stray sessions
     /// and the detection fixtures; one line each with the fix. Exit 1 on a failure.
     Doctor {
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -117,6 +124,7 @@ pub enum Command {
         /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -125,13 +133,16 @@ pub enum Command {
         /// Run one light and one heavy tick, then exit
         #[arg(long)]
         once: bool,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
     /// Show or move the loop phase.
     Phase {
+        /// `show` when absent.
         #[command(subcommand)]
         action: Option<PhaseAction>,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -168,6 +179,7 @@ pub enum Command {
         /// whatever the timeout; only --now does that
         #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_timeout, allow_negative_numbers = true)]
         timeout: std::time::Duration,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -197,6 +209,7 @@ pub enum Command {
         /// output, not the conversation
         #[arg(long)]
         screen: bool,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -292,6 +305,7 @@ pub struct SelftestArgs {
     /// offset (e.g. 2026-11-20T19:46:00-05:00) [default: now]
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
+    /// The verb's own `--config` (wins over the global one).
     #[command(flatten)]
     pub config: ConfigArg,
 }
@@ -299,6 +313,7 @@ pub struct SelftestArgs {
 /// `agents events [-f] [--name N] [--since WHEN] [-n N] [--json]`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct EventsArgs {
+    /// The verb's own `--config` (wins over the global one).
     #[command(flatten)]
     pub config: ConfigArg,
     /// Keep printing events as they are recorded
@@ -319,6 +334,7 @@ pub struct EventsArgs {
     pub json: bool,
 }
 
+/// `agents phase <action>`.
 #[derive(Debug, Subcommand)]
 pub enum PhaseAction {
     /// Print `phase <id> [i/n] seq: <ids>`
@@ -361,6 +377,10 @@ const SINCE_FORMS: &str = "a duration back from now (90s, 10m, 2h, 1d, 1h30m) or
 /// Parses `--since`: a duration back from now (humantime: `90s`, `10m`, `2h`, `1d`,
 /// `1h 30m`), an RFC 3339 time, or a local `YYYY-MM-DD[ HH:MM[:SS]]`. Errors (a usage error,
 /// exit 2) name the forms accepted.
+///
+/// # Errors
+///
+/// `s` is none of those forms (or a local time that does not exist): the message lists them.
 pub fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
     use chrono::{DateTime, Local, NaiveDate};
     let t = s.trim();

@@ -42,6 +42,10 @@ pub fn rotated(file: &Path, i: u32) -> PathBuf {
 
 /// Rotates `file`: `.{keep-1}` → `.keep`, …, `file` → `.1`; with `keep = 0` the file is
 /// removed. Missing files are skipped; other errors are returned (the caller carries on).
+///
+/// # Errors
+///
+/// The first rename or removal that fails for another reason than a missing file.
 pub fn rotate(file: &Path, keep: u32) -> std::io::Result<()> {
     if keep == 0 {
         return match std::fs::remove_file(file) {
@@ -175,6 +179,10 @@ pub fn age(path: &Path) -> Option<std::time::Duration> {
 /// The last `n` lines of the log at `path` and, when it holds fewer, of its rotated files
 /// (newest first), read backwards from the end in blocks: never the whole file into memory.
 /// A final line without a newline counts. Missing files give what the others hold.
+///
+/// # Errors
+///
+/// A file that exists but cannot be opened or read.
 pub fn tail(path: &Path, n: usize, keep: u32) -> std::io::Result<Vec<u8>> {
     let mut parts: Vec<Vec<u8>> = Vec::new();
     let mut need = n;
@@ -289,6 +297,10 @@ impl Follower {
 
     /// The bytes appended since the last call, as they are (a line may be cut). Empty when
     /// nothing new (or the file is missing). Errors: the file exists but cannot be read.
+    ///
+    /// # Errors
+    ///
+    /// The file exists but cannot be read.
     pub fn poll_bytes(&mut self) -> std::io::Result<Vec<u8>> {
         let mut f = match File::open(&self.path) {
             Ok(f) => f,
@@ -311,6 +323,10 @@ impl Follower {
 
     /// The whole lines appended since the last call (ending with their `\n`); the bytes of
     /// an unfinished line wait for its end (up to [`FOLLOW_PENDING`] bytes).
+    ///
+    /// # Errors
+    ///
+    /// The file exists but cannot be read (as [`Self::poll_bytes`]).
     pub fn poll_lines(&mut self) -> std::io::Result<Vec<u8>> {
         let buf = self.poll_bytes()?;
         self.pending.extend_from_slice(&buf);

@@ -27,8 +27,11 @@ pub enum Level {
 /// when there is nothing to do).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
+    /// How bad it is: [`Level::Fail`] makes `doctor` exit 1.
     pub level: Level,
+    /// What was checked, and what was found.
     pub what: String,
+    /// How to fix it; empty when there is nothing to do.
     pub fix: String,
 }
 

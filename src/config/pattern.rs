@@ -17,6 +17,10 @@ pub struct Pattern {
 impl Pattern {
     /// Checks `source`; the error is the regex parser's message (last line, e.g.
     /// `error: unclosed group`).
+    ///
+    /// # Errors
+    ///
+    /// `source` is not a valid regex (the parser's message above).
     pub fn new(source: &str) -> Result<Self, String> {
         regex_syntax::ParserBuilder::new()
             .case_insensitive(true)
@@ -64,6 +68,10 @@ impl Pattern {
 }
 
 /// Compiles `pattern` case-insensitive and multi-line.
+///
+/// # Errors
+///
+/// `pattern` is not a valid regex, or compiles past the regex crate's size limit.
 pub fn compile(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)
         .case_insensitive(true)

@@ -198,7 +198,9 @@ pub struct MenuOption {
 /// highlighted (an index into `options`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Menu {
+    /// The options, top to bottom.
     pub options: Vec<MenuOption>,
+    /// The index in `options` of the one the CLI highlights (drawn with a marker: `❯`, `>`, `›`, `▸`, `▶`).
     pub highlighted: usize,
 }
 

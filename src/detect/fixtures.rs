@@ -200,6 +200,10 @@ impl Outcome {
 }
 
 /// The parsed `EXPECT.toml`, or what is wrong with it.
+///
+/// # Errors
+///
+/// `EXPECT.toml` cannot be read or does not parse, with the parser's message.
 pub fn expectations() -> Result<Vec<Expect>, String> {
     toml::from_str::<ExpectFile>(EXPECT)
         .map(|f| f.screen)

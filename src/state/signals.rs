@@ -82,6 +82,10 @@ pub fn line(event: &str, input: &[u8], now: f64, ts: &str) -> Option<String> {
 
 /// Appends `line` to `file` in one write (rotating the file past [`MAX_BYTES`]), creating
 /// its directory if needed.
+///
+/// # Errors
+///
+/// The directory cannot be created, or the file cannot be opened or written.
 pub fn append(file: &Path, line: &str) -> std::io::Result<()> {
     if std::fs::metadata(file).is_ok_and(|m| m.len() >= MAX_BYTES) {
         let mut old = file.as_os_str().to_owned();

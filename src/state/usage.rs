@@ -84,6 +84,10 @@ impl Usage {
 }
 
 /// Writes `usage` to `file` atomically (no fsync: the next reply rewrites it).
+///
+/// # Errors
+///
+/// As [`super::json::write`]: serialization, or the atomic write's own.
 pub fn write(file: &Path, usage: &Usage) -> std::io::Result<()> {
     super::json::write(file, usage, super::json::Form::Fast)
 }

@@ -27,12 +27,16 @@ const SUBJECT_CHARS: usize = 72;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum What {
+    /// New commits whose subject matches `claim_pattern` (builder to reviewer).
     Claim,
+    /// New commits whose subject matches `review_pattern` (reviewer to builder).
     Review,
+    /// An inbox file changed on `origin/main`.
     Inbox,
 }
 
 impl What {
+    /// The name as in `state/handoff.json` and the ping's text (`claim`, `review`, `inbox`).
     pub fn as_str(self) -> &'static str {
         match self {
             What::Claim => "claim",
@@ -47,6 +51,7 @@ impl What {
 pub struct Ping {
     /// Unique within `state/handoff.json`.
     pub id: u64,
+    /// What it is about.
     pub what: What,
     /// Target agent name.
     pub to: String,
@@ -66,8 +71,10 @@ pub struct Memory {
     /// Inbox file (as configured) → blob id of the content last pinged.
     #[serde(default)]
     pub inboxes: BTreeMap<String, String>,
+    /// Pings waiting for their target, oldest first.
     #[serde(default)]
     pub pending: Vec<Ping>,
+    /// The id the next ping gets.
     #[serde(default)]
     pub next_id: u64,
     /// The check's current failure (fetch or read), for `status`; `None` once it works.

@@ -117,17 +117,45 @@ impl FakePane {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     /// A session started with this argv (a pane that was replaced too).
-    Start { session: String, argv: Vec<String> },
+    Start {
+        /// The session name.
+        session: String,
+        /// Program and arguments, as tmux would exec them.
+        argv: Vec<String>,
+    },
     /// A session renamed.
-    Rename { from: String, to: String },
+    Rename {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
     /// A session killed (one that did not exist is not recorded).
-    Kill { session: String },
+    Kill {
+        /// The session name.
+        session: String,
+    },
     /// Text typed literally (control characters already replaced by spaces).
-    Text { session: String, text: String },
+    Text {
+        /// The session name.
+        session: String,
+        /// What was typed.
+        text: String,
+    },
     /// Text pasted.
-    Paste { session: String, text: String },
+    Paste {
+        /// The session name.
+        session: String,
+        /// What was pasted, whole.
+        text: String,
+    },
     /// One key pressed (a tmux key name).
-    Key { session: String, key: String },
+    Key {
+        /// The session name.
+        session: String,
+        /// The tmux key name (e.g. `Enter`, `C-m`, `1`).
+        key: String,
+    },
 }
 
 /// How a test's panes react to input: `(session, what was sent, its pane)`.

@@ -305,6 +305,7 @@ pub struct Watchdog {
 }
 
 impl Watchdog {
+    /// A watchdog for `ctx`'s fleet on the system clock.
     pub fn new(ctx: &Ctx) -> Self {
         Self::with_clock(ctx, crate::state::Clock::system())
     }
