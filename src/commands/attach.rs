@@ -6,8 +6,12 @@ use std::process::ExitCode;
 
 use crate::ctx::Ctx;
 
-/// Runs `agents attach`. Errors: an unknown name (the known ones listed), a session that is
-/// not running (with the `agents up` that starts it), tmux missing.
+/// Runs `agents attach`.
+///
+/// # Errors
+///
+/// An unknown name (the known ones listed), a session that is not running (with the
+/// `agents up` that starts it), tmux missing.
 pub async fn run(ctx: &Ctx, name: &str, read_only: bool) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     super::check_names(cfg, &[name.to_string()])?;

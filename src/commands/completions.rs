@@ -7,6 +7,10 @@ use std::process::ExitCode;
 use clap::CommandFactory as _;
 
 /// Writes the completion script for `shell` to stdout.
+///
+/// # Errors
+///
+/// Writing to stdout fails.
 pub fn run(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut crate::cli::Cli::command(), "agents", &mut buf);

@@ -75,7 +75,12 @@ impl Line {
     }
 }
 
-/// Runs every check; prints one line each. `explicit` is the global `--config`.
+/// Runs every check; prints one line each. `explicit` is the global `--config`. A failed
+/// check is not an error: it makes the exit code 1.
+///
+/// # Errors
+///
+/// Writing to stdout fails.
 pub async fn run(explicit: Option<&Path>) -> anyhow::Result<ExitCode> {
     let mut lines = Vec::new();
     let loaded = match crate::config::find(explicit) {

@@ -14,6 +14,13 @@ use std::process::ExitCode;
 use crate::ctx::Ctx;
 use crate::launch::stop;
 
+/// Runs `agents down`: stops the fleet (and the sessions it started for agents since removed
+/// from the config), or the named agents, services or `watchdog`.
+///
+/// # Errors
+///
+/// An unknown name, tmux failing, the fleet lock held too long, or a down marker that
+/// could not be written (the sessions are stopped all the same).
 pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     super::check_names(cfg, names)?;

@@ -70,7 +70,12 @@ impl Filter<'_> {
     }
 }
 
-/// Runs the verb. Errors: `events.jsonl` exists but cannot be read; stdout closed.
+/// Runs the verb.
+///
+/// # Errors
+///
+/// `events.jsonl` exists but cannot be read; writing to stdout fails (other than a
+/// closed pipe).
 pub async fn run(ctx: &Ctx, args: &EventsArgs) -> anyhow::Result<ExitCode> {
     let path = ctx.cfg.log_dir.join("events.jsonl");
     if let Some(n) = &args.name

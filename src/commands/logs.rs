@@ -59,8 +59,11 @@ impl View {
 
 /// Runs the verb. `follow`: see [`follows`]. `lines` is `-n` (`None`: 20 for one log;
 /// without a name, 0 while following and 20 otherwise). Ends when the reader of a pipe
-/// has gone ([`reader_gone`]). Errors: an unknown name, a log that cannot be read,
-/// or (with `--no-follow`) no log yet.
+/// has gone ([`reader_gone`]).
+///
+/// # Errors
+///
+/// An unknown name, a log that cannot be read, or (with `--no-follow`) no log yet.
 pub async fn run(
     ctx: &Ctx,
     name: Option<&str>,

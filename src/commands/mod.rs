@@ -31,6 +31,11 @@ use crate::ctx::Ctx;
 /// `lib::run` calls it before it builds the tokio runtime, so those verbs never build one
 /// (`pipe-log` runs once per session for its whole life). Every other verb: `Err` with the
 /// command line given back, for [`dispatch`].
+///
+/// # Errors
+///
+/// The command line given back (`Err(cli)`) for a verb that needs the runtime; the verb's
+/// own error inside `Ok`.
 #[allow(clippy::result_large_err)]
 pub fn dispatch_offline(cli: Cli) -> Result<anyhow::Result<ExitCode>, Cli> {
     let config = cli.config.as_deref();
@@ -68,6 +73,10 @@ pub fn dispatch_offline(cli: Cli) -> Result<anyhow::Result<ExitCode>, Cli> {
 
 /// Runs the verb named on the command line; `cli.config` is the `--config` given before or
 /// after the verb. The verbs of [`dispatch_offline`] run there (without awaiting anything).
+///
+/// # Errors
+///
+/// The verb's: the config cannot be found or loaded, tmux fails, … (printed by `lib::run`).
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let cli = match dispatch_offline(cli) {
         Ok(done) => return done,
@@ -125,6 +134,10 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Finds and loads the config (one-off env overrides apply), logging its warnings.
+///
+/// # Errors
+///
+/// The config cannot be found ([`config::find`]) or loaded ([`config::load`]).
 pub fn load(explicit: Option<&std::path::Path>, source: &'static str) -> anyhow::Result<Ctx> {
     load_with(explicit, source, false)
 }
@@ -132,6 +145,10 @@ pub fn load(explicit: Option<&std::path::Path>, source: &'static str) -> anyhow:
 /// [`load`], also warning about a `[loop.handoff]` repository that cannot be used
 /// ([`config::check_handoff_repo`]): for `up` (which starts the watchdog that watches it)
 /// and `status` (the fleet's health). The other verbs do not open the repository.
+///
+/// # Errors
+///
+/// As [`load`].
 pub fn load_probing(
     explicit: Option<&std::path::Path>,
     source: &'static str,
@@ -167,6 +184,10 @@ pub fn unknown_preset(name: &str) -> anyhow::Error {
 
 /// Resolves verb arguments to agents, services and `watchdog`; an unknown name is an error
 /// that lists the known ones (SPEC defect 15).
+///
+/// # Errors
+///
+/// Names that are none of them, listed, with a "did you mean" and the known names.
 pub fn check_names(cfg: &config::Config, names: &[String]) -> anyhow::Result<()> {
     let known = cfg.known_names();
     let unknown: Vec<&String> = names.iter().filter(|n| !known.contains(n)).collect();

@@ -16,9 +16,13 @@ use crate::config::Agent;
 use crate::ctx::Ctx;
 use crate::launch;
 
-/// Runs `agents phase`. Errors: an index out of range or an unknown id (the phases are
-/// listed), `next` from a corrupt index, an index file that cannot be written, the fleet
-/// lock held by another command for too long.
+/// Runs `agents phase`.
+///
+/// # Errors
+///
+/// An index out of range or an unknown id (the phases are listed), `next` from a corrupt
+/// index, an index file that cannot be written, the fleet lock held by another command for
+/// too long.
 pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitCode> {
     let phases = &ctx.cfg.loop_.phases;
     if phases.is_empty() {

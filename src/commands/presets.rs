@@ -8,7 +8,11 @@ use std::process::ExitCode;
 
 use crate::config::presets;
 
-/// Runs the verb; `Err` (exit 1) for an unknown name.
+/// Runs the verb: the list of presets, or preset `name`'s TOML.
+///
+/// # Errors
+///
+/// An unknown name (exit 1, the presets listed); writing to stdout fails.
 pub fn run(name: Option<&str>) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match name {

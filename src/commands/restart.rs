@@ -44,6 +44,11 @@ fn targets(cfg: &Config, names: &[String]) -> Vec<String> {
 
 /// Runs `agents restart`. Exit 0 when every name is running again; an error (exit 1) naming
 /// the ones that did not start. An unknown name stops nothing.
+///
+/// # Errors
+///
+/// An unknown name (nothing stopped), tmux failing or missing, the fleet lock held too
+/// long, or a session that did not start again (named).
 pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     super::check_names(cfg, names)?;

@@ -14,6 +14,10 @@ pub fn text() -> String {
 }
 
 /// Prints the schema on stdout.
+///
+/// # Errors
+///
+/// Writing to stdout fails.
 pub fn run() -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     out.write_all(text().as_bytes())?;

@@ -142,7 +142,14 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-/// Runs `agents selftest` with `args`; `config` is the global `--config`.
+/// Runs `agents selftest` with `args`; `config` is the global `--config`. A failed check
+/// is not an error: it makes the exit code 1.
+///
+/// # Errors
+///
+/// A flag that needs `--pane` without it; with `--pane`, a screen file that cannot be read
+/// ([`read_pane`]), a bad `--now` or no backend to read it with ([`pick_backend`]); writing
+/// to stdout fails.
 pub fn run(args: &SelftestArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
     if let Some(pane) = &args.pane {
         run_pane(args, pane, config)
@@ -238,6 +245,14 @@ fn run_checks() -> anyhow::Result<ExitCode> {
 /// `--live`: reads the screen of every running agent of the config (one `list-panes` and one
 /// capture call, as the watchdog does) and prints what each says, with its backend's rules.
 /// `--backend` and `--now` do not apply (each agent's own backend; captured now).
+///
+/// # Errors
+///
+/// `--backend` or `--now` given, tmux failing, no agent running, writing to stdout fails.
+///
+/// # Panics
+///
+/// Never: the one `expect` restates that the panes read are those of listed sessions.
 pub async fn run_live(ctx: &Ctx, args: &SelftestArgs) -> anyhow::Result<ExitCode> {
     for (flag, given) in [
         ("--backend", args.backend.is_some()),
@@ -342,6 +357,10 @@ fn run_pane(args: &SelftestArgs, pane: &Path, config: Option<&Path>) -> anyhow::
 
 /// The text of a captured screen, or an error that names the file and says what is wrong:
 /// missing or unreadable, empty, binary (a NUL byte) or not UTF-8.
+///
+/// # Errors
+///
+/// Any of those, naming the file.
 pub fn read_pane(path: &Path) -> anyhow::Result<String> {
     let help = "help: give a text file holding a captured screen, e.g. `tmux capture-pane -p -J -t SESSION > pane.txt`";
     let bytes = std::fs::read(path).map_err(|e| {
@@ -369,6 +388,10 @@ pub fn read_pane(path: &Path) -> anyhow::Result<String> {
 }
 
 /// `--now`, or the current time in the local zone.
+///
+/// # Errors
+///
+/// `now` is not an RFC 3339 time with an offset.
 pub fn capture_time(now: Option<&str>) -> anyhow::Result<DateTime<FixedOffset>> {
     match now {
         None => Ok(chrono::Utc::now()
@@ -386,6 +409,11 @@ pub fn capture_time(now: Option<&str>) -> anyhow::Result<DateTime<FixedOffset>> 
 /// With a config (`--config`, `$AGENTS_CONFIG` or an agents.toml found upward), `name` is a
 /// backend of it or a preset, and may be left out when the config has one backend only.
 /// Without one, `name` must be a preset.
+///
+/// # Errors
+///
+/// A config given that cannot be found or loaded, an unknown backend or preset name, no
+/// name with a config of several backends (or without a config), a broken preset.
 pub fn pick_backend(
     name: Option<&str>,
     config: Option<&Path>,

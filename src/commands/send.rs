@@ -56,6 +56,12 @@ impl Input {
 }
 
 /// Runs the verb. `wait`: how long to wait for the agent to be idle (`None`: `--now`).
+///
+/// # Errors
+///
+/// Not an agent (unknown, a service, the watchdog), no message or an empty one, a message
+/// file that cannot be read, the session not running, the agent not idle in time, typing
+/// refused (a dialog, a limit hold) or failed.
 pub async fn run(
     ctx: &Ctx,
     name: &str,

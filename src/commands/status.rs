@@ -495,6 +495,12 @@ fn orphans(ctx: &Ctx, manifest: Option<&Manifest>, sessions: &Sessions) -> Vec<(
         .collect()
 }
 
+/// Runs `agents status`: the phase line and a row per agent, service and the watchdog (a
+/// JSON document with `as_json`). Exit 3 ([`EXIT_UNHEALTHY`]) for an unhealthy fleet.
+///
+/// # Errors
+///
+/// tmux fails (other than no server) or is missing; writing to stdout fails.
 pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     // One tmux call lists the sessions and captures the panes to read; the rest of the work

@@ -91,6 +91,13 @@ async fn watchdog_came_up(ctx: &Ctx) -> Result<(), String> {
     }
 }
 
+/// Runs `agents up`: starts what is not running (every enabled agent, service and the
+/// watchdog, or the named ones), leaving live sessions alone, and waits for the watchdog.
+///
+/// # Errors
+///
+/// An unknown name, tmux missing or too old, the fleet lock held too long, the phase index
+/// that cannot be reset, or a session that did not start (the others keep running).
 pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     super::check_names(cfg, names)?;
