@@ -54,6 +54,10 @@ impl Pattern {
 
     /// The compiled regex. A pattern that parses but exceeds the regex size limit (10 MiB
     /// compiled) is logged once and never matches.
+    ///
+    /// # Panics
+    ///
+    /// Never: the fallback `[^\s\S]` is a valid regex.
     pub fn regex(&self) -> &Regex {
         self.compiled.get_or_init(|| {
             compile(&self.source).unwrap_or_else(|e| {

@@ -54,6 +54,15 @@ pub struct Options {
 }
 
 /// Runs the watchdog for the config at `path` until a signal stops it.
+///
+/// # Errors
+///
+/// The config cannot be loaded, tmux is missing or too old, another watchdog holds the
+/// fleet's lock (or it cannot be taken), the signal handlers cannot be installed.
+///
+/// # Panics
+///
+/// Never: the one `expect` restates that a reload reported `Applied` has set the config.
 pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     let mut cfg = config::load(path, EnvOverrides::Ignore)?;
     config::check_handoff_repo(&mut cfg, crate::git::probe);
