@@ -63,6 +63,7 @@ impl Ctx {
     }
 
     /// The same context acting through `mux` (a fake multiplexer in tests) instead of tmux.
+    #[must_use]
     pub fn with_mux(self, mux: Arc<dyn Mux>) -> Self {
         Self { mux, ..self }
     }

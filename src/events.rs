@@ -59,6 +59,7 @@ impl Events {
 
     /// This writer, rotating the file before a line would take it past `max_bytes` (at
     /// least 1) and keeping `keep` rotated files: `[defaults] log_max_bytes` and `log_files`.
+    #[must_use]
     pub fn rotating(mut self, max_bytes: u64, keep: u32) -> Self {
         self.max_bytes = max_bytes.max(1);
         self.keep = keep;
@@ -66,6 +67,7 @@ impl Events {
     }
 
     /// This writer, offering every event it writes to `sink` (after writing it).
+    #[must_use]
     pub fn with_sink(mut self, sink: Arc<dyn Sink>) -> Self {
         self.sink = Some(sink);
         self
@@ -205,7 +207,8 @@ fn last_in_file(path: &std::path::Path, event: &str, window: u64) -> Option<Valu
     let len = f.metadata().ok()?.len();
     let start = len.saturating_sub(window);
     f.seek(SeekFrom::Start(start)).ok()?;
-    let mut buf = Vec::with_capacity((len - start) as usize);
+    // A capacity hint only: at most `window` bytes.
+    let mut buf = Vec::with_capacity(usize::try_from(len - start).unwrap_or(0));
     f.take(window).read_to_end(&mut buf).ok()?;
     let text = String::from_utf8_lossy(&buf);
     let mut lines = text.lines();

@@ -99,6 +99,7 @@ pub fn render(raw: &[u8]) -> String {
 
 /// The line-oriented terminal: the lines drawn so far and the cursor.
 #[derive(Debug, Default)]
+#[allow(clippy::struct_field_names)] // `Lines::lines`: the terminal's lines, as drawn
 struct Lines {
     lines: Vec<Vec<char>>,
     row: usize,

@@ -71,7 +71,9 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
                     .map(|(i, id)| format!("{i} = {id}"))
                     .collect();
                 match phase.parse::<i64>() {
-                    Ok(i) if i >= 0 && (i as usize) < phases.len() => i as usize,
+                    Ok(i) if usize::try_from(i).is_ok_and(|u| u < phases.len()) => {
+                        usize::try_from(i).unwrap_or_default()
+                    }
                     Ok(i) => anyhow::bail!(
                         "phase index {i} is out of range: {} phase{} configured ({})",
                         phases.len(),
@@ -89,12 +91,12 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
     let changed = read.warning.is_some() || target != cur;
     let loops: Vec<&Agent> = ctx.cfg.loop_agents().collect();
     // Only a move with loop agents configured asks tmux (and takes the fleet lock).
-    let _fleet = if restart && changed && !loops.is_empty() {
+    let fleet = if restart && changed && !loops.is_empty() {
         Some(crate::state::lock::fleet_lock(&ctx.state).await?)
     } else {
         None
     };
-    let running: Vec<&Agent> = if _fleet.is_some() {
+    let running: Vec<&Agent> = if fleet.is_some() {
         match ctx.mux.sessions().await {
             Ok(s) => loops
                 .into_iter()

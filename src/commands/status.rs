@@ -376,11 +376,13 @@ async fn rows(
                         );
                         view.source = Some(r.source().to_string());
                         if let Ok(Some(h)) = ctx.state.limit(&a.session) {
-                            view.until = chrono::DateTime::from_timestamp(h.until as i64, 0)
+                            #[allow(clippy::cast_possible_truncation)] // whole epoch seconds
+                            let secs = h.until as i64;
+                            view.until = chrono::DateTime::from_timestamp(secs, 0)
                                 .map(|t| t.with_timezone(&chrono::Local).to_rfc3339());
                         }
                         if view.why.is_none() {
-                            view.why = r.line.clone();
+                            view.why.clone_from(&r.line);
                         }
                         r.state.as_str().into()
                     }
@@ -431,8 +433,8 @@ fn model_of(
 }
 
 /// The MODEL column: `opus`, or `opus (config: sonnet after restart)`.
-fn model_text(model: &Option<String>, pending: &Option<Option<String>>) -> String {
-    let name = |m: &Option<String>| m.clone().unwrap_or_else(|| "default".into());
+fn model_text(model: Option<&str>, pending: Option<Option<&str>>) -> String {
+    let name = |m: Option<&str>| m.unwrap_or("default").to_string();
     match pending {
         Some(p) => format!("{} (config: {} after restart)", name(model), name(p)),
         None => name(model),
@@ -711,7 +713,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     for (a, r) in cfg.agents.iter().zip(&rows) {
         let live = sessions.is_live(&a.session);
         let (model, pending) = model_of(a, kickoff::model(a, phase_model), manifest.as_ref(), live);
-        let model = model_text(&model, &pending);
+        let model = model_text(model.as_deref(), pending.as_ref().map(Option::as_deref));
         let v = &r.view;
         let mut st = v.state.clone();
         if st == "dead"
@@ -805,14 +807,14 @@ mod tests {
 
     #[test]
     fn the_model_column_shows_a_pending_change() {
-        assert_eq!(model_text(&Some("opus".into()), &None), "opus");
-        assert_eq!(model_text(&None, &None), "default");
+        assert_eq!(model_text(Some("opus"), None), "opus");
+        assert_eq!(model_text(None, None), "default");
         assert_eq!(
-            model_text(&Some("opus".into()), &Some(Some("sonnet".into()))),
+            model_text(Some("opus"), Some(Some("sonnet"))),
             "opus (config: sonnet after restart)"
         );
         assert_eq!(
-            model_text(&Some("opus".into()), &Some(None)),
+            model_text(Some("opus"), Some(None)),
             "opus (config: default after restart)"
         );
     }

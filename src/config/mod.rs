@@ -218,7 +218,7 @@ pub fn parse(path: &Path, text: &str, env: EnvOverrides) -> Result<Config, LoadE
         EnvOverrides::Apply => Some(&lookup),
         EnvOverrides::Ignore => None,
     };
-    let validated = validate::validate(path, raw, env_fn);
+    let validated = validate::validate(path, &raw, env_fn);
     let mut cfg = match (validated, type_problems.is_empty()) {
         (Ok(cfg), true) => cfg,
         (Ok(_), false) => return Err(invalid(type_problems)),

@@ -434,6 +434,7 @@ pub struct RawBackend {
 impl RawBackend {
     /// This table laid over `base` key by key: a key set here wins, an unset one comes from
     /// `base` (a `[backend.claude]` table over the `claude` preset).
+    #[must_use]
     pub fn over(self, base: &RawBackend) -> RawBackend {
         macro_rules! merge {
             ($($f:ident),* $(,)?) => {

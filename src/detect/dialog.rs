@@ -175,9 +175,8 @@ fn options_above(lines: &[String], hint: usize) -> bool {
         for l in lines[from..m].iter().rev() {
             if plain_option(l, col, numbered) {
                 count += 1;
-            } else if numbered && indent(l).is_some_and(|i| i > col) {
-                continue;
-            } else {
+            } else if !(numbered && indent(l).is_some_and(|i| i > col)) {
+                // (A line indented deeper continues a numbered option above: skipped.)
                 break;
             }
         }
@@ -286,9 +285,8 @@ pub fn menu(lines: &[String]) -> Option<Menu> {
         for l in lines[from..m].iter().rev() {
             if plain_option(l, col, numbered) {
                 above.push(option_of(l));
-            } else if numbered && indent(l).is_some_and(|i| i > col) {
-                continue;
-            } else {
+            } else if !(numbered && indent(l).is_some_and(|i| i > col)) {
+                // (A line indented deeper continues a numbered option above: skipped.)
                 break;
             }
         }

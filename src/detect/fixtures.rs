@@ -407,7 +407,11 @@ mod tests {
         let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".txt"))
+            .filter(|n| {
+                std::path::Path::new(n)
+                    .extension()
+                    .is_some_and(|e| e == "txt")
+            })
             .collect();
         on_disk.sort();
         let built_in: Vec<&str> = PANES.iter().map(|(f, _)| *f).collect();

@@ -1118,8 +1118,8 @@ pub(crate) mod tests {
             tail in "(?s).{0,40}",
             secs in 0i64..4_000_000_000,
         ) {
-            let captured = chrono::DateTime::from_timestamp(secs, 0).unwrap().fixed_offset();
             static ALL: std::sync::LazyLock<Vec<Backend>> = std::sync::LazyLock::new(presets);
+            let captured = chrono::DateTime::from_timestamp(secs, 0).unwrap().fixed_offset();
             let text = format!("{pane}{banner}{tail}");
             for b in ALL.iter() {
                 let r = classify(b, &text, captured, "America/New_York".parse::<Tz>().unwrap());

@@ -256,8 +256,8 @@ impl StateDir {
             }
         };
         match text.trim().parse::<i64>() {
-            Ok(i) if i >= 0 && (i as usize) < count.max(1) => PhaseIndex {
-                index: i as usize,
+            Ok(i) if usize::try_from(i).is_ok_and(|u| u < count.max(1)) => PhaseIndex {
+                index: usize::try_from(i).unwrap_or_default(),
                 warning: None,
             },
             Ok(i) if i >= 0 && count > 0 => PhaseIndex {
@@ -624,7 +624,7 @@ mod tests {
             reset: Some("2026-11-21T15:59:00-05:00".into()),
             line: Some("You've hit your limit".into()),
             answered: None,
-            self_resume: Default::default(),
+            self_resume: crate::supervise::limit::Promise::default(),
         };
         s.set_limit("p-a", &h).unwrap();
         assert_eq!(s.limit("p-a").unwrap(), Some(h));
@@ -658,7 +658,7 @@ mod tests {
                 reset: None,
                 line: None,
                 answered: None,
-                self_resume: Default::default(),
+                self_resume: crate::supervise::limit::Promise::default(),
             })
         );
     }

@@ -235,7 +235,7 @@ mod tests {
         append(&f, "\n").unwrap();
         append(&f, &line("Stop", b"{}", 2.0, TS).unwrap()).unwrap();
         assert_eq!(last(&f).unwrap().event, "Stop");
-        std::fs::write(&f, vec![b'x'; MAX_BYTES as usize]).unwrap();
+        std::fs::write(&f, vec![b'x'; usize::try_from(MAX_BYTES).unwrap()]).unwrap();
         append(&f, &line("UserPromptSubmit", b"{}", 3.0, TS).unwrap()).unwrap();
         assert_eq!(last(&f).unwrap().event, "UserPromptSubmit");
         assert!(std::fs::metadata(&f).unwrap().len() < 1000);

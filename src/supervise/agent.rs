@@ -240,6 +240,8 @@ pub fn evidence(r: &Reading) -> serde_json::Value {
 }
 
 /// `epoch` as a local RFC 3339 time, seconds.
+// Whole epoch seconds: `as` saturates far outside chrono's range, which then gives "".
+#[allow(clippy::cast_possible_truncation)]
 pub fn rfc3339(epoch: f64) -> String {
     chrono::DateTime::from_timestamp(epoch as i64, 0)
         .map(|t| {
@@ -666,7 +668,7 @@ fn live(
                 && m.answered.as_ref() != Some(&(ans.when.clone(), ans.label.clone()))
             {
                 m.answered = Some((ans.when.clone(), ans.label.clone()));
-                m.dialog = line.clone();
+                m.dialog.clone_from(&line);
                 m.dialog_rule = Some(reading.rule);
                 let keys: Vec<&str> = ans.keys.iter().map(String::as_str).collect();
                 // The typing path presses the keys, then the submit key (`Enter`).
@@ -708,7 +710,7 @@ fn live(
                 _ => true,
             };
             if new {
-                m.dialog = line.clone();
+                m.dialog.clone_from(&line);
                 m.dialog_rule = Some(reading.rule);
                 d.log(
                     Level::Warn,
@@ -933,6 +935,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
     }
 
     fn banner(reset_in: f64, continues: bool) -> Reading {
+        #[allow(clippy::cast_possible_truncation)] // whole epoch seconds
         let at = chrono::DateTime::from_timestamp((NOW + reset_in) as i64, 0)
             .unwrap()
             .fixed_offset();

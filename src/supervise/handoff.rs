@@ -87,6 +87,7 @@ impl Memory {
     /// (the restarted agents get fresh kickoffs), no head (the next check takes the head as
     /// the baseline), no inbox hashes (inbox files still on `origin/main` are pinged again to
     /// the new agents); ping ids keep counting.
+    #[must_use]
     pub fn after_phase_change(&self) -> Memory {
         Memory {
             next_id: self.next_id,
@@ -277,7 +278,7 @@ mod tests {
     fn handoff() -> Handoff {
         Handoff {
             repo: PathBuf::from("/nonexistent"),
-            repo_at: Default::default(),
+            repo_at: crate::config::RepoAt::default(),
             state_subdir: "machine-docs".into(),
             claim_pattern: Pattern::new("^claim").unwrap(),
             review_pattern: Pattern::new("^review").unwrap(),
@@ -287,6 +288,7 @@ mod tests {
         }
     }
 
+    #[allow(clippy::unnecessary_wraps)] // the shape `seen` takes an inbox in
     fn file(path: &str, id: &str) -> Option<git::File> {
         Some(git::File {
             path: path.into(),

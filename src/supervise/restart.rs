@@ -93,8 +93,8 @@ impl History {
         if self.stable(p, now) || self.streak == 0 {
             return Verdict::Now;
         }
-        let delay =
-            (p.backoff_initial * 2f64.powi(self.streak.min(30) as i32 - 1)).min(p.backoff_max);
+        let delay = (p.backoff_initial * 2f64.powi(self.streak.min(30).cast_signed() - 1))
+            .min(p.backoff_max);
         let at = self.last_start.unwrap_or(now) + delay;
         if at > now {
             Verdict::Wait { until: at }

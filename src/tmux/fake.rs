@@ -61,8 +61,8 @@ impl FakePane {
     /// Shows `text` (rows split at newlines), the cursor at the end of its last row.
     pub fn show(&mut self, text: &str) {
         self.rows = text.split('\n').map(str::to_string).collect();
-        self.cursor.y = (self.rows.len() - 1) as u32;
-        self.cursor.x = self.rows.last().map_or(0, |r| r.chars().count() as u32);
+        self.cursor.y = cells(self.rows.len() - 1);
+        self.cursor.x = self.rows.last().map_or(0, |r| cells(r.chars().count()));
     }
 
     /// The rows joined with newlines: what `capture-pane -p -J` prints.
@@ -100,7 +100,7 @@ impl FakePane {
                     self.rows.push(String::new());
                 }
                 self.rows[y].push_str(text);
-                self.cursor.x = self.rows[y].chars().count() as u32;
+                self.cursor.x = cells(self.rows[y].chars().count());
             }
             Op::Key { key, .. } if key == "Enter" || key == "C-m" => {
                 self.rows.truncate(self.cursor.y as usize + 1);
@@ -111,6 +111,11 @@ impl FakePane {
             _ => {}
         }
     }
+}
+
+/// A count of rows or cells as tmux reports it (`u32`); a fake screen never holds more.
+fn cells(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// What was asked of a [`FakeMux`], in order.
