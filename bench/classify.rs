@@ -125,7 +125,10 @@ fn screens(dir: Option<&Path>, name: &str) -> Vec<(String, String)> {
         .flatten()
         .filter_map(|e| {
             let file = e.file_name().to_string_lossy().into_owned();
-            let ok = file.starts_with(&format!("{name}_")) && file.ends_with(".txt");
+            let ok = file.starts_with(&format!("{name}_"))
+                && std::path::Path::new(&file)
+                    .extension()
+                    .is_some_and(|e| e == "txt");
             ok.then(|| Some((file, std::fs::read_to_string(e.path()).ok()?)))
                 .flatten()
         })

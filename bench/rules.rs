@@ -79,9 +79,12 @@ fn screen(name: &str) -> String {
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            p.file_name()
-                .and_then(|f| f.to_str())
-                .is_some_and(|f| f.starts_with(&format!("{name}_")) && f.ends_with(".txt"))
+            p.file_name().and_then(|f| f.to_str()).is_some_and(|f| {
+                f.starts_with(&format!("{name}_"))
+                    && std::path::Path::new(f)
+                        .extension()
+                        .is_some_and(|e| e == "txt")
+            })
         })
         .collect();
     files.sort();

@@ -208,7 +208,7 @@ fn full_disk_a_partial_event_line_is_not_glued_to_the_next_event() {
     // events.jsonl, whole lines, 30 bytes short of a 4-block limit: the next event is cut.
     let events = t.path().join(".agents/events.jsonl");
     let mut text = std::fs::read_to_string(&events).unwrap();
-    let limit = 4 * block as usize;
+    let limit = 4 * usize::try_from(block).unwrap();
     while text.len() < limit - 30 {
         let pad = (limit - 30 - text.len()).min(200);
         let filler = format!(

@@ -166,7 +166,7 @@ fn a_claude_hooks_backend_records_each_turn_through_agents_signal() {
     .unwrap();
     assert_eq!(usage["windows"][0]["name"], "5h");
     assert_eq!(usage["windows"][0]["used_percentage"], 93.0);
-    assert_eq!(usage["windows"][0]["resets_at"], 1796474605);
+    assert_eq!(usage["windows"][0]["resets_at"], 1_796_474_605);
     assert_eq!(usage["context_percentage"], 7.0);
     // `status` shows it: a line under the agent, and `usage` in --json.
     let (_, out, _) = t.run(&["status"]);

@@ -81,7 +81,7 @@ impl TestEnv {
         let p = self.path().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, text).unwrap();
-        if rel.ends_with(".toml") {
+        if Path::new(rel).extension().is_some_and(|e| e == "toml") {
             assert_schema_accepts(&p, text);
         }
         p
@@ -300,7 +300,7 @@ impl TestEnv {
         use nix::unistd::Pid;
         let signal = |pids: &[u32], s: Signal| {
             for p in pids {
-                let _ = kill(Pid::from_raw(*p as i32), s);
+                let _ = kill(Pid::from_raw(p.cast_signed()), s);
             }
         };
         let left = self.processes();
@@ -480,6 +480,7 @@ role = "adversary"
 /// and the reason is printed past the test harness's capture. With
 /// `AGENTS_REQUIRE_BASELINE=1` (set by `.ci/run`) a missing original fails the test instead.
 pub fn baseline_dir(test: &str) -> Option<PathBuf> {
+    use std::io::Write as _;
     let candidates = match std::env::var_os("AGENTS_BASELINE_DIR") {
         Some(d) => vec![PathBuf::from(d)],
         None => vec![
@@ -502,7 +503,6 @@ pub fn baseline_dir(test: &str) -> Option<PathBuf> {
         !std::env::var("AGENTS_REQUIRE_BASELINE").is_ok_and(|v| !v.is_empty() && v != "0"),
         "{why}; AGENTS_REQUIRE_BASELINE is set, so it must be there (set AGENTS_BASELINE_DIR to shared/baseline)"
     );
-    use std::io::Write as _;
     let _ = writeln!(
         std::io::stderr(),
         "skipping {test}: {why} (set AGENTS_BASELINE_DIR to shared/baseline to run it)"

@@ -247,10 +247,11 @@ fn hooks_record_each_turn_and_a_limit_and_leave_the_users_settings(cli: &Install
     if names(&s) != ["SessionStart", "UserPromptSubmit", "Stop"] {
         f.fail(&format!("want SessionStart, UserPromptSubmit, Stop: {s:?}"));
     }
-    if !s[0]["transcript_path"]
-        .as_str()
-        .is_some_and(|p| p.ends_with(".jsonl"))
-        || s[0]["source"] != "startup"
+    if !s[0]["transcript_path"].as_str().is_some_and(|p| {
+        std::path::Path::new(p)
+            .extension()
+            .is_some_and(|e| e == "jsonl")
+    }) || s[0]["source"] != "startup"
     {
         f.fail(&format!(
             "SessionStart without its transcript or source: {}",

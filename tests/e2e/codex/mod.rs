@@ -110,6 +110,7 @@ fn write_home(home: &Path, port: u16, work: &Path, h: Home) {
 }
 
 /// The fleet of one scenario.
+#[derive(Clone, Copy)]
 pub struct Setup<'a> {
     pub scenario: &'a str,
     /// `watch` of the agent: `heal` or `heal+stall`.

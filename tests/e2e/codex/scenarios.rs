@@ -521,7 +521,7 @@ fn down_leaves_no_codex_process_app_server_included(cli: &Installed) {
         })
         .map_or(pid1, |p| p.pid);
     let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(tui as i32),
+        nix::unistd::Pid::from_raw(tui.cast_signed()),
         nix::sys::signal::Signal::SIGKILL,
     );
     f.log(&format!(
