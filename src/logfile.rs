@@ -351,9 +351,9 @@ mod tests {
 
     #[test]
     fn tail_reads_from_the_end_across_blocks_and_rotated_files() {
+        use std::fmt::Write as _;
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("s.log");
-        use std::fmt::Write as _;
         let big = (0..5000).fold(String::new(), |mut s, i| {
             let _ = writeln!(s, "line {i}");
             s
@@ -373,7 +373,6 @@ mod tests {
         assert_eq!(tail(&p, 2, 0).unwrap(), b"\nz\n");
         assert_eq!(tail(&p, 5, 0).unwrap(), b"\n\nz\n");
         // Many lines, many blocks: linear, not one copy per block.
-        use std::fmt::Write as _;
         let big = (0..300_000).fold(String::new(), |mut s, i| {
             let _ = writeln!(s, "l{i}");
             s

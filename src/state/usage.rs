@@ -3,10 +3,10 @@
 //! session), from the JSON Claude Code (2.1.80+, subscribers) gives its status line after
 //! each reply: `rate_limits.five_hour` / `seven_day` `{used_percentage, resets_at}` (Unix
 //! seconds) and `context_window.used_percentage`. Claude Code 2.1.330 against the loopback
-//! mock gave `"rate_limits": {"five_hour": {"used_percentage": 2, "resets_at": 1_796_474_605}}`.
+//! mock gave `"rate_limits": {"five_hour": {"used_percentage": 2, "resets_at": 1796474605}}`.
 //!
 //! The file: `{"ts": RFC 3339 local, "epoch": Unix seconds, "windows": [{"name": "5h",
-//! "used_percentage": 93.0, "resets_at": 1_796_474_605}, …], "context_percentage": 12.0}`.
+//! "used_percentage": 93.0, "resets_at": 1796474605}, …], "context_percentage": 12.0}`.
 //! Written atomically, only when the CLI said something of it; a corrupt file reads as none.
 
 use std::path::Path;

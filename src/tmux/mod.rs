@@ -830,6 +830,7 @@ fn capture_markers(n: usize) -> Vec<String> {
 /// 128 random bits as hex: from `/dev/urandom`, else from std's randomly keyed `SipHash`
 /// (`RandomState`) over the time, the pid and a counter.
 fn random_hex128() -> String {
+    use std::fmt::Write as _;
     use std::hash::{BuildHasher, Hasher};
     use std::io::Read;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -850,7 +851,6 @@ fn random_hex128() -> String {
             half.copy_from_slice(&h.finish().to_le_bytes());
         }
     }
-    use std::fmt::Write as _;
     bytes.iter().fold(String::with_capacity(32), |mut s, b| {
         let _ = write!(s, "{b:02x}");
         s
