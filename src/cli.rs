@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 /// Run and supervise a fleet of AI coding agents in tmux, from one agents.toml.
 #[derive(Debug, Parser)]
 #[command(name = "agents", version, about, long_about = None, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Config file, for the verbs that read one (also accepted after the verb) [default:
     /// $AGENTS_CONFIG, else the nearest agents.toml upward]
     #[arg(long, value_name = "PATH")]
@@ -32,7 +32,7 @@ pub struct Cli {
 /// `--config PATH` of a verb that reads the config: accepted after the verb (and after a
 /// `phase` action) as well as before it. Verbs that read no config do not offer it.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct ConfigArg {
+pub(crate) struct ConfigArg {
     /// Config file [default: $AGENTS_CONFIG, else the nearest agents.toml upward]
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
@@ -41,7 +41,7 @@ pub struct ConfigArg {
 impl Command {
     /// The verb's own `--config`, or `None` for a verb that reads no config (`init`,
     /// `presets`, `completions`, `schema`).
-    pub fn config_arg(&self) -> Option<&ConfigArg> {
+    pub(crate) fn config_arg(&self) -> Option<&ConfigArg> {
         match self {
             Command::Up { config, .. }
             | Command::Down { config, .. }
@@ -68,7 +68,7 @@ impl Command {
 
 /// The verbs, each with its own arguments.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Start the fleet (enabled agents, services and the watchdog), or only the named
     /// agents / services / `watchdog`. A running session is left alone.
     Up {
@@ -287,7 +287,7 @@ pub enum Command {
 
 /// `agents selftest [--pane FILE [--backend NAME] [--json] [--now RFC3339]]`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct SelftestArgs {
+pub(crate) struct SelftestArgs {
     /// Classify one captured screen (a text file, e.g. from `tmux capture-pane -p -J`)
     #[arg(long, value_name = "FILE", conflicts_with = "live")]
     pub pane: Option<PathBuf>,
@@ -312,7 +312,7 @@ pub struct SelftestArgs {
 
 /// `agents events [-f] [--name N] [--since WHEN] [-n N] [--json]`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct EventsArgs {
+pub(crate) struct EventsArgs {
     /// The verb's own `--config` (wins over the global one).
     #[command(flatten)]
     pub config: ConfigArg,
@@ -336,7 +336,7 @@ pub struct EventsArgs {
 
 /// `agents phase <action>`.
 #[derive(Debug, Subcommand)]
-pub enum PhaseAction {
+pub(crate) enum PhaseAction {
     /// Print `phase <id> [i/n] seq: <ids>`
     Show,
     /// Move to the next phase (stays at the last one) and restart the running loop agents
@@ -381,7 +381,7 @@ const SINCE_FORMS: &str = "a duration back from now (90s, 10m, 2h, 1d, 1h30m) or
 /// # Errors
 ///
 /// `s` is none of those forms (or a local time that does not exist): the message lists them.
-pub fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
+pub(crate) fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
     use chrono::{DateTime, Local, NaiveDate};
     let t = s.trim();
     if let Ok(d) = humantime::parse_duration(t) {

@@ -28,7 +28,7 @@ const TOOL_INPUT: usize = 160;
 
 /// The rendered lines of one transcript record (`line`, one JSON object); none for a record
 /// that is not a message, or that cannot be read.
-pub fn render(line: &str) -> Vec<String> {
+pub(crate) fn render(line: &str) -> Vec<String> {
     // Most records are not messages: skip them before parsing.
     if !line.contains("\"message\"") {
         return vec![];

@@ -12,7 +12,7 @@ use crate::ctx::Ctx;
 ///
 /// An unknown name (the known ones listed), a session that is not running (with the
 /// `agents up` that starts it), tmux missing.
-pub async fn run(ctx: &Ctx, name: &str, read_only: bool) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(ctx: &Ctx, name: &str, read_only: bool) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     super::check_names(cfg, &[name.to_string()])?;
     let session = super::restart::session_of(cfg, name).unwrap_or_default();

@@ -11,7 +11,7 @@ use clap::CommandFactory as _;
 /// # Errors
 ///
 /// Writing to stdout fails.
-pub fn run(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut crate::cli::Cli::command(), "agents", &mut buf);
     let mut out = std::io::stdout().lock();

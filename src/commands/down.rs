@@ -24,7 +24,7 @@ type Targets<'a> = Vec<&'a (String, String)>;
 ///
 /// An unknown name, tmux failing, the fleet lock held too long, or a down marker that
 /// could not be written (the sessions are stopped all the same).
-pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     super::check_names(cfg, names)?;
     let full = names.is_empty();

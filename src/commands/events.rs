@@ -76,7 +76,7 @@ impl Filter<'_> {
 ///
 /// `events.jsonl` exists but cannot be read; writing to stdout fails (other than a
 /// closed pipe).
-pub async fn run(ctx: &Ctx, args: &EventsArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(ctx: &Ctx, args: &EventsArgs) -> anyhow::Result<ExitCode> {
     let path = ctx.cfg.log_dir.join("events.jsonl");
     if let Some(n) = &args.name
         && !ctx.cfg.known_names().contains(n)

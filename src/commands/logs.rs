@@ -36,7 +36,7 @@ const DEFAULT_LINES: usize = 20;
 
 /// What `agents logs NAME` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
+pub(crate) enum View {
     /// The conversation where the agent's hooks named its transcript, else the session
     /// log rendered readable.
     Auto,
@@ -48,7 +48,7 @@ pub enum View {
 
 impl View {
     /// From the flags `--raw` and `--screen`.
-    pub fn of(raw: bool, screen: bool) -> Self {
+    pub(crate) fn of(raw: bool, screen: bool) -> Self {
         match (raw, screen) {
             (true, _) => View::Raw,
             (_, true) => View::Screen,
@@ -64,7 +64,7 @@ impl View {
 /// # Errors
 ///
 /// An unknown name, a log that cannot be read, or (with `--no-follow`) no log yet.
-pub async fn run(
+pub(crate) async fn run(
     ctx: &Ctx,
     name: Option<&str>,
     lines: Option<usize>,
@@ -90,7 +90,7 @@ pub async fn run(
 
 /// Whether to follow by default: `-f` follows, `--no-follow` does not, and neither
 /// follows when stdout is a terminal (`is_terminal`), never into a pipe or a file.
-pub fn follows(follow: bool, no_follow: bool, is_terminal: bool) -> bool {
+pub(crate) fn follows(follow: bool, no_follow: bool, is_terminal: bool) -> bool {
     follow || (!no_follow && is_terminal)
 }
 
@@ -98,7 +98,7 @@ pub fn follows(follow: bool, no_follow: bool, is_terminal: bool) -> bool {
 /// exited), checked without writing: `poll` with no events asked for reports an error or a
 /// hang-up on it, as GNU `tail -f` checks (its `iopoll` on the output). A terminal or a
 /// regular file is never reported gone (neither is watched, as in `tail`).
-pub fn reader_gone() -> bool {
+pub(crate) fn reader_gone() -> bool {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     let out = std::io::stdout();
     let fd = out.as_fd();

@@ -23,7 +23,7 @@ use crate::launch;
 /// An index out of range or an unknown id (the phases are listed), `next` from a corrupt
 /// index, an index file that cannot be written, the fleet lock held by another command for
 /// too long.
-pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitCode> {
     let phases = &ctx.cfg.loop_.phases;
     if phases.is_empty() {
         writeln!(

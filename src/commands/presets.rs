@@ -13,7 +13,7 @@ use crate::config::presets;
 /// # Errors
 ///
 /// An unknown name (exit 1, the presets listed); writing to stdout fails.
-pub fn run(name: Option<&str>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(name: Option<&str>) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match name {
         None => out.write_all(listing().as_bytes())?,
@@ -27,7 +27,7 @@ pub fn run(name: Option<&str>) -> anyhow::Result<ExitCode> {
 }
 
 /// The listing: `NAME  description` per preset, then how to see one.
-pub fn listing() -> String {
+pub(crate) fn listing() -> String {
     let names = presets::names();
     let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
     let mut s = String::new();

@@ -16,7 +16,7 @@ use crate::ctx::Ctx;
 use crate::launch::{self, Prepared, stop};
 
 /// The tmux session of an agent, service or `watchdog` called `name`.
-pub fn session_of(cfg: &Config, name: &str) -> Option<String> {
+pub(crate) fn session_of(cfg: &Config, name: &str) -> Option<String> {
     if let Some(a) = cfg.agent(name) {
         return Some(a.session.clone());
     }
@@ -49,7 +49,7 @@ fn targets(cfg: &Config, names: &[String]) -> Vec<String> {
 ///
 /// An unknown name (nothing stopped), tmux failing or missing, the fleet lock held too
 /// long, or a session that did not start again (named).
-pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     super::check_names(cfg, names)?;
     ctx.tmux.check_version().await?;

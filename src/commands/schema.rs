@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 /// The schema as pretty-printed JSON with a final newline.
-pub fn text() -> String {
+pub(crate) fn text() -> String {
     let mut s = serde_json::to_string_pretty(&crate::config::raw::json_schema())
         .unwrap_or_else(|_| "{}".into());
     s.push('\n');
@@ -18,7 +18,7 @@ pub fn text() -> String {
 /// # Errors
 ///
 /// Writing to stdout fails.
-pub fn run() -> anyhow::Result<ExitCode> {
+pub(crate) fn run() -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     out.write_all(text().as_bytes())?;
     out.flush()?;

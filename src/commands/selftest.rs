@@ -25,10 +25,10 @@ use crate::ctx::Ctx;
 use crate::detect::{self, Reading, State, fixtures};
 
 /// One named check and whether it passed.
-pub type Check = (&'static str, bool);
+pub(crate) type Check = (&'static str, bool);
 
 /// Runs the built-in checks (not the fixtures); returns them in order.
-pub fn checks() -> Vec<Check> {
+pub(crate) fn checks() -> Vec<Check> {
     let (Some(opencode), Some(claude), Some(demo)) = (
         presets::backend("opencode"),
         presets::backend("claude"),
@@ -150,7 +150,7 @@ pub fn checks() -> Vec<Check> {
 /// A flag that needs `--pane` without it; with `--pane`, a screen file that cannot be read
 /// ([`read_pane`]), a bad `--now` or no backend to read it with ([`pick_backend`]); writing
 /// to stdout fails.
-pub fn run(args: &SelftestArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &SelftestArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
     if let Some(pane) = &args.pane {
         run_pane(args, pane, config)
     } else {
@@ -253,7 +253,7 @@ fn run_checks() -> anyhow::Result<ExitCode> {
 /// # Panics
 ///
 /// Never: the one `expect` restates that the panes read are those of listed sessions.
-pub async fn run_live(ctx: &Ctx, args: &SelftestArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run_live(ctx: &Ctx, args: &SelftestArgs) -> anyhow::Result<ExitCode> {
     for (flag, given) in [
         ("--backend", args.backend.is_some()),
         ("--now", args.now.is_some()),
@@ -361,7 +361,7 @@ fn run_pane(args: &SelftestArgs, pane: &Path, config: Option<&Path>) -> anyhow::
 /// # Errors
 ///
 /// Any of those, naming the file.
-pub fn read_pane(path: &Path) -> anyhow::Result<String> {
+pub(crate) fn read_pane(path: &Path) -> anyhow::Result<String> {
     let help = "help: give a text file holding a captured screen, e.g. `tmux capture-pane -p -J -t SESSION > pane.txt`";
     let bytes = std::fs::read(path).map_err(|e| {
         anyhow::anyhow!("cannot read --pane file {}: {e}\n  {help}", path.display())
@@ -392,7 +392,7 @@ pub fn read_pane(path: &Path) -> anyhow::Result<String> {
 /// # Errors
 ///
 /// `now` is not an RFC 3339 time with an offset.
-pub fn capture_time(now: Option<&str>) -> anyhow::Result<DateTime<FixedOffset>> {
+pub(crate) fn capture_time(now: Option<&str>) -> anyhow::Result<DateTime<FixedOffset>> {
     match now {
         None => Ok(chrono::Utc::now()
             .with_timezone(&detect::reset::local_zone())
@@ -414,7 +414,7 @@ pub fn capture_time(now: Option<&str>) -> anyhow::Result<DateTime<FixedOffset>> 
 ///
 /// A config given that cannot be found or loaded, an unknown backend or preset name, no
 /// name with a config of several backends (or without a config), a broken preset.
-pub fn pick_backend(
+pub(crate) fn pick_backend(
     name: Option<&str>,
     config: Option<&Path>,
 ) -> anyhow::Result<(Backend, String)> {
@@ -468,8 +468,10 @@ pub fn pick_backend(
 }
 
 /// `{"state","rule","line","reset","continues","choice"}`; `line`, `reset` and `choice` are
-/// null when there is none. `reset` is RFC 3339 with the offset it was read in.
-pub fn json(r: &Reading) -> serde_json::Value {
+/// null when there is none. `reset` is RFC 3339 with the offset it was read in. (Tests
+/// only: `--json` serializes [`JsonReading`] itself.)
+#[cfg(test)]
+pub(crate) fn json(r: &Reading) -> serde_json::Value {
     serde_json::to_value(JsonReading::from(r)).unwrap_or_default()
 }
 
@@ -501,7 +503,7 @@ impl<'a> From<&'a Reading> for JsonReading<'a> {
 }
 
 /// The reading for a person: one `key: value` line each.
-pub fn describe(r: &Reading) -> String {
+pub(crate) fn describe(r: &Reading) -> String {
     let mut s = format!(
         "state: {}\nrule:  {}\nline:  {}",
         r.state.as_str(),

@@ -43,16 +43,16 @@ use crate::tmux::{PaneInfo, Sessions};
 
 /// An agent whose session was started less than this many seconds ago, after the watchdog's
 /// last view of it, is shown as `starting` (the watchdog reads it at its next tick).
-pub const STARTING_SECS: i64 = 60;
+pub(crate) const STARTING_SECS: i64 = 60;
 
 /// The LAST EVENT column is cut to this many characters: room for a restart's reason with
 /// the line its program printed before it exited (`--json` and `agents events` show it
 /// whole).
-pub const EVENT_CHARS: usize = 120;
+pub(crate) const EVENT_CHARS: usize = 120;
 
 /// Exit status when an enabled agent is fatal or stopped without `down`, or the watchdog
 /// it needs is not running.
-pub const EXIT_UNHEALTHY: u8 = 3;
+pub(crate) const EXIT_UNHEALTHY: u8 = 3;
 
 /// The agents the watchdog would heal now: enabled, watched (`watch` not `none`), neither
 /// stopped by `down` nor a finished task, and not a loop agent while the sequence is
@@ -503,7 +503,7 @@ fn orphans(ctx: &Ctx, manifest: Option<&Manifest>, sessions: &Sessions) -> Vec<(
 /// # Errors
 ///
 /// tmux fails (other than no server) or is missing; writing to stdout fails.
-pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     // One tmux call lists the sessions and captures the panes to read; the rest of the work
     // below is done while tmux answers.

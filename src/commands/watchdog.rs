@@ -9,6 +9,6 @@ use std::process::ExitCode;
 /// # Errors
 ///
 /// As [`crate::watchdog::run`].
-pub async fn run(config: PathBuf, once: bool) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(config: PathBuf, once: bool) -> anyhow::Result<ExitCode> {
     crate::watchdog::run(&config, crate::watchdog::Options { once }).await
 }
