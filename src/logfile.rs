@@ -22,7 +22,7 @@ const CHUNK: usize = 64 * 1024;
 
 /// What `agents pipe-log` is asked to do.
 #[derive(Debug, Clone)]
-pub struct WriterOptions {
+pub(crate) struct WriterOptions {
     /// The session log, `<log_dir>/<session>.log`.
     pub file: PathBuf,
     /// Rotate before a write would take the log past this many bytes (at least 1).
@@ -34,7 +34,7 @@ pub struct WriterOptions {
 }
 
 /// `<file>.<i>`: the `i`-th rotated log (1 is the newest).
-pub fn rotated(file: &Path, i: u32) -> PathBuf {
+pub(crate) fn rotated(file: &Path, i: u32) -> PathBuf {
     let mut s = file.as_os_str().to_os_string();
     s.push(format!(".{i}"));
     PathBuf::from(s)
@@ -46,7 +46,7 @@ pub fn rotated(file: &Path, i: u32) -> PathBuf {
 /// # Errors
 ///
 /// The first rename or removal that fails for another reason than a missing file.
-pub fn rotate(file: &Path, keep: u32) -> std::io::Result<()> {
+pub(crate) fn rotate(file: &Path, keep: u32) -> std::io::Result<()> {
     if keep == 0 {
         return match std::fs::remove_file(file) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
@@ -67,7 +67,7 @@ pub fn rotate(file: &Path, keep: u32) -> std::io::Result<()> {
 
 /// The separator line written at every (re)start: `----- agents <local time> <text> -----`,
 /// on one line (control characters in `text` become spaces).
-pub fn separator(text: &str) -> String {
+pub(crate) fn separator(text: &str) -> String {
     let clean: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -148,7 +148,7 @@ impl Writer {
 /// rotation until stdin closes (the pane is gone). Never fails on the log's account: a
 /// full disk, a deleted file or a rotation by someone else only lose output, never stop the
 /// copy, so the pane is never blocked on a full pipe.
-pub fn run_writer(opts: WriterOptions) {
+pub(crate) fn run_writer(opts: WriterOptions) {
     let chunk = CHUNK.min(usize::try_from(opts.max_bytes.max(1)).unwrap_or(CHUNK));
     let mark = opts.mark.clone();
     let mut w = Writer { opts, out: None };
@@ -169,7 +169,7 @@ pub fn run_writer(opts: WriterOptions) {
 
 /// How long ago the log at `path` was last written; `None` when it is missing or the time
 /// cannot be read (or lies in the future).
-pub fn age(path: &Path) -> Option<std::time::Duration> {
+pub(crate) fn age(path: &Path) -> Option<std::time::Duration> {
     std::fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
@@ -183,7 +183,7 @@ pub fn age(path: &Path) -> Option<std::time::Duration> {
 /// # Errors
 ///
 /// A file that exists but cannot be opened or read.
-pub fn tail(path: &Path, n: usize, keep: u32) -> std::io::Result<Vec<u8>> {
+pub(crate) fn tail(path: &Path, n: usize, keep: u32) -> std::io::Result<Vec<u8>> {
     let mut parts: Vec<Vec<u8>> = Vec::new();
     let mut need = n;
     let mut files = vec![path.to_path_buf()];
@@ -252,7 +252,7 @@ fn tail_of(file: &mut File, n: usize) -> std::io::Result<(Vec<u8>, usize)> {
 /// Renders raw pane output readable ([`crate::termtext::render`]): escape sequences removed,
 /// `\r` redraws, erases and cursor moves resolved as a terminal would (a spinner or a TUI
 /// frame shows its last state). Invalid UTF-8 is shown as `�`.
-pub fn render(raw: &[u8]) -> String {
+pub(crate) fn render(raw: &[u8]) -> String {
     crate::termtext::render(raw)
 }
 
@@ -268,7 +268,7 @@ const FOLLOW_PENDING: usize = 64 * 1024;
 /// offset reached) is read from its start. Memory is bounded by [`FOLLOW_READ`] +
 /// [`FOLLOW_PENDING`].
 #[derive(Debug)]
-pub struct Follower {
+pub(crate) struct Follower {
     path: PathBuf,
     /// The file (by inode) and the offset reached; `None` before the file was seen.
     at: Option<(u64, u64)>,
@@ -278,13 +278,13 @@ pub struct Follower {
 
 impl Follower {
     /// Follows `path` from its current end (from its start when it does not exist yet).
-    pub fn from_end(path: &Path) -> Self {
+    pub(crate) fn from_end(path: &Path) -> Self {
         let at = std::fs::metadata(path).ok().map(|m| (m.ino(), m.len()));
         Self::at(path, at)
     }
 
     /// Follows `path` from `at` (inode, offset), or from the start of the file when `None`.
-    pub fn at(path: &Path, at: Option<(u64, u64)>) -> Self {
+    pub(crate) fn at(path: &Path, at: Option<(u64, u64)>) -> Self {
         Self {
             path: path.to_path_buf(),
             at,
@@ -293,7 +293,7 @@ impl Follower {
     }
 
     /// The path followed.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -303,7 +303,7 @@ impl Follower {
     /// # Errors
     ///
     /// The file exists but cannot be read.
-    pub fn poll_bytes(&mut self) -> std::io::Result<Vec<u8>> {
+    pub(crate) fn poll_bytes(&mut self) -> std::io::Result<Vec<u8>> {
         let mut f = match File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -329,7 +329,7 @@ impl Follower {
     /// # Errors
     ///
     /// The file exists but cannot be read (as [`Self::poll_bytes`]).
-    pub fn poll_lines(&mut self) -> std::io::Result<Vec<u8>> {
+    pub(crate) fn poll_lines(&mut self) -> std::io::Result<Vec<u8>> {
         let buf = self.poll_bytes()?;
         self.pending.extend_from_slice(&buf);
         if self.pending.len() > FOLLOW_PENDING {
