@@ -155,7 +155,7 @@ impl Events {
 
 /// The event files of `log_dir`, oldest first: the rotated `events.jsonl.K` … `.1` that
 /// exist, then `events.jsonl` (listed whether it exists or not).
-pub fn files(log_dir: &std::path::Path) -> Vec<PathBuf> {
+pub(crate) fn files(log_dir: &std::path::Path) -> Vec<PathBuf> {
     let path = log_dir.join("events.jsonl");
     let mut out: Vec<PathBuf> = (1..=MAX_ROTATED)
         .map(|i| crate::logfile::rotated(&path, i))
@@ -179,13 +179,13 @@ fn ends_with_newline(f: &std::fs::File) -> bool {
 }
 
 /// How far back from the end of `events.jsonl` [`last`] looks, in bytes.
-pub const TAIL_BYTES: u64 = 256 * 1024;
+pub(crate) const TAIL_BYTES: u64 = 256 * 1024;
 
 /// The last event named `event` in `log_dir/events.jsonl`, looking only at the last
 /// `window` bytes (never the whole file); when the file is shorter than that (it was just
 /// rotated), the rest of the window is taken from the end of `events.jsonl.1`. `None`
 /// when there is no file or no such event is in the window; unparsable lines are skipped.
-pub fn last(log_dir: &std::path::Path, event: &str, window: u64) -> Option<Value> {
+pub(crate) fn last(log_dir: &std::path::Path, event: &str, window: u64) -> Option<Value> {
     let path = log_dir.join("events.jsonl");
     let (found, len) = last_in(&path, event, window);
     match found {

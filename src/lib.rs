@@ -39,7 +39,7 @@ pub mod config;
 pub mod ctx;
 pub mod detect;
 pub(crate) mod eventline;
-pub mod events;
+pub(crate) mod events;
 pub mod git;
 pub mod launch;
 pub(crate) mod logfile;
