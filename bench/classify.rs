@@ -13,6 +13,9 @@
 //! Settings (environment): `BENCH_PANES` (fixture dir; default `tests/fixtures/panes`, else
 //! `/work/shared/panes`), `BENCH_ITERS` (2000), `BENCH_ROUNDS` (7), `BENCH_TARGET_US` (50).
 
+// A benchmark binary: a failed setup step (a temp repo, a fixture) should stop it loudly.
+#![allow(clippy::unwrap_used)]
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -122,7 +125,10 @@ fn screens(dir: Option<&Path>, name: &str) -> Vec<(String, String)> {
         .flatten()
         .filter_map(|e| {
             let file = e.file_name().to_string_lossy().into_owned();
-            let ok = file.starts_with(&format!("{name}_")) && file.ends_with(".txt");
+            let ok = file.starts_with(&format!("{name}_"))
+                && std::path::Path::new(&file)
+                    .extension()
+                    .is_some_and(|e| e == "txt");
             ok.then(|| Some((file, std::fs::read_to_string(e.path()).ok()?)))
                 .flatten()
         })

@@ -16,6 +16,9 @@
 //! new (the part a check adds on top, without a network) is timed too. Std-only timing.
 //! Always exits 0: a missed target prints "target MISSED".
 
+// A benchmark binary: a failed setup step (a temp repo, a fixture) should stop it loudly.
+#![allow(clippy::unwrap_used)]
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};

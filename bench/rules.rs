@@ -17,6 +17,9 @@
 //! Settings (environment): `BENCH_ITERS` (50), `BENCH_ROUNDS` (7). Any argument that is not
 //! a flag filters presets by name.
 
+// A benchmark binary: a failed setup step (a temp repo, a fixture) should stop it loudly.
+#![allow(clippy::unwrap_used)]
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -76,9 +79,12 @@ fn screen(name: &str) -> String {
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            p.file_name()
-                .and_then(|f| f.to_str())
-                .is_some_and(|f| f.starts_with(&format!("{name}_")) && f.ends_with(".txt"))
+            p.file_name().and_then(|f| f.to_str()).is_some_and(|f| {
+                f.starts_with(&format!("{name}_"))
+                    && std::path::Path::new(f)
+                        .extension()
+                        .is_some_and(|e| e == "txt")
+            })
         })
         .collect();
     files.sort();

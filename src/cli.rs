@@ -1,5 +1,8 @@
 //! The command line (clap derive only; behaviour lives in `commands/`).
 
+// These doc comments are clap's `--help` text, shown as is in a terminal: no Markdown.
+#![allow(clippy::doc_markdown)]
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -7,7 +10,7 @@ use clap::{Parser, Subcommand};
 /// Run and supervise a fleet of AI coding agents in tmux, from one agents.toml.
 #[derive(Debug, Parser)]
 #[command(name = "agents", version, about, long_about = None, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Config file, for the verbs that read one (also accepted after the verb) [default:
     /// $AGENTS_CONFIG, else the nearest agents.toml upward]
     #[arg(long, value_name = "PATH")]
@@ -21,6 +24,7 @@ pub struct Cli {
     /// Show only warnings and errors
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// The verb.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -28,7 +32,7 @@ pub struct Cli {
 /// `--config PATH` of a verb that reads the config: accepted after the verb (and after a
 /// `phase` action) as well as before it. Verbs that read no config do not offer it.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct ConfigArg {
+pub(crate) struct ConfigArg {
     /// Config file [default: $AGENTS_CONFIG, else the nearest agents.toml upward]
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
@@ -37,7 +41,7 @@ pub struct ConfigArg {
 impl Command {
     /// The verb's own `--config`, or `None` for a verb that reads no config (`init`,
     /// `presets`, `completions`, `schema`).
-    pub fn config_arg(&self) -> Option<&ConfigArg> {
+    pub(crate) fn config_arg(&self) -> Option<&ConfigArg> {
         match self {
             Command::Up { config, .. }
             | Command::Down { config, .. }
@@ -62,13 +66,15 @@ impl Command {
     }
 }
 
+/// The verbs, each with its own arguments.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Start the fleet (enabled agents, services and the watchdog), or only the named
     /// agents / services / `watchdog`. A running session is left alone.
     Up {
         /// Agent, service or `watchdog` names
         names: Vec<String>,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -77,6 +83,7 @@ pub enum Command {
     Down {
         /// Agent, service or `watchdog` names
         names: Vec<String>,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -86,6 +93,7 @@ pub enum Command {
     Restart {
         /// Agent, service or `watchdog` names
         names: Vec<String>,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -97,12 +105,14 @@ pub enum Command {
         /// Read-only: keys typed are not sent to the session
         #[arg(short = 'r', long)]
         read_only: bool,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
     /// Check tmux, the config, every agent's program, log_dir, the watchdog, stray sessions
     /// and the detection fixtures; one line each with the fix. Exit 1 on a failure.
     Doctor {
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -114,6 +124,7 @@ pub enum Command {
         /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -122,13 +133,16 @@ pub enum Command {
         /// Run one light and one heavy tick, then exit
         #[arg(long)]
         once: bool,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
     /// Show or move the loop phase.
     Phase {
+        /// `show` when absent.
         #[command(subcommand)]
         action: Option<PhaseAction>,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -165,6 +179,7 @@ pub enum Command {
         /// whatever the timeout; only --now does that
         #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_timeout, allow_negative_numbers = true)]
         timeout: std::time::Duration,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -194,6 +209,7 @@ pub enum Command {
         /// output, not the conversation
         #[arg(long)]
         screen: bool,
+        /// The verb's own `--config` (wins over the global one).
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -271,7 +287,7 @@ pub enum Command {
 
 /// `agents selftest [--pane FILE [--backend NAME] [--json] [--now RFC3339]]`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct SelftestArgs {
+pub(crate) struct SelftestArgs {
     /// Classify one captured screen (a text file, e.g. from `tmux capture-pane -p -J`)
     #[arg(long, value_name = "FILE", conflicts_with = "live")]
     pub pane: Option<PathBuf>,
@@ -289,13 +305,15 @@ pub struct SelftestArgs {
     /// offset (e.g. 2026-11-20T19:46:00-05:00) [default: now]
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
+    /// The verb's own `--config` (wins over the global one).
     #[command(flatten)]
     pub config: ConfigArg,
 }
 
 /// `agents events [-f] [--name N] [--since WHEN] [-n N] [--json]`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct EventsArgs {
+pub(crate) struct EventsArgs {
+    /// The verb's own `--config` (wins over the global one).
     #[command(flatten)]
     pub config: ConfigArg,
     /// Keep printing events as they are recorded
@@ -316,8 +334,9 @@ pub struct EventsArgs {
     pub json: bool,
 }
 
+/// `agents phase <action>`.
 #[derive(Debug, Subcommand)]
-pub enum PhaseAction {
+pub(crate) enum PhaseAction {
     /// Print `phase <id> [i/n] seq: <ids>`
     Show,
     /// Move to the next phase (stays at the last one) and restart the running loop agents
@@ -358,7 +377,11 @@ const SINCE_FORMS: &str = "a duration back from now (90s, 10m, 2h, 1d, 1h30m) or
 /// Parses `--since`: a duration back from now (humantime: `90s`, `10m`, `2h`, `1d`,
 /// `1h 30m`), an RFC 3339 time, or a local `YYYY-MM-DD[ HH:MM[:SS]]`. Errors (a usage error,
 /// exit 2) name the forms accepted.
-pub fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
+///
+/// # Errors
+///
+/// `s` is none of those forms (or a local time that does not exist): the message lists them.
+pub(crate) fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
     use chrono::{DateTime, Local, NaiveDate};
     let t = s.trim();
     if let Ok(d) = humantime::parse_duration(t) {

@@ -9,7 +9,7 @@ use anstyle::{AnsiColor, Style};
 
 /// `--color WHEN`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum When {
+pub(crate) enum When {
     /// Color a stream that is a terminal, unless `NO_COLOR` is set (to anything but "")
     /// or `TERM` is `dumb`
     #[default]
@@ -25,7 +25,7 @@ static STDERR: AtomicBool = AtomicBool::new(false);
 
 /// Decides color for both streams. `logs_to_file`: stderr is a log file even when it is a
 /// terminal (the watchdog's pane, copied to its session log), so `auto` leaves it plain.
-pub fn init(when: When, logs_to_file: bool) {
+pub(crate) fn init(when: When, logs_to_file: bool) {
     let env_allows = || {
         std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
@@ -43,18 +43,18 @@ pub fn init(when: When, logs_to_file: bool) {
 }
 
 /// Whether stdout gets color.
-pub fn stdout() -> bool {
+pub(crate) fn stdout() -> bool {
     STDOUT.load(Ordering::Relaxed)
 }
 
 /// Whether stderr (the log lines) gets color.
-pub fn stderr() -> bool {
+pub(crate) fn stderr() -> bool {
     STDERR.load(Ordering::Relaxed)
 }
 
 /// `text` in `style` when `on`, else `text` unchanged. Pad before painting: the escapes
 /// have no width on screen but count in `{:<N}`.
-pub fn paint(on: bool, style: Style, text: &str) -> String {
+pub(crate) fn paint(on: bool, style: Style, text: &str) -> String {
     if !on || style == Style::new() {
         return text.to_string();
     }
@@ -62,20 +62,20 @@ pub fn paint(on: bool, style: Style, text: &str) -> String {
 }
 
 /// Errors (`error:`), a state that needs a person or is broken.
-pub const RED: Style = AnsiColor::Red.on_default();
+pub(crate) const RED: Style = AnsiColor::Red.on_default();
 /// Warnings, a state that waits (a limit, a dialog, a backoff, a stall).
-pub const YELLOW: Style = AnsiColor::Yellow.on_default();
+pub(crate) const YELLOW: Style = AnsiColor::Yellow.on_default();
 /// A healthy, working state.
-pub const GREEN: Style = AnsiColor::Green.on_default();
+pub(crate) const GREEN: Style = AnsiColor::Green.on_default();
 /// A state where nothing runs by choice (stopped, down, done, disabled).
-pub const DIM: Style = Style::new().dimmed();
+pub(crate) const DIM: Style = Style::new().dimmed();
 /// Table headers.
-pub const BOLD: Style = Style::new().bold();
+pub(crate) const BOLD: Style = Style::new().bold();
 
 /// The style of a state word of `status` (an agent state, or a service's session word):
 /// `active`/`running` green; `limited`, `dialog`, `backoff`, `stalled`, `starting` yellow;
 /// `fatal`, `dead`, `exited` red; `stopped`, `down`, `done`, `disabled` dim; anything else plain.
-pub fn state_style(state: &str) -> Style {
+pub(crate) fn state_style(state: &str) -> Style {
     match state.split_whitespace().next().unwrap_or("") {
         "active" | "running" => GREEN,
         "limited" | "dialog" | "backoff" | "stalled" | "starting" => YELLOW,

@@ -29,6 +29,7 @@ impl Beside {
 /// One fleet, ready to act on.
 #[derive(Debug, Clone)]
 pub struct Ctx {
+    /// The loaded config.
     pub cfg: Config,
     /// The real driver, for what only tmux does: its socket, attaching a terminal, control
     /// mode, the version check, `status`'s one-call listing.
@@ -36,7 +37,9 @@ pub struct Ctx {
     /// What sessions are listed, read, started, typed into and killed through: `tmux`
     /// itself, or a [`crate::tmux::fake::FakeMux`] in tests ([`Ctx::with_mux`]).
     pub mux: Arc<dyn Mux>,
+    /// The fleet's files under `log_dir` (`state/`).
     pub state: StateDir,
+    /// `log_dir/events.jsonl`, and whom events are offered to.
     pub events: Events,
 }
 
@@ -60,6 +63,7 @@ impl Ctx {
     }
 
     /// The same context acting through `mux` (a fake multiplexer in tests) instead of tmux.
+    #[must_use]
     pub fn with_mux(self, mux: Arc<dyn Mux>) -> Self {
         Self { mux, ..self }
     }

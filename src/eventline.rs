@@ -19,7 +19,7 @@ use serde_json::Value;
 const FRAME: [&str; 5] = ["ts", "source", "event", "name", "session"];
 
 /// The time of an event: its `ts` (RFC 3339). `None` when missing or unreadable.
-pub fn time(e: &Value) -> Option<DateTime<FixedOffset>> {
+pub(crate) fn time(e: &Value) -> Option<DateTime<FixedOffset>> {
     e["ts"]
         .as_str()
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
@@ -28,7 +28,7 @@ pub fn time(e: &Value) -> Option<DateTime<FixedOffset>> {
 /// The agent, service or `watchdog` an event concerns: its `name`, else a handoff's
 /// target (`to`), else `watchdog` for the watchdog's own events. `None` for events of the
 /// fleet as a whole (e.g. a `start-failed` of `up` before any session).
-pub fn subject(e: &Value) -> Option<&str> {
+pub(crate) fn subject(e: &Value) -> Option<&str> {
     e["name"]
         .as_str()
         .or_else(|| e["to"].as_str())
@@ -37,7 +37,7 @@ pub fn subject(e: &Value) -> Option<&str> {
 
 /// The whole line: `TIME  AGENT  EVENT  WHY` (no newline). `TIME` is local `HH:MM:SS`,
 /// preceded by the date when that is not `today`.
-pub fn line(e: &Value, today: NaiveDate) -> String {
+pub(crate) fn line(e: &Value, today: NaiveDate) -> String {
     let when = match time(e) {
         Some(t) => {
             let t = t.with_timezone(&Local);
@@ -59,13 +59,13 @@ pub fn line(e: &Value, today: NaiveDate) -> String {
 }
 
 /// What a line that is not a JSON object shows (`raw` cut to 200 characters).
-pub fn corrupt(raw: &str) -> String {
+pub(crate) fn corrupt(raw: &str) -> String {
     let cut: String = raw.trim_end().chars().take(200).collect();
     format!("--:--:--  (not an event: {})", one_line(&cut))
 }
 
 /// The "why" column: the fields of this kind of event a person needs.
-pub fn why(e: &Value, today: NaiveDate) -> String {
+pub(crate) fn why(e: &Value, today: NaiveDate) -> String {
     let f = |k: &str| text(&e[k]);
     let until = |k: &str| e[k].as_str().map(|t| local(t, today));
     let line = text(&e["evidence"]["line"]);

@@ -59,6 +59,7 @@ impl Events {
 
     /// This writer, rotating the file before a line would take it past `max_bytes` (at
     /// least 1) and keeping `keep` rotated files: `[defaults] log_max_bytes` and `log_files`.
+    #[must_use]
     pub fn rotating(mut self, max_bytes: u64, keep: u32) -> Self {
         self.max_bytes = max_bytes.max(1);
         self.keep = keep;
@@ -66,6 +67,7 @@ impl Events {
     }
 
     /// This writer, offering every event it writes to `sink` (after writing it).
+    #[must_use]
     pub fn with_sink(mut self, sink: Arc<dyn Sink>) -> Self {
         self.sink = Some(sink);
         self
@@ -153,7 +155,7 @@ impl Events {
 
 /// The event files of `log_dir`, oldest first: the rotated `events.jsonl.K` … `.1` that
 /// exist, then `events.jsonl` (listed whether it exists or not).
-pub fn files(log_dir: &std::path::Path) -> Vec<PathBuf> {
+pub(crate) fn files(log_dir: &std::path::Path) -> Vec<PathBuf> {
     let path = log_dir.join("events.jsonl");
     let mut out: Vec<PathBuf> = (1..=MAX_ROTATED)
         .map(|i| crate::logfile::rotated(&path, i))
@@ -177,13 +179,13 @@ fn ends_with_newline(f: &std::fs::File) -> bool {
 }
 
 /// How far back from the end of `events.jsonl` [`last`] looks, in bytes.
-pub const TAIL_BYTES: u64 = 256 * 1024;
+pub(crate) const TAIL_BYTES: u64 = 256 * 1024;
 
 /// The last event named `event` in `log_dir/events.jsonl`, looking only at the last
 /// `window` bytes (never the whole file); when the file is shorter than that (it was just
 /// rotated), the rest of the window is taken from the end of `events.jsonl.1`. `None`
 /// when there is no file or no such event is in the window; unparsable lines are skipped.
-pub fn last(log_dir: &std::path::Path, event: &str, window: u64) -> Option<Value> {
+pub(crate) fn last(log_dir: &std::path::Path, event: &str, window: u64) -> Option<Value> {
     let path = log_dir.join("events.jsonl");
     let (found, len) = last_in(&path, event, window);
     match found {
@@ -205,7 +207,8 @@ fn last_in_file(path: &std::path::Path, event: &str, window: u64) -> Option<Valu
     let len = f.metadata().ok()?.len();
     let start = len.saturating_sub(window);
     f.seek(SeekFrom::Start(start)).ok()?;
-    let mut buf = Vec::with_capacity((len - start) as usize);
+    // A capacity hint only: at most `window` bytes.
+    let mut buf = Vec::with_capacity(usize::try_from(len - start).unwrap_or(0));
     f.take(window).read_to_end(&mut buf).ok()?;
     let text = String::from_utf8_lossy(&buf);
     let mut lines = text.lines();

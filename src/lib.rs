@@ -32,25 +32,25 @@
 //! stdout exits 1; errors writing to stderr are ignored. Nothing is printed with `println!`
 //! or `eprintln!`, which panic on a failed write.
 
-pub mod cli;
-pub mod color;
+pub(crate) mod cli;
+pub(crate) mod color;
 pub mod commands;
 pub mod config;
 pub mod ctx;
 pub mod detect;
-pub mod eventline;
-pub mod events;
+pub(crate) mod eventline;
+pub(crate) mod events;
 pub mod git;
 pub mod launch;
-pub mod logfile;
-pub mod logging;
+pub(crate) mod logfile;
+pub(crate) mod logging;
 pub mod notify;
-pub mod phase;
+pub(crate) mod phase;
 pub mod state;
 pub mod supervise;
-pub mod termtext;
+pub(crate) mod termtext;
 pub mod tmux;
-pub mod transcript;
+pub(crate) mod transcript;
 pub mod typing;
 pub mod watchdog;
 

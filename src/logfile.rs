@@ -22,7 +22,7 @@ const CHUNK: usize = 64 * 1024;
 
 /// What `agents pipe-log` is asked to do.
 #[derive(Debug, Clone)]
-pub struct WriterOptions {
+pub(crate) struct WriterOptions {
     /// The session log, `<log_dir>/<session>.log`.
     pub file: PathBuf,
     /// Rotate before a write would take the log past this many bytes (at least 1).
@@ -34,7 +34,7 @@ pub struct WriterOptions {
 }
 
 /// `<file>.<i>`: the `i`-th rotated log (1 is the newest).
-pub fn rotated(file: &Path, i: u32) -> PathBuf {
+pub(crate) fn rotated(file: &Path, i: u32) -> PathBuf {
     let mut s = file.as_os_str().to_os_string();
     s.push(format!(".{i}"));
     PathBuf::from(s)
@@ -42,7 +42,11 @@ pub fn rotated(file: &Path, i: u32) -> PathBuf {
 
 /// Rotates `file`: `.{keep-1}` → `.keep`, …, `file` → `.1`; with `keep = 0` the file is
 /// removed. Missing files are skipped; other errors are returned (the caller carries on).
-pub fn rotate(file: &Path, keep: u32) -> std::io::Result<()> {
+///
+/// # Errors
+///
+/// The first rename or removal that fails for another reason than a missing file.
+pub(crate) fn rotate(file: &Path, keep: u32) -> std::io::Result<()> {
     if keep == 0 {
         return match std::fs::remove_file(file) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
@@ -63,7 +67,7 @@ pub fn rotate(file: &Path, keep: u32) -> std::io::Result<()> {
 
 /// The separator line written at every (re)start: `----- agents <local time> <text> -----`,
 /// on one line (control characters in `text` become spaces).
-pub fn separator(text: &str) -> String {
+pub(crate) fn separator(text: &str) -> String {
     let clean: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -144,7 +148,7 @@ impl Writer {
 /// rotation until stdin closes (the pane is gone). Never fails on the log's account: a
 /// full disk, a deleted file or a rotation by someone else only lose output, never stop the
 /// copy, so the pane is never blocked on a full pipe.
-pub fn run_writer(opts: WriterOptions) {
+pub(crate) fn run_writer(opts: WriterOptions) {
     let chunk = CHUNK.min(usize::try_from(opts.max_bytes.max(1)).unwrap_or(CHUNK));
     let mark = opts.mark.clone();
     let mut w = Writer { opts, out: None };
@@ -165,7 +169,7 @@ pub fn run_writer(opts: WriterOptions) {
 
 /// How long ago the log at `path` was last written; `None` when it is missing or the time
 /// cannot be read (or lies in the future).
-pub fn age(path: &Path) -> Option<std::time::Duration> {
+pub(crate) fn age(path: &Path) -> Option<std::time::Duration> {
     std::fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
@@ -175,7 +179,11 @@ pub fn age(path: &Path) -> Option<std::time::Duration> {
 /// The last `n` lines of the log at `path` and, when it holds fewer, of its rotated files
 /// (newest first), read backwards from the end in blocks: never the whole file into memory.
 /// A final line without a newline counts. Missing files give what the others hold.
-pub fn tail(path: &Path, n: usize, keep: u32) -> std::io::Result<Vec<u8>> {
+///
+/// # Errors
+///
+/// A file that exists but cannot be opened or read.
+pub(crate) fn tail(path: &Path, n: usize, keep: u32) -> std::io::Result<Vec<u8>> {
     let mut parts: Vec<Vec<u8>> = Vec::new();
     let mut need = n;
     let mut files = vec![path.to_path_buf()];
@@ -217,6 +225,8 @@ fn tail_of(file: &mut File, n: usize) -> std::io::Result<(Vec<u8>, usize)> {
     let mut count = 0;
     loop {
         let from = start.saturating_sub(BLOCK);
+        // At most BLOCK (64 KiB) bytes.
+        #[allow(clippy::cast_possible_truncation)]
         let mut block = vec![0u8; (start - from) as usize];
         file.seek(SeekFrom::Start(from))?;
         file.read_exact(&mut block)?;
@@ -242,7 +252,7 @@ fn tail_of(file: &mut File, n: usize) -> std::io::Result<(Vec<u8>, usize)> {
 /// Renders raw pane output readable ([`crate::termtext::render`]): escape sequences removed,
 /// `\r` redraws, erases and cursor moves resolved as a terminal would (a spinner or a TUI
 /// frame shows its last state). Invalid UTF-8 is shown as `�`.
-pub fn render(raw: &[u8]) -> String {
+pub(crate) fn render(raw: &[u8]) -> String {
     crate::termtext::render(raw)
 }
 
@@ -258,7 +268,7 @@ const FOLLOW_PENDING: usize = 64 * 1024;
 /// offset reached) is read from its start. Memory is bounded by [`FOLLOW_READ`] +
 /// [`FOLLOW_PENDING`].
 #[derive(Debug)]
-pub struct Follower {
+pub(crate) struct Follower {
     path: PathBuf,
     /// The file (by inode) and the offset reached; `None` before the file was seen.
     at: Option<(u64, u64)>,
@@ -268,13 +278,13 @@ pub struct Follower {
 
 impl Follower {
     /// Follows `path` from its current end (from its start when it does not exist yet).
-    pub fn from_end(path: &Path) -> Self {
+    pub(crate) fn from_end(path: &Path) -> Self {
         let at = std::fs::metadata(path).ok().map(|m| (m.ino(), m.len()));
         Self::at(path, at)
     }
 
     /// Follows `path` from `at` (inode, offset), or from the start of the file when `None`.
-    pub fn at(path: &Path, at: Option<(u64, u64)>) -> Self {
+    pub(crate) fn at(path: &Path, at: Option<(u64, u64)>) -> Self {
         Self {
             path: path.to_path_buf(),
             at,
@@ -283,13 +293,17 @@ impl Follower {
     }
 
     /// The path followed.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// The bytes appended since the last call, as they are (a line may be cut). Empty when
     /// nothing new (or the file is missing). Errors: the file exists but cannot be read.
-    pub fn poll_bytes(&mut self) -> std::io::Result<Vec<u8>> {
+    ///
+    /// # Errors
+    ///
+    /// The file exists but cannot be read.
+    pub(crate) fn poll_bytes(&mut self) -> std::io::Result<Vec<u8>> {
         let mut f = match File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -311,7 +325,11 @@ impl Follower {
 
     /// The whole lines appended since the last call (ending with their `\n`); the bytes of
     /// an unfinished line wait for its end (up to [`FOLLOW_PENDING`] bytes).
-    pub fn poll_lines(&mut self) -> std::io::Result<Vec<u8>> {
+    ///
+    /// # Errors
+    ///
+    /// The file exists but cannot be read (as [`Self::poll_bytes`]).
+    pub(crate) fn poll_lines(&mut self) -> std::io::Result<Vec<u8>> {
         let buf = self.poll_bytes()?;
         self.pending.extend_from_slice(&buf);
         if self.pending.len() > FOLLOW_PENDING {
@@ -333,9 +351,13 @@ mod tests {
 
     #[test]
     fn tail_reads_from_the_end_across_blocks_and_rotated_files() {
+        use std::fmt::Write as _;
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("s.log");
-        let big: String = (0..5000).map(|i| format!("line {i}\n")).collect();
+        let big = (0..5000).fold(String::new(), |mut s, i| {
+            let _ = writeln!(s, "line {i}");
+            s
+        });
         std::fs::write(&p, &big).unwrap();
         assert_eq!(tail(&p, 2, 3).unwrap(), b"line 4998\nline 4999\n");
         assert_eq!(tail(&p, 0, 3).unwrap(), b"");
@@ -351,7 +373,10 @@ mod tests {
         assert_eq!(tail(&p, 2, 0).unwrap(), b"\nz\n");
         assert_eq!(tail(&p, 5, 0).unwrap(), b"\n\nz\n");
         // Many lines, many blocks: linear, not one copy per block.
-        let big: String = (0..300_000).map(|i| format!("l{i}\n")).collect();
+        let big = (0..300_000).fold(String::new(), |mut s, i| {
+            let _ = writeln!(s, "l{i}");
+            s
+        });
         std::fs::write(&p, &big).unwrap();
         let t0 = std::time::Instant::now();
         let all = tail(&p, 300_000, 0).unwrap();

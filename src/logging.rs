@@ -60,7 +60,7 @@ impl std::io::Write for Stderr {
 }
 
 /// Installs the stderr logger: `verbose` shows debug lines, `quiet` only warnings and errors.
-pub fn init(verbose: bool, quiet: bool) {
+pub(crate) fn init(verbose: bool, quiet: bool) {
     let level = if verbose {
         Level::DEBUG
     } else if quiet {

@@ -29,7 +29,7 @@ static UNCHECKED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*(?:[-*+]|\d+[.)])\s+\[\s\]").expect("static regex"));
 
 /// Whether status-file `text` carries a real verdict under `marker`.
-pub fn is_done(text: &str, marker: &str) -> bool {
+pub(crate) fn is_done(text: &str, marker: &str) -> bool {
     let lines: Vec<&str> = text.lines().collect();
     lines.iter().enumerate().any(|(i, line)| {
         if line.trim_end() != marker {
@@ -74,7 +74,7 @@ fn undress(line: &str) -> String {
 
 /// The status file of `phase`: `<repo>/<state_subdir>/<status>` if it exists, else
 /// `<repo>/<status>`, where repo is the handoff repo or the project directory.
-pub fn status_path(cfg: &Config, phase: &Phase) -> PathBuf {
+pub(crate) fn status_path(cfg: &Config, phase: &Phase) -> PathBuf {
     let repo: &Path = cfg
         .loop_
         .handoff
@@ -90,7 +90,7 @@ pub fn status_path(cfg: &Config, phase: &Phase) -> PathBuf {
 
 /// Why loop agents are not healed while the sequence is complete (`marker` is the
 /// `SEQUENCE-COMPLETE` file), and how to change that; for `status` and the watchdog's log.
-pub fn sequence_complete_why(marker: &Path) -> String {
+pub(crate) fn sequence_complete_why(marker: &Path) -> String {
     format!(
         "the phase sequence is complete ({} exists): loop agents are not healed; `agents phase set N` removes it and starts that phase",
         marker.display()
@@ -98,14 +98,14 @@ pub fn sequence_complete_why(marker: &Path) -> String {
 }
 
 /// Whether `phase`'s status file says DONE (a missing file is not done).
-pub fn phase_done(cfg: &Config, phase: &Phase) -> bool {
+pub(crate) fn phase_done(cfg: &Config, phase: &Phase) -> bool {
     std::fs::read_to_string(status_path(cfg, phase))
         .is_ok_and(|t| is_done(&t, &cfg.loop_.done_marker))
 }
 
 /// What the current phase's status file says, for advancing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// No verdict under the DONE heading (or no file).
     NotDone,
     /// DONE, written since the phase began: advance.
@@ -120,7 +120,7 @@ pub enum Verdict {
 /// [`Verdict`] of `phase`'s status file: DONE counts only when the file's modification time
 /// is not older than the phase index file's, i.e. it was written since the phase began.
 /// Without an index file (a fleet that never moved phases) any DONE counts.
-pub fn verdict(cfg: &Config, state: &StateDir, phase: &Phase) -> Verdict {
+pub(crate) fn verdict(cfg: &Config, state: &StateDir, phase: &Phase) -> Verdict {
     let path = status_path(cfg, phase);
     if !std::fs::read_to_string(&path).is_ok_and(|t| is_done(&t, &cfg.loop_.done_marker)) {
         return Verdict::NotDone;
@@ -136,7 +136,7 @@ pub fn verdict(cfg: &Config, state: &StateDir, phase: &Phase) -> Verdict {
 /// about a corrupt or out-of-range index file is logged once (see [`warn_once`]), and the
 /// fallback phase is returned: kickoffs need a phase, but the watchdog does not advance from a
 /// fallback (`watchdog::advance`).
-pub fn current<'a>(cfg: &'a Config, state: &StateDir) -> Option<(usize, &'a Phase)> {
+pub(crate) fn current<'a>(cfg: &'a Config, state: &StateDir) -> Option<(usize, &'a Phase)> {
     if cfg.loop_.phases.is_empty() {
         return None;
     }
@@ -148,9 +148,11 @@ pub fn current<'a>(cfg: &'a Config, state: &StateDir) -> Option<(usize, &'a Phas
 /// Logs `warning` unless it is the warning this process logged last; `None` (the index is
 /// fine again) forgets it. The watchdog reads the index every tick: one line, not one a tick.
 /// Returns whether it logged.
-pub fn warn_once(warning: Option<&str>) -> bool {
+pub(crate) fn warn_once(warning: Option<&str>) -> bool {
     static LAST: Mutex<Option<String>> = Mutex::new(None);
-    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    let mut last = LAST
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     match warning {
         None => {
             *last = None;

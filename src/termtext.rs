@@ -30,14 +30,14 @@
 
 /// A line wraps after this many columns (a program that never ends its line is handed out
 /// in pieces rather than held without bound).
-pub const MAX_COLS: usize = 16 * 1024;
+pub(crate) const MAX_COLS: usize = 16 * 1024;
 
 /// The most lines a [`Stream`] holds back for redraws (a taller frame is handed out as it
 /// scrolls past this).
-pub const MAX_REACH: usize = 200;
+pub(crate) const MAX_REACH: usize = 200;
 
 /// Renders output as it arrives; see the module doc.
-pub struct Stream {
+pub(crate) struct Stream {
     parser: vte::Parser,
     t: Lines,
 }
@@ -50,7 +50,7 @@ impl Default for Stream {
 
 impl Stream {
     /// A stream at the start of a line, holding nothing.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             parser: vte::Parser::new(),
             t: Lines::default(),
@@ -59,7 +59,7 @@ impl Stream {
 
     /// Feeds `bytes`; returns the lines that no redraw can change any more, each ended by
     /// `\n` (empty when none), trailing spaces removed.
-    pub fn feed(&mut self, bytes: &[u8]) -> String {
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> String {
         self.parser.advance(&mut self.t, bytes);
         let t = &mut self.t;
         let done = t
@@ -82,7 +82,7 @@ impl Stream {
 
 /// Renders `raw` (a pane's output) as text: one `\n`-separated line per terminal line,
 /// trailing spaces removed. Invalid UTF-8 is shown as `�`. A final `\n` is kept.
-pub fn render(raw: &[u8]) -> String {
+pub(crate) fn render(raw: &[u8]) -> String {
     let mut t = Lines::default();
     let mut parser = vte::Parser::new();
     parser.advance(&mut t, raw);
@@ -99,6 +99,7 @@ pub fn render(raw: &[u8]) -> String {
 
 /// The line-oriented terminal: the lines drawn so far and the cursor.
 #[derive(Debug, Default)]
+#[allow(clippy::struct_field_names)] // `Lines::lines`: the terminal's lines, as drawn
 struct Lines {
     lines: Vec<Vec<char>>,
     row: usize,

@@ -1,5 +1,5 @@
 //! Claude Code's transcript (`~/.claude/projects/<dir>/<session id>.jsonl`, named by its
-//! SessionStart hook's `transcript_path`) as lines a person can follow: what `agents logs
+//! `SessionStart` hook's `transcript_path`) as lines a person can follow: what `agents logs
 //! NAME` shows for an agent on a `hooks = "claude"` backend, whose screen log holds only
 //! the last frame of a full-screen TUI.
 //!
@@ -28,7 +28,7 @@ const TOOL_INPUT: usize = 160;
 
 /// The rendered lines of one transcript record (`line`, one JSON object); none for a record
 /// that is not a message, or that cannot be read.
-pub fn render(line: &str) -> Vec<String> {
+pub(crate) fn render(line: &str) -> Vec<String> {
     // Most records are not messages: skip them before parsing.
     if !line.contains("\"message\"") {
         return vec![];
@@ -42,8 +42,10 @@ pub fn render(line: &str) -> Vec<String> {
     let time = r["timestamp"]
         .as_str()
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Local).format("%H:%M:%S").to_string())
-        .unwrap_or_else(|| "--:--:--".into());
+        .map_or_else(
+            || "--:--:--".into(),
+            |t| t.with_timezone(&Local).format("%H:%M:%S").to_string(),
+        );
     let content = &r["message"]["content"];
     let mut out = vec![];
     let mut push = |role: &str, text: &str| {

@@ -6,9 +6,13 @@ use std::process::ExitCode;
 
 use crate::ctx::Ctx;
 
-/// Runs `agents attach`. Errors: an unknown name (the known ones listed), a session that is
-/// not running (with the `agents up` that starts it), tmux missing.
-pub async fn run(ctx: &Ctx, name: &str, read_only: bool) -> anyhow::Result<ExitCode> {
+/// Runs `agents attach`.
+///
+/// # Errors
+///
+/// An unknown name (the known ones listed), a session that is not running (with the
+/// `agents up` that starts it), tmux missing.
+pub(crate) async fn run(ctx: &Ctx, name: &str, read_only: bool) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     super::check_names(cfg, &[name.to_string()])?;
     let session = super::restart::session_of(cfg, name).unwrap_or_default();

@@ -14,7 +14,7 @@ use crate::tmux::Tmux;
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
+pub(crate) enum Level {
     /// Nothing to do.
     Ok,
     /// Works, but worth a look (does not change the exit status).
@@ -26,9 +26,12 @@ pub enum Level {
 /// One line of the report: the level, what was checked (and found), and the fix (empty
 /// when there is nothing to do).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
+pub(crate) struct Line {
+    /// How bad it is: [`Level::Fail`] makes `doctor` exit 1.
     pub level: Level,
+    /// What was checked, and what was found.
     pub what: String,
+    /// How to fix it; empty when there is nothing to do.
     pub fix: String,
 }
 
@@ -57,7 +60,7 @@ impl Line {
 
     /// `ok    what`, `warn  what — fix`, `fail  what — fix`; continuation lines of a long
     /// message are indented under `what`.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let tag = match self.level {
             Level::Ok => "ok",
             Level::Warn => "warn",
@@ -72,8 +75,13 @@ impl Line {
     }
 }
 
-/// Runs every check; prints one line each. `explicit` is the global `--config`.
-pub async fn run(explicit: Option<&Path>) -> anyhow::Result<ExitCode> {
+/// Runs every check; prints one line each. `explicit` is the global `--config`. A failed
+/// check is not an error: it makes the exit code 1.
+///
+/// # Errors
+///
+/// Writing to stdout fails.
+pub(crate) async fn run(explicit: Option<&Path>) -> anyhow::Result<ExitCode> {
     let mut lines = Vec::new();
     let loaded = match crate::config::find(explicit) {
         Ok(path) => match config::load(&path, EnvOverrides::Apply) {
@@ -182,7 +190,7 @@ async fn check_tmux(tmux: &Tmux, lines: &mut Vec<Line>) -> bool {
 
 /// Why `agent`'s program cannot be run, naming it and the fix; `None` when it can (or when
 /// only its backend's shell `preamble` knows it).
-pub fn program_problem(cfg: &Config, agent: &Agent) -> Option<String> {
+pub(crate) fn program_problem(cfg: &Config, agent: &Agent) -> Option<String> {
     let backend = cfg.backend_of(agent);
     let cmd = command::build(
         backend,
@@ -206,7 +214,7 @@ pub fn program_problem(cfg: &Config, agent: &Agent) -> Option<String> {
 
 /// What to tell someone who looks for the log of `name` that has none yet: start it, or (an
 /// agent whose program is missing, which `up` cannot start) the missing program.
-pub fn start_hint(cfg: &Config, name: &str) -> String {
+pub(crate) fn start_hint(cfg: &Config, name: &str) -> String {
     match cfg.agent(name).and_then(|a| program_problem(cfg, a)) {
         Some(p) => format!("it cannot start: {p}"),
         None => format!("start it with `agents up {name}`"),

@@ -14,7 +14,17 @@ use std::process::ExitCode;
 use crate::ctx::Ctx;
 use crate::launch::stop;
 
-pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
+/// (name, session) pairs to stop.
+type Targets<'a> = Vec<&'a (String, String)>;
+
+/// Runs `agents down`: stops the fleet (and the sessions it started for agents since removed
+/// from the config), or the named agents, services or `watchdog`.
+///
+/// # Errors
+///
+/// An unknown name, tmux failing, the fleet lock held too long, or a down marker that
+/// could not be written (the sessions are stopped all the same).
+pub(crate) async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     super::check_names(cfg, names)?;
     let full = names.is_empty();
@@ -52,7 +62,7 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     if full {
         let manifest = ctx.state.manifest().load().unwrap_or_else(|e| {
             tracing::warn!("{e}");
-            Default::default()
+            crate::state::manifest::Manifest::default()
         });
         let current = cfg.session_names();
         for (session, entry) in crate::state::manifest::orphans(&manifest, &current) {
@@ -81,7 +91,6 @@ pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
         tracing::info!("killing {s}");
     }
     // The watchdog goes first, on its own, so it cannot act on a half-stopped fleet.
-    type Targets<'a> = Vec<&'a (String, String)>;
     let (wd, rest): (Targets, Targets) =
         present.iter().copied().partition(|(n, _)| n == "watchdog");
     // It must also have exited before the rest are stopped: a watchdog still finishing its

@@ -42,16 +42,16 @@ impl Filter<'_> {
         if text.trim().is_empty() {
             return None;
         }
-        let e: serde_json::Value = match serde_json::from_str(text) {
-            Ok(v @ serde_json::Value::Object(_)) => v,
-            _ => {
+        let e: serde_json::Value =
+            if let Ok(v @ serde_json::Value::Object(_)) = serde_json::from_str(text) {
+                v
+            } else {
                 if self.json {
                     tracing::warn!("{}", eventline::corrupt(text));
                     return None;
                 }
                 return Some(eventline::corrupt(text));
-            }
-        };
+            };
         if let Some(n) = self.name
             && eventline::subject(&e) != Some(n)
         {
@@ -70,8 +70,13 @@ impl Filter<'_> {
     }
 }
 
-/// Runs the verb. Errors: `events.jsonl` exists but cannot be read; stdout closed.
-pub async fn run(ctx: &Ctx, args: &EventsArgs) -> anyhow::Result<ExitCode> {
+/// Runs the verb.
+///
+/// # Errors
+///
+/// `events.jsonl` exists but cannot be read; writing to stdout fails (other than a
+/// closed pipe).
+pub(crate) async fn run(ctx: &Ctx, args: &EventsArgs) -> anyhow::Result<ExitCode> {
     let path = ctx.cfg.log_dir.join("events.jsonl");
     if let Some(n) = &args.name
         && !ctx.cfg.known_names().contains(n)

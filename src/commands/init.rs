@@ -94,6 +94,11 @@ pub fn starter_config(project: &str, backend: &str) -> Option<String> {
 }
 
 /// Writes the starter files into `dir` (relative to here; default here) for preset `backend`.
+///
+/// # Errors
+///
+/// An unknown preset, the current directory or `dir` cannot be read or created, a file
+/// cannot be written.
 pub fn run(dir: Option<&Path>, backend: &str) -> anyhow::Result<ExitCode> {
     if crate::config::presets::text(backend).is_none() {
         return Err(super::unknown_preset(backend));

@@ -36,7 +36,7 @@ const DEFAULT_LINES: usize = 20;
 
 /// What `agents logs NAME` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
+pub(crate) enum View {
     /// The conversation where the agent's hooks named its transcript, else the session
     /// log rendered readable.
     Auto,
@@ -48,7 +48,7 @@ pub enum View {
 
 impl View {
     /// From the flags `--raw` and `--screen`.
-    pub fn of(raw: bool, screen: bool) -> Self {
+    pub(crate) fn of(raw: bool, screen: bool) -> Self {
         match (raw, screen) {
             (true, _) => View::Raw,
             (_, true) => View::Screen,
@@ -59,9 +59,12 @@ impl View {
 
 /// Runs the verb. `follow`: see [`follows`]. `lines` is `-n` (`None`: 20 for one log;
 /// without a name, 0 while following and 20 otherwise). Ends when the reader of a pipe
-/// has gone ([`reader_gone`]). Errors: an unknown name, a log that cannot be read,
-/// or (with `--no-follow`) no log yet.
-pub async fn run(
+/// has gone ([`reader_gone`]).
+///
+/// # Errors
+///
+/// An unknown name, a log that cannot be read, or (with `--no-follow`) no log yet.
+pub(crate) async fn run(
     ctx: &Ctx,
     name: Option<&str>,
     lines: Option<usize>,
@@ -69,28 +72,25 @@ pub async fn run(
     view: View,
 ) -> anyhow::Result<ExitCode> {
     let raw = view == View::Raw;
-    match name {
-        Some(name) => {
-            let lines = lines.unwrap_or(DEFAULT_LINES);
-            if view == View::Auto
-                && let Some(signals) = hooked(ctx, name)
-                && let Some(transcript) = crate::state::signals::transcript(&signals)
-                && transcript.is_file()
-            {
-                return conversation(&signals, transcript, lines, follow).await;
-            }
-            one(ctx, name, lines, follow, raw).await
+    if let Some(name) = name {
+        let lines = lines.unwrap_or(DEFAULT_LINES);
+        if view == View::Auto
+            && let Some(signals) = hooked(ctx, name)
+            && let Some(transcript) = crate::state::signals::transcript(&signals)
+            && transcript.is_file()
+        {
+            return conversation(&signals, transcript, lines, follow).await;
         }
-        None => {
-            let n = lines.unwrap_or(if follow { 0 } else { DEFAULT_LINES });
-            all(ctx, n, follow, raw).await
-        }
+        one(ctx, name, lines, follow, raw).await
+    } else {
+        let n = lines.unwrap_or(if follow { 0 } else { DEFAULT_LINES });
+        all(ctx, n, follow, raw).await
     }
 }
 
 /// Whether to follow by default: `-f` follows, `--no-follow` does not, and neither
 /// follows when stdout is a terminal (`is_terminal`), never into a pipe or a file.
-pub fn follows(follow: bool, no_follow: bool, is_terminal: bool) -> bool {
+pub(crate) fn follows(follow: bool, no_follow: bool, is_terminal: bool) -> bool {
     follow || (!no_follow && is_terminal)
 }
 
@@ -98,7 +98,7 @@ pub fn follows(follow: bool, no_follow: bool, is_terminal: bool) -> bool {
 /// exited), checked without writing: `poll` with no events asked for reports an error or a
 /// hang-up on it, as GNU `tail -f` checks (its `iopoll` on the output). A terminal or a
 /// regular file is never reported gone (neither is watched, as in `tail`).
-pub fn reader_gone() -> bool {
+pub(crate) fn reader_gone() -> bool {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     let out = std::io::stdout();
     let fd = out.as_fd();

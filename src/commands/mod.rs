@@ -1,23 +1,23 @@
 //! One file per verb. Each takes the parsed arguments and returns an exit code; errors are
 //! printed by `lib::run`.
 
-pub mod attach;
-pub mod completions;
-pub mod doctor;
-pub mod down;
-pub mod events;
+pub(crate) mod attach;
+pub(crate) mod completions;
+pub(crate) mod doctor;
+pub(crate) mod down;
+pub(crate) mod events;
 pub mod init;
-pub mod logs;
-pub mod phase;
-pub mod presets;
-pub mod restart;
-pub mod schema;
-pub mod selftest;
-pub mod send;
-pub mod status;
-pub mod statusline;
-pub mod up;
-pub mod watchdog;
+pub(crate) mod logs;
+pub(crate) mod phase;
+pub(crate) mod presets;
+pub(crate) mod restart;
+pub(crate) mod schema;
+pub(crate) mod selftest;
+pub(crate) mod send;
+pub(crate) mod status;
+pub(crate) mod statusline;
+pub(crate) mod up;
+pub(crate) mod watchdog;
 
 use std::process::ExitCode;
 
@@ -31,8 +31,13 @@ use crate::ctx::Ctx;
 /// `lib::run` calls it before it builds the tokio runtime, so those verbs never build one
 /// (`pipe-log` runs once per session for its whole life). Every other verb: `Err` with the
 /// command line given back, for [`dispatch`].
+///
+/// # Errors
+///
+/// The command line given back (`Err(cli)`) for a verb that needs the runtime; the verb's
+/// own error inside `Ok`.
 #[allow(clippy::result_large_err)]
-pub fn dispatch_offline(cli: Cli) -> Result<anyhow::Result<ExitCode>, Cli> {
+pub(crate) fn dispatch_offline(cli: Cli) -> Result<anyhow::Result<ExitCode>, Cli> {
     let config = cli.config.as_deref();
     Ok(match cli.command {
         Command::Selftest(args) if !args.live => selftest::run(&args, config),
@@ -68,7 +73,11 @@ pub fn dispatch_offline(cli: Cli) -> Result<anyhow::Result<ExitCode>, Cli> {
 
 /// Runs the verb named on the command line; `cli.config` is the `--config` given before or
 /// after the verb. The verbs of [`dispatch_offline`] run there (without awaiting anything).
-pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+///
+/// # Errors
+///
+/// The verb's: the config cannot be found or loaded, tmux fails, … (printed by `lib::run`).
+pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let cli = match dispatch_offline(cli) {
         Ok(done) => return done,
         Err(cli) => cli,
@@ -125,14 +134,25 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Finds and loads the config (one-off env overrides apply), logging its warnings.
-pub fn load(explicit: Option<&std::path::Path>, source: &'static str) -> anyhow::Result<Ctx> {
+///
+/// # Errors
+///
+/// The config cannot be found ([`config::find`]) or loaded ([`config::load`]).
+pub(crate) fn load(
+    explicit: Option<&std::path::Path>,
+    source: &'static str,
+) -> anyhow::Result<Ctx> {
     load_with(explicit, source, false)
 }
 
 /// [`load`], also warning about a `[loop.handoff]` repository that cannot be used
 /// ([`config::check_handoff_repo`]): for `up` (which starts the watchdog that watches it)
 /// and `status` (the fleet's health). The other verbs do not open the repository.
-pub fn load_probing(
+///
+/// # Errors
+///
+/// As [`load`].
+pub(crate) fn load_probing(
     explicit: Option<&std::path::Path>,
     source: &'static str,
 ) -> anyhow::Result<Ctx> {
@@ -156,7 +176,7 @@ fn load_with(
 }
 
 /// An error for an unknown preset name that lists the presets (with a "did you mean").
-pub fn unknown_preset(name: &str) -> anyhow::Error {
+pub(crate) fn unknown_preset(name: &str) -> anyhow::Error {
     let names = config::presets::names();
     let hint = diagnostic::did_you_mean(name, names.iter().copied())
         .map(|s| format!(" (did you mean {s:?}?)"))
@@ -169,7 +189,11 @@ pub fn unknown_preset(name: &str) -> anyhow::Error {
 
 /// Resolves verb arguments to agents, services and `watchdog`; an unknown name is an error
 /// that lists the known ones (SPEC defect 15).
-pub fn check_names(cfg: &config::Config, names: &[String]) -> anyhow::Result<()> {
+///
+/// # Errors
+///
+/// Names that are none of them, listed, with a "did you mean" and the known names.
+pub(crate) fn check_names(cfg: &config::Config, names: &[String]) -> anyhow::Result<()> {
     let known = cfg.known_names();
     let unknown: Vec<&String> = names.iter().filter(|n| !known.contains(n)).collect();
     if unknown.is_empty() {

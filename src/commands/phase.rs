@@ -16,10 +16,14 @@ use crate::config::Agent;
 use crate::ctx::Ctx;
 use crate::launch;
 
-/// Runs `agents phase`. Errors: an index out of range or an unknown id (the phases are
-/// listed), `next` from a corrupt index, an index file that cannot be written, the fleet
-/// lock held by another command for too long.
-pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitCode> {
+/// Runs `agents phase`.
+///
+/// # Errors
+///
+/// An index out of range or an unknown id (the phases are listed), `next` from a corrupt
+/// index, an index file that cannot be written, the fleet lock held by another command for
+/// too long.
+pub(crate) async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitCode> {
     let phases = &ctx.cfg.loop_.phases;
     if phases.is_empty() {
         writeln!(
@@ -58,27 +62,28 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
         PhaseAction::Set { phase, no_restart } => {
             restart = !no_restart;
             verb = "phase set";
-            match ids.iter().position(|id| *id == phase) {
-                Some(i) => i,
-                None => {
-                    let listing: Vec<String> = ids
-                        .iter()
-                        .enumerate()
-                        .map(|(i, id)| format!("{i} = {id}"))
-                        .collect();
-                    match phase.parse::<i64>() {
-                        Ok(i) if i >= 0 && (i as usize) < phases.len() => i as usize,
-                        Ok(i) => anyhow::bail!(
-                            "phase index {i} is out of range: {} phase{} configured ({})",
-                            phases.len(),
-                            if phases.len() == 1 { " is" } else { "s are" },
-                            listing.join(", ")
-                        ),
-                        Err(_) => anyhow::bail!(
-                            "no phase {phase:?}: use an index or an id ({})",
-                            listing.join(", ")
-                        ),
+            if let Some(i) = ids.iter().position(|id| *id == phase) {
+                i
+            } else {
+                let listing: Vec<String> = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| format!("{i} = {id}"))
+                    .collect();
+                match phase.parse::<i64>() {
+                    Ok(i) if usize::try_from(i).is_ok_and(|u| u < phases.len()) => {
+                        usize::try_from(i).unwrap_or_default()
                     }
+                    Ok(i) => anyhow::bail!(
+                        "phase index {i} is out of range: {} phase{} configured ({})",
+                        phases.len(),
+                        if phases.len() == 1 { " is" } else { "s are" },
+                        listing.join(", ")
+                    ),
+                    Err(_) => anyhow::bail!(
+                        "no phase {phase:?}: use an index or an id ({})",
+                        listing.join(", ")
+                    ),
                 }
             }
         }
@@ -86,12 +91,12 @@ pub async fn run(ctx: &Ctx, action: Option<PhaseAction>) -> anyhow::Result<ExitC
     let changed = read.warning.is_some() || target != cur;
     let loops: Vec<&Agent> = ctx.cfg.loop_agents().collect();
     // Only a move with loop agents configured asks tmux (and takes the fleet lock).
-    let _fleet = if restart && changed && !loops.is_empty() {
+    let fleet = if restart && changed && !loops.is_empty() {
         Some(crate::state::lock::fleet_lock(&ctx.state).await?)
     } else {
         None
     };
-    let running: Vec<&Agent> = if _fleet.is_some() {
+    let running: Vec<&Agent> = if fleet.is_some() {
         match ctx.mux.sessions().await {
             Ok(s) => loops
                 .into_iter()

@@ -8,8 +8,12 @@ use std::process::ExitCode;
 
 use crate::config::presets;
 
-/// Runs the verb; `Err` (exit 1) for an unknown name.
-pub fn run(name: Option<&str>) -> anyhow::Result<ExitCode> {
+/// Runs the verb: the list of presets, or preset `name`'s TOML.
+///
+/// # Errors
+///
+/// An unknown name (exit 1, the presets listed); writing to stdout fails.
+pub(crate) fn run(name: Option<&str>) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match name {
         None => out.write_all(listing().as_bytes())?,
@@ -23,7 +27,7 @@ pub fn run(name: Option<&str>) -> anyhow::Result<ExitCode> {
 }
 
 /// The listing: `NAME  description` per preset, then how to see one.
-pub fn listing() -> String {
+pub(crate) fn listing() -> String {
     let names = presets::names();
     let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
     let mut s = String::new();

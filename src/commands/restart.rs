@@ -16,7 +16,7 @@ use crate::ctx::Ctx;
 use crate::launch::{self, Prepared, stop};
 
 /// The tmux session of an agent, service or `watchdog` called `name`.
-pub fn session_of(cfg: &Config, name: &str) -> Option<String> {
+pub(crate) fn session_of(cfg: &Config, name: &str) -> Option<String> {
     if let Some(a) = cfg.agent(name) {
         return Some(a.session.clone());
     }
@@ -44,7 +44,12 @@ fn targets(cfg: &Config, names: &[String]) -> Vec<String> {
 
 /// Runs `agents restart`. Exit 0 when every name is running again; an error (exit 1) naming
 /// the ones that did not start. An unknown name stops nothing.
-pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
+///
+/// # Errors
+///
+/// An unknown name (nothing stopped), tmux failing or missing, the fleet lock held too
+/// long, or a session that did not start again (named).
+pub(crate) async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     super::check_names(cfg, names)?;
     ctx.tmux.check_version().await?;

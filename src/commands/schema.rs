@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 /// The schema as pretty-printed JSON with a final newline.
-pub fn text() -> String {
+pub(crate) fn text() -> String {
     let mut s = serde_json::to_string_pretty(&crate::config::raw::json_schema())
         .unwrap_or_else(|_| "{}".into());
     s.push('\n');
@@ -14,7 +14,11 @@ pub fn text() -> String {
 }
 
 /// Prints the schema on stdout.
-pub fn run() -> anyhow::Result<ExitCode> {
+///
+/// # Errors
+///
+/// Writing to stdout fails.
+pub(crate) fn run() -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     out.write_all(text().as_bytes())?;
     out.flush()?;

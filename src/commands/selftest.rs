@@ -25,10 +25,10 @@ use crate::ctx::Ctx;
 use crate::detect::{self, Reading, State, fixtures};
 
 /// One named check and whether it passed.
-pub type Check = (&'static str, bool);
+pub(crate) type Check = (&'static str, bool);
 
 /// Runs the built-in checks (not the fixtures); returns them in order.
-pub fn checks() -> Vec<Check> {
+pub(crate) fn checks() -> Vec<Check> {
     let (Some(opencode), Some(claude), Some(demo)) = (
         presets::backend("opencode"),
         presets::backend("claude"),
@@ -142,24 +142,30 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-/// Runs `agents selftest` with `args`; `config` is the global `--config`.
-pub fn run(args: &SelftestArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
-    match &args.pane {
-        Some(pane) => run_pane(args, pane, config),
-        None => {
-            for (flag, given) in [
-                ("--backend", args.backend.is_some()),
-                ("--now", args.now.is_some()),
-                ("--json", args.json),
-            ] {
-                if given {
-                    bail!(
-                        "{flag} only applies to one screen\n  help: add --pane FILE (a captured screen), or drop {flag} to run every check"
-                    );
-                }
+/// Runs `agents selftest` with `args`; `config` is the global `--config`. A failed check
+/// is not an error: it makes the exit code 1.
+///
+/// # Errors
+///
+/// A flag that needs `--pane` without it; with `--pane`, a screen file that cannot be read
+/// ([`read_pane`]), a bad `--now` or no backend to read it with ([`pick_backend`]); writing
+/// to stdout fails.
+pub(crate) fn run(args: &SelftestArgs, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    if let Some(pane) = &args.pane {
+        run_pane(args, pane, config)
+    } else {
+        for (flag, given) in [
+            ("--backend", args.backend.is_some()),
+            ("--now", args.now.is_some()),
+            ("--json", args.json),
+        ] {
+            if given {
+                bail!(
+                    "{flag} only applies to one screen\n  help: add --pane FILE (a captured screen), or drop {flag} to run every check"
+                );
             }
-            run_checks()
         }
+        run_checks()
     }
 }
 
@@ -239,7 +245,15 @@ fn run_checks() -> anyhow::Result<ExitCode> {
 /// `--live`: reads the screen of every running agent of the config (one `list-panes` and one
 /// capture call, as the watchdog does) and prints what each says, with its backend's rules.
 /// `--backend` and `--now` do not apply (each agent's own backend; captured now).
-pub async fn run_live(ctx: &Ctx, args: &SelftestArgs) -> anyhow::Result<ExitCode> {
+///
+/// # Errors
+///
+/// `--backend` or `--now` given, tmux failing, no agent running, writing to stdout fails.
+///
+/// # Panics
+///
+/// Never: the one `expect` restates that the panes read are those of listed sessions.
+pub(crate) async fn run_live(ctx: &Ctx, args: &SelftestArgs) -> anyhow::Result<ExitCode> {
     for (flag, given) in [
         ("--backend", args.backend.is_some()),
         ("--now", args.now.is_some()),
@@ -343,7 +357,11 @@ fn run_pane(args: &SelftestArgs, pane: &Path, config: Option<&Path>) -> anyhow::
 
 /// The text of a captured screen, or an error that names the file and says what is wrong:
 /// missing or unreadable, empty, binary (a NUL byte) or not UTF-8.
-pub fn read_pane(path: &Path) -> anyhow::Result<String> {
+///
+/// # Errors
+///
+/// Any of those, naming the file.
+pub(crate) fn read_pane(path: &Path) -> anyhow::Result<String> {
     let help = "help: give a text file holding a captured screen, e.g. `tmux capture-pane -p -J -t SESSION > pane.txt`";
     let bytes = std::fs::read(path).map_err(|e| {
         anyhow::anyhow!("cannot read --pane file {}: {e}\n  {help}", path.display())
@@ -370,7 +388,11 @@ pub fn read_pane(path: &Path) -> anyhow::Result<String> {
 }
 
 /// `--now`, or the current time in the local zone.
-pub fn capture_time(now: Option<&str>) -> anyhow::Result<DateTime<FixedOffset>> {
+///
+/// # Errors
+///
+/// `now` is not an RFC 3339 time with an offset.
+pub(crate) fn capture_time(now: Option<&str>) -> anyhow::Result<DateTime<FixedOffset>> {
     match now {
         None => Ok(chrono::Utc::now()
             .with_timezone(&detect::reset::local_zone())
@@ -387,7 +409,12 @@ pub fn capture_time(now: Option<&str>) -> anyhow::Result<DateTime<FixedOffset>> 
 /// With a config (`--config`, `$AGENTS_CONFIG` or an agents.toml found upward), `name` is a
 /// backend of it or a preset, and may be left out when the config has one backend only.
 /// Without one, `name` must be a preset.
-pub fn pick_backend(
+///
+/// # Errors
+///
+/// A config given that cannot be found or loaded, an unknown backend or preset name, no
+/// name with a config of several backends (or without a config), a broken preset.
+pub(crate) fn pick_backend(
     name: Option<&str>,
     config: Option<&Path>,
 ) -> anyhow::Result<(Backend, String)> {
@@ -441,8 +468,10 @@ pub fn pick_backend(
 }
 
 /// `{"state","rule","line","reset","continues","choice"}`; `line`, `reset` and `choice` are
-/// null when there is none. `reset` is RFC 3339 with the offset it was read in.
-pub fn json(r: &Reading) -> serde_json::Value {
+/// null when there is none. `reset` is RFC 3339 with the offset it was read in. (Tests
+/// only: `--json` serializes [`JsonReading`] itself.)
+#[cfg(test)]
+pub(crate) fn json(r: &Reading) -> serde_json::Value {
     serde_json::to_value(JsonReading::from(r)).unwrap_or_default()
 }
 
@@ -474,7 +503,7 @@ impl<'a> From<&'a Reading> for JsonReading<'a> {
 }
 
 /// The reading for a person: one `key: value` line each.
-pub fn describe(r: &Reading) -> String {
+pub(crate) fn describe(r: &Reading) -> String {
     let mut s = format!(
         "state: {}\nrule:  {}\nline:  {}",
         r.state.as_str(),
@@ -489,7 +518,7 @@ pub fn describe(r: &Reading) -> String {
                 x.text
             )),
             None => {
-                s.push_str("\nreset: none named (the watchdog probes every limit_probe_fallback)")
+                s.push_str("\nreset: none named (the watchdog probes every limit_probe_fallback)");
             }
         }
         s.push_str(if r.continues {

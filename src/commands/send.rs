@@ -25,11 +25,11 @@ use crate::ctx::Ctx;
 use crate::typing::{self, Message, NotIdle, Outcome};
 
 /// Exit status of `agents send` when the text was submitted but not verified.
-pub const EXIT_UNVERIFIED: u8 = 4;
+pub(crate) const EXIT_UNVERIFIED: u8 = 4;
 
 /// What to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
+pub(crate) enum Input {
     /// The text on the command line.
     Text(String),
     /// `-`: the text on stdin.
@@ -44,7 +44,7 @@ pub enum Input {
 
 impl Input {
     /// From the parsed arguments (clap already refused the combinations that conflict).
-    pub fn of(text: Option<String>, file: Option<PathBuf>, keys: Vec<String>) -> Self {
+    pub(crate) fn of(text: Option<String>, file: Option<PathBuf>, keys: Vec<String>) -> Self {
         match (text, file) {
             _ if !keys.is_empty() => Input::Keys(keys),
             (Some(t), _) if t == "-" => Input::Stdin,
@@ -56,7 +56,13 @@ impl Input {
 }
 
 /// Runs the verb. `wait`: how long to wait for the agent to be idle (`None`: `--now`).
-pub async fn run(
+///
+/// # Errors
+///
+/// Not an agent (unknown, a service, the watchdog), no message or an empty one, a message
+/// file that cannot be read, the session not running, the agent not idle in time, typing
+/// refused (a dialog, a limit hold) or failed.
+pub(crate) async fn run(
     ctx: &Ctx,
     name: &str,
     input: Input,

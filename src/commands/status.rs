@@ -43,16 +43,16 @@ use crate::tmux::{PaneInfo, Sessions};
 
 /// An agent whose session was started less than this many seconds ago, after the watchdog's
 /// last view of it, is shown as `starting` (the watchdog reads it at its next tick).
-pub const STARTING_SECS: i64 = 60;
+pub(crate) const STARTING_SECS: i64 = 60;
 
 /// The LAST EVENT column is cut to this many characters: room for a restart's reason with
 /// the line its program printed before it exited (`--json` and `agents events` show it
 /// whole).
-pub const EVENT_CHARS: usize = 120;
+pub(crate) const EVENT_CHARS: usize = 120;
 
 /// Exit status when an enabled agent is fatal or stopped without `down`, or the watchdog
 /// it needs is not running.
-pub const EXIT_UNHEALTHY: u8 = 3;
+pub(crate) const EXIT_UNHEALTHY: u8 = 3;
 
 /// The agents the watchdog would heal now: enabled, watched (`watch` not `none`), neither
 /// stopped by `down` nor a finished task, and not a loop agent while the sequence is
@@ -98,16 +98,17 @@ struct Row {
 }
 
 fn local_time(rfc: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(rfc)
-        .map(|t| {
+    chrono::DateTime::parse_from_rfc3339(rfc).map_or_else(
+        |_| rfc.to_string(),
+        |t| {
             let t = t.with_timezone(&chrono::Local);
             if t.date_naive() == chrono::Local::now().date_naive() {
                 t.format("%H:%M:%S").to_string()
             } else {
                 t.format("%b %-d %H:%M").to_string()
             }
-        })
-        .unwrap_or_else(|_| rfc.to_string())
+        },
+    )
 }
 
 fn ago(rfc: &str) -> String {
@@ -161,7 +162,7 @@ fn read_panes(
             .name("read-panes".into())
             .spawn_scoped(scope, || read(second));
         let mut out: HashMap<String, detect::Reading> = read(first).into_iter().collect();
-        match other.map(|h| h.join()) {
+        match other.map(std::thread::ScopedJoinHandle::join) {
             Ok(Ok(v)) => out.extend(v),
             // No second thread (or it failed): read them here.
             _ => out.extend(read(second)),
@@ -417,11 +418,13 @@ async fn rows(
                         );
                         view.source = Some(r.source().to_string());
                         if let Some(h) = ahead.holds.get(&a.session) {
-                            view.until = chrono::DateTime::from_timestamp(h.until as i64, 0)
+                            #[allow(clippy::cast_possible_truncation)] // whole epoch seconds
+                            let secs = h.until as i64;
+                            view.until = chrono::DateTime::from_timestamp(secs, 0)
                                 .map(|t| t.with_timezone(&chrono::Local).to_rfc3339());
                         }
                         if view.why.is_none() {
-                            view.why = r.line.clone();
+                            view.why.clone_from(&r.line);
                         }
                         r.state.as_str().into()
                     }
@@ -472,8 +475,8 @@ fn model_of(
 }
 
 /// The MODEL column: `opus`, or `opus (config: sonnet after restart)`.
-fn model_text(model: &Option<String>, pending: &Option<Option<String>>) -> String {
-    let name = |m: &Option<String>| m.clone().unwrap_or_else(|| "default".into());
+fn model_text(model: Option<&str>, pending: Option<Option<&str>>) -> String {
+    let name = |m: Option<&str>| m.unwrap_or("default").to_string();
     match pending {
         Some(p) => format!("{} (config: {} after restart)", name(model), name(p)),
         None => name(model),
@@ -536,7 +539,13 @@ fn orphans(ctx: &Ctx, manifest: Option<&Manifest>, sessions: &Sessions) -> Vec<(
         .collect()
 }
 
-pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
+/// Runs `agents status`: the phase line and a row per agent, service and the watchdog (a
+/// JSON document with `as_json`). Exit 3 ([`EXIT_UNHEALTHY`]) for an unhealthy fleet.
+///
+/// # Errors
+///
+/// tmux fails (other than no server) or is missing; writing to stdout fails.
+pub(crate) async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     // One tmux call lists the sessions and captures the panes to read; the rest of the work
     // below is done while tmux answers.
@@ -605,10 +614,10 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         needing.clone()
     };
     let healthy = !rows.iter().any(|r| r.unhealthy) && not_saved.is_none() && unhealed.is_empty();
-    let code = if !healthy {
-        ExitCode::from(EXIT_UNHEALTHY)
-    } else {
+    let code = if healthy {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_UNHEALTHY)
     };
     let mut out = std::io::stdout().lock();
 
@@ -748,7 +757,7 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     for (a, r) in cfg.agents.iter().zip(&rows) {
         let live = sessions.is_live(&a.session);
         let (model, pending) = model_of(a, kickoff::model(a, phase_model), manifest.as_ref(), live);
-        let model = model_text(&model, &pending);
+        let model = model_text(model.as_deref(), pending.as_ref().map(Option::as_deref));
         let v = &r.view;
         let mut st = v.state.clone();
         if st == "dead"
@@ -759,10 +768,9 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         if let Some(u) = &v.until {
             st.push_str(&format!(" until {}", local_time(u)));
         }
-        let event = v
-            .event
-            .as_ref()
-            .map(|e| {
+        let event = v.event.as_ref().map_or_else(
+            || "-".into(),
+            |e| {
                 let text = format!("{} {}: {}", local_time(&e.ts), e.event, e.why);
                 if text.chars().count() > EVENT_CHARS {
                     let cut: String = text.chars().take(EVENT_CHARS - 1).collect();
@@ -770,8 +778,8 @@ pub async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
                 } else {
                     text
                 }
-            })
-            .unwrap_or_else(|| "-".into());
+            },
+        );
         writeln!(
             out,
             " {:<14} {:<12} {:<9} {:<18} {:<10} {} {:>3} {:>6}  {event}",
@@ -845,14 +853,14 @@ mod tests {
 
     #[test]
     fn the_model_column_shows_a_pending_change() {
-        assert_eq!(model_text(&Some("opus".into()), &None), "opus");
-        assert_eq!(model_text(&None, &None), "default");
+        assert_eq!(model_text(Some("opus"), None), "opus");
+        assert_eq!(model_text(None, None), "default");
         assert_eq!(
-            model_text(&Some("opus".into()), &Some(Some("sonnet".into()))),
+            model_text(Some("opus"), Some(Some("sonnet"))),
             "opus (config: sonnet after restart)"
         );
         assert_eq!(
-            model_text(&Some("opus".into()), &Some(None)),
+            model_text(Some("opus"), Some(None)),
             "opus (config: default after restart)"
         );
     }

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 const MAX_INPUT: u64 = 1024 * 1024;
 
 /// How long the user's own status line command may run before it is killed.
-pub const THEN_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const THEN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs the verb.
-pub fn run(file: &Path, then: Option<&str>) {
+pub(crate) fn run(file: &Path, then: Option<&str>) {
     let mut input = Vec::new();
     let _ = std::io::stdin().take(MAX_INPUT).read_to_end(&mut input);
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&input) {

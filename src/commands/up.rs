@@ -22,7 +22,7 @@ fn to_start(sessions: &Sessions, session: &str) -> Option<bool> {
 
 /// How long `up` waits for a watchdog it started to report that it runs (its
 /// `watchdog-start` event, or its pid in the lock file) before it takes a live pane for one.
-pub const WATCHDOG_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+pub(crate) const WATCHDOG_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Waits until the watchdog just started runs: its pane's process wrote `watchdog-start`
 /// (or holds the lock with its pid in it). `Err` when its pane died first (say, on the lock
@@ -91,7 +91,14 @@ async fn watchdog_came_up(ctx: &Ctx) -> Result<(), String> {
     }
 }
 
-pub async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
+/// Runs `agents up`: starts what is not running (every enabled agent, service and the
+/// watchdog, or the named ones), leaving live sessions alone, and waits for the watchdog.
+///
+/// # Errors
+///
+/// An unknown name, tmux missing or too old, the fleet lock held too long, the phase index
+/// that cannot be reset, or a session that did not start (the others keep running).
+pub(crate) async fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     super::check_names(cfg, names)?;
     ctx.tmux.check_version().await?;

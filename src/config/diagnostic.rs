@@ -17,6 +17,7 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem with this message, no span and no help.
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
@@ -24,10 +25,14 @@ impl Problem {
             span: None,
         }
     }
+    /// The same problem at `span` (bytes of the config text; `None`: no place).
+    #[must_use]
     pub fn at(mut self, span: Option<Range<usize>>) -> Self {
         self.span = span;
         self
     }
+    /// The same problem with a `help:` line.
+    #[must_use]
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
@@ -37,8 +42,11 @@ impl Problem {
 /// Every error found in one config file; `Display` renders them all, with source snippets.
 #[derive(Debug, Clone)]
 pub struct ConfigError {
+    /// The config file.
     pub path: PathBuf,
+    /// Its text, which the problems' spans index (for the snippets).
     pub source_text: String,
+    /// Every error found, in the order found.
     pub problems: Vec<Problem>,
 }
 
@@ -62,6 +70,10 @@ impl fmt::Display for ConfigError {
 }
 
 /// Renders one problem (also used for warnings, with a `warning:` prefix by the caller).
+///
+/// # Errors
+///
+/// Only `f`'s own write errors.
 pub fn render(f: &mut dyn fmt::Write, path: &Path, text: &str, p: &Problem) -> fmt::Result {
     match p.span.as_ref().map(|s| line_col(text, s.start)) {
         Some((line, col)) => {

@@ -20,19 +20,40 @@ pub use pattern::Pattern;
 /// How the config file was found; shown in "not found" errors.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoverError {
+    /// Neither `--config` nor `$AGENTS_CONFIG`, and no `agents.toml` upward.
     #[error(
         "no agents.toml found: --config was not given, $AGENTS_CONFIG is not set, and none of these exist:\n{}\n  help: run `agents init` to write a starter config here, or pass --config PATH",
         .looked.iter().map(|p| format!("    {}", p.display())).collect::<Vec<_>>().join("\n")
     )]
-    NotFound { looked: Vec<PathBuf> },
+    NotFound {
+        /// Every `agents.toml` looked for, from the current directory up to `/`.
+        looked: Vec<PathBuf>,
+    },
+    /// The path given does not exist.
     #[error("config file {path} ({from}) does not exist\n  help: check the path, or run `agents init {dir}` to create one", dir = .path.parent().map(|p| p.display().to_string()).unwrap_or_default())]
-    Missing { path: PathBuf, from: &'static str },
+    Missing {
+        /// The path given, made absolute against the current directory.
+        path: PathBuf,
+        /// Where it was given: `--config` or `$AGENTS_CONFIG`.
+        from: &'static str,
+    },
+    /// The path given is a directory.
     #[error("config path {path} ({from}) is a directory\n  help: pass the file: {}", .path.join("agents.toml").display())]
-    IsDir { path: PathBuf, from: &'static str },
+    IsDir {
+        /// The path given, made absolute against the current directory.
+        path: PathBuf,
+        /// Where it was given: `--config` or `$AGENTS_CONFIG`.
+        from: &'static str,
+    },
 }
 
 /// Finds the config file: `explicit` (from `--config`), else `$AGENTS_CONFIG`, else the
 /// nearest `agents.toml` walking up from `cwd`. The result is absolute.
+///
+/// # Errors
+///
+/// [`DiscoverError::Missing`] or [`DiscoverError::IsDir`] for a path given that is not a
+/// file; [`DiscoverError::NotFound`], listing where it looked, when none was given or found.
 pub fn discover(
     explicit: Option<&Path>,
     env_config: Option<PathBuf>,
@@ -73,6 +94,10 @@ pub fn discover(
 
 /// The config file this invocation uses (SPEC §1 discovery): [`discover`] with
 /// `$AGENTS_CONFIG` and the current directory of this process.
+///
+/// # Errors
+///
+/// The current directory cannot be read, or [`discover`] fails.
 pub fn find(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     use anyhow::Context as _;
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
@@ -111,11 +136,15 @@ pub fn check_handoff_repo(cfg: &mut Config, probe: impl FnOnce(&Path) -> Result<
 pub enum LoadError {
     // The I/O error is part of the message, not a `source`: a reporter that prints the
     // chain would say it twice.
+    /// The file could not be read.
     #[error("cannot read config file {}: {error}", path.display())]
     Read {
+        /// The config file.
         path: PathBuf,
+        /// Why it could not be read.
         error: std::io::Error,
     },
+    /// The file was read and has errors (every problem found, with spans).
     #[error("{0}")]
     Invalid(Box<ConfigError>),
 }
@@ -130,6 +159,10 @@ pub enum EnvOverrides {
 }
 
 /// Reads and validates the config at `path`.
+///
+/// # Errors
+///
+/// [`LoadError::Read`] when the file cannot be read; as [`parse`] otherwise.
 pub fn load(path: &Path, env: EnvOverrides) -> Result<Config, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
         path: path.to_path_buf(),
@@ -139,6 +172,11 @@ pub fn load(path: &Path, env: EnvOverrides) -> Result<Config, LoadError> {
 }
 
 /// Validates config `text` as if read from `path` (relative paths resolve against its dir).
+///
+/// # Errors
+///
+/// [`LoadError::Invalid`] with every problem found (TOML syntax, types, unknown backends,
+/// bad rules, …), each with its span in `text`.
 pub fn parse(path: &Path, text: &str, env: EnvOverrides) -> Result<Config, LoadError> {
     let invalid = |problems: Vec<Problem>| {
         LoadError::Invalid(Box::new(ConfigError {
@@ -180,7 +218,7 @@ pub fn parse(path: &Path, text: &str, env: EnvOverrides) -> Result<Config, LoadE
         EnvOverrides::Apply => Some(&lookup),
         EnvOverrides::Ignore => None,
     };
-    let validated = validate::validate(path, raw, env_fn);
+    let validated = validate::validate(path, &raw, env_fn);
     let mut cfg = match (validated, type_problems.is_empty()) {
         (Ok(cfg), true) => cfg,
         (Ok(_), false) => return Err(invalid(type_problems)),
@@ -312,14 +350,14 @@ const TOP_KEYS: &[&str] = &[
     "defaults", "watchdog", "backend", "agent", "service", "loop", "notify",
 ];
 
-/// The segments of a serde_ignored path, without the private field that `Spanned` adds.
+/// The segments of a `serde_ignored` path, without the private field that `Spanned` adds.
 fn path_parts(path: &str) -> Vec<&str> {
     path.split('.')
         .filter(|p| !p.starts_with("$__serde_spanned"))
         .collect()
 }
 
-/// Where the key at serde_ignored path `path` (`agent.1.modle`) sits in `text`, and the
+/// Where the key at `serde_ignored` path `path` (`agent.1.modle`) sits in `text`, and the
 /// `name` of the `[[agent]]` / `[[service]]` it belongs to.
 fn locate(text: &str, path: &str) -> (Option<std::ops::Range<usize>>, Option<String>) {
     use toml::de::{DeTable, DeValue};
@@ -355,7 +393,7 @@ fn locate(text: &str, path: &str) -> (Option<std::ops::Range<usize>>, Option<Str
                     .parse::<usize>()
                     .ok()
                     .and_then(|n| items.get(n));
-                let Some(DeValue::Table(t)) = item.map(|v| v.get_ref()) else {
+                let Some(DeValue::Table(t)) = item.map(toml::Spanned::get_ref) else {
                     return (None, name);
                 };
                 name = name_of(t);
@@ -368,7 +406,7 @@ fn locate(text: &str, path: &str) -> (Option<std::ops::Range<usize>>, Option<Str
     (None, name)
 }
 
-/// A warning for an unknown key at serde_ignored path `key` (e.g. `agent.0.modle`), with its
+/// A warning for an unknown key at `serde_ignored` path `key` (e.g. `agent.0.modle`), with its
 /// line and column, naming the agent or service it sits in.
 fn unknown_key(text: &str, key: &str) -> Problem {
     let parts = path_parts(key);

@@ -34,6 +34,7 @@ pub struct Config {
     /// `[defaults].log_files`: how many rotated logs (`<session>.log.1` … `.N`) are kept
     /// (default [`DEFAULT_LOG_FILES`], 3; 0 keeps none).
     pub log_files: u32,
+    /// `[watchdog]`: tick periods, limit and stall timings, the restart policy.
     pub watchdog: WatchdogSettings,
     /// `[notify]`: the command the watchdog runs for the events a person must hear about.
     pub notify: NotifySettings,
@@ -43,6 +44,7 @@ pub struct Config {
     pub agents: Vec<Agent>,
     /// Services in file order.
     pub services: Vec<Service>,
+    /// `[loop]`: the phase sequence, its kickoff files and the git handoff between loop agents.
     pub loop_: LoopSettings,
     /// Unknown keys and ignored values, to be shown to the user (never fatal).
     pub warnings: Vec<super::diagnostic::Problem>,
@@ -117,10 +119,12 @@ pub struct WatchdogSettings {
     /// Restart policy: wait this long before the second quick restart (default 30 s); each
     /// further quick restart waits twice as long, up to `backoff_max` (default 600 s).
     pub backoff_initial: Duration,
+    /// The longest wait between two quick restarts (`backoff_max`, default 600 s).
     pub backoff_max: Duration,
     /// More than this many restarts within `restart_window` (default 5 in 900 s) and the
     /// agent is `fatal`: no more restarts until `agents up <name>`.
     pub max_restarts: u32,
+    /// The window `max_restarts` counts restarts in (`restart_window`, default 900 s).
     pub restart_window: Duration,
     /// Running this long (default 1800 s) resets the backoff to an immediate restart.
     pub stable_after: Duration,
@@ -237,7 +241,9 @@ pub enum Delivery {
 }
 
 impl Delivery {
+    /// The accepted spellings of `delivery`, in variant order.
     pub const VALID: &'static [&'static str] = &["arg", "ping", "exec"];
+    /// The delivery spelled `s` in the config (`"arg"`, `"ping"`, `"exec"`); `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "arg" => Some(Self::Arg),
@@ -260,7 +266,9 @@ pub enum Hooks {
 }
 
 impl Hooks {
+    /// The accepted spellings of `hooks`, in variant order.
     pub const VALID: &'static [&'static str] = &["none", "claude"];
+    /// The hooks spelled `s` in the config (`"none"`, `"claude"`); `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "none" => Some(Self::None),
@@ -282,17 +290,27 @@ pub struct Answer {
 /// `[backend.NAME]`: how to run one agent CLI and how to read its screen.
 #[derive(Debug, Clone)]
 pub struct Backend {
+    /// The table's name: `NAME` of `[backend.NAME]`, or the preset's name.
     pub name: String,
     /// Program (arg, ping) or command template (exec), split into words like a shell would.
     pub bin: String,
+    /// How the kickoff prompt reaches the CLI (`delivery`).
     pub delivery: Delivery,
     /// The hooks the CLI is started with (`hooks`, default none).
     pub hooks: Hooks,
+    /// Extra arguments after `bin` (`flags`, an `arg` backend), split into words like a shell would.
     pub flags: String,
+    /// The argument template added when an agent sets a model, `{model}` filled in (default
+    /// `--model '{model}'`).
     pub model_flag: String,
+    /// Whether the CLI resumes a conversation by id (`supports_resume`, default false).
     pub supports_resume: bool,
+    /// The argument template that resumes conversation `{id}` (default `--resume '{id}'`).
     pub resume_flag: String,
+    /// Whether `remote_control_flag` is added to the command line (default false).
     pub remote_control: bool,
+    /// The argument template added when `remote_control` is on, `{session}` filled in (default
+    /// `--remote-control '{session}'`).
     pub remote_control_flag: String,
     /// The process a healthy pane runs, for backend-mismatch healing.
     pub process_name: Option<String>,
@@ -336,26 +354,43 @@ pub struct Backend {
     pub stop_timeout: Duration,
     /// TUI with a lingering footer: only the bottom 10 lines count as activity.
     pub footer_ui: bool,
+    /// A `footer_ui` session log written this recently counts as activity (default 180 s).
     pub log_grace: Duration,
+    /// Idle this long (no activity read) and an agent with `heal+stall` counts as stalled (default
+    /// 300 s).
     pub stall_idle: Duration,
+    /// `ping`: the command template started in the session (`{bin}`, `{server}`, `{dir}` slots;
+    /// default `{bin}`).
     pub attach: String,
+    /// `ping`: what fills the `{server}` slot of `attach` (default empty).
     pub server: String,
+    /// `ping`: a shell line run in the session before `attach` (default empty).
     pub preamble: String,
+    /// `ping`: how long to wait before typing when there is no `ready_re` (default 12 s).
     pub connect_delay: Duration,
+    /// `ping`: pass the model in `OPENCODE_CONFIG_CONTENT` rather than on the command line
+    /// (default false).
     pub model_env: bool,
 }
 
 /// `kind` of an agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// A long-lived agent started with `up` and kept alive by the watchdog (the default).
     Persistent,
+    /// A member of the phase-driven pair: its kickoff comes from `[loop]` and its role's prompt.
     Loop,
+    /// An agent that directs others; started, watched and reported like a persistent one.
     Orchestrator,
+    /// A one-shot agent (e.g. `[loop.on_complete] run`): a clean exit is done, not restarted,
+    /// and a stopped task does not make the fleet unhealthy.
     Task,
 }
 
 impl Kind {
+    /// The accepted spellings of `kind`, in variant order ([`Kind::as_str`] indexes it).
     pub const VALID: &'static [&'static str] = &["persistent", "loop", "orchestrator", "task"];
+    /// The kind spelled `s` in the config; `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "persistent" => Some(Self::Persistent),
@@ -365,6 +400,7 @@ impl Kind {
             _ => None,
         }
     }
+    /// The kind as the config spells it (`"persistent"`, `"loop"`, …).
     pub fn as_str(self) -> &'static str {
         Self::VALID[self as usize]
     }
@@ -373,13 +409,18 @@ impl Kind {
 /// `watch`: what the watchdog does for an agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Watch {
+    /// The watchdog leaves the agent alone (the default).
     None,
+    /// Restart the session when it is gone, has exited or reads fatal.
     Heal,
+    /// `heal`, and type `stall_nudge` into an agent idle for `stall_idle`.
     HealStall,
 }
 
 impl Watch {
+    /// The accepted spellings of `watch`, in variant order ([`Watch::as_str`] indexes it).
     pub const VALID: &'static [&'static str] = &["none", "heal", "heal+stall"];
+    /// The watch mode spelled `s` in the config; `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "none" => Some(Self::None),
@@ -388,6 +429,7 @@ impl Watch {
             _ => None,
         }
     }
+    /// The watch mode as the config spells it (`"none"`, `"heal"`, `"heal+stall"`).
     pub fn as_str(self) -> &'static str {
         Self::VALID[self as usize]
     }
@@ -396,58 +438,88 @@ impl Watch {
 /// Where a non-loop agent's kickoff text comes from.
 #[derive(Debug, Clone)]
 pub enum PromptSource {
+    /// The kickoff text itself (`prompt`).
     Text(String),
+    /// A file whose text is the kickoff (`prompt_file`), resolved against the project directory.
     File(PathBuf),
 }
 
 /// `wake = { interval, prompt_file }`.
 #[derive(Debug, Clone)]
 pub struct Wake {
+    /// Time between two wakes; the first one interval after the watchdog first sees the agent
+    /// (at least `min_wake_interval`).
     pub interval: Duration,
+    /// The file whose text is typed, resolved against the project directory.
     pub prompt_file: PathBuf,
 }
 
 /// One `[[agent]]`, with `[defaults]` merged in.
 #[derive(Debug, Clone)]
 pub struct Agent {
+    /// The agent's name (`name`), unique among agents and services; what the verbs accept.
     pub name: String,
+    /// The agent's tmux session (`session`, default `session_prefix` + name).
     pub session: String,
+    /// What the agent is (`kind`, default persistent).
     pub kind: Kind,
+    /// The name of its backend: a key of [`Config::backends`] (validated).
     pub backend: String,
+    /// The model passed with the backend's `model_flag`; `[loop].phases` may override it per role.
     pub model: Option<String>,
+    /// The role: the key of per-phase model overrides; a loop agent's prompt is
+    /// `<roles_dir>/<role>.md`.
     pub role: Option<String>,
+    /// Working directory, absolute (resolved against the project directory; created if missing).
     pub dir: PathBuf,
+    /// The kickoff of a non-loop agent; `None`: started without one.
     pub prompt: Option<PromptSource>,
+    /// `up` without names skips a disabled agent (`enabled`, default true).
     pub enabled: bool,
+    /// What the watchdog does for this agent (`watch`, default none).
     pub watch: Watch,
+    /// Resume the conversation whose id is in `state/<agent>.id` with the backend's `resume_flag`.
     pub resume: bool,
+    /// A prompt typed every interval (`wake`), if set.
     pub wake: Option<Wake>,
 }
 
 /// One `[[service]]`: a plain command in its own session.
 #[derive(Debug, Clone)]
 pub struct Service {
+    /// The service's name, unique among agents and services.
     pub name: String,
+    /// The service's tmux session (default `session_prefix` + name).
     pub session: String,
     /// The command line; run by `sh -c`, as the original did.
     pub command: String,
+    /// Working directory, absolute (resolved against the project directory).
     pub dir: PathBuf,
+    /// `up` without names skips a disabled service (default true).
     pub enabled: bool,
 }
 
 /// `[loop]`.
 #[derive(Debug, Clone)]
 pub struct LoopSettings {
+    /// The phases in sequence order; the phase index file counts into this list.
     pub phases: Vec<Phase>,
     /// Phase index file name, in `state/`.
     pub state_file: String,
+    /// The heading that marks a status file done (default `## DONE`).
     pub done_marker: String,
+    /// A file put before the role prompt in a loop agent's kickoff, absolute; `None`: the prompt
+    /// alone.
     pub kickoff_template: Option<PathBuf>,
+    /// Where the loop agents' `<role>.md` prompts are, absolute (default `prompts`).
     pub roles_dir: PathBuf,
+    /// Move to the next phase when the current one is done (default true).
     pub auto_advance: bool,
     /// `Some(false)`: a full `up` starts the sequence from phase 0.
     pub resume_phase: Option<bool>,
+    /// `[loop.handoff]`: ping the loop agents when the other one commits or writes its inbox.
     pub handoff: Option<Handoff>,
+    /// `[loop.on_complete]`: a task agent run when the sequence is complete.
     pub on_complete: Option<OnComplete>,
 }
 
@@ -463,8 +535,11 @@ impl LoopSettings {
 /// One phase of the loop sequence.
 #[derive(Debug, Clone)]
 pub struct Phase {
+    /// The phase's id (`{phase_id}` in the kickoff).
     pub id: String,
+    /// The plan file (`{plan}` in the kickoff), as written in the config.
     pub plan: String,
+    /// The status file whose `done_marker` finishes the phase, as written in the config.
     pub status: String,
     /// Per-role model overrides for this phase.
     pub models: BTreeMap<String, String>,
@@ -478,11 +553,19 @@ pub struct Handoff {
     /// Where `repo` is written, for the warning when it cannot be used
     /// ([`super::validate::handoff_repo_problem`]).
     pub repo_at: RepoAt,
+    /// Status and inbox files are looked up in `<repo>/<state_subdir>/`, then at the repo's root
+    /// (default `machine-docs`).
     pub state_subdir: String,
+    /// Matches the subject of a claim commit (builder to reviewer) on `origin/main`.
     pub claim_pattern: Pattern,
+    /// Matches the subject of a review commit (reviewer to builder) on `origin/main`.
     pub review_pattern: Pattern,
+    /// The agent pinged on a claim (default `adversary`).
     pub claim_pings: String,
+    /// The agent pinged on a review (default `builder`).
     pub review_pings: String,
+    /// Inbox files, relative to the repo: the first pings `claim_pings`' agent, the second
+    /// `review_pings`' agent when it changes on `origin/main`; further ones are ignored.
     pub inboxes: Vec<String>,
 }
 
@@ -498,6 +581,9 @@ pub struct RepoAt {
 /// `[loop.on_complete]`.
 #[derive(Debug, Clone)]
 pub struct OnComplete {
+    /// The task agent started when the sequence is complete and the trigger file exists.
     pub run: Option<String>,
+    /// The trigger file, relative to `log_dir` (default `.run-on-complete`); removed when `run`
+    /// starts.
     pub trigger_file: String,
 }

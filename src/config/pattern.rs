@@ -28,6 +28,10 @@ type Required = Option<Vec<Vec<u8>>>;
 impl Pattern {
     /// Checks `source`; the error is the regex parser's message (last line, e.g.
     /// `error: unclosed group`).
+    ///
+    /// # Errors
+    ///
+    /// `source` is not a valid regex (the parser's message above).
     pub fn new(source: &str) -> Result<Self, String> {
         regex_syntax::ParserBuilder::new()
             .case_insensitive(true)
@@ -59,6 +63,10 @@ impl Pattern {
 
     /// The compiled regex. A pattern that parses but exceeds the regex size limit (10 MiB
     /// compiled) is logged once and never matches.
+    ///
+    /// # Panics
+    ///
+    /// Never: the fallback `[^\s\S]` is a valid regex.
     pub fn regex(&self) -> &Regex {
         self.compiled.get_or_init(|| {
             compile(&self.source).unwrap_or_else(|e| {
@@ -155,6 +163,10 @@ fn needed(h: &regex_syntax::hir::Hir) -> Required {
 }
 
 /// Compiles `pattern` case-insensitive and multi-line.
+///
+/// # Errors
+///
+/// `pattern` is not a valid regex, or compiles past the regex crate's size limit.
 pub fn compile(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)
         .case_insensitive(true)

@@ -64,6 +64,10 @@ impl std::error::Error for BrokenPreset {}
 /// Preset `name` as the typed backend that `backend = "NAME"` with no table gives (every
 /// default filled in): `Ok(None)` for an unknown name, [`BrokenPreset`] when the shipped text
 /// does not load.
+///
+/// # Errors
+///
+/// [`BrokenPreset`] when the shipped text of preset `name` does not load (a defect of this build).
 pub fn load(name: &str) -> Result<Option<Backend>, BrokenPreset> {
     text(name).map(|t| load_text(name, t)).transpose()
 }
@@ -71,6 +75,10 @@ pub fn load(name: &str) -> Result<Option<Backend>, BrokenPreset> {
 /// Builds preset `name` from its TOML `text` (the keys of a `[backend.NAME]` table) the way a
 /// config builds a `[backend.NAME]` table; every problem is reported against `text` as the
 /// file `src/presets/NAME.toml`.
+///
+/// # Errors
+///
+/// [`BrokenPreset`] with every problem when `text` does not parse or build.
 pub fn load_text(name: &str, text: &str) -> Result<Backend, BrokenPreset> {
     let broken = |problems: Vec<Problem>| BrokenPreset {
         name: name.to_string(),

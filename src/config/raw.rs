@@ -41,6 +41,7 @@ pub struct RawFile {
     /// The builder/reviewer phase machine.
     #[serde(default, rename = "loop")]
     pub loop_: RawLoop,
+    /// `[notify]`: the command run for the events a person must hear about.
     #[serde(default)]
     pub notify: RawNotify,
 }
@@ -68,7 +69,7 @@ pub struct RawEntry {
     #[schemars(with = "Option<String>")]
     pub project_dir: Option<SStr>,
     /// `[defaults]` only: run the fleet on a private tmux server (`tmux -L NAME`). Default:
-    /// $AGENTS_TMUX_SOCKET, else the default server.
+    /// `$AGENTS_TMUX_SOCKET`, else the default server.
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
     pub tmux_socket: Option<SStr>,
@@ -86,7 +87,7 @@ pub struct RawEntry {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
     pub name: Option<SStr>,
-    /// The tmux session. Default: session_prefix + name.
+    /// The tmux session. Default: `session_prefix` + name.
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
     pub session: Option<SStr>,
@@ -112,13 +113,13 @@ pub struct RawEntry {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
     pub backend: Option<SStr>,
-    /// Agents: the model, passed with the backend's model_flag; per-phase overrides in
+    /// Agents: the model, passed with the backend's `model_flag`; per-phase overrides in
     /// `[loop].phases`.
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
     pub model: Option<SStr>,
     /// Agents: the key of per-phase model overrides; for loop agents also the prompt
-    /// <roles_dir>/<role>.md.
+    /// `<roles_dir>/<role>.md`.
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
     pub role: Option<SStr>,
@@ -136,7 +137,7 @@ pub struct RawEntry {
     #[schemars(schema_with = "watch_schema")]
     pub watch: Option<SStr>,
     /// Agents: resume the conversation whose id is in state/<agent>.id, with the backend's
-    /// resume_flag. Default false.
+    /// `resume_flag`. Default false.
     #[serde(default, deserialize_with = "lenient")]
     pub resume: Option<bool>,
     /// Agents: type a prompt into the agent every `interval` seconds.
@@ -195,12 +196,12 @@ pub struct RawWatchdog {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<Seconds>")]
     pub backoff_max: Option<Spanned<Seconds>>,
-    /// This many restarts within restart_window and the agent is `fatal` until `agents up <name>`.
+    /// This many restarts within `restart_window` and the agent is `fatal` until `agents up <name>`.
     /// Default 5.
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<i64>")]
     pub max_restarts: Option<Spanned<i64>>,
-    /// The window max_restarts counts in, seconds. Default 900.
+    /// The window `max_restarts` counts in, seconds. Default 900.
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<Seconds>")]
     pub restart_window: Option<Spanned<Seconds>>,
@@ -252,7 +253,9 @@ enum CommandSchema {
 /// A command written as one string (split into words later) or as an array of words.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawCommand {
+    /// One string, split into words like a shell would (`notify = "notify-send agents"`).
     Line(String),
+    /// The words themselves, no splitting (`notify = ["notify-send", "agents"]`).
     Argv(Vec<String>),
 }
 
@@ -303,7 +306,7 @@ pub struct RawBackend {
     #[schemars(schema_with = "delivery_schema")]
     pub prompt_delivery: Option<SStr>,
     /// `claude`: start the CLI with a per-launch settings file (`--settings`) whose hooks
-    /// record its turns, limits and questions in log_dir/state/signals-<session>.jsonl;
+    /// record its turns, limits and questions in `log_dir/state/signals-<session>.jsonl`;
     /// `none` (default): the screen only. An `arg` backend only.
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(schema_with = "hooks_schema")]
@@ -350,7 +353,7 @@ pub struct RawBackend {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
     pub fatal_re: Option<SStr>,
-    /// `ping`: the TUI is ready when this matches; else wait connect_delay.
+    /// `ping`: the TUI is ready when this matches; else wait `connect_delay`.
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
     pub ready_re: Option<SStr>,
@@ -376,11 +379,11 @@ pub struct RawBackend {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
     pub choice_re: Option<SStr>,
-    /// How many bottom lines of the pane are read. Default 25 (10 with footer_ui).
+    /// How many bottom lines of the pane are read. Default 25 (10 with `footer_ui`).
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<i64>")]
     pub region: Option<Spanned<i64>>,
-    /// Typed into an agent idle for stall_idle.
+    /// Typed into an agent idle for `stall_idle`.
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
     pub stall_nudge: Option<SStr>,
@@ -395,14 +398,14 @@ pub struct RawBackend {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<Vec<RawAnswer>>")]
     pub answers: Option<Spanned<Vec<RawAnswer>>>,
-    /// Seconds the CLI gets to exit after stop_keys. Default 10.
+    /// Seconds the CLI gets to exit after `stop_keys`. Default 10.
     #[serde(default, deserialize_with = "lenient")]
     pub stop_timeout: Option<Seconds>,
     /// A TUI whose footer lingers: only the bottom 10 lines count as activity, and a recent log
     /// counts as active. Default false.
     #[serde(default, deserialize_with = "lenient")]
     pub footer_ui: Option<bool>,
-    /// Seconds: a footer_ui session log written this recently counts as active. Default 180.
+    /// Seconds: a `footer_ui` session log written this recently counts as active. Default 180.
     #[serde(default, deserialize_with = "lenient")]
     pub log_grace: Option<Seconds>,
     /// Seconds idle before an agent counts as stalled. Default 300.
@@ -420,10 +423,10 @@ pub struct RawBackend {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
     pub preamble: Option<SStr>,
-    /// `ping`: seconds to wait before typing when there is no ready_re. Default 12.
+    /// `ping`: seconds to wait before typing when there is no `ready_re`. Default 12.
     #[serde(default, deserialize_with = "lenient")]
     pub connect_delay: Option<Seconds>,
-    /// `ping`: pass the model in OPENCODE_CONFIG_CONTENT. Default false.
+    /// `ping`: pass the model in `OPENCODE_CONFIG_CONTENT`. Default false.
     #[serde(default, deserialize_with = "lenient")]
     pub model_env: Option<bool>,
 }
@@ -431,6 +434,7 @@ pub struct RawBackend {
 impl RawBackend {
     /// This table laid over `base` key by key: a key set here wins, an unset one comes from
     /// `base` (a `[backend.claude]` table over the `claude` preset).
+    #[must_use]
     pub fn over(self, base: &RawBackend) -> RawBackend {
         macro_rules! merge {
             ($($f:ident),* $(,)?) => {
@@ -490,7 +494,7 @@ pub struct RawLoop {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
     pub done_marker: Option<SStr>,
-    /// A file put before the role prompt; slots {phase_id} {plan} {status} {status_path} {role}.
+    /// A file put before the role prompt; slots `{phase_id}`, `{plan}`, `{status}`, `{status_path}`, `{role}`.
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
     pub kickoff_template: Option<SStr>,
@@ -519,7 +523,7 @@ pub struct RawPhase {
     pub id: SStr,
     /// The plan file ({plan} in the kickoff).
     pub plan: Option<String>,
-    /// The status file whose done_marker finishes the phase.
+    /// The status file whose `done_marker` finishes the phase.
     pub status: Option<String>,
     /// Per-role model overrides: { role = model }.
     #[serde(default)]
@@ -532,7 +536,7 @@ pub struct RawHandoff {
     /// The git repository the loop agents commit to.
     #[schemars(with = "Option<String>")]
     pub repo: Option<SStr>,
-    /// Status files are looked up in <repo>/<state_subdir>/, then <repo>/. Default "machine-docs".
+    /// Status files are looked up in `<repo>/<state_subdir>/`, then `<repo>/`. Default "machine-docs".
     pub state_subdir: Option<String>,
     /// Regex over commit subjects: a claim (builder to reviewer).
     #[schemars(with = "Option<String>")]
@@ -643,7 +647,7 @@ fn hooks_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 /// The JSON Schema of `agents.toml`, derived from these types: every table and key the loader
 /// reads, with its doc comment as the description. Unknown keys are allowed, as the loader
 /// allows them (it warns). Draft 7, the draft that editors' TOML language servers (taplo, Even
-/// Better TOML) and SchemaStore read most widely.
+/// Better TOML) and `SchemaStore` read most widely.
 pub fn json_schema() -> serde_json::Value {
     let generator = schemars::generate::SchemaSettings::draft07().into_generator();
     let mut schema = generator.into_root_schema_for::<RawFile>();

@@ -3,24 +3,39 @@
 //! (defect 10), applies `AGENT_MODEL_<name>` / `AGENT_BACKEND_<name>`, and collects *every*
 //! problem instead of stopping at the first.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 
 use toml::Spanned;
 
 use super::diagnostic::{Problem, did_you_mean};
-use super::model::*;
+use super::model::{
+    Agent, Answer, Backend, Config, DEFAULT_MIN_WAKE_INTERVAL, Delivery, Handoff, Hooks, Kind,
+    LoopSettings, NotifyKind, NotifySettings, OnComplete, Phase, PromptSource, RepoAt, Service,
+    Wake, Watch, WatchdogSettings,
+};
 use super::pattern::Pattern;
 use super::presets;
-use super::raw::*;
+use super::raw::{
+    RawAnswer, RawBackend, RawCommand, RawEntry, RawFile, RawHandoff, RawLoop, RawNotify,
+    RawWatchdog, SStr, Seconds,
+};
 
 /// Looks up an environment variable (injected so tests need not touch the process env).
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Validates `raw`, loaded from `path`. `env` is `None` to ignore the one-off
 /// `AGENT_MODEL_<name>` / `AGENT_BACKEND_<name>` overrides (the watchdog does).
-pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Config, Vec<Problem>> {
+///
+/// # Errors
+///
+/// Every error found (warnings go to [`Config::warnings`]), each with its span when known.
+pub fn validate(
+    path: &Path,
+    raw: &RawFile,
+    env: Option<EnvLookup>,
+) -> Result<Config, Vec<Problem>> {
     let mut v = V::default();
     // Like the original (`path.resolve().parent`), a symlinked config resolves its relative
     // paths against the directory of the file it links to.
@@ -70,24 +85,24 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
             Some(name.clone())
         }
     });
-    let log_max_bytes = int_in(
+    let log_max_bytes: u64 = int_in(
         &mut v,
         "[defaults] log_max_bytes",
-        &d.log_max_bytes,
+        d.log_max_bytes.as_ref(),
         4096..=(1i64 << 50),
-        super::model::DEFAULT_LOG_MAX_BYTES as i64,
+        super::model::DEFAULT_LOG_MAX_BYTES,
         "a usable size",
         "give the size in bytes at which a session log is rotated, >= 4096 (default 10485760, 10 MiB)",
-    ) as u64;
-    let log_files = int_in(
+    );
+    let log_files: u32 = int_in(
         &mut v,
         "[defaults] log_files",
-        &d.log_files,
+        d.log_files.as_ref(),
         0..=1000,
-        i64::from(super::model::DEFAULT_LOG_FILES),
+        super::model::DEFAULT_LOG_FILES,
         "a usable count",
         "give how many rotated logs (<session>.log.1 … .N) to keep, 0 to 1000 (default 3)",
-    ) as u32;
+    );
     for (key, val) in [
         ("name", &d.name),
         ("session", &d.session),
@@ -152,9 +167,7 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
     let backends = tables
         .iter()
         .filter(|(name, _)| !broken.contains(name))
-        .filter_map(|(name, (b, p))| {
-            backend(name, b, p.as_ref(), &mut v).map(|b| (name.clone(), b))
-        })
+        .map(|(name, (b, p))| (name.clone(), backend(name, b, p.as_ref(), &mut v)))
         .collect::<BTreeMap<_, _>>();
     let mut known_backends: Vec<&str> = raw.backend.keys().map(String::as_str).collect();
     for p in presets::names() {
@@ -204,7 +217,8 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
     let mut sessions: HashMap<String, String> = HashMap::new();
     for (i, sa) in raw.agent.iter().enumerate() {
         let a = sa.get_ref();
-        let Some(name) = v.entry_name(&a.name, "[[agent]]", i, sa.span(), &mut names) else {
+        let Some(name) = v.entry_name(a.name.as_ref(), "[[agent]]", i, sa.span(), &mut names)
+        else {
             continue;
         };
         let label = format!("[[agent]] {name:?}");
@@ -231,7 +245,7 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
         .unwrap_or(Watch::None);
 
         let env_backend = env.and_then(|e| e(&format!("AGENT_BACKEND_{name}")));
-        let backend = match (&env_backend, pick(&a.backend, &d.backend)) {
+        let backend = match (&env_backend, pick(a.backend.as_ref(), d.backend.as_ref())) {
             (Some(b), _) => {
                 if !backends.contains_key(b) && !known_backends.contains(&b.as_str()) {
                     v.err(
@@ -272,9 +286,9 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
         };
         let env_model = env.and_then(|e| e(&format!("AGENT_MODEL_{name}")));
         let model = env_model
-            .or_else(|| pick(&a.model, &d.model).map(|m| m.get_ref().clone()))
+            .or_else(|| pick(a.model.as_ref(), d.model.as_ref()).map(|m| m.get_ref().clone()))
             .filter(|m| !m.is_empty());
-        let role = pick(&a.role, &d.role).map(|r| r.get_ref().clone());
+        let role = pick(a.role.as_ref(), d.role.as_ref()).map(|r| r.get_ref().clone());
         if kind == Kind::Loop && role.is_none() {
             v.err(
                 Problem::new(format!("{label}: a loop agent needs a role"))
@@ -284,51 +298,48 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
         }
         let dir = resolve(
             &project_dir,
-            pick(&a.dir, &d.dir).map_or(".", |s| s.get_ref()),
+            pick(a.dir.as_ref(), d.dir.as_ref()).map_or(".", |s| s.get_ref()),
         );
         let prompt = match (
-            pick(&a.prompt_file, &d.prompt_file),
-            pick(&a.prompt, &d.prompt),
+            pick(a.prompt_file.as_ref(), d.prompt_file.as_ref()),
+            pick(a.prompt.as_ref(), d.prompt.as_ref()),
         ) {
             (Some(f), _) => Some(PromptSource::File(resolve(&project_dir, f.get_ref()))),
             (None, Some(t)) => Some(PromptSource::Text(t.get_ref().clone())),
             (None, None) => None,
         };
-        let wake = pick(&a.wake, &d.wake).and_then(|w| {
+        let wake = pick(a.wake.as_ref(), d.wake.as_ref()).and_then(|w| {
             let raw = w.get_ref();
-            match &raw.prompt_file {
-                Some(pf) => {
-                    let floor = watchdog.min_wake_interval;
-                    let interval = match &raw.interval {
-                        None => std::time::Duration::from_secs(3600),
-                        Some(s) if s.get_ref().duration() < floor => {
-                            v.err(
-                                Problem::new(format!(
-                                    "{label}: wake interval = {} is shorter than {} s: the wake would be typed every time the agent goes idle",
-                                    s.get_ref().0,
-                                    floor.as_secs_f64()
-                                ))
-                                .at(Some(sp(s)))
-                                .help(format!(
-                                    "give the seconds between wakes, >= {} (3600 is an hour); to wake more often on purpose, lower `min_wake_interval` under [watchdog] (at least 1)",
-                                    floor.as_secs_f64()
-                                )),
-                            );
-                            floor
-                        }
-                        Some(s) => s.get_ref().duration(),
-                    };
-                    Some(Wake {
-                        interval,
-                        prompt_file: resolve(&project_dir, pf.get_ref()),
-                    })
-                }
-                None => {
-                    v.err(Problem::new(format!("{label}: wake needs a prompt_file"))
-                        .at(Some(w.span()))
-                        .help("write `wake = { interval = 3600, prompt_file = \"prompts/wake.md\" }`"));
-                    None
-                }
+            if let Some(pf) = &raw.prompt_file {
+                let floor = watchdog.min_wake_interval;
+                let interval = match &raw.interval {
+                    None => std::time::Duration::from_secs(3600),
+                    Some(s) if s.get_ref().duration() < floor => {
+                        v.err(
+                            Problem::new(format!(
+                                "{label}: wake interval = {} is shorter than {} s: the wake would be typed every time the agent goes idle",
+                                s.get_ref().0,
+                                floor.as_secs_f64()
+                            ))
+                            .at(Some(sp(s)))
+                            .help(format!(
+                                "give the seconds between wakes, >= {} (3600 is an hour); to wake more often on purpose, lower `min_wake_interval` under [watchdog] (at least 1)",
+                                floor.as_secs_f64()
+                            )),
+                        );
+                        floor
+                    }
+                    Some(s) => s.get_ref().duration(),
+                };
+                Some(Wake {
+                    interval,
+                    prompt_file: resolve(&project_dir, pf.get_ref()),
+                })
+            } else {
+                v.err(Problem::new(format!("{label}: wake needs a prompt_file"))
+                    .at(Some(w.span()))
+                    .help("write `wake = { interval = 3600, prompt_file = \"prompts/wake.md\" }`"));
+                None
             }
         });
         agents.push(Agent {
@@ -351,7 +362,8 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
     let mut services = Vec::new();
     for (i, ss) in raw.service.iter().enumerate() {
         let s = ss.get_ref();
-        let Some(name) = v.entry_name(&s.name, "[[service]]", i, ss.span(), &mut names) else {
+        let Some(name) = v.entry_name(s.name.as_ref(), "[[service]]", i, ss.span(), &mut names)
+        else {
             continue;
         };
         let label = format!("[[service]] {name:?}");
@@ -390,7 +402,7 @@ pub fn validate(path: &Path, raw: RawFile, env: Option<EnvLookup>) -> Result<Con
             command,
             dir: resolve(
                 &project_dir,
-                pick(&s.dir, &d.dir).map_or(".", |x| x.get_ref()),
+                pick(s.dir.as_ref(), d.dir.as_ref()).map_or(".", |x| x.get_ref()),
             ),
             enabled: s.enabled.or(d.enabled).unwrap_or(true),
         });
@@ -457,7 +469,7 @@ impl V {
     /// Checks an agent or service name: present, unique, usable in file names.
     fn entry_name(
         &mut self,
-        name: &Option<SStr>,
+        name: Option<&SStr>,
         table: &str,
         index: usize,
         table_span: Range<usize>,
@@ -529,8 +541,8 @@ fn sp<T>(s: &Spanned<T>) -> Range<usize> {
 }
 
 /// An entry's own value, else the `[defaults]` value (agent keys win).
-fn pick<'a, T>(own: &'a Option<T>, default: &'a Option<T>) -> Option<&'a T> {
-    own.as_ref().or(default.as_ref())
+fn pick<'a, T>(own: Option<&'a T>, default: Option<&'a T>) -> Option<&'a T> {
+    own.or(default)
 }
 
 fn warn_defaults_only(e: &RawEntry, label: &str, v: &mut V) {
@@ -646,15 +658,15 @@ fn watchdog_settings(w: &RawWatchdog, v: &mut V) -> WatchdogSettings {
         }
     }
     let d = |s: f64| std::time::Duration::from_secs_f64(s.max(0.05));
-    let max_restarts = int_in(
+    let max_restarts: u32 = int_in(
         v,
         "[watchdog] max_restarts",
-        &w.max_restarts,
+        w.max_restarts.as_ref(),
         1..=1_000_000,
         5,
         "a usable count",
         "give how many restarts within restart_window make an agent fatal, >= 1 (default 5)",
-    ) as u32;
+    );
     let backoff_initial = d(get(&w.backoff_initial, 30.0));
     let backoff_max = d(get(&w.backoff_max, 600.0));
     if let Some(m) = &w.backoff_max
@@ -710,19 +722,20 @@ fn notify_settings(n: &RawNotify, v: &mut V) -> NotifySettings {
     let mut out = NotifySettings::default();
     if let Some(c) = &n.command {
         let argv = match c.get_ref() {
-            RawCommand::Line(line) => match shlex::split(line) {
-                Some(words) => Some(words),
-                None => {
+            RawCommand::Line(line) => {
+                if let Some(words) = shlex::split(line) {
+                    Some(words)
+                } else {
                     v.err(Problem::new(format!("[notify] command {line:?} is not a valid command line"))
-                        .at(Some(sp(c)))
-                        .help("close the quote, or write the command as an array: command = [\"notify-send\", \"agents\"]"));
+                    .at(Some(sp(c)))
+                    .help("close the quote, or write the command as an array: command = [\"notify-send\", \"agents\"]"));
                     None
                 }
-            },
+            }
             RawCommand::Argv(words) => Some(words.clone()),
         };
         match argv {
-            Some(words) if words.first().is_none_or(|w| w.is_empty()) => {
+            Some(words) if words.first().is_none_or(std::string::String::is_empty) => {
                 v.err(Problem::new("[notify] command is empty")
                     .at(Some(sp(c)))
                     .help("name the program to run, e.g. command = \"notify-send agents\"; remove [notify] to send nothing"));
@@ -782,31 +795,33 @@ fn notify_settings(n: &RawNotify, v: &mut V) -> NotifySettings {
 /// An integer key checked against `range`: its value, else (unset, or out of range with an
 /// error `"{key} = N is not {what}"` at the value and `help`) `default`.
 #[allow(clippy::too_many_arguments)]
-fn int_in(
+fn int_in<T: TryFrom<i64>>(
     v: &mut V,
     key: &str,
-    val: &Option<Spanned<i64>>,
+    val: Option<&Spanned<i64>>,
     range: std::ops::RangeInclusive<i64>,
-    default: i64,
+    default: T,
     what: &str,
     help: &str,
-) -> i64 {
+) -> T {
     match val {
         None => default,
-        Some(n) if range.contains(n.get_ref()) => *n.get_ref(),
-        Some(n) => {
-            v.err(
-                Problem::new(format!("{key} = {} is not {what}", n.get_ref()))
-                    .at(Some(sp(n)))
-                    .help(help),
-            );
-            default
-        }
+        Some(n) => match T::try_from(*n.get_ref()) {
+            Ok(t) if range.contains(n.get_ref()) => t,
+            _ => {
+                v.err(
+                    Problem::new(format!("{key} = {} is not {what}", n.get_ref()))
+                        .at(Some(sp(n)))
+                        .help(help),
+                );
+                default
+            }
+        },
     }
 }
 
-fn regex_field(owner: &str, key: &str, val: &Option<SStr>, v: &mut V) -> Option<Pattern> {
-    rule_field(owner, key, val, &None, v)
+fn regex_field(owner: &str, key: &str, val: Option<&SStr>, v: &mut V) -> Option<Pattern> {
+    rule_field(owner, key, val, None, v)
 }
 
 /// [`regex_field`] for a backend rule; `shipped` is the same key of the backend's built-in
@@ -816,15 +831,15 @@ fn regex_field(owner: &str, key: &str, val: &Option<SStr>, v: &mut V) -> Option<
 fn rule_field(
     owner: &str,
     key: &str,
-    val: &Option<SStr>,
-    shipped: &Option<SStr>,
+    val: Option<&SStr>,
+    shipped: Option<&SStr>,
     v: &mut V,
 ) -> Option<Pattern> {
-    let s = val.as_ref()?;
+    let s = val?;
     if s.get_ref().is_empty() {
         return None;
     }
-    if shipped.as_ref().is_some_and(|p| p.get_ref() == s.get_ref()) {
+    if shipped.is_some_and(|p| p.get_ref() == s.get_ref()) {
         return Some(Pattern::shipped(s.get_ref()));
     }
     match Pattern::new(s.get_ref()) {
@@ -874,16 +889,22 @@ pub const DEFAULT_STALL_NUDGE: &str =
 /// built (the built-in presets load through this): the backend, or every error found (spans
 /// in the text `b` was read from). A rule equal to the shipped preset `name`'s is taken
 /// unchecked, as in a config; any other is checked.
+///
+/// # Errors
+///
+/// Every error found in the table: a bad value, an invalid rule.
 pub fn backend_alone(name: &str, b: &RawBackend) -> Result<Backend, Vec<Problem>> {
     let mut v = V::default();
     let shipped = presets::raw(name);
-    match backend(name, b, shipped.as_ref(), &mut v) {
-        Some(built) if v.errors.is_empty() => Ok(built),
-        _ => Err(v.errors),
+    let built = backend(name, b, shipped.as_ref(), &mut v);
+    if v.errors.is_empty() {
+        Ok(built)
+    } else {
+        Err(v.errors)
     }
 }
 
-fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -> Option<Backend> {
+fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -> Backend {
     let none = RawBackend::default();
     let preset = preset.unwrap_or(&none);
     let label = format!("[backend.{name}]");
@@ -954,35 +975,83 @@ fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -
             String::new()
         }
     };
-    let active_re = rule_field(&label, "active_re", &b.active_re, &preset.active_re, v);
-    let idle_re = rule_field(&label, "idle_re", &b.idle_re, &preset.idle_re, v);
-    let dialog_re = rule_field(&label, "dialog_re", &b.dialog_re, &preset.dialog_re, v);
+    let active_re = rule_field(
+        &label,
+        "active_re",
+        b.active_re.as_ref(),
+        preset.active_re.as_ref(),
+        v,
+    );
+    let idle_re = rule_field(
+        &label,
+        "idle_re",
+        b.idle_re.as_ref(),
+        preset.idle_re.as_ref(),
+        v,
+    );
+    let dialog_re = rule_field(
+        &label,
+        "dialog_re",
+        b.dialog_re.as_ref(),
+        preset.dialog_re.as_ref(),
+        v,
+    );
     let continue_re = rule_field(
         &label,
         "continue_re",
-        &b.continue_re,
-        &preset.continue_re,
+        b.continue_re.as_ref(),
+        preset.continue_re.as_ref(),
         v,
     );
-    let resumed_re = rule_field(&label, "resumed_re", &b.resumed_re, &preset.resumed_re, v);
-    let choice_re = rule_field(&label, "choice_re", &b.choice_re, &preset.choice_re, v);
+    let resumed_re = rule_field(
+        &label,
+        "resumed_re",
+        b.resumed_re.as_ref(),
+        preset.resumed_re.as_ref(),
+        v,
+    );
+    let choice_re = rule_field(
+        &label,
+        "choice_re",
+        b.choice_re.as_ref(),
+        preset.choice_re.as_ref(),
+        v,
+    );
     let answers = answers(&label, b.answers.as_ref(), v);
     let footer_ui = b.footer_ui.unwrap_or(false);
-    let region = int_in(
+    let region: usize = int_in(
         v,
         &format!("{label}: region"),
-        &b.region,
+        b.region.as_ref(),
         1..=10_000,
         if footer_ui { 10 } else { 25 },
         "a number of lines",
         "give how many bottom lines of the pane are read, 1 to 10000 (default 25; 10 for footer_ui)",
-    ) as usize;
-    let limit_re = rule_field(&label, "limit_re", &b.limit_re, &preset.limit_re, v);
-    let fatal_re = rule_field(&label, "fatal_re", &b.fatal_re, &preset.fatal_re, v);
-    let ready_re = rule_field(&label, "ready_re", &b.ready_re, &preset.ready_re, v);
+    );
+    let limit_re = rule_field(
+        &label,
+        "limit_re",
+        b.limit_re.as_ref(),
+        preset.limit_re.as_ref(),
+        v,
+    );
+    let fatal_re = rule_field(
+        &label,
+        "fatal_re",
+        b.fatal_re.as_ref(),
+        preset.fatal_re.as_ref(),
+        v,
+    );
+    let ready_re = rule_field(
+        &label,
+        "ready_re",
+        b.ready_re.as_ref(),
+        preset.ready_re.as_ref(),
+        v,
+    );
     let secs =
         |x: Option<Seconds>, d: f64| std::time::Duration::from_secs_f64(x.map_or(d, |s| s.0));
-    Some(Backend {
+    Backend {
         name: name.to_string(),
         bin,
         delivery,
@@ -1043,16 +1112,16 @@ fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -
         preamble: s(&b.preamble, ""),
         connect_delay: secs(b.connect_delay, 12.0),
         model_env: b.model_env.unwrap_or(false),
-    })
+    }
 }
 
 fn loop_settings(l: &RawLoop, project_dir: &Path, agents: &[Agent], v: &mut V) -> LoopSettings {
-    let mut ids: HashMap<&str, ()> = HashMap::new();
+    let mut ids: HashSet<&str> = HashSet::new();
     let mut phases = Vec::new();
     for sp_phase in &l.phases {
         let p = sp_phase.get_ref();
         let id = p.id.get_ref();
-        if ids.insert(id, ()).is_some() {
+        if !ids.insert(id) {
             v.err(
                 Problem::new(format!("[loop] phase id {id:?} is used twice"))
                     .at(Some(sp(&p.id)))
@@ -1164,7 +1233,7 @@ fn handoff_settings(
 ) -> Handoff {
     let h = hs.get_ref();
     let mut pat = |x: &Option<SStr>, key: &str, default: &str| {
-        regex_field("[loop.handoff]", key, x, v)
+        regex_field("[loop.handoff]", key, x.as_ref(), v)
             .unwrap_or_else(|| Pattern::new(default).expect("default pattern is valid"))
     };
     let claim_pattern = pat(&h.claim_pattern, "claim_pattern", "^claim");

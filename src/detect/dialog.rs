@@ -206,9 +206,8 @@ fn options_above(lines: &[String], hint: usize) -> bool {
         for l in lines[from..m].iter().rev() {
             if plain_option(l, col, numbered) {
                 count += 1;
-            } else if numbered && indent(l).is_some_and(|i| i > col) {
-                continue;
-            } else {
+            } else if !(numbered && indent(l).is_some_and(|i| i > col)) {
+                // (A line indented deeper continues a numbered option above: skipped.)
                 break;
             }
         }
@@ -229,7 +228,9 @@ pub struct MenuOption {
 /// highlighted (an index into `options`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Menu {
+    /// The options, top to bottom.
     pub options: Vec<MenuOption>,
+    /// The index in `options` of the one the CLI highlights (drawn with a marker: `❯`, `>`, `›`, `▸`, `▶`).
     pub highlighted: usize,
 }
 
@@ -313,9 +314,8 @@ pub fn menu(lines: &[String]) -> Option<Menu> {
         for l in lines[from..m].iter().rev() {
             if plain_option(l, col, numbered) {
                 above.push(option_of(l));
-            } else if numbered && indent(l).is_some_and(|i| i > col) {
-                continue;
-            } else {
+            } else if !(numbered && indent(l).is_some_and(|i| i > col)) {
+                // (A line indented deeper continues a numbered option above: skipped.)
                 break;
             }
         }

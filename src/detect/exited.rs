@@ -92,6 +92,7 @@ pub fn reason(e: &Exited, status: Option<i32>) -> String {
 /// An exit whose status tmux reported, remembered per agent for [`reason_after`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Known {
+    /// The exit status tmux reported (`#{pane_dead_status}`).
     pub status: i32,
 }
 

@@ -200,6 +200,10 @@ impl Outcome {
 }
 
 /// The parsed `EXPECT.toml`, or what is wrong with it.
+///
+/// # Errors
+///
+/// `EXPECT.toml` cannot be read or does not parse, with the parser's message.
 pub fn expectations() -> Result<Vec<Expect>, String> {
     toml::from_str::<ExpectFile>(EXPECT)
         .map(|f| f.screen)
@@ -441,7 +445,11 @@ mod tests {
         let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".txt"))
+            .filter(|n| {
+                std::path::Path::new(n)
+                    .extension()
+                    .is_some_and(|e| e == "txt")
+            })
             .collect();
         on_disk.sort();
         let built_in: Vec<&str> = PANES.iter().map(|(f, _)| *f).collect();

@@ -74,6 +74,7 @@ impl State {
 /// The reading of one pane: the state, and the evidence for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reading {
+    /// What the pane shows, as decided by `rule`.
     pub state: State,
     /// The rule that decided: `active_re`, `idle_re`, `limit_re`, `fatal_re`, `dialog_re`,
     /// `option_list` (a dialog by its shape, [`dialog::option_list`]), `choice_re`,
@@ -161,12 +162,20 @@ pub enum Process {
     Running,
     /// The process the pane was started with is gone (or a zombie), though tmux has not
     /// marked the pane dead yet.
-    Gone { pid: u32 },
+    Gone {
+        /// The recorded pid.
+        pid: u32,
+    },
     /// The pane runs another process than the one recorded: the record is older than the
     /// pane (a start whose manifest write failed, e.g. on a full disk, or a `respawn-pane`).
     /// Not evidence of a death: liveness then rests on `pane_dead` and the shell rule, as
     /// for `Unknown`.
-    Replaced { started: u32, now: u32 },
+    Replaced {
+        /// The pid recorded at start.
+        started: u32,
+        /// The pid tmux reports for the pane now.
+        now: u32,
+    },
 }
 
 /// The evidence of liveness beyond tmux's `pane_dead`, for [`liveness`].
@@ -595,7 +604,9 @@ pub fn with_reported_reset(
 /// its captured text, its session log's age, and when and where it was captured.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
+    /// tmux's facts about the pane: `pane_dead`, its exit status, its pid and command.
     pub pane: &'a PaneInfo,
+    /// The evidence of liveness beyond `pane_dead` (the process recorded at start).
     pub live: &'a Liveness,
     /// The pane's captured text.
     pub text: &'a str,
@@ -1111,8 +1122,8 @@ pub(crate) mod tests {
             tail in "(?s).{0,40}",
             secs in 0i64..4_000_000_000,
         ) {
-            let captured = chrono::DateTime::from_timestamp(secs, 0).unwrap().fixed_offset();
             static ALL: std::sync::LazyLock<Vec<Backend>> = std::sync::LazyLock::new(presets);
+            let captured = chrono::DateTime::from_timestamp(secs, 0).unwrap().fixed_offset();
             let text = format!("{pane}{banner}{tail}");
             for b in ALL.iter() {
                 let r = classify(b, &text, captured, "America/New_York".parse::<Tz>().unwrap());
@@ -1266,7 +1277,7 @@ pub(crate) mod tests {
         );
     }
 
-    /// Issue 14 item 2: a hook corrects an idle screen for HOOK_HOLD seconds, only towards
+    /// Issue 14 item 2: a hook corrects an idle screen for `HOOK_HOLD` seconds, only towards
     /// leaving the agent alone; a screen that shows anything decides; a stale hook is ignored.
     #[test]
     fn a_hook_marks_a_turn_or_a_question_before_the_screen_shows_it() {

@@ -72,7 +72,7 @@ pub struct Reset {
 /// * Gemini CLI 0.61: `Access resets at 10:16 PM EST.`, `Access resets at 9:30 PM GMT+5:30.`,
 ///   `Please retry in 9000s.`, `Suggested retry after 9000s.`; Gemini CLI 0.1–0.10:
 ///   `Please retry in 15.002899939s`, `retry in 500ms`.
-/// * aider 0.86 (litellm, the OpenAI server's own hint): `Please try again in 3.2s.` is read
+/// * aider 0.86 (litellm, the `OpenAI` server's own hint): `Please try again in 3.2s.` is read
 ///   as a relative reset, like Gemini's `Please retry in`; aider's own backoff
 ///   (`Retrying in 8.0 seconds...`, 0.43's `Retry in 0.7 seconds.`) is not.
 /// * Generic: `in 2h 13m`, `in 3 days 6 hours 57 minutes`, `in 45 minutes`, `in 1 hour`.
@@ -89,7 +89,7 @@ pub fn parse(text: &str, captured: DateTime<FixedOffset>, local: Tz) -> Option<R
 /// inherits none from a reading above it in `text`, is read in the zone the screen names for
 /// the same clock on another line (the same time of day, and the same date if both name one),
 /// before `local`. Claude Code 2.1.329–2.1.330 draws "⎿ You've hit your 5-hour limit · resets
-/// 3:59pm (America/New_York)" in the transcript and "⚠ Usage limit reached · limit resets
+/// 3:59pm (`America/New_York`)" in the transcript and "⚠ Usage limit reached · limit resets
 /// 3:59pm" in the footer below it: the footer is the newest banner, and its clock is the
 /// transcript's, in the CLI's zone, whatever the watchdog's `$TZ`.
 pub fn parse_on_screen(

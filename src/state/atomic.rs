@@ -6,12 +6,22 @@ use std::path::Path;
 
 /// Writes `data` to `path` atomically and durably (fsync before the rename), creating the
 /// parent directory if needed. For state that must survive a power loss.
+///
+/// # Errors
+///
+/// The directory cannot be created, or the temp file cannot be written, synced or renamed
+/// over `path` (the temp file is then removed).
 pub fn write(path: &Path, data: &[u8]) -> std::io::Result<()> {
     write_impl(path, data, true)
 }
 
 /// Like [`write`] without the fsync: still all-or-nothing for readers and after a crash of
 /// this process, for files rewritten at every start (kickoff files).
+///
+/// # Errors
+///
+/// The directory cannot be created, or the temp file cannot be written or renamed over
+/// `path` (the temp file is then removed).
 pub fn write_fast(path: &Path, data: &[u8]) -> std::io::Result<()> {
     write_impl(path, data, false)
 }

@@ -46,6 +46,10 @@ impl std::fmt::Display for Corrupt {
 
 /// Reads the JSON file at `path` as a `T`: `Ok(None)` when it does not exist, `Err` when it
 /// cannot be read or parsed (see the module doc for what callers do then).
+///
+/// # Errors
+///
+/// [`Corrupt`], naming the file, when it exists but cannot be read or is not a valid `T`.
 pub fn read<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, Corrupt> {
     let corrupt = |unreadable, error: String| Corrupt {
         path: path.to_path_buf(),
@@ -75,6 +79,10 @@ pub enum Form {
 
 /// Writes `value` as JSON to `path` atomically ([`super::atomic`]), creating the state dir
 /// if needed. Errors: serialization (as [`std::io::ErrorKind::Other`]) or the write's.
+///
+/// # Errors
+///
+/// As said above: serialization, or the atomic write's own.
 pub fn write<T: Serialize + ?Sized>(path: &Path, value: &T, form: Form) -> std::io::Result<()> {
     let text = match form {
         Form::Pretty => serde_json::to_vec_pretty(value),

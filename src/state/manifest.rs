@@ -44,13 +44,16 @@ fn recorded<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Stri
 /// session was started with ([`Entry::process`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Proc {
+    /// The process id.
     pub pid: u32,
+    /// Its start time, clock ticks since boot: with `pid`, tells a reused pid apart.
     pub start: u64,
 }
 
 /// A session just started, for [`ManifestFile::add`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
+    /// The tmux session.
     pub session: String,
     /// The agent, service or `watchdog`.
     pub name: String,
@@ -63,6 +66,7 @@ pub struct Started {
 /// Sessions by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// What each session was started with, by session name.
     pub sessions: BTreeMap<String, Entry>,
 }
 
@@ -83,6 +87,10 @@ impl ManifestFile {
     /// The manifest; empty when missing. `Err` names a corrupt or unreadable file (it is then
     /// treated as empty by callers, and rewritten by the next start; [`super::json`]'s
     /// policy).
+    ///
+    /// # Errors
+    ///
+    /// The file is corrupt or unreadable: the message names it.
     pub fn load(&self) -> Result<Manifest, String> {
         super::json::read(&self.path)
             .map(Option::unwrap_or_default)
@@ -94,6 +102,10 @@ impl ManifestFile {
     }
 
     /// Records sessions just started (with the model each runs).
+    ///
+    /// # Errors
+    ///
+    /// The manifest cannot be written (a corrupt one is replaced, not an error).
     pub fn add(&self, started: &[Started]) -> std::io::Result<()> {
         if started.is_empty() {
             return Ok(());
@@ -119,6 +131,10 @@ impl ManifestFile {
     /// Records that session `from` is now called `to` (the watchdog's session moved to a new
     /// `session_prefix`): its entry, start stamp and process kept. Nothing to do when `from`
     /// is not recorded.
+    ///
+    /// # Errors
+    ///
+    /// The manifest cannot be written.
     pub fn rename(&self, from: &str, to: &str) -> std::io::Result<()> {
         let mut m = self.load().unwrap_or_default();
         let Some(entry) = m.sessions.remove(from) else {
@@ -129,6 +145,10 @@ impl ManifestFile {
     }
 
     /// Forgets sessions that were stopped.
+    ///
+    /// # Errors
+    ///
+    /// The manifest cannot be written.
     pub fn remove(&self, sessions: &[String]) -> std::io::Result<()> {
         let mut m = self.load().unwrap_or_default();
         let before = m.sessions.len();

@@ -54,6 +54,7 @@ pub struct Supervision {
     pub pid: u32,
     /// When (RFC 3339, local time with offset).
     pub updated: String,
+    /// One entry per supervised agent, by agent name.
     pub agents: std::collections::BTreeMap<String, AgentView>,
     /// How many supervision ticks the watchdog that wrote it has run (1 after its first): a
     /// test or a script that needs "N more ticks passed and nothing happened" waits for it to
@@ -135,13 +136,17 @@ pub struct AgentView {
 /// The last event recorded about an agent.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LastEvent {
+    /// When it happened: RFC 3339, local time with offset, whole seconds.
     pub ts: String,
+    /// The event's name as in `events.jsonl` (e.g. `restart`, `limit-hit`).
     pub event: String,
+    /// Why, in a few words (empty in a file written before it existed).
     #[serde(default)]
     pub why: String,
 }
 
 impl StateDir {
+    /// The state paths of `cfg`: `log_dir`, `log_dir/state` and `[loop] state_file`.
     pub fn new(cfg: &Config) -> Self {
         Self {
             log_dir: cfg.log_dir.clone(),
@@ -251,8 +256,8 @@ impl StateDir {
             }
         };
         match text.trim().parse::<i64>() {
-            Ok(i) if i >= 0 && (i as usize) < count.max(1) => PhaseIndex {
-                index: i as usize,
+            Ok(i) if usize::try_from(i).is_ok_and(|u| u < count.max(1)) => PhaseIndex {
+                index: usize::try_from(i).unwrap_or_default(),
                 warning: None,
             },
             Ok(i) if i >= 0 && count > 0 => PhaseIndex {
@@ -275,6 +280,11 @@ impl StateDir {
     }
 
     /// Writes the phase index atomically.
+    ///
+    /// # Errors
+    ///
+    /// The file system's error when the state dir cannot be created or the file cannot be
+    /// written, synced or renamed into place ([`atomic::write`]).
     pub fn write_phase_index(&self, index: usize) -> std::io::Result<()> {
         atomic::write(&self.phase_path(), index.to_string().as_bytes())
     }
@@ -311,6 +321,10 @@ impl StateDir {
 
     /// `state/limited-<session>.json`; `Err` names a corrupt or unreadable file, treated as
     /// absent ([`json`]'s policy).
+    ///
+    /// # Errors
+    ///
+    /// A corrupt or unreadable file, named, with "treated as absent"; a missing file is `Ok(None)`.
     pub fn limit(&self, session: &str) -> Result<Option<LimitState>, String> {
         json::read(&self.limit_path(session)).map_err(|c| c.then("treated as absent"))
     }
@@ -321,11 +335,20 @@ impl StateDir {
     }
 
     /// Writes `limited-<session>.json` atomically.
+    ///
+    /// # Errors
+    ///
+    /// The file system's error when the state dir cannot be created or the file cannot be
+    /// written or renamed into place ([`json::write`]).
     pub fn set_limit(&self, session: &str, hold: &LimitState) -> std::io::Result<()> {
         json::write(&self.limit_path(session), hold, json::Form::Compact)
     }
 
     /// Removes `limited-<session>.json` (a missing file is fine).
+    ///
+    /// # Errors
+    ///
+    /// The file system's error when the file exists and cannot be removed.
     pub fn clear_limit(&self, session: &str) -> std::io::Result<()> {
         match std::fs::remove_file(self.limit_path(session)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
@@ -340,6 +363,12 @@ impl StateDir {
     /// directory. A state dir that does not exist yet is fine (it is created by the first
     /// write). Before, a 4 KiB probe file was written and removed on every `status`: three
     /// syscalls that changed the disk, for what these read-only ones tell.
+    ///
+    /// # Errors
+    ///
+    /// Why state cannot be saved, naming the state dir: it is not a directory, cannot be read,
+    /// is on a read-only file system, a full disk or one without free inodes, is not writable
+    /// for this user, or `ulimit -f` is below [`PROBE_BYTES`].
     pub fn probe_write(&self) -> Result<(), String> {
         use nix::sys::statvfs::FsFlags;
         let dir = &self.dir;
@@ -391,11 +420,19 @@ impl StateDir {
     }
 
     /// Publishes the watchdog's view atomically.
+    ///
+    /// # Errors
+    ///
+    /// The file system's error when the file cannot be written or renamed into place.
     pub fn set_supervision(&self, view: &Supervision) -> std::io::Result<()> {
         json::write(&self.supervision_path(), view, json::Form::Pretty)
     }
 
     /// Records that the watchdog gave up on `agent` (too many restarts): `state/fatal-<agent>`.
+    ///
+    /// # Errors
+    ///
+    /// The file system's error when the marker cannot be written ([`atomic::write`]).
     pub fn set_fatal(&self, agent: &str, why: &str) -> std::io::Result<()> {
         atomic::write(
             &self.marker("fatal", agent),
@@ -428,6 +465,10 @@ impl StateDir {
     }
 
     /// Records that the operator stopped `agent` (`down <agent>`).
+    ///
+    /// # Errors
+    ///
+    /// The file system's error when the marker cannot be written ([`atomic::write`]).
     pub fn set_down(&self, agent: &str) -> std::io::Result<()> {
         atomic::write(&self.marker("down", agent), now_stamp().as_bytes())
     }
@@ -438,6 +479,10 @@ impl StateDir {
     }
 
     /// Records that task `agent` finished with status 0.
+    ///
+    /// # Errors
+    ///
+    /// The file system's error when the marker cannot be written ([`atomic::write`]).
     pub fn set_done(&self, agent: &str) -> std::io::Result<()> {
         atomic::write(&self.marker("done", agent), now_stamp().as_bytes())
     }
@@ -449,6 +494,10 @@ impl StateDir {
 
     /// Asks the watchdog to forget `agent`'s restart history and backoff
     /// (`state/reset-<agent>`, written by `agents restart`; read once by [`Self::take_reset`]).
+    ///
+    /// # Errors
+    ///
+    /// The file system's error when the request cannot be written ([`atomic::write`]).
     pub fn request_reset(&self, agent: &str) -> std::io::Result<()> {
         atomic::write(&self.marker("reset", agent), now_stamp().as_bytes())
     }
@@ -575,7 +624,7 @@ mod tests {
             reset: Some("2026-11-21T15:59:00-05:00".into()),
             line: Some("You've hit your limit".into()),
             answered: None,
-            self_resume: Default::default(),
+            self_resume: crate::supervise::limit::Promise::default(),
         };
         s.set_limit("p-a", &h).unwrap();
         assert_eq!(s.limit("p-a").unwrap(), Some(h));
@@ -609,7 +658,7 @@ mod tests {
                 reset: None,
                 line: None,
                 answered: None,
-                self_resume: Default::default(),
+                self_resume: crate::supervise::limit::Promise::default(),
             })
         );
     }

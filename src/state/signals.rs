@@ -5,7 +5,7 @@
 //! event name ("SessionStart", "UserPromptSubmit", "Stop", "StopFailure", "Notification",
 //! "PreCompact"), and what the hook's JSON input carried of: "session_id",
 //! "transcript_path", "source", "error", "message", "notification_type",
-//! "last_assistant_message" (at most [`MAX_TEXT`] characters)}`. The prompt a person or
+//! "last_assistant_message" (at most [``MAX_TEXT``] characters)}`. The prompt a person or
 //! the watchdog typed is not copied (it is in the transcript). Claude Code 2.1.330 fires a
 //! subagent's Stop with the parent's session id and an `agent_id`: such an input is
 //! dropped, as it says nothing about the agent's own turn.
@@ -82,6 +82,10 @@ pub fn line(event: &str, input: &[u8], now: f64, ts: &str) -> Option<String> {
 
 /// Appends `line` to `file` in one write (rotating the file past [`MAX_BYTES`]), creating
 /// its directory if needed.
+///
+/// # Errors
+///
+/// The directory cannot be created, or the file cannot be opened or written.
 pub fn append(file: &Path, line: &str) -> std::io::Result<()> {
     if std::fs::metadata(file).is_ok_and(|m| m.len() >= MAX_BYTES) {
         let mut old = file.as_os_str().to_owned();
@@ -167,7 +171,7 @@ pub fn started_epoch(stamp: &str) -> Option<f64> {
 }
 
 /// The transcript the newest signal in `file` that names one names (Claude Code's
-/// SessionStart and every later hook carry `transcript_path`), read from the file's tail.
+/// `SessionStart` and every later hook carry `transcript_path`), read from the file's tail.
 pub fn transcript(file: &Path) -> Option<std::path::PathBuf> {
     newest(file, |s| {
         s.fields
@@ -231,7 +235,7 @@ mod tests {
         append(&f, "\n").unwrap();
         append(&f, &line("Stop", b"{}", 2.0, TS).unwrap()).unwrap();
         assert_eq!(last(&f).unwrap().event, "Stop");
-        std::fs::write(&f, vec![b'x'; MAX_BYTES as usize]).unwrap();
+        std::fs::write(&f, vec![b'x'; usize::try_from(MAX_BYTES).unwrap()]).unwrap();
         append(&f, &line("UserPromptSubmit", b"{}", 3.0, TS).unwrap()).unwrap();
         assert_eq!(last(&f).unwrap().event, "UserPromptSubmit");
         assert!(std::fs::metadata(&f).unwrap().len() < 1000);

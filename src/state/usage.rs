@@ -14,7 +14,7 @@ use std::path::Path;
 /// One usage window.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct Window {
-    /// `5h` (five_hour) or `7d` (seven_day), or the CLI's own key for another window.
+    /// `5h` (`five_hour`) or `7d` (`seven_day`), or the CLI's own key for another window.
     pub name: String,
     /// How much of the window is used, in percent.
     pub used_percentage: f64,
@@ -84,6 +84,10 @@ impl Usage {
 }
 
 /// Writes `usage` to `file` atomically (no fsync: the next reply rewrites it).
+///
+/// # Errors
+///
+/// As [`super::json::write`]: serialization, or the atomic write's own.
 pub fn write(file: &Path, usage: &Usage) -> std::io::Result<()> {
     super::json::write(file, usage, super::json::Form::Fast)
 }
@@ -128,14 +132,14 @@ mod tests {
             "context_window": {"used_percentage": 12, "remaining_percentage": 88},
             "rate_limits": {
                 "seven_day": {"used_percentage": 40.5},
-                "five_hour": {"used_percentage": 93, "resets_at": 1796474605}
+                "five_hour": {"used_percentage": 93, "resets_at": 1_796_474_605}
             }
         });
         let u = from_status_line(&input, 1.0, "t").unwrap();
         assert_eq!(u.windows.len(), 2);
         assert_eq!(u.windows[0].name, "5h");
         assert_eq!(u.windows[0].used_percentage, 93.0);
-        assert_eq!(u.windows[0].resets_at, Some(1796474605));
+        assert_eq!(u.windows[0].resets_at, Some(1_796_474_605));
         assert_eq!(u.windows[1].name, "7d");
         assert_eq!(u.windows[1].resets_at, None);
         assert_eq!(u.context_percentage, Some(12.0));

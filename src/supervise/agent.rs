@@ -41,11 +41,14 @@ pub const STARTING_BLANK: f64 = 1.0;
 /// What the watchdog remembers about one agent between ticks (the policy's part).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Memory {
+    /// The agent's recent restarts and backoff ([`History`]).
     pub history: History,
+    /// The agent's idle clock, for the stall nudge ([`Stall`]).
     pub stall: Stall,
     /// When the pane was first read blank in the current blank stretch (epoch seconds): a
     /// CLI still starting, see [`STARTING_BLANK`].
     pub blank_since: Option<f64>,
+    /// The last readings, so that a destructive action waits for two identical ones in a row.
     pub confirm: Confirm,
     /// What the last hold lifted because the agent worked again left on screen: old news.
     pub old_news: Option<limit::OldNews>,
@@ -106,9 +109,13 @@ pub struct Observation<'a> {
 /// The configuration the rule reads for one agent.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings<'a> {
+    /// The agent as configured.
     pub agent: &'a Agent,
+    /// The agent's backend (its rules and timings).
     pub backend: &'a Backend,
+    /// The restart policy (`[watchdog]` backoff and restart budget), seconds.
     pub policy: Policy,
+    /// The usage-limit machine's timings (`[watchdog]` limit settings), seconds.
     pub limits: limit::Settings,
     /// `stall_grace`, seconds.
     pub stall_grace: f64,
@@ -121,23 +128,32 @@ pub struct Settings<'a> {
 /// How loud a [`Log`] line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
+    /// Detail for debugging.
     Debug,
+    /// An ordinary step: a restart, a nudge, a hold.
     Info,
+    /// Something a person may want to look at (a task whose exit status tmux lost, a corrupt
+    /// limit file).
     Warn,
+    /// The agent is given up on (`fatal`: too many restarts).
     Error,
 }
 
 /// A line for the watchdog's log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Log {
+    /// How loud the line is.
     pub level: Level,
+    /// The line as logged (it names the agent itself).
     pub text: String,
 }
 
 /// A line for `events.jsonl` (the agent's name, session and `why` are added when written).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// The event's name in `events.jsonl` (e.g. `restart`, `stall-nudge`, `limit-hit`).
     pub event: &'static str,
+    /// Why, in a few words, for a person reading the event.
     pub why: String,
     /// The event's other fields (its evidence).
     pub fields: serde_json::Value,
@@ -163,6 +179,7 @@ pub struct Type {
 /// [`Memory::started`] or [`Memory::start_failed`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Restart {
+    /// Why the session is restarted, in words (e.g. `session gone`), for the log and the event.
     pub reason: String,
     /// Why, as a kind (the `restart` event's `cause`).
     pub cause: RestartCause,
@@ -189,8 +206,11 @@ pub struct HoldUpdate {
 pub struct Decision {
     /// The memory to keep.
     pub memory: Memory,
+    /// Lines for the watchdog's log, in order.
     pub logs: Vec<Log>,
+    /// Events to append to `events.jsonl`, in order.
     pub events: Vec<Event>,
+    /// Text to type into the agent, in order, under the typing lock.
     pub typing: Vec<Type>,
     /// Set when the limit machine ran.
     pub hold: Option<HoldUpdate>,
@@ -198,6 +218,7 @@ pub struct Decision {
     pub mark_done: bool,
     /// Record that the agent is given up on, with this reason (`state/fatal-<agent>`).
     pub give_up: Option<String>,
+    /// A restart the policy allows now, if any.
     pub restart: Option<Restart>,
 }
 
@@ -221,6 +242,8 @@ pub fn evidence(r: &Reading) -> serde_json::Value {
 }
 
 /// `epoch` as a local RFC 3339 time, seconds.
+// Whole epoch seconds: `as` saturates far outside chrono's range, which then gives "".
+#[allow(clippy::cast_possible_truncation)]
 pub fn rfc3339(epoch: f64) -> String {
     chrono::DateTime::from_timestamp(epoch as i64, 0)
         .map(|t| {
@@ -252,9 +275,9 @@ impl Memory {
 
     fn record(&mut self, r: &Restart, p: &Policy, now: f64) {
         if r.held {
-            self.history.record_held(p, now)
+            self.history.record_held(p, now);
         } else {
-            self.history.record(p, now)
+            self.history.record(p, now);
         }
     }
 
@@ -437,7 +460,7 @@ pub fn step(mem: &Memory, obs: &Observation, now: f64, s: &Settings) -> Decision
                 evidence,
                 held,
                 first: obs.added && obs.pane.is_none(),
-            })
+            });
         }
         Verdict::Wait { until } => {
             if m.waiting_until != Some(until) {
@@ -650,7 +673,7 @@ fn live(
                 && m.answered.as_ref() != Some(&(ans.when.clone(), ans.label.clone()))
             {
                 m.answered = Some((ans.when.clone(), ans.label.clone()));
-                m.dialog = line.clone();
+                m.dialog.clone_from(&line);
                 m.dialog_rule = Some(reading.rule);
                 let keys: Vec<&str> = ans.keys.iter().map(String::as_str).collect();
                 // The typing path presses the keys, then the submit key (`Enter`).
@@ -692,7 +715,7 @@ fn live(
                 _ => true,
             };
             if new {
-                m.dialog = line.clone();
+                m.dialog.clone_from(&line);
                 m.dialog_rule = Some(reading.rule);
                 d.log(
                     Level::Warn,
@@ -917,6 +940,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
     }
 
     fn banner(reset_in: f64, continues: bool) -> Reading {
+        #[allow(clippy::cast_possible_truncation)] // whole epoch seconds
         let at = chrono::DateTime::from_timestamp((NOW + reset_in) as i64, 0)
             .unwrap()
             .fixed_offset();
@@ -1030,7 +1054,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
     fn limit_without_a_promise_holds_then_nudges_once_after_the_reset() {
         let c = cfg();
         let d = run(&c, "a", &Memory::default(), NOW, |o| {
-            o.reading = Some(banner(600.0, false))
+            o.reading = Some(banner(600.0, false));
         });
         untouched(&d);
         assert_eq!(events(&d), ["limit-hit"]);
@@ -1070,7 +1094,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
     fn limit_with_a_promise_types_nothing_until_its_grace_has_passed() {
         let c = cfg();
         let d = run(&c, "a", &Memory::default(), NOW, |o| {
-            o.reading = Some(banner(600.0, true))
+            o.reading = Some(banner(600.0, true));
         });
         untouched(&d);
         let h = d.hold.clone().unwrap().hold.unwrap();
@@ -1109,7 +1133,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
             o.reading = Some(Reading {
                 choice: Some("1".into()),
                 ..banner(600.0, false)
-            })
+            });
         });
         assert_eq!(events(&d), ["limit-hit", "limit-choice"]);
         assert_eq!(
@@ -1163,7 +1187,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
         let d5 = run(&c, "s", &d4.memory, NOW + 1003.0, |o| o.reading = other());
         assert_eq!(events(&d5), ["dialog"]);
         let d6 = run(&c, "s", &d5.memory, NOW + 1004.0, |o| {
-            o.reading = Some(Reading::nothing())
+            o.reading = Some(Reading::nothing());
         });
         let d7 = run(&c, "s", &d6.memory, NOW + 1005.0, |o| o.reading = other());
         assert_eq!(events(&d7), ["dialog"]);
@@ -1183,13 +1207,13 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
             );
             r.answer = Some(detect::DialogAnswer {
                 label: "Yes, I trust this folder".into(),
-                keys: keys.iter().map(|k| k.to_string()).collect(),
+                keys: keys.iter().map(std::string::ToString::to_string).collect(),
                 when: "Quick safety check".into(),
             });
             Some(r)
         };
         let d = run(&c, "s", &Memory::default(), NOW, |o| {
-            o.reading = answered(&["Down", "Enter"])
+            o.reading = answered(&["Down", "Enter"]);
         });
         assert_eq!(events(&d), ["dialog-answer"]);
         assert_eq!(d.typing.len(), 1);
@@ -1201,15 +1225,15 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
         assert_eq!(d.events[0].fields["label"], "Yes, I trust this folder");
         // Still on screen a tick later: not answered again.
         let d2 = run(&c, "s", &d.memory, NOW + 1.0, |o| {
-            o.reading = answered(&["Down", "Enter"])
+            o.reading = answered(&["Down", "Enter"]);
         });
         assert!(d2.typing.is_empty() && d2.events.is_empty());
         // Gone, then back: answered again; a numbered option is its digit.
         let d3 = run(&c, "s", &d2.memory, NOW + 2.0, |o| {
-            o.reading = Some(Reading::nothing())
+            o.reading = Some(Reading::nothing());
         });
         let d4 = run(&c, "s", &d3.memory, NOW + 3.0, |o| {
-            o.reading = answered(&["2"])
+            o.reading = answered(&["2"]);
         });
         assert_eq!(events(&d4), ["dialog-answer"]);
         assert_eq!(d4.typing[0].text, "2");
@@ -1265,7 +1289,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
         );
         // Not twice in a row: not confirmed.
         let d2 = run(&c, "a", &d.memory, NOW + 1.0, |o| {
-            o.reading = Some(Reading::nothing())
+            o.reading = Some(Reading::nothing());
         });
         let d2 = run(&c, "a", &d2.memory, NOW + 2.0, |o| o.reading = fatal());
         untouched(&d2);

@@ -27,12 +27,16 @@ const SUBJECT_CHARS: usize = 72;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum What {
+    /// New commits whose subject matches `claim_pattern` (builder to reviewer).
     Claim,
+    /// New commits whose subject matches `review_pattern` (reviewer to builder).
     Review,
+    /// An inbox file changed on `origin/main`.
     Inbox,
 }
 
 impl What {
+    /// The name as in `state/handoff.json` and the ping's text (`claim`, `review`, `inbox`).
     pub fn as_str(self) -> &'static str {
         match self {
             What::Claim => "claim",
@@ -47,6 +51,7 @@ impl What {
 pub struct Ping {
     /// Unique within `state/handoff.json`.
     pub id: u64,
+    /// What it is about.
     pub what: What,
     /// Target agent name.
     pub to: String,
@@ -66,8 +71,10 @@ pub struct Memory {
     /// Inbox file (as configured) → blob id of the content last pinged.
     #[serde(default)]
     pub inboxes: BTreeMap<String, String>,
+    /// Pings waiting for their target, oldest first.
     #[serde(default)]
     pub pending: Vec<Ping>,
+    /// The id the next ping gets.
     #[serde(default)]
     pub next_id: u64,
     /// The check's current failure (fetch or read), for `status`; `None` once it works.
@@ -80,6 +87,7 @@ impl Memory {
     /// (the restarted agents get fresh kickoffs), no head (the next check takes the head as
     /// the baseline), no inbox hashes (inbox files still on `origin/main` are pinged again to
     /// the new agents); ping ids keep counting.
+    #[must_use]
     pub fn after_phase_change(&self) -> Memory {
         Memory {
             next_id: self.next_id,
@@ -270,7 +278,7 @@ mod tests {
     fn handoff() -> Handoff {
         Handoff {
             repo: PathBuf::from("/nonexistent"),
-            repo_at: Default::default(),
+            repo_at: crate::config::RepoAt::default(),
             state_subdir: "machine-docs".into(),
             claim_pattern: Pattern::new("^claim").unwrap(),
             review_pattern: Pattern::new("^review").unwrap(),
@@ -280,6 +288,7 @@ mod tests {
         }
     }
 
+    #[allow(clippy::unnecessary_wraps)] // the shape `seen` takes an inbox in
     fn file(path: &str, id: &str) -> Option<git::File> {
         Some(git::File {
             path: path.into(),
@@ -291,7 +300,10 @@ mod tests {
         let [a, b] = inboxes;
         Seen {
             head: head.into(),
-            subjects: subjects.iter().map(|s| s.to_string()).collect(),
+            subjects: subjects
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             inboxes: vec![("adv.md".into(), a), ("bld.md".into(), b)],
             ..Seen::default()
         }
@@ -469,7 +481,10 @@ mod tests {
             id: 0,
             what,
             to: "x".into(),
-            details: details.iter().map(|s| s.to_string()).collect(),
+            details: details
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             queued: 0.0,
         };
         let t = text(&p(What::Claim, &["claim: gate 3"]));

@@ -13,6 +13,8 @@ use crate::tmux::PaneInfo;
 /// What to do with one agent this tick.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
+    /// Leave it alone: running as it should, disabled, not watched, stopped by the operator,
+    /// a finished task, or a loop agent after the sequence completed.
     Nothing,
     /// Start it again; the reason is logged and recorded in `events.jsonl`.
     Restart(String),

@@ -185,6 +185,7 @@ pub enum Action {
 pub struct Step {
     /// The hold to keep on disk; `None`: no hold (remove the file).
     pub hold: Option<Hold>,
+    /// Whether to type the resume nudge, press a chooser's option, or type nothing.
     pub action: Action,
     /// An event to record: (`limit-hit` | `limit-promise` | `limit-wait` | `limit-probe` |
     /// `limit-extended` | `limit-nudge` | `limit-lifted`, why).
@@ -268,10 +269,13 @@ fn same_clock_later_day(earlier: f64, later: f64) -> bool {
 }
 
 /// `epoch` as a local wall clock, `HH:MM` (the form the events use).
+// Whole epoch seconds: `as` saturates far outside chrono's range, which then gives `None`.
+#[allow(clippy::cast_possible_truncation)]
 pub fn clock(epoch: f64) -> String {
-    chrono::DateTime::from_timestamp(epoch.floor() as i64, 0)
-        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
-        .unwrap_or_else(|| format!("{epoch:.0}"))
+    chrono::DateTime::from_timestamp(epoch.floor() as i64, 0).map_or_else(
+        || format!("{epoch:.0}"),
+        |t| t.with_timezone(&chrono::Local).format("%H:%M").to_string(),
+    )
 }
 
 /// When the one resume nudge may be typed for a promise made for `at`.
@@ -348,7 +352,7 @@ fn promise_due(h: &Hold, reading: &Reading, now: f64, s: &Settings) -> Option<St
     let d = deadline(p.at, s);
     let mut next = h.clone();
     if reading.state == State::Limited {
-        next.line = reading.line.clone();
+        next.line.clone_from(&reading.line);
     }
     if now < d {
         next.until = d;
@@ -425,7 +429,7 @@ pub fn step(
                 let (until, why) = promise_why(&p, now, s);
                 let mut next = h.clone();
                 next.until = until;
-                next.line = reading.line.clone();
+                next.line.clone_from(&reading.line);
                 next.reset = reading.reset.as_ref().map(|r| r.at.to_rfc3339());
                 next.self_resume = Promise::Made(p);
                 return Step::with(Some(next), Action::Wait, "limit-promise", why);
@@ -461,7 +465,7 @@ pub fn step(
                 return st;
             }
             let mut next = h.clone();
-            next.line = reading.line.clone();
+            next.line.clone_from(&reading.line);
             if reading.continues {
                 next.until = now + s.fallback;
                 return Step::with(
@@ -983,6 +987,7 @@ mod tests {
                 .to_string(),
         };
         let backend = crate::config::presets::backend("claude").unwrap();
+        #[allow(clippy::cast_possible_truncation)] // whole epoch seconds
         let captured = chrono::DateTime::from_timestamp(t as i64, 0)
             .unwrap()
             .fixed_offset();
@@ -1001,7 +1006,8 @@ mod tests {
         let (mut nudges, mut events) = (0, Vec::new());
         // A reading changes with the time only where a clock 5 minutes past reads as
         // tomorrow's: two readings per screen (classifying is slow in a debug build).
-        let mut readings: std::collections::HashMap<bool, Reading> = Default::default();
+        let mut readings: std::collections::HashMap<bool, Reading> =
+            std::collections::HashMap::new();
         let mut t = from;
         while t < to {
             let reading = readings

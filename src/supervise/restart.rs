@@ -10,10 +10,15 @@ use crate::config::WatchdogSettings;
 /// The policy's numbers, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Policy {
+    /// The wait before the second quick restart (`backoff_initial`); doubled for each further one.
     pub backoff_initial: f64,
+    /// The longest wait between restarts (`backoff_max`).
     pub backoff_max: f64,
+    /// More restarts than this within `restart_window` and the agent is given up on.
     pub max_restarts: u32,
+    /// The window `max_restarts` counts in.
     pub restart_window: f64,
+    /// Running this long resets the backoff to an immediate restart.
     pub stable_after: f64,
 }
 
@@ -76,9 +81,15 @@ pub enum Verdict {
     /// Restart now.
     Now,
     /// Back off: not before this epoch second.
-    Wait { until: f64 },
+    Wait {
+        /// Epoch seconds.
+        until: f64,
+    },
     /// Too many restarts within the window: the agent is now `fatal` (record it once).
-    GiveUp { restarts: usize },
+    GiveUp {
+        /// The restarts within the window, this one included.
+        restarts: usize,
+    },
     /// Already fatal.
     Fatal,
 }
@@ -109,8 +120,8 @@ impl History {
         if self.stable(p, now) || self.streak == 0 {
             return Verdict::Now;
         }
-        let delay =
-            (p.backoff_initial * 2f64.powi(self.streak.min(30) as i32 - 1)).min(p.backoff_max);
+        let delay = (p.backoff_initial * 2f64.powi(self.streak.min(30).cast_signed() - 1))
+            .min(p.backoff_max);
         let at = self.last_start.unwrap_or(now) + delay;
         if at > now {
             Verdict::Wait { until: at }

@@ -24,9 +24,12 @@ pub const RESTART_REASON: &str = "stalled:";
 /// What to do this tick.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StallStep {
+    /// Not idle, sleeping on purpose (`WAITING-UNTIL:` plus grace), or not idle long enough
+    /// yet for a nudge (or, after one, for a restart).
     Nothing,
-    /// Type the stall nudge (idle this many seconds).
+    /// Type the stall nudge.
     Nudge {
+        /// How long the agent has been idle, seconds.
         idle: f64,
     },
     /// Still idle after the nudge: restart, for this reason.

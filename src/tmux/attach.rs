@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 /// refuses that while `$TMUX` is set).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attach {
+    /// `tmux` and its arguments (`-L SOCKET`, `attach-session` or `switch-client`, `-t`, `-r`).
     pub argv: Vec<String>,
+    /// Run it without `$TMUX` in its environment (attaching from inside another server).
     pub unset_tmux: bool,
 }
 

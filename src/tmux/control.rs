@@ -56,7 +56,12 @@ impl Drop for Watcher {
 
 impl Tmux {
     /// Attaches a control-mode client to `session` and reports fleet events (see the module
-    /// doc). Errors when tmux cannot be started.
+    /// doc).
+    ///
+    /// # Errors
+    ///
+    /// [`TmuxError::NotInstalled`] or [`TmuxError::Io`] when tmux cannot be started, or
+    /// `$TMUX_TMPDIR` names a missing directory.
     pub fn watch(&self, session: &str) -> Result<Watcher, TmuxError> {
         super::check_tmpdir()?;
         let mut cmd = tokio::process::Command::new("tmux");

@@ -61,8 +61,8 @@ impl FakePane {
     /// Shows `text` (rows split at newlines), the cursor at the end of its last row.
     pub fn show(&mut self, text: &str) {
         self.rows = text.split('\n').map(str::to_string).collect();
-        self.cursor.y = (self.rows.len() - 1) as u32;
-        self.cursor.x = self.rows.last().map_or(0, |r| r.chars().count() as u32);
+        self.cursor.y = cells(self.rows.len() - 1);
+        self.cursor.x = self.rows.last().map_or(0, |r| cells(r.chars().count()));
     }
 
     /// The rows joined with newlines: what `capture-pane -p -J` prints.
@@ -100,7 +100,7 @@ impl FakePane {
                     self.rows.push(String::new());
                 }
                 self.rows[y].push_str(text);
-                self.cursor.x = self.rows[y].chars().count() as u32;
+                self.cursor.x = cells(self.rows[y].chars().count());
             }
             Op::Key { key, .. } if key == "Enter" || key == "C-m" => {
                 self.rows.truncate(self.cursor.y as usize + 1);
@@ -113,21 +113,54 @@ impl FakePane {
     }
 }
 
+/// A count of rows or cells as tmux reports it (`u32`); a fake screen never holds more.
+fn cells(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 /// What was asked of a [`FakeMux`], in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     /// A session started with this argv (a pane that was replaced too).
-    Start { session: String, argv: Vec<String> },
+    Start {
+        /// The session name.
+        session: String,
+        /// Program and arguments, as tmux would exec them.
+        argv: Vec<String>,
+    },
     /// A session renamed.
-    Rename { from: String, to: String },
+    Rename {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
     /// A session killed (one that did not exist is not recorded).
-    Kill { session: String },
+    Kill {
+        /// The session name.
+        session: String,
+    },
     /// Text typed literally (control characters already replaced by spaces).
-    Text { session: String, text: String },
+    Text {
+        /// The session name.
+        session: String,
+        /// What was typed.
+        text: String,
+    },
     /// Text pasted.
-    Paste { session: String, text: String },
+    Paste {
+        /// The session name.
+        session: String,
+        /// What was pasted, whole.
+        text: String,
+    },
     /// One key pressed (a tmux key name).
-    Key { session: String, key: String },
+    Key {
+        /// The session name.
+        session: String,
+        /// The tmux key name (e.g. `Enter`, `C-m`, `1`).
+        key: String,
+    },
 }
 
 /// How a test's panes react to input: `(session, what was sent, its pane)`.
@@ -172,7 +205,9 @@ impl FakeMux {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Adds (or replaces) session `name` with pane `pane`.

@@ -25,6 +25,7 @@ pub struct PaneInfo {
 pub struct Sessions {
     /// False when no tmux server is running on the socket.
     pub server_running: bool,
+    /// Each session's current pane, by session name.
     pub by_name: HashMap<String, PaneInfo>,
 }
 

@@ -71,20 +71,38 @@ pub fn timeout_from_env() -> Duration {
 /// Why a tmux call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TmuxError {
+    /// No `tmux` program on `PATH` (spawning it said `NotFound`).
     #[error(
         "tmux is not installed (no `tmux` program on PATH)\n  help: install tmux 3.0 or newer, e.g. `apt-get install -y tmux`"
     )]
     NotInstalled,
+    /// `tmux -V` printed a major version below 3.
     #[error(
         "tmux {found} is too old: agents needs tmux 3.0 or newer\n  help: upgrade tmux (`tmux -V` shows the version)"
     )]
-    TooOld { found: String },
+    TooOld {
+        /// The version as `tmux -V` printed it, without `tmux ` (e.g. `2.9a`).
+        found: String,
+    },
+    /// The call did not finish within the call timeout (`$AGENTS_TMUX_TIMEOUT`).
     #[error(
         "`tmux {args}` did not answer within {secs} s: the tmux server hangs\n  help: check it with `tmux ls` (add `-L SOCKET` for a private server); `tmux kill-server` ends a hung one (and every session on it); $AGENTS_TMUX_TIMEOUT sets the timeout in seconds"
     )]
-    Timeout { args: String, secs: f64 },
+    Timeout {
+        /// The arguments, space-joined, cut at 200 characters.
+        args: String,
+        /// The timeout that ran out, seconds.
+        secs: f64,
+    },
+    /// tmux exited with a non-zero status.
     #[error("`tmux {args}` failed: {stderr}")]
-    Failed { args: String, stderr: String },
+    Failed {
+        /// The arguments, space-joined, cut at 200 characters.
+        args: String,
+        /// What tmux printed on stderr, trimmed (e.g. `can't find session: x`).
+        stderr: String,
+    },
+    /// tmux could not be started or waited for (other than not installed).
     #[error("cannot run tmux: {0}")]
     Io(std::io::Error),
     /// `$TMUX_TMPDIR` names a directory that does not exist. tmux would then quietly use its
@@ -214,6 +232,12 @@ impl Tmux {
     }
 
     /// Runs `tmux [-L socket] args...`; returns stdout.
+    ///
+    /// # Errors
+    ///
+    /// [`TmuxError::NotInstalled`] or [`TmuxError::Io`] when tmux cannot be started (or
+    /// `$TMUX_TMPDIR` is missing), [`TmuxError::Timeout`] when it does not answer in time,
+    /// [`TmuxError::Failed`] with its stderr when it exits non-zero.
     pub async fn run(&self, args: &[String]) -> Result<String, TmuxError> {
         let child = self.spawn(args)?;
         self.wait(child, args).await
@@ -280,6 +304,10 @@ impl Tmux {
     }
 
     /// Checks that tmux is installed and at least 3.0; returns the version string.
+    ///
+    /// # Errors
+    ///
+    /// [`TmuxError::TooOld`] below 3.0; else as [`Self::run`].
     pub async fn check_version(&self) -> Result<String, TmuxError> {
         let out = self.run(&["-V".to_string()]).await?;
         let found = out.trim().trim_start_matches("tmux ").to_string();
@@ -293,6 +321,10 @@ impl Tmux {
 
     /// Every session on the server with its current pane, in one tmux call. A server that is
     /// not running is not an error: it has no sessions.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::run`], but for a server that is not running.
     pub async fn sessions(&self) -> Result<Sessions, TmuxError> {
         let args = ["list-panes", "-a", "-F", format::LIST_FORMAT].map(String::from);
         match self.run(&args).await {
@@ -380,6 +412,10 @@ impl Tmux {
     /// its output to `to.log` from then on (the old log is closed; `to.mark` is written first,
     /// as at a start). One tmux call. Fails when `from` is gone or a session named `to.name`
     /// exists (tmux: `duplicate session`).
+    ///
+    /// # Errors
+    ///
+    /// [`TmuxError::Failed`] when `from` is gone or `to.name` is taken; else as [`Self::run`].
     pub async fn rename(&self, from: &str, to: &SessionSpec) -> Result<(), TmuxError> {
         if let Some(parent) = to.log.parent() {
             let _ = std::fs::create_dir_all(parent);
@@ -388,6 +424,10 @@ impl Tmux {
     }
 
     /// Kills sessions (one chained call; a session that is already gone is not an error).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::run`], but for sessions (or a server) already gone.
     pub async fn kill(&self, names: &[String]) -> Result<(), TmuxError> {
         let cmds: Vec<Vec<String>> = names
             .iter()
@@ -411,6 +451,10 @@ impl Tmux {
     }
 
     /// The visible text of a session's current pane, wrapped lines joined (`-J`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::run`]; [`TmuxError::is_gone`] when the session is gone.
     pub async fn capture(&self, name: &str) -> Result<String, TmuxError> {
         self.run(&[
             "capture-pane".into(),
@@ -424,6 +468,10 @@ impl Tmux {
 
     /// A session's current pane read with its cursor in one tmux call (see [`screen`]): the
     /// joined text, the rows as drawn, the cursor and whether the pane's program exited.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::run`]; [`TmuxError::is_gone`] when the session is gone.
     pub async fn screen(&self, name: &str) -> Result<Screen, TmuxError> {
         let m = capture_markers(2);
         let t = target::pane(name);
@@ -503,6 +551,10 @@ impl Tmux {
 
     /// Types `text` literally into a session's current pane (`send-keys -l`). Control
     /// characters are replaced by spaces, so the text cannot submit or signal by itself.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::run`]; [`TmuxError::is_gone`] when the session is gone.
     pub async fn send_text(&self, name: &str, text: &str) -> Result<(), TmuxError> {
         let clean: String = text
             .chars()
@@ -523,6 +575,10 @@ impl Tmux {
     /// Pastes `text` into a session's current pane as one bracketed paste (`set-buffer`, then
     /// `paste-buffer -p -d`): multi-line or long text arrives whole, and a TUI that knows
     /// bracketed paste does not take its newlines for submits.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::run`]; [`TmuxError::is_gone`] when the session is gone.
     pub async fn paste(&self, name: &str, text: &str) -> Result<(), TmuxError> {
         let buf = format!("agents-type-{}", std::process::id());
         let mut rest = text;
@@ -576,6 +632,10 @@ impl Tmux {
     }
 
     /// Presses one key (a tmux key name such as `Enter` or `C-m`) in a session's current pane.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::run`]; [`TmuxError::is_gone`] when the session is gone.
     pub async fn send_key(&self, name: &str, key: &str) -> Result<(), TmuxError> {
         self.run(&[
             "send-keys".into(),
@@ -604,6 +664,10 @@ impl SessionsCall {
     /// (by session name; a session that was not captured is absent). A server that is not
     /// running has no sessions. When the call failed otherwise (a session to capture was
     /// gone), the sessions are listed again alone and nothing is captured.
+    ///
+    /// # Errors
+    ///
+    /// As [`Tmux::run`], but for a server that is not running or a captured session that is gone.
     pub async fn finish(
         self,
         tmux: &Tmux,
@@ -730,7 +794,7 @@ fn rename_commands(from: &str, s: &SessionSpec) -> Vec<String> {
 /// every value quoted, or `cat >>` when the executable cannot be found (no rotation then).
 /// A value that cannot be quoted (a NUL byte) sends the output to `/dev/null`.
 fn pipe_command(s: &SessionSpec, exe: Option<&str>) -> String {
-    let q = |v: &str| shlex::try_quote(v).map(|q| q.into_owned()).ok();
+    let q = |v: &str| shlex::try_quote(v).map(std::borrow::Cow::into_owned).ok();
     let Some(log) = q(&s.log.to_string_lossy()) else {
         return "exec cat > /dev/null".into();
     };
@@ -763,9 +827,10 @@ fn capture_markers(n: usize) -> Vec<String> {
         .collect()
 }
 
-/// 128 random bits as hex: from `/dev/urandom`, else from std's randomly keyed SipHash
+/// 128 random bits as hex: from `/dev/urandom`, else from std's randomly keyed `SipHash`
 /// (`RandomState`) over the time, the pid and a counter.
 fn random_hex128() -> String {
+    use std::fmt::Write as _;
     use std::hash::{BuildHasher, Hasher};
     use std::io::Read;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -786,7 +851,10 @@ fn random_hex128() -> String {
             half.copy_from_slice(&h.finish().to_le_bytes());
         }
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    bytes.iter().fold(String::with_capacity(32), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// Lines of scrollback captured above the screen of a dead pane (see

@@ -15,8 +15,9 @@ pub struct Cursor {
     /// `#{history_size}`: lines scrolled off the top so far; `history + y` is the cursor's
     /// line counted from the start of the pane's output (while on the main screen).
     pub history: u64,
-    /// `#{pane_height}`, `#{pane_width}`: the visible pane, in rows and cells.
+    /// `#{pane_height}`: the visible pane's height, in rows.
     pub height: u32,
+    /// `#{pane_width}`: the visible pane's width, in cells.
     pub width: u32,
 }
 
@@ -36,6 +37,7 @@ pub struct Screen {
     /// The visible rows, top to bottom, as drawn (not joined; trailing blanks trimmed by
     /// tmux): row `cursor.y` is the cursor's.
     pub rows: Vec<String>,
+    /// Where the cursor is and whether it shows, with the pane's size and scrollback.
     pub cursor: Cursor,
     /// `#{pane_dead}`: the pane's program has exited.
     pub dead: bool,

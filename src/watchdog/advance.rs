@@ -95,7 +95,9 @@ pub async fn check(ctx: &Ctx) -> bool {
 /// [`crate::phase::Verdict::Stale`]); `None` forgets it.
 fn report_stale(stale: Option<(&str, &std::path::Path)>) {
     static REPORTED: Mutex<Option<String>> = Mutex::new(None);
-    let mut reported = REPORTED.lock().unwrap_or_else(|p| p.into_inner());
+    let mut reported = REPORTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     match stale {
         None => *reported = None,
         Some((id, _)) if reported.as_deref() == Some(id) => {}
@@ -113,7 +115,9 @@ fn report_stale(stale: Option<(&str, &std::path::Path)>) {
 /// returns whether the index can be acted on.
 fn report_corrupt(ctx: &Ctx, warning: Option<&str>) -> bool {
     static REPORTED: Mutex<Option<String>> = Mutex::new(None);
-    let mut reported = REPORTED.lock().unwrap_or_else(|p| p.into_inner());
+    let mut reported = REPORTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some(w) = warning else {
         if reported.take().is_some() {
             tracing::info!("the phase index is valid again: phase advance resumes");

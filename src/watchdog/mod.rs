@@ -55,6 +55,15 @@ pub struct Options {
 }
 
 /// Runs the watchdog for the config at `path` until a signal stops it.
+///
+/// # Errors
+///
+/// The config cannot be loaded, tmux is missing or too old, another watchdog holds the
+/// fleet's lock (or it cannot be taken), the signal handlers cannot be installed.
+///
+/// # Panics
+///
+/// Never: the one `expect` restates that a reload reported `Applied` has set the config.
 pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     let mut cfg = config::load(path, EnvOverrides::Ignore)?;
     config::check_handoff_repo(&mut cfg, |p| {
@@ -125,7 +134,7 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
             _ = term.recv() => break "SIGTERM",
             _ = int.recv() => break "SIGINT",
             Some(()) = wd.next_event() => event = true,
-            _ = tokio::time::sleep_until(next_light.min(next_heavy)) => {}
+            () = tokio::time::sleep_until(next_light.min(next_heavy)) => {}
         }
         if event {
             tracing::debug!("a fleet session died or was killed: ticking now");
@@ -311,6 +320,7 @@ pub struct Watchdog {
 }
 
 impl Watchdog {
+    /// A watchdog for `ctx`'s fleet on the system clock.
     pub fn new(ctx: &Ctx) -> Self {
         Self::with_clock(ctx, crate::state::Clock::system())
     }
@@ -346,7 +356,11 @@ impl Watchdog {
 
     /// Attaches the event source to the watchdog's own session, else to a live agent's.
     fn ensure_watcher(&mut self, ctx: &Ctx, sessions: &crate::tmux::Sessions) {
-        if self.watcher.as_ref().is_some_and(|w| w.alive()) {
+        if self
+            .watcher
+            .as_ref()
+            .is_some_and(super::tmux::control::Watcher::alive)
+        {
             return;
         }
         let wd = ctx.cfg.watchdog_session();

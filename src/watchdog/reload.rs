@@ -9,12 +9,15 @@ use crate::config::{self, Config, EnvOverrides, LoadError};
 /// What a refresh found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refresh {
+    /// The file holds the text last applied, and the last load did not fail.
     Unchanged,
     /// A new valid config; the caller swaps it in.
     Applied,
     /// The file is invalid; `first` is true the first time this error is seen.
     Invalid {
+        /// The load error, rendered as `agents` prints it.
         error: String,
+        /// It differs from the previous refresh's error (or that one loaded).
         first: bool,
     },
 }

@@ -39,6 +39,7 @@ pub fn now() -> f64 {
 
 /// The first whole minute at least `secs` from now, as epoch seconds: a CLI's limit banner
 /// prints minutes only, so a whole-minute reset is exactly what its screen says.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // now(): epoch seconds, > 0
 pub fn minute_after(secs: u64) -> u64 {
     (now() as u64 + secs).div_ceil(60) * 60
 }
@@ -114,9 +115,9 @@ pub fn install(setup: &Path, version_flag: &str) -> Result<Installed, String> {
     let bin = PathBuf::from(stdout.lines().last().unwrap_or("").trim());
     if !bin.is_file() {
         return Err(format!(
-            "{} printed no executable path (got {:?})",
+            "{} printed no executable path (got \"{}\")",
             setup.display(),
-            bin
+            bin.display()
         ));
     }
     let home = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -340,7 +341,7 @@ pub struct AgentsToml<'a> {
 }
 
 impl AgentsToml<'_> {
-    /// The config text: one agent on the preset, fast watchdog ticks, log_dir `.agents`.
+    /// The config text: one agent on the preset, fast watchdog ticks, `log_dir` `.agents`.
     pub fn render(&self) -> String {
         let table = if self.table.is_empty() {
             String::new()
@@ -696,7 +697,7 @@ impl Fleet {
             .to_string()
     }
 
-    /// `<log_dir>/events.jsonl` (log_dir `.agents`).
+    /// `<log_dir>/events.jsonl` (`log_dir` `.agents`).
     pub fn events(&self) -> Vec<Value> {
         self.t.events(".agents")
     }
@@ -791,6 +792,7 @@ impl Fleet {
     }
 
     /// Like [`Fleet::wait_for`] but returns whether `cond` held instead of failing.
+    #[allow(clippy::unused_self)] // a method, so that scenarios read `f.wait_maybe(..)`
     pub fn wait_maybe(&self, secs: f64, mut cond: impl FnMut() -> bool) -> bool {
         let deadline = Instant::now() + Duration::from_secs_f64(secs);
         loop {
@@ -819,7 +821,7 @@ impl Drop for Fleet {
         if !gone {
             for p in self.processes() {
                 let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(p.pid as i32),
+                    nix::unistd::Pid::from_raw(p.pid.cast_signed()),
                     nix::sys::signal::Signal::SIGKILL,
                 );
             }
@@ -838,13 +840,13 @@ pub enum Outcome {
 /// mostly wait on a CLI and a clock), and prints one libtest-like line each. `filters`:
 /// substrings of `suite::scenario` names (none: all); `skip`: substrings to leave out.
 pub fn run(suites: Vec<Suite>, filters: &[String], skip: &[String], max_threads: usize) -> bool {
+    /// A scenario ready to run: its name, its body and the CLI it drives.
+    type Job = (String, fn(&Installed), Installed);
     let selected = |name: &str| {
         (filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
             && !skip.iter().any(|s| name.contains(s.as_str()))
     };
     let results: Mutex<Vec<(String, Outcome, f64)>> = Mutex::new(vec![]);
-    /// A scenario ready to run: its name, its body and the CLI it drives.
-    type Job = (String, fn(&Installed), Installed);
     let mut jobs: Vec<Job> = vec![];
     for suite in suites {
         let chosen: Vec<&Scenario> = suite

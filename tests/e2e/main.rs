@@ -8,6 +8,9 @@
 //! [-- --skip S] [--list] [--test-threads N]`. When a CLI cannot be installed (no npm, no
 //! registry) its scenarios are skipped with the reason; `AGENTS_REQUIRE_E2E=1` (`.ci/run`)
 //! makes that a failure, `AGENTS_E2E=0` skips on purpose.
+// A test binary's helpers: `pub` is the harness's internal API (the crate is a binary, so
+// nothing is reachable from outside), and a helper's unwrap is the calling test's assertion.
+#![allow(unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::ExitCode;
 
@@ -44,7 +47,7 @@ fn main() -> ExitCode {
                 it.next();
             }
             s if s.starts_with("--test-threads=") => {
-                threads = s["--test-threads=".len()..].parse().unwrap_or(threads)
+                threads = s["--test-threads=".len()..].parse().unwrap_or(threads);
             }
             s if s.starts_with("--skip=") => skip.push(s["--skip=".len()..].to_string()),
             s if s.starts_with('-') => {} // --nocapture, --exact, --quiet, ...: no effect here

@@ -46,7 +46,7 @@ fn a_failing_test_leaves_no_directory_and_no_watchdog() {
     let pid = child.id();
     let stopped = wait_until(10.0, || gone(pid));
     // Some ticks later, the directory is still gone.
-    std::thread::sleep(Duration::from_millis(1000));
+    std::thread::sleep(Duration::from_secs(1));
     let back = dir.exists();
     let _ = child.kill();
     let _ = child.wait();
@@ -103,7 +103,7 @@ fn the_watchdog_exits_when_its_project_directory_is_deleted() {
     );
     // Nothing of the fleet writes there any more.
     let _ = std::fs::remove_dir_all(&proj);
-    std::thread::sleep(Duration::from_millis(1000));
+    std::thread::sleep(Duration::from_secs(1));
     assert!(!proj.exists(), "something made {} again", proj.display());
 }
 

@@ -458,6 +458,7 @@ fn mode(p: &std::path::Path) -> u32 {
 
 #[test]
 fn init_honours_the_umask_keeps_a_gitignore_mode_and_appends_through_its_symlink() {
+    use std::os::unix::fs::PermissionsExt;
     let t = TestEnv::new();
     // New files: 0666 less the umask, as `touch` and editors make them.
     let (code, err) = under_umask(&t, "022", &["init", "fresh", "--backend", "demo"]);
@@ -482,7 +483,6 @@ fn init_honours_the_umask_keeps_a_gitignore_mode_and_appends_through_its_symlink
     assert_eq!(mode(&t.path().join("group/agents.toml")), 0o664);
 
     // An existing .gitignore keeps its mode.
-    use std::os::unix::fs::PermissionsExt;
     let kept = t.path().join("kept");
     std::fs::create_dir_all(&kept).unwrap();
     std::fs::write(kept.join(".gitignore"), "target/\n").unwrap();

@@ -73,9 +73,9 @@ fn full_disk_watchdog_reuses_an_unchanged_kickoff_and_logs_a_failure_once() {
 
     // A changed prompt must be written, which fails: every retry fails the same way.
     t.config(&config(&"y".repeat(5000)));
-    std::thread::sleep(std::time::Duration::from_millis(1000));
+    std::thread::sleep(std::time::Duration::from_secs(1));
     t.tmux(&["kill-session", "-t", "=fw-a1"]);
-    std::thread::sleep(std::time::Duration::from_millis(3000));
+    std::thread::sleep(std::time::Duration::from_secs(3));
     let out = wd.kill_output();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -164,13 +164,13 @@ fn full_disk_a_limit_is_held_once_in_memory_and_status_says_state_is_not_saved()
             .stdout(Stdio::null())
             .stderr(Stdio::piped()),
     );
-    std::thread::sleep(std::time::Duration::from_millis(1000));
+    std::thread::sleep(std::time::Duration::from_secs(1));
     std::fs::write(&go, "").unwrap();
     assert!(
         wait_until(5.0, || t.pane("fl-a1").contains("usage limit")),
         "the agent did not show its limit"
     );
-    std::thread::sleep(std::time::Duration::from_millis(3000));
+    std::thread::sleep(std::time::Duration::from_secs(3));
     let status = limited(&t, 0, &["status"]).output().unwrap();
     let out = wd.kill_output();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -208,7 +208,7 @@ fn full_disk_a_partial_event_line_is_not_glued_to_the_next_event() {
     // events.jsonl, whole lines, 30 bytes short of a 4-block limit: the next event is cut.
     let events = t.path().join(".agents/events.jsonl");
     let mut text = std::fs::read_to_string(&events).unwrap();
-    let limit = 4 * block as usize;
+    let limit = 4 * usize::try_from(block).unwrap();
     while text.len() < limit - 30 {
         let pad = (limit - 30 - text.len()).min(200);
         let filler = format!(
@@ -280,10 +280,10 @@ fn full_disk_a_restarted_agent_is_not_restarted_again_for_its_unsaved_record() {
             .stdout(Stdio::null())
             .stderr(Stdio::piped()),
     );
-    std::thread::sleep(std::time::Duration::from_millis(1000));
+    std::thread::sleep(std::time::Duration::from_secs(1));
     std::fs::write(t.path().join("go"), "").unwrap();
     // The first run exits; the one restart runs on for 5 s of 0.3 s ticks and 1 s backoffs.
-    std::thread::sleep(std::time::Duration::from_millis(6000));
+    std::thread::sleep(std::time::Duration::from_secs(6));
     let out = wd.kill_output();
     let err = String::from_utf8_lossy(&out.stderr);
     let starts = err.matches("starting fr-a1").count();

@@ -9,9 +9,9 @@ use serde_json::Value;
 use crate::util::*;
 
 /// A stand-in for Claude Code's hooks: `python3 fake.py --settings FILE [flags] PROMPT`.
-/// Fires SessionStart, then UserPromptSubmit and Stop for the prompt and for each line
+/// Fires `SessionStart`, then `UserPromptSubmit` and Stop for the prompt and for each line
 /// typed; `/subagent` fires a subagent's Stop (with `agent_id`) before its own; `/limit`
-/// ends the turn with StopFailure `rate_limit`. Writes its argv to argv.json first.
+/// ends the turn with `StopFailure` `rate_limit`. Writes its argv to argv.json first.
 const FAKE_CLAUDE: &str = r#"import json, os, subprocess, sys, time
 args = sys.argv[1:]
 json.dump(args, open("argv.json", "w"))
@@ -61,8 +61,8 @@ while True:
 "#;
 
 /// A fleet of one agent `a1` on the stand-in with `hooks = "claude"` (watched with 0.3 s
-/// ticks), after `prepare` wrote what it needs in the project: started, its SessionStart,
-/// UserPromptSubmit and Stop of the kickoff recorded.
+/// ticks), after `prepare` wrote what it needs in the project: started, its `SessionStart`,
+/// `UserPromptSubmit` and Stop of the kickoff recorded.
 fn started(prepare: impl FnOnce(&TestEnv)) -> TestEnv {
     let t = TestEnv::new();
     let fake = t.write("fake-claude.py", FAKE_CLAUDE);
@@ -166,7 +166,7 @@ fn a_claude_hooks_backend_records_each_turn_through_agents_signal() {
     .unwrap();
     assert_eq!(usage["windows"][0]["name"], "5h");
     assert_eq!(usage["windows"][0]["used_percentage"], 93.0);
-    assert_eq!(usage["windows"][0]["resets_at"], 1796474605);
+    assert_eq!(usage["windows"][0]["resets_at"], 1_796_474_605);
     assert_eq!(usage["context_percentage"], 7.0);
     // `status` shows it: a line under the agent, and `usage` in --json.
     let (_, out, _) = t.run(&["status"]);
@@ -272,9 +272,9 @@ fn logs_of_a_hooked_agent_show_its_conversation() {
     );
 }
 
-/// Issue 14 item 2: right after the CLI took a prompt (UserPromptSubmit) its screen may not
+/// Issue 14 item 2: right after the CLI took a prompt (`UserPromptSubmit`) its screen may not
 /// show the turn yet; the hook marks it `active` (source `hook`) until it ends (Stop) or the
-/// screen decides after HOOK_HOLD: `status` says so and `send` does not type into it.
+/// screen decides after `HOOK_HOLD`: `status` says so and `send` does not type into it.
 #[test]
 fn a_turn_the_screen_does_not_show_is_active_by_its_hook() {
     let t = started(|_| {});

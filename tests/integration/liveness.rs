@@ -137,7 +137,7 @@ watch = "heal+stall"
     let r1_pid = t.pane_pid("wr-r1").unwrap();
     for pid in [child, r1_pid] {
         nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
+            nix::unistd::Pid::from_raw(pid.cast_signed()),
             nix::sys::signal::Signal::SIGKILL,
         )
         .unwrap();
@@ -386,7 +386,7 @@ fn restarts_of_an_agent_held_by_a_usage_limit_spend_no_restart_budget() {
     for n in 1..=3 {
         let pid = t.pane_pid("hb-a1").unwrap();
         nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
+            nix::unistd::Pid::from_raw(pid.cast_signed()),
             nix::sys::signal::Signal::SIGKILL,
         )
         .unwrap();

@@ -246,14 +246,14 @@ fn a_tui_log_reads_as_its_last_frame_without_escape_bytes() {
     // Ink-style frame erased by moving up, and a spinner still running.
     t.write_script(
         "tui.sh",
-        r#"#!/bin/sh
+        r"#!/bin/sh
 for i in 1 2 3 4 5; do printf '\r\033[K✶ Working… (%ss · esc to interrupt)' $i; sleep 0.05; done
 printf '\r\033[K\033[1;32mdone\033[0m after 5s\n'
 printf '╭ frame 1\n╰ thinking'
 printf '\033[2K\033[1A\033[2K\033[G╭ frame 2\n╰ answered\n'
 for i in 1 2 3; do printf '\r\033[K✶ Working… (%ss · esc to interrupt)' $i; sleep 0.05; done
 exec sleep 1000
-"#,
+",
     );
     t.config(&config("lt-", "sh ./tui.sh"));
     // Following from before the log exists: the spinners are never printed tick by tick (and
@@ -317,12 +317,12 @@ fn following_from_the_middle_of_a_spinner_prints_its_end_as_one_line() {
     let t = TestEnv::new();
     t.write_script(
         "spin.sh",
-        r#"#!/bin/sh
+        r"#!/bin/sh
 i=0
 while [ $i -lt 40 ]; do i=$((i+1)); printf '\r\033[K✶ Working… (%ss · esc to interrupt)' $i; sleep 0.1; done
 printf '\r\033[Kready\n'
 exec sleep 1000
-"#,
+",
     );
     t.config(&config("lm-", "sh ./spin.sh"));
     assert_eq!(t.run(&["up", "a"]).0, 0);
@@ -393,7 +393,7 @@ fn shell_exits(t: &TestEnv, script: &str, secs: f64) -> Option<(i32, String)> {
 
 /// An agent that prints one line, then nothing.
 fn silent(prefix: &str) -> String {
-    config(prefix, r#"sh -c 'echo said once; exec sleep 1000'"#)
+    config(prefix, r"sh -c 'echo said once; exec sleep 1000'")
 }
 
 #[test]

@@ -1,6 +1,10 @@
 //! The integration test binary: the real `agents` binary against real tmux and real git,
 //! each test on its own tmux server.
 
+// A test binary's helpers: `pub` is the harness's internal API (the crate is a binary, so
+// nothing is reachable from outside), and a helper's unwrap is the calling test's assertion.
+#![allow(unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
 mod util;
 
 mod cleanup;

@@ -196,15 +196,12 @@ fn issue6_09_status_captures_200_panes_in_a_few_calls() {
     let (code, _, err) = t.run(&up);
     assert_eq!(code, 0, "{err}");
     assert!(wait_until(30.0, || {
-        std::fs::read_dir(t.path().join(".agents"))
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .filter(|e| e.metadata().is_ok_and(|m| m.len() > 0))
-                    .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
-                    .count()
-            })
-            .unwrap_or(0)
-            >= n
+        std::fs::read_dir(t.path().join(".agents")).map_or(0, |d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.metadata().is_ok_and(|m| m.len() > 0))
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+                .count()
+        }) >= n
     }));
     let count = t.path().join("tmux-calls");
     t.write_script(

@@ -247,7 +247,11 @@ fn down_leaves_the_processes_of_another_fleet_with_the_same_session_names() {
     let (mine, other) = (TestEnv::new(), TestEnv::new());
     let (a, b, c) = (secs(&mine, 3011), secs(&mine, 3012), secs(&mine, 3013));
     let (x, y, z) = (secs(&other, 3021), secs(&other, 3022), secs(&other, 3023));
-    let _left = Leftovers([&a, &b, &c, &x, &y, &z].map(|s| s.to_string()).to_vec());
+    let _left = Leftovers(
+        [&a, &b, &c, &x, &y, &z]
+            .map(std::clone::Clone::clone)
+            .to_vec(),
+    );
     mine.config(&config("same-", &[("dbl", double_forker(&a, &b, &c))], ""));
     other.config(&config("same-", &[("dbl", double_forker(&x, &y, &z))], ""));
     assert_eq!(mine.run(&["up", "dbl"]).0, 0);

@@ -81,7 +81,7 @@ impl TestEnv {
         let p = self.path().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, text).unwrap();
-        if rel.ends_with(".toml") {
+        if Path::new(rel).extension().is_some_and(|e| e == "toml") {
             assert_schema_accepts(&p, text);
         }
         p
@@ -195,7 +195,7 @@ impl TestEnv {
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {stdout}"))
     }
 
-    /// The contents of `log_dir/events.jsonl` (log_dir given relative to the project).
+    /// The contents of `log_dir/events.jsonl` (`log_dir` given relative to the project).
     pub fn events(&self, log_dir: &str) -> Vec<serde_json::Value> {
         std::fs::read_to_string(self.path().join(log_dir).join("events.jsonl"))
             .unwrap_or_default()
@@ -320,7 +320,7 @@ impl TestEnv {
         use nix::unistd::Pid;
         let signal = |pids: &[u32], s: Signal| {
             for p in pids {
-                let _ = kill(Pid::from_raw(*p as i32), s);
+                let _ = kill(Pid::from_raw(p.cast_signed()), s);
             }
         };
         let left = self.processes();
@@ -500,6 +500,7 @@ role = "adversary"
 /// and the reason is printed past the test harness's capture. With
 /// `AGENTS_REQUIRE_BASELINE=1` (set by `.ci/run`) a missing original fails the test instead.
 pub fn baseline_dir(test: &str) -> Option<PathBuf> {
+    use std::io::Write as _;
     let candidates = match std::env::var_os("AGENTS_BASELINE_DIR") {
         Some(d) => vec![PathBuf::from(d)],
         None => vec![
@@ -518,12 +519,10 @@ pub fn baseline_dir(test: &str) -> Option<PathBuf> {
             .collect::<Vec<_>>()
             .join(" or ")
     );
-    if std::env::var("AGENTS_REQUIRE_BASELINE").is_ok_and(|v| !v.is_empty() && v != "0") {
-        panic!(
-            "{why}; AGENTS_REQUIRE_BASELINE is set, so it must be there (set AGENTS_BASELINE_DIR to shared/baseline)"
-        );
-    }
-    use std::io::Write as _;
+    assert!(
+        !std::env::var("AGENTS_REQUIRE_BASELINE").is_ok_and(|v| !v.is_empty() && v != "0"),
+        "{why}; AGENTS_REQUIRE_BASELINE is set, so it must be there (set AGENTS_BASELINE_DIR to shared/baseline)"
+    );
     let _ = writeln!(
         std::io::stderr(),
         "skipping {test}: {why} (set AGENTS_BASELINE_DIR to shared/baseline to run it)"

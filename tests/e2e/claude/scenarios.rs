@@ -224,8 +224,8 @@ fn names(signals: &[Value]) -> Vec<&str> {
 }
 
 /// Issue 14 item 1: the built-in preset starts Claude Code 2.1.330 with `--settings
-/// log_dir/state/hooks-e2e-a.json`; its hooks record SessionStart (with the transcript),
-/// UserPromptSubmit and Stop for the kickoff and for a sent message, and StopFailure
+/// log_dir/state/hooks-e2e-a.json`; its hooks record `SessionStart` (with the transcript),
+/// `UserPromptSubmit` and Stop for the kickoff and for a sent message, and `StopFailure`
 /// `rate_limit` for a turn that hits the plan limit, through `agents signal`; the user's
 /// `~/.claude/settings.json` is byte for byte what it was.
 fn hooks_record_each_turn_and_a_limit_and_leave_the_users_settings(cli: &Installed) {
@@ -247,10 +247,11 @@ fn hooks_record_each_turn_and_a_limit_and_leave_the_users_settings(cli: &Install
     if names(&s) != ["SessionStart", "UserPromptSubmit", "Stop"] {
         f.fail(&format!("want SessionStart, UserPromptSubmit, Stop: {s:?}"));
     }
-    if !s[0]["transcript_path"]
-        .as_str()
-        .is_some_and(|p| p.ends_with(".jsonl"))
-        || s[0]["source"] != "startup"
+    if !s[0]["transcript_path"].as_str().is_some_and(|p| {
+        std::path::Path::new(p)
+            .extension()
+            .is_some_and(|e| e == "jsonl")
+    }) || s[0]["source"] != "startup"
     {
         f.fail(&format!(
             "SessionStart without its transcript or source: {}",
@@ -472,11 +473,11 @@ enum Dialog {
 }
 
 fn trust_dialog_is_reported_and_never_typed_into(cli: &Installed) {
-    dialog_scenario(cli, Dialog::Trust)
+    dialog_scenario(cli, Dialog::Trust);
 }
 
 fn bypass_dialog_is_reported_and_never_typed_into(cli: &Installed) {
-    dialog_scenario(cli, Dialog::Bypass)
+    dialog_scenario(cli, Dialog::Bypass);
 }
 
 /// Scenario 5: a start-up dialog is `dialog` in `status`, one `dialog` event, and nothing is

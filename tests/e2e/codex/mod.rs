@@ -51,7 +51,7 @@ fn prepare() -> Result<Installed, String> {
 /// How the scratch `CODEX_HOME` looks to the CLI.
 #[derive(Clone, Copy)]
 pub struct Home {
-    /// A `mock` model provider pointed at the mock (else the default OpenAI provider with
+    /// A `mock` model provider pointed at the mock (else the default `OpenAI` provider with
     /// no credentials: 0.169.0 opens on its sign-in screen).
     pub provider: bool,
     /// The agent's dir listed under `[projects]` with `trust_level = "trusted"`.
@@ -110,6 +110,7 @@ fn write_home(home: &Path, port: u16, work: &Path, h: Home) {
 }
 
 /// The fleet of one scenario.
+#[derive(Clone, Copy)]
 pub struct Setup<'a> {
     pub scenario: &'a str,
     /// `watch` of the agent: `heal` or `heal+stall`.

@@ -304,8 +304,8 @@ fn kickoff_exactly_once_at_start_and_after_restart(cli: &Installed) {
     }
 }
 
-/// Scenario 5: Codex 0.169.0 without credentials (the default OpenAI provider, no
-/// `auth.json`) opens on its sign-in screen ("> 1. Sign in with ChatGPT / 2. Sign in with
+/// Scenario 5: Codex 0.169.0 without credentials (the default `OpenAI` provider, no
+/// `auth.json`) opens on its sign-in screen ("> 1. Sign in with `ChatGPT` / 2. Sign in with
 /// Device Code / …"), where Enter would start a sign-in. (0.169.0 shows no trust dialog:
 /// this is the start-up dialog it has.) `status` says `dialog` once, the watchdog types
 /// nothing into it through three `stall_idle` periods, never restarts the agent, and
@@ -519,10 +519,9 @@ fn down_leaves_no_codex_process_app_server_included(cli: &Installed) {
                 && !p.cmdline.contains("app-server")
                 && (p.pid == pid1 || parent_of(p.pid) == Some(pid1))
         })
-        .map(|p| p.pid)
-        .unwrap_or(pid1);
+        .map_or(pid1, |p| p.pid);
     let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(tui as i32),
+        nix::unistd::Pid::from_raw(tui.cast_signed()),
         nix::sys::signal::Signal::SIGKILL,
     );
     f.log(&format!(

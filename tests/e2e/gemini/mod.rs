@@ -69,6 +69,7 @@ fn write_home(dir: &Path, work: &Path, trusted: bool) {
 }
 
 /// The fleet of one scenario.
+#[derive(Clone, Copy)]
 pub struct Setup<'a> {
     pub scenario: &'a str,
     /// `watch` of the agent: `heal` or `heal+stall`.

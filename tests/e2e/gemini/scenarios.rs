@@ -420,7 +420,7 @@ fn minute_quota_retry_stays_active_and_nothing_is_typed(cli: &Installed) {
     let turns = f.mock.turns_with(text);
     let limited: Vec<&Value> = turns.iter().filter(|r| r["status"] == 429).collect();
     let ok: Vec<&Value> = turns.iter().filter(|r| r["status"] == 200).collect();
-    let start = turns.first().map(ts).unwrap_or(0.0);
+    let start = turns.first().map_or(0.0, ts);
     let shown = shown(&samples, start);
     f.log(&format!("samples: {shown}"));
     let mut problems = vec![];
