@@ -117,6 +117,9 @@ fn a_real_verdict_advances_and_restarts_the_pair_with_the_phase_model() {
         kickoff.contains("phase p2") && kickoff.contains("`machine-docs/S2.md`"),
         "{kickoff}"
     );
+    // The restart records the new session in the manifest once tmux has started it, a
+    // moment after its pane may already show the model: wait for the record.
+    wait_until(5.0, || agent(&t.status_json(), "builder")["model"] == "big");
     let st = t.status_json();
     assert_eq!(agent(&st, "builder")["model"], "big");
     assert_eq!(
