@@ -403,7 +403,7 @@ fn custom_ssh(repo: &Path) -> bool {
 /// `path` quoted for a shell command shown in a message.
 fn shell_word(path: &Path) -> String {
     let s = path.display().to_string();
-    shlex::try_quote(&s).map_or(s.clone(), |q| q.into_owned())
+    shlex::try_quote(&s).map_or(s.clone(), std::borrow::Cow::into_owned)
 }
 
 #[cfg(test)]

@@ -618,7 +618,7 @@ impl Life {
         match &self.first {
             None => self.first = Some(now.text.clone()),
             Some(first) if self.answered.is_none() && at_prompt && *first != now.text => {
-                self.answered = Some(at)
+                self.answered = Some(at);
             }
             Some(_) => {}
         }
@@ -1195,7 +1195,7 @@ mod tests {
     fn screen(rows: &[&str], x: u32, y: u32, history: u64) -> Screen {
         Screen {
             text: rows.join("\n"),
-            rows: rows.iter().map(|r| r.to_string()).collect(),
+            rows: rows.iter().map(std::string::ToString::to_string).collect(),
             cursor: crate::tmux::Cursor {
                 x,
                 y,
@@ -1446,7 +1446,7 @@ mod tests {
         assert!(!life.read(&b, &seen, ms(0)));
         assert!(!life.read(&b, &seen, ms(15)));
         assert!(!life.read(&b, &answer, ms(30)));
-        assert!(!life.read(&b, &answer, ms(30) + ANSWER_HOLD - ms(1)));
+        assert!(!life.read(&b, &answer, (ms(30) + ANSWER_HOLD).checked_sub(ms(1)).unwrap()));
         assert!(life.read(&b, &answer, ms(30) + ANSWER_HOLD));
         // A backend with an idle rule: a changed screen is an answer once it is at the prompt.
         let mut with_idle = b.clone();
@@ -1464,7 +1464,7 @@ mod tests {
         // Silent (a line reader that prints nothing, or one about to exit): only at the bound.
         let mut life = Life::new(false);
         assert!(!life.read(&b, &seen, ms(0)));
-        assert!(!life.read(&b, &seen, ALIVE_AFTER - ms(1)));
+        assert!(!life.read(&b, &seen, ALIVE_AFTER.checked_sub(ms(1)).unwrap()));
         assert!(life.read(&b, &seen, ALIVE_AFTER));
     }
 

@@ -288,7 +288,7 @@ mod tests {
             .clone()
     }
 
-    fn inputs<'a>(model: Option<&'a str>) -> LaunchInputs<'a> {
+    fn inputs(model: Option<&str>) -> LaunchInputs<'_> {
         LaunchInputs {
             session: "t-a",
             dir: Path::new("/w"),

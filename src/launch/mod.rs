@@ -545,12 +545,12 @@ pub async fn launch_detached(
         let key = session.clone();
         let task = tokio::spawn(async move {
             deliver(&ctx, &name, &session, &kickoff).await;
-            let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+            let mut pending = PENDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if pending.get(&session).is_some_and(|(i, _)| *i == id) {
                 pending.remove(&session);
             }
         });
-        let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pending = PENDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((_, older)) = pending.insert(key, (id, task.abort_handle())) {
             older.abort();
         }
@@ -568,7 +568,7 @@ pub async fn settle(limit: std::time::Duration) {
     let deadline = tokio::time::Instant::now() + limit;
     while tokio::time::Instant::now() < deadline {
         let busy = {
-            let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+            let mut pending = PENDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             pending.retain(|_, (_, h)| !h.is_finished());
             !pending.is_empty()
         };

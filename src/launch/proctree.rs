@@ -256,7 +256,7 @@ mod tests {
                 .into_iter()
                 .collect();
         let mut t: Vec<u32> = tree(&snap, 10).iter().map(|p| p.pid).collect();
-        t.sort();
+        t.sort_unstable();
         assert_eq!(t, [10, 11, 12]);
         assert!(tree(&snap, 99).is_empty());
         let me = std::process::id();

@@ -168,7 +168,7 @@ pub fn kill_group(pgid: u32) {
 
 /// The last [`TAIL`] bytes of `f`, on one line.
 fn tail(f: &mut std::fs::File) -> String {
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let len = f.metadata().map_or(0, |m| m.len());
     let mut buf = Vec::new();
     if f.seek(SeekFrom::Start(len.saturating_sub(TAIL))).is_err()
         || f.take(TAIL).read_to_end(&mut buf).is_err()
@@ -189,7 +189,7 @@ mod tests {
 
     fn job(argv: &[&str], timeout: f64) -> Job {
         Job {
-            argv: argv.iter().map(|s| s.to_string()).collect(),
+            argv: argv.iter().map(std::string::ToString::to_string).collect(),
             env: vec![("AGENTS_EVENT", "fatal".into())],
             dir: std::env::temp_dir(),
             stdin: "{\"kind\":\"fatal\"}\n".into(),
