@@ -1446,7 +1446,11 @@ mod tests {
         assert!(!life.read(&b, &seen, ms(0)));
         assert!(!life.read(&b, &seen, ms(15)));
         assert!(!life.read(&b, &answer, ms(30)));
-        assert!(!life.read(&b, &answer, (ms(30) + ANSWER_HOLD).checked_sub(ms(1)).unwrap()));
+        assert!(!life.read(
+            &b,
+            &answer,
+            (ms(30) + ANSWER_HOLD).checked_sub(ms(1)).unwrap()
+        ));
         assert!(life.read(&b, &answer, ms(30) + ANSWER_HOLD));
         // A backend with an idle rule: a changed screen is an answer once it is at the prompt.
         let mut with_idle = b.clone();

@@ -136,7 +136,11 @@ fn needed(h: &regex_syntax::hir::Hir) -> Required {
             })
         }
         HirKind::Class(Class::Bytes(c)) => {
-            let n: usize = c.ranges().iter().map(regex_syntax::hir::ClassBytesRange::len).sum();
+            let n: usize = c
+                .ranges()
+                .iter()
+                .map(regex_syntax::hir::ClassBytesRange::len)
+                .sum();
             (n <= CLASS_LITERALS).then(|| {
                 let bytes = c.ranges().iter().flat_map(|r| r.start()..=r.end());
                 bytes.map(|b| vec![b.to_ascii_lowercase()]).collect()

@@ -42,9 +42,8 @@ pub fn claude_settings(
     usage: &Path,
     user_status_line: Option<&serde_json::Value>,
 ) -> String {
-    let q = |p: &str| {
-        shlex::try_quote(p).map_or_else(|_| "false".into(), std::borrow::Cow::into_owned)
-    };
+    let q =
+        |p: &str| shlex::try_quote(p).map_or_else(|_| "false".into(), std::borrow::Cow::into_owned);
     let (exe, signals, usage) = (
         q(&exe.to_string_lossy()),
         q(&signals.to_string_lossy()),

@@ -39,7 +39,8 @@ pub fn locked<T, E: From<StoreError>>(
     state: &StateDir,
     f: impl FnOnce() -> Result<T, E>,
 ) -> Result<T, E> {
-    let _lock = super::lock::hold(&state.handoff_lock_path()).map_err(|e| StoreError::Lock(e.to_string()))?;
+    let _lock = super::lock::hold(&state.handoff_lock_path())
+        .map_err(|e| StoreError::Lock(e.to_string()))?;
     f()
 }
 
