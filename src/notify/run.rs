@@ -26,7 +26,7 @@ pub enum Failure {
     Exit {
         /// The exit status as the standard library shows it (`exit status: 3`, `signal: 9`).
         status: String,
-        /// The last [`TAIL`] bytes of what it printed on stdout and stderr, on one line.
+        /// The last 300 bytes (`TAIL`) of what it printed on stdout and stderr, on one line.
         tail: String,
     },
     /// It still ran after the timeout and was killed.

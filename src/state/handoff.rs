@@ -24,7 +24,9 @@ pub enum StoreError {
     /// `state/handoff.json` cannot be written.
     #[error("cannot write {}: {source}", path.display())]
     Write {
+        /// The memory file, `state/handoff.json`.
         path: PathBuf,
+        /// Why it could not be serialised or atomically written.
         source: std::io::Error,
     },
 }
