@@ -31,7 +31,7 @@ use crate::tmux::SessionSpec;
 pub struct Prepared {
     /// Agent or service name (`watchdog` for the watchdog).
     pub name: String,
-    /// The tmux session to start: its name, directory, command line and environment.
+    /// The tmux session to start: its name, working directory, argv and log file.
     pub spec: SessionSpec,
     /// For `ping` backends: the kickoff file to point the TUI at once it is up.
     pub ping: Option<PathBuf>,
