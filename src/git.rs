@@ -31,7 +31,9 @@ pub struct Repo {
 
 impl std::fmt::Debug for Repo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Repo").field("path", &self.path).finish()
+        f.debug_struct("Repo")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -77,34 +79,51 @@ pub enum GitError {
         path.display(),
         shell_word(path)
     )]
-    Missing { path: PathBuf },
+    Missing {
+        /// The path given to [`Repo::open`] (a `[loop.handoff]` repo directory).
+        path: PathBuf,
+    },
     /// [`Repo::open`]: the path is not in a git repository (libgit2's message).
     #[error(
         "{} is not a git repository ({message}); clone the shared repository there: git clone <url> {}",
         path.display(),
         shell_word(path)
     )]
-    NotARepo { path: PathBuf, message: String },
+    NotARepo {
+        /// The path given to [`Repo::open`], which exists.
+        path: PathBuf,
+        /// libgit2's reason, e.g. that no repository was found above the path.
+        message: String,
+    },
     /// [`probe`]: the repository has no [`REMOTE`] remote.
     #[error(
         "the git repository {} has no `{REMOTE}` remote; add it: git -C {} remote add {REMOTE} <url>",
         path.display(),
         shell_word(path)
     )]
-    NoRemote { path: PathBuf },
+    NoRemote {
+        /// The path given to [`probe`], inside the repository without the remote.
+        path: PathBuf,
+    },
     /// A text that should be a commit id is not one (40 hex digits).
     #[error("{id:?} is not a commit id in {}: {message}", repo.display())]
     BadId {
+        /// The path the repository was opened with.
         repo: PathBuf,
+        /// The text given as a commit id (e.g. a head recorded in the state file).
         id: String,
+        /// libgit2's reason the text does not parse as an object id.
         message: String,
     },
     /// Reading the repository failed: a ref, the history walk, a commit, a tree or a file
     /// (`what` says which, libgit2's `message` why).
     #[error("{what} in {}: {message}", repo.display())]
     Read {
+        /// The path the repository was opened with.
         repo: PathBuf,
+        /// What failed, as a phrase: `cannot read origin/HEAD`, `cannot read commit <id>`…
         what: String,
+        /// libgit2's reason.
         message: String,
     },
     /// [`fetch`]: no `git` program on `PATH`.
@@ -116,12 +135,19 @@ pub enum GitError {
     /// [`fetch`]: waiting for `git fetch` failed.
     #[error("git fetch in {}: {source}", repo.display())]
     Wait {
+        /// The repository `git -C` was run in.
         repo: PathBuf,
+        /// The error from waiting for the child or reading its stderr.
         source: std::io::Error,
     },
     /// [`fetch`]: `git fetch` ran longer than its timeout and was killed.
     #[error("git fetch in {} did not finish within {timeout:?}; killed", repo.display())]
-    FetchTimeout { repo: PathBuf, timeout: Duration },
+    FetchTimeout {
+        /// The repository `git -C` was run in.
+        repo: PathBuf,
+        /// The timeout given to [`fetch`], after which git was killed.
+        timeout: Duration,
+    },
     /// [`fetch`]: `git fetch` exited unsuccessfully: its exit `status` and the last lines of
     /// its stderr joined by ` / ` (empty: it printed nothing).
     #[error(
@@ -130,8 +156,11 @@ pub enum GitError {
         if stderr.is_empty() { "no message" } else { stderr }
     )]
     FetchFailed {
+        /// The repository `git -C` was run in.
         repo: PathBuf,
+        /// The exit status of `git fetch` (a failure, or killed by a signal).
         status: std::process::ExitStatus,
+        /// Up to the last three non-empty lines of its stderr, trimmed, joined by ` / `.
         stderr: String,
     },
 }
@@ -403,7 +432,7 @@ fn custom_ssh(repo: &Path) -> bool {
 /// `path` quoted for a shell command shown in a message.
 fn shell_word(path: &Path) -> String {
     let s = path.display().to_string();
-    shlex::try_quote(&s).map_or(s.clone(), |q| q.into_owned())
+    shlex::try_quote(&s).map_or(s.clone(), std::borrow::Cow::into_owned)
 }
 
 #[cfg(test)]

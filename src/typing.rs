@@ -84,7 +84,9 @@ const PRESS_WAIT: Duration = Duration::from_secs(1);
 pub struct Message<'a> {
     /// Agent name, for the event.
     pub name: &'a str,
+    /// The agent's tmux session, typed into.
     pub session: &'a str,
+    /// The text to type and submit (or, with `key_only`, the key names to press).
     pub text: &'a str,
     /// `kickoff`, `limit-resume`, `limit-choice`, `stall-nudge`, `handoff`, `wake`, `send`.
     pub purpose: &'a str,
@@ -106,7 +108,12 @@ pub enum Outcome {
     /// Nothing was submitted: a dialog is up ([`DeliveryError::Dialog`]), the program exited
     /// ([`DeliveryError::Exited`]), or the text has a control character. `typed`: the text
     /// was typed (not submitted) before the refusal (a dialog that came up meanwhile).
-    Refused { why: DeliveryError, typed: bool },
+    Refused {
+        /// Why nothing was submitted.
+        why: DeliveryError,
+        /// Whether the text had been typed (left unsubmitted in the input) when it was refused.
+        typed: bool,
+    },
     /// An error kept it from being typed or submitted (the typing lock, tmux).
     Failed(DeliveryError),
 }
@@ -128,11 +135,18 @@ pub enum DeliveryError {
     /// Failed: the session's typing lock was held by another delivery for [`LOCK_WAIT`], or
     /// could not be taken at all ([`LockError::Io`]).
     #[error("another delivery to {session} is under way: {source}")]
-    Locked { session: String, source: LockError },
+    Locked {
+        /// The tmux session whose `state/typing-<session>.lock` was not taken.
+        session: String,
+        /// Why: held for the whole wait, or not lockable at all.
+        source: LockError,
+    },
     /// Failed: the pane could not be read before the submit key (`when`: "before typing").
     #[error("cannot read the pane {when}: {source}")]
     Unreadable {
+        /// When the read was: `before typing` or `before the submit key`.
         when: &'static str,
+        /// tmux's error reading the screen.
         source: TmuxError,
     },
     /// Failed: tmux did not take the text or a key before the submit key.
@@ -148,7 +162,12 @@ pub enum DeliveryError {
     NoKeys,
     /// [`press_keys`]: tmux did not take a key.
     #[error("tmux did not take the key {key}: {source}")]
-    KeyNotTaken { key: String, source: TmuxError },
+    KeyNotTaken {
+        /// The tmux key name that `send-keys` refused.
+        key: String,
+        /// tmux's error.
+        source: TmuxError,
+    },
     /// Unverified: tmux failed on the submit key.
     #[error("tmux failed after the submit key: {0}")]
     SubmitKey(TmuxError),
@@ -171,12 +190,19 @@ pub enum DeliveryError {
         "the typed text was still {} after {MAX_SUBMITS} presses of {key}",
         if *by_cursor { "on the cursor's line" } else { "in the input area" }
     )]
-    StillTyped { by_cursor: bool, key: String },
+    StillTyped {
+        /// Whether the cursor's line judged it ([`cursor_check`] passed), else the input area.
+        by_cursor: bool,
+        /// The backend's `submit_key`, as a tmux key name.
+        key: String,
+    },
     /// Unverified: `cause` (the program exited, the pane could not be read) while
     /// [`alive_after`] watched a delivery that `evidence` had verified.
     #[error("{cause}, though {}", evidence.describe())]
     Though {
+        /// What `alive_after` saw after the delivery was verified.
         cause: Box<DeliveryError>,
+        /// What had verified the delivery.
         evidence: Evidence,
     },
 }
@@ -278,6 +304,7 @@ impl Outcome {
 pub struct LastTyped {
     /// Local time, RFC 3339.
     pub ts: String,
+    /// [`Message::purpose`]: `kickoff`, `wake`, `send`, …
     pub purpose: String,
     /// The text's first 120 characters.
     pub text: String,
@@ -322,7 +349,11 @@ pub async fn deliver(ctx: &Ctx, backend: &Backend, msg: Message<'_>) -> Outcome 
 /// pane reads idle ([`wait_idle`]), takes the lock, and reads the pane again under it, so
 /// that of several senders waiting for the same busy agent only one types per idle spell;
 /// the others find it busy again under the lock, let go and wait on, for at most `timeout`
-/// in all. `Err` when nothing was typed: the session is not running, shows a dialog, or is
+/// in all.
+///
+/// # Errors
+///
+/// A [`NotIdle`] when nothing was typed: the session is not running, shows a dialog, or is
 /// still busy when the time ran out (no `typed` event then, as for [`wait_idle`]).
 pub async fn deliver_when_idle(
     ctx: &Ctx,
@@ -618,7 +649,7 @@ impl Life {
         match &self.first {
             None => self.first = Some(now.text.clone()),
             Some(first) if self.answered.is_none() && at_prompt && *first != now.text => {
-                self.answered = Some(at)
+                self.answered = Some(at);
             }
             Some(_) => {}
         }
@@ -654,6 +685,7 @@ impl Evidence {
 /// One reading after a submit press.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verify {
+    /// The submit was taken: what showed it.
     Verified(Evidence),
     /// The text is still where it was typed: press again.
     NotYet,
@@ -668,7 +700,12 @@ pub enum NoCursor {
     Hidden,
     /// The cursor's row `y` is not on the screen of `height` rows.
     #[error("the cursor is off-screen (row {y} of {height})")]
-    OffScreen { y: u32, height: u32 },
+    OffScreen {
+        /// The cursor's row, counting from 0 at the top of the visible screen.
+        y: u32,
+        /// The pane's height in rows.
+        height: u32,
+    },
     /// The cursor's line does not hold the typed text.
     #[error("the typed text is not on the cursor's line")]
     NotAtText,
@@ -870,8 +907,11 @@ pub fn submitted(backend: &Backend, pane: &str, msg: &str) -> bool {
 /// `control character ESC (U+001B) at line 2, column 5` (1-based, columns in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ControlChar {
+    /// The character (`Cc`, neither newline nor tab).
     pub ch: char,
+    /// Its line in the text, counting from 1 (lines split at `\n`).
     pub line: usize,
+    /// Its column in that line, in characters, counting from 1.
     pub column: usize,
 }
 
@@ -953,8 +993,12 @@ pub enum Readiness {
 }
 
 impl Readiness {
-    /// `Ok` when idle; else why not, as [`wait_idle`] reports it (limited and fatal screens
-    /// are [`NotIdle::Busy`]: they are waited out).
+    /// `Ok` when idle.
+    ///
+    /// # Errors
+    ///
+    /// Why not, as [`wait_idle`] reports it: [`NotIdle::NotRunning`], [`NotIdle::Dialog`],
+    /// or [`NotIdle::Busy`] for a busy, limited or fatal screen (they are waited out).
     pub fn idle(self) -> Result<(), NotIdle> {
         match self {
             Readiness::Idle => Ok(()),
@@ -1034,8 +1078,13 @@ pub async fn readiness(
 /// Reads `session` every [`IDLE_POLL`] until its pane reads idle, for at most `timeout`
 /// (`Duration::ZERO`: read once). Active, limited and fatal screens are waited out; for a
 /// `footer_ui` backend a session log written within `log_grace` counts as active, as the
-/// watchdog reads it. Errors at once when the session is not running (gone, or its program
-/// exited) or shows a dialog; [`NotIdle::Busy`] when the time ran out.
+/// watchdog reads it.
+///
+/// # Errors
+///
+/// At once [`NotIdle::NotRunning`] when the session is not running (gone, or its program
+/// exited) or [`NotIdle::Dialog`] when it shows a dialog; [`NotIdle::Busy`] when the time ran
+/// out.
 pub async fn wait_idle(
     ctx: &Ctx,
     backend: &Backend,
@@ -1195,7 +1244,7 @@ mod tests {
     fn screen(rows: &[&str], x: u32, y: u32, history: u64) -> Screen {
         Screen {
             text: rows.join("\n"),
-            rows: rows.iter().map(|r| r.to_string()).collect(),
+            rows: rows.iter().map(std::string::ToString::to_string).collect(),
             cursor: crate::tmux::Cursor {
                 x,
                 y,
@@ -1446,7 +1495,11 @@ mod tests {
         assert!(!life.read(&b, &seen, ms(0)));
         assert!(!life.read(&b, &seen, ms(15)));
         assert!(!life.read(&b, &answer, ms(30)));
-        assert!(!life.read(&b, &answer, ms(30) + ANSWER_HOLD - ms(1)));
+        assert!(!life.read(
+            &b,
+            &answer,
+            (ms(30) + ANSWER_HOLD).checked_sub(ms(1)).unwrap()
+        ));
         assert!(life.read(&b, &answer, ms(30) + ANSWER_HOLD));
         // A backend with an idle rule: a changed screen is an answer once it is at the prompt.
         let mut with_idle = b.clone();
@@ -1464,7 +1517,7 @@ mod tests {
         // Silent (a line reader that prints nothing, or one about to exit): only at the bound.
         let mut life = Life::new(false);
         assert!(!life.read(&b, &seen, ms(0)));
-        assert!(!life.read(&b, &seen, ALIVE_AFTER - ms(1)));
+        assert!(!life.read(&b, &seen, ALIVE_AFTER.checked_sub(ms(1)).unwrap()));
         assert!(life.read(&b, &seen, ALIVE_AFTER));
     }
 

@@ -127,8 +127,13 @@ fn needed(h: &regex_syntax::hir::Hir) -> Required {
     match h.kind() {
         HirKind::Literal(l) => Some(vec![l.0.to_ascii_lowercase()]),
         HirKind::Class(Class::Unicode(c)) => {
-            let n: u32 = c.ranges().iter().map(|r| r.len() as u32).sum();
-            (n as usize <= CLASS_LITERALS).then(|| {
+            // At most 0x110000 code points in all: a usize sum cannot overflow.
+            let n: usize = c
+                .ranges()
+                .iter()
+                .map(regex_syntax::hir::ClassUnicodeRange::len)
+                .sum();
+            (n <= CLASS_LITERALS).then(|| {
                 let chars = c.ranges().iter().flat_map(|r| r.start()..=r.end());
                 chars
                     .map(|ch| ch.to_string().into_bytes().to_ascii_lowercase())
@@ -136,7 +141,11 @@ fn needed(h: &regex_syntax::hir::Hir) -> Required {
             })
         }
         HirKind::Class(Class::Bytes(c)) => {
-            let n: usize = c.ranges().iter().map(|r| r.len()).sum();
+            let n: usize = c
+                .ranges()
+                .iter()
+                .map(regex_syntax::hir::ClassBytesRange::len)
+                .sum();
             (n <= CLASS_LITERALS).then(|| {
                 let bytes = c.ranges().iter().flat_map(|r| r.start()..=r.end());
                 bytes.map(|b| vec![b.to_ascii_lowercase()]).collect()

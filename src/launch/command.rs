@@ -13,10 +13,18 @@ use crate::config::{Backend, Delivery};
 /// Everything the launch needs beyond the backend.
 #[derive(Debug, Clone)]
 pub struct LaunchInputs<'a> {
+    /// The tmux session name, the `{session}` of `bin` and of the remote-control flag.
     pub session: &'a str,
+    /// The agent's working directory, the `{dir}` of a `ping` backend's `attach`.
     pub dir: &'a Path,
+    /// The kickoff file (`state/kickoff-<session>.txt`): the `{kickoff}` of an `exec`
+    /// backend's `bin`, the file an `arg` backend's wrapper reads the prompt from.
     pub kickoff_file: &'a Path,
+    /// The model to pass (`model_flag`, or `OPENCODE_CONFIG_CONTENT` with `model_env`);
+    /// `None`: the backend's default.
     pub model: Option<&'a str>,
+    /// The conversation to resume (`resume_flag`), used only when the backend
+    /// `supports_resume`.
     pub resume_id: Option<&'a str>,
     /// A `hooks = "claude"` session's hooks file, passed as `--settings <file>`.
     pub settings: Option<&'a Path>,
@@ -26,7 +34,10 @@ pub struct LaunchInputs<'a> {
 /// known before the command runs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LaunchCommand {
+    /// The whole command line tmux runs, program first (for `arg`: the `sh -c` wrapper).
     pub argv: Vec<String>,
+    /// The backend's own program (the first word of `bin` or `attach`) to check with
+    /// [`check_program`]; `None` when a `ping` backend's `preamble` runs first.
     pub program: Option<String>,
 }
 
@@ -288,7 +299,7 @@ mod tests {
             .clone()
     }
 
-    fn inputs<'a>(model: Option<&'a str>) -> LaunchInputs<'a> {
+    fn inputs(model: Option<&str>) -> LaunchInputs<'_> {
         LaunchInputs {
             session: "t-a",
             dir: Path::new("/w"),
@@ -438,7 +449,7 @@ mod tests {
         assert!(check_arg_size(&"x".repeat(MAX_ARG_BYTES - 1), &b).is_ok());
         if cfg!(target_os = "linux") {
             let e = check_arg_size(&"x".repeat(MAX_ARG_BYTES), &b).unwrap_err();
-            assert!(matches!(e, LaunchError::ArgTooLong { bytes: 131072, .. }));
+            assert!(matches!(e, LaunchError::ArgTooLong { bytes: 131_072, .. }));
             let e = e.to_string();
             assert!(
                 e.contains("131072 bytes") && e.contains("prompt_delivery = \"exec\""),

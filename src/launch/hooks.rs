@@ -6,15 +6,15 @@
 //! Each hook runs `agents signal <signals file> <Event>` with the hook's JSON input on its
 //! stdin (Claude Code runs a command hook through a shell; the paths are shell-quoted and
 //! nothing of the input reaches the command line). The command prints nothing (the stdout
-//! of a UserPromptSubmit or SessionStart hook would be added to the conversation) and always
+//! of a `UserPromptSubmit` or `SessionStart` hook would be added to the conversation) and always
 //! exits 0 (exit 2 would block the prompt), whatever happens to `agents`.
 //!
 //! Events (what Claude Code 2.1.330 fired against the loopback mock, see
-//! `shared/research/structured-signals.md` §5): SessionStart at start (`session_id`,
-//! `transcript_path`, `source: "startup"`); UserPromptSubmit for the kickoff and each typed
-//! turn; Stop when a turn ends; StopFailure instead of Stop when an API error ends it
+//! `shared/research/structured-signals.md` §5): `SessionStart` at start (`session_id`,
+//! `transcript_path`, `source: "startup"`); `UserPromptSubmit` for the kickoff and each typed
+//! turn; Stop when a turn ends; `StopFailure` instead of Stop when an API error ends it
 //! (`"error": "rate_limit"` on a plan limit, with the banner in
-//! `last_assistant_message`); Notification when it waits for a person; PreCompact before it
+//! `last_assistant_message`); Notification when it waits for a person; `PreCompact` before it
 //! compacts the conversation.
 
 use std::path::Path;
@@ -42,11 +42,8 @@ pub fn claude_settings(
     usage: &Path,
     user_status_line: Option<&serde_json::Value>,
 ) -> String {
-    let q = |p: &str| {
-        shlex::try_quote(p)
-            .map(|c| c.into_owned())
-            .unwrap_or_else(|_| "false".into())
-    };
+    let q =
+        |p: &str| shlex::try_quote(p).map_or_else(|_| "false".into(), std::borrow::Cow::into_owned);
     let (exe, signals, usage) = (
         q(&exe.to_string_lossy()),
         q(&signals.to_string_lossy()),

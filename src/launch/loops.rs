@@ -38,10 +38,16 @@ pub enum Reason<'a> {
     /// The watchdog's auto-advance from the phase `from` (its id), whose status file says
     /// DONE: `stop` events with reason `phase change`, then `phase-advance`
     /// `{from, to, index}`.
-    Advance { from: &'a str },
+    Advance {
+        /// The id of the phase that is done.
+        from: &'a str,
+    },
     /// `agents phase set|next` (`verb`): `stop` events with reason `verb`, then `phase-set`
     /// `{index, id}`.
-    Set { verb: &'a str },
+    Set {
+        /// The verb as the `stop` events' reason: `phase set` or `phase next`.
+        verb: &'a str,
+    },
 }
 
 /// Moves the loop pair to phase `index` (< the number of phases): stops `agents` (the loop
@@ -49,8 +55,12 @@ pub enum Reason<'a> {
 /// ([`set_phase`]), records the move (see [`Reason`]), forgets the handoff memory when the
 /// phase changed (`crate::state::handoff::on_phase_change`: pings about the old phase are
 /// moot), and starts `agents` on the new phase (`start` events with reason `phase <id>`).
-/// Returns one `(name, result)` per agent started. `Err` when the index cannot be written:
-/// the agents were stopped and are not started again.
+/// Returns one `(name, result)` per agent started.
+///
+/// # Errors
+///
+/// The I/O error when the index cannot be written: the agents were stopped and are not
+/// started again.
 pub async fn move_to(
     ctx: &Ctx,
     index: usize,
@@ -85,7 +95,12 @@ pub async fn move_to(
 /// Writes phase `index` (the phase begins: a DONE in its status file written before now is
 /// not advanced on, see [`crate::phase::verdict`]) and removes `SEQUENCE-COMPLETE` (the
 /// sequence is running again; a leftover marker would keep the watchdog from healing the loop
-/// agents). Returns whether a marker was removed. `Err` when the index cannot be written.
+/// agents). Returns whether a marker was removed.
+///
+/// # Errors
+///
+/// The I/O error when the phase index cannot be written, or the marker exists and cannot be
+/// removed.
 pub fn set_phase(ctx: &Ctx, index: usize) -> std::io::Result<bool> {
     ctx.state.write_phase_index(index)?;
     let phase = &ctx.cfg.loop_.phases[index];

@@ -31,6 +31,7 @@ use crate::tmux::SessionSpec;
 pub struct Prepared {
     /// Agent or service name (`watchdog` for the watchdog).
     pub name: String,
+    /// The tmux session to start: its name, working directory, argv and log file.
     pub spec: SessionSpec,
     /// For `ping` backends: the kickoff file to point the TUI at once it is up.
     pub ping: Option<PathBuf>,
@@ -71,7 +72,9 @@ pub enum StartErrorKind {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct StartError {
+    /// Which step failed; the watchdog logs a failed restart once per kind.
     pub kind: StartErrorKind,
+    /// The whole message shown: the agent's name, the file or program, and the fix.
     pub message: String,
 }
 
@@ -88,11 +91,16 @@ impl StartError {
 pub enum LaunchError {
     /// [`check_dir`]: the `dir` exists and is not a directory.
     #[error("its dir {} is not a directory; fix `dir` or move the file away", dir.display())]
-    NotADir { dir: PathBuf },
+    NotADir {
+        /// The agent's or service's configured `dir`.
+        dir: PathBuf,
+    },
     /// [`check_dir`]: the `dir` cannot be created.
     #[error("cannot create its dir {}: {source}; fix `dir` or create it", dir.display())]
     CreateDir {
+        /// The agent's or service's configured `dir`, which did not exist.
         dir: PathBuf,
+        /// Why `create_dir_all` failed.
         source: std::io::Error,
     },
     /// [`command::check_arg_size`]: an `arg` kickoff prompt of `bytes` is over Linux's
@@ -104,31 +112,50 @@ pub enum LaunchError {
          or \"ping\"",
         command::MAX_ARG_BYTES - 1
     )]
-    ArgTooLong { bytes: usize, backend: String },
+    ArgTooLong {
+        /// The length in bytes of the kickoff text.
+        bytes: usize,
+        /// The name of the agent's backend (its `[backend.<name>]` table).
+        backend: String,
+    },
     /// [`command::check_program`]: a program given as a path (relative to `dir`) does not
     /// exist or is not executable.
     #[error(
         "program {program:?} does not exist or is not executable (relative to {})",
         dir.display()
     )]
-    NoProgram { program: String, dir: PathBuf },
+    NoProgram {
+        /// The program as the launch command names it (it contains a `/`).
+        program: String,
+        /// The agent's `dir`, which a relative program path is resolved against.
+        dir: PathBuf,
+    },
     /// [`command::check_program`]: a bare program name is not on `PATH`.
     #[error("program {program:?} is not on PATH")]
-    NotOnPath { program: String },
+    NotOnPath {
+        /// The program's bare name as the launch command names it.
+        program: String,
+    },
     /// [`kickoff::kickoff`]: a prompt file of the agent cannot be read (`what`:
     /// `prompt_file`, `kickoff_template`, `role prompt`).
     #[error("agent {agent:?}: cannot read its {what} {}: {source}", path.display())]
     Prompt {
+        /// The agent's name.
         agent: String,
+        /// Which of its settings names the file: `prompt_file`, `kickoff_template`, …
         what: &'static str,
+        /// The file that cannot be read, as configured.
         path: PathBuf,
+        /// Why reading it failed.
         source: std::io::Error,
     },
     /// [`prepare_service`]: the service's `dir` ([`LaunchError::NotADir`],
     /// [`LaunchError::CreateDir`]).
     #[error("service {name:?}: {source}")]
     Service {
+        /// The service's name (its `[service.<name>]` table).
         name: String,
+        /// What is wrong with its `dir`.
         source: Box<LaunchError>,
     },
     /// [`prepare_watchdog`]: the running executable's path is unknown.
@@ -138,21 +165,30 @@ pub enum LaunchError {
     /// (`why`: [`LaunchError::InTheWay`], [`LaunchError::Tmux`], [`LaunchError::NoExe`]).
     #[error("cannot move the watchdog from session {from} to {to}: {why}")]
     MoveWatchdog {
+        /// The session the running watchdog is in (named with the old `session_prefix`).
         from: String,
+        /// The watchdog's session name under the current `session_prefix`.
         to: String,
+        /// What stopped the move.
         why: Box<LaunchError>,
     },
     /// A live session holds the name a session is to take; it runs `command`.
     #[error("a session of that name runs {command:?}; stop it (`agents down watchdog` stops both)")]
-    InTheWay { command: String },
+    InTheWay {
+        /// The command of the live session's pane, as tmux reports it (e.g. `bash`).
+        command: String,
+    },
     /// tmux refused a call.
     #[error("{0}")]
     Tmux(crate::tmux::TmuxError),
     /// [`launch`]: tmux did not start the session of `name`.
     #[error("{name}: cannot start session {session}: {source}")]
     Session {
+        /// The agent's or service's name.
         name: String,
+        /// The tmux session name it was to start in.
         session: String,
+        /// tmux's refusal.
         source: crate::tmux::TmuxError,
     },
 }
@@ -545,12 +581,16 @@ pub async fn launch_detached(
         let key = session.clone();
         let task = tokio::spawn(async move {
             deliver(&ctx, &name, &session, &kickoff).await;
-            let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+            let mut pending = PENDING
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if pending.get(&session).is_some_and(|(i, _)| *i == id) {
                 pending.remove(&session);
             }
         });
-        let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pending = PENDING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((_, older)) = pending.insert(key, (id, task.abort_handle())) {
             older.abort();
         }
@@ -568,7 +608,9 @@ pub async fn settle(limit: std::time::Duration) {
     let deadline = tokio::time::Instant::now() + limit;
     while tokio::time::Instant::now() < deadline {
         let busy = {
-            let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+            let mut pending = PENDING
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             pending.retain(|_, (_, h)| !h.is_finished());
             !pending.is_empty()
         };

@@ -43,7 +43,7 @@ pub fn parse_stat(stat: &str) -> Option<(u32, u64)> {
 }
 
 /// `root` and every process that descends from it in `snap`, root first.
-pub fn tree(snap: &HashMap<u32, (u32, u64)>, root: u32) -> Vec<Proc> {
+pub fn tree<S: std::hash::BuildHasher>(snap: &HashMap<u32, (u32, u64), S>, root: u32) -> Vec<Proc> {
     let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
     for (&pid, &(ppid, _)) in snap {
         children.entry(ppid).or_default().push(pid);
@@ -93,8 +93,11 @@ pub fn environ_has(environ: &[u8], want: &[(&str, &str)]) -> bool {
 /// `AGENTS_SESSION=<one of sessions>` (a child that called `setsid` keeps its environment).
 #[derive(Debug, Clone, Default)]
 pub struct Marks<'a> {
+    /// The pids of the live panes being stopped, as session ids.
     pub sids: Vec<u32>,
+    /// This fleet's id, the value of `AGENTS_FLEET` to match.
     pub fleet: &'a str,
+    /// The tmux session names being stopped, the values of `AGENTS_SESSION` to match.
     pub sessions: Vec<&'a str>,
 }
 
@@ -221,6 +224,7 @@ pub fn signal(p: &Proc, sig: nix::sys::signal::Signal) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::Process;
 
     #[test]
     fn stat_lines_with_odd_names_parse() {
@@ -256,7 +260,7 @@ mod tests {
                 .into_iter()
                 .collect();
         let mut t: Vec<u32> = tree(&snap, 10).iter().map(|p| p.pid).collect();
-        t.sort();
+        t.sort_unstable();
         assert_eq!(t, [10, 11, 12]);
         assert!(tree(&snap, 99).is_empty());
         let me = std::process::id();
@@ -271,7 +275,6 @@ mod tests {
             pid: Some(pid),
             command: "x".into(),
         };
-        use crate::detect::Process;
         assert_eq!(follow(Some(mine[0]), &pane(me, false)), Process::Running);
         assert_eq!(follow(None, &pane(me, false)), Process::Unknown);
         assert_eq!(follow(Some(mine[0]), &pane(me, true)), Process::Unknown);

@@ -27,6 +27,7 @@ pub const TERM_GRACE: Duration = Duration::from_secs(2);
 /// One session to stop.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The tmux session name.
     pub session: String,
     /// tmux key names typed first (e.g. `["C-c", "C-c"]`); empty: none.
     pub stop_keys: Vec<String>,
@@ -55,7 +56,12 @@ pub fn plain_target(session: &str) -> Target {
 
 /// Stops `targets` (see the module doc). Sessions that do not exist are skipped. Returns how
 /// many recorded processes had to be killed after the session was (SIGTERM or SIGKILL), for
-/// the log. An error only when tmux cannot be asked at all.
+/// the log.
+///
+/// # Errors
+///
+/// The [`TmuxError`] when tmux cannot be asked at all: listing the sessions (before or while
+/// waiting for them to exit) or killing them fails.
 pub async fn stop(ctx: &Ctx, targets: &[Target]) -> Result<usize, TmuxError> {
     if targets.is_empty() {
         return Ok(0);

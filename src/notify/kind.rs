@@ -31,6 +31,7 @@ pub const REASON_MAX: usize = 300;
 /// One notification to send, made from one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
+    /// Which kind of notification it is (`AGENTS_EVENT`), what `[notify] events` chooses from.
     pub kind: NotifyKind,
     /// The agent it is about (`AGENTS_NAME`); empty for a phase or the sequence.
     pub name: String,
@@ -193,8 +194,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn kind(v: Value) -> Option<NotifyKind> {
-        classify(&v).map(|n| n.kind)
+    fn kind(v: &Value) -> Option<NotifyKind> {
+        classify(v).map(|n| n.kind)
     }
 
     #[test]
@@ -211,7 +212,7 @@ mod tests {
         );
         assert!(fatal.reason.contains("3 restarts"), "{}", fatal.reason);
         assert_eq!(
-            kind(json!({"event": "dialog", "name": "a", "evidence": {"line": "Sign in"}})),
+            kind(&json!({"event": "dialog", "name": "a", "evidence": {"line": "Sign in"}})),
             Some(NotifyKind::Dialog)
         );
         let limit = classify(&json!({"event": "limit-hit", "name": "a",
@@ -224,13 +225,13 @@ mod tests {
             limit.reason
         );
         assert_eq!(
-            kind(json!({"event": "restart", "name": "a", "cause": "stall",
+            kind(&json!({"event": "restart", "name": "a", "cause": "stall",
                 "reason": "stalled: idle 9 s, and still idle 5 s after a nudge"})),
             Some(NotifyKind::Stall)
         );
         // The kind, not the text: a reason that merely reads like a stall is not one.
         assert_eq!(
-            kind(json!({"event": "restart", "name": "a", "cause": "fatal",
+            kind(&json!({"event": "restart", "name": "a", "cause": "fatal",
                 "reason": "stalled: a fatal screen that happens to say so"})),
             None
         );
@@ -241,7 +242,7 @@ mod tests {
         );
         assert_eq!(phase.subject, "phase:p1");
         assert_eq!(
-            kind(json!({"event": "sequence-complete", "last": "p2"})),
+            kind(&json!({"event": "sequence-complete", "last": "p2"})),
             Some(NotifyKind::SequenceComplete)
         );
         for outcome in ["failed", "forced"] {
@@ -254,17 +255,17 @@ mod tests {
             );
         }
         assert_eq!(
-            kind(json!({"event": "wake", "name": "a", "outcome": "failed", "error": "x"})),
+            kind(&json!({"event": "wake", "name": "a", "outcome": "failed", "error": "x"})),
             Some(NotifyKind::WakeFailed)
         );
         for outcome in ["unverified", "refused"] {
             assert_eq!(
-                kind(json!({"event": "wake", "name": "a", "outcome": outcome, "error": "x"})),
+                kind(&json!({"event": "wake", "name": "a", "outcome": outcome, "error": "x"})),
                 Some(NotifyKind::WakeFailed)
             );
             assert_eq!(
                 kind(
-                    json!({"event": "handoff", "to": "a", "what": "claim", "outcome": outcome, "error": "x"})
+                    &json!({"event": "handoff", "to": "a", "what": "claim", "outcome": outcome, "error": "x"})
                 ),
                 Some(NotifyKind::HandoffFailed)
             );
@@ -283,7 +284,7 @@ mod tests {
             json!({"event": "notify-error", "name": "a"}),
             json!({"event": "backoff", "name": "a"}),
         ] {
-            assert_eq!(kind(v.clone()), None, "{v}");
+            assert_eq!(kind(&v), None, "{v}");
         }
     }
 

@@ -83,7 +83,7 @@ impl crate::events::Sink for Notifier {
 
 /// A poisoned lock (a panicked notify thread) is still used: the data stays consistent.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn conf_of(cfg: &Config) -> Conf {

@@ -23,7 +23,12 @@ pub enum Failure {
     /// It could not be started for another reason.
     Spawn(String),
     /// It ended unsuccessfully; `tail` is the end of its stdout + stderr.
-    Exit { status: String, tail: String },
+    Exit {
+        /// The exit status as the standard library shows it (`exit status: 3`, `signal: 9`).
+        status: String,
+        /// The last 300 bytes (`TAIL`) of what it printed on stdout and stderr, on one line.
+        tail: String,
+    },
     /// It still ran after the timeout and was killed.
     Timeout(Duration),
 }
@@ -61,15 +66,26 @@ impl Failure {
 /// What to run: `argv` (not empty) in `dir` with `env` added, `stdin` written to it.
 #[derive(Debug, Clone)]
 pub struct Job {
+    /// The notify command: program first, then its arguments.
     pub argv: Vec<String>,
+    /// Variables added to its environment (`AGENTS_EVENT`, `AGENTS_NAME`, …).
     pub env: Vec<(&'static str, String)>,
+    /// Its working directory (the project); the current one when it is not a directory.
     pub dir: std::path::PathBuf,
+    /// The text written to its stdin (the notice as one JSON line).
     pub stdin: String,
+    /// How long it may run before its process group is killed.
     pub timeout: Duration,
 }
 
 /// Runs `job`; `spawned` is told the process group id as soon as it exists (for a kill at
 /// shutdown). Never blocks longer than the timeout (plus the kill).
+///
+/// # Errors
+///
+/// [`Failure::NotFound`] when the program does not exist, [`Failure::Spawn`] when it (or the
+/// file catching its output) cannot be started or waited for, [`Failure::Timeout`] when it
+/// ran past `timeout` and was killed, [`Failure::Exit`] when it exited unsuccessfully.
 pub fn run(job: &Job, spawned: impl FnOnce(u32)) -> Result<(), Failure> {
     let mut out = tempfile::tempfile().map_err(|e| Failure::Spawn(e.to_string()))?;
     let sink = |f: &std::fs::File| {
@@ -168,7 +184,7 @@ pub fn kill_group(pgid: u32) {
 
 /// The last [`TAIL`] bytes of `f`, on one line.
 fn tail(f: &mut std::fs::File) -> String {
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let len = f.metadata().map_or(0, |m| m.len());
     let mut buf = Vec::new();
     if f.seek(SeekFrom::Start(len.saturating_sub(TAIL))).is_err()
         || f.take(TAIL).read_to_end(&mut buf).is_err()
@@ -189,7 +205,7 @@ mod tests {
 
     fn job(argv: &[&str], timeout: f64) -> Job {
         Job {
-            argv: argv.iter().map(|s| s.to_string()).collect(),
+            argv: argv.iter().map(std::string::ToString::to_string).collect(),
             env: vec![("AGENTS_EVENT", "fatal".into())],
             dir: std::env::temp_dir(),
             stdin: "{\"kind\":\"fatal\"}\n".into(),

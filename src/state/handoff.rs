@@ -24,7 +24,9 @@ pub enum StoreError {
     /// `state/handoff.json` cannot be written.
     #[error("cannot write {}: {source}", path.display())]
     Write {
+        /// The memory file, `state/handoff.json`.
         path: PathBuf,
+        /// Why it could not be serialised or atomically written.
         source: std::io::Error,
     },
 }
@@ -39,7 +41,8 @@ pub fn locked<T, E: From<StoreError>>(
     state: &StateDir,
     f: impl FnOnce() -> Result<T, E>,
 ) -> Result<T, E> {
-    let _lock = super::lock::hold(&state.handoff_lock_path()).map_err(|e| StoreError::Lock(e.to_string()))?;
+    let _lock = super::lock::hold(&state.handoff_lock_path())
+        .map_err(|e| StoreError::Lock(e.to_string()))?;
     f()
 }
 

@@ -44,8 +44,11 @@ pub enum LockError {
     /// not read because the lock is not the watchdog's).
     #[error("{} was still held after {:.0} s", path.display(), waited.as_secs_f64())]
     Held {
+        /// The lock file (e.g. `state/fleet.lock`).
         path: PathBuf,
+        /// How long it was waited for: the `wait` given to [`wait_for`], zero for [`acquire`].
         waited: Duration,
+        /// The holder's pid read from the file; only [`acquire`] reads it.
         pid: Option<u32>,
     },
     /// The lock's directory or file could not be created, opened or locked (`action`:
@@ -55,8 +58,11 @@ pub enum LockError {
     // The I/O error is part of the message, not a `source` (it would be printed twice).
     #[error("cannot {action} {}: {error}", LockError::target(action, path).display())]
     Io {
+        /// What failed: `create` (the directory), `open` (the file) or `lock` (`flock`).
         action: &'static str,
+        /// The lock file.
         path: PathBuf,
+        /// Why it failed.
         error: std::io::Error,
     },
 }
@@ -135,8 +141,12 @@ fn pid_in(path: &Path) -> Option<u32> {
 }
 
 /// Takes the watchdog's single-instance lock at `path` without waiting, and writes this
-/// process's pid into it (for [`holder`] and the message of a second watchdog). `Err`:
-/// [`LockError::Held`] with the holder's pid, or [`LockError::Io`];
+/// process's pid into it (for [`holder`] and the message of a second watchdog).
+///
+/// # Errors
+///
+/// [`LockError::Held`] with the holder's pid when another process holds it,
+/// [`LockError::Io`] when it cannot be created, opened or locked;
 /// [`LockError::as_watchdog`] says either as the watchdog does.
 pub fn acquire(path: &Path) -> Result<Lock, LockError> {
     let mut file = open(path)?;
@@ -160,8 +170,12 @@ pub fn acquire(path: &Path) -> Result<Lock, LockError> {
 }
 
 /// Takes the lock at `path`, waiting up to `wait` for its holder (polling every 50 ms; a zero
-/// `wait` tries once). Unlike [`acquire`] the file's content is left alone. `Err`:
-/// [`LockError::Held`] (held for the whole wait) or [`LockError::Io`].
+/// `wait` tries once). Unlike [`acquire`] the file's content is left alone.
+///
+/// # Errors
+///
+/// [`LockError::Held`] when another process held it for the whole wait, [`LockError::Io`]
+/// when it cannot be created, opened or locked.
 pub async fn wait_for(path: &Path, wait: Duration) -> Result<Lock, LockError> {
     let file = open(path)?;
     let deadline = tokio::time::Instant::now() + wait;
@@ -182,8 +196,11 @@ pub async fn wait_for(path: &Path, wait: Duration) -> Result<Lock, LockError> {
 }
 
 /// Takes the lock at `path`, blocking the thread as long as its holder keeps it: for locks
-/// held only for a read-modify-write of a small file (`state/handoff.lock`). `Err`:
-/// [`LockError::Io`] only.
+/// held only for a read-modify-write of a small file (`state/handoff.lock`).
+///
+/// # Errors
+///
+/// [`LockError::Io`] only: the lock file cannot be created, opened or locked.
 pub fn hold(path: &Path) -> Result<Lock, LockError> {
     let file = open(path)?;
     flock(&file, path, true)?;
@@ -219,6 +236,11 @@ pub const FLEET_LOCK_WAIT: Duration = Duration::from_secs(120);
 /// the lock file cannot be created or locked at all (not contention: a read-only or full
 /// disk, the state dir replaced by a file) the verb goes on without it (`None`) after a
 /// warning that says so: stopping never depends on the disk.
+///
+/// # Errors
+///
+/// When another process still holds the lock after [`FLEET_LOCK_WAIT`]: the message says a
+/// command is starting or stopping this fleet, and to wait and try again.
 pub async fn fleet_lock(state: &super::StateDir) -> anyhow::Result<Option<Lock>> {
     let path = state.fleet_lock_path();
     if is_held(&path) {

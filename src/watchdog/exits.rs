@@ -14,13 +14,13 @@ use crate::tmux::{PaneInfo, Sessions};
 
 /// How often, and how many times, `list-panes` is asked again for the exit status of a pane
 /// just seen dead without one ([`settle`]): one second at most.
-pub const EXIT_STATUS_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+const EXIT_STATUS_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// See [`EXIT_STATUS_POLL`].
-pub const EXIT_STATUS_POLLS: u32 = 10;
+const EXIT_STATUS_POLLS: u32 = 10;
 
 /// Whether `pane` is worth asking again for its exit status: dead without one, and not the
 /// pane (by pid) that was already waited for (`waited`), whose status never came.
-pub fn awaits_status(pane: &PaneInfo, waited: Option<u32>) -> bool {
+fn awaits_status(pane: &PaneInfo, waited: Option<u32>) -> bool {
     pane.dead && pane.dead_status.is_none() && waited != pane.pid
 }
 

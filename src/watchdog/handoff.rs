@@ -92,14 +92,19 @@ pub enum CheckError {
         git::BRANCH,
         git::REMOTE
     )]
-    NoHead { repo: std::path::PathBuf },
+    NoHead {
+        /// The `[loop.handoff]` repository, as configured.
+        repo: std::path::PathBuf,
+    },
     /// `state/handoff.lock` or `state/handoff.json` failed.
     #[error(transparent)]
     Store(#[from] stored::StoreError),
     /// The background task (`what`: `fetch`, `read`) panicked or was cancelled.
     #[error("the {what} task failed: {source}")]
     Task {
+        /// Which task: `fetch` (`git fetch`) or `read` (reading the repository).
         what: &'static str,
+        /// Why it did not finish: its panic, or its cancellation.
         source: tokio::task::JoinError,
     },
 }
@@ -338,7 +343,7 @@ impl Checker {
                     p,
                     None,
                     "failed",
-                    Some(format!("no agent is named {:?}", p.to)),
+                    Some(&format!("no agent is named {:?}", p.to)),
                 );
                 continue;
             };
@@ -348,7 +353,7 @@ impl Checker {
                     p,
                     Some(agent),
                     "failed",
-                    Some(format!(
+                    Some(&format!(
                         "{} was stopped by the operator (`agents down`)",
                         agent.name
                     )),
@@ -401,7 +406,7 @@ impl Checker {
                 (typing::Outcome::Delivered(_), _) => ("delivered", None),
                 (o, _) => (o.as_str(), o.why()),
             };
-            self.finish(ctx, p, Some(agent), outcome, error);
+            self.finish(ctx, p, Some(agent), outcome, error.as_deref());
         }
     }
 
@@ -412,14 +417,14 @@ impl Checker {
         p: &Ping,
         agent: Option<&Agent>,
         outcome: &str,
-        error: Option<String>,
+        error: Option<&str>,
     ) {
         if let Err(e) = stored::remove_pending(&ctx.state, p.id) {
             tracing::error!("handoff: {e}; the ping may be typed again");
         }
         let detail = p.details.join("; ");
         let waited = (self.clock.now() - p.queued).max(0.0);
-        match &error {
+        match error {
             None => tracing::info!(
                 "handoff: pinged {} about {} ({detail}){}",
                 p.to,

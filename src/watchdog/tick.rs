@@ -44,6 +44,7 @@ pub struct Mem {
 /// The per-fleet memory and the tick itself.
 #[derive(Debug, Default)]
 pub struct Ticker {
+    /// Each watched agent's [`Mem`], by agent name, kept from one tick to the next.
     pub mem: HashMap<String, Mem>,
     /// The time each tick's decisions are taken at.
     clock: Clock,

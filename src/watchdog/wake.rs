@@ -62,19 +62,26 @@ pub enum PromptError {
     /// The file is missing or unreadable.
     #[error("cannot read the wake prompt file {}: {source}", path.display())]
     Read {
+        /// The agent's `wake.prompt_file`, resolved against the project directory.
         path: PathBuf,
+        /// Why reading it failed.
         source: std::io::Error,
     },
     /// The file holds only whitespace.
     #[error("the wake prompt file {} is empty", path.display())]
-    Empty { path: PathBuf },
+    Empty {
+        /// The agent's `wake.prompt_file`, resolved against the project directory.
+        path: PathBuf,
+    },
     /// The text (whitespace collapsed) has a control character other than newline and tab.
     #[error(
         "the wake prompt file {} has a {ch} (of its text with whitespace collapsed), which would reach the agent as a key press; remove it",
         path.display()
     )]
     ControlChar {
+        /// The agent's `wake.prompt_file`, resolved against the project directory.
         path: PathBuf,
+        /// The first control character of the collapsed text (one line), and its column.
         ch: crate::typing::ControlChar,
     },
 }
@@ -139,13 +146,13 @@ impl Waker {
         match crate::state::json::read(&path(ctx)) {
             Ok(last) => last.unwrap_or_default(),
             Err(c) => {
-                self.report_file(ctx, c.then("wake clocks start over"));
+                self.report_file(ctx, &c.then("wake clocks start over"));
                 BTreeMap::new()
             }
         }
     }
 
-    fn report_file(&mut self, ctx: &Ctx, error: String) {
+    fn report_file(&mut self, ctx: &Ctx, error: &str) {
         if self.file_reported.first() {
             tracing::warn!("{error}");
             ctx.events.emit("wake-state-error", json!({"error": error}));
@@ -174,7 +181,10 @@ impl Waker {
         let mut due: Vec<(&Agent, String)> = Vec::new();
         if !ctx.state.sequence_complete() {
             for a in &agents {
-                let wake = a.wake.as_ref().expect("filtered on wake");
+                // Always there: `agents` holds only agents with a wake.
+                let Some(wake) = a.wake.as_ref() else {
+                    continue;
+                };
                 match decide(last.get(&a.name).copied(), wake.interval, now) {
                     Decision::Wait => {}
                     Decision::Start => {
@@ -244,7 +254,7 @@ impl Waker {
         if last != before {
             let form = crate::state::json::Form::Pretty;
             if let Err(e) = crate::state::json::write(&path(ctx), &last, form) {
-                self.report_file(ctx, format!("cannot write {}: {e}", path(ctx).display()));
+                self.report_file(ctx, &format!("cannot write {}: {e}", path(ctx).display()));
             }
         }
         self.last = Some(last);
