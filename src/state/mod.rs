@@ -61,6 +61,11 @@ pub struct Supervision {
     /// grow by N instead of sleeping for a guessed time. 0 in a file written before it existed.
     #[serde(default)]
     pub ticks: u64,
+    /// How long the last tick took to capture and read every watched pane and decide what
+    /// to do, in milliseconds (the watchdog's own clock; before any restart, stop or typing,
+    /// whose time is the agents' and tmux's). `None` in a file written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tick_ms: Option<f64>,
 }
 
 /// The marker files of a state dir (`down-`, `done-`, `fatal-<agent>`) listed once: a verb

@@ -262,6 +262,7 @@ impl Ticker {
             updated: Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
             agents: agents.clone(),
             ticks: self.ticks,
+            tick_ms: self.read_time.map(|d| d.as_secs_f64() * 1000.0),
         };
         let written = if changed {
             ctx.state.set_supervision(&view)

@@ -101,6 +101,8 @@ async fn an_idle_agent_under_heal_stall_is_nudged_once_after_stall_idle_and_not_
     let view = ctx.state.supervision().unwrap();
     assert!(view.agents.contains_key("a1"), "{view:?}");
     assert_eq!(view.ticks, 6, "one count per tick: {view:?}");
+    // Each tick publishes how long it took to read the panes and decide.
+    assert!(view.tick_ms.is_some_and(|ms| ms >= 0.0), "{view:?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -59,6 +59,8 @@ pub struct Ticker {
     pub(super) publish_error: Option<String>,
     /// Ticks run so far (`ticks` in `supervision.json`).
     pub(super) ticks: u64,
+    /// How long the last tick took to read the panes and decide (`tick_ms`).
+    pub(super) read_time: Option<std::time::Duration>,
 }
 
 impl Ticker {
@@ -97,6 +99,7 @@ impl Ticker {
         now: f64,
     ) {
         self.ticks += 1;
+        let began = std::time::Instant::now();
         let cfg = &ctx.cfg;
         let w = &cfg.watchdog;
         let policy = Policy::of(w);
@@ -232,6 +235,7 @@ impl Ticker {
         {
             return;
         }
+        self.read_time = Some(began.elapsed());
         self.stop_orphans(ctx, sessions).await;
         apply::start(ctx, sessions, restarts, &mut self.mem).await;
         drop(fleet_lock);
