@@ -708,7 +708,7 @@ fleet_bench() {
     FL[tick]=$(minimum "$WORK/fl-tick") FL[tick-med]=$(median "$WORK/fl-tick")
     FL[tick-floor]=$(minimum "$WORK/fl-tick-floor") FL[tick-floor-med]=$(median "$WORK/fl-tick-floor")
     [[ -s $WORK/fl-tick-ms ]] || die "watchdog --once published no tick_ms in $snap"
-    FL[tick-ms]=$(minimum "$WORK/fl-tick-ms") FL[tick-ms-med]=$(median "$WORK/fl-tick-ms")
+    FL[tick-ms]=$(minimum "$WORK/fl-tick-ms" | xargs printf "%.2f") FL[tick-ms-med]=$(median "$WORK/fl-tick-ms" | xargs printf "%.2f")
     say "  one tick as the watchdog times it (tick_ms in supervision.json: capture + read + decide): min ${FL[tick-ms]} ms (median ${FL[tick-ms-med]})"
     say "  watchdog --once (one heavy tick): min ${FL[tick]} ms (median ${FL[tick-med]}); floor, list + chained capture: min ${FL[tick-floor]} ms (median ${FL[tick-floor-med]})"
 

@@ -534,17 +534,27 @@ impl Tmux {
         }
         let markers = capture_markers(names.len());
         let cmds = capture_commands(names, &markers, scrolled);
-        for batch in batches(&cmds) {
-            if let Ok(text) = self.run(&chain(batch.iter().map(|&i| &cmds[i]))).await {
-                out.extend(split_captures(&text, names, &markers));
-                continue;
-            }
-            for &i in &batch {
-                // The capture alone, without its marker.
-                if let Ok(t) = self.run(&cmds[i][6..]).await {
-                    out.insert(names[i].clone(), t);
+        // The calls of a large fleet run side by side: each tmux client starts while the
+        // server answers another (200 panes: four calls).
+        let calls = batches(&cmds).into_iter().map(|batch| {
+            let (cmds, markers) = (&cmds, &markers);
+            async move {
+                let mut got = HashMap::new();
+                if let Ok(text) = self.run(&chain(batch.iter().map(|&i| &cmds[i]))).await {
+                    got.extend(split_captures(&text, names, markers));
+                    return got;
                 }
+                for &i in &batch {
+                    // The capture alone, without its marker.
+                    if let Ok(t) = self.run(&cmds[i][6..]).await {
+                        got.insert(names[i].clone(), t);
+                    }
+                }
+                got
             }
+        });
+        for got in futures_util::future::join_all(calls).await {
+            out.extend(got);
         }
         out
     }
