@@ -7,8 +7,8 @@
 //! control character other than newline and tab ([`control_char`]); types the text
 //! (`send-keys -l`, or one bracketed paste for text with a newline or a tab, or long text);
 //! reads the pane with its cursor ([`crate::tmux::Screen`], one tmux call) every
-//! [`TYPING_POLL`] until the typed text shows ([`shows_typed`]: a TUI that has not drawn it
-//! yet would take the submit key as part of the text), at most [`SHOWN_WAIT`]; refuses if a
+//! `TYPING_POLL` until the typed text shows ([`shows_typed`]: a TUI that has not drawn it
+//! yet would take the submit key as part of the text), at most `SHOWN_WAIT`; refuses if a
 //! dialog came up meanwhile; presses the backend's submit key and verifies it from the line
 //! under the cursor ([`verify`]): the text left the cursor's line, the cursor moved on to a
 //! fresh line (a line-mode agent: a Python `input()` REPL, a shell `read` loop, aider), or the
@@ -132,7 +132,7 @@ pub enum DeliveryError {
     /// Refused: the text has a control character ([`control_char`]).
     #[error("the text has a {0}, which would reach the agent as a key press")]
     ControlChar(ControlChar),
-    /// Failed: the session's typing lock was held by another delivery for [`LOCK_WAIT`], or
+    /// Failed: the session's typing lock was held by another delivery for `LOCK_WAIT`, or
     /// could not be taken at all ([`LockError::Io`]).
     #[error("another delivery to {session} is under way: {source}")]
     Locked {
@@ -197,7 +197,7 @@ pub enum DeliveryError {
         key: String,
     },
     /// Unverified: `cause` (the program exited, the pane could not be read) while
-    /// [`alive_after`] watched a delivery that `evidence` had verified.
+    /// `alive_after` watched a delivery that `evidence` had verified.
     #[error("{cause}, though {}", evidence.describe())]
     Though {
         /// What `alive_after` saw after the delivery was verified.
@@ -611,8 +611,8 @@ async fn alive_after(
     }
 }
 
-/// The readings of a pane after a verified submit, while [`alive_after`] waits for its
-/// program to show it lives on (each reading's program alive: [`exited`] said `None`).
+/// The readings of a pane after a verified submit, while `alive_after` waits for its
+/// program to show it lives on (each reading's program alive: `exited` said `None`).
 #[derive(Debug)]
 pub struct Life {
     /// The pane read active before the submit key: active then proves nothing.
@@ -769,7 +769,7 @@ pub fn verify(
 }
 
 /// Whether `now` (the pane after typing) shows `msg`, typed into a pane that read `before`:
-/// the end of its last line is on the cursor's line ([`at_cursor`]), or, for a TUI that draws
+/// the end of its last line is on the cursor's line (`at_cursor`), or, for a TUI that draws
 /// its own cursor, shows more often in the bottom non-blank lines (its input area) than it
 /// did before typing. Only the end counts: a TUI draws what it has taken in, so once the
 /// end shows, all of the text was taken.
@@ -1075,7 +1075,7 @@ pub async fn readiness(
     }
 }
 
-/// Reads `session` every [`IDLE_POLL`] until its pane reads idle, for at most `timeout`
+/// Reads `session` every `IDLE_POLL` until its pane reads idle, for at most `timeout`
 /// (`Duration::ZERO`: read once). Active, limited and fatal screens are waited out; for a
 /// `footer_ui` backend a session log written within `log_grace` counts as active, as the
 /// watchdog reads it.

@@ -136,7 +136,7 @@ pub struct RawEntry {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(schema_with = "watch_schema")]
     pub watch: Option<SStr>,
-    /// Agents: resume the conversation whose id is in state/<agent>.id, with the backend's
+    /// Agents: resume the conversation whose id is in `state/<agent>.id`, with the backend's
     /// `resume_flag`. Default false.
     #[serde(default, deserialize_with = "lenient")]
     pub resume: Option<bool>,
@@ -498,7 +498,7 @@ pub struct RawLoop {
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
     pub kickoff_template: Option<SStr>,
-    /// Where <role>.md prompts are. Default "prompts".
+    /// Where `<role>.md` prompts are. Default "prompts".
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(with = "Option<String>")]
     pub roles_dir: Option<SStr>,

@@ -3,7 +3,7 @@
 //! `<roles_dir>/<role>.md`; any other agent gets its `prompt_file` or `prompt`.
 //!
 //! `{status}` is the phase's `status` value as written in the config; `{status_path}` is the
-//! file the watchdog itself reads for the DONE verdict ([`crate::phase::status_path`]),
+//! file the watchdog itself reads for the DONE verdict (`crate::phase::status_path`),
 //! relative to the agent's `dir` when it lies below it, else absolute.
 
 use std::path::{Component, Path, PathBuf};

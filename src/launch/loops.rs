@@ -93,7 +93,7 @@ pub async fn move_to(
 }
 
 /// Writes phase `index` (the phase begins: a DONE in its status file written before now is
-/// not advanced on, see [`crate::phase::verdict`]) and removes `SEQUENCE-COMPLETE` (the
+/// not advanced on, see `crate::phase::verdict`) and removes `SEQUENCE-COMPLETE` (the
 /// sequence is running again; a leftover marker would keep the watchdog from healing the loop
 /// agents). Returns whether a marker was removed.
 ///

@@ -5,7 +5,7 @@
 //!
 //! Only the watchdog notifies: it alone sees these events happen (a verb such as `up` or
 //! `status` would send the same news again, or news that is not news). [`Notifier`] is the
-//! [`crate::events::Sink`] of the watchdog's [`crate::events::Events`], so every event the
+//! `crate::events::Sink` of the watchdog's `crate::events::Events`, so every event the
 //! watchdog writes is offered to it.
 //!
 //! The command is an argv (no shell unless the user writes `sh -c '...'`). It runs in the

@@ -15,7 +15,7 @@ pub fn write(path: &Path, data: &[u8]) -> std::io::Result<()> {
     write_impl(path, data, true)
 }
 
-/// Like [`write`] without the fsync: still all-or-nothing for readers and after a crash of
+/// Like [`write()`] without the fsync: still all-or-nothing for readers and after a crash of
 /// this process, for files rewritten at every start (kickoff files).
 ///
 /// # Errors

@@ -1,5 +1,5 @@
 //! Phase auto-advance on the heavy tick (SPEC §6): when the current phase's status file says
-//! DONE — written since the phase began ([`crate::phase::verdict`]: a verdict left from an
+//! DONE — written since the phase began (`crate::phase::verdict`: a verdict left from an
 //! earlier run, e.g. before `agents phase set 0` started the sequence over, is not advanced
 //! on, so no phase is skipped unseen) — stop the loop agents, write the next index, clear a stale `SEQUENCE-COMPLETE`, and
 //! start the loop agents on the new phase. When the last phase is DONE: stop the loops once,
