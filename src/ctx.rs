@@ -77,7 +77,7 @@ impl Ctx {
             .footer_ui
             .then(|| crate::logfile::age(&self.cfg.session_log(session)))
             .flatten();
-        let signal = (backend.hooks == Hooks::Claude)
+        let signal = (backend.hooks != Hooks::None)
             .then(|| {
                 let since = started.and_then(crate::state::signals::started_epoch);
                 crate::state::signals::current(&self.state.signals_path(session), since)

@@ -263,16 +263,22 @@ pub enum Hooks {
     /// Claude Code (2.1.x): a per-launch settings file with command hooks, passed as
     /// `--settings <file>` (an `arg` backend); the user's own settings are never touched.
     Claude,
+    /// Gemini CLI (0.26+, seen on 0.61.0): a per-launch home (`GEMINI_CLI_HOME` in the
+    /// environment of the process) whose `.gemini/settings.json` is the user's own plus our
+    /// command hooks ([`crate::launch::gemini_hooks`]); the user's files are never written.
+    Gemini,
 }
 
 impl Hooks {
     /// The accepted spellings of `hooks`, in variant order.
-    pub const VALID: &'static [&'static str] = &["none", "claude"];
-    /// The hooks spelled `s` in the config (`"none"`, `"claude"`); `None` for anything else.
+    pub const VALID: &'static [&'static str] = &["none", "claude", "gemini"];
+    /// The hooks spelled `s` in the config (`"none"`, `"claude"`, `"gemini"`); `None` for
+    /// anything else.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "none" => Some(Self::None),
             "claude" => Some(Self::Claude),
+            "gemini" => Some(Self::Gemini),
             _ => None,
         }
     }

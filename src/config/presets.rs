@@ -606,4 +606,37 @@ mod tests {
             "an explicit hooks = claude with exec delivery loaded"
         );
     }
+
+    /// Issue 14 item 6: the gemini preset starts Gemini CLI with its hooks; a table that
+    /// switches to `ping` (the CLI started elsewhere) is refused naming the key and the fix,
+    /// one that switches to an `exec` wrapper runs without them.
+    #[test]
+    fn the_gemini_presets_hooks_and_where_they_cannot_work() {
+        let load = |table: &str| {
+            let text = format!(
+                "[defaults]\nsession_prefix='t-'\nlog_dir='l'\n[backend.gemini]\n{table}\n"
+            );
+            crate::config::parse(
+                std::path::Path::new("/tmp/agents.toml"),
+                &text,
+                crate::config::EnvOverrides::Ignore,
+            )
+        };
+        assert_eq!(
+            load("").unwrap().backends["gemini"].hooks,
+            crate::config::Hooks::Gemini
+        );
+        let wrapped = load("bin = 'bash ./wrap.sh {kickoff}'\nprompt_delivery = 'exec'").unwrap();
+        assert_eq!(wrapped.backends["gemini"].hooks, crate::config::Hooks::None);
+        let err = load("prompt_delivery = 'ping'\nattach = 'x'\nhooks = 'gemini'")
+            .err()
+            .expect("hooks = gemini with ping delivery loaded")
+            .to_string();
+        assert!(
+            err.contains("hooks = \"gemini\"") && err.contains("hooks = \"none\""),
+            "{err}"
+        );
+        let off = load("hooks = 'none'").unwrap();
+        assert_eq!(off.backends["gemini"].hooks, crate::config::Hooks::None);
+    }
 }

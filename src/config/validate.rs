@@ -957,6 +957,22 @@ fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -
             ),
         );
     }
+    if hooks == Hooks::Gemini
+        && delivery == Delivery::Ping
+        && let Some(h) = &b.hooks
+    {
+        v.err(
+            Problem::new(format!(
+                "{label}: hooks = \"gemini\" cannot reach a CLI attached with prompt_delivery = \"ping\""
+            ))
+            .at(Some(sp(h)))
+            .help(
+                "the hooks reach Gemini CLI through GEMINI_CLI_HOME in the environment of the \
+                 process agents starts, which a `ping` backend only attaches to; set hooks = \
+                 \"none\" or prompt_delivery = \"arg\"",
+            ),
+        );
+    }
     let bin = match &b.bin {
         Some(x) if !x.get_ref().trim().is_empty() => {
             if shlex::split(x.get_ref()).is_none() {

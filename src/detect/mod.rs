@@ -524,8 +524,8 @@ pub const HOOK_HOLD: f64 = 10.0;
 /// combine them): a screen that shows anything (work, a limit, a dialog, an error, a dead
 /// process) decides; a screen that reads idle is overruled for [`HOOK_HOLD`] seconds after a
 /// hook that says the CLI took a prompt (`UserPromptSubmit`, or `PreCompact`: `active`, its
-/// spinner not drawn yet) or asks a person (`Notification` of a permission prompt or an
-/// elicitation dialog: `dialog`). Only ever towards leaving the agent alone: a hook never
+/// spinner not drawn yet; Gemini CLI's `BeforeAgent`) or asks a person (`Notification` of a
+/// permission prompt or an elicitation dialog, Gemini CLI's `ToolPermission`: `dialog`). Only ever towards leaving the agent alone: a hook never
 /// makes an agent idle, limited or dead, so nothing is typed or restarted on a hook alone.
 /// The reading's rule is then `hook` and its line names the event.
 /// `now`: Unix seconds.
@@ -537,15 +537,17 @@ pub fn with_hook(r: Reading, hook: Option<&Hook>, now: f64) -> Reading {
     if r.state != State::Idle || age > HOOK_HOLD {
         return r;
     }
+    // Gemini CLI 0.61.0's names (src/launch/gemini_hooks.rs): `BeforeAgent` is a prompt
+    // taken, a `Notification` of type `ToolPermission` a tool waiting for approval.
     let asks = h.event == "Notification"
         && (matches!(
             h.notification_type,
-            Some("permission_prompt" | "elicitation_dialog")
+            Some("permission_prompt" | "elicitation_dialog" | "ToolPermission")
         ) || (h.notification_type.is_none()
             && h.message
                 .is_some_and(|m| m.to_lowercase().contains("permission"))));
     let state = match h.event {
-        "UserPromptSubmit" | "PreCompact" => State::Active,
+        "UserPromptSubmit" | "PreCompact" | "BeforeAgent" => State::Active,
         _ if asks => State::Dialog,
         _ => return r,
     };
@@ -1275,6 +1277,38 @@ pub(crate) mod tests {
             at(&footer, &dead, "> \n", recent),
             (State::Dead, "pane_dead")
         );
+    }
+
+    /// Issue 14 item 6: Gemini CLI 0.61.0's hook names mean the same as Claude Code's:
+    /// `BeforeAgent` a prompt taken, `Notification` `ToolPermission` a tool waiting for a
+    /// person; `AfterAgent`, `SessionStart`, `SessionEnd` leave the screen to decide.
+    #[test]
+    fn gemini_hooks_mean_a_turn_or_a_question_too() {
+        let now = 1000.0;
+        let idle = Reading::nothing();
+        let h = |event, kind, message| Hook {
+            event,
+            epoch: now - 1.0,
+            notification_type: kind,
+            message,
+        };
+        let r = with_hook(idle.clone(), Some(&h("BeforeAgent", None, None)), now);
+        assert_eq!((r.state, r.source()), (State::Active, "hook"));
+        assert_eq!(r.line.as_deref(), Some("BeforeAgent (hook)"));
+        let ask = h(
+            "Notification",
+            Some("ToolPermission"),
+            Some("Tool Confirm Shell Command requires execution"),
+        );
+        let r = with_hook(idle.clone(), Some(&ask), now);
+        assert_eq!(r.state, State::Dialog);
+        assert_eq!(
+            r.line.as_deref(),
+            Some("Notification: Tool Confirm Shell Command requires execution (hook)")
+        );
+        for ev in ["AfterAgent", "SessionStart", "SessionEnd"] {
+            assert_eq!(with_hook(idle.clone(), Some(&h(ev, None, None)), now), idle);
+        }
     }
 
     /// Issue 14 item 2: a hook corrects an idle screen for `HOOK_HOLD` seconds, only towards

@@ -5,6 +5,7 @@
 //! tmux calls as possible, and delivers `ping` kickoffs concurrently.
 
 pub mod command;
+pub mod gemini_hooks;
 pub mod hooks;
 pub mod kickoff;
 pub mod loops;
@@ -281,18 +282,21 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
             )
         })?;
     }
+    let gemini_home = gemini_home(ctx, backend, &agent.session, &agent.dir);
+    let gemini_home = gemini_home.as_ref().map(|p| p.to_string_lossy());
     let kickoff_str = kickoff_file.to_string_lossy();
     let fleet = ctx.fleet_id();
-    let argv = command::with_env(
-        &[
-            ("AGENTS_NAME", &agent.name),
-            ("AGENTS_SESSION", &agent.session),
-            (proctree::FLEET_VAR, &fleet),
-            ("AGENTS_KICKOFF", &kickoff_str),
-            ("AGENTS_MODEL", model.as_deref().unwrap_or("")),
-        ],
-        cmd.argv,
-    );
+    let mut vars = vec![
+        ("AGENTS_NAME", agent.name.as_str()),
+        ("AGENTS_SESSION", agent.session.as_str()),
+        (proctree::FLEET_VAR, fleet.as_str()),
+        ("AGENTS_KICKOFF", &kickoff_str),
+        ("AGENTS_MODEL", model.as_deref().unwrap_or("")),
+    ];
+    if let Some(home) = &gemini_home {
+        vars.push((gemini_hooks::HOME_VAR, home));
+    }
+    let argv = command::with_env(&vars, cmd.argv);
     Ok(Prepared {
         name: agent.name.clone(),
         spec: SessionSpec {
@@ -350,6 +354,43 @@ fn hook_settings(
         user.as_ref(),
     );
     Some((ctx.state.hook_settings_path(session), text))
+}
+
+/// For a `hooks = "gemini"` backend: the session's per-launch home
+/// (`state/gemini-home-<session>/`, [`gemini_hooks::prepare`]), written now, for
+/// `GEMINI_CLI_HOME`; `None` for other backends, or when it cannot be written or the running
+/// binary cannot be found (logged; the session then runs on its screen alone, with the
+/// user's own home).
+fn gemini_home(
+    ctx: &Ctx,
+    backend: &crate::config::Backend,
+    session: &str,
+    dir: &std::path::Path,
+) -> Option<PathBuf> {
+    if backend.hooks != crate::config::Hooks::Gemini {
+        return None;
+    }
+    let var = |k: &str| std::env::var(k).ok();
+    let (Some(exe), Some(user)) = (
+        hooks::current_exe(),
+        gemini_hooks::user_home(
+            var(gemini_hooks::HOME_VAR).as_deref(),
+            var("HOME").as_deref(),
+        ),
+    ) else {
+        tracing::warn!(
+            "{session}: the agents binary or HOME cannot be found; starting without hooks"
+        );
+        return None;
+    };
+    let home = ctx.state.gemini_home_path(session);
+    match gemini_hooks::prepare(&user, &home, dir, &exe, &ctx.state.signals_path(session)) {
+        Ok(()) => Some(home),
+        Err(e) => {
+            tracing::warn!("{session}: starting Gemini CLI without hooks: {e}");
+            None
+        }
+    }
 }
 
 /// Creates `dir` if it is missing, so that a session never silently runs elsewhere.

@@ -317,6 +317,13 @@ impl StateDir {
         self.dir.join(format!("hooks-{session}.json"))
     }
 
+    /// `state/gemini-home-<session>/`: the home a `hooks = "gemini"` session is started with
+    /// (`GEMINI_CLI_HOME`): its `.gemini/settings.json` is the user's own plus the hooks, every
+    /// other entry of the user's `~/.gemini` a symbolic link to it; refreshed at each launch.
+    pub fn gemini_home_path(&self, session: &str) -> PathBuf {
+        self.dir.join(format!("gemini-home-{session}"))
+    }
+
     /// The resume id in `state/<agent>.id`, if present and non-empty.
     pub fn resume_id(&self, agent: &str) -> Option<String> {
         let v = std::fs::read_to_string(self.resume_id_path(agent)).ok()?;
