@@ -26,6 +26,10 @@ pub fn all() -> Vec<Scenario> {
             trust_dialog_is_reported_and_never_typed_into,
         ),
         (
+            "gemini::hooks_record_each_turn_and_leave_the_users_settings",
+            hooks_record_each_turn_and_leave_the_users_settings,
+        ),
+        (
             "gemini::status_is_active_through_a_slow_reply_then_idle",
             status_is_active_through_a_slow_reply_then_idle,
         ),
@@ -566,6 +570,124 @@ fn down_leaves_no_gemini_process(cli: &Installed) {
         f.fail(&format!(
             "after `agents down`: sessions {:?}, processes with the fleet's HOME {left:#?}",
             f.t.sessions()
+        ));
+    }
+}
+
+/// The signals the CLI's hooks recorded (`log_dir/state/signals-e2e-a.jsonl`).
+fn signal_events(f: &Fleet) -> Vec<Value> {
+    std::fs::read_to_string(
+        f.t.path()
+            .join(format!(".agents/state/signals-{}.jsonl", session())),
+    )
+    .unwrap_or_default()
+    .lines()
+    .filter_map(|l| serde_json::from_str(l).ok())
+    .collect()
+}
+
+fn names(signals: &[Value]) -> Vec<&str> {
+    signals
+        .iter()
+        .map(|s| s["event"].as_str().unwrap_or("?"))
+        .collect()
+}
+
+/// Issue 14 item 6: the preset starts Gemini CLI 0.61.0 with
+/// `GEMINI_CLI_HOME=log_dir/state/gemini-home-e2e-a`; its hooks record `SessionStart` (with
+/// the chat file), `BeforeAgent` and `AfterAgent` for the kickoff and for a sent turn through
+/// `agents signal`; while the mock delays the reply `status` reads `active` (the newest hook a
+/// `BeforeAgent`, the screen its spinner); the user's `~/.gemini/settings.json` is byte for byte what it was.
+fn hooks_record_each_turn_and_leave_the_users_settings(cli: &Installed) {
+    let k = kickoff("hooks");
+    let users = |f: &Fleet| std::fs::read(f.home.join(".gemini/settings.json")).unwrap_or_default();
+    let f = super::fleet(
+        cli,
+        plain("hooks_record_each_turn_and_leave_the_users_settings", &k),
+    );
+    let before = users(&f);
+    f.up();
+    f.wait_for(
+        120.0,
+        "AfterAgent of the kickoff turn in the signals",
+        || names(&signal_events(&f)).contains(&"AfterAgent"),
+    );
+    let s = signal_events(&f);
+    f.log(&format!("after the kickoff: {:?}", names(&s)));
+    if names(&s) != ["SessionStart", "BeforeAgent", "AfterAgent"] {
+        f.fail(&format!(
+            "want SessionStart, BeforeAgent, AfterAgent: {s:?}"
+        ));
+    }
+    if s[0]["source"] != "startup"
+        || !s[0]["transcript_path"]
+            .as_str()
+            .is_some_and(|p| p.contains("/.gemini/tmp/"))
+    {
+        f.fail(&format!(
+            "SessionStart without its source or chat file: {}",
+            s[0]
+        ));
+    }
+    if serde_json::to_string(&s)
+        .unwrap_or_default()
+        .contains("E2E kickoff")
+    {
+        f.fail(&format!("the prompt was copied into the signals: {s:?}"));
+    }
+    f.wait_for(60.0, "status idle after the kickoff", || {
+        f.state(AGENT) == "idle"
+    });
+    // A slow reply: the hook's BeforeAgent is the newest signal while the CLI works.
+    let reply = "A slow reply, one word at a time, while the hooks watch.";
+    f.mock.ctl("reply", &format!("text={}", urlencode(reply)));
+    f.mock.ctl("delay", "s=1.0");
+    let text = "E2E hooks: a turn the hooks record.";
+    send(&f, text);
+    f.wait_for(30.0, "BeforeAgent of the sent turn", || {
+        names(&signal_events(&f)).len() >= 4
+    });
+    // The watchdog publishes a reading each tick (1 s); 0.61.0 draws its spinner within
+    // half a second of BeforeAgent, so the screen says `active` as soon as the hook could.
+    f.wait_for(5.0, "status active after BeforeAgent", || {
+        f.state(AGENT) == "active"
+    });
+    let mut seen = vec![];
+    for _ in 0..5 {
+        let row = f.status(AGENT);
+        seen.push(format!("{} ({})", row["state"], row["source"]));
+        sleep(0.5);
+    }
+    f.log(&format!("status during the slow reply: {seen:?}"));
+    if seen.iter().any(|s| !s.starts_with("\"active\"")) {
+        f.fail(&format!(
+            "status was not active while the reply streamed: {seen:?}"
+        ));
+    }
+    f.wait_for(60.0, "AfterAgent of the sent turn", || {
+        names(&signal_events(&f)).len() >= 5
+    });
+    let s = signal_events(&f);
+    if names(&s)[3..] != ["BeforeAgent", "AfterAgent"] {
+        f.fail(&format!(
+            "the sent turn: want BeforeAgent, AfterAgent: {:?}",
+            names(&s)
+        ));
+    }
+    f.wait_for(60.0, "status idle after the sent turn", || {
+        f.state(AGENT) == "idle"
+    });
+    if users(&f) != before {
+        f.fail("the user's ~/.gemini/settings.json changed");
+    }
+    let ours = f.t.path().join(format!(
+        ".agents/state/gemini-home-{}/.gemini/settings.json",
+        session()
+    ));
+    let ours = std::fs::read_to_string(&ours).unwrap_or_default();
+    if !ours.contains("agents-signal") || !ours.contains("gemini-api-key") {
+        f.fail(&format!(
+            "the per-launch settings lack the hooks or the user's own: {ours}"
         ));
     }
 }
