@@ -629,8 +629,8 @@ mod tests {
         let wrapped = load("bin = 'bash ./wrap.sh {kickoff}'\nprompt_delivery = 'exec'").unwrap();
         assert_eq!(wrapped.backends["gemini"].hooks, crate::config::Hooks::None);
         let err = load("prompt_delivery = 'ping'\nattach = 'x'\nhooks = 'gemini'")
-            .err()
-            .expect("hooks = gemini with ping delivery loaded")
+            .map(|_| ())
+            .expect_err("hooks = gemini with ping delivery loaded")
             .to_string();
         assert!(
             err.contains("hooks = \"gemini\"") && err.contains("hooks = \"none\""),

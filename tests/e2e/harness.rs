@@ -44,6 +44,14 @@ pub fn minute_after(secs: u64) -> u64 {
     (now() as u64 + secs).div_ceil(60) * 60
 }
 
+/// The `event` of each signal (`?` where a line has none).
+pub fn signal_names(signals: &[Value]) -> Vec<&str> {
+    signals
+        .iter()
+        .map(|s| s["event"].as_str().unwrap_or("?"))
+        .collect()
+}
+
 /// Percent-encodes a query value.
 pub fn urlencode(s: &str) -> String {
     s.bytes()
@@ -700,6 +708,20 @@ impl Fleet {
     /// `<log_dir>/events.jsonl` (`log_dir` `.agents`).
     pub fn events(&self) -> Vec<Value> {
         self.t.events(".agents")
+    }
+
+    /// The signals the CLI's hooks recorded for `session`
+    /// (`.agents/state/signals-<session>.jsonl`), one JSON object a line.
+    pub fn signals(&self, session: &str) -> Vec<Value> {
+        std::fs::read_to_string(
+            self.t
+                .path()
+                .join(format!(".agents/state/signals-{session}.jsonl")),
+        )
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
     }
 
     /// The events named `event` about agent `name`.

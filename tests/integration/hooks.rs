@@ -322,3 +322,168 @@ fn a_turn_the_screen_does_not_show_is_active_by_its_hook() {
     assert_eq!(events(&t).len(), 5, "{:?}", events(&t));
     assert!(!t.pane("hk-a1").contains("not now"), "{}", t.pane("hk-a1"));
 }
+
+/// A stand-in for Gemini CLI 0.61.0's hooks: `python3 fake-gemini.py [flags] PROMPT`, run with
+/// `GEMINI_CLI_HOME`. Reads `$GEMINI_CLI_HOME/.gemini/settings.json` and runs every command
+/// hook of an event through `bash -c` with the JSON input on stdin, as 0.61.0 does: fires
+/// `SessionStart`, then `BeforeAgent` and `AfterAgent` for the prompt and each line typed;
+/// `/slow` draws nothing for 4 s between them; `/ask` fires a `ToolPermission` Notification
+/// and waits 4 s. Writes what it found to found.json first.
+const FAKE_GEMINI: &str = r#"import json, os, subprocess, sys, time
+home = os.environ.get("GEMINI_CLI_HOME", "")
+settings = json.load(open(os.path.join(home, ".gemini", "settings.json")))
+json.dump({"home": home, "settings": settings,
+           "creds": os.path.realpath(os.path.join(home, ".gemini", "oauth_creds.json"))},
+          open("found.json", "w"))
+def fire(event, **payload):
+    payload.update(session_id="g-1", transcript_path=home + "/.gemini/tmp/w/chats/s.jsonl",
+                   cwd=os.getcwd(), hook_event_name=event)
+    for d in settings["hooks"].get(event, []):
+        for h in d["hooks"]:
+            r = subprocess.run(["bash", "-c", h["command"]], input=json.dumps(payload).encode(),
+                               capture_output=True)
+            print("hook %s %s exit %d out %r" % (event, h.get("name"), r.returncode,
+                                                 r.stdout + r.stderr), flush=True)
+fire("SessionStart", source="startup")
+def turn(prompt):
+    fire("BeforeAgent", prompt=prompt)
+    if prompt == "/slow":
+        time.sleep(4)
+    if prompt == "/ask":
+        fire("Notification", notification_type="ToolPermission",
+             message="Tool Confirm Shell Command requires execution",
+             details={"type": "exec", "command": "touch x"})
+        time.sleep(4)
+    fire("AfterAgent", prompt=prompt, prompt_response="Reply to: " + prompt)
+turn(sys.argv[-1])
+while True:
+    try:
+        line = input("> ")
+    except EOFError:
+        break
+    turn(line)
+"#;
+
+/// Issue 14 item 6: a `hooks = "gemini"` backend is started with `GEMINI_CLI_HOME` set to
+/// `log_dir/state/gemini-home-<session>`, whose settings are the user's plus hooks that run
+/// `agents signal` quietly; every other entry of the user's `~/.gemini` is linked, and the
+/// user's own settings file is untouched. `BeforeAgent` over a screen that shows nothing
+/// reads `active` by the hook, a `ToolPermission` Notification `dialog`.
+#[test]
+fn a_gemini_hooks_backend_records_each_turn_and_leaves_the_users_settings() {
+    let t = TestEnv::new();
+    let fake = t.write("fake-gemini.py", FAKE_GEMINI);
+    let user = r#"{"ui": {"theme": "Default"}, // mine
+  "hooks": {"AfterAgent": [{"hooks": [{"type": "command", "command": "echo theirs >> their-hook.txt"}]}]}}"#;
+    t.write("home/.gemini/settings.json", user);
+    t.write("home/.gemini/oauth_creds.json", "{}");
+    t.config(&format!(
+        r#"[defaults]
+session_prefix = "gk-"
+log_dir = ".agents"
+backend = "gem"
+watch = "heal"
+
+[backend.gem]
+bin = "python3 {fake}"
+hooks = "gemini"
+flags = "-i"
+
+[watchdog]
+signal_interval = 0.3
+heavy_interval = 1
+
+[[agent]]
+name = "a1"
+prompt = "You are agent 1."
+"#,
+        fake = fake.display()
+    ));
+    let home = t.path().join("home");
+    up_with(&t, &[("HOME", home.to_str().unwrap())]);
+    let file = t.path().join(".agents/state/signals-gk-a1.jsonl");
+    let events = || -> Vec<String> {
+        std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+                v["event"].as_str().unwrap_or("").to_string()
+            })
+            .collect()
+    };
+    assert!(
+        wait_until(10.0, || events().len() >= 3),
+        "{:?}\n{}",
+        events(),
+        t.pane("gk-a1")
+    );
+    assert_eq!(events(), ["SessionStart", "BeforeAgent", "AfterAgent"]);
+    let found: Value =
+        serde_json::from_str(&std::fs::read_to_string(t.path().join("found.json")).unwrap())
+            .unwrap();
+    let launch_home = t.path().join(".agents/state/gemini-home-gk-a1");
+    assert_eq!(
+        std::path::Path::new(found["home"].as_str().unwrap())
+            .canonicalize()
+            .unwrap(),
+        launch_home.canonicalize().unwrap()
+    );
+    assert_eq!(found["settings"]["ui"]["theme"], "Default");
+    assert_eq!(
+        std::path::Path::new(found["creds"].as_str().unwrap()),
+        home.join(".gemini/oauth_creds.json")
+            .canonicalize()
+            .unwrap()
+    );
+    // Their hook ran too, and ours quietly with exit 0.
+    let pane = t.pane("gk-a1");
+    assert_eq!(
+        pane.matches("agents-signal exit 0 out b''").count(),
+        3,
+        "{pane}"
+    );
+    assert!(pane.contains("hook AfterAgent None exit 0"), "{pane}");
+    assert_eq!(
+        std::fs::read_to_string(home.join(".gemini/settings.json")).unwrap(),
+        user
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !text.contains("You are agent 1"),
+        "the prompt was copied: {text}"
+    );
+
+    // A turn the screen does not show: active by its BeforeAgent; a tool waiting for
+    // approval: a dialog by its Notification.
+    let by_hook = |text: &str, state: &str, why: &str| {
+        assert!(wait_until(8.0, || t.agent_row("a1")["state"] == "idle"));
+        let (code, _, err) = t.run(&["send", "a1", text]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            wait_until(3.0, || t.agent_row("a1")["state"] == state),
+            "{}",
+            t.agent_row("a1")
+        );
+        let row = t.agent_row("a1");
+        assert_eq!(row["source"], "hook", "{row}");
+        assert!(row["why"].as_str().unwrap_or("").contains(why), "{row}");
+    };
+    by_hook("/slow", "active", "BeforeAgent");
+    by_hook(
+        "/ask",
+        "dialog",
+        "Tool Confirm Shell Command requires execution",
+    );
+    assert!(wait_until(8.0, || events().len() >= 8), "{:?}", events());
+    assert_eq!(
+        events()[3..],
+        [
+            "BeforeAgent",
+            "AfterAgent",
+            "BeforeAgent",
+            "Notification",
+            "AfterAgent"
+        ]
+    );
+}

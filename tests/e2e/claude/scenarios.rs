@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{AGENT, Home, Setup, fleet, install_root};
-use crate::harness::{Fleet, Installed, Scenario, minute_after, now, urlencode};
+use crate::harness::{
+    Fleet, Installed, Scenario, minute_after, now, signal_names as names, urlencode,
+};
 
 /// The scenarios, longest first (a capped run starts those first).
 pub fn all() -> Vec<Scenario> {
@@ -204,23 +206,9 @@ fn send_is_delivered_exactly_once(cli: &Installed) {
     f.check_send_exactly_once(AGENT, text);
 }
 
-/// The signals the CLI's hooks recorded (`log_dir/state/signals-e2e-a.jsonl`): the events.
+/// The signals the CLI's hooks recorded (`log_dir/state/signals-e2e-a.jsonl`).
 fn signal_events(f: &Fleet) -> Vec<Value> {
-    std::fs::read_to_string(
-        f.t.path()
-            .join(format!(".agents/state/signals-{}.jsonl", session())),
-    )
-    .unwrap_or_default()
-    .lines()
-    .filter_map(|l| serde_json::from_str(l).ok())
-    .collect()
-}
-
-fn names(signals: &[Value]) -> Vec<&str> {
-    signals
-        .iter()
-        .map(|s| s["event"].as_str().unwrap_or("?"))
-        .collect()
+    f.signals(&session())
 }
 
 /// Issue 14 item 1: the built-in preset starts Claude Code 2.1.330 with `--settings

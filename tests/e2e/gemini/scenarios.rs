@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{AGENT, Setup, fleet, install_root};
-use crate::harness::{Fleet, Installed, Scenario, now, urlencode};
+use crate::harness::{Fleet, Installed, Scenario, now, signal_names as names, urlencode};
 
 /// The scenarios, longest first (a capped run starts those first).
 pub fn all() -> Vec<Scenario> {
@@ -576,21 +576,7 @@ fn down_leaves_no_gemini_process(cli: &Installed) {
 
 /// The signals the CLI's hooks recorded (`log_dir/state/signals-e2e-a.jsonl`).
 fn signal_events(f: &Fleet) -> Vec<Value> {
-    std::fs::read_to_string(
-        f.t.path()
-            .join(format!(".agents/state/signals-{}.jsonl", session())),
-    )
-    .unwrap_or_default()
-    .lines()
-    .filter_map(|l| serde_json::from_str(l).ok())
-    .collect()
-}
-
-fn names(signals: &[Value]) -> Vec<&str> {
-    signals
-        .iter()
-        .map(|s| s["event"].as_str().unwrap_or("?"))
-        .collect()
+    f.signals(&session())
 }
 
 /// Issue 14 item 6: the preset starts Gemini CLI 0.61.0 with
