@@ -216,8 +216,8 @@ pub(crate) enum Command {
     /// Show the fleet's events (starts, restarts and why, limits, typed messages, handoffs,
     /// phase moves), one readable line each, from log_dir/events.jsonl.
     Events(EventsArgs),
-    /// Internal: the command a CLI's hook runs (`hooks = "claude"`). Appends one line for
-    /// EVENT, from the hook's JSON input on stdin, to FILE (log_dir/state/signals-<session>.jsonl).
+    /// Internal: the command a CLI's hook runs (`hooks = "claude"` or `"gemini"`). Appends one
+    /// line for EVENT, from the hook's JSON input on stdin, to FILE (log_dir/state/signals-<session>.jsonl).
     /// Prints nothing; always exits 0.
     #[command(hide = true)]
     Signal {

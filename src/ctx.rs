@@ -15,7 +15,7 @@ use crate::tmux::{Mux, Tmux};
 pub struct Beside {
     /// How long ago a `footer_ui` backend's session log was written (`None` for the others).
     pub log_age: Option<std::time::Duration>,
-    /// The newest hook signal of the process the pane runs (a `hooks = "claude"` backend).
+    /// The newest hook signal of the process the pane runs (a backend with `hooks`).
     pub signal: Option<crate::state::signals::Signal>,
 }
 

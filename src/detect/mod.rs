@@ -502,8 +502,8 @@ pub fn read(backend: &Backend, pane: &str) -> Reading {
     )
 }
 
-/// The newest signal a CLI's hook gave for the process the pane runs (`hooks = "claude"`:
-/// `state/signals-<session>.jsonl`, written by `agents signal`).
+/// The newest signal a CLI's hook gave for the process the pane runs (`hooks = "claude"` or
+/// `"gemini"`: `state/signals-<session>.jsonl`, written by `agents signal`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hook<'a> {
     /// The hook event: `UserPromptSubmit`, `Stop`, `Notification`, ….
@@ -525,7 +525,8 @@ pub const HOOK_HOLD: f64 = 10.0;
 /// process) decides; a screen that reads idle is overruled for [`HOOK_HOLD`] seconds after a
 /// hook that says the CLI took a prompt (`UserPromptSubmit`, or `PreCompact`: `active`, its
 /// spinner not drawn yet; Gemini CLI's `BeforeAgent`) or asks a person (`Notification` of a
-/// permission prompt or an elicitation dialog, Gemini CLI's `ToolPermission`: `dialog`). Only ever towards leaving the agent alone: a hook never
+/// permission prompt or an elicitation dialog, Gemini CLI's `ToolPermission`: `dialog`).
+/// Only ever towards leaving the agent alone: a hook never
 /// makes an agent idle, limited or dead, so nothing is typed or restarted on a hook alone.
 /// The reading's rule is then `hook` and its line names the event.
 /// `now`: Unix seconds.

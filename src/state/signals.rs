@@ -3,7 +3,8 @@
 //!
 //! A line: `{"ts": RFC 3339 local time, "epoch": Unix seconds (float), "event": the hook's
 //! event name ("SessionStart", "UserPromptSubmit", "Stop", "StopFailure", "Notification",
-//! "PreCompact"), and what the hook's JSON input carried of: "session_id",
+//! "PreCompact"; Gemini CLI's "SessionStart", "BeforeAgent", "AfterAgent", "Notification",
+//! "SessionEnd"), and what the hook's JSON input carried of: "session_id",
 //! "transcript_path", "source", "error", "message", "notification_type",
 //! "last_assistant_message" (at most [``MAX_TEXT``] characters)}`. The prompt a person or
 //! the watchdog typed is not copied (it is in the transcript). Claude Code 2.1.330 fires a
