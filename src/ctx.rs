@@ -15,7 +15,7 @@ use crate::tmux::{Mux, Tmux};
 pub struct Beside {
     /// How long ago a `footer_ui` backend's session log was written (`None` for the others).
     pub log_age: Option<std::time::Duration>,
-    /// The newest hook signal of the process the pane runs (a `hooks = "claude"` backend).
+    /// The newest hook signal of the process the pane runs (a backend with `hooks`).
     pub signal: Option<crate::state::signals::Signal>,
 }
 
@@ -77,13 +77,26 @@ impl Ctx {
             .footer_ui
             .then(|| crate::logfile::age(&self.cfg.session_log(session)))
             .flatten();
-        let signal = (backend.hooks == Hooks::Claude)
+        let signal = (backend.hooks != Hooks::None)
             .then(|| {
                 let since = started.and_then(crate::state::signals::started_epoch);
                 crate::state::signals::current(&self.state.signals_path(session), since)
             })
             .flatten();
         Beside { log_age, signal }
+    }
+
+    /// The plan usage `session`'s CLI last reported, where its `backend`'s hooks make it
+    /// known: `hooks = "claude"`, `state/usage-<session>.json` (its status line's JSON);
+    /// `hooks = "codex"`, the newest `token_count` rate limits of the rollout file its hooks
+    /// named ([`crate::state::rollout`], read now). `None` otherwise.
+    pub fn usage(&self, backend: &Backend, session: &str) -> Option<crate::state::usage::Usage> {
+        match backend.hooks {
+            Hooks::Claude => crate::state::usage::read(&self.state.usage_path(session)),
+            Hooks::Codex => crate::state::signals::transcript(&self.state.signals_path(session))
+                .and_then(|f| crate::state::rollout::usage(&f)),
+            Hooks::None => None,
+        }
     }
 
     /// What names this fleet in the environment of the processes it starts

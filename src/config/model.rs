@@ -263,16 +263,22 @@ pub enum Hooks {
     /// Claude Code (2.1.x): a per-launch settings file with command hooks, passed as
     /// `--settings <file>` (an `arg` backend); the user's own settings are never touched.
     Claude,
+    /// Codex CLI (0.169.0): command hooks given per launch as `-c hooks.<Event>=…` overrides
+    /// with `--dangerously-bypass-hook-trust` (an `arg` backend,
+    /// [`crate::launch::codex_hooks`]); its `config.toml` and `hooks.json` are never touched.
+    Codex,
 }
 
 impl Hooks {
     /// The accepted spellings of `hooks`, in variant order.
-    pub const VALID: &'static [&'static str] = &["none", "claude"];
-    /// The hooks spelled `s` in the config (`"none"`, `"claude"`); `None` for anything else.
+    pub const VALID: &'static [&'static str] = &["none", "claude", "codex"];
+    /// The hooks spelled `s` in the config (`"none"`, `"claude"`, `"codex"`); `None` for
+    /// anything else.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "none" => Some(Self::None),
             "claude" => Some(Self::Claude),
+            "codex" => Some(Self::Codex),
             _ => None,
         }
     }

@@ -307,7 +307,9 @@ pub struct RawBackend {
     pub prompt_delivery: Option<SStr>,
     /// `claude`: start the CLI with a per-launch settings file (`--settings`) whose hooks
     /// record its turns, limits and questions in `log_dir/state/signals-<session>.jsonl`;
-    /// `none` (default): the screen only. An `arg` backend only.
+    /// `codex`: the same for the Codex CLI, through `-c hooks.<Event>=…` overrides and
+    /// `--dangerously-bypass-hook-trust`; `none` (default): the screen only. An `arg` backend
+    /// only.
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(schema_with = "hooks_schema")]
     pub hooks: Option<SStr>,

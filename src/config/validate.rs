@@ -942,19 +942,23 @@ fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -
     } else {
         hooks
     };
-    if hooks == Hooks::Claude
+    if hooks != Hooks::None
         && delivery != Delivery::Arg
         && let Some(h) = &b.hooks
     {
+        let (name, how) = match hooks {
+            Hooks::Codex => ("codex", "the Codex CLI as `-c hooks.<Event>=…` overrides"),
+            _ => ("claude", "Claude Code as `--settings <file>`"),
+        };
         v.err(
             Problem::new(format!(
-                "{label}: hooks = \"claude\" needs prompt_delivery = \"arg\""
+                "{label}: hooks = \"{name}\" needs prompt_delivery = \"arg\""
             ))
             .at(Some(sp(h)))
-            .help(
-                "the hooks reach Claude Code as `--settings <file>` on its command line, which \
-                 only an `arg` backend builds; set hooks = \"none\" or prompt_delivery = \"arg\"",
-            ),
+            .help(format!(
+                "the hooks reach {how} on its command line, which only an `arg` backend \
+                 builds; set hooks = \"none\" or prompt_delivery = \"arg\""
+            )),
         );
     }
     let bin = match &b.bin {
