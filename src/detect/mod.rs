@@ -1399,7 +1399,7 @@ pub(crate) mod tests {
         assert_eq!(got.at.timestamp(), reported);
         assert_eq!(got.at.offset(), captured.offset());
         assert!(
-            got.text.contains("status line") && got.text.contains("resets 4pm"),
+            got.text.contains("reported usage") && got.text.contains("resets 4pm"),
             "{}",
             got.text
         );
