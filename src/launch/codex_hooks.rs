@@ -25,7 +25,9 @@
 //! fires no hook, only `notify` (so hooks, not `notify`, are read: `notify` would mark a
 //! title's end as a turn's). `PermissionRequest` runs when Codex asks for an approval (not
 //! seen with the preset's `--dangerously-bypass-approvals-and-sandbox`; the mock sends no
-//! tool calls). Codex clamps an `Interrupt` hook's timeout to 3 s.
+//! tool calls). Codex clamps an `Interrupt` hook's timeout to 3 s. With any `-c` override
+//! 0.169.0 runs in embedded mode, without its shared background server (`codex app-server`,
+//! which `daemon_auto_start` starts otherwise): one more start-up warning.
 
 use std::path::Path;
 

@@ -483,6 +483,11 @@ fn down_leaves_no_codex_process_app_server_included(cli: &Installed) {
                 daemon: true,
                 ..Home::default()
             },
+            // With the preset's hooks (`-c` overrides) Codex 0.169.0 runs without its
+            // shared background server ("command-line configuration overrides (-c, …)
+            // requires embedded mode", a start-up warning): the daemon this scenario stops
+            // starts only on the screen alone.
+            backend: "hooks = \"none\"",
             ..plain(name, &k)
         },
     );
