@@ -678,7 +678,7 @@ fn hooks_record_turns_and_status_shows_the_rollouts_usage(cli: &Installed) {
         .as_str()
         .and_then(|r| chrono::DateTime::parse_from_rfc3339(r).ok())
         .map(|t| t.timestamp());
-    if at != Some(reset as i64 + 13) {
+    if at != Some(reset.cast_signed() + 13) {
         f.fail(&format!(
             "the hold did not take the rollout's reset {} (banner {reset}): {held}",
             reset + 13
