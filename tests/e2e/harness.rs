@@ -702,6 +702,20 @@ impl Fleet {
         self.t.events(".agents")
     }
 
+    /// The signals the CLI's hooks recorded for `session`
+    /// (`<log_dir>/state/signals-<session>.jsonl`), one JSON object each.
+    pub fn signals(&self, session: &str) -> Vec<Value> {
+        std::fs::read_to_string(
+            self.t
+                .path()
+                .join(format!(".agents/state/signals-{session}.jsonl")),
+        )
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+    }
+
     /// The events named `event` about agent `name`.
     pub fn events_named(&self, event: &str, name: &str) -> Vec<Value> {
         self.events()

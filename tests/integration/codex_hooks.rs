@@ -65,29 +65,13 @@ fn signals(t: &TestEnv) -> Vec<String> {
 fn a_codex_hooks_backend_records_turns_and_status_shows_the_rollouts_usage() {
     let t = TestEnv::new();
     let fake = t.write("fake-codex.py", FAKE_CODEX);
-    t.config(&format!(
-        r#"[defaults]
-session_prefix = "cx-"
-log_dir = ".agents"
-backend = "hooked"
-watch = "heal"
-
-[backend.hooked]
-bin = "python3 {fake}"
-hooks = "codex"
-flags = "--dangerously-bypass-approvals-and-sandbox"
-
-[watchdog]
-signal_interval = 0.3
-heavy_interval = 1
-
-[[agent]]
-name = "a1"
-prompt = "You are agent 1."
-"#,
-        fake = fake.display()
-    ));
-    up_with(&t, &[]);
+    crate::hooks::up_on_stand_in(
+        &t,
+        &fake,
+        "cx-",
+        "codex",
+        "--dangerously-bypass-approvals-and-sandbox",
+    );
     assert!(
         wait_until(10.0, || signals(&t).len() >= 3),
         "{:?}\n{}",

@@ -206,14 +206,7 @@ fn send_is_delivered_exactly_once(cli: &Installed) {
 
 /// The signals the CLI's hooks recorded (`log_dir/state/signals-e2e-a.jsonl`): the events.
 fn signal_events(f: &Fleet) -> Vec<Value> {
-    std::fs::read_to_string(
-        f.t.path()
-            .join(format!(".agents/state/signals-{}.jsonl", session())),
-    )
-    .unwrap_or_default()
-    .lines()
-    .filter_map(|l| serde_json::from_str(l).ok())
-    .collect()
+    f.signals(&session())
 }
 
 fn names(signals: &[Value]) -> Vec<&str> {

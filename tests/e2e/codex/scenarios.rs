@@ -576,20 +576,9 @@ fn down_leaves_no_codex_process_app_server_included(cli: &Installed) {
     }
 }
 
-/// The signals the CLI's hooks recorded (`log_dir/state/signals-e2e-a.jsonl`).
-fn signal_events(f: &Fleet) -> Vec<Value> {
-    std::fs::read_to_string(
-        f.t.path()
-            .join(format!(".agents/state/signals-{}.jsonl", session())),
-    )
-    .unwrap_or_default()
-    .lines()
-    .filter_map(|l| serde_json::from_str(l).ok())
-    .collect()
-}
-
+/// The events the CLI's hooks recorded (`log_dir/state/signals-e2e-a.jsonl`), in order.
 fn event_names(f: &Fleet) -> Vec<String> {
-    signal_events(f)
+    f.signals(&session())
         .iter()
         .map(|s| s["event"].as_str().unwrap_or("?").to_string())
         .collect()
@@ -616,7 +605,7 @@ fn hooks_record_turns_and_status_shows_the_rollouts_usage(cli: &Installed) {
     f.wait_for(90.0, "Stop of the kickoff turn in the signals", || {
         event_names(&f).iter().any(|e| e == "Stop")
     });
-    let s = signal_events(&f);
+    let s = f.signals(&session());
     f.log(&format!("after the kickoff: {:?}", event_names(&f)));
     if event_names(&f) != ["SessionStart", "UserPromptSubmit", "Stop"] {
         f.fail(&format!("want SessionStart, UserPromptSubmit, Stop: {s:?}"));
