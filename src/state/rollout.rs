@@ -63,7 +63,7 @@ pub fn usage_of_line(line: &str) -> Option<Usage> {
     })
 }
 
-/// The newest usage the rollout file at `file` records (reading its last [`TAIL_LINES`]
+/// The newest usage the rollout file at `file` records (reading its last 128
 /// lines only); `None` when there is none, or the file cannot be read.
 pub fn usage(file: &Path) -> Option<Usage> {
     let tail = crate::logfile::tail(file, TAIL_LINES, 0).ok()?;
