@@ -86,6 +86,19 @@ impl Ctx {
         Beside { log_age, signal }
     }
 
+    /// The plan usage `session`'s CLI last reported, where its `backend`'s hooks make it
+    /// known: `hooks = "claude"`, `state/usage-<session>.json` (its status line's JSON);
+    /// `hooks = "codex"`, the newest `token_count` rate limits of the rollout file its hooks
+    /// named ([`crate::state::rollout`], read now). `None` otherwise.
+    pub fn usage(&self, backend: &Backend, session: &str) -> Option<crate::state::usage::Usage> {
+        match backend.hooks {
+            Hooks::Claude => crate::state::usage::read(&self.state.usage_path(session)),
+            Hooks::Codex => crate::state::signals::transcript(&self.state.signals_path(session))
+                .and_then(|f| crate::state::rollout::usage(&f)),
+            Hooks::Gemini | Hooks::None => None,
+        }
+    }
+
     /// What names this fleet in the environment of the processes it starts
     /// (`AGENTS_FLEET`, see [`crate::launch::proctree::FLEET_VAR`]): its state directory
     /// and its tmux socket name (`|` then the name; nothing after `|` for the default

@@ -201,6 +201,7 @@ pub(crate) fn program_problem(cfg: &Config, agent: &Agent) -> Option<String> {
             model: None,
             resume_id: None,
             settings: None,
+            hook_args: &[],
         },
     );
     let program = cmd.program?;

@@ -53,6 +53,7 @@ pub(crate) fn checks() -> Vec<Check> {
             model: Some("m\"; rm -rf ~"),
             resume_id: None,
             settings: None,
+            hook_args: &[],
         },
     );
 

@@ -839,12 +839,9 @@ pub(crate) async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-/// The plan usage `a`'s CLI last reported to its status line (a `hooks = "claude"` backend:
-/// `state/usage-<session>.json`), if any.
+/// The plan usage `a`'s CLI last reported ([`Ctx::usage`]), if any.
 fn usage_of(ctx: &Ctx, a: &crate::config::Agent) -> Option<crate::state::usage::Usage> {
-    (ctx.cfg.backend_of(a).hooks == crate::config::Hooks::Claude)
-        .then(|| crate::state::usage::read(&ctx.state.usage_path(&a.session)))
-        .flatten()
+    ctx.usage(ctx.cfg.backend_of(a), &a.session)
 }
 
 #[cfg(test)]

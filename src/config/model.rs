@@ -267,18 +267,24 @@ pub enum Hooks {
     /// environment of the process) whose `.gemini/settings.json` is the user's own plus our
     /// command hooks ([`crate::launch::gemini_hooks`]); the user's files are never written.
     Gemini,
+    /// Codex CLI (0.169.0): command hooks given per launch as `-c hooks.<Event>=…` overrides
+    /// with `--dangerously-bypass-hook-trust` (an `arg` backend,
+    /// [`crate::launch::codex_hooks`]); its `config.toml` and `hooks.json` are never touched.
+    Codex,
 }
 
 impl Hooks {
     /// The accepted spellings of `hooks`, in variant order.
-    pub const VALID: &'static [&'static str] = &["none", "claude", "gemini"];
-    /// The hooks spelled `s` in the config (`"none"`, `"claude"`, `"gemini"`); `None` for
+    pub const VALID: &'static [&'static str] = &["none", "claude", "gemini", "codex"];
+    /// The hooks spelled `s` in the config (`"none"`, `"claude"`, `"gemini"`, `"codex"`);
+    /// `None` for
     /// anything else.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "none" => Some(Self::None),
             "claude" => Some(Self::Claude),
             "gemini" => Some(Self::Gemini),
+            "codex" => Some(Self::Codex),
             _ => None,
         }
     }

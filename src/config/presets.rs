@@ -607,6 +607,39 @@ mod tests {
         );
     }
 
+    /// The codex preset starts Codex with its hooks (`hooks = "codex"`); `hooks = "none"`
+    /// (an older CLI) turns them off; asking for them with `exec` delivery is refused, naming
+    /// the key and the fix.
+    #[test]
+    fn the_codex_presets_hooks_and_where_they_cannot_work() {
+        let load = |table: &str| {
+            let text =
+                format!("[defaults]\nsession_prefix='t-'\nlog_dir='l'\n[backend.codex]\n{table}\n");
+            crate::config::parse(
+                std::path::Path::new("/tmp/agents.toml"),
+                &text,
+                crate::config::EnvOverrides::Ignore,
+            )
+        };
+        assert_eq!(
+            load("").unwrap().backends["codex"].hooks,
+            crate::config::Hooks::Codex
+        );
+        assert_eq!(
+            load("hooks = 'none'").unwrap().backends["codex"].hooks,
+            crate::config::Hooks::None
+        );
+        let err =
+            load("bin = 'bash ./wrap.sh {kickoff}'\nprompt_delivery = 'exec'\nhooks = 'codex'")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("hooks = \"codex\" needs prompt_delivery = \"arg\"")
+                && err.contains("set hooks = \"none\""),
+            "{err}"
+        );
+    }
+
     /// Issue 14 item 6: the gemini preset starts Gemini CLI with its hooks; a table that
     /// switches to `ping` (the CLI started elsewhere) is refused naming the key and the fix,
     /// one that switches to an `exec` wrapper runs without them.

@@ -308,8 +308,9 @@ pub struct RawBackend {
     /// `claude`: start the CLI with a per-launch settings file (`--settings`) whose hooks
     /// record its turns, limits and questions in `log_dir/state/signals-<session>.jsonl`;
     /// `gemini`: start Gemini CLI with a per-launch `GEMINI_CLI_HOME` whose settings add
-    /// such hooks to the user's (not with `ping`); `none` (default): the screen only. An `arg`
-    /// backend only for `claude`.
+    /// such hooks to the user's (not with `ping`); `codex`: the same for the Codex CLI,
+    /// through `-c hooks.<Event>=…` overrides and `--dangerously-bypass-hook-trust`; `none`
+    /// (default): the screen only. An `arg` backend only for `claude` and `codex`.
     #[serde(default, deserialize_with = "lenient_spanned")]
     #[schemars(schema_with = "hooks_schema")]
     pub hooks: Option<SStr>,

@@ -942,19 +942,25 @@ fn backend(name: &str, b: &RawBackend, preset: Option<&RawBackend>, v: &mut V) -
     } else {
         hooks
     };
-    if hooks == Hooks::Claude
+    let on_command_line = match hooks {
+        Hooks::Codex => Some(("codex", "the Codex CLI as `-c hooks.<Event>=…` overrides")),
+        Hooks::Claude => Some(("claude", "Claude Code as `--settings <file>`")),
+        // Through the environment: any delivery that starts the process (not `ping`, below).
+        Hooks::Gemini | Hooks::None => None,
+    };
+    if let Some((name, how)) = on_command_line
         && delivery != Delivery::Arg
         && let Some(h) = &b.hooks
     {
         v.err(
             Problem::new(format!(
-                "{label}: hooks = \"claude\" needs prompt_delivery = \"arg\""
+                "{label}: hooks = \"{name}\" needs prompt_delivery = \"arg\""
             ))
             .at(Some(sp(h)))
-            .help(
-                "the hooks reach Claude Code as `--settings <file>` on its command line, which \
-                 only an `arg` backend builds; set hooks = \"none\" or prompt_delivery = \"arg\"",
-            ),
+            .help(format!(
+                "the hooks reach {how} on its command line, which only an `arg` backend \
+                 builds; set hooks = \"none\" or prompt_delivery = \"arg\""
+            )),
         );
     }
     if hooks == Hooks::Gemini

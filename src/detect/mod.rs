@@ -524,9 +524,11 @@ pub const HOOK_HOLD: f64 = 10.0;
 /// combine them): a screen that shows anything (work, a limit, a dialog, an error, a dead
 /// process) decides; a screen that reads idle is overruled for [`HOOK_HOLD`] seconds after a
 /// hook that says the CLI took a prompt (`UserPromptSubmit`, or `PreCompact`: `active`, its
-/// spinner not drawn yet; Gemini CLI's `BeforeAgent`) or asks a person (`Notification` of a
-/// permission prompt or an elicitation dialog, Gemini CLI's `ToolPermission`: `dialog`).
-/// Only ever towards leaving the agent alone: a hook never
+/// spinner not drawn yet; Gemini CLI's `BeforeAgent`) or asks a person (Claude Code's
+/// `Notification` of a permission prompt or an elicitation dialog, Gemini CLI's
+/// `ToolPermission`, Codex's `PermissionRequest`: `dialog`). Codex's `Interrupt`, like
+/// `Stop`, changes nothing (the screen tells the turn ended). Only ever towards leaving the
+/// agent alone: a hook never
 /// makes an agent idle, limited or dead, so nothing is typed or restarted on a hook alone.
 /// The reading's rule is then `hook` and its line names the event.
 /// `now`: Unix seconds.
@@ -540,13 +542,15 @@ pub fn with_hook(r: Reading, hook: Option<&Hook>, now: f64) -> Reading {
     }
     // Gemini CLI 0.61.0's names (src/launch/gemini_hooks.rs): `BeforeAgent` is a prompt
     // taken, a `Notification` of type `ToolPermission` a tool waiting for approval.
-    let asks = h.event == "Notification"
-        && (matches!(
-            h.notification_type,
-            Some("permission_prompt" | "elicitation_dialog" | "ToolPermission")
-        ) || (h.notification_type.is_none()
-            && h.message
-                .is_some_and(|m| m.to_lowercase().contains("permission"))));
+    // Codex (0.169.0) runs `PermissionRequest` when it asks for an approval.
+    let asks = h.event == "PermissionRequest"
+        || h.event == "Notification"
+            && (matches!(
+                h.notification_type,
+                Some("permission_prompt" | "elicitation_dialog" | "ToolPermission")
+            ) || (h.notification_type.is_none()
+                && h.message
+                    .is_some_and(|m| m.to_lowercase().contains("permission"))));
     let state = match h.event {
         "UserPromptSubmit" | "PreCompact" | "BeforeAgent" => State::Active,
         _ if asks => State::Dialog,
@@ -596,7 +600,7 @@ pub fn with_reported_reset(
     r.reset = Some(reset::Reset {
         at,
         text: format!(
-            "the CLI's status line: resets_at {} (banner: {banner})",
+            "the CLI's reported usage: resets_at {} (banner: {banner})",
             at.to_rfc3339()
         ),
     });
@@ -1280,6 +1284,29 @@ pub(crate) mod tests {
         );
     }
 
+    /// Issue 14 item 6: Codex 0.169.0's hook events, as `hooks = "codex"` records them: a
+    /// prompt taken marks the agent active, an approval asked a dialog, an interrupt (like a
+    /// Stop) leaves the screen to decide.
+    #[test]
+    fn codex_hook_events_map_onto_active_dialog_or_the_screen() {
+        let now = 1000.0;
+        let hook = |event| Hook {
+            event,
+            epoch: now - 1.0,
+            notification_type: None,
+            message: None,
+        };
+        let idle = Reading::nothing();
+        let r = with_hook(idle.clone(), Some(&hook("UserPromptSubmit")), now);
+        assert_eq!((r.state, r.rule), (State::Active, "hook"));
+        let r = with_hook(idle.clone(), Some(&hook("PermissionRequest")), now);
+        assert_eq!((r.state, r.rule), (State::Dialog, "hook"));
+        assert_eq!(r.line.as_deref(), Some("PermissionRequest (hook)"));
+        for ev in ["Interrupt", "Stop", "SessionStart"] {
+            assert_eq!(with_hook(idle.clone(), Some(&hook(ev)), now), idle, "{ev}");
+        }
+    }
+
     /// Issue 14 item 6: Gemini CLI 0.61.0's hook names mean the same as Claude Code's:
     /// `BeforeAgent` a prompt taken, `Notification` `ToolPermission` a tool waiting for a
     /// person; `AfterAgent`, `SessionStart`, `SessionEnd` leave the screen to decide.
@@ -1408,7 +1435,7 @@ pub(crate) mod tests {
         assert_eq!(got.at.timestamp(), reported);
         assert_eq!(got.at.offset(), captured.offset());
         assert!(
-            got.text.contains("status line") && got.text.contains("resets 4pm"),
+            got.text.contains("reported usage") && got.text.contains("resets 4pm"),
             "{}",
             got.text
         );

@@ -28,6 +28,9 @@ pub struct LaunchInputs<'a> {
     pub resume_id: Option<&'a str>,
     /// A `hooks = "claude"` session's hooks file, passed as `--settings <file>`.
     pub settings: Option<&'a Path>,
+    /// A `hooks = "codex"` session's hook overrides ([`super::codex_hooks::args`]), put
+    /// before the backend's `flags`.
+    pub hook_args: &'a [String],
 }
 
 /// A command ready for tmux: the argv, and the program to check on PATH (when it can be
@@ -214,6 +217,7 @@ pub fn build(backend: &Backend, inp: &LaunchInputs) -> LaunchCommand {
                     file.to_string_lossy().into_owned(),
                 ]);
             }
+            tail.extend(inp.hook_args.iter().cloned());
             tail.extend(words(&backend.flags, &[], &[]));
             let mut argv = vec![
                 "sh".into(),
@@ -307,6 +311,7 @@ mod tests {
             model,
             resume_id: Some("abc"),
             settings: None,
+            hook_args: &[],
         }
     }
 

@@ -42,30 +42,26 @@ pub fn claude_settings(
     usage: &Path,
     user_status_line: Option<&serde_json::Value>,
 ) -> String {
-    let q =
-        |p: &str| shlex::try_quote(p).map_or_else(|_| "false".into(), std::borrow::Cow::into_owned);
-    let (exe, signals, usage) = (
-        q(&exe.to_string_lossy()),
-        q(&signals.to_string_lossy()),
-        q(&usage.to_string_lossy()),
-    );
     let hooks: serde_json::Map<String, serde_json::Value> = EVENTS
         .iter()
         .map(|ev| {
-            let command = format!("{exe} signal {signals} {ev} >/dev/null 2>&1 || true");
             let entry = serde_json::json!([{ "hooks": [{
                 "type": "command",
-                "command": command,
+                "command": signal_command(exe, signals, ev),
                 "timeout": TIMEOUT_SECS,
             }]}]);
             ((*ev).to_string(), entry)
         })
         .collect();
+    let (exe, usage) = (
+        quote(&exe.to_string_lossy()),
+        quote(&usage.to_string_lossy()),
+    );
     let mut status = format!("{exe} statusline {usage}");
     let mut line = serde_json::json!({ "type": "command" });
     if let Some(user) = user_status_line {
         if let Some(cmd) = user["command"].as_str() {
-            status.push_str(&format!(" --then {}", q(cmd)));
+            status.push_str(&format!(" --then {}", quote(cmd)));
         }
         if let Some(p) = user.get("padding") {
             line["padding"] = p.clone();
@@ -79,6 +75,24 @@ pub fn claude_settings(
     .unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// `s` quoted for a POSIX shell; `false` (a command that fails) for a string no quoting can
+/// carry (a NUL byte).
+fn quote(s: &str) -> String {
+    shlex::try_quote(s).map_or_else(|_| "false".into(), std::borrow::Cow::into_owned)
+}
+
+/// The shell command a hook runs: `exe signal <signals> <event>`, paths shell-quoted, quiet
+/// (a hook's stdout may be read by the CLI: added to the conversation, or parsed as a
+/// decision) and always exiting 0, whatever happens to `agents` (a hook's exit 2 blocks the
+/// prompt or the turn's end, in Claude Code and in Codex alike).
+pub fn signal_command(exe: &Path, signals: &Path, event: &str) -> String {
+    format!(
+        "{} signal {} {event} >/dev/null 2>&1 || true",
+        quote(&exe.to_string_lossy()),
+        quote(&signals.to_string_lossy())
+    )
 }
 
 /// The status line the CLI would run without ours (`--settings` wins over every settings

@@ -4,6 +4,7 @@
 //! file, argv, program on PATH); [`launch`] then starts all prepared sessions with as few
 //! tmux calls as possible, and delivers `ping` kickoffs concurrently.
 
+pub mod codex_hooks;
 pub mod command;
 pub mod gemini_hooks;
 pub mod hooks;
@@ -237,6 +238,7 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
         None
     };
     let settings = hook_settings(ctx, backend, &agent.session, &agent.dir);
+    let hook_args = codex_hook_args(ctx, backend, &agent.session);
     let cmd = command::build(
         backend,
         &command::LaunchInputs {
@@ -246,6 +248,7 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
             model: model.as_deref(),
             resume_id: resume_id.as_deref(),
             settings: settings.as_ref().map(|(path, _)| path.as_path()),
+            hook_args: &hook_args,
         },
     );
     if let Some(p) = &cmd.program {
@@ -391,6 +394,20 @@ fn gemini_home(
             None
         }
     }
+}
+
+/// For a `hooks = "codex"` backend: the `-c` overrides that give the session its hooks
+/// ([`codex_hooks::args`]); empty for other backends, or when the running binary cannot be
+/// found (logged; the session then runs on its screen alone).
+fn codex_hook_args(ctx: &Ctx, backend: &crate::config::Backend, session: &str) -> Vec<String> {
+    if backend.hooks != crate::config::Hooks::Codex {
+        return Vec::new();
+    }
+    let Some(exe) = hooks::current_exe() else {
+        tracing::warn!("{session}: the agents binary cannot be found; starting without hooks");
+        return Vec::new();
+    };
+    codex_hooks::args(&exe, &ctx.state.signals_path(session))
 }
 
 /// Creates `dir` if it is missing, so that a session never silently runs elsewhere.

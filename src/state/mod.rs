@@ -15,6 +15,7 @@ pub mod json;
 pub mod lock;
 pub mod manifest;
 pub mod report;
+pub mod rollout;
 pub mod signals;
 pub mod usage;
 

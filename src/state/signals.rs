@@ -10,6 +10,9 @@
 //! the watchdog typed is not copied (it is in the transcript). Claude Code 2.1.330 fires a
 //! subagent's Stop with the parent's session id and an `agent_id`: such an input is
 //! dropped, as it says nothing about the agent's own turn.
+//! A `hooks = "codex"` session records Codex 0.169.0's events the same way (`SessionStart`,
+//! `UserPromptSubmit`, `Stop`, `Interrupt`, `PermissionRequest`, `PreCompact`; its
+//! `transcript_path` is the rollout file, see [`super::rollout`]).
 //!
 //! The file is kept under [`MAX_BYTES`]: past it, it is renamed to `….jsonl.1` (one old
 //! file) before the next line.

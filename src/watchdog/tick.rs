@@ -176,10 +176,10 @@ impl Ticker {
                     hook: beside.hook(),
                 };
                 let r = detect::observe(backend, &facts);
-                // A limit's reset as the CLI's status line reported it (hooks = "claude"),
-                // when this process reported one.
+                // A limit's reset as the CLI reported it (hooks = "claude": its status line;
+                // "codex": its rollout file), when this process reported one.
                 let usage = (r.state == detect::State::Limited && beside.signal.is_some())
-                    .then(|| crate::state::usage::read(&ctx.state.usage_path(&a.session)))
+                    .then(|| ctx.usage(backend, &a.session))
                     .flatten();
                 let started = stamp.and_then(crate::state::signals::started_epoch);
                 let reported = limit::reported_reset(usage.as_ref(), started);

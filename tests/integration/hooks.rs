@@ -67,17 +67,31 @@ fn started(prepare: impl FnOnce(&TestEnv)) -> TestEnv {
     let t = TestEnv::new();
     let fake = t.write("fake-claude.py", FAKE_CLAUDE);
     prepare(&t);
+    up_on_stand_in(&t, &fake, "hk-", "claude", "--dangerously-skip-permissions");
+    assert!(
+        wait_until(10.0, || events(&t).len() >= 3),
+        "{:?}\n{}",
+        signals(&t),
+        t.pane("hk-a1")
+    );
+    t
+}
+
+/// Writes the config of one agent `a1` (prompt "You are agent 1.") on the stand-in CLI
+/// `python3 <fake>` with these `hooks` and `flags`, sessions prefixed `prefix`, watched with
+/// 0.3 s ticks, and starts it.
+pub fn up_on_stand_in(t: &TestEnv, fake: &std::path::Path, prefix: &str, hooks: &str, flags: &str) {
     t.config(&format!(
         r#"[defaults]
-session_prefix = "hk-"
+session_prefix = "{prefix}"
 log_dir = ".agents"
 backend = "hooked"
 watch = "heal"
 
 [backend.hooked]
 bin = "python3 {fake}"
-hooks = "claude"
-flags = "--dangerously-skip-permissions"
+hooks = "{hooks}"
+flags = "{flags}"
 
 [watchdog]
 signal_interval = 0.3
@@ -89,14 +103,7 @@ prompt = "You are agent 1."
 "#,
         fake = fake.display()
     ));
-    up_with(&t, &[]);
-    assert!(
-        wait_until(10.0, || events(&t).len() >= 3),
-        "{:?}\n{}",
-        signals(&t),
-        t.pane("hk-a1")
-    );
-    t
+    up_with(t, &[]);
 }
 
 fn signals(t: &TestEnv) -> Vec<Value> {

@@ -8,6 +8,7 @@
 mod util;
 
 mod cleanup;
+mod codex_hooks;
 mod config_errors;
 mod conventions;
 mod disk;

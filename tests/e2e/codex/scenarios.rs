@@ -19,6 +19,10 @@ use crate::harness::{Fleet, Installed, Proc, Scenario, minute_after, now, urlenc
 pub fn all() -> Vec<Scenario> {
     vec![
         (
+            "codex::hooks_record_turns_and_status_shows_the_rollouts_usage",
+            hooks_record_turns_and_status_shows_the_rollouts_usage,
+        ),
+        (
             "codex::limit_is_held_and_resumed_exactly_once",
             limit_is_held_and_resumed_exactly_once,
         ),
@@ -479,6 +483,11 @@ fn down_leaves_no_codex_process_app_server_included(cli: &Installed) {
                 daemon: true,
                 ..Home::default()
             },
+            // With the preset's hooks (`-c` overrides) Codex 0.169.0 runs without its
+            // shared background server ("command-line configuration overrides (-c, …)
+            // requires embedded mode", a start-up warning): the daemon this scenario stops
+            // starts only on the screen alone.
+            backend: "hooks = \"none\"",
             ..plain(name, &k)
         },
     );
@@ -564,5 +573,120 @@ fn down_leaves_no_codex_process_app_server_included(cli: &Installed) {
             "after `agents down`: sessions {:?}, processes with the fleet's HOME {left:#?}",
             f.t.sessions()
         ));
+    }
+}
+
+/// The events the CLI's hooks recorded (`log_dir/state/signals-e2e-a.jsonl`), in order.
+fn event_names(f: &Fleet) -> Vec<String> {
+    f.signals(&session())
+        .iter()
+        .map(|s| s["event"].as_str().unwrap_or("?").to_string())
+        .collect()
+}
+
+/// Issue 14 item 6: the preset (`hooks = "codex"`) starts Codex 0.169.0 with `-c
+/// hooks.<Event>=…` overrides; its hooks record `SessionStart` (naming the rollout file),
+/// `UserPromptSubmit` and `Stop` for the kickoff and a sent turn (the thread-title side
+/// request records nothing), and only `UserPromptSubmit` for a turn that hits the usage
+/// limit. `status` shows the plan usage from the rollout's `token_count` rate limits (the
+/// mock's `x-codex-*` headers), and the limit hold takes the used-up window's reset from
+/// it. The scratch `CODEX_HOME` gets no hooks (no `hooks.json`, none in `config.toml`).
+fn hooks_record_turns_and_status_shows_the_rollouts_usage(cli: &Installed) {
+    let k = kickoff("hooks");
+    let f = fleet(
+        cli,
+        plain("hooks_record_turns_and_status_shows_the_rollouts_usage", &k),
+    );
+    f.mock.ctl(
+        "usage",
+        "primary=42&primary_reset_in=7200&secondary=17&secondary_reset_in=400000",
+    );
+    f.up();
+    f.wait_for(90.0, "Stop of the kickoff turn in the signals", || {
+        event_names(&f).iter().any(|e| e == "Stop")
+    });
+    let s = f.signals(&session());
+    f.log(&format!("after the kickoff: {:?}", event_names(&f)));
+    if event_names(&f) != ["SessionStart", "UserPromptSubmit", "Stop"] {
+        f.fail(&format!("want SessionStart, UserPromptSubmit, Stop: {s:?}"));
+    }
+    let rollout = s[0]["transcript_path"].as_str().unwrap_or("").to_string();
+    if !rollout.starts_with(&f.home.join(".codex/sessions").display().to_string())
+        || s[0]["source"] != "startup"
+    {
+        f.fail(&format!("SessionStart without its rollout file: {}", s[0]));
+    }
+    // The title side request ended too (the mock saw it), and recorded nothing more.
+    f.wait_for(30.0, "idle after the kickoff", || f.state(AGENT) == "idle");
+    f.log(&format!("mock: {}", f.mock.summary()));
+    let text = "E2E hooks: a turn the hooks record.";
+    send(&f, text);
+    f.wait_for(60.0, "UserPromptSubmit and Stop of the sent turn", || {
+        event_names(&f).len() >= 5
+    });
+    sleep(1.0);
+    if event_names(&f)[3..] != ["UserPromptSubmit", "Stop"] {
+        f.fail(&format!("the sent turn: {:?}", event_names(&f)));
+    }
+    let (_, out, _) = f.agents(&["status"]);
+    f.log(&format!("status:\n{out}"));
+    let usage = out.lines().find(|l| l.trim_start().starts_with("usage: "));
+    if !usage.is_some_and(|l| l.contains("5h 42% · resets ") && l.contains(", 7d 17% · resets "))
+    {
+        f.fail(&format!("status shows no usage from the rollout: {out}"));
+    }
+    // The limit: the 429 carries the used-up window, whose reset (13 s past the banner's
+    // minute) the hold takes.
+    let reset = minute_after(40);
+    f.mock.ctl(
+        "usage",
+        &format!(
+            "primary=100&primary_reset={}&secondary=17&secondary_reset_in=400000",
+            reset + 13
+        ),
+    );
+    f.mock
+        .ctl("limit", &format!("reset={reset}&plan_type=plus"));
+    let text = "E2E hooks: this turn hits the plan limit.";
+    send(&f, text);
+    f.wait_for(30.0, "status limited", || f.state(AGENT) == "limited");
+    f.wait_for(15.0, "the limit-hit event", || {
+        !f.events_named("limit-hit", AGENT).is_empty()
+    });
+    let hit = f.events_named("limit-hit", AGENT);
+    f.log(&format!(
+        "limit-hit: {hit:?}; signals {:?}",
+        event_names(&f)
+    ));
+    let hold =
+        f.t.path()
+            .join(format!(".agents/state/limited-{}.json", session()));
+    let held: Value =
+        serde_json::from_slice(&std::fs::read(&hold).unwrap_or_default()).unwrap_or_default();
+    let at = held["reset"]
+        .as_str()
+        .and_then(|r| chrono::DateTime::parse_from_rfc3339(r).ok())
+        .map(|t| t.timestamp());
+    if at != Some(reset.cast_signed() + 13) {
+        f.fail(&format!(
+            "the hold did not take the rollout's reset {} (banner {reset}): {held}",
+            reset + 13
+        ));
+    }
+    if event_names(&f)[5..] != ["UserPromptSubmit"] {
+        f.fail(&format!(
+            "the limited turn: want UserPromptSubmit alone: {:?}",
+            event_names(&f)
+        ));
+    }
+    let (_, out, _) = f.agents(&["status"]);
+    if !out.lines().any(|l| l.contains("usage: 5h 100% · resets ")) {
+        f.fail(&format!("status does not show the used-up window: {out}"));
+    }
+    // Nothing of ours in the CLI's own config.
+    let ch = f.home.join(".codex");
+    let cfg = std::fs::read_to_string(ch.join("config.toml")).unwrap_or_default();
+    if ch.join("hooks.json").exists() || cfg.contains("hooks") || cfg.contains("signal") {
+        f.fail(&format!("the CLI's config got hooks: {cfg}"));
     }
 }
