@@ -151,15 +151,29 @@ pub fn current(file: &Path, since: Option<f64>) -> Option<Signal> {
 }
 
 impl Signal {
-    /// The signal as detection reads it ([`crate::detect::Hook`]).
+    /// The signal as detection reads it ([`crate::detect::Hook`]), with no status line
+    /// report beside it (`blocked_until`: see [`crate::ctx::Beside`]).
     pub fn hook(&self) -> crate::detect::Hook<'_> {
-        let field = |k: &str| self.fields.get(k).and_then(|v| v.as_str());
         crate::detect::Hook {
             event: &self.event,
             epoch: self.epoch,
-            notification_type: field("notification_type"),
-            message: field("message"),
+            notification_type: self.field("notification_type"),
+            message: self.field("message"),
+            error: self.field("error"),
+            last_message: self.field("last_assistant_message"),
+            blocked_until: None,
         }
+    }
+
+    /// A text field of the hook's input, when it carried it.
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.fields.get(key).and_then(|v| v.as_str())
+    }
+
+    /// Whether the CLI ended its turn on a 429 (Claude Code 2.1.330's `StopFailure` with
+    /// `"error": "rate_limit"`): a plan limit, or a transient rate limit.
+    pub fn is_rate_limit(&self) -> bool {
+        self.event == "StopFailure" && self.field("error") == Some("rate_limit")
     }
 }
 

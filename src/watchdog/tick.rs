@@ -177,12 +177,14 @@ impl Ticker {
                 };
                 let r = detect::observe(backend, &facts);
                 // A limit's reset as the CLI's status line reported it (hooks = "claude"),
-                // when this process reported one.
-                let usage = (r.state == detect::State::Limited && beside.signal.is_some())
-                    .then(|| crate::state::usage::read(&ctx.state.usage_path(&a.session)))
-                    .flatten();
-                let started = stamp.and_then(crate::state::signals::started_epoch);
-                let reported = limit::reported_reset(usage.as_ref(), started);
+                // when this process reported one (already read beside a rate-limit hook).
+                let reported = beside.blocked_until.or_else(|| {
+                    let usage = (r.state == detect::State::Limited && beside.signal.is_some())
+                        .then(|| crate::state::usage::read(&ctx.state.usage_path(&a.session)))
+                        .flatten();
+                    let started = stamp.and_then(crate::state::signals::started_epoch);
+                    limit::reported_reset(usage.as_ref(), started)
+                });
                 detect::with_reported_reset(r, reported, captured)
             });
             let obs = Observation {

@@ -43,6 +43,14 @@ def turn(prompt):
     if prompt == "/limit":
         fire("StopFailure", error="rate_limit",
              last_assistant_message="You've hit your 5-hour limit · resets 2:06pm (UTC)")
+    elif prompt == "/limit-2h":
+        # The same, with a reset two hours on (a whole minute, as the CLI prints it), written
+        # to reset.txt; nothing of it drawn on the screen.
+        reset = (int(time.time()) // 60 + 120) * 60
+        open("reset.txt", "w").write(str(reset))
+        clock = time.strftime("%I:%M%p", time.gmtime(reset)).lstrip("0").lower()
+        fire("StopFailure", error="rate_limit",
+             last_assistant_message="You've hit your 5-hour limit · resets %s (UTC)" % clock)
     else:
         fire("Stop")
     # The status line after each reply, as 2.1.330 runs it (its JSON on stdin).
@@ -64,10 +72,15 @@ while True:
 /// ticks), after `prepare` wrote what it needs in the project: started, its `SessionStart`,
 /// `UserPromptSubmit` and Stop of the kickoff recorded.
 fn started(prepare: impl FnOnce(&TestEnv)) -> TestEnv {
+    started_as(prepare, |c| c)
+}
+
+/// [`started`], with its `agents.toml` changed by `edit` first.
+fn started_as(prepare: impl FnOnce(&TestEnv), edit: impl FnOnce(String) -> String) -> TestEnv {
     let t = TestEnv::new();
     let fake = t.write("fake-claude.py", FAKE_CLAUDE);
     prepare(&t);
-    t.config(&format!(
+    t.config(&edit(format!(
         r#"[defaults]
 session_prefix = "hk-"
 log_dir = ".agents"
@@ -88,7 +101,7 @@ name = "a1"
 prompt = "You are agent 1."
 "#,
         fake = fake.display()
-    ));
+    )));
     up_with(&t, &[]);
     assert!(
         wait_until(10.0, || events(&t).len() >= 3),
@@ -321,4 +334,95 @@ fn a_turn_the_screen_does_not_show_is_active_by_its_hook() {
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(events(&t).len(), 5, "{:?}", events(&t));
     assert!(!t.pane("hk-a1").contains("not now"), "{}", t.pane("hk-a1"));
+}
+
+/// Issue 14 items 2-3: a plan limit is detected from `StopFailure` before the screen shows it.
+/// The stand-in's kickoff turn ends on a `rate_limit` `StopFailure` whose message names a reset
+/// two hours on, and draws nothing of it: `status` says `limited` until that reset plus the
+/// slack, the `limit-hit` event names the source `hook` and the reset, and nothing is typed
+/// into the agent (no stall nudge though it is `heal+stall` with a short `stall_idle`, no
+/// resume) after the hook's own say is over (`HOOK_HOLD`, 10 s): the hold lasts by itself.
+#[test]
+fn a_plan_limit_is_detected_from_stop_failure_before_the_screen() {
+    let t = started_as(
+        |_| {},
+        |c| {
+            c.replace("watch = \"heal\"", "watch = \"heal+stall\"")
+                .replace(
+                    "[backend.hooked]\n",
+                    "[backend.hooked]\nstall_idle = 1.5\nstall_nudge = \"are you there?\"\n\
+                     limit_re = \"You've hit your .*limit\"\n",
+                )
+                .replace("[watchdog]\n", "[watchdog]\nlimit_reset_slack = 5\n")
+                .replace("You are agent 1.", "/limit-2h")
+        },
+    );
+    assert_eq!(
+        events(&t),
+        ["SessionStart", "UserPromptSubmit", "StopFailure"]
+    );
+    let reset: i64 = std::fs::read_to_string(t.path().join("reset.txt"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        wait_until(5.0, || t.agent_row("a1")["state"] == "limited"),
+        "{}\n{}",
+        t.agent_row("a1"),
+        t.pane("hk-a1")
+    );
+    let row = t.agent_row("a1");
+    let until = chrono::DateTime::parse_from_rfc3339(row["until"].as_str().unwrap()).unwrap();
+    assert_eq!(until.timestamp(), reset + 5, "{row}");
+    assert!(
+        row["why"]
+            .as_str()
+            .unwrap()
+            .contains("You've hit your 5-hour limit"),
+        "{row}"
+    );
+    // No banner on the screen: the hook told it.
+    let pane = t.pane("hk-a1");
+    assert!(!pane.contains("hit your"), "{pane}");
+    let hit: Vec<Value> = t
+        .events(".agents")
+        .into_iter()
+        .filter(|e| e["event"] == "limit-hit")
+        .collect();
+    assert_eq!(hit.len(), 1, "{hit:?}");
+    let evidence = &hit[0]["evidence"];
+    assert_eq!(
+        (evidence["source"].as_str(), evidence["rule"].as_str()),
+        (Some("hook"), Some("hook")),
+        "{evidence}"
+    );
+    let named = chrono::DateTime::parse_from_rfc3339(evidence["reset"].as_str().unwrap()).unwrap();
+    assert_eq!(named.timestamp(), reset);
+
+    // The hook's say is over (the screen reads idle again); the hold goes on, and for two
+    // stall_idle after it nothing is typed.
+    assert!(
+        wait_until(20.0, || t.agent_row("a1")["source"] == "screen"),
+        "{}",
+        t.agent_row("a1")
+    );
+    assert!(
+        !wait_until(2.0 * 1.5 + 1.0, || t
+            .pane("hk-a1")
+            .contains("are you there?")),
+        "{}",
+        t.pane("hk-a1")
+    );
+    let row = t.agent_row("a1");
+    assert_eq!(row["state"], "limited", "{row}");
+    assert_eq!(events(&t).len(), 3, "typed into: {:?}", events(&t));
+    let typed: Vec<Value> = t
+        .events(".agents")
+        .into_iter()
+        .filter(|e| {
+            ["stall-nudge", "limit-nudge", "restart"].contains(&e["event"].as_str().unwrap_or(""))
+        })
+        .collect();
+    assert!(typed.is_empty(), "{typed:?}");
 }
