@@ -20,6 +20,11 @@ pub struct Beside {
     /// When that signal is a `rate_limit` `StopFailure`: the reset (Unix seconds) of a used-up
     /// window the same process reported to its status line (`state/usage-<session>.json`).
     pub blocked_until: Option<i64>,
+    /// Lines at the end of the signals file, newer than that signal, that are not signals
+    /// (not JSON, huge, torn: [`crate::state::signals::Scan::bad`]), skipped.
+    pub bad_signals: usize,
+    /// Why the signals file could not be read, when it exists but cannot be.
+    pub signals_error: Option<String>,
 }
 
 impl Beside {
@@ -86,9 +91,11 @@ impl Ctx {
             .then(|| crate::logfile::age(&self.cfg.session_log(session)))
             .flatten();
         let since = started.and_then(crate::state::signals::started_epoch);
-        let signal = (backend.hooks == Hooks::Claude)
-            .then(|| crate::state::signals::current(&self.state.signals_path(session), since))
-            .flatten();
+        let scan = (backend.hooks == Hooks::Claude)
+            .then(|| crate::state::signals::scan(&self.state.signals_path(session), since));
+        let bad_signals = scan.as_ref().map_or(0, |s| s.bad);
+        let signals_error = scan.as_ref().and_then(|s| s.error.clone());
+        let signal = scan.and_then(|s| s.found);
         let blocked_until = signal.as_ref().filter(|s| s.is_rate_limit()).and_then(|_| {
             let usage = crate::state::usage::read(&self.state.usage_path(session));
             crate::supervise::limit::reported_reset(usage.as_ref(), since)
@@ -97,6 +104,8 @@ impl Ctx {
             log_age,
             signal,
             blocked_until,
+            bad_signals,
+            signals_error,
         }
     }
 

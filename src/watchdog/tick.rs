@@ -39,6 +39,8 @@ pub struct Mem {
     pub(super) unsaved_hold: Option<Option<crate::state::LimitState>>,
     /// Why the hold last could not be written (logged once per distinct error).
     pub(super) hold_error: Option<String>,
+    /// Bad lines in the agent's signals file were reported (once, until a read finds none).
+    bad_signals: crate::state::ReportOnce,
 }
 
 /// The per-fleet memory and the tick itself.
@@ -165,6 +167,28 @@ impl Ticker {
                 mem.event(ctx, a, e, now);
             }
             let beside = ctx.beside(backend, &a.session, stamp);
+            let file = || ctx.state.signals_path(&a.session);
+            if beside.bad_signals == 0 && beside.signals_error.is_none() {
+                mem.bad_signals.reset();
+            } else if mem.bad_signals.first() {
+                if let Some(e) = &beside.signals_error {
+                    tracing::warn!(
+                        "{}: cannot read its hook signals in {} ({e}); reading the screen \
+                         alone (reported once for this file)",
+                        a.name,
+                        file().display()
+                    );
+                } else {
+                    tracing::warn!(
+                        "{}: {} line(s) at the end of {} are not hook signals (not JSON, \
+                         longer than {} bytes, or torn); skipped (reported once for this file)",
+                        a.name,
+                        beside.bad_signals,
+                        file().display(),
+                        crate::state::signals::MAX_LINE
+                    );
+                }
+            }
             let reading = pane.zip(text).map(|(p, text)| {
                 let facts = detect::Facts {
                     pane: p,

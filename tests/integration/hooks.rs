@@ -112,11 +112,12 @@ prompt = "You are agent 1."
     t
 }
 
+/// The signals recorded (the lines a test wrote that are not JSON left out).
 fn signals(t: &TestEnv) -> Vec<Value> {
     std::fs::read_to_string(t.path().join(".agents/state/signals-hk-a1.jsonl"))
         .unwrap_or_default()
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
 
@@ -425,4 +426,97 @@ fn a_plan_limit_is_detected_from_stop_failure_before_the_screen() {
         })
         .collect();
     assert!(typed.is_empty(), "{typed:?}");
+}
+
+/// Issue 14 "Bad input": lines in a signals file that are not JSON, huge or torn are skipped
+/// by the readers (`status` still reads the agent), counted and reported once in the
+/// watchdog's log; a signals file deleted while running is started again by the next hook,
+/// and one that cannot be written leaves `agents signal` exiting 0 with nothing on stdout
+/// (the CLI would add it to the conversation), the problem on stderr; the watchdog goes on.
+#[test]
+fn bad_signal_lines_are_reported_once_and_a_lost_signals_file_breaks_nothing() {
+    let t = started(|_| {});
+    let file = t.path().join(".agents/state/signals-hk-a1.jsonl");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("not json\n");
+    text.push_str(&format!("{{\"pad\": \"{}\"}}\n", "x".repeat(40_000)));
+    text.push_str("{\"ts\": \"torn");
+    std::fs::write(&file, &text).unwrap();
+    let log = t.path().join(".agents/hk-watchdog.log");
+    let said = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("are not hook signals")
+            .count()
+    };
+    assert!(
+        wait_until(10.0, || said() == 1),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let line = std::fs::read_to_string(&log).unwrap();
+    let line = line
+        .lines()
+        .find(|l| l.contains("are not hook signals"))
+        .unwrap();
+    assert!(
+        line.contains("a1: 2 line(s)") && line.contains("signals-hk-a1.jsonl"),
+        "{line}"
+    );
+    t.pass_ticks(5);
+    assert_eq!(said(), 1, "reported once");
+    assert_eq!(t.agent_row("a1")["state"], "idle");
+
+    // The next hook's line is intact (the torn line gets its newline first).
+    let (code, _, err) = t.run(&["send", "a1", "hello"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(5.0, || events(&t)
+            .ends_with(&["UserPromptSubmit".into(), "Stop".into()])),
+        "{:?}",
+        std::fs::read_to_string(&file)
+    );
+
+    // Deleted while running: the next hook starts it again.
+    std::fs::remove_file(&file).unwrap();
+    let (code, _, err) = t.run(&["send", "a1", "again"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(5.0, || events(&t) == ["UserPromptSubmit", "Stop"]),
+        "{:?}",
+        events(&t)
+    );
+
+    // Not writable (a directory in its place: the tests may run as root).
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_agents"))
+        .args(["signal", file.to_str().unwrap(), "Stop"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty(), "{:?}", out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot record the Stop signal in") && err.contains("signals-hk-a1.jsonl"),
+        "{err}"
+    );
+    // The CLI's own hooks fail the same way; the watchdog goes on reading the screen.
+    let (code, _, err) = t.run(&["send", "a1", "third"]);
+    assert_eq!(code, 0, "{err}");
+    // (the stand-in prints each hook's exit and output: 0, nothing), and the watchdog says
+    // once that it reads the screen alone.
+    assert!(
+        wait_until(5.0, || t
+            .pane("hk-a1")
+            .contains("> third\nhook UserPromptSubmit exit 0 out b''")
+            && std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("cannot read its hook signals")),
+        "{}",
+        t.pane("hk-a1")
+    );
+    t.pass_ticks(3);
+    assert_eq!(t.agent_row("a1")["state"], "idle", "{}", t.agent_row("a1"));
 }
