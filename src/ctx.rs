@@ -17,12 +17,23 @@ pub struct Beside {
     pub log_age: Option<std::time::Duration>,
     /// The newest hook signal of the process the pane runs (a backend with `hooks`).
     pub signal: Option<crate::state::signals::Signal>,
+    /// When that signal is a `rate_limit` `StopFailure`: the reset (Unix seconds) of a used-up
+    /// window the same process reported ([`Ctx::usage`]).
+    pub blocked_until: Option<i64>,
+    /// Lines at the end of the signals file, newer than that signal, that are not signals
+    /// (not JSON, huge, torn: [`crate::state::signals::Scan::bad`]), skipped.
+    pub bad_signals: usize,
+    /// Why the signals file could not be read, when it exists but cannot be.
+    pub signals_error: Option<String>,
 }
 
 impl Beside {
-    /// The signal as detection reads it.
+    /// The signal as detection reads it, with the status line's reset beside it.
     pub fn hook(&self) -> Option<crate::detect::Hook<'_>> {
-        self.signal.as_ref().map(|s| s.hook())
+        self.signal.as_ref().map(|s| crate::detect::Hook {
+            blocked_until: self.blocked_until,
+            ..s.hook()
+        })
     }
 }
 
@@ -71,19 +82,31 @@ impl Ctx {
     /// What is known of `session`'s pane beside its screen: its session log's age when its
     /// `backend` is a `footer_ui` TUI, and the newest hook signal recorded since `started`
     /// (the manifest's RFC 3339 stamp of the session's start: a signal of the process before
-    /// a restart does not count) when its backend has hooks.
+    /// a restart does not count) when its backend has hooks; when that signal is a
+    /// `rate_limit` `StopFailure`, the reset of a used-up window its status line reported
+    /// (read only then).
     pub fn beside(&self, backend: &Backend, session: &str, started: Option<&str>) -> Beside {
         let log_age = backend
             .footer_ui
             .then(|| crate::logfile::age(&self.cfg.session_log(session)))
             .flatten();
-        let signal = (backend.hooks != Hooks::None)
-            .then(|| {
-                let since = started.and_then(crate::state::signals::started_epoch);
-                crate::state::signals::current(&self.state.signals_path(session), since)
-            })
-            .flatten();
-        Beside { log_age, signal }
+        let since = started.and_then(crate::state::signals::started_epoch);
+        let scan = (backend.hooks != Hooks::None)
+            .then(|| crate::state::signals::scan(&self.state.signals_path(session), since));
+        let bad_signals = scan.as_ref().map_or(0, |s| s.bad);
+        let signals_error = scan.as_ref().and_then(|s| s.error.clone());
+        let signal = scan.and_then(|s| s.found);
+        let blocked_until = signal.as_ref().filter(|s| s.is_rate_limit()).and_then(|_| {
+            let usage = self.usage(backend, session);
+            crate::supervise::limit::reported_reset(usage.as_ref(), since)
+        });
+        Beside {
+            log_age,
+            signal,
+            blocked_until,
+            bad_signals,
+            signals_error,
+        }
     }
 
     /// The plan usage `session`'s CLI last reported, where its `backend`'s hooks make it

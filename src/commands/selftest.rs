@@ -315,8 +315,8 @@ pub(crate) async fn run_live(ctx: &Ctx, args: &SelftestArgs) -> anyhow::Result<E
             .get(&a.session)
             .map(|e| e.started.as_str());
         let beside = ctx.beside(backend, &a.session, started);
-        let now = captured.timestamp_millis() as f64 / 1000.0;
-        let r = detect::correct(backend, r, beside.log_age, beside.hook().as_ref(), now);
+        let hook = beside.hook();
+        let r = detect::correct(backend, r, beside.log_age, hook.as_ref(), captured, local);
         if args.json {
             let mut v = serde_json::to_value(JsonReading::from(&r))?;
             v["name"] = a.name.clone().into();

@@ -408,13 +408,13 @@ async fn rows(
                         // corrects an idle screen.
                         let started = entry(a).map(|e| e.started.as_str());
                         let beside = ctx.beside(backend, &a.session, started);
-                        let now = crate::state::Clock::system().now();
                         let r = detect::correct(
                             backend,
                             r,
                             beside.log_age,
                             beside.hook().as_ref(),
-                            now,
+                            chrono::Local::now().fixed_offset(),
+                            detect::reset::local_zone(),
                         );
                         view.source = Some(r.source().to_string());
                         if let Some(h) = ahead.holds.get(&a.session) {

@@ -514,6 +514,16 @@ pub struct Hook<'a> {
     pub notification_type: Option<&'a str>,
     /// A Notification's `message`.
     pub message: Option<&'a str>,
+    /// A `StopFailure`'s `error` (Claude Code 2.1.330: `rate_limit` on a plan-limit 429, and
+    /// on any other 429).
+    pub error: Option<&'a str>,
+    /// The CLI's last words of the turn (`last_assistant_message`; a `StopFailure`'s is the
+    /// error's text: "You've hit your 5-hour limit · resets 2:06pm (UTC)").
+    pub last_message: Option<&'a str>,
+    /// The reset (Unix seconds) of a used-up window that the same process reported to its
+    /// status line (`state/usage-<session>.json`, `rate_limits.*.resets_at`); read by the
+    /// caller only for a `rate_limit` `StopFailure`.
+    pub blocked_until: Option<i64>,
 }
 
 /// How long a state that only a hook told (the screen does not show it) is believed, in
@@ -524,21 +534,51 @@ pub const HOOK_HOLD: f64 = 10.0;
 /// combine them): a screen that shows anything (work, a limit, a dialog, an error, a dead
 /// process) decides; a screen that reads idle is overruled for [`HOOK_HOLD`] seconds after a
 /// hook that says the CLI took a prompt (`UserPromptSubmit`, or `PreCompact`: `active`, its
-/// spinner not drawn yet; Gemini CLI's `BeforeAgent`) or asks a person (Claude Code's
+/// spinner not drawn yet; Gemini CLI's `BeforeAgent`), asks a person (Claude Code's
 /// `Notification` of a permission prompt or an elicitation dialog, Gemini CLI's
-/// `ToolPermission`, Codex's `PermissionRequest`: `dialog`). Codex's `Interrupt`, like
-/// `Stop`, changes nothing (the screen tells the turn ended). Only ever towards leaving the
-/// agent alone: a hook never
-/// makes an agent idle, limited or dead, so nothing is typed or restarted on a hook alone.
-/// The reading's rule is then `hook` and its line names the event.
-/// `now`: Unix seconds.
-pub fn with_hook(r: Reading, hook: Option<&Hook>, now: f64) -> Reading {
+/// `ToolPermission`, Codex's `PermissionRequest`: `dialog`; Codex's `Interrupt`, like `Stop`,
+/// changes nothing: the screen tells the turn ended), or ended its turn on a plan limit whose reset is known
+/// ([`hook_limit`]: `limited`, with that reset). The reading's rule is then `hook` and its
+/// line names the event. Only the newest signal counts: a later `UserPromptSubmit` or `Stop`
+/// (the CLI moved on) ends what an earlier one said.
+///
+/// Never towards an action: a hook never makes an agent idle or dead, and a limit told by a
+/// hook alone only holds the agent (nothing typed: [`crate::supervise::limit::step`] lifts a
+/// hold that comes due while only a hook says limited, and the hold outlives the hook's
+/// [`HOOK_HOLD`] through an idle screen). An idle screen that says the limit is over
+/// (`resumed_re`) is not overruled by a limit hook. `captured`: when the screen was read;
+/// `local`: the zone a reset clock with no zone is read in.
+pub fn with_hook(
+    backend: &Backend,
+    r: Reading,
+    hook: Option<&Hook>,
+    captured: DateTime<FixedOffset>,
+    local: Tz,
+) -> Reading {
     let Some(h) = hook else {
         return r;
     };
+    let now = captured.timestamp_millis() as f64 / 1000.0;
     let age = (now - h.epoch).max(0.0);
     if r.state != State::Idle || age > HOOK_HOLD {
         return r;
+    }
+    if let Some(reset) = hook_limit(backend, h, captured, local) {
+        if r.rule == "resumed_re" {
+            return r;
+        }
+        return Reading {
+            state: State::Limited,
+            rule: "hook",
+            line: Some(format!(
+                "{} {}: {} (hook)",
+                h.event,
+                h.error.unwrap_or(""),
+                h.last_message.unwrap_or("")
+            )),
+            reset: Some(reset),
+            ..Reading::nothing()
+        };
     }
     // Gemini CLI 0.61.0's names (src/launch/gemini_hooks.rs): `BeforeAgent` is a prompt
     // taken, a `Notification` of type `ToolPermission` a tool waiting for approval.
@@ -568,6 +608,51 @@ pub fn with_hook(r: Reading, hook: Option<&Hook>, now: f64) -> Reading {
         line: Some(format!("{what} (hook)")),
         ..Reading::nothing()
     }
+}
+
+/// How Claude Code 2.1.330 draws the text of an error that ended a turn (a `StopFailure`'s
+/// `last_assistant_message`) below the prompt: on a `⎿` line in column 3, the form its
+/// preset's `limit_re` reads.
+const CLAUDE_ERROR_LINE: &str = "  ⎿  ";
+
+/// The reset of a plan limit that a hook reports before the screen shows it: `h` is a
+/// `StopFailure` with `error: "rate_limit"` (Claude Code 2.1.330 fires it on the plan-limit
+/// 429 instead of `Stop`), and its reset is known and later than `captured`: first the
+/// structured one ([`Hook::blocked_until`], the status line's `resets_at` of a used-up
+/// window), else the one its `last_assistant_message` names, when `backend`'s `limit_re`
+/// reads that message as a limit (as written, or drawn as the CLI draws an error line) and
+/// [`reset::parse`] finds a reset in it (the zone in parentheses; else `local`).
+///
+/// `None` otherwise, and so no hold on the hook alone: `rate_limit` also ends a turn on a
+/// transient 429 (the server's per-minute rate limit, "Please try again later"), which no
+/// hold should wait out; a plan limit with no reset in the hook is held once its banner is on
+/// the screen (probed every `limit_probe_fallback` when that names none either).
+pub fn hook_limit(
+    backend: &Backend,
+    h: &Hook,
+    captured: DateTime<FixedOffset>,
+    local: Tz,
+) -> Option<Reset> {
+    if h.event != "StopFailure" || h.error != Some("rate_limit") {
+        return None;
+    }
+    if let Some(at) = h
+        .blocked_until
+        .filter(|&t| t > captured.timestamp())
+        .and_then(|t| DateTime::from_timestamp(t, 0))
+    {
+        let at = at.with_timezone(captured.offset());
+        return Some(Reset {
+            text: format!("the CLI's status line: resets_at {}", at.to_rfc3339()),
+            at,
+        });
+    }
+    let m = h.last_message?;
+    let re = backend.limit_re.as_ref()?.regex();
+    if !(re.is_match(m) || re.is_match(&format!("{CLAUDE_ERROR_LINE}{m}"))) {
+        return None;
+    }
+    reset::parse(m, captured, local).filter(|r| r.at > captured)
 }
 
 /// A limit reading whose reset comes from the CLI's own structured data (Claude Code's status
@@ -633,20 +718,20 @@ pub struct Facts<'a> {
 pub fn observe(backend: &Backend, f: &Facts) -> Reading {
     let r = liveness(backend, f.pane, f.live)
         .unwrap_or_else(|| classify(backend, f.text, f.captured, f.zone));
-    let now = f.captured.timestamp_millis() as f64 / 1000.0;
-    correct(backend, r, f.log_age, f.hook.as_ref(), now)
+    correct(backend, r, f.log_age, f.hook.as_ref(), f.captured, f.zone)
 }
 
 /// A reading corrected by what is known beside the screen: an idle or fatal screen of a
 /// `footer_ui` backend whose log was written within its `log_grace` (`log_age`) is `active`
 /// (rule `log_grace`): such a TUI keeps its footer on screen while it works, so its log is the
-/// evidence of activity; then the newest hook ([`with_hook`]). `now`: Unix seconds.
+/// evidence of activity; then the newest hook ([`with_hook`], read at `captured` in `local`).
 pub fn correct(
     backend: &Backend,
     mut r: Reading,
     log_age: Option<std::time::Duration>,
     hook: Option<&Hook>,
-    now: f64,
+    captured: DateTime<FixedOffset>,
+    local: Tz,
 ) -> Reading {
     if matches!(r.state, State::Idle | State::Fatal)
         && backend.footer_ui
@@ -655,7 +740,7 @@ pub fn correct(
         r.state = State::Active;
         r.rule = "log_grace";
     }
-    with_hook(r, hook, now)
+    with_hook(backend, r, hook, captured, local)
 }
 
 /// A retry countdown a CLI prints while it retries by itself: "Retrying in 8.0 seconds..."
@@ -1284,6 +1369,18 @@ pub(crate) mod tests {
         );
     }
 
+    /// [`super::with_hook`] for a backend with no rules of its own, the screen read at `now`
+    /// (Unix seconds) in UTC.
+    fn with_hook_at(r: Reading, h: Option<&Hook>, now: f64) -> Reading {
+        let ms = format!("{:.0}", now * 1000.0)
+            .parse::<i64>()
+            .expect("a test time");
+        let at = DateTime::from_timestamp_millis(ms)
+            .expect("a test time")
+            .fixed_offset();
+        super::with_hook(&backend("", "", "", false), r, h, at, Tz::UTC)
+    }
+
     /// Issue 14 item 6: Codex 0.169.0's hook events, as `hooks = "codex"` records them: a
     /// prompt taken marks the agent active, an approval asked a dialog, an interrupt (like a
     /// Stop) leaves the screen to decide.
@@ -1295,15 +1392,22 @@ pub(crate) mod tests {
             epoch: now - 1.0,
             notification_type: None,
             message: None,
+            error: None,
+            last_message: None,
+            blocked_until: None,
         };
         let idle = Reading::nothing();
-        let r = with_hook(idle.clone(), Some(&hook("UserPromptSubmit")), now);
+        let r = with_hook_at(idle.clone(), Some(&hook("UserPromptSubmit")), now);
         assert_eq!((r.state, r.rule), (State::Active, "hook"));
-        let r = with_hook(idle.clone(), Some(&hook("PermissionRequest")), now);
+        let r = with_hook_at(idle.clone(), Some(&hook("PermissionRequest")), now);
         assert_eq!((r.state, r.rule), (State::Dialog, "hook"));
         assert_eq!(r.line.as_deref(), Some("PermissionRequest (hook)"));
         for ev in ["Interrupt", "Stop", "SessionStart"] {
-            assert_eq!(with_hook(idle.clone(), Some(&hook(ev)), now), idle, "{ev}");
+            assert_eq!(
+                with_hook_at(idle.clone(), Some(&hook(ev)), now),
+                idle,
+                "{ev}"
+            );
         }
     }
 
@@ -1319,8 +1423,11 @@ pub(crate) mod tests {
             epoch: now - 1.0,
             notification_type: kind,
             message,
+            error: None,
+            last_message: None,
+            blocked_until: None,
         };
-        let r = with_hook(idle.clone(), Some(&h("BeforeAgent", None, None)), now);
+        let r = with_hook_at(idle.clone(), Some(&h("BeforeAgent", None, None)), now);
         assert_eq!((r.state, r.source()), (State::Active, "hook"));
         assert_eq!(r.line.as_deref(), Some("BeforeAgent (hook)"));
         let ask = h(
@@ -1328,14 +1435,17 @@ pub(crate) mod tests {
             Some("ToolPermission"),
             Some("Tool Confirm Shell Command requires execution"),
         );
-        let r = with_hook(idle.clone(), Some(&ask), now);
+        let r = with_hook_at(idle.clone(), Some(&ask), now);
         assert_eq!(r.state, State::Dialog);
         assert_eq!(
             r.line.as_deref(),
             Some("Notification: Tool Confirm Shell Command requires execution (hook)")
         );
         for ev in ["AfterAgent", "SessionStart", "SessionEnd"] {
-            assert_eq!(with_hook(idle.clone(), Some(&h(ev, None, None)), now), idle);
+            assert_eq!(
+                with_hook_at(idle.clone(), Some(&h(ev, None, None)), now),
+                idle
+            );
         }
     }
 
@@ -1349,6 +1459,15 @@ pub(crate) mod tests {
             epoch,
             notification_type: kind,
             message,
+            error: None,
+            last_message: None,
+            blocked_until: None,
+        };
+        let b = backend("", "", "", false);
+        let with_hook = |r: Reading, h: Option<&Hook>, now: f64| {
+            let ms = format!("{:.0}", now * 1000.0).parse::<i64>().unwrap();
+            let at = DateTime::from_timestamp_millis(ms).unwrap().fixed_offset();
+            super::with_hook(&b, r, h, at, Tz::UTC)
         };
         let idle = Reading::nothing();
         let r = with_hook(
@@ -1411,6 +1530,130 @@ pub(crate) mod tests {
             }
             .source(),
             "process"
+        );
+    }
+
+    /// Issue 14 items 2-3: Claude Code 2.1.330's `StopFailure` `rate_limit` on a plan-limit
+    /// 429 makes an idle screen `limited` (rule and source `hook`) before the banner is drawn,
+    /// with the reset from the status line's `resets_at` first, else from the message by the
+    /// backend's own rules; no reset known, another error, a stale hook, a later hook, or a
+    /// screen that shows anything else: the screen decides.
+    #[test]
+    fn a_plan_limit_is_detected_from_stop_failure_before_the_screen() {
+        let claude = presets().into_iter().find(|b| b.name == "claude").unwrap();
+        // 14:00:30 UTC; the hook fired 2 s before.
+        let at = DateTime::parse_from_rfc3339("2026-12-05T14:00:30Z").unwrap();
+        let now = at.timestamp() as f64;
+        let msg = "You've hit your 5-hour limit · resets 4:06pm (UTC)";
+        let stop = Hook {
+            event: "StopFailure",
+            epoch: now - 2.0,
+            notification_type: None,
+            message: None,
+            error: Some("rate_limit"),
+            last_message: Some(msg),
+            blocked_until: None,
+        };
+        let read = |r: Reading, h: &Hook| with_hook(&claude, r, Some(h), at, Tz::UTC);
+        let idle = classify(&claude, "● Done.\n\n❯ \n", at, Tz::UTC);
+        assert_eq!(idle.state, State::Idle);
+        let r = read(idle.clone(), &stop);
+        assert_eq!(
+            (r.state, r.rule, r.source()),
+            (State::Limited, "hook", "hook")
+        );
+        let reset = r.reset.clone().unwrap();
+        assert_eq!(reset.at.to_rfc3339(), "2026-12-05T16:06:00+00:00");
+        assert!(r.line.as_deref().unwrap().contains(msg), "{r:?}");
+        // The status line's reset of a used-up window first (the banner prints minutes only).
+        let reported = DateTime::parse_from_rfc3339("2026-12-05T16:05:31Z").unwrap();
+        let structured = Hook {
+            blocked_until: Some(reported.timestamp()),
+            ..stop
+        };
+        let r = read(idle.clone(), &structured);
+        assert_eq!(r.reset.unwrap().at, reported);
+        // ... even when the message names no reset, or reads as no limit.
+        let bare = Hook {
+            last_message: Some("API Error: Rate limit reached"),
+            ..structured
+        };
+        assert_eq!(read(idle.clone(), &bare).state, State::Limited);
+        // No reset known: a transient 429 as far as anyone can tell; the screen decides.
+        let transient = Hook {
+            last_message: Some(
+                "API Error: 429 This request would exceed your account's rate limit. Please try again later.",
+            ),
+            ..stop
+        };
+        assert_eq!(read(idle.clone(), &transient), idle);
+        let no_reset = Hook {
+            last_message: Some("You've hit your 5-hour limit"),
+            ..stop
+        };
+        assert_eq!(read(idle.clone(), &no_reset), idle);
+        // A reset already passed (the status line's, or the message's) is none.
+        let past = Hook {
+            blocked_until: Some(at.timestamp() - 1),
+            last_message: Some("You've hit your 5-hour limit · resets 1:58pm (UTC)"),
+            ..stop
+        };
+        assert_eq!(read(idle.clone(), &past), idle);
+        // Another error, or the CLI moved on (the newest hook is a prompt or a Stop).
+        for other in [
+            Hook {
+                error: Some("server_error"),
+                ..stop
+            },
+            Hook {
+                event: "Stop",
+                error: None,
+                ..stop
+            },
+        ] {
+            assert_eq!(read(idle.clone(), &other), idle, "{other:?}");
+        }
+        let turn = Hook {
+            event: "UserPromptSubmit",
+            error: None,
+            last_message: None,
+            ..stop
+        };
+        assert_eq!(read(idle.clone(), &turn).state, State::Active);
+        // Stale: past HOOK_HOLD the screen decides (the hold, once made, lasts by itself).
+        let stale = Hook {
+            epoch: now - HOOK_HOLD - 1.0,
+            ..stop
+        };
+        assert_eq!(read(idle.clone(), &stale), idle);
+        // A screen that shows work, a banner, or says the limit is over decides.
+        let working = classify(&claude, "✻ Thinking… (esc to interrupt)\n", at, Tz::UTC);
+        assert_eq!(read(working.clone(), &stop), working);
+        let banner = classify(
+            &claude,
+            "❯ go on\n  ⎿  You've hit your 5-hour limit · resets 4am (UTC)\n",
+            at,
+            Tz::UTC,
+        );
+        assert_eq!((banner.state, banner.rule), (State::Limited, "limit_re"));
+        assert_eq!(read(banner.clone(), &stop), banner);
+        let resumed = classify(
+            &claude,
+            "● Usage limit reset · Continuing automatically\n",
+            at,
+            Tz::UTC,
+        );
+        assert_eq!(resumed.rule, "resumed_re");
+        assert_eq!(read(resumed.clone(), &stop), resumed);
+        // A backend whose limit_re does not read the message: only a structured reset counts.
+        let plain = backend("", "", "", false);
+        assert_eq!(
+            with_hook(&plain, idle.clone(), Some(&stop), at, Tz::UTC),
+            idle
+        );
+        assert_eq!(
+            with_hook(&plain, idle.clone(), Some(&structured), at, Tz::UTC).state,
+            State::Limited
         );
     }
 

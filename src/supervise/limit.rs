@@ -25,6 +25,12 @@
 //! then the rules above apply. A lifted hold leaves [`OldNews`]: the banner that stays in the
 //! transcript is not a new limit.
 //!
+//! **A limit told by a hook alone.** A reading of rule `hook` (Claude Code's `StopFailure`
+//! `rate_limit` with a known reset, before the screen shows a banner:
+//! [`crate::detect::hook_limit`]) starts a hold like a banner, and the hold outlives the hook
+//! (an idle screen keeps a hold that is not due). A hold that comes due while only a hook
+//! says limited is lifted as if the banner were gone: nothing is typed on a hook alone.
+//!
 //! **The CLI's word that the limit is over.** A screen read by `resumed_re` (Claude Code
 //! 2.1.330's "● Usage limit reset · Continuing automatically", below its banner) reads idle:
 //! a hold ends at once with nothing typed, with or without a promise, and with no hold (a
@@ -387,7 +393,11 @@ pub fn step(
     old: Option<&OldNews>,
 ) -> Step {
     let reset = reading.reset.as_ref().map(|r| r.at.timestamp() as f64);
+    // A limit only a hook tells (rule `hook`: no banner on the screen) starts or keeps a hold
+    // but never makes one due act: once due, it reads as the banner gone (nothing typed).
+    let hook_only_due = reading.rule == "hook" && hold.is_some_and(|h| now >= h.until);
     let limited = reading.state == State::Limited
+        && !hook_only_due
         && !(hold.is_none() && old.is_some_and(|o| o.covers(reading.line.as_deref(), reset)));
     let answer = reading.choice.clone().map(Action::Answer);
     match (hold, limited) {
@@ -627,6 +637,49 @@ mod tests {
         // It works again: lifted.
         let s3 = step(Some(&h2), &with(State::Active), now + 701.0, &S, None);
         assert_eq!((s3.hold, s3.event.unwrap().0), (None, "limit-lifted"));
+    }
+
+    /// Issue 14 item 2: a limit told by a hook alone (rule `hook`, no banner) holds like a
+    /// banner, but a hold that comes due while only the hook says limited, or the screen
+    /// reads idle, is lifted with nothing typed; a banner on the screen by then still gets
+    /// its nudge.
+    #[test]
+    fn a_hold_a_hook_alone_started_lifts_with_nothing_typed_when_due() {
+        let now = 6_000_000.0;
+        let hook = Reading {
+            rule: "hook",
+            line: Some("StopFailure rate_limit: You've hit your 5-hour limit (hook)".into()),
+            ..limited(Some(6_000_600))
+        };
+        let s1 = step(None, &hook, now, &S, None);
+        assert_eq!(
+            (s1.action.clone(), s1.event.unwrap().0),
+            (Action::Wait, "limit-hit")
+        );
+        let h = s1.hold.unwrap();
+        assert_eq!(h.until, 6_000_645.0);
+        // Not due: kept, whether the hook still says so or the screen reads idle.
+        for r in [&hook, &with(State::Idle)] {
+            assert_eq!(
+                step(Some(&h), r, now + 20.0, &S, None),
+                Step::keep(Some(h.clone()))
+            );
+        }
+        // Due: lifted, nothing typed, whether the hook still says so or the screen is idle.
+        for r in [&hook, &with(State::Idle)] {
+            let due = step(Some(&h), r, now + 645.0, &S, None);
+            assert_eq!(due.action, Action::Wait, "{r:?}");
+            assert_eq!(due.hold, None);
+            assert_eq!(
+                due.event.unwrap(),
+                ("limit-lifted", "the banner is gone".into())
+            );
+        }
+        // The screen shows the banner by then: the one resume nudge, as for any banner.
+        assert_eq!(
+            step(Some(&h), &limited(Some(6_000_600)), now + 645.0, &S, None).action,
+            Action::Nudge
+        );
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct Mem {
     pub(super) unsaved_hold: Option<Option<crate::state::LimitState>>,
     /// Why the hold last could not be written (logged once per distinct error).
     pub(super) hold_error: Option<String>,
+    /// Bad lines in the agent's signals file were reported (once, until a read finds none).
+    bad_signals: crate::state::ReportOnce,
 }
 
 /// The per-fleet memory and the tick itself.
@@ -165,6 +167,28 @@ impl Ticker {
                 mem.event(ctx, a, e, now);
             }
             let beside = ctx.beside(backend, &a.session, stamp);
+            let file = || ctx.state.signals_path(&a.session);
+            if beside.bad_signals == 0 && beside.signals_error.is_none() {
+                mem.bad_signals.reset();
+            } else if mem.bad_signals.first() {
+                if let Some(e) = &beside.signals_error {
+                    tracing::warn!(
+                        "{}: cannot read its hook signals in {} ({e}); reading the screen \
+                         alone (reported once for this file)",
+                        a.name,
+                        file().display()
+                    );
+                } else {
+                    tracing::warn!(
+                        "{}: {} line(s) at the end of {} are not hook signals (not JSON, \
+                         longer than {} bytes, or torn); skipped (reported once for this file)",
+                        a.name,
+                        beside.bad_signals,
+                        file().display(),
+                        crate::state::signals::MAX_LINE
+                    );
+                }
+            }
             let reading = pane.zip(text).map(|(p, text)| {
                 let facts = detect::Facts {
                     pane: p,
@@ -177,12 +201,15 @@ impl Ticker {
                 };
                 let r = detect::observe(backend, &facts);
                 // A limit's reset as the CLI reported it (hooks = "claude": its status line;
-                // "codex": its rollout file), when this process reported one.
-                let usage = (r.state == detect::State::Limited && beside.signal.is_some())
-                    .then(|| ctx.usage(backend, &a.session))
-                    .flatten();
-                let started = stamp.and_then(crate::state::signals::started_epoch);
-                let reported = limit::reported_reset(usage.as_ref(), started);
+                // "codex": its rollout file), when this process reported one (already read
+                // beside a rate-limit hook).
+                let reported = beside.blocked_until.or_else(|| {
+                    let usage = (r.state == detect::State::Limited && beside.signal.is_some())
+                        .then(|| ctx.usage(backend, &a.session))
+                        .flatten();
+                    let started = stamp.and_then(crate::state::signals::started_epoch);
+                    limit::reported_reset(usage.as_ref(), started)
+                });
                 detect::with_reported_reset(r, reported, captured)
             });
             let obs = Observation {

@@ -43,6 +43,14 @@ def turn(prompt):
     if prompt == "/limit":
         fire("StopFailure", error="rate_limit",
              last_assistant_message="You've hit your 5-hour limit · resets 2:06pm (UTC)")
+    elif prompt == "/limit-2h":
+        # The same, with a reset two hours on (a whole minute, as the CLI prints it), written
+        # to reset.txt; nothing of it drawn on the screen.
+        reset = (int(time.time()) // 60 + 120) * 60
+        open("reset.txt", "w").write(str(reset))
+        clock = time.strftime("%I:%M%p", time.gmtime(reset)).lstrip("0").lower()
+        fire("StopFailure", error="rate_limit",
+             last_assistant_message="You've hit your 5-hour limit · resets %s (UTC)" % clock)
     else:
         fire("Stop")
     # The status line after each reply, as 2.1.330 runs it (its JSON on stdin).
@@ -64,10 +72,21 @@ while True:
 /// ticks), after `prepare` wrote what it needs in the project: started, its `SessionStart`,
 /// `UserPromptSubmit` and Stop of the kickoff recorded.
 fn started(prepare: impl FnOnce(&TestEnv)) -> TestEnv {
+    started_as(prepare, |c| c)
+}
+
+/// [`started`], with its `agents.toml` changed by `edit` first.
+fn started_as(prepare: impl FnOnce(&TestEnv), edit: impl FnOnce(String) -> String) -> TestEnv {
     let t = TestEnv::new();
     let fake = t.write("fake-claude.py", FAKE_CLAUDE);
     prepare(&t);
-    up_on_stand_in(&t, &fake, "hk-", "claude", "--dangerously-skip-permissions");
+    t.config(&edit(stand_in_config(
+        &fake,
+        "hk-",
+        "claude",
+        "--dangerously-skip-permissions",
+    )));
+    up_with(&t, &[]);
     assert!(
         wait_until(10.0, || events(&t).len() >= 3),
         "{:?}\n{}",
@@ -81,7 +100,13 @@ fn started(prepare: impl FnOnce(&TestEnv)) -> TestEnv {
 /// `python3 <fake>` with these `hooks` and `flags`, sessions prefixed `prefix`, watched with
 /// 0.3 s ticks, and starts it.
 pub fn up_on_stand_in(t: &TestEnv, fake: &std::path::Path, prefix: &str, hooks: &str, flags: &str) {
-    t.config(&format!(
+    t.config(&stand_in_config(fake, prefix, hooks, flags));
+    up_with(t, &[]);
+}
+
+/// The config [`up_on_stand_in`] writes.
+fn stand_in_config(fake: &std::path::Path, prefix: &str, hooks: &str, flags: &str) -> String {
+    format!(
         r#"[defaults]
 session_prefix = "{prefix}"
 log_dir = ".agents"
@@ -102,15 +127,15 @@ name = "a1"
 prompt = "You are agent 1."
 "#,
         fake = fake.display()
-    ));
-    up_with(t, &[]);
+    )
 }
 
+/// The signals recorded (the lines a test wrote that are not JSON left out).
 fn signals(t: &TestEnv) -> Vec<Value> {
     std::fs::read_to_string(t.path().join(".agents/state/signals-hk-a1.jsonl"))
         .unwrap_or_default()
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
 
@@ -493,4 +518,188 @@ prompt = "You are agent 1."
             "AfterAgent"
         ]
     );
+}
+
+/// Issue 14 items 2-3: a plan limit is detected from `StopFailure` before the screen shows it.
+/// The stand-in's kickoff turn ends on a `rate_limit` `StopFailure` whose message names a reset
+/// two hours on, and draws nothing of it: `status` says `limited` until that reset plus the
+/// slack, the `limit-hit` event names the source `hook` and the reset, and nothing is typed
+/// into the agent (no stall nudge though it is `heal+stall` with a short `stall_idle`, no
+/// resume) after the hook's own say is over (`HOOK_HOLD`, 10 s): the hold lasts by itself.
+#[test]
+fn a_plan_limit_is_detected_from_stop_failure_before_the_screen() {
+    let t = started_as(
+        |_| {},
+        |c| {
+            c.replace("watch = \"heal\"", "watch = \"heal+stall\"")
+                .replace(
+                    "[backend.hooked]\n",
+                    "[backend.hooked]\nstall_idle = 1.5\nstall_nudge = \"are you there?\"\n\
+                     limit_re = \"You've hit your .*limit\"\n",
+                )
+                .replace("[watchdog]\n", "[watchdog]\nlimit_reset_slack = 5\n")
+                .replace("You are agent 1.", "/limit-2h")
+        },
+    );
+    assert_eq!(
+        events(&t),
+        ["SessionStart", "UserPromptSubmit", "StopFailure"]
+    );
+    let reset: i64 = std::fs::read_to_string(t.path().join("reset.txt"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        wait_until(5.0, || t.agent_row("a1")["state"] == "limited"),
+        "{}\n{}",
+        t.agent_row("a1"),
+        t.pane("hk-a1")
+    );
+    let row = t.agent_row("a1");
+    let until = chrono::DateTime::parse_from_rfc3339(row["until"].as_str().unwrap()).unwrap();
+    assert_eq!(until.timestamp(), reset + 5, "{row}");
+    assert!(
+        row["why"]
+            .as_str()
+            .unwrap()
+            .contains("You've hit your 5-hour limit"),
+        "{row}"
+    );
+    // No banner on the screen: the hook told it.
+    let pane = t.pane("hk-a1");
+    assert!(!pane.contains("hit your"), "{pane}");
+    let hit: Vec<Value> = t
+        .events(".agents")
+        .into_iter()
+        .filter(|e| e["event"] == "limit-hit")
+        .collect();
+    assert_eq!(hit.len(), 1, "{hit:?}");
+    let evidence = &hit[0]["evidence"];
+    assert_eq!(
+        (evidence["source"].as_str(), evidence["rule"].as_str()),
+        (Some("hook"), Some("hook")),
+        "{evidence}"
+    );
+    let named = chrono::DateTime::parse_from_rfc3339(evidence["reset"].as_str().unwrap()).unwrap();
+    assert_eq!(named.timestamp(), reset);
+
+    // The hook's say is over (the screen reads idle again); the hold goes on, and for two
+    // stall_idle after it nothing is typed.
+    assert!(
+        wait_until(20.0, || t.agent_row("a1")["source"] == "screen"),
+        "{}",
+        t.agent_row("a1")
+    );
+    assert!(
+        !wait_until(2.0 * 1.5 + 1.0, || t
+            .pane("hk-a1")
+            .contains("are you there?")),
+        "{}",
+        t.pane("hk-a1")
+    );
+    let row = t.agent_row("a1");
+    assert_eq!(row["state"], "limited", "{row}");
+    assert_eq!(events(&t).len(), 3, "typed into: {:?}", events(&t));
+    let typed: Vec<Value> = t
+        .events(".agents")
+        .into_iter()
+        .filter(|e| {
+            ["stall-nudge", "limit-nudge", "restart"].contains(&e["event"].as_str().unwrap_or(""))
+        })
+        .collect();
+    assert!(typed.is_empty(), "{typed:?}");
+}
+
+/// Issue 14 "Bad input": lines in a signals file that are not JSON, huge or torn are skipped
+/// by the readers (`status` still reads the agent), counted and reported once in the
+/// watchdog's log; a signals file deleted while running is started again by the next hook,
+/// and one that cannot be written leaves `agents signal` exiting 0 with nothing on stdout
+/// (the CLI would add it to the conversation), the problem on stderr; the watchdog goes on.
+#[test]
+fn bad_signal_lines_are_reported_once_and_a_lost_signals_file_breaks_nothing() {
+    let t = started(|_| {});
+    let file = t.path().join(".agents/state/signals-hk-a1.jsonl");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("not json\n");
+    text.push_str(&format!("{{\"pad\": \"{}\"}}\n", "x".repeat(40_000)));
+    text.push_str("{\"ts\": \"torn");
+    std::fs::write(&file, &text).unwrap();
+    let log = t.path().join(".agents/hk-watchdog.log");
+    let said = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("are not hook signals")
+            .count()
+    };
+    assert!(
+        wait_until(10.0, || said() == 1),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let line = std::fs::read_to_string(&log).unwrap();
+    let line = line
+        .lines()
+        .find(|l| l.contains("are not hook signals"))
+        .unwrap();
+    assert!(
+        line.contains("a1: 2 line(s)") && line.contains("signals-hk-a1.jsonl"),
+        "{line}"
+    );
+    t.pass_ticks(5);
+    assert_eq!(said(), 1, "reported once");
+    assert_eq!(t.agent_row("a1")["state"], "idle");
+
+    // The next hook's line is intact (the torn line gets its newline first).
+    let (code, _, err) = t.run(&["send", "a1", "hello"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(5.0, || events(&t)
+            .ends_with(&["UserPromptSubmit".into(), "Stop".into()])),
+        "{:?}",
+        std::fs::read_to_string(&file)
+    );
+
+    // Deleted while running: the next hook starts it again.
+    std::fs::remove_file(&file).unwrap();
+    let (code, _, err) = t.run(&["send", "a1", "again"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(5.0, || events(&t) == ["UserPromptSubmit", "Stop"]),
+        "{:?}",
+        events(&t)
+    );
+
+    // Not writable (a directory in its place: the tests may run as root).
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_agents"))
+        .args(["signal", file.to_str().unwrap(), "Stop"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty(), "{:?}", out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot record the Stop signal in") && err.contains("signals-hk-a1.jsonl"),
+        "{err}"
+    );
+    // The CLI's own hooks fail the same way; the watchdog goes on reading the screen.
+    let (code, _, err) = t.run(&["send", "a1", "third"]);
+    assert_eq!(code, 0, "{err}");
+    // (the stand-in prints each hook's exit and output: 0, nothing), and the watchdog says
+    // once that it reads the screen alone.
+    assert!(
+        wait_until(5.0, || t
+            .pane("hk-a1")
+            .contains("> third\nhook UserPromptSubmit exit 0 out b''")
+            && std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("cannot read its hook signals")),
+        "{}",
+        t.pane("hk-a1")
+    );
+    t.pass_ticks(3);
+    assert_eq!(t.agent_row("a1")["state"], "idle", "{}", t.agent_row("a1"));
 }

@@ -62,7 +62,77 @@ pub fn all() -> Vec<Scenario> {
             "claude::down_leaves_no_claude_process",
             down_leaves_no_claude_process,
         ),
+        (
+            "claude::latency_hook_vs_screen_figures",
+            latency_hook_vs_screen_figures,
+        ),
     ]
+}
+
+/// Figures for issue 14 (not a check; runs only with `E2E_LATENCY=1`): with `hooks =
+/// "claude"` and with `hooks = "none"`, 10 turns each of a reply streamed over 2 s; for each,
+/// the time from the mock receiving the request (its log's `ts`) to `agents status --json`
+/// saying `active`, and from the reply's end (request + 4 words × 0.5 s) to `idle`, polled
+/// as fast as `status` answers. Logs the medians. The watchdog ticks every 1 s
+/// (`signal_interval = 1`, the harness's).
+fn latency_hook_vs_screen_figures(cli: &Installed) {
+    if std::env::var("E2E_LATENCY").is_err() {
+        return;
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    for hooks in ["claude", "none"] {
+        let k = kickoff(&format!("latency-{hooks}"));
+        let table = format!("hooks = \"{hooks}\"");
+        let f = started(
+            cli,
+            Setup {
+                backend: &table,
+                ..plain("latency_hook_vs_screen_figures", &k)
+            },
+        );
+        let reply = "Four words, slowly streamed.";
+        f.mock.ctl("reply", &format!("text={}", urlencode(reply)));
+        f.mock.ctl("delay", "s=0.5");
+        let (mut to_active, mut to_idle) = (vec![], vec![]);
+        for i in 0..10 {
+            let text = format!("E2E latency {hooks} turn {i}: reply.");
+            let (code, out, err) = f.agents(&["send", AGENT, &text]);
+            if code != 0 {
+                f.fail(&format!("agents send exited {code}: {out}{err}"));
+            }
+            let mut active_at = None;
+            let deadline = now() + 60.0;
+            let idle_at = loop {
+                let st = f.state(AGENT);
+                let t = now();
+                if st == "active" && active_at.is_none() {
+                    active_at = Some(t);
+                }
+                if st == "idle" && active_at.is_some() {
+                    break t;
+                }
+                if t > deadline {
+                    f.fail(&format!("turn {i}: no active then idle in 60 s"));
+                }
+            };
+            let turn = f.mock.turns_with(&text);
+            let Some(start) = turn.first().map(ts) else {
+                f.fail(&format!("turn {i}: not at the mock"));
+            };
+            let end = start + 4.0 * 0.5;
+            to_active.push(active_at.unwrap_or(start) - start);
+            to_idle.push(idle_at - end);
+        }
+        f.log(&format!(
+            "LATENCY hooks={hooks}: request->active median {:.2} s {to_active:.2?}; reply end->idle median {:.2} s {to_idle:.2?}",
+            median(&mut to_active.clone()),
+            median(&mut to_idle.clone())
+        ));
+        f.agents(&["down"]);
+    }
 }
 
 /// `[watchdog] limit_self_resume_grace` for the auto-continue scenario (default 180 s): 150 s
@@ -295,6 +365,17 @@ fn hooks_record_each_turn_and_a_limit_and_leave_the_users_settings(cli: &Install
         "the limit resets at {reset}; its words: {}",
         fail["last_assistant_message"]
     ));
+    // The watchdog's hold names where it learnt of the limit: the hook (StopFailure before
+    // the banner was drawn) or the screen, whichever its tick saw first.
+    f.wait_for(30.0, "the watchdog's limit-hit", || {
+        !f.events_named("limit-hit", AGENT).is_empty()
+    });
+    let hit = f.events_named("limit-hit", AGENT).remove(0);
+    let source = hit["evidence"]["source"].as_str().unwrap_or("");
+    if !["hook", "screen"].contains(&source) {
+        f.fail(&format!("limit-hit names no source hook or screen: {hit}"));
+    }
+    f.log(&format!("limit-hit from the {source}: {}", hit["evidence"]));
     // The plan usage the CLI gave its status line (ours), for `status`.
     let usage =
         f.t.path()
