@@ -409,28 +409,7 @@ fn a_gemini_hooks_backend_records_each_turn_and_leaves_the_users_settings() {
   "hooks": {"AfterAgent": [{"hooks": [{"type": "command", "command": "echo theirs >> their-hook.txt"}]}]}}"#;
     t.write("home/.gemini/settings.json", user);
     t.write("home/.gemini/oauth_creds.json", "{}");
-    t.config(&format!(
-        r#"[defaults]
-session_prefix = "gk-"
-log_dir = ".agents"
-backend = "gem"
-watch = "heal"
-
-[backend.gem]
-bin = "python3 {fake}"
-hooks = "gemini"
-flags = "-i"
-
-[watchdog]
-signal_interval = 0.3
-heavy_interval = 1
-
-[[agent]]
-name = "a1"
-prompt = "You are agent 1."
-"#,
-        fake = fake.display()
-    ));
+    t.config(&stand_in_config(&fake, "gk-", "gemini", "-i"));
     let home = t.path().join("home");
     up_with(&t, &[("HOME", home.to_str().unwrap())]);
     let file = t.path().join(".agents/state/signals-gk-a1.jsonl");
