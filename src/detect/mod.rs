@@ -504,7 +504,7 @@ pub fn read(backend: &Backend, pane: &str) -> Reading {
 
 /// The newest signal a CLI's hook gave for the process the pane runs (`hooks = "claude"` or
 /// `"gemini"`: `state/signals-<session>.jsonl`, written by `agents signal`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Hook<'a> {
     /// The hook event: `UserPromptSubmit`, `Stop`, `Notification`, ….
     pub event: &'a str,
@@ -636,12 +636,7 @@ pub fn hook_limit(
     if h.event != "StopFailure" || h.error != Some("rate_limit") {
         return None;
     }
-    if let Some(at) = h
-        .blocked_until
-        .filter(|&t| t > captured.timestamp())
-        .and_then(|t| DateTime::from_timestamp(t, 0))
-    {
-        let at = at.with_timezone(captured.offset());
+    if let Some(at) = reported_at(h.blocked_until, captured) {
         return Some(Reset {
             text: format!("the CLI's status line: resets_at {}", at.to_rfc3339()),
             at,
@@ -653,6 +648,18 @@ pub fn hook_limit(
         return None;
     }
     reset::parse(m, captured, local).filter(|r| r.at > captured)
+}
+
+/// A reset the CLI reported in structured data (`reported`, Unix seconds) as a time in
+/// `captured`'s offset, when it is later than `captured`.
+fn reported_at(
+    reported: Option<i64>,
+    captured: DateTime<FixedOffset>,
+) -> Option<DateTime<FixedOffset>> {
+    reported
+        .filter(|&t| t > captured.timestamp())
+        .and_then(|t| DateTime::from_timestamp(t, 0))
+        .map(|at| at.with_timezone(captured.offset()))
 }
 
 /// A limit reading whose reset comes from the CLI's own structured data (Claude Code's status
@@ -668,13 +675,9 @@ pub fn with_reported_reset(
     if r.state != State::Limited {
         return r;
     }
-    let Some(at) = reported
-        .filter(|&t| t > captured.timestamp())
-        .and_then(|t| DateTime::from_timestamp(t, 0))
-    else {
+    let Some(at) = reported_at(reported, captured) else {
         return r;
     };
-    let at = at.with_timezone(captured.offset());
     if r.reset.as_ref().is_some_and(|b| b.at == at) {
         return r;
     }
@@ -1390,11 +1393,7 @@ pub(crate) mod tests {
         let hook = |event| Hook {
             event,
             epoch: now - 1.0,
-            notification_type: None,
-            message: None,
-            error: None,
-            last_message: None,
-            blocked_until: None,
+            ..Hook::default()
         };
         let idle = Reading::nothing();
         let r = with_hook_at(idle.clone(), Some(&hook("UserPromptSubmit")), now);
@@ -1423,9 +1422,7 @@ pub(crate) mod tests {
             epoch: now - 1.0,
             notification_type: kind,
             message,
-            error: None,
-            last_message: None,
-            blocked_until: None,
+            ..Hook::default()
         };
         let r = with_hook_at(idle.clone(), Some(&h("BeforeAgent", None, None)), now);
         assert_eq!((r.state, r.source()), (State::Active, "hook"));
@@ -1459,16 +1456,9 @@ pub(crate) mod tests {
             epoch,
             notification_type: kind,
             message,
-            error: None,
-            last_message: None,
-            blocked_until: None,
+            ..Hook::default()
         };
-        let b = backend("", "", "", false);
-        let with_hook = |r: Reading, h: Option<&Hook>, now: f64| {
-            let ms = format!("{:.0}", now * 1000.0).parse::<i64>().unwrap();
-            let at = DateTime::from_timestamp_millis(ms).unwrap().fixed_offset();
-            super::with_hook(&b, r, h, at, Tz::UTC)
-        };
+        let with_hook = with_hook_at;
         let idle = Reading::nothing();
         let r = with_hook(
             idle.clone(),
@@ -1548,11 +1538,9 @@ pub(crate) mod tests {
         let stop = Hook {
             event: "StopFailure",
             epoch: now - 2.0,
-            notification_type: None,
-            message: None,
             error: Some("rate_limit"),
             last_message: Some(msg),
-            blocked_until: None,
+            ..Hook::default()
         };
         let read = |r: Reading, h: &Hook| with_hook(&claude, r, Some(h), at, Tz::UTC);
         let idle = classify(&claude, "● Done.\n\n❯ \n", at, Tz::UTC);

@@ -100,14 +100,13 @@ pub fn settings(user: Option<&str>, exe: &Path, signals: &Path) -> Result<String
     } else {
         serde_json::from_str(&text).map_err(|e| format!("it is not JSON: {e}"))?
     };
-    let q = |p: &Path| shlex::try_quote(&p.to_string_lossy()).map(std::borrow::Cow::into_owned);
-    let (exe, signals) = (
-        q(exe).map_err(|e| format!("the agents path: {e}"))?,
-        q(signals).map_err(|e| format!("the signals path: {e}"))?,
-    );
+    for (what, p) in [("the agents path", exe), ("the signals path", signals)] {
+        shlex::try_quote(&p.to_string_lossy()).map_err(|e| format!("{what}: {e}"))?;
+    }
+    let (exe_text, signals_text) = (exe.to_string_lossy(), signals.to_string_lossy());
     if let Some(v) = EXPANDED
         .iter()
-        .find(|v| exe.contains(*v) || signals.contains(*v))
+        .find(|v| exe_text.contains(*v) || signals_text.contains(*v))
     {
         return Err(format!(
             "a path holds {v}, which Gemini CLI would replace in the hook's command"
@@ -128,7 +127,7 @@ pub fn settings(user: Option<&str>, exe: &Path, signals: &Path) -> Result<String
         list.push(serde_json::json!({ "hooks": [{
             "name": HOOK_NAME,
             "type": "command",
-            "command": format!("{exe} signal {signals} {ev} >/dev/null 2>&1 || true"),
+            "command": super::hooks::signal_command(exe, signals, ev),
             "timeout": TIMEOUT_MS,
         }]}));
     }

@@ -286,14 +286,12 @@ pub fn started_epoch(stamp: &str) -> Option<f64> {
 /// The transcript the newest signal in `file` that names one names (Claude Code's
 /// `SessionStart` and every later hook carry `transcript_path`), read from the file's tail.
 pub fn transcript(file: &Path) -> Option<std::path::PathBuf> {
-    let scan = newest(file, |s| {
-        s.fields
-            .get("transcript_path")
-            .and_then(|p| p.as_str())
+    newest(file, |s| {
+        s.field("transcript_path")
             .filter(|p| !p.is_empty())
             .map(std::path::PathBuf::from)
-    });
-    scan.found
+    })
+    .found
 }
 
 #[cfg(test)]

@@ -167,28 +167,7 @@ impl Ticker {
                 mem.event(ctx, a, e, now);
             }
             let beside = ctx.beside(backend, &a.session, stamp);
-            let file = || ctx.state.signals_path(&a.session);
-            if beside.bad_signals == 0 && beside.signals_error.is_none() {
-                mem.bad_signals.reset();
-            } else if mem.bad_signals.first() {
-                if let Some(e) = &beside.signals_error {
-                    tracing::warn!(
-                        "{}: cannot read its hook signals in {} ({e}); reading the screen \
-                         alone (reported once for this file)",
-                        a.name,
-                        file().display()
-                    );
-                } else {
-                    tracing::warn!(
-                        "{}: {} line(s) at the end of {} are not hook signals (not JSON, \
-                         longer than {} bytes, or torn); skipped (reported once for this file)",
-                        a.name,
-                        beside.bad_signals,
-                        file().display(),
-                        crate::state::signals::MAX_LINE
-                    );
-                }
-            }
+            report_bad_signals(ctx, a, &beside, &mut mem.bad_signals);
             let reading = pane.zip(text).map(|(p, text)| {
                 let facts = detect::Facts {
                     pane: p,
@@ -287,5 +266,40 @@ impl Ticker {
                 "the phase sequence is no longer complete: loop agents are healed again"
             );
         }
+    }
+}
+
+/// Logs, once per file until a read finds it clean again, that `a`'s signals file could not
+/// be read (then the screen alone is read) or ends in lines that are not hook signals.
+fn report_bad_signals(
+    ctx: &Ctx,
+    a: &Agent,
+    beside: &crate::ctx::Beside,
+    reported: &mut crate::state::ReportOnce,
+) {
+    if beside.bad_signals == 0 && beside.signals_error.is_none() {
+        reported.reset();
+        return;
+    }
+    if !reported.first() {
+        return;
+    }
+    let file = ctx.state.signals_path(&a.session);
+    if let Some(e) = &beside.signals_error {
+        tracing::warn!(
+            "{}: cannot read its hook signals in {} ({e}); reading the screen alone \
+             (reported once for this file)",
+            a.name,
+            file.display()
+        );
+    } else {
+        tracing::warn!(
+            "{}: {} line(s) at the end of {} are not hook signals (not JSON, longer than {} \
+             bytes, or torn); skipped (reported once for this file)",
+            a.name,
+            beside.bad_signals,
+            file.display(),
+            crate::state::signals::MAX_LINE
+        );
     }
 }
