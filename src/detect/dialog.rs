@@ -40,30 +40,12 @@
 //! `Esc to cancel` with no option list above it (2.1.330's "Continuing automatically at
 //! 3:59pm · Esc to cancel").
 
-use std::sync::LazyLock;
-
-use regex::Regex;
+use super::dialog_lines::{boxed_lead, highlighted_lead, is_box_bottom, is_hint, number_end};
 
 /// The confirm hint must be among this many non-blank lines at the bottom of the screen.
 pub const HINT_FROM_BOTTOM: usize = 3;
 /// The highlighted option must be at most this many lines above the hint.
 pub const OPTIONS_ABOVE: usize = 12;
-
-/// A confirm hint: "Enter to confirm", "Esc to cancel" (Claude Code 2.1.x), "Press enter to
-/// continue" (Codex 0.169), "(y/n)", "[y/N]". ASCII classes and case folding: the CLIs print
-/// these words in ASCII, and Unicode ones cost milliseconds to compile in every process.
-static HINT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i-u)\b(?:enter|return)\s+to\s+(?:confirm|select|continue|submit)\b|\besc\s+to\s+(?:cancel|go\s+back)\b|[(\[]y/n[)\]]",
-    )
-    .expect("static regex")
-});
-
-/// A highlighted option's lead: a marker (`❯`, `>`, `›`, `▸`, `▶`) and the spaces around it.
-/// Its text follows and starts with a letter or digit, which [`highlighted`] checks in code:
-/// a Unicode class (`\p{L}`) or `.*` here costs a millisecond to compile in every process.
-static HIGHLIGHTED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[ \t]*[❯>›▸▶][ \t]+").expect("static regex"));
 
 /// A highlighted option on one line: the column (in characters) where its text starts, and
 /// the text (from its number, if any, to the end of the line).
@@ -74,17 +56,13 @@ struct Highlight<'a> {
 
 /// The highlighted option on `line`, if it shows one whose text starts with a letter or digit.
 fn highlighted(line: &str) -> Option<Highlight<'_>> {
-    let lead = HIGHLIGHTED.find(line)?;
-    let text = &line[lead.end()..];
+    let lead = highlighted_lead(line)?;
+    let text = &line[lead..];
     text.starts_with(char::is_alphanumeric).then(|| Highlight {
-        col: lead.as_str().chars().count(),
+        col: line[..lead].chars().count(),
         text,
     })
 }
-
-/// A numbered option's text: `1. Stop …`, `2) Wait …`.
-static NUMBERED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[0-9]{1,2}[.)](?-u:\s)").expect("static regex"));
 
 /// The line of the confirm hint below an option list with a highlighted choice, if the bottom
 /// of `lines` (plain lines, see [`super::normalize`]) shows one; `None` otherwise.
@@ -105,31 +83,20 @@ pub fn option_list(lines: &[String]) -> Option<usize> {
         .collect();
     bottom
         .into_iter()
-        .find(|&h| HINT.is_match(&lines[h]) && options_above(lines, h))
+        .find(|&h| is_hint(&lines[h]) && options_above(lines, h))
         .or_else(|| boxed_option_list(lines))
 }
 
-/// A box's bottom border: `╰───╯` (Gemini CLI 0.61.0).
-static BOX_BOTTOM: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[ \t]*╰─+╯[ \t]*$").expect("static regex"));
-
-/// A highlighted numbered option inside a box: `● 1. Trust folder` (Gemini CLI 0.61.0); its
-/// lead is the marker with the spaces around it. That its text starts with a letter or digit
-/// is checked by [`boxed_highlighted`].
-static BOXED_HIGHLIGHTED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<lead>[ \t]*●[ \t]+)[0-9]{1,2}[.)][ \t]+").expect("static regex")
-});
-
-/// The highlighted numbered option inside a box on `text` (see [`BOXED_HIGHLIGHTED`]); its
-/// `text` is the option from its number on.
+/// The highlighted numbered option inside a box on `text` (see [`boxed_lead`]): `● 1. Trust
+/// folder` whose text starts with a letter or digit; its `text` is the option from its number
+/// on.
 fn boxed_highlighted(text: &str) -> Option<Highlight<'_>> {
-    let c = BOXED_HIGHLIGHTED.captures(text)?;
-    let (lead, all) = (c.name("lead")?, c.get(0)?);
-    text[all.end()..]
+    let (lead, all) = boxed_lead(text)?;
+    text[all..]
         .starts_with(char::is_alphanumeric)
         .then(|| Highlight {
-            col: lead.as_str().chars().count(),
-            text: &text[lead.end()..],
+            col: text[..lead].chars().count(),
+            text: &text[lead..],
         })
 }
 
@@ -143,7 +110,7 @@ pub fn boxed_option_list(lines: &[String]) -> Option<usize> {
         .rev()
         .filter(|&i| !lines[i].trim().is_empty())
         .take(HINT_FROM_BOTTOM)
-        .find(|&i| BOX_BOTTOM.is_match(&lines[i]))?;
+        .find(|&i| is_box_bottom(&lines[i]))?;
     // The inside of the box, bottom up: the text between the side borders.
     let mut inside: Vec<(usize, &str)> = vec![];
     for i in (0..bottom).rev() {
@@ -178,7 +145,7 @@ fn plain_option(line: &str, col: usize, numbered: bool) -> bool {
         return false;
     }
     let text = line.trim_start();
-    text.starts_with(|c: char| c.is_alphanumeric()) && (!numbered || NUMBERED.is_match(text))
+    text.starts_with(|c: char| c.is_alphanumeric()) && (!numbered || number_end(text).is_some())
 }
 
 fn options_above(lines: &[String], hint: usize) -> bool {
@@ -187,7 +154,7 @@ fn options_above(lines: &[String], hint: usize) -> bool {
         let Some(Highlight { col, text }) = highlighted(&lines[m]) else {
             return false;
         };
-        let numbered = NUMBERED.is_match(text);
+        let numbered = number_end(text).is_some();
         // Between the options and the hint: options, blank or deeper-indented lines only.
         let mut count = 1;
         let mut adjacent = true;
@@ -256,11 +223,11 @@ impl Menu {
 /// An option's text split into its number (`2. Wait` → `2`) and its label.
 fn option_of(text: &str) -> MenuOption {
     let text = text.trim();
-    match NUMBERED.find(text) {
-        Some(m) => MenuOption {
-            label: text[m.end()..].trim().to_string(),
+    match number_end(text) {
+        Some(end) => MenuOption {
+            label: text[end..].trim().to_string(),
             number: Some(
-                text[..m.end()]
+                text[..end]
                     .trim_end()
                     .trim_end_matches(['.', ')'])
                     .to_string(),
@@ -309,7 +276,7 @@ pub fn menu(lines: &[String]) -> Option<Menu> {
     let from = at.saturating_sub(OPTIONS_ABOVE);
     (from..at).rev().find_map(|m| {
         let Highlight { col, text } = highlighted(&lines[m])?;
-        let numbered = NUMBERED.is_match(text);
+        let numbered = number_end(text).is_some();
         let mut above = vec![];
         for l in lines[from..m].iter().rev() {
             if plain_option(l, col, numbered) {

@@ -15,6 +15,7 @@
 //! the process, not from the text: see [`liveness`].
 
 pub mod dialog;
+mod dialog_lines;
 pub mod exited;
 pub mod fixtures;
 pub mod normalize;
@@ -259,9 +260,9 @@ pub fn is_shell(cmd: &str) -> bool {
 
 /// Prepares what [`classify`] reads `backend`'s screens with: each rule's literal prefixes
 /// (see [`crate::config::Pattern::may_match`]; the rules themselves are compiled on first need, once per
-/// process, shared by every clone of the config) and the fixed rules it reads every screen
-/// with (the dialog shapes: a small screen is classified for them), so that a caller can pay
-/// for it ahead, on another thread, while it waits for tmux (`status`).
+/// process, shared by every clone of the config), so that a caller can pay for it ahead, on
+/// another thread, while it waits for tmux (`status`). The dialog shapes every screen is read
+/// for need nothing prepared (hand-written scanners, [`dialog`]).
 pub fn compile_rules(backend: &Backend) {
     for p in [
         &backend.limit_re,
@@ -276,8 +277,6 @@ pub fn compile_rules(backend: &Backend) {
     {
         p.may_match(b"");
     }
-    let at = DateTime::<chrono::Utc>::UNIX_EPOCH.fixed_offset();
-    classify(backend, "> ok\nEnter to confirm\n╰─╯\n", at, Tz::UTC);
 }
 
 /// Reads a captured pane for `backend`. `captured` is when it was captured: clock-only and
