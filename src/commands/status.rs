@@ -413,8 +413,8 @@ async fn rows(
                             r,
                             beside.log_age,
                             beside.hook().as_ref(),
-                            chrono::Local::now().fixed_offset(),
-                            detect::reset::local_zone(),
+                            now.fixed_offset(),
+                            local,
                         );
                         view.source = Some(r.source().to_string());
                         if let Some(h) = ahead.holds.get(&a.session) {
@@ -619,7 +619,8 @@ pub(crate) async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(EXIT_UNHEALTHY)
     };
-    let mut out = std::io::stdout().lock();
+    // One write of the whole table (stdout is line-buffered: a write per row otherwise).
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
 
     if as_json {
         let agents: Vec<Value> = cfg
@@ -683,6 +684,7 @@ pub(crate) async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
             "state_not_saved": not_saved,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        out.flush()?;
         return Ok(code);
     }
 
@@ -836,6 +838,7 @@ pub(crate) async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         " {:<14} {:<12} {:<9} {:<18} {:<10} {wd}",
         "watchdog", "watchdog", "-", "-", "-"
     )?;
+    out.flush()?;
     Ok(code)
 }
 
