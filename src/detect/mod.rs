@@ -258,24 +258,26 @@ pub fn is_shell(cmd: &str) -> bool {
     )
 }
 
-/// Prepares what [`classify`] reads `backend`'s screens with: each rule's literal prefixes
-/// (see [`crate::config::Pattern::may_match`]; the rules themselves are compiled on first need, once per
-/// process, shared by every clone of the config), so that a caller can pay for it ahead, on
-/// another thread, while it waits for tmux (`status`). The dialog shapes every screen is read
-/// for need nothing prepared (hand-written scanners, [`dialog`]).
+/// Compiles every rule [`classify`] reads `backend`'s screens with, with its literal prefilter
+/// (see [`crate::config::Pattern::may_match`]), so that a caller can pay for it ahead, on
+/// another thread, while it waits for tmux (`status`): the rules are compiled once per
+/// process and shared by every clone of the config, and a reader that needs one being
+/// compiled waits for it. The rules every screen is likely to need (idle, active) come first.
+/// The dialog shapes every screen is read for need nothing compiled ([`dialog`]).
 pub fn compile_rules(backend: &Backend) {
     for p in [
-        &backend.limit_re,
+        &backend.idle_re,
         &backend.active_re,
         &backend.dialog_re,
+        &backend.limit_re,
         &backend.fatal_re,
-        &backend.idle_re,
         &backend.resumed_re,
     ]
     .into_iter()
     .flatten()
     {
         p.may_match(b"");
+        p.regex();
     }
 }
 
