@@ -276,14 +276,7 @@ impl Tmux {
         child: tokio::process::Child,
         args: &[String],
     ) -> Result<String, TmuxError> {
-        let shown = || {
-            let s = args.join(" ");
-            if s.chars().count() > 200 {
-                format!("{}…", s.chars().take(200).collect::<String>())
-            } else {
-                s
-            }
-        };
+        let shown = || shown(args);
         let out = tokio::time::timeout(self.timeout, child.wait_with_output())
             .await
             .map_err(|_| TmuxError::Timeout {
@@ -298,6 +291,72 @@ impl Tmux {
         } else {
             Err(TmuxError::Failed {
                 args: shown(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            })
+        }
+    }
+
+    /// As [`Self::wait`], but the output is complete as soon as it ends with the line `end`
+    /// (printed by the call's last command, after all the others succeeded): that output
+    /// without the line is returned at once, and the client is left to exit on its own
+    /// (reaped in the background). Output that ends without the line (a command failed) is
+    /// judged by the client's exit status, as [`Self::wait`] does.
+    async fn wait_for_line(
+        &self,
+        mut child: tokio::process::Child,
+        args: &[String],
+        end: Option<&str>,
+    ) -> Result<String, TmuxError> {
+        use tokio::io::AsyncReadExt as _;
+        let Some(end) = end else {
+            return self.wait(child, args).await;
+        };
+        let Some(mut stdout) = child.stdout.take() else {
+            return self.wait(child, args).await;
+        };
+        let line = format!("{end}\n");
+        let started = tokio::time::Instant::now();
+        let read = async {
+            let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
+            loop {
+                if stdout.read_buf(&mut buf).await? == 0 {
+                    return Ok::<_, std::io::Error>((buf, false));
+                }
+                if ends_with_line(&buf, &line) {
+                    buf.truncate(buf.len() - line.len());
+                    return Ok((buf, true));
+                }
+            }
+        };
+        let timeout = || TmuxError::Timeout {
+            args: shown(args),
+            secs: self.timeout.as_secs_f64(),
+        };
+        let (buf, complete) = tokio::time::timeout(self.timeout, read)
+            .await
+            .map_err(|_| timeout())?
+            .map_err(TmuxError::Io)?;
+        let text = |buf: Vec<u8>| {
+            String::from_utf8(buf)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        };
+        if complete {
+            drop(stdout);
+            tokio::spawn(async move {
+                let _ = child.wait().await;
+            });
+            return Ok(text(buf));
+        }
+        let left = self.timeout.saturating_sub(started.elapsed());
+        let out = tokio::time::timeout(left, child.wait_with_output())
+            .await
+            .map_err(|_| timeout())?
+            .map_err(TmuxError::Io)?;
+        if out.status.success() {
+            Ok(text(buf))
+        } else {
+            Err(TmuxError::Failed {
+                args: shown(args),
                 stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
             })
         }
@@ -341,8 +400,14 @@ impl Tmux {
     /// call where `sessions` then `capture_many` make two. A session in `capture` that does
     /// not exist fails the call (tmux stops a chain at its first error): `finish` then lists
     /// the sessions alone and captures nothing.
+    ///
+    /// The chain ends with one more marker line (`display-message`), printed once every
+    /// capture before it succeeded: `finish` takes the output as complete when it reads that
+    /// line, without waiting for the tmux client to close its output and exit (a few tenths
+    /// of a millisecond after its last line).
     pub fn start_sessions(&self, capture: &[String]) -> SessionsCall {
-        let markers = capture_markers(capture.len());
+        let mut markers = capture_markers(capture.len() + 1);
+        let end = markers.pop().filter(|_| !capture.is_empty());
         let cmds = capture_commands(capture, &markers, &[]);
         // As many captures as fit in one call; the rest are not captured here.
         let fit = batches(&cmds).into_iter().next().unwrap_or_default();
@@ -354,12 +419,19 @@ impl Tmux {
             args.push(";".into());
             args.extend(cmds[i].iter().cloned());
         }
+        if let (Some(end), Some(last)) = (&end, names.last()) {
+            args.extend(
+                [";", "display-message", "-p", "-t", &target::pane(last)].map(String::from),
+            );
+            args.push(target::no_format(end));
+        }
         let child = self.spawn(&args);
         SessionsCall {
             child,
             args,
             names,
             markers,
+            end,
         }
     }
 
@@ -667,6 +739,8 @@ pub struct SessionsCall {
     /// The sessions whose panes the call captures, in order, and their markers.
     names: Vec<String>,
     markers: Vec<String>,
+    /// The line the call prints last when every capture succeeded (none without captures).
+    end: Option<String>,
 }
 
 impl SessionsCall {
@@ -683,7 +757,10 @@ impl SessionsCall {
         tmux: &Tmux,
     ) -> Result<(Sessions, HashMap<String, String>), TmuxError> {
         let out = match self.child {
-            Ok(child) => tmux.wait(child, &self.args).await,
+            Ok(child) => {
+                tmux.wait_for_line(child, &self.args, self.end.as_deref())
+                    .await
+            }
             Err(e) => Err(e),
         };
         match out {
@@ -702,6 +779,23 @@ impl SessionsCall {
             Err(_) => Ok((tmux.sessions().await?, HashMap::new())),
         }
     }
+}
+
+/// A tmux call's arguments as an error quotes them: joined by spaces, cut at 200 characters.
+fn shown(args: &[String]) -> String {
+    let s = args.join(" ");
+    if s.chars().count() > 200 {
+        format!("{}…", s.chars().take(200).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// Whether `buf` ends with the whole line `line` (which ends with `\n`): at its start or
+/// after a newline.
+fn ends_with_line(buf: &[u8], line: &str) -> bool {
+    buf.ends_with(line.as_bytes())
+        && (buf.len() == line.len() || buf[buf.len() - line.len() - 1] == b'\n')
 }
 
 /// Where the line `marker` starts in `text` (at its start or after a newline).
@@ -1192,6 +1286,16 @@ mod tests {
             let bytes: usize = argv.iter().map(|a| a.len() + 1).sum();
             assert!(bytes < 16 * 1024, "{bytes} bytes in one call");
         }
+    }
+
+    #[test]
+    fn the_end_line_counts_only_as_a_whole_last_line() {
+        let end = "@@agents-capture-ab-2@@\n";
+        assert!(ends_with_line(end.as_bytes(), end));
+        assert!(ends_with_line(format!("pane\n{end}").as_bytes(), end));
+        assert!(!ends_with_line(format!("pane{end}").as_bytes(), end));
+        assert!(!ends_with_line(format!("{end}more\n").as_bytes(), end));
+        assert!(!ends_with_line(b"@@agents-capture-ab-2@@", end));
     }
 
     #[test]

@@ -278,6 +278,61 @@ fn status_without_a_watchdog_lists_and_reads_the_fleet_in_one_tmux_call() {
     assert_eq!(t.run(&["down"]).0, 0);
 }
 
+/// Issue 16 item 2: `status` takes its one tmux call as answered when the call's last line
+/// (a marker printed after every capture succeeded) is in, not when the tmux client closes its
+/// output and exits. A client that lingers after its output (here a shim that keeps it open
+/// for 3 s, with calls limited to 1 s) cannot hold `status` up: the rows are read all the same.
+#[test]
+fn status_takes_its_call_as_answered_at_the_last_line_not_at_the_clients_exit() {
+    let t = TestEnv::new();
+    let real = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v tmux"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    t.write_script(
+        "shim/tmux",
+        &format!(
+            "#!/bin/sh\n'{}' \"$@\"\nrc=$?\nsleep 3\nexit $rc\n",
+            real.trim()
+        ),
+    );
+    let path = format!(
+        "{}:{}",
+        t.path().join("shim").display(),
+        std::env::var("PATH").unwrap()
+    );
+    t.config(&fleet_config("ol-", 2, ""));
+    assert_eq!(t.run(&["up"]).0, 0);
+    assert_eq!(t.run(&["down", "watchdog"]).0, 0);
+    let out = t
+        .cmd()
+        .env("PATH", &path)
+        .env("AGENTS_TMUX_TIMEOUT", "1")
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let states: Vec<&str> = doc["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["state"].as_str().unwrap())
+        .collect();
+    // Exit 3: the watchdog the agents need is not running.
+    assert_eq!(out.status.code(), Some(3), "{states:?} {err}");
+    assert!(
+        states.iter().all(|s| *s == "active" || *s == "idle"),
+        "{states:?} {err}"
+    );
+    assert_eq!(t.run(&["down"]).0, 0);
+}
+
 #[test]
 fn ping_delivery_waits_for_ready_and_submits_the_kickoff_line_once() {
     let t = TestEnv::new();
