@@ -258,12 +258,13 @@ pub fn is_shell(cmd: &str) -> bool {
     )
 }
 
-/// Compiles every rule [`classify`] reads `backend`'s screens with, with its literal prefilter
-/// (see [`crate::config::Pattern::may_match`]), so that a caller can pay for it ahead, on
-/// another thread, while it waits for tmux (`status`): the rules are compiled once per
-/// process and shared by every clone of the config, and a reader that needs one being
-/// compiled waits for it. The rules every screen is likely to need (idle, active) come first.
-/// The dialog shapes every screen is read for need nothing compiled ([`dialog`]).
+/// Prepares what [`classify`] reads `backend`'s screens with, so that a caller can pay for it
+/// ahead, on another thread, while it waits for tmux (`status`): every rule's literal
+/// prefilter (see [`crate::config::Pattern::may_match`]), and the rules a screen most often
+/// needs compiled (idle and active: a CLI's screen shows one or the other); the others are
+/// compiled where a screen shows their text. Compiled rules are shared by every clone of the
+/// config, once per process; a reader that needs one being compiled waits for it. The dialog
+/// shapes every screen is read for need nothing prepared ([`dialog`]).
 pub fn compile_rules(backend: &Backend) {
     for p in [
         &backend.idle_re,
@@ -277,6 +278,8 @@ pub fn compile_rules(backend: &Backend) {
     .flatten()
     {
         p.may_match(b"");
+    }
+    for p in [&backend.idle_re, &backend.active_re].into_iter().flatten() {
         p.regex();
     }
 }
