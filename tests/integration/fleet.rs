@@ -158,25 +158,12 @@ fn logs_show_the_session_output_and_the_kickoff_file_is_written() {
 fn status_uses_one_tmux_call_whatever_the_fleet_size() {
     // A tmux shim on PATH counts the calls `status` makes.
     let t = TestEnv::new();
-    let real = String::from_utf8(
-        std::process::Command::new("sh")
-            .args(["-c", "command -v tmux"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    let shim_dir = t.path().join("shim");
     let count = t.path().join("tmux-calls");
-    t.write_script(
-        "shim/tmux",
-        &format!(
-            "#!/bin/sh\necho call >> '{}'\nexec '{}' \"$@\"\n",
-            count.display(),
-            real.trim()
-        ),
-    );
-    let path = format!("{}:{}", shim_dir.display(), std::env::var("PATH").unwrap());
+    let path = t.tmux_shim(&format!(
+        "#!/bin/sh\necho call >> '{}'\nexec '{}' \"$@\"\n",
+        count.display(),
+        real_tmux()
+    ));
     for n in [2, 12] {
         t.config(&fleet_config(&format!("c{n}-"), n, ""));
         assert_eq!(t.run(&["up"]).0, 0);
@@ -209,29 +196,13 @@ fn status_uses_one_tmux_call_whatever_the_fleet_size() {
 #[test]
 fn status_without_a_watchdog_lists_and_reads_the_fleet_in_one_tmux_call() {
     let t = TestEnv::new();
-    let real = String::from_utf8(
-        std::process::Command::new("sh")
-            .args(["-c", "command -v tmux"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
     let count = t.path().join("tmux-calls");
-    t.write_script(
-        "shim/tmux",
-        &format!(
-            // One line per call: its first command (after -u and -L SOCKET).
-            "#!/bin/sh\nskip=\nfor a in \"$@\"; do case $a in -u) ;; -L) skip=1 ;; *) if [ -n \"$skip\" ]; then skip=; else echo \"$a\" >> '{}'; break; fi ;; esac; done\nexec '{}' \"$@\"\n",
-            count.display(),
-            real.trim()
-        ),
-    );
-    let path = format!(
-        "{}:{}",
-        t.path().join("shim").display(),
-        std::env::var("PATH").unwrap()
-    );
+    let path = t.tmux_shim(&format!(
+        // One line per call: its first command (after -u and -L SOCKET).
+        "#!/bin/sh\nskip=\nfor a in \"$@\"; do case $a in -u) ;; -L) skip=1 ;; *) if [ -n \"$skip\" ]; then skip=; else echo \"$a\" >> '{}'; break; fi ;; esac; done\nexec '{}' \"$@\"\n",
+        count.display(),
+        real_tmux()
+    ));
     t.config(&fleet_config("oc-", 3, ""));
     assert_eq!(t.run(&["up"]).0, 0);
     assert_eq!(t.run(&["down", "watchdog"]).0, 0);
@@ -285,26 +256,10 @@ fn status_without_a_watchdog_lists_and_reads_the_fleet_in_one_tmux_call() {
 #[test]
 fn status_takes_its_call_as_answered_at_the_last_line_not_at_the_clients_exit() {
     let t = TestEnv::new();
-    let real = String::from_utf8(
-        std::process::Command::new("sh")
-            .args(["-c", "command -v tmux"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    t.write_script(
-        "shim/tmux",
-        &format!(
-            "#!/bin/sh\n'{}' \"$@\"\nrc=$?\nsleep 3\nexit $rc\n",
-            real.trim()
-        ),
-    );
-    let path = format!(
-        "{}:{}",
-        t.path().join("shim").display(),
-        std::env::var("PATH").unwrap()
-    );
+    let path = t.tmux_shim(&format!(
+        "#!/bin/sh\n'{}' \"$@\"\nrc=$?\nsleep 3\nexit $rc\n",
+        real_tmux()
+    ));
     t.config(&fleet_config("ol-", 2, ""));
     assert_eq!(t.run(&["up"]).0, 0);
     assert_eq!(t.run(&["down", "watchdog"]).0, 0);

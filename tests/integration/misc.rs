@@ -125,15 +125,6 @@ fn issue6_10_a_hung_tmux_server_is_a_clear_error_after_the_timeout() {
     }
 }
 
-/// The path of the real tmux.
-fn real_tmux() -> String {
-    let out = Command::new("sh")
-        .args(["-c", "command -v tmux"])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 #[test]
 fn issue6_09_a_pane_printing_capture_markers_gets_no_other_agent_restarted() {
     // `h`, captured after `a1`, prints the markers of the old kind (`@@agents-capture-<pid of

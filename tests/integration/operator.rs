@@ -169,12 +169,7 @@ fn restart_of_an_unknown_name_lists_the_known_ones_and_stops_nothing() {
 /// A `tmux` that records the argv of `attach-session` / `switch-client` (one per line, then
 /// `TMUX=<$TMUX or unset>`) in `attach.txt` and exits 5; anything else goes to the real tmux.
 fn stub_tmux(t: &TestEnv) -> PathBuf {
-    let real = std::process::Command::new("sh")
-        .args(["-c", "command -v tmux"])
-        .output()
-        .unwrap();
-    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
-    assert!(!real.is_empty(), "no tmux on PATH");
+    let real = real_tmux();
     let record = t.path().join("attach.txt");
     t.write_script(
         "stub/tmux",

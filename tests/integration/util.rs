@@ -41,6 +41,17 @@ pub fn assert_schema_accepts(path: &Path, text: &str) {
 }
 
 /// The fake agent CLI shipped with the demo.
+/// The path of the tmux on `PATH` (what a shim in front of it execs).
+pub fn real_tmux() -> String {
+    let out = std::process::Command::new("sh")
+        .args(["-c", "command -v tmux"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(!real.is_empty(), "no tmux on PATH");
+    real
+}
+
 pub fn fake_agent() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fake-agent.sh")
 }
@@ -93,6 +104,17 @@ impl TestEnv {
         let p = self.write(rel, text);
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
         p
+    }
+
+    /// Writes `script` as `shim/tmux` in the test's directory (a stand-in for tmux, usually
+    /// ending by exec'ing [`real_tmux`]); returns a `PATH` with it first.
+    pub fn tmux_shim(&self, script: &str) -> String {
+        self.write_script("shim/tmux", script);
+        format!(
+            "{}:{}",
+            self.path().join("shim").display(),
+            std::env::var("PATH").unwrap()
+        )
     }
 
     /// Every line the demo agent in `session` has received so far (`FAKE_RECORD_DIR`).
