@@ -106,7 +106,7 @@ fn send(f: &Fleet, text: &str) {
     }
 }
 
-/// Scenario 1: a slow turn — 8 s of "• Working (…esc to interrupt)" before the first word,
+/// Scenario 1: a slow turn — 14 s of "• Working (…esc to interrupt)" before the first word,
 /// then an answer streamed a word every 0.7 s with no Working line on screen — keeps the
 /// agent `active` in `status` from start to end, then it is `idle`, once (sampled every
 /// 0.5 s, no flapping).
@@ -118,7 +118,9 @@ fn status_is_active_through_a_slow_turn_then_idle(cli: &Installed) {
     );
     let reply = "This slow answer streams one word at a time after a long think, so the agent \
                  is busy for a while and the screen shows no Working line meanwhile.";
-    let (first, delay) = (8.0, 0.7);
+    // 14 s of thinking: at least three samples fall in it even when the e2e scenarios running
+    // side by side load the machine so that a sample takes 2-3 s (CI, twice with 8 s).
+    let (first, delay) = (14.0, 0.7);
     f.mock.ctl("reply", &format!("text={}", urlencode(reply)));
     f.mock.ctl("delay", &format!("s={delay}&first={first}"));
     let busy_secs = first + reply.split(' ').count() as f64 * delay;
