@@ -138,21 +138,6 @@ pub fn render_shell(code: &str, fields: &[(&str, &str)]) -> String {
     out
 }
 
-/// Prefixes `argv` with `env NAME=VALUE...`, so the session's program (and any script it
-/// runs) sees `vars` in its environment whatever the tmux version (`new-session -e` needs
-/// tmux 3.2). tmux is then never handed a one-word command, which it would run through
-/// `sh -c` (breaking a program path with a space). A program whose name holds '=' (which
-/// `env` would read as a variable) is started through `sh -c 'exec "$@"'`.
-pub fn with_env(vars: &[(&str, &str)], argv: Vec<String>) -> Vec<String> {
-    let mut out = vec!["env".to_string()];
-    out.extend(vars.iter().map(|(k, v)| format!("{k}={v}")));
-    if argv.first().is_none_or(|p| p.contains('=')) {
-        out.extend(["sh", "-c", "exec \"$@\"", "sh"].map(String::from));
-    }
-    out.extend(argv);
-    out
-}
-
 /// Linux refuses one argument longer than this, with its final NUL (`MAX_ARG_STRLEN`,
 /// 32 pages): the program would fail to start with exit 126.
 pub const MAX_ARG_BYTES: usize = 128 * 1024;
@@ -435,17 +420,6 @@ mod tests {
         // Not shell code: the value stays one literal argument, unquoted.
         assert_eq!(words("echo {v}", &[("v", "a b")], &[]), ["echo", "a b"]);
         assert_eq!(words("bash -lc {v}", &[("v", "a b")], &[])[2], "'a b'");
-    }
-
-    #[test]
-    fn env_prefix_sets_the_variables_and_never_leaves_one_word() {
-        let argv = with_env(&[("AGENTS_NAME", "a")], vec!["/x y/cli".into()]);
-        assert_eq!(argv, ["env", "AGENTS_NAME=a", "/x y/cli"]);
-        let argv = with_env(&[("A", "1")], vec!["./a=b".into(), "z".into()]);
-        assert_eq!(
-            argv,
-            ["env", "A=1", "sh", "-c", "exec \"$@\"", "sh", "./a=b", "z"]
-        );
     }
 
     #[test]

@@ -299,13 +299,16 @@ pub fn prepare_agent(ctx: &Ctx, agent: &Agent, replace: bool) -> Result<Prepared
     if let Some(home) = &gemini_home {
         vars.push((gemini_hooks::HOME_VAR, home));
     }
-    let argv = command::with_env(&vars, cmd.argv);
     Ok(Prepared {
         name: agent.name.clone(),
         spec: SessionSpec {
             name: agent.session.clone(),
             cwd: agent.dir.clone(),
-            argv,
+            argv: cmd.argv,
+            env: vars
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
             log: cfg.session_log(&agent.session),
             log_max_bytes: ctx.cfg.log_max_bytes,
             log_files: ctx.cfg.log_files,
@@ -446,13 +449,11 @@ pub fn prepare_service(ctx: &Ctx, svc: &Service, replace: bool) -> Result<Prepar
         spec: SessionSpec {
             name: svc.session.clone(),
             cwd: svc.dir.clone(),
-            argv: command::with_env(
-                &[
-                    ("AGENTS_SESSION", &svc.session),
-                    (proctree::FLEET_VAR, &ctx.fleet_id()),
-                ],
-                vec!["sh".into(), "-c".into(), svc.command.clone()],
-            ),
+            argv: vec!["sh".into(), "-c".into(), svc.command.clone()],
+            env: vec![
+                ("AGENTS_SESSION".into(), svc.session.clone()),
+                (proctree::FLEET_VAR.into(), ctx.fleet_id()),
+            ],
             log: ctx.cfg.session_log(&svc.session),
             log_max_bytes: ctx.cfg.log_max_bytes,
             log_files: ctx.cfg.log_files,
@@ -511,6 +512,7 @@ pub fn prepare_watchdog(ctx: &Ctx, replace: bool) -> Result<Prepared, LaunchErro
             name: session.clone(),
             cwd: ctx.cfg.project_dir.clone(),
             argv,
+            env: Vec::new(),
             replace,
             wake: None,
         },

@@ -482,6 +482,7 @@ mod tests {
             name: "s".into(),
             cwd: ".".into(),
             argv: vec!["/bin/prog".into()],
+            env: vec![],
             log: "l".into(),
             log_max_bytes: 0,
             log_files: 0,

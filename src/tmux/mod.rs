@@ -17,6 +17,7 @@ pub mod target;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub use format::{PaneInfo, Sessions};
@@ -150,6 +151,10 @@ pub struct SessionSpec {
     pub cwd: PathBuf,
     /// Program and arguments, exec'd by tmux without a shell.
     pub argv: Vec<String>,
+    /// Variables (`NAME`, value) the program starts with beside tmux's own environment:
+    /// `new-session -e NAME=VALUE` on tmux 3.2 and later (no process more), an `env
+    /// NAME=VALUE...` prefix on older ones ([`with_env`]).
+    pub env: Vec<(String, String)>,
     /// Pane output is appended here (`pipe-pane` into `agents pipe-log`).
     pub log: PathBuf,
     /// The log is rotated before it grows past this many bytes (`[defaults].log_max_bytes`).
@@ -170,6 +175,9 @@ pub struct SessionSpec {
 pub struct Tmux {
     socket: Option<String>,
     timeout: Duration,
+    /// `(major, minor)` of the server's tmux, once [`Tmux::check_version`] has read it
+    /// (shared by every clone of this driver).
+    version: Arc<OnceLock<(u32, u32)>>,
 }
 
 impl Tmux {
@@ -179,6 +187,7 @@ impl Tmux {
         Self {
             socket,
             timeout: timeout_from_env(),
+            version: Arc::default(),
         }
     }
 
@@ -276,31 +285,14 @@ impl Tmux {
         child: tokio::process::Child,
         args: &[String],
     ) -> Result<String, TmuxError> {
-        let shown = || shown(args);
-        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
-            .await
-            .map_err(|_| TmuxError::Timeout {
-                args: shown(),
-                secs: self.timeout.as_secs_f64(),
-            })?
-            .map_err(TmuxError::Io)?;
-        if out.status.success() {
-            // Valid UTF-8 (tmux -u) is taken as it is, without a lossy copy.
-            Ok(String::from_utf8(out.stdout)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
-        } else {
-            Err(TmuxError::Failed {
-                args: shown(),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            })
-        }
+        self.wait_for_line(child, args, None).await
     }
 
-    /// As [`Self::wait`], but the output is complete as soon as it ends with the line `end`
-    /// (printed by the call's last command, after all the others succeeded): that output
-    /// without the line is returned at once, and the client is left to exit on its own
+    /// As [`Self::wait`], but with `end` the output is complete as soon as it ends with the
+    /// line `end` (printed by the call's last command, after all the others succeeded): that
+    /// output without the line is returned at once, and the client is left to exit on its own
     /// (reaped in the background). Output that ends without the line (a command failed) is
-    /// judged by the client's exit status, as [`Self::wait`] does.
+    /// judged by the client's exit status, as without `end`.
     async fn wait_for_line(
         &self,
         mut child: tokio::process::Child,
@@ -308,44 +300,41 @@ impl Tmux {
         end: Option<&str>,
     ) -> Result<String, TmuxError> {
         use tokio::io::AsyncReadExt as _;
-        let Some(end) = end else {
-            return self.wait(child, args).await;
-        };
-        let Some(mut stdout) = child.stdout.take() else {
-            return self.wait(child, args).await;
-        };
-        let line = format!("{end}\n");
         let started = tokio::time::Instant::now();
-        let read = async {
-            let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
-            loop {
-                if stdout.read_buf(&mut buf).await? == 0 {
-                    return Ok::<_, std::io::Error>((buf, false));
-                }
-                if ends_with_line(&buf, &line) {
-                    buf.truncate(buf.len() - line.len());
-                    return Ok((buf, true));
-                }
-            }
-        };
         let timeout = || TmuxError::Timeout {
             args: shown(args),
             secs: self.timeout.as_secs_f64(),
         };
-        let (buf, complete) = tokio::time::timeout(self.timeout, read)
-            .await
-            .map_err(|_| timeout())?
-            .map_err(TmuxError::Io)?;
-        let text = |buf: Vec<u8>| {
-            String::from_utf8(buf)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-        };
-        if complete {
-            drop(stdout);
-            tokio::spawn(async move {
-                let _ = child.wait().await;
-            });
-            return Ok(text(buf));
+        // Read up to the line `end`, if there is one to read to.
+        let mut early: Option<Vec<u8>> = None;
+        if let Some(end) = end
+            && let Some(mut stdout) = child.stdout.take()
+        {
+            let line = format!("{end}\n");
+            let read = async {
+                let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
+                loop {
+                    if stdout.read_buf(&mut buf).await? == 0 {
+                        return Ok::<_, std::io::Error>((buf, false));
+                    }
+                    if ends_with_line(&buf, &line) {
+                        buf.truncate(buf.len() - line.len());
+                        return Ok((buf, true));
+                    }
+                }
+            };
+            let (buf, complete) = tokio::time::timeout(self.timeout, read)
+                .await
+                .map_err(|_| timeout())?
+                .map_err(TmuxError::Io)?;
+            if complete {
+                drop(stdout);
+                tokio::spawn(async move {
+                    let _ = child.wait().await;
+                });
+                return Ok(utf8(buf));
+            }
+            early = Some(buf);
         }
         let left = self.timeout.saturating_sub(started.elapsed());
         let out = tokio::time::timeout(left, child.wait_with_output())
@@ -353,7 +342,7 @@ impl Tmux {
             .map_err(|_| timeout())?
             .map_err(TmuxError::Io)?;
         if out.status.success() {
-            Ok(text(buf))
+            Ok(utf8(early.unwrap_or(out.stdout)))
         } else {
             Err(TmuxError::Failed {
                 args: shown(args),
@@ -370,12 +359,20 @@ impl Tmux {
     pub async fn check_version(&self) -> Result<String, TmuxError> {
         let out = self.run(&["-V".to_string()]).await?;
         let found = out.trim().trim_start_matches("tmux ").to_string();
-        let digits = found.trim_start_matches(|c: char| !c.is_ascii_digit());
-        let major: Option<u32> = digits.split('.').next().and_then(|m| m.parse().ok());
-        match major {
-            Some(m) if m < 3 => Err(TmuxError::TooOld { found }),
-            _ => Ok(found),
+        match parse_version(&found) {
+            Some((m, _)) if m < 3 => Err(TmuxError::TooOld { found }),
+            Some(v) => {
+                let _ = self.version.set(v);
+                Ok(found)
+            }
+            None => Ok(found),
         }
+    }
+
+    /// Whether `new-session -e` can set a session's variables (tmux 3.2 and later, as
+    /// [`Self::check_version`] read it); `false` while the version is not known.
+    fn new_session_env(&self) -> bool {
+        self.version.get().is_some_and(|&v| v >= (3, 2))
     }
 
     /// Every session on the server with its current pane, in one tmux call. A server that is
@@ -445,7 +442,8 @@ impl Tmux {
                 let _ = std::fs::create_dir_all(parent);
             }
         }
-        let cmds: Vec<Vec<String>> = specs.iter().map(start_commands).collect();
+        let dash_e = self.new_session_env();
+        let cmds: Vec<Vec<String>> = specs.iter().map(|s| start_commands(s, dash_e)).collect();
         let mut results: Vec<Option<Result<(), TmuxError>>> = specs.iter().map(|_| None).collect();
         for batch in batches(&cmds) {
             if batch.len() > 1 {
@@ -781,6 +779,11 @@ impl SessionsCall {
     }
 }
 
+/// A call's output as text: valid UTF-8 (tmux -u) is taken as it is, without a lossy copy.
+fn utf8(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// A tmux call's arguments as an error quotes them: joined by spaces, cut at 200 characters.
 fn shown(args: &[String]) -> String {
     let s = args.join(" ");
@@ -806,9 +809,37 @@ fn marker_at(text: &str, marker: &str) -> Option<usize> {
     text.find(&format!("\n{marker}")).map(|i| i + 1)
 }
 
+/// `(major, minor)` of a `tmux -V` version without its `tmux ` (`3.3a` → `(3, 3)`,
+/// `next-3.4` → `(3, 4)`); `None` when it names no number.
+fn parse_version(found: &str) -> Option<(u32, u32)> {
+    let digits = found.trim_start_matches(|c: char| !c.is_ascii_digit());
+    let mut parts = digits.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts
+        .next()
+        .map(|m| m.trim_end_matches(|c: char| !c.is_ascii_digit()))
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    Some((major, minor))
+}
+
+/// Prefixes `argv` with `env NAME=VALUE...`, so the program (and any script it runs) sees
+/// `vars` in its environment on a tmux without `new-session -e`. A program whose name holds
+/// '=' (which `env` would read as a variable) is started through `sh -c 'exec "$@"'`.
+pub fn with_env(vars: &[(String, String)], argv: &[String]) -> Vec<String> {
+    let mut out = vec!["env".to_string()];
+    out.extend(vars.iter().map(|(k, v)| format!("{k}={v}")));
+    if argv.first().is_none_or(|p| p.contains('=')) {
+        out.extend(["sh", "-c", "exec \"$@\"", "sh"].map(String::from));
+    }
+    out.extend(argv.iter().cloned());
+    out
+}
+
 /// The tmux commands that start one session: `[kill-session ;] new-session ; set-option ;
-/// pipe-pane`, as one flat argv with `;` separators.
-fn start_commands(s: &SessionSpec) -> Vec<String> {
+/// pipe-pane`, as one flat argv with `;` separators. `dash_e`: the session's variables go
+/// in `new-session -e` (tmux 3.2+), else in an `env` prefix of its program.
+fn start_commands(s: &SessionSpec, dash_e: bool) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
     if s.replace {
         v.extend(["kill-session", "-t", &target::session(&s.name), ";"].map(String::from));
@@ -829,13 +860,23 @@ fn start_commands(s: &SessionSpec) -> Vec<String> {
         .map(String::from),
     );
     v.push(target::no_format(&s.cwd.to_string_lossy()));
+    // tmux 3.3a takes an -e value as it is (no format expanded in it).
+    let argv = if dash_e || s.env.is_empty() {
+        for (k, val) in &s.env {
+            v.push("-e".into());
+            v.push(target::arg(&format!("{k}={val}")));
+        }
+        s.argv.clone()
+    } else {
+        with_env(&s.env, &s.argv)
+    };
     v.push("--".into());
-    if s.argv.len() == 1 {
+    if argv.len() == 1 {
         // tmux runs a one-word command through `sh -c`: a program path with a space or a
         // quote would be split or mangled. `exec "$@"` runs the word as it is.
         v.extend(["sh", "-c", "exec \"$@\"", "sh"].map(String::from));
     }
-    v.extend(s.argv.iter().map(|a| target::arg(a)));
+    v.extend(argv.iter().map(|a| target::arg(a)));
     v.push(";".into());
     v.extend(
         [
@@ -1159,6 +1200,7 @@ mod tests {
             name: "p-a".into(),
             cwd: "/tmp/x#y".into(),
             argv: vec!["echo".into(), "a;".into()],
+            env: vec![],
             log: "/tmp/it's #1.log".into(),
             log_max_bytes: 4096,
             log_files: 2,
@@ -1166,7 +1208,7 @@ mod tests {
             replace: true,
             wake: Some("agents-wake-p-".into()),
         };
-        let c = start_commands(&s);
+        let c = start_commands(&s, true);
         assert_eq!(&c[..4], &["kill-session", "-t", "=p-a", ";"]);
         assert!(c.contains(&"/tmp/x##y".to_string()));
         assert!(c.contains(&"a\\;".to_string()));
@@ -1190,6 +1232,7 @@ mod tests {
             name: "p-a".into(),
             cwd: "/tmp".into(),
             argv: vec!["/my dir/cli".into()],
+            env: vec![],
             log: "/tmp/p-a.log".into(),
             log_max_bytes: 4096,
             log_files: 1,
@@ -1197,7 +1240,7 @@ mod tests {
             replace: false,
             wake: None,
         };
-        let c = start_commands(&s);
+        let c = start_commands(&s, true);
         let at = c.iter().position(|a| a == "--").unwrap();
         assert_eq!(
             &c[at + 1..at + 6],
@@ -1206,11 +1249,60 @@ mod tests {
     }
 
     #[test]
+    fn variables_go_in_new_session_e_or_an_env_prefix_before_tmux_3_2() {
+        let s = SessionSpec {
+            name: "p-a".into(),
+            cwd: "/tmp".into(),
+            argv: vec!["/my dir/cli".into()],
+            env: vec![
+                ("AGENTS_NAME".into(), "a;".into()),
+                ("E".into(), String::new()),
+            ],
+            log: "/tmp/p-a.log".into(),
+            log_max_bytes: 4096,
+            log_files: 1,
+            mark: None,
+            replace: false,
+            wake: None,
+        };
+        let c = start_commands(&s, true);
+        let at = c.iter().position(|a| a == "--").unwrap();
+        assert_eq!(&c[at - 4..at], ["-e", "AGENTS_NAME=a\\;", "-e", "E="]);
+        assert_eq!(
+            &c[at + 1..at + 6],
+            ["sh", "-c", "exec \"$@\"", "sh", "/my dir/cli"]
+        );
+        let c = start_commands(&s, false);
+        assert!(!c.contains(&"-e".to_string()));
+        let at = c.iter().position(|a| a == "--").unwrap();
+        assert_eq!(
+            &c[at + 1..at + 5],
+            ["env", "AGENTS_NAME=a\\;", "E=", "/my dir/cli"]
+        );
+        // A program whose name holds '=' is not taken by env for a variable.
+        let argv = with_env(&s.env[1..], &["./a=b".to_string(), "z".to_string()]);
+        assert_eq!(
+            argv,
+            ["env", "E=", "sh", "-c", "exec \"$@\"", "sh", "./a=b", "z"]
+        );
+    }
+
+    #[test]
+    fn versions_read_major_and_minor() {
+        assert_eq!(parse_version("3.3a"), Some((3, 3)));
+        assert_eq!(parse_version("3.2"), Some((3, 2)));
+        assert_eq!(parse_version("next-3.6"), Some((3, 6)));
+        assert_eq!(parse_version("3.1c"), Some((3, 1)));
+        assert_eq!(parse_version("master"), None);
+    }
+
+    #[test]
     fn a_rename_closes_the_old_log_pipe_and_opens_the_new_one() {
         let s = SessionSpec {
             name: "new-watchdog".into(),
             cwd: "/tmp".into(),
             argv: vec![],
+            env: vec![],
             log: "/tmp/new-watchdog.log".into(),
             log_max_bytes: 4096,
             log_files: 1,
