@@ -262,6 +262,12 @@ fresh_server() {
         "$REAL_TMUX" list-sessions >/dev/null 2>&1 || break
         sleep 0.1
     done
+    # The killed fleet's pipe-log and watchdog processes may still write a last file there
+    # as they exit: retry until the directory is gone.
+    for ((i = 0; i < 50; i++)); do
+        rm -rf "$WORK"/fleet*/.ao-state 2>/dev/null && break
+        sleep 0.1
+    done
     rm -rf "$WORK"/fleet*/.ao-state
 }
 
