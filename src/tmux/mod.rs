@@ -1226,21 +1226,25 @@ mod tests {
         assert!(c.last().unwrap().contains("##1.log"));
     }
 
-    #[test]
-    fn a_one_word_command_is_not_left_to_tmux_sh_c() {
-        let s = SessionSpec {
+    /// Session `p-a` running the one word `/my dir/cli` with `env`.
+    fn one_word_spec(env: Vec<(String, String)>) -> SessionSpec {
+        SessionSpec {
             name: "p-a".into(),
             cwd: "/tmp".into(),
             argv: vec!["/my dir/cli".into()],
-            env: vec![],
+            env,
             log: "/tmp/p-a.log".into(),
             log_max_bytes: 4096,
             log_files: 1,
             mark: None,
             replace: false,
             wake: None,
-        };
-        let c = start_commands(&s, true);
+        }
+    }
+
+    #[test]
+    fn a_one_word_command_is_not_left_to_tmux_sh_c() {
+        let c = start_commands(&one_word_spec(vec![]), true);
         let at = c.iter().position(|a| a == "--").unwrap();
         assert_eq!(
             &c[at + 1..at + 6],
@@ -1250,21 +1254,10 @@ mod tests {
 
     #[test]
     fn variables_go_in_new_session_e_or_an_env_prefix_before_tmux_3_2() {
-        let s = SessionSpec {
-            name: "p-a".into(),
-            cwd: "/tmp".into(),
-            argv: vec!["/my dir/cli".into()],
-            env: vec![
-                ("AGENTS_NAME".into(), "a;".into()),
-                ("E".into(), String::new()),
-            ],
-            log: "/tmp/p-a.log".into(),
-            log_max_bytes: 4096,
-            log_files: 1,
-            mark: None,
-            replace: false,
-            wake: None,
-        };
+        let s = one_word_spec(vec![
+            ("AGENTS_NAME".into(), "a;".into()),
+            ("E".into(), String::new()),
+        ]);
         let c = start_commands(&s, true);
         let at = c.iter().position(|a| a == "--").unwrap();
         assert_eq!(&c[at - 4..at], ["-e", "AGENTS_NAME=a\\;", "-e", "E="]);
