@@ -91,15 +91,33 @@ fn hint_at(s: &[u8], i: usize) -> bool {
 /// (Codex), `▸`, `▶`.
 const MARKERS: [char; 5] = ['❯', '>', '›', '▸', '▶'];
 
+/// Where a marker's lead ends on `line`: `[ \t]*`, one character `marker` accepts, then
+/// `[ \t]+` (at least one).
+fn lead(line: &str, marker: impl Fn(char) -> bool) -> Option<usize> {
+    let s = line.as_bytes();
+    let at = blanks(s, 0);
+    let c = line[at..].chars().next().filter(|&c| marker(c))?;
+    let after = at + c.len_utf8();
+    let end = blanks(s, after);
+    (end > after).then_some(end)
+}
+
+/// Where an option's number ends from `at`: one or two digits and `.` or `)`, as the regex
+/// `[0-9]{1,2}[.)]`.
+fn number(s: &[u8], at: usize) -> Option<usize> {
+    let digits = s[at..]
+        .iter()
+        .take(3)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    ((1..=2).contains(&digits) && matches!(s.get(at + digits), Some(b'.' | b')')))
+        .then_some(at + digits + 1)
+}
+
 /// The end (in bytes) of a highlighted option's lead on `line`: a marker and the spaces or
 /// tabs around it, as the regex `^[ \t]*[❯>›▸▶][ \t]+`.
 pub(super) fn highlighted_lead(line: &str) -> Option<usize> {
-    let s = line.as_bytes();
-    let at = blanks(s, 0);
-    let marker = line[at..].chars().next().filter(|c| MARKERS.contains(c))?;
-    let after = at + marker.len_utf8();
-    let end = blanks(s, after);
-    (end > after).then_some(end)
+    lead(line, |c| MARKERS.contains(&c))
 }
 
 /// The end (in bytes) of an option's number at the start of `text`: one or two digits, `.`
@@ -107,12 +125,8 @@ pub(super) fn highlighted_lead(line: &str) -> Option<usize> {
 /// `^[0-9]{1,2}[.)](?-u:\s)`.
 pub(super) fn number_end(text: &str) -> Option<usize> {
     let s = text.as_bytes();
-    let digits = s.iter().take(3).take_while(|b| b.is_ascii_digit()).count();
-    if !(1..=2).contains(&digits) {
-        return None;
-    }
-    let close = matches!(s.get(digits), Some(b'.' | b')'));
-    (close && s.get(digits + 1).is_some_and(|&b| is_space(b))).then_some(digits + 2)
+    let end = number(s, 0)?;
+    s.get(end).is_some_and(|&b| is_space(b)).then_some(end + 1)
 }
 
 /// Whether `line` is a box's bottom border, `╰───╯` (Gemini CLI 0.61.0), as the regex
@@ -130,21 +144,8 @@ pub(super) fn is_box_bottom(line: &str) -> bool {
 /// `^(?P<lead>[ \t]*●[ \t]+)[0-9]{1,2}[.)][ \t]+` (the lead and the whole match).
 pub(super) fn boxed_lead(text: &str) -> Option<(usize, usize)> {
     let s = text.as_bytes();
-    let at = blanks(s, 0);
-    let after = at + text[at..].strip_prefix('●').map(|_| '●'.len_utf8())?;
-    let lead = blanks(s, after);
-    if lead == after {
-        return None;
-    }
-    let digits = s[lead..]
-        .iter()
-        .take(3)
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    if !(1..=2).contains(&digits) || !matches!(s.get(lead + digits), Some(b'.' | b')')) {
-        return None;
-    }
-    let number = lead + digits + 1;
+    let lead = lead(text, |c| c == '●')?;
+    let number = number(s, lead)?;
     let end = blanks(s, number);
     (end > number).then_some((lead, end))
 }

@@ -153,7 +153,7 @@ pub struct SessionSpec {
     pub argv: Vec<String>,
     /// Variables (`NAME`, value) the program starts with beside tmux's own environment:
     /// `new-session -e NAME=VALUE` on tmux 3.2 and later (no process more), an `env
-    /// NAME=VALUE...` prefix on older ones ([`with_env`]).
+    /// NAME=VALUE...` prefix on older ones ([`env_prefix`]).
     pub env: Vec<(String, String)>,
     /// Pane output is appended here (`pipe-pane` into `agents pipe-log`).
     pub log: PathBuf,
@@ -826,7 +826,7 @@ fn parse_version(found: &str) -> Option<(u32, u32)> {
 /// Prefixes `argv` with `env NAME=VALUE...`, so the program (and any script it runs) sees
 /// `vars` in its environment on a tmux without `new-session -e`. A program whose name holds
 /// '=' (which `env` would read as a variable) is started through `sh -c 'exec "$@"'`.
-pub fn with_env(vars: &[(String, String)], argv: &[String]) -> Vec<String> {
+fn env_prefix(vars: &[(String, String)], argv: &[String]) -> Vec<String> {
     let mut out = vec!["env".to_string()];
     out.extend(vars.iter().map(|(k, v)| format!("{k}={v}")));
     if argv.first().is_none_or(|p| p.contains('=')) {
@@ -868,7 +868,7 @@ fn start_commands(s: &SessionSpec, dash_e: bool) -> Vec<String> {
         }
         s.argv.clone()
     } else {
-        with_env(&s.env, &s.argv)
+        env_prefix(&s.env, &s.argv)
     };
     v.push("--".into());
     if argv.len() == 1 {
@@ -1273,7 +1273,7 @@ mod tests {
             ["env", "AGENTS_NAME=a\\;", "E=", "/my dir/cli"]
         );
         // A program whose name holds '=' is not taken by env for a variable.
-        let argv = with_env(&s.env[1..], &["./a=b".to_string(), "z".to_string()]);
+        let argv = env_prefix(&s.env[1..], &["./a=b".to_string(), "z".to_string()]);
         assert_eq!(
             argv,
             ["env", "E=", "sh", "-c", "exec \"$@\"", "sh", "./a=b", "z"]
