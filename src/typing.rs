@@ -73,6 +73,9 @@ const IDLE_POLL: Duration = Duration::from_millis(300);
 /// How often the pane is read after typing (until the text shows) and after a submit press
 /// (until it is verified).
 const TYPING_POLL: Duration = Duration::from_millis(15);
+/// How long a chooser's key (a dialog's `Down`) may take to show on the screen before the
+/// answer is given up, unconfirmed.
+const KEY_DRAWN_WAIT: Duration = Duration::from_secs(3);
 /// How long typed text may take to show before the submit key is pressed anyway (a pane
 /// that never shows it: a paste drawn as `[Pasted text …]`, a screen the text scrolled off).
 const SHOWN_WAIT: Duration = Duration::from_secs(1);
@@ -144,7 +147,7 @@ pub enum DeliveryError {
     /// Failed: the pane could not be read before the submit key (`when`: "before typing").
     #[error("cannot read the pane {when}: {source}")]
     Unreadable {
-        /// When the read was: `before typing` or `before the submit key`.
+        /// When the read was: `before typing`, `after a key` (a chooser's) or `before the submit key`.
         when: &'static str,
         /// tmux's error reading the screen.
         source: TmuxError,
@@ -167,6 +170,13 @@ pub enum DeliveryError {
         key: String,
         /// tmux's error.
         source: TmuxError,
+    },
+    /// Failed: a chooser's key (`Down`) did not show on the screen within
+    /// [`KEY_DRAWN_WAIT`]; its submit key was not pressed.
+    #[error("the screen did not change after the key {key}: the choice was not confirmed")]
+    KeyNotDrawn {
+        /// The tmux key name pressed.
+        key: String,
     },
     /// Unverified: tmux failed on the submit key.
     #[error("tmux failed after the submit key: {0}")]
@@ -466,10 +476,32 @@ async fn deliver_held(
     let failed = |e: TmuxError| Outcome::Failed(DeliveryError::Tmux(e));
     if msg.key_only {
         // One key or several (`Down Down`: moving to a dialog's option), each drawn before
-        // the next.
+        // the next and before the submit key: keys that reach a busy TUI in one read are not
+        // all taken as keys (Claude Code 2.1.330 under load confirmed its first option on
+        // `Down` then `Enter` 200 ms apart). A key the screen never shows gets no submit key.
+        // A program that reads lines (canonical mode) gets the keys and the submit key as one
+        // line from the kernel, whatever it draws: nothing to wait for.
+        let line_mode = before.tty.as_deref().is_some_and(canonical);
+        let mut shown = before;
         for key in msg.text.split_whitespace() {
             tmux.send_key(msg.session, key).await.map_err(failed)?;
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            if line_mode {
+                continue;
+            }
+            let since = tokio::time::Instant::now();
+            loop {
+                let now = read("after a key").await?;
+                if now.rows != shown.rows {
+                    shown = now;
+                    break;
+                }
+                if since.elapsed() >= KEY_DRAWN_WAIT {
+                    return Err(Outcome::Failed(DeliveryError::KeyNotDrawn {
+                        key: key.to_string(),
+                    }));
+                }
+                tokio::time::sleep(TYPING_POLL).await;
+            }
         }
         tmux.send_key(msg.session, &backend.submit_key)
             .await
