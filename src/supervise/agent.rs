@@ -27,7 +27,7 @@ use crate::state::{AgentView, LastEvent, ReportOnce};
 use crate::supervise::heal::{self, Action, Seen};
 use crate::supervise::limit::{self, Action as LimitAction, Hold};
 use crate::supervise::restart::{History, Policy, RestartCause, Verdict};
-use crate::supervise::stall::{Stall, StallStep};
+use crate::supervise::stall::{FirstTurn, Stall, StallStep};
 use crate::supervise::{CONFIRM_READS, Confirm};
 use crate::tmux::PaneInfo;
 
@@ -45,6 +45,9 @@ pub struct Memory {
     pub history: History,
     /// The agent's idle clock, for the stall nudge ([`Stall`]).
     pub stall: Stall,
+    /// Whether the agent's first turn since its start was seen: till then its idle prompt
+    /// is a CLI still starting ([`FirstTurn`]).
+    pub first_turn: FirstTurn,
     /// When the pane was first read blank in the current blank stretch (epoch seconds): a
     /// CLI still starting, see [`STARTING_BLANK`].
     pub blank_since: Option<f64>,
@@ -87,6 +90,8 @@ pub struct Observation<'a> {
     pub reading: Option<Reading>,
     /// The epoch second of a `WAITING-UNTIL:` marker on screen.
     pub waiting_until: Option<f64>,
+    /// When the pane's process was started (the manifest's stamp, epoch seconds), if known.
+    pub started: Option<f64>,
     /// The operator stopped it (`state/down-<agent>`).
     pub down: bool,
     /// A task that already finished (`state/done-<agent>`).
@@ -288,6 +293,7 @@ impl Memory {
         self.view.restarts = self.history.recent(p, now);
         self.confirm.reset();
         self.stall = Stall::default();
+        self.first_turn = FirstTurn::default();
         self.stall_restart = None;
         self.waiting_until = None;
         self.show("starting", now, None, Some(r.reason.clone()));
@@ -524,6 +530,7 @@ fn live(
 ) -> Option<(String, serde_json::Value, RestartCause)> {
     let a = s.agent;
     let backend = s.backend;
+    d.memory.first_turn.observe(obs.started, reading.state, now);
     // The usage-limit hold.
     let hold = match &obs.hold {
         Ok(h) => {
@@ -769,6 +776,13 @@ fn live(
             m.blank_since = None;
             state
         };
+        // Not seen working since its start: its idle prompt may be a CLI that has yet to run
+        // its kickoff (see `FIRST_TURN`).
+        let stall_state = if m.first_turn.starting(now, stall_idle) {
+            State::Active
+        } else {
+            stall_state
+        };
         match m.stall.step(
             stall_state,
             obs.waiting_until,
@@ -895,6 +909,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
                 ..Reading::nothing()
             }),
             waiting_until: None,
+            started: None,
             down: false,
             done: false,
             fatal_marker: false,
@@ -1243,7 +1258,9 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
     fn stall_nudges_then_restarts_and_activity_calls_it_off() {
         let c = cfg();
         let idle = || Some(Reading::nothing());
-        let d = run(&c, "s", &Memory::default(), NOW, |o| o.reading = idle());
+        // Seen working since its start (the default reading is active), then idle.
+        let worked = run(&c, "s", &Memory::default(), NOW - 1.0, |_| {}).memory;
+        let d = run(&c, "s", &worked, NOW, |o| o.reading = idle());
         untouched(&d);
         assert_eq!(d.memory.view.state, "idle");
         let d = run(&c, "s", &d.memory, NOW + 100.0, |o| o.reading = idle());
@@ -1258,18 +1275,53 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
             r.reason
                 .starts_with(crate::supervise::stall::RESTART_REASON)
         );
+        // Never seen working since its start (at NOW): its kickoff may not have run yet, so
+        // no nudge sooner than FIRST_TURN stall_idle after the start.
+        let first = |m: &Memory, t: f64| {
+            run(&c, "s", m, t, |o| {
+                o.reading = idle();
+                o.started = Some(NOW);
+            })
+        };
+        let mut d = first(&Memory::default(), NOW + 1.0);
+        for t in [100.0, 200.0, 299.0] {
+            d = first(&d.memory, NOW + t);
+            untouched(&d);
+            assert_eq!(d.memory.view.state, "idle");
+        }
+        let d = first(&d.memory, NOW + 300.0);
+        assert_eq!(events(&d), ["stall-nudge"]);
+        // A restart starts the first turn over: the new process is not nudged at once.
+        let mut m = d.memory;
+        let r = Restart {
+            reason: "stalled: idle".into(),
+            evidence: json!({}),
+            cause: RestartCause::Stall,
+            held: false,
+            first: false,
+        };
+        m.started(&r, &Policy::of(&c.watchdog), NOW + 400.0);
+        let d = run(&c, "s", &m, NOW + 401.0, |o| {
+            o.reading = idle();
+            o.started = Some(NOW + 400.0);
+        });
+        let d = run(&c, "s", &d.memory, NOW + 600.0, |o| {
+            o.reading = idle();
+            o.started = Some(NOW + 400.0);
+        });
+        untouched(&d);
         // `heal` alone never nudges an idle agent.
         let d = run(&c, "a", &Memory::default(), NOW, |o| o.reading = idle());
         let d = run(&c, "a", &d.memory, NOW + 1000.0, |o| o.reading = idle());
         untouched(&d);
         // A blank screen is a CLI still starting for one stall_idle more.
         let blank = || Some(Reading::blank());
-        let d = run(&c, "s", &Memory::default(), NOW, |o| o.reading = blank());
+        let d = run(&c, "s", &worked, NOW, |o| o.reading = blank());
         let d = run(&c, "s", &d.memory, NOW + 99.0, |o| o.reading = blank());
         let d = run(&c, "s", &d.memory, NOW + 198.0, |o| o.reading = blank());
         untouched(&d);
         // A `WAITING-UNTIL:` marker: no nudge before its time + stall_grace.
-        let d = run(&c, "s", &Memory::default(), NOW, |o| o.reading = idle());
+        let d = run(&c, "s", &worked, NOW, |o| o.reading = idle());
         let d = run(&c, "s", &d.memory, NOW + 150.0, |o| {
             o.reading = idle();
             o.waiting_until = Some(NOW + 100.0);

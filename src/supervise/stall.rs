@@ -16,6 +16,56 @@ pub struct Stall {
     pub nudged_at: Option<f64>,
 }
 
+/// How many `stall_idle` periods after its start an agent that has not been seen working
+/// yet is nudged, at the soonest: its kickoff is its first turn, and a CLI may show its idle
+/// prompt long before it runs it (Gemini CLI 0.61.0 drew " >   Type your message" 0.8 s
+/// before it submitted its `-i` prompt on an idle machine, and started its kickoff turn about
+/// 50 s after launch when 29 CLIs started at once on 2 cores: the stall nudge typed into that
+/// prompt went to the API as a turn of its own). An agent seen working once is timed by its
+/// idle stretches alone.
+pub const FIRST_TURN: f64 = 3.0;
+
+/// Whether a started agent's first turn (its kickoff) has been seen, kept in the watchdog's
+/// memory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FirstTurn {
+    /// The start this is about: the manifest's start (epoch seconds), or `None` when unknown.
+    start: Option<f64>,
+    /// The first reading of this start (epoch seconds): the start when it is unknown.
+    first_read: Option<f64>,
+    /// The agent was read working (`active`, or limited mid-turn) since this start.
+    seen: bool,
+}
+
+impl FirstTurn {
+    /// Takes this tick's reading: `start` is the epoch second the agent's process was
+    /// started (the manifest's stamp; a new one starts over), `state` what its screen or
+    /// hooks say, `now` epoch seconds.
+    pub fn observe(&mut self, start: Option<f64>, state: State, now: f64) {
+        if start != self.start {
+            *self = FirstTurn {
+                start,
+                ..FirstTurn::default()
+            };
+        }
+        self.first_read.get_or_insert(now);
+        if matches!(state, State::Active | State::Limited) {
+            self.seen = true;
+        }
+    }
+
+    /// Whether the agent is still starting at `now`: not seen working since its start, and
+    /// less than `(FIRST_TURN - 1) × stall_idle` seconds after it, so that with the idle
+    /// stretch the stall clock times after that, no nudge comes sooner than
+    /// [`FIRST_TURN`] `× stall_idle` after the start.
+    pub fn starting(&self, now: f64, stall_idle: f64) -> bool {
+        let Some(from) = self.start.or(self.first_read) else {
+            return true;
+        };
+        !self.seen && now - from < (FIRST_TURN - 1.0) * stall_idle
+    }
+}
+
 /// How the reason of a stall restart begins (`restart` events carry it, for people;
 /// notifications of kind `stall` are recognised by the event's `cause`,
 /// [`crate::supervise::restart::RestartCause::Stall`]).
@@ -111,6 +161,35 @@ mod tests {
             s.step(State::Idle, None, 150.0, 100.0, 30.0),
             StallStep::Nothing
         );
+    }
+
+    #[test]
+    fn the_first_turn_waits_until_it_is_seen_or_its_time_has_passed() {
+        let mut f = FirstTurn::default();
+        // Started at 1000, stall_idle 20: starting until 1040 unless seen working.
+        f.observe(Some(1000.0), State::Idle, 1010.0);
+        assert!(f.starting(1010.0, 20.0));
+        assert!(f.starting(1039.0, 20.0));
+        assert!(!f.starting(1040.0, 20.0));
+        // Seen working: starting no more.
+        let mut f = FirstTurn::default();
+        f.observe(Some(1000.0), State::Idle, 1001.0);
+        f.observe(Some(1000.0), State::Active, 1002.0);
+        f.observe(Some(1000.0), State::Idle, 1003.0);
+        assert!(!f.starting(1003.0, 20.0));
+        // A new start starts over.
+        f.observe(Some(2000.0), State::Idle, 2001.0);
+        assert!(f.starting(2001.0, 20.0));
+        // No known start: timed from the first reading.
+        let mut f = FirstTurn::default();
+        f.observe(None, State::Idle, 500.0);
+        f.observe(None, State::Idle, 539.0);
+        assert!(f.starting(539.0, 20.0));
+        assert!(!f.starting(540.0, 20.0));
+        // A limited turn is a turn.
+        let mut f = FirstTurn::default();
+        f.observe(None, State::Limited, 500.0);
+        assert!(!f.starting(501.0, 20.0));
     }
 
     #[test]

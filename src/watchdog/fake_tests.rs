@@ -11,6 +11,8 @@ use crate::tmux::fake::{FakeMux, FakePane};
 
 /// The demo agent's idle line (`examples/fake-agent.sh`), the cursor on the row below.
 pub(crate) const IDLE: &str = "[12:00:00] idle — waiting for input\n";
+/// The demo agent at work (its `active_re`: "esc to interrupt").
+const WORKING: &str = "✶ Working on the kickoff… (2s · esc to interrupt)\n";
 /// The demo agent's trust dialog.
 const DIALOG: &str = "Do you trust the files in this folder?\n 1. Yes\n 2. No\n";
 /// An epoch second to tick at.
@@ -76,8 +78,11 @@ async fn a_dead_session_is_restarted_once() {
 async fn an_idle_agent_under_heal_stall_is_nudged_once_after_stall_idle_and_not_before() {
     let d = tempfile::tempdir().unwrap();
     let (ctx, fake) = fleet(d.path(), "watch = \"heal+stall\"");
-    fake.add("f-a1", FakePane::new("bash", IDLE));
+    // Its kickoff turn, then idle.
+    fake.add("f-a1", FakePane::new("bash", WORKING));
     let mut t = Ticker::default();
+    tick(&mut t, &ctx, T0 - 1.0).await;
+    fake.with_pane("f-a1", |p| p.show(IDLE));
     for s in [0.0, 20.0, 40.0, 59.0] {
         tick(&mut t, &ctx, T0 + s).await;
     }
@@ -100,9 +105,30 @@ async fn an_idle_agent_under_heal_stall_is_nudged_once_after_stall_idle_and_not_
     assert!(fake.started().is_empty() && fake.killed().is_empty());
     let view = ctx.state.supervision().unwrap();
     assert!(view.agents.contains_key("a1"), "{view:?}");
-    assert_eq!(view.ticks, 6, "one count per tick: {view:?}");
+    assert_eq!(view.ticks, 7, "one count per tick: {view:?}");
     // Each tick publishes how long it took to read the panes and decide.
     assert!(view.tick_ms.is_some_and(|ms| ms >= 0.0), "{view:?}");
+}
+
+/// An agent never seen working since its start may be a CLI showing its prompt before it
+/// runs its kickoff (Gemini CLI 0.61.0 on a busy machine): it is nudged no sooner than
+/// `FIRST_TURN` (3) `stall_idle` after its first reading.
+#[tokio::test(start_paused = true)]
+async fn an_agent_idle_since_its_start_is_nudged_only_after_three_stall_idle() {
+    let d = tempfile::tempdir().unwrap();
+    let (ctx, fake) = fleet(d.path(), "watch = \"heal+stall\"");
+    fake.add("f-a1", FakePane::new("bash", IDLE));
+    let mut t = Ticker::default();
+    for s in [0.0, 60.0, 120.0, 179.0] {
+        tick(&mut t, &ctx, T0 + s).await;
+    }
+    assert!(
+        fake.ops().is_empty(),
+        "nudged before its first turn had time to run: {:?}",
+        fake.ops()
+    );
+    tick(&mut t, &ctx, T0 + 180.0).await;
+    assert_eq!(fake.typed("f-a1"), ["are you there?"]);
 }
 
 #[tokio::test(start_paused = true)]

@@ -200,6 +200,7 @@ impl Ticker {
                     .filter(|_| a.watch == Watch::HealStall)
                     .and_then(|t| detect::waiting_until(backend, t, zone))
                     .map(|t| t.timestamp() as f64),
+                started: stamp.and_then(crate::state::signals::started_epoch),
                 down: ctx.state.is_down(&a.name),
                 done: ctx.state.is_done(&a.name),
                 fatal_marker: ctx.state.is_fatal(&a.name),
