@@ -366,6 +366,9 @@ pub async fn fetch(repo: &Path, timeout: Duration) -> Result<(), GitError> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
+        // Its own process group: a fetch killed at its timeout takes the ssh it started
+        // along (killing git alone left ssh waiting on the network).
+        .process_group(0)
         .kill_on_drop(true);
     // Reading the repository's config is file I/O (libgit2): off the async runtime.
     let at = repo.to_path_buf();
@@ -382,6 +385,7 @@ pub async fn fetch(repo: &Path, timeout: Duration) -> Result<(), GitError> {
             GitError::Spawn(e)
         }
     })?;
+    let pgid = child.id();
     let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(out)) => out,
         Ok(Err(source)) => {
@@ -391,6 +395,9 @@ pub async fn fetch(repo: &Path, timeout: Duration) -> Result<(), GitError> {
             });
         }
         Err(_) => {
+            if let Some(g) = pgid {
+                crate::launch::proctree::kill_group(g);
+            }
             return Err(GitError::FetchTimeout {
                 repo: repo.to_path_buf(),
                 timeout,
@@ -586,13 +593,30 @@ mod tests {
         let e = fetch(&clone, Duration::from_secs(20)).await.unwrap_err();
         assert!(matches!(e, GitError::FetchFailed { .. }), "{e:?}");
         assert!(e.to_string().contains("failed"), "{e}");
-        let e = fetch(&clone, Duration::ZERO).await.unwrap_err();
+        // A remote that never answers (its ssh command sleeps), so the timeout decides, not
+        // how fast a failing fetch exits on a busy machine.
+        git(
+            &clone,
+            &["remote", "set-url", "origin", "ssh://host.invalid/r.git"],
+        );
+        let marker = format!("sleep 7.{};:", std::process::id());
+        git(&clone, &["config", "core.sshCommand", &marker]);
+        let e = fetch(&clone, Duration::from_millis(200)).await.unwrap_err();
         assert_eq!(
             e.to_string(),
             format!(
-                "git fetch in {} did not finish within 0ns; killed",
+                "git fetch in {} did not finish within 200ms; killed",
                 clone.display()
             )
         );
+        // Nothing it started outlives it: not the ssh command either.
+        let sleeping = crate::launch::proctree::snapshot()
+            .keys()
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker[..8]))
+            })
+            .count();
+        assert_eq!(sleeping, 0, "the timed-out fetch's ssh command still runs");
     }
 }

@@ -221,6 +221,18 @@ pub fn signal(p: &Proc, sig: nix::sys::signal::Signal) {
     }
 }
 
+/// Kills the process group `pgid` with `SIGKILL` (a child started as a group leader, with
+/// `process_group(0)`, and whatever it started that stayed in its group). Errors (the group
+/// is gone) are ignored.
+pub fn kill_group(pgid: u32) {
+    if let Ok(p) = i32::try_from(pgid) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(p),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,13 +174,7 @@ fn kill_marked(token: &str) {
 }
 
 /// Kills the process group `pgid` (a notify command and what it started).
-pub fn kill_group(pgid: u32) {
-    use nix::sys::signal::{Signal, killpg};
-    use nix::unistd::Pid;
-    if let Ok(p) = i32::try_from(pgid) {
-        let _ = killpg(Pid::from_raw(p), Signal::SIGKILL);
-    }
-}
+pub use crate::launch::proctree::kill_group;
 
 /// The last [`TAIL`] bytes of `f`, on one line.
 fn tail(f: &mut std::fs::File) -> String {
