@@ -331,13 +331,20 @@ fn hooks_record_each_turn_and_a_limit_and_leave_the_users_settings(cli: &Install
             names(&s)
         ));
     }
-    // `agents logs` shows the conversation from the transcript the hooks named.
-    let (code, out, err) = f.agents(&["logs", AGENT, "--no-follow", "-n", "50"]);
-    if code != 0
-        || !out
-            .lines()
+    // `agents logs` shows the conversation from the transcript the hooks named. Claude Code
+    // 2.1.330 writes its transcript on its own schedule: under load the Stop hook of a turn
+    // ran before the turn's lines were in the file, so the logs get a few seconds to show it.
+    let shows_turn = |out: &str| {
+        out.lines()
             .any(|l| l.ends_with(&format!("user      {text}")))
-    {
+    };
+    let mut last = (0, String::new(), String::new());
+    f.wait_maybe(15.0, || {
+        last = f.agents(&["logs", AGENT, "--no-follow", "-n", "50"]);
+        last.0 == 0 && shows_turn(&last.1)
+    });
+    let (code, out, err) = last;
+    if code != 0 || !shows_turn(&out) {
         f.fail(&format!(
             "agents logs does not show the sent turn ({code}): {out}{err}"
         ));
