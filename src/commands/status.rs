@@ -183,11 +183,10 @@ struct Guess {
 }
 
 /// Which panes [`rows`] will likely read, judged without tmux: none when the watchdog's lock
-/// is held, else every session the manifest records. A wrong guess costs one more tmux
+/// is held (`watchdog`), else every session the manifest records. A wrong guess costs one more tmux
 /// call (an agent the view does not cover yet, a session killed behind the fleet's back),
 /// never a wrong row: [`rows`] decides on what tmux says.
-fn guess(ctx: &Ctx, manifest: &Manifest) -> Guess {
-    let watchdog = crate::state::lock::is_held(&ctx.state.lock_path());
+fn guess(ctx: &Ctx, watchdog: bool, manifest: &Manifest) -> Guess {
     let capture = if watchdog {
         Vec::new()
     } else {
@@ -251,7 +250,7 @@ struct Ahead {
 }
 
 impl Ahead {
-    fn read(ctx: &Ctx, manifest: Option<&Manifest>) -> Self {
+    fn read(ctx: &Ctx, manifest: Option<&Manifest>, marks: &crate::state::Markers<'_>) -> Self {
         let mut ahead = Self::default();
         for a in &ctx.cfg.agents {
             let record = manifest
@@ -262,10 +261,12 @@ impl Ahead {
                 let alive = crate::launch::proctree::alive(&p);
                 ahead.alive.insert(a.session.clone(), alive);
             }
-            if let Ok(Some(h)) = ctx.state.limit(&a.session) {
+            if let Ok(Some(h)) = marks.limit(&a.session) {
                 ahead.holds.insert(a.session.clone(), h);
             }
-            if let Some(t) = crate::typing::last(&ctx.state, &a.name) {
+            if marks.may_have_typed(&a.name)
+                && let Some(t) = crate::typing::last(&ctx.state, &a.name)
+            {
                 ahead.typed.insert(a.name.clone(), t);
             }
             if let Some(u) = usage_of(ctx, a) {
@@ -549,9 +550,23 @@ pub(crate) async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     // One tmux call lists the sessions and captures the panes to read; the rest of the work
     // below is done while tmux answers.
-    let manifest = ctx.state.manifest().load().ok();
-    let guess = guess(ctx, manifest.as_ref().unwrap_or(&Manifest::default()));
-    let call = ctx.tmux.start_sessions(&guess.capture);
+    let watchdog = crate::state::lock::is_held(&ctx.state.lock_path());
+    let load = || ctx.state.manifest().load().ok();
+    // With a watchdog the call captures nothing: it starts before the manifest is read.
+    let (guess, call, manifest) = if watchdog {
+        let guess = guess(ctx, true, &Manifest::default());
+        let call = ctx.tmux.start_sessions(&guess.capture);
+        (guess, call, load())
+    } else {
+        let manifest = load();
+        let guess = guess(
+            ctx,
+            false,
+            manifest.as_ref().unwrap_or(&Manifest::default()),
+        );
+        let call = ctx.tmux.start_sessions(&guess.capture);
+        (guess, call, manifest)
+    };
     compile_ahead(ctx, &guess);
     let published = guess.watchdog.then(|| ctx.state.supervision()).flatten();
     let marks = ctx.state.markers();
@@ -591,7 +606,7 @@ pub(crate) async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
         .and_then(|_| crate::state::handoff::last_error(&ctx.state));
     // Holds, markers and the watchdog's view cannot be written: what is shown may be old.
     let not_saved = ctx.state.probe_write().err();
-    let ahead = Ahead::read(ctx, manifest.as_ref());
+    let ahead = Ahead::read(ctx, manifest.as_ref(), &marks);
     let (sessions, captured): (Sessions, _) = call.finish(&ctx.tmux).await?;
     let rows = rows(
         ctx,

@@ -36,10 +36,20 @@ pub fn snapshot() -> HashMap<u32, (u32, u64)> {
 /// Parent pid and start time from the text of `/proc/<pid>/stat`. The command name (field 2)
 /// is in parentheses and may hold spaces and `)`: fields are counted after its last `)`.
 pub fn parse_stat(stat: &str) -> Option<(u32, u64)> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // After the name: state (3), ppid (4), …, starttime (22) → indexes 0, 1, …, 19.
-    Some((f.get(1)?.parse().ok()?, f.get(19)?.parse().ok()?))
+    stat_fields(stat).map(|(_, ppid, start)| (ppid, start))
+}
+
+/// State (field 3, `Z` for a zombie), parent pid (4) and start time (22) from the text of
+/// `/proc/<pid>/stat`, counted after the name's last `)`. The kernel separates fields with
+/// one ASCII space: no allocation, no Unicode whitespace tables (`status` reads one per
+/// agent).
+fn stat_fields(stat: &str) -> Option<(&str, u32, u64)> {
+    let mut f = stat[stat.rfind(')')? + 1..].split_ascii_whitespace();
+    let state = f.next()?;
+    let ppid = f.next()?.parse().ok()?;
+    // Fields 5 to 21 lie between; starttime is field 22.
+    let start = f.nth(17)?.parse().ok()?;
+    Some((state, ppid, start))
 }
 
 /// `root` and every process that descends from it in `snap`, root first.
@@ -176,11 +186,7 @@ pub fn alive(p: &Proc) -> bool {
     std::fs::read_to_string(format!("/proc/{}/stat", p.pid))
         .ok()
         .is_some_and(|s| {
-            let zombie = s
-                .rfind(')')
-                .and_then(|i| s[i + 1..].split_whitespace().next())
-                == Some("Z");
-            !zombie && parse_stat(&s).is_some_and(|(_, start)| start == p.start)
+            stat_fields(&s).is_some_and(|(state, _, start)| state != "Z" && start == p.start)
         })
 }
 
@@ -243,6 +249,18 @@ mod tests {
         let s = "123 (my (odd) name) S 45 123 123 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 98765 1000 10 18446744073709551615";
         assert_eq!(parse_stat(s), Some((45, 98765)));
         assert_eq!(parse_stat("garbage"), None);
+        assert_eq!(stat_fields(s), Some(("S", 45, 98765)));
+        let zombie = s.replace(") S ", ") Z ");
+        assert_eq!(stat_fields(&zombie).map(|f| f.0), Some("Z"));
+        // Too few fields after the name.
+        assert_eq!(parse_stat("1 (a) S 0 1 2"), None);
+        // This process, as `/proc` has it now.
+        let me = read(std::process::id()).expect("this process in /proc");
+        assert!(alive(&me));
+        assert!(!alive(&Proc {
+            start: me.start + 1,
+            ..me
+        }));
         assert_eq!(parse_sid(s), Some(123));
     }
 

@@ -70,8 +70,8 @@ pub struct Supervision {
 }
 
 /// The marker files of a state dir (`down-`, `done-`, `fatal-<agent>`) listed once: a verb
-/// that asks about every agent (`status`) reads the dir once instead of looking up three
-/// files per agent, each asked several times. A name in the listing is confirmed by its own
+/// that asks about every agent (`status`) reads the dir once instead of looking up five
+/// files per agent (three markers, a limit hold, a last delivery), each asked several times. A name in the listing is confirmed by its own
 /// lookup, so every answer is the one [`StateDir::is_down`] (and the others) gives; when the
 /// dir cannot be listed, every question is that lookup.
 #[derive(Debug)]
@@ -100,6 +100,23 @@ impl Markers<'_> {
     /// As [`StateDir::is_fatal`].
     pub fn is_fatal(&self, agent: &str) -> bool {
         self.listed("fatal", agent) && self.state.is_fatal(agent)
+    }
+
+    /// As [`StateDir::limit`], without opening a file the listing does not hold.
+    ///
+    /// # Errors
+    ///
+    /// As [`StateDir::limit`].
+    pub fn limit(&self, session: &str) -> Result<Option<LimitState>, String> {
+        if !self.listed("limited", &format!("{session}.json")) {
+            return Ok(None);
+        }
+        self.state.limit(session)
+    }
+
+    /// Whether `typed-<agent>.json` may exist (listed, or the dir could not be listed).
+    pub fn may_have_typed(&self, agent: &str) -> bool {
+        self.listed("typed", &format!("{agent}.json"))
     }
 }
 
@@ -466,7 +483,9 @@ impl StateDir {
                 .flatten()
                 .filter_map(|e| e.file_name().into_string().ok())
                 .filter(|n| {
-                    n.starts_with("down-") || n.starts_with("done-") || n.starts_with("fatal-")
+                    ["down-", "done-", "fatal-", "limited-", "typed-"]
+                        .iter()
+                        .any(|p| n.starts_with(p))
                 })
                 .collect()
         });
@@ -582,6 +601,18 @@ mod tests {
         // Listed, then removed: the lookup has the last word.
         std::fs::remove_file(s.dir().join("down-a1")).unwrap();
         assert!(!m.is_down("a1"));
+        // Limit holds and last deliveries: a name not listed is not opened.
+        std::fs::write(s.limit_path("t-a1"), "not json").unwrap();
+        std::fs::write(s.typed_path("a1"), "{}").unwrap();
+        let m = s.markers();
+        assert!(m.limit("t-a1").is_err(), "listed: read, and corrupt");
+        assert_eq!(m.limit("t-a2"), Ok(None));
+        assert_eq!(m.limit("t-a"), s.limit("t-a"));
+        assert!(m.may_have_typed("a1"));
+        assert!(!m.may_have_typed("a2") && !m.may_have_typed("a"));
+        // No listing: every question is a lookup.
+        std::fs::remove_dir_all(s.dir()).unwrap();
+        assert!(s.markers().may_have_typed("a1"));
     }
 
     #[test]
