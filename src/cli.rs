@@ -29,6 +29,71 @@ pub(crate) struct Cli {
     pub command: Command,
 }
 
+/// `agents signal FILE EVENT` (internal, run by a CLI's hooks).
+#[derive(Debug, clap::Args)]
+pub(crate) struct SignalArgs {
+    /// The session's signals file
+    pub file: PathBuf,
+    /// The hook event (SessionStart, UserPromptSubmit, Stop, StopFailure, Notification, ...)
+    pub event: String,
+}
+
+/// `agents statusline FILE [--then COMMAND]` (internal, Claude Code's status line command).
+#[derive(Debug, clap::Args)]
+pub(crate) struct StatuslineArgs {
+    /// The session's usage file
+    pub file: PathBuf,
+    /// The user's own status line command (run with `sh -c`, the same stdin)
+    #[arg(long, value_name = "COMMAND")]
+    pub then: Option<String>,
+}
+
+/// `agents pipe-log --file PATH --max-bytes N --keep K [--mark TEXT]` (internal, run by
+/// tmux's `pipe-pane` for every session).
+#[derive(Debug, clap::Args)]
+pub(crate) struct PipeLogArgs {
+    /// The session log
+    #[arg(long, value_name = "PATH")]
+    pub file: PathBuf,
+    /// Rotate before the log would grow past this many bytes
+    #[arg(long, value_name = "N")]
+    pub max_bytes: u64,
+    /// Rotated files to keep (FILE.1 … FILE.KEEP)
+    #[arg(long, value_name = "K")]
+    pub keep: u32,
+    /// Separator text written first (after the time)
+    #[arg(long, value_name = "TEXT")]
+    pub mark: Option<String>,
+}
+
+/// The internal verbs, which tmux and the agent CLIs run many times a session (a session log
+/// writer per start, a hook per turn, a status line per redraw): they are parsed by a
+/// command of their own, without building every verb's arguments (half the instructions
+/// of such a process). Their command lines are written by `agents`, with the verb first.
+///
+/// `None` when `verb` is not one of them.
+pub(crate) fn internal(
+    verb: &std::ffi::OsStr,
+    rest: impl Iterator<Item = std::ffi::OsString>,
+) -> Option<Command> {
+    fn parse<T: clap::Args + clap::FromArgMatches>(
+        verb: &'static str,
+        rest: impl Iterator<Item = std::ffi::OsString>,
+    ) -> T {
+        let mut cmd = T::augment_args(clap::Command::new(verb).bin_name(format!("agents {verb}")));
+        let m = cmd
+            .try_get_matches_from_mut(std::iter::once(verb.into()).chain(rest))
+            .unwrap_or_else(|e| e.exit());
+        T::from_arg_matches(&m).unwrap_or_else(|e| e.exit())
+    }
+    Some(match verb.to_str()? {
+        "signal" => Command::Signal(parse("signal", rest)),
+        "statusline" => Command::Statusline(parse("statusline", rest)),
+        "pipe-log" => Command::PipeLog(parse("pipe-log", rest)),
+        _ => return None,
+    })
+}
+
 /// `--config PATH` of a verb that reads the config: accepted after the verb (and after a
 /// `phase` action) as well as before it. Verbs that read no config do not offer it.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -55,9 +120,9 @@ impl Command {
             | Command::Logs { config, .. } => Some(config),
             Command::Selftest(args) => Some(&args.config),
             Command::Events(args) => Some(&args.config),
-            Command::PipeLog { .. }
-            | Command::Signal { .. }
-            | Command::Statusline { .. }
+            Command::PipeLog(_)
+            | Command::Signal(_)
+            | Command::Statusline(_)
             | Command::Init { .. }
             | Command::Presets { .. }
             | Command::Completions { .. }
@@ -220,41 +285,17 @@ pub(crate) enum Command {
     /// line for EVENT, from the hook's JSON input on stdin, to FILE (log_dir/state/signals-<session>.jsonl).
     /// Prints nothing; always exits 0.
     #[command(hide = true)]
-    Signal {
-        /// The session's signals file
-        file: PathBuf,
-        /// The hook event (SessionStart, UserPromptSubmit, Stop, StopFailure, Notification, ...)
-        event: String,
-    },
+    Signal(SignalArgs),
     /// Internal: the status line command of a `hooks = "claude"` session. Records the plan
     /// usage in the CLI's JSON on stdin to FILE (log_dir/state/usage-<session>.json), then
     /// prints what COMMAND (the user's own status line) prints for the same input. Always
     /// exits 0.
     #[command(hide = true)]
-    Statusline {
-        /// The session's usage file
-        file: PathBuf,
-        /// The user's own status line command (run with `sh -c`, the same stdin)
-        #[arg(long, value_name = "COMMAND")]
-        then: Option<String>,
-    },
+    Statusline(StatuslineArgs),
     /// Internal: the session-log writer that tmux's pipe-pane runs. Copies stdin into FILE,
     /// rotating it at MAX_BYTES and keeping KEEP old files, until stdin closes.
     #[command(hide = true)]
-    PipeLog {
-        /// The session log
-        #[arg(long, value_name = "PATH")]
-        file: PathBuf,
-        /// Rotate before the log would grow past this many bytes
-        #[arg(long, value_name = "N")]
-        max_bytes: u64,
-        /// Rotated files to keep (FILE.1 … FILE.KEEP)
-        #[arg(long, value_name = "K")]
-        keep: u32,
-        /// Separator text written first (after the time)
-        #[arg(long, value_name = "TEXT")]
-        mark: Option<String>,
-    },
+    PipeLog(PipeLogArgs),
     /// Run the built-in detection checks and every captured screen (needs no config); exit 1
     /// on a failure. With --pane, say how one captured screen reads instead.
     Selftest(SelftestArgs),

@@ -66,14 +66,31 @@ pub fn run() -> ExitCode {
     // `agents --version` (or `-V`) alone is answered before the command line's parser is
     // built (about a quarter of that start's instructions); clap prints the same line.
     let mut args = std::env::args_os().skip(1);
-    if let (Some(a), None) = (args.next(), args.next())
+    let first = args.next();
+    if let Some(a) = &first
         && (a == "--version" || a == "-V")
+        && args.len() == 0
     {
         use std::io::Write as _;
         return match std::io::stdout().write_all(VERSION_LINE.as_bytes()) {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => ExitCode::FAILURE,
             _ => ExitCode::SUCCESS,
         };
+    }
+    // The internal verbs (session log writer, hooks, status line) with a parser of their own.
+    if let Some(command) = first.as_deref().and_then(|v| cli::internal(v, args)) {
+        color::init(color::When::Auto, false);
+        logging::init(false, false);
+        let cli = cli::Cli {
+            config: None,
+            color: color::When::Auto,
+            verbose: false,
+            quiet: false,
+            command,
+        };
+        // Every internal verb runs offline: the `Err` arm (a verb that needs the runtime)
+        // is never taken.
+        return commands::dispatch_offline(cli).map_or(ExitCode::FAILURE, exit_code);
     }
     let matches = cli::Cli::command().get_matches();
     let mut cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());

@@ -45,25 +45,20 @@ pub(crate) fn dispatch_offline(cli: Cli) -> Result<anyhow::Result<ExitCode>, Cli
         Command::Presets { name } => presets::run(name.as_deref()),
         Command::Completions { shell } => completions::run(shell),
         Command::Schema => schema::run(),
-        Command::Statusline { file, then } => {
-            statusline::run(&file, then.as_deref());
+        Command::Statusline(a) => {
+            statusline::run(&a.file, a.then.as_deref());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Signal { file, event } => {
-            crate::state::signals::record_stdin(&file, &event);
+        Command::Signal(a) => {
+            crate::state::signals::record_stdin(&a.file, &a.event);
             Ok(ExitCode::SUCCESS)
         }
-        Command::PipeLog {
-            file,
-            max_bytes,
-            keep,
-            mark,
-        } => {
+        Command::PipeLog(a) => {
             crate::logfile::run_writer(crate::logfile::WriterOptions {
-                file,
-                max_bytes,
-                keep,
-                mark,
+                file: a.file,
+                max_bytes: a.max_bytes,
+                keep: a.keep,
+                mark: a.mark,
             });
             Ok(ExitCode::SUCCESS)
         }
@@ -85,9 +80,9 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = cli.config.as_deref();
     match cli.command {
         Command::Selftest(args) => selftest::run_live(&load(config, "selftest")?, &args).await,
-        Command::PipeLog { .. }
-        | Command::Signal { .. }
-        | Command::Statusline { .. }
+        Command::PipeLog(_)
+        | Command::Signal(_)
+        | Command::Statusline(_)
         | Command::Init { .. }
         | Command::Presets { .. }
         | Command::Completions { .. }

@@ -485,3 +485,51 @@ fn logs_follows_by_default_on_a_terminal() {
     let dead = t.tmux(&["display-message", "-p", "-t", "=viewer:", "#{pane_dead}"]);
     assert_eq!(dead.trim(), "0", "{}", t.pane("viewer"));
 }
+
+/// The internal verbs (`pipe-log`, `signal`, `statusline`) have a parser of their own (they
+/// run once per session start, hook and status line redraw): their help and their errors
+/// still come from clap, naming the verb and what is missing, and `agents --help` does not
+/// list them.
+#[test]
+fn internal_verbs_parse_their_own_arguments_with_clear_errors() {
+    let t = TestEnv::new();
+    let (code, out, _) = t.run(&["pipe-log", "--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Usage: agents pipe-log") && out.contains("--max-bytes <N>"),
+        "{out}"
+    );
+    let (code, _, err) = t.run(&["pipe-log", "--file", "x.log"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--max-bytes <N>") && err.contains("--keep <K>"),
+        "{err}"
+    );
+    let (code, _, err) = t.run(&["signal", "only-a-file"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("<EVENT>") && err.contains("agents signal"),
+        "{err}"
+    );
+    let (code, _, err) = t.run(&["statusline", "--bogus"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--bogus"), "{err}");
+    let (code, out, _) = t.run(&["--help"]);
+    assert_eq!(code, 0);
+    for verb in ["pipe-log", "signal", "statusline"] {
+        assert!(
+            !out.lines().any(|l| l.trim_start().starts_with(verb)),
+            "{verb} listed: {out}"
+        );
+    }
+    // A hook's signal still lands where its command line says.
+    let file = t.path().join("signals.jsonl");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_agents"))
+        .args(["signal", file.to_str().unwrap(), "Stop"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let line = std::fs::read_to_string(&file).unwrap();
+    assert!(line.contains("\"event\":\"Stop\""), "{line}");
+}
