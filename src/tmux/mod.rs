@@ -396,7 +396,10 @@ impl Tmux {
     /// the caller works while tmux answers, then [`SessionsCall::finish`] waits for it. One
     /// call where `sessions` then `capture_many` make two. A session in `capture` that does
     /// not exist fails the call (tmux stops a chain at its first error): `finish` then lists
-    /// the sessions alone and captures nothing.
+    /// the sessions alone and captures nothing. The captures that do not fit (a fleet of
+    /// more than about 50) go in more calls started beside the first, as `capture_many`
+    /// makes them; one of them that fails captures nothing (its sessions are left to the
+    /// caller to capture).
     ///
     /// The chain ends with one more marker line (`display-message`), printed once every
     /// capture before it succeeded: `finish` takes the output as complete when it reads that
@@ -423,12 +426,22 @@ impl Tmux {
             args.push(target::no_format(end));
         }
         let child = self.spawn(&args);
+        let rest = batches(&cmds)
+            .into_iter()
+            .skip(1)
+            .map(|batch| {
+                let args = chain(batch.iter().map(|&i| &cmds[i]));
+                (self.spawn(&args), args)
+            })
+            .collect();
         SessionsCall {
             child,
             args,
-            names,
+            first: names.len(),
+            names: capture.to_vec(),
             markers,
             end,
+            rest,
         }
     }
 
@@ -734,11 +747,16 @@ impl Tmux {
 pub struct SessionsCall {
     child: Result<tokio::process::Child, TmuxError>,
     args: Vec<String>,
-    /// The sessions whose panes the call captures, in order, and their markers.
+    /// The sessions whose panes are captured, in order, and their markers; the first call
+    /// captures the first `first` of them, the calls in `rest` the others.
     names: Vec<String>,
     markers: Vec<String>,
-    /// The line the call prints last when every capture succeeded (none without captures).
+    first: usize,
+    /// The line the first call prints last when every capture succeeded (none without
+    /// captures).
     end: Option<String>,
+    /// The calls that capture what did not fit in the first, running beside it.
+    rest: Vec<(Result<tokio::process::Child, TmuxError>, Vec<String>)>,
 }
 
 impl SessionsCall {
@@ -761,6 +779,19 @@ impl SessionsCall {
             }
             Err(e) => Err(e),
         };
+        // The other calls ran meanwhile; each is waited for, whatever became of the first.
+        let rest =
+            futures_util::future::join_all(self.rest.into_iter().map(|(child, args)| async move {
+                match child {
+                    Ok(child) => tmux.wait(child, &args).await.ok(),
+                    Err(_) => None,
+                }
+            }))
+            .await;
+        let mut more = HashMap::new();
+        for text in rest.into_iter().flatten() {
+            more.extend(split_captures(&text, &self.names, &self.markers));
+        }
         match out {
             Ok(text) => {
                 // The list comes first, then each pane after its marker.
@@ -769,12 +800,17 @@ impl SessionsCall {
                     Some(at) => text.split_at(at),
                     None => (text.as_str(), ""),
                 };
-                let captured = split_captures(panes, &self.names, &self.markers);
+                let mut captured = split_captures(
+                    panes,
+                    &self.names[..self.first],
+                    &self.markers[..self.first],
+                );
+                captured.extend(more);
                 Ok((format::parse(list), captured))
             }
             Err(e) if e.is_no_server() => Ok((Sessions::default(), HashMap::new())),
             Err(e) if self.names.is_empty() => Err(e),
-            Err(_) => Ok((tmux.sessions().await?, HashMap::new())),
+            Err(_) => Ok((tmux.sessions().await?, more)),
         }
     }
 }
