@@ -609,14 +609,22 @@ mod tests {
                 clone.display()
             )
         );
-        // Nothing it started outlives it: not the ssh command either.
-        let sleeping = crate::launch::proctree::snapshot()
-            .keys()
-            .filter(|pid| {
-                std::fs::read(format!("/proc/{pid}/cmdline"))
-                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker[..8]))
-            })
-            .count();
-        assert_eq!(sleeping, 0, "the timed-out fetch's ssh command still runs");
+        // Nothing it started outlives it: not the ssh command either (its shell holds the
+        // marker in its arguments). SIGKILL takes effect when the process next runs: on a
+        // busy machine that may be a moment after `fetch` returned.
+        let running = || {
+            crate::launch::proctree::snapshot()
+                .keys()
+                .filter(|pid| {
+                    std::fs::read(format!("/proc/{pid}/cmdline"))
+                        .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&marker))
+                })
+                .count()
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while running() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(running(), 0, "the timed-out fetch's ssh command still runs");
     }
 }
