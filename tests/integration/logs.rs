@@ -524,12 +524,13 @@ fn internal_verbs_parse_their_own_arguments_with_clear_errors() {
     }
     // A hook's signal still lands where its command line says.
     let file = t.path().join("signals.jsonl");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_agents"))
+    let out = t
+        .cmd()
         .args(["signal", file.to_str().unwrap(), "Stop"])
-        .stdin(std::process::Stdio::null())
+        .write_stdin("{}")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    assert!(out.status.success(), "{out:?}");
     let line = std::fs::read_to_string(&file).unwrap();
     assert!(line.contains("\"event\":\"Stop\""), "{line}");
 }
