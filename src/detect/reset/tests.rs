@@ -1218,3 +1218,121 @@ proptest! {
         prop_assert!(got <= c + TimeDelta::hours(26), "{got} after {c}");
     }
 }
+
+/// `CLOCK` with an unbounded zone plus [`ZONE_CHARS`] applied by hand reads every text as the
+/// bounded pattern (`[^()]{1,64}`) did: the same matches, ends and groups, on every fixture
+/// screen (normalized as the parser sees it) and on generated texts with zones of 63 to 66
+/// characters, Unicode, nested readings inside a long parenthetical and wrapped lines.
+mod clock_equivalence {
+    use super::*;
+
+    const GROUPS: [&str; 10] = [
+        "mon", "day", "year", "h", "mi", "ap", "h24", "m24", "ptz", "atz",
+    ];
+
+    type Read = Vec<(usize, usize, Vec<Option<(usize, usize)>>)>;
+
+    fn bounded(text: &str) -> Read {
+        static OLD: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(&clock_pattern("[^()]{1,64}")).unwrap());
+        OLD.captures_iter(text)
+            .map(|c| {
+                let whole = c.get(0).unwrap();
+                let groups = GROUPS
+                    .iter()
+                    .map(|g| c.name(g).map(|m| (m.start(), m.end())))
+                    .collect();
+                (whole.start(), whole.end(), groups)
+            })
+            .collect()
+    }
+
+    fn shipped(text: &str) -> Read {
+        clock_matches(text)
+            .into_iter()
+            .map(|m| {
+                let groups = GROUPS
+                    .iter()
+                    .map(|&g| match g {
+                        "ptz" => m.ptz.map(|p| (p.start(), p.end())),
+                        g => m.caps.name(g).map(|x| (x.start(), x.end())),
+                    })
+                    .collect();
+                (m.start, m.end, groups)
+            })
+            .collect()
+    }
+
+    fn agree(text: &str) {
+        assert_eq!(shipped(text), bounded(text), "{text:?}");
+    }
+
+    #[test]
+    fn on_every_fixture_screen() {
+        for (name, pane) in crate::detect::fixtures::PANES {
+            agree(&normalize(pane));
+            agree(pane);
+            assert!(!name.is_empty());
+        }
+    }
+
+    #[test]
+    fn on_generated_texts() {
+        let heads = [
+            "resets ",
+            "Resets at ",
+            "resets at ",
+            "try again at ",
+            "continuing automatically at ",
+            "it resets ",
+            "preresets ",
+        ];
+        let bodies = [
+            "",
+            "3pm",
+            "3:59 pm",
+            "11 a.m.",
+            "15:00",
+            "Dec 5th",
+            "December 5, 2026 at 3pm",
+            "Jan 12, ",
+            "sept. 3 14:05",
+        ];
+        let pad = |n: usize, c: char| std::iter::repeat_n(c, n).collect::<String>();
+        let mut zones: Vec<String> = vec![
+            String::new(),
+            " (America/New_York)".into(),
+            "(Europe/Paris)".into(),
+            " UTC+2".into(),
+            " GMT\u{2212}5:30".into(),
+            " PST".into(),
+            " (not a zone)".into(),
+            " (".into(),
+            " ()".into(),
+        ];
+        for n in [1, 63, 64, 65, 66, 130] {
+            zones.push(format!(" ({})", pad(n, 'x')));
+            zones.push(format!(" ({})", pad(n, 'é')));
+            zones.push(format!("({} )", pad(n, ' ')));
+            // A reading inside a parenthetical: read on its own when the zone is too long.
+            zones.push(format!(" (if it resets at 4pm (UTC) {} then)", pad(n, 'y')));
+            zones.push(format!(" (resets Dec 6 at 5pm {}", pad(n, 'z')));
+        }
+        let tails = [
+            "",
+            ".",
+            " and resets 9pm (Asia/Tokyo)",
+            " — resets at 10:30",
+        ];
+        for h in heads {
+            for b in bodies {
+                for z in &zones {
+                    for t in tails {
+                        agree(&format!("{h}{b}{z}{t}"));
+                        agree(&format!("x {h}{b}{z}{t} y"));
+                    }
+                }
+            }
+        }
+    }
+}
