@@ -79,18 +79,10 @@ pub fn run() -> ExitCode {
     }
     // The internal verbs (session log writer, hooks, status line) with a parser of their own.
     if let Some(command) = first.as_deref().and_then(|v| cli::internal(v, args)) {
-        color::init(color::When::Auto, false);
+        color::init(color::When::default(), false);
         logging::init(false, false);
-        let cli = cli::Cli {
-            config: None,
-            color: color::When::Auto,
-            verbose: false,
-            quiet: false,
-            command,
-        };
-        // Every internal verb runs offline: the `Err` arm (a verb that needs the runtime)
-        // is never taken.
-        return commands::dispatch_offline(cli).map_or(ExitCode::FAILURE, exit_code);
+        // `cli::internal` gives only internal verbs: nothing is handed back.
+        return commands::run_internal(command).unwrap_or(ExitCode::FAILURE);
     }
     let matches = cli::Cli::command().get_matches();
     let mut cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());

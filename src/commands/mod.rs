@@ -45,25 +45,31 @@ pub(crate) fn dispatch_offline(cli: Cli) -> Result<anyhow::Result<ExitCode>, Cli
         Command::Presets { name } => presets::run(name.as_deref()),
         Command::Completions { shell } => completions::run(shell),
         Command::Schema => schema::run(),
-        Command::Statusline(a) => {
-            statusline::run(&a.file, a.then.as_deref());
-            Ok(ExitCode::SUCCESS)
+        command => {
+            return match run_internal(command) {
+                Ok(code) => Ok(Ok(code)),
+                Err(command) => Err(Cli { command, ..cli }),
+            };
         }
-        Command::Signal(a) => {
-            crate::state::signals::record_stdin(&a.file, &a.event);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::PipeLog(a) => {
-            crate::logfile::run_writer(crate::logfile::WriterOptions {
-                file: a.file,
-                max_bytes: a.max_bytes,
-                keep: a.keep,
-                mark: a.mark,
-            });
-            Ok(ExitCode::SUCCESS)
-        }
-        _ => return Err(cli),
     })
+}
+
+/// Runs an internal verb (`statusline`, `signal`, `pipe-log`: each always exits 0); any
+/// other verb is handed back (as `dispatch_offline` hands back its `Cli`).
+#[allow(clippy::result_large_err)]
+pub(crate) fn run_internal(command: Command) -> Result<ExitCode, Command> {
+    match command {
+        Command::Statusline(a) => statusline::run(&a.file, a.then.as_deref()),
+        Command::Signal(a) => crate::state::signals::record_stdin(&a.file, &a.event),
+        Command::PipeLog(a) => crate::logfile::run_writer(crate::logfile::WriterOptions {
+            file: a.file,
+            max_bytes: a.max_bytes,
+            keep: a.keep,
+            mark: a.mark,
+        }),
+        other => return Err(other),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the verb named on the command line; `cli.config` is the `--config` given before or

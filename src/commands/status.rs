@@ -183,14 +183,15 @@ struct Guess {
 }
 
 /// Which panes [`rows`] will likely read, judged without tmux: none when the watchdog's lock
-/// is held (`watchdog`), else every session the manifest records. A wrong guess costs one more tmux
-/// call (an agent the view does not cover yet, a session killed behind the fleet's back),
-/// never a wrong row: [`rows`] decides on what tmux says.
-fn guess(ctx: &Ctx, watchdog: bool, manifest: &Manifest) -> Guess {
-    let capture = if watchdog {
-        Vec::new()
-    } else {
-        ctx.cfg
+/// is held (`watchdog`; the manifest is then not read yet), else every session the manifest
+/// records (none without one: `None`). A wrong guess costs one more tmux call (an agent the view does not
+/// cover yet, a session killed behind the fleet's back), never a wrong row: [`rows`]
+/// decides on what tmux says.
+fn guess(ctx: &Ctx, watchdog: bool, manifest: Option<&Manifest>) -> Guess {
+    let capture = match manifest {
+        None => Vec::new(),
+        Some(manifest) => ctx
+            .cfg
             .agents
             .iter()
             .filter(|a| {
@@ -200,7 +201,7 @@ fn guess(ctx: &Ctx, watchdog: bool, manifest: &Manifest) -> Guess {
                     .is_some_and(|e| e.name == a.name)
             })
             .map(|a| a.session.clone())
-            .collect()
+            .collect(),
     };
     Guess { watchdog, capture }
 }
@@ -553,20 +554,10 @@ pub(crate) async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
     let watchdog = crate::state::lock::is_held(&ctx.state.lock_path());
     let load = || ctx.state.manifest().load().ok();
     // With a watchdog the call captures nothing: it starts before the manifest is read.
-    let (guess, call, manifest) = if watchdog {
-        let guess = guess(ctx, true, &Manifest::default());
-        let call = ctx.tmux.start_sessions(&guess.capture);
-        (guess, call, load())
-    } else {
-        let manifest = load();
-        let guess = guess(
-            ctx,
-            false,
-            manifest.as_ref().unwrap_or(&Manifest::default()),
-        );
-        let call = ctx.tmux.start_sessions(&guess.capture);
-        (guess, call, manifest)
-    };
+    let before = (!watchdog).then(load);
+    let guess = guess(ctx, watchdog, before.as_ref().and_then(Option::as_ref));
+    let call = ctx.tmux.start_sessions(&guess.capture);
+    let manifest = before.unwrap_or_else(load);
     compile_ahead(ctx, &guess);
     let published = guess.watchdog.then(|| ctx.state.supervision()).flatten();
     let marks = ctx.state.markers();

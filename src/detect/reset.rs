@@ -319,29 +319,23 @@ struct ClockMatch<'t> {
 }
 
 /// Every `CLOCK` match in `text`, in order, as [`ClockMatch`]es.
-fn clock_matches(text: &str) -> Vec<ClockMatch<'_>> {
-    let mut out = Vec::new();
+fn clock_matches(text: &str) -> impl Iterator<Item = ClockMatch<'_>> {
     let mut at = 0;
-    while at <= text.len() {
-        let Some(caps) = CLOCK.captures_at(text, at) else {
-            break;
-        };
-        let (Some(whole), Some(pre)) = (caps.get(0), caps.name("pre")) else {
-            break;
-        };
+    std::iter::from_fn(move || {
+        let caps = CLOCK.captures_at(text, at)?;
+        let (whole, pre) = (caps.get(0)?, caps.name("pre")?);
         let ptz = caps.name("ptz");
         let long = ptz.is_some_and(|p| p.as_str().chars().count() > ZONE_CHARS);
         let end = if long { pre.end() } else { whole.end() };
-        out.push(ClockMatch {
+        // A match is never empty (it starts with a word): the next search starts at its end.
+        at = end;
+        Some(ClockMatch {
             ptz: ptz.filter(|_| !long),
             start: whole.start(),
             end,
             caps,
-        });
-        // A match is never empty (it starts with a word): the next search starts at its end.
-        at = end;
-    }
-    out
+        })
+    })
 }
 
 fn clock_readings(text: &str, found: &mut Vec<Found>) {

@@ -69,11 +69,12 @@ pub struct Supervision {
     pub tick_ms: Option<f64>,
 }
 
-/// The marker files of a state dir (`down-`, `done-`, `fatal-<agent>`) listed once: a verb
-/// that asks about every agent (`status`) reads the dir once instead of looking up five
-/// files per agent (three markers, a limit hold, a last delivery), each asked several times. A name in the listing is confirmed by its own
-/// lookup, so every answer is the one [`StateDir::is_down`] (and the others) gives; when the
-/// dir cannot be listed, every question is that lookup.
+/// The per-agent files of a state dir (the markers `down-`, `done-`, `fatal-<agent>`, the
+/// limit holds `limited-<session>.json`, the last deliveries `typed-<agent>.json`) listed
+/// once: a verb that asks about every agent (`status`) reads the dir once instead of looking
+/// up five files per agent, each asked several times. A name in the listing is confirmed by
+/// its own lookup, so every answer is the one [`StateDir::is_down`] (and the others) gives;
+/// when the dir cannot be listed, every question is that lookup.
 #[derive(Debug)]
 pub struct Markers<'a> {
     state: &'a StateDir,
@@ -81,25 +82,24 @@ pub struct Markers<'a> {
 }
 
 impl Markers<'_> {
-    fn listed(&self, what: &str, agent: &str) -> bool {
-        self.names
-            .as_ref()
-            .is_none_or(|n| n.contains(&format!("{what}-{agent}")))
+    /// Whether the file `name` may exist: listed, or the dir could not be listed.
+    fn listed(&self, name: &str) -> bool {
+        self.names.as_ref().is_none_or(|n| n.contains(name))
     }
 
     /// As [`StateDir::is_down`].
     pub fn is_down(&self, agent: &str) -> bool {
-        self.listed("down", agent) && self.state.is_down(agent)
+        self.listed(&format!("down-{agent}")) && self.state.is_down(agent)
     }
 
     /// As [`StateDir::is_done`].
     pub fn is_done(&self, agent: &str) -> bool {
-        self.listed("done", agent) && self.state.is_done(agent)
+        self.listed(&format!("done-{agent}")) && self.state.is_done(agent)
     }
 
     /// As [`StateDir::is_fatal`].
     pub fn is_fatal(&self, agent: &str) -> bool {
-        self.listed("fatal", agent) && self.state.is_fatal(agent)
+        self.listed(&format!("fatal-{agent}")) && self.state.is_fatal(agent)
     }
 
     /// As [`StateDir::limit`], without opening a file the listing does not hold.
@@ -108,7 +108,7 @@ impl Markers<'_> {
     ///
     /// As [`StateDir::limit`].
     pub fn limit(&self, session: &str) -> Result<Option<LimitState>, String> {
-        if !self.listed("limited", &format!("{session}.json")) {
+        if !self.listed(&format!("limited-{session}.json")) {
             return Ok(None);
         }
         self.state.limit(session)
@@ -116,7 +116,7 @@ impl Markers<'_> {
 
     /// Whether `typed-<agent>.json` may exist (listed, or the dir could not be listed).
     pub fn may_have_typed(&self, agent: &str) -> bool {
-        self.listed("typed", &format!("{agent}.json"))
+        self.listed(&format!("typed-{agent}.json"))
     }
 }
 

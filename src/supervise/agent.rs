@@ -763,25 +763,21 @@ fn live(
         }
         let m = &mut d.memory;
         let stall_idle = backend.stall_idle.as_secs_f64();
-        // A blank screen is a CLI still starting for one more stall_idle: the clock starts
-        // with the first screen drawn, or when that has passed.
-        let stall_state = if reading.is_blank() {
+        // A CLI still starting is not idle for the stall clock: a blank screen for one more
+        // stall_idle (the clock starts with the first screen drawn, or when that has
+        // passed), and an agent not seen working since its start, whose idle prompt may be
+        // a CLI that has yet to run its kickoff (see `FIRST_TURN`).
+        let blank_starting = if reading.is_blank() {
             let since = *m.blank_since.get_or_insert(now);
-            if now - since < STARTING_BLANK * stall_idle {
-                State::Active
-            } else {
-                state
-            }
+            now - since < STARTING_BLANK * stall_idle
         } else {
             m.blank_since = None;
-            state
+            false
         };
-        // Not seen working since its start: its idle prompt may be a CLI that has yet to run
-        // its kickoff (see `FIRST_TURN`).
-        let stall_state = if m.first_turn.starting(now, stall_idle) {
+        let stall_state = if blank_starting || m.first_turn.starting(now, stall_idle) {
             State::Active
         } else {
-            stall_state
+            state
         };
         match m.stall.step(
             stall_state,

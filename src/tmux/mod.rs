@@ -409,9 +409,9 @@ impl Tmux {
         let mut markers = capture_markers(capture.len() + 1);
         let end = markers.pop().filter(|_| !capture.is_empty());
         let cmds = capture_commands(capture, &markers, &[]);
-        // As many captures as fit in one call; the rest are not captured here.
-        let fit = batches(&cmds).into_iter().next().unwrap_or_default();
-        let names: Vec<String> = fit.iter().map(|&i| capture[i].clone()).collect();
+        // As many captures as fit in one call with the list; the rest in calls of their own.
+        let mut all = batches(&cmds).into_iter();
+        let fit = all.next().unwrap_or_default();
         let mut args: Vec<String> = ["list-panes", "-a", "-F", format::LIST_FORMAT]
             .map(String::from)
             .to_vec();
@@ -419,16 +419,21 @@ impl Tmux {
             args.push(";".into());
             args.extend(cmds[i].iter().cloned());
         }
-        if let (Some(end), Some(last)) = (&end, names.last()) {
+        if let (Some(end), Some(&last)) = (&end, fit.last()) {
             args.extend(
-                [";", "display-message", "-p", "-t", &target::pane(last)].map(String::from),
+                [
+                    ";",
+                    "display-message",
+                    "-p",
+                    "-t",
+                    &target::pane(&capture[last]),
+                ]
+                .map(String::from),
             );
             args.push(target::no_format(end));
         }
         let child = self.spawn(&args);
-        let rest = batches(&cmds)
-            .into_iter()
-            .skip(1)
+        let rest = all
             .map(|batch| {
                 let args = chain(batch.iter().map(|&i| &cmds[i]));
                 (self.spawn(&args), args)
@@ -437,7 +442,7 @@ impl Tmux {
         SessionsCall {
             child,
             args,
-            first: names.len(),
+            first: fit.len(),
             names: capture.to_vec(),
             markers,
             end,

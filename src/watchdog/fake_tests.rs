@@ -50,6 +50,13 @@ async fn tick(t: &mut Ticker, ctx: &Ctx, now: f64) {
     t.tick_at(ctx, &sessions, false, None, now).await;
 }
 
+/// One tick at each of `T0 + offsets` (seconds), in order.
+async fn ticks(t: &mut Ticker, ctx: &Ctx, offsets: &[f64]) {
+    for s in offsets {
+        tick(t, ctx, T0 + s).await;
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_dead_session_is_restarted_once() {
     let d = tempfile::tempdir().unwrap();
@@ -83,9 +90,7 @@ async fn an_idle_agent_under_heal_stall_is_nudged_once_after_stall_idle_and_not_
     let mut t = Ticker::default();
     tick(&mut t, &ctx, T0 - 1.0).await;
     fake.with_pane("f-a1", |p| p.show(IDLE));
-    for s in [0.0, 20.0, 40.0, 59.0] {
-        tick(&mut t, &ctx, T0 + s).await;
-    }
+    ticks(&mut t, &ctx, &[0.0, 20.0, 40.0, 59.0]).await;
     assert!(
         fake.ops().is_empty(),
         "acted before stall_idle: {:?}",
@@ -119,9 +124,7 @@ async fn an_agent_idle_since_its_start_is_nudged_only_after_three_stall_idle() {
     let (ctx, fake) = fleet(d.path(), "watch = \"heal+stall\"");
     fake.add("f-a1", FakePane::new("bash", IDLE));
     let mut t = Ticker::default();
-    for s in [0.0, 60.0, 120.0, 179.0] {
-        tick(&mut t, &ctx, T0 + s).await;
-    }
+    ticks(&mut t, &ctx, &[0.0, 60.0, 120.0, 179.0]).await;
     assert!(
         fake.ops().is_empty(),
         "nudged before its first turn had time to run: {:?}",
@@ -137,9 +140,7 @@ async fn a_dialog_is_never_typed_into_nor_restarted() {
     let (ctx, fake) = fleet(d.path(), "watch = \"heal+stall\"");
     fake.add("f-a1", FakePane::new("bash", DIALOG));
     let mut t = Ticker::default();
-    for s in [0.0, 60.0, 120.0, 600.0, 3600.0] {
-        tick(&mut t, &ctx, T0 + s).await;
-    }
+    ticks(&mut t, &ctx, &[0.0, 60.0, 120.0, 600.0, 3600.0]).await;
     assert!(fake.ops().is_empty(), "{:?}", fake.ops());
     // Read as a dialog (reported once), not as something else that is left alone.
     let reported = events(d.path(), "dialog");

@@ -1249,7 +1249,6 @@ mod clock_equivalence {
 
     fn shipped(text: &str) -> Read {
         clock_matches(text)
-            .into_iter()
             .map(|m| {
                 let groups = GROUPS
                     .iter()
