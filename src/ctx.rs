@@ -58,12 +58,7 @@ impl Ctx {
     /// Builds the context for `cfg`. The tmux server is `[defaults].tmux_socket`, else
     /// `$AGENTS_TMUX_SOCKET`, else the default server. `source` names the writer in events.
     pub fn new(cfg: Config, source: &'static str) -> Self {
-        let socket = cfg.tmux_socket.clone().or_else(|| {
-            std::env::var("AGENTS_TMUX_SOCKET")
-                .ok()
-                .filter(|s| !s.is_empty())
-        });
-        let tmux = Tmux::new(socket);
+        let tmux = Tmux::for_fleet(cfg.tmux_socket.as_deref());
         Self {
             mux: Arc::new(tmux.clone()),
             tmux,

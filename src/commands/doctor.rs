@@ -107,12 +107,9 @@ pub(crate) async fn run(explicit: Option<&Path>) -> anyhow::Result<ExitCode> {
         }
     };
     let ctx = loaded.map(|cfg| Ctx::new(cfg, "doctor"));
-    let socket = std::env::var("AGENTS_TMUX_SOCKET")
-        .ok()
-        .filter(|s| !s.is_empty());
     let tmux = ctx
         .as_ref()
-        .map_or_else(|| Tmux::new(socket), |c| c.tmux.clone());
+        .map_or_else(|| Tmux::for_fleet(None), |c| c.tmux.clone());
     let tmux_ok = check_tmux(&tmux, &mut lines).await;
     if let Some(ctx) = &ctx {
         check_programs(&ctx.cfg, &mut lines);

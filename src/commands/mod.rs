@@ -101,7 +101,11 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             name, read_only, ..
         } => attach::run(&load(config, "attach")?, &name, read_only).await,
         Command::Doctor { .. } => doctor::run(config).await,
-        Command::Status { json, .. } => status::run(&load_probing(config, "status")?, json).await,
+        Command::Status { json, .. } => {
+            // Its listing starts before the config is read, and runs while it is.
+            let early = status::Early::start();
+            status::run(&load_probing(config, "status")?, json, Some(early)).await
+        }
         Command::Phase { action, .. } => phase::run(&load(config, "phase")?, action).await,
         Command::Send {
             name,

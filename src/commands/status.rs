@@ -547,16 +547,43 @@ fn orphans(ctx: &Ctx, manifest: Option<&Manifest>, sessions: &Sessions) -> Vec<(
 /// # Errors
 ///
 /// tmux fails (other than no server) or is missing; writing to stdout fails.
-pub(crate) async fn run(ctx: &Ctx, as_json: bool) -> anyhow::Result<ExitCode> {
+/// The listing `status` starts before its config is read (process start and the config
+/// cost about as much as the call): `list-panes` on the server `$AGENTS_TMUX_SOCKET` names.
+/// [`run`] uses it when the config names the same server, and adds the captures it needs.
+pub(crate) struct Early {
+    tmux: crate::tmux::Tmux,
+    call: crate::tmux::SessionsCall,
+}
+
+impl Early {
+    /// Starts the listing (see [`crate::tmux::Tmux::start_sessions`]).
+    pub(crate) fn start() -> Self {
+        let tmux = crate::tmux::Tmux::for_fleet(None);
+        let call = tmux.start_sessions(&[]);
+        Self { tmux, call }
+    }
+}
+
+/// Prints the fleet's table (or `--json`). `early`: a listing already running (see
+/// [`Early`]); one of another server is dropped (the call is killed) and made again.
+pub(crate) async fn run(
+    ctx: &Ctx,
+    as_json: bool,
+    early: Option<Early>,
+) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
-    // One tmux call lists the sessions and captures the panes to read; the rest of the work
-    // below is done while tmux answers.
+    // One tmux call lists the sessions and captures the panes to read (or the early listing
+    // and a call of captures beside it); the rest of the work below is done while tmux
+    // answers.
     let watchdog = crate::state::lock::is_held(&ctx.state.lock_path());
     let load = || ctx.state.manifest().load().ok();
     // With a watchdog the call captures nothing: it starts before the manifest is read.
     let before = (!watchdog).then(load);
     let guess = guess(ctx, watchdog, before.as_ref().and_then(Option::as_ref));
-    let call = ctx.tmux.start_sessions(&guess.capture);
+    let call = match early.filter(|e| e.tmux.socket() == ctx.tmux.socket()) {
+        Some(e) => ctx.tmux.also_capture(e.call, &guess.capture),
+        None => ctx.tmux.start_sessions(&guess.capture),
+    };
     let manifest = before.unwrap_or_else(load);
     compile_ahead(ctx, &guess);
     let published = guess.watchdog.then(|| ctx.state.supervision()).flatten();

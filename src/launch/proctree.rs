@@ -22,8 +22,7 @@ pub fn snapshot() -> HashMap<u32, (u32, u64)> {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
-        if let Some((ppid, start)) = std::fs::read_to_string(e.path().join("stat"))
-            .ok()
+        if let Some((ppid, start)) = read_stat(&e.path().join("stat"))
             .as_deref()
             .and_then(parse_stat)
         {
@@ -31,6 +30,32 @@ pub fn snapshot() -> HashMap<u32, (u32, u64)> {
         }
     }
     out
+}
+
+/// The text of a `/proc/<pid>/stat` file (a few hundred bytes), read in one call into a
+/// buffer on the stack: `std::fs::read_to_string` asks the file's size first (a proc file
+/// says 0) and grows its buffer from 32 bytes, a read call each time (`status` reads one
+/// file per agent, `down` every process's). `None` when it cannot be read.
+fn read_stat(path: &std::path::Path) -> Option<String> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut buf = [0u8; 1024];
+    let mut len = 0;
+    loop {
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+        if len == buf.len() {
+            // Longer than any stat line seen: the rest the usual way.
+            let mut rest = Vec::new();
+            file.read_to_end(&mut rest).ok()?;
+            return String::from_utf8([&buf[..], &rest].concat()).ok();
+        }
+    }
+    String::from_utf8(buf[..len].to_vec()).ok()
 }
 
 /// Parent pid and start time from the text of `/proc/<pid>/stat`. The command name (field 2)
@@ -177,17 +202,15 @@ pub fn with_env(name: &str, value: &str) -> Vec<Proc> {
 /// The process `pid` as it is now (its start time read from `/proc`); `None` when it does
 /// not exist or `/proc` cannot be read (not Linux).
 pub fn read(pid: u32) -> Option<Proc> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let stat = read_stat(std::path::Path::new(&format!("/proc/{pid}/stat")))?;
     parse_stat(&stat).map(|(_, start)| Proc { pid, start })
 }
 
 /// Whether `p` is still the process it was (same pid, same start time) and not a zombie.
 pub fn alive(p: &Proc) -> bool {
-    std::fs::read_to_string(format!("/proc/{}/stat", p.pid))
-        .ok()
-        .is_some_and(|s| {
-            stat_fields(&s).is_some_and(|(state, _, start)| state != "Z" && start == p.start)
-        })
+    read_stat(std::path::Path::new(&format!("/proc/{}/stat", p.pid))).is_some_and(|s| {
+        stat_fields(&s).is_some_and(|(state, _, start)| state != "Z" && start == p.start)
+    })
 }
 
 /// What became of the process a pane was started with (`record`, from the manifest), given
@@ -243,6 +266,32 @@ pub fn kill_group(pgid: u32) {
 mod tests {
     use super::*;
     use crate::detect::Process;
+
+    #[test]
+    fn a_stat_file_is_read_whole_in_one_buffer_or_beyond_it() {
+        let me = std::path::Path::new("/proc/self/stat");
+        let ours = read_stat(me).expect("reads its own stat");
+        assert!(
+            ours.starts_with(&format!("{} (", std::process::id())),
+            "{ours}"
+        );
+        assert_eq!(ours.lines().count(), 1, "{ours}");
+        assert!(ours.ends_with('\n'), "the whole line: {ours:?}");
+        // A longer file (no stat is, but nothing is cut): exactly 1024 bytes and more.
+        let d = tempfile::tempdir().unwrap();
+        for len in [0, 1, 1023, 1024, 1025, 5000] {
+            let text: String = b"abcdefghijklmnopqrstuvwxyz"
+                .iter()
+                .cycle()
+                .take(len)
+                .map(|&b| char::from(b))
+                .collect();
+            let f = d.path().join(format!("stat{len}"));
+            std::fs::write(&f, &text).unwrap();
+            assert_eq!(read_stat(&f).as_deref(), Some(text.as_str()), "{len} bytes");
+        }
+        assert_eq!(read_stat(&d.path().join("missing")), None);
+    }
 
     #[test]
     fn stat_lines_with_odd_names_parse() {

@@ -191,6 +191,17 @@ impl Tmux {
         }
     }
 
+    /// A driver for a fleet's server: `configured` (`[defaults].tmux_socket`), else
+    /// `$AGENTS_TMUX_SOCKET` (when not empty), else the default server.
+    pub fn for_fleet(configured: Option<&str>) -> Self {
+        let socket = configured.map(str::to_string).or_else(|| {
+            std::env::var("AGENTS_TMUX_SOCKET")
+                .ok()
+                .filter(|s| !s.is_empty())
+        });
+        Self::new(socket)
+    }
+
     /// The `-L` socket name, if a private server is used.
     pub fn socket(&self) -> Option<&str> {
         self.socket.as_deref()
@@ -433,12 +444,7 @@ impl Tmux {
             args.push(target::no_format(end));
         }
         let child = self.spawn(&args);
-        let rest = all
-            .map(|batch| {
-                let args = chain(batch.iter().map(|&i| &cmds[i]));
-                (self.spawn(&args), args)
-            })
-            .collect();
+        let rest = self.spawn_batches(&cmds, all);
         SessionsCall {
             child,
             args,
@@ -448,6 +454,41 @@ impl Tmux {
             end,
             rest,
         }
+    }
+
+    /// Adds captures to a running [`Self::start_sessions`] call that captures nothing (a
+    /// listing started before the panes to read were known): the panes of `capture` are
+    /// captured by calls of their own, started now beside it, and [`SessionsCall::finish`]
+    /// returns them with the listing. A call that already captures is returned unchanged.
+    pub fn also_capture(&self, call: SessionsCall, capture: &[String]) -> SessionsCall {
+        if capture.is_empty() || !call.names.is_empty() {
+            return call;
+        }
+        let markers = capture_markers(capture.len());
+        let cmds = capture_commands(capture, &markers, &[]);
+        let rest = self.spawn_batches(&cmds, batches(&cmds).into_iter());
+        SessionsCall {
+            names: capture.to_vec(),
+            markers,
+            first: 0,
+            rest,
+            ..call
+        }
+    }
+
+    /// Starts one chained call per batch of `cmds` (indexes into it), each with its
+    /// arguments (for [`Self::wait`]'s errors).
+    fn spawn_batches(
+        &self,
+        cmds: &[Vec<String>],
+        batches: impl Iterator<Item = Vec<usize>>,
+    ) -> Vec<(Result<tokio::process::Child, TmuxError>, Vec<String>)> {
+        batches
+            .map(|batch| {
+                let args = chain(batch.iter().map(|&i| &cmds[i]));
+                (self.spawn(&args), args)
+            })
+            .collect()
     }
 
     /// Starts sessions, chaining as many as fit into one tmux call. Each session gets

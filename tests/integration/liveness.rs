@@ -401,3 +401,40 @@ fn restarts_of_an_agent_held_by_a_usage_limit_spend_no_restart_budget() {
     assert_ne!(r["state"], "fatal", "{r}");
     assert!(t.events_named("fatal").is_empty());
 }
+
+/// `status` starts listing the server `$AGENTS_TMUX_SOCKET` names before it has read the
+/// config (issue 16); a config that names another server (`tmux_socket`) is listed there,
+/// with a watchdog and without one. Here the environment names a server that is not running:
+/// had its listing been used, every agent would read `stopped`.
+#[test]
+fn status_lists_the_server_the_config_names_not_the_one_the_environment_names() {
+    let t = TestEnv::new();
+    let named = format!("watch = \"heal\"\ntmux_socket = \"{}\"\n", t.socket);
+    t.config(&fleet_config("sk-", 2, "").replacen("watch = \"heal\"\n", &named, 1));
+    up_with(&t, &[]);
+    wait_watchdog(&t);
+    let decoy = format!("{}-decoy", t.socket);
+    let rows = |why: &str| {
+        let st = t.status_json_with(&[("AGENTS_TMUX_SOCKET", &decoy)]);
+        for a in st["agents"].as_array().unwrap() {
+            assert_eq!(a["running"], true, "{why}: {a}");
+            assert_ne!(a["state"], "stopped", "{why}: {a}");
+        }
+        assert_eq!(
+            st["watchdog"]["running"],
+            why == "with a watchdog",
+            "{why}: {st}"
+        );
+    };
+    rows("with a watchdog");
+    assert_eq!(t.run(&["down", "watchdog"]).0, 0);
+    assert!(wait_until(10.0, || t.status_json()["watchdog"]["running"] == false));
+    rows("without one");
+    // The decoy server was never started by any of it.
+    let decoy_env = std::process::Command::new("tmux")
+        .args(["-L", &decoy, "list-sessions"])
+        .env("TMUX_TMPDIR", &t.tmux_tmpdir)
+        .output()
+        .unwrap();
+    assert!(!decoy_env.status.success(), "a server runs on {decoy}");
+}
