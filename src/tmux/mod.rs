@@ -416,9 +416,13 @@ impl Tmux {
     /// capture before it succeeded: `finish` takes the output as complete when it reads that
     /// line, without waiting for the tmux client to close its output and exit (a few tenths
     /// of a millisecond after its last line).
+    ///
+    /// A call that captures nothing ends with a `display-message` without a target (tmux
+    /// picks a session): on a server without sessions that fails, and `finish` lists the
+    /// sessions again alone.
     pub fn start_sessions(&self, capture: &[String]) -> SessionsCall {
         let mut markers = capture_markers(capture.len() + 1);
-        let end = markers.pop().filter(|_| !capture.is_empty());
+        let end = markers.pop().unwrap_or_default();
         let cmds = capture_commands(capture, &markers, &[]);
         // As many captures as fit in one call with the list; the rest in calls of their own.
         let mut all = batches(&cmds).into_iter();
@@ -430,21 +434,9 @@ impl Tmux {
             args.push(";".into());
             args.extend(cmds[i].iter().cloned());
         }
-        if let (Some(end), Some(&last)) = (&end, fit.last()) {
-            args.extend(
-                [
-                    ";",
-                    "display-message",
-                    "-p",
-                    "-t",
-                    &target::pane(&capture[last]),
-                ]
-                .map(String::from),
-            );
-            args.push(target::no_format(end));
-        }
+        push_end(&mut args, fit.last().map(|&i| capture[i].as_str()), &end);
         let child = self.spawn(&args);
-        let rest = self.spawn_batches(&cmds, all);
+        let rest = self.spawn_batches(capture, &markers, &cmds, all);
         SessionsCall {
             child,
             args,
@@ -466,7 +458,7 @@ impl Tmux {
         }
         let markers = capture_markers(capture.len());
         let cmds = capture_commands(capture, &markers, &[]);
-        let rest = self.spawn_batches(&cmds, batches(&cmds).into_iter());
+        let rest = self.spawn_batches(capture, &markers, &cmds, batches(&cmds).into_iter());
         SessionsCall {
             names: capture.to_vec(),
             markers,
@@ -476,17 +468,27 @@ impl Tmux {
         }
     }
 
-    /// Starts one chained call per batch of `cmds` (indexes into it), each with its
-    /// arguments (for [`Self::wait`]'s errors).
+    /// Starts one chained call per batch of `cmds` (the [`capture_commands`] of `names`
+    /// with `markers`; a batch holds indexes into them), each ending with a line of its own
+    /// (its last pane's marker and `-end`).
     fn spawn_batches(
         &self,
+        names: &[String],
+        markers: &[String],
         cmds: &[Vec<String>],
         batches: impl Iterator<Item = Vec<usize>>,
-    ) -> Vec<(Result<tokio::process::Child, TmuxError>, Vec<String>)> {
+    ) -> Vec<RestCall> {
         batches
-            .map(|batch| {
-                let args = chain(batch.iter().map(|&i| &cmds[i]));
-                (self.spawn(&args), args)
+            .filter_map(|batch| {
+                let &last = batch.last()?;
+                let end = format!("{}-end", markers[last]);
+                let mut args = chain(batch.iter().map(|&i| &cmds[i]));
+                push_end(&mut args, Some(&names[last]), &end);
+                Some(RestCall {
+                    child: self.spawn(&args),
+                    args,
+                    end,
+                })
             })
             .collect()
     }
@@ -798,11 +800,19 @@ pub struct SessionsCall {
     names: Vec<String>,
     markers: Vec<String>,
     first: usize,
-    /// The line the first call prints last when every capture succeeded (none without
-    /// captures).
-    end: Option<String>,
+    /// The line the first call prints last when everything before it succeeded.
+    end: String,
     /// The calls that capture what did not fit in the first, running beside it.
-    rest: Vec<(Result<tokio::process::Child, TmuxError>, Vec<String>)>,
+    rest: Vec<RestCall>,
+}
+
+/// One call of captures started beside a [`SessionsCall`]'s first.
+#[derive(Debug)]
+struct RestCall {
+    child: Result<tokio::process::Child, TmuxError>,
+    args: Vec<String>,
+    /// The line it prints last when every capture succeeded.
+    end: String,
 }
 
 impl SessionsCall {
@@ -819,21 +829,17 @@ impl SessionsCall {
         tmux: &Tmux,
     ) -> Result<(Sessions, HashMap<String, String>), TmuxError> {
         let out = match self.child {
-            Ok(child) => {
-                tmux.wait_for_line(child, &self.args, self.end.as_deref())
-                    .await
-            }
+            Ok(child) => tmux.wait_for_line(child, &self.args, Some(&self.end)).await,
             Err(e) => Err(e),
         };
         // The other calls ran meanwhile; each is waited for, whatever became of the first.
-        let rest =
-            futures_util::future::join_all(self.rest.into_iter().map(|(child, args)| async move {
-                match child {
-                    Ok(child) => tmux.wait(child, &args).await.ok(),
-                    Err(_) => None,
-                }
-            }))
-            .await;
+        let rest = futures_util::future::join_all(self.rest.into_iter().map(|r| async move {
+            match r.child {
+                Ok(child) => tmux.wait_for_line(child, &r.args, Some(&r.end)).await.ok(),
+                Err(_) => None,
+            }
+        }))
+        .await;
         let mut more = HashMap::new();
         for text in rest.into_iter().flatten() {
             more.extend(split_captures(&text, &self.names, &self.markers));
@@ -855,10 +861,21 @@ impl SessionsCall {
                 Ok((format::parse(list), captured))
             }
             Err(e) if e.is_no_server() => Ok((Sessions::default(), HashMap::new())),
-            Err(e) if self.names.is_empty() => Err(e),
+            // A listing alone that failed (not timed out): its closing line found no session.
+            Err(e) if self.names.is_empty() && !matches!(e, TmuxError::Failed { .. }) => Err(e),
             Err(_) => Ok((tmux.sessions().await?, more)),
         }
     }
+}
+
+/// Appends `; display-message -p [-t PANE] END` to a chained call: its last line, printed
+/// once every command before it succeeded. Without `session`, tmux picks the session.
+fn push_end(args: &mut Vec<String>, session: Option<&str>, end: &str) {
+    args.extend([";", "display-message", "-p"].map(String::from));
+    if let Some(s) = session {
+        args.extend(["-t".to_string(), target::pane(s)]);
+    }
+    args.push(target::no_format(end));
 }
 
 /// A call's output as text: valid UTF-8 (tmux -u) is taken as it is, without a lossy copy.

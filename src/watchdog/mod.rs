@@ -82,6 +82,9 @@ pub async fn run(path: &Path, opts: Options) -> anyhow::Result<ExitCode> {
     fleet_dir.gone(config_dir(&ctx.cfg));
     let mut reloader = Reloader::new(path);
     let mut wd = Watchdog::new(&ctx);
+    if opts.once {
+        wd = wd.without_events();
+    }
 
     let watching: Vec<&str> = ctx
         .cfg
@@ -314,6 +317,8 @@ pub struct Watchdog {
     /// Why the fleet lock cannot be created (an unwritable state dir), logged once.
     lock_error: Option<String>,
     watcher: Option<crate::tmux::control::Watcher>,
+    /// Whether to attach the event source at all (not for `--once`: it exits at once).
+    events: bool,
     waker: wake::Waker,
     /// Why this watchdog could not move to its session's new name (logged once).
     move_error: Option<String>,
@@ -334,9 +339,19 @@ impl Watchdog {
             tmux_error: None,
             lock_error: None,
             watcher: None,
+            events: true,
             waker: wake::Waker::with_clock(clock),
             move_error: None,
         }
+    }
+
+    /// This watchdog without the event source (`--once`: one tick, then exit). A control
+    /// client attached and gone within milliseconds is also what once crashed tmux 3.3a's
+    /// server (see [`crate::tmux::control`]).
+    #[must_use]
+    pub fn without_events(mut self) -> Self {
+        self.events = false;
+        self
     }
 
     /// The next report of the event source; pending forever when there is none.
@@ -356,10 +371,11 @@ impl Watchdog {
 
     /// Attaches the event source to the watchdog's own session, else to a live agent's.
     fn ensure_watcher(&mut self, ctx: &Ctx, sessions: &crate::tmux::Sessions) {
-        if self
-            .watcher
-            .as_ref()
-            .is_some_and(super::tmux::control::Watcher::alive)
+        if !self.events
+            || self
+                .watcher
+                .as_ref()
+                .is_some_and(super::tmux::control::Watcher::alive)
         {
             return;
         }

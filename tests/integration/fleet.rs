@@ -188,13 +188,14 @@ fn status_uses_one_tmux_call_whatever_the_fleet_size() {
     }
 }
 
-/// Issue 16 item 2: with no watchdog running, `status` lists the sessions and captures the
-/// panes it reads in ONE tmux call (`list-panes ; display-message ; capture-pane ...`). A
-/// session it expected (recorded in the manifest) that was killed behind its back fails that
-/// chain: the sessions are then listed alone and the panes captured after, and the rows are
-/// as true as ever.
+/// Issue 16 item 2: with no watchdog running, `status` lists the sessions in one tmux call,
+/// started before it reads its config, and captures the panes it reads in one more, started
+/// beside it once the manifest says which (`display-message ; capture-pane ...`). A session
+/// it expected (recorded in the manifest) that was killed behind its back fails the capture
+/// chain: the panes that are there are then captured after, and the rows are as true as
+/// ever.
 #[test]
-fn status_without_a_watchdog_lists_and_reads_the_fleet_in_one_tmux_call() {
+fn status_without_a_watchdog_lists_and_reads_the_fleet_in_two_tmux_calls() {
     let t = TestEnv::new();
     let count = t.path().join("tmux-calls");
     let path = t.tmux_shim(&format!(
@@ -222,11 +223,13 @@ fn status_without_a_watchdog_lists_and_reads_the_fleet_in_one_tmux_call() {
             .iter()
             .map(|a| a["state"].as_str().unwrap().to_string())
             .collect();
-        let calls: Vec<String> = std::fs::read_to_string(&count)
+        // Sorted: the two calls run side by side.
+        let mut calls: Vec<String> = std::fs::read_to_string(&count)
             .unwrap_or_default()
             .lines()
             .map(String::from)
             .collect();
+        calls.sort();
         (out.status.code(), states, calls)
     };
     let read = |s: &str| s == "active" || s == "idle";
@@ -234,7 +237,11 @@ fn status_without_a_watchdog_lists_and_reads_the_fleet_in_one_tmux_call() {
     // Exit 3: the watchdog the agents need is not running.
     assert_eq!(code, Some(3), "{states:?}");
     assert!(states.iter().all(|s| read(s)), "{states:?}");
-    assert_eq!(calls, ["list-panes"], "one call lists and captures");
+    assert_eq!(
+        calls,
+        ["display-message", "list-panes"],
+        "one call lists, one captures"
+    );
 
     t.tmux(&["kill-session", "-t", "=oc-a2"]);
     let (code, states, calls) = status();
@@ -243,15 +250,15 @@ fn status_without_a_watchdog_lists_and_reads_the_fleet_in_one_tmux_call() {
     assert_eq!(states[1], "stopped", "{states:?}");
     assert_eq!(
         calls,
-        ["list-panes", "list-panes", "display-message"],
-        "the failed chain, the list alone, then the captures"
+        ["display-message", "display-message", "list-panes"],
+        "the list, the failed chain, then the captures of the panes that are there"
     );
     assert_eq!(t.run(&["down"]).0, 0);
 }
 
-/// Issue 16 item 2: `status` takes its one tmux call as answered when the call's last line
-/// (a marker printed after every capture succeeded) is in, not when the tmux client closes its
-/// output and exits. A client that lingers after its output (here a shim that keeps it open
+/// Issue 16 item 2: `status` takes each of its tmux calls as answered when the call's last
+/// line (a marker printed after every command before it succeeded) is in, not when the tmux
+/// client closes its output and exits. A client that lingers after its output (here a shim that keeps it open
 /// for 3 s, with calls limited to 1 s) cannot hold `status` up: the rows are read all the same.
 #[test]
 fn status_takes_its_call_as_answered_at_the_last_line_not_at_the_clients_exit() {

@@ -485,3 +485,90 @@ fn status_exits_3_and_says_so_while_the_watchdog_is_dead() {
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("the watchdog is not running"), "{out}");
 }
+
+/// A tmux shim that runs every call through the real tmux and logs each control-mode client
+/// (`tmux -C`): `control start` when it starts, `control end` when the client has exited (a
+/// SIGTERM to the shim is passed on to the client; a SIGKILL takes the shim with it: no
+/// `end` line). The client's input is a fifo the shim holds open: it does not end when
+/// ours closes, as with tmux 3.3a a client whose reader went away with output pending does
+/// not end at the end of its input; only SIGTERM ends it. Returns `PATH`.
+fn control_shim(t: &TestEnv, log: &std::path::Path) -> String {
+    t.tmux_shim(&format!(
+        r#"#!/bin/sh
+case " $* " in *' -C '*)
+  fifo="$(mktemp -u '{log}.XXXXXX')"
+  mkfifo "$fifo"
+  exec 3<>"$fifo"
+  '{tmux}' "$@" <&3 3<&- &
+  pid=$!
+  trap 'kill -TERM $pid' TERM
+  echo 'control start' >> '{log}'
+  while kill -0 $pid 2>/dev/null; do wait $pid; done
+  echo 'control end' >> '{log}'
+  exit 0 ;;
+esac
+exec '{tmux}' "$@"
+"#,
+        log = log.display(),
+        tmux = real_tmux()
+    ))
+}
+
+/// The watchdog's event source (a tmux control-mode client) is never killed: a control client
+/// killed a millisecond or two into its attach crashes tmux 3.3a's server, and every agent
+/// with it (seen with `watchdog --once`, which attached one and exited at once). It is ended
+/// with SIGTERM and its input closed, none is left attached, and `watchdog --once` starts
+/// none.
+#[test]
+fn the_event_source_is_ended_with_sigterm_never_killed_and_once_starts_none() {
+    let t = TestEnv::new();
+    let log = t.path().join("control.log");
+    let path = control_shim(&t, &log);
+    t.config(&fleet_config("cc-", 1, ""));
+    assert_eq!(t.run(&["up", "a1"]).0, 0);
+    let lines = || std::fs::read_to_string(&log).unwrap_or_default();
+
+    for _ in 0..3 {
+        let out = t
+            .cmd()
+            .env("PATH", &path)
+            .args(["watchdog", "--once"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(lines(), "", "watchdog --once started a control client");
+
+    let mut child = Guarded::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_agents"))
+            .arg("watchdog")
+            .current_dir(t.path())
+            .env("PATH", &path)
+            .env("AGENTS_TMUX_SOCKET", &t.socket)
+            .env("TMUX_TMPDIR", &t.tmux_tmpdir)
+            .env_remove("TMUX")
+            .stderr(std::process::Stdio::null()),
+    );
+    assert!(
+        wait_until(10.0, || lines().contains("control start")),
+        "no control client: {}",
+        lines()
+    );
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(
+        wait_until(5.0, || lines().contains("control end")),
+        "the control client did not end by itself: {}",
+        lines()
+    );
+    assert!(!t.sessions().is_empty(), "the tmux server is gone");
+    assert_eq!(t.tmux(&["list-clients"]), "", "a client is left attached");
+    assert_eq!(t.run(&["down"]).0, 0);
+}
