@@ -61,6 +61,11 @@ pub struct Memory {
     /// (Gemini CLI 0.61.0's boxed trust dialog reads `option_list` or `dialog_re` from one
     /// capture to the next) is the same dialog, not a new one to report.
     pub dialog_rule: Option<&'static str>,
+    /// Readings in a row without a dialog since `dialog` was reported: the dialog is gone
+    /// (and one that comes back is reported again) after [`CONFIRM_READS`]. One capture
+    /// without it is a TUI redrawing its screen (Gemini CLI 0.61.0 under load: its trust
+    /// dialog reported twice, 6 s apart, with nothing between), not a new dialog.
+    pub dialog_away: u32,
     /// The answer last typed into the dialog on screen (`when` and label), see `answers`.
     pub answered: Option<(String, String)>,
     /// A corrupt limit file was reported.
@@ -296,6 +301,11 @@ impl Memory {
         self.first_turn = FirstTurn::default();
         self.stall_restart = None;
         self.waiting_until = None;
+        // A new process: a dialog on it is a new one, to report (and answer) again.
+        self.dialog = None;
+        self.dialog_rule = None;
+        self.dialog_away = 0;
+        self.answered = None;
         self.show("starting", now, None, Some(r.reason.clone()));
         self.note("restart", &r.reason, now);
     }
@@ -675,6 +685,7 @@ fn live(
         }
         State::Dialog => {
             m.stall = Stall::default();
+            m.dialog_away = 0;
             // A dialog the backend's `answers` cover is answered once per appearance.
             if let Some(ans) = &reading.answer
                 && m.answered.as_ref() != Some(&(ans.when.clone(), ans.label.clone()))
@@ -743,9 +754,17 @@ fn live(
             return None;
         }
         _ => {
-            m.dialog = None;
-            m.dialog_rule = None;
+            // An answer is typed once per appearance: gone for one reading, a dialog that
+            // comes back is answered again (an answer that did not take is not held back).
             m.answered = None;
+            if m.dialog.is_some() {
+                m.dialog_away += 1;
+                if m.dialog_away >= CONFIRM_READS {
+                    m.dialog = None;
+                    m.dialog_rule = None;
+                    m.dialog_away = 0;
+                }
+            }
         }
     }
     if a.watch == Watch::HealStall {
@@ -1193,15 +1212,33 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
             "{:?}",
             d3.events
         );
-        // Another dialog read by the same rule is reported; gone and back, it is reported.
+        // Another dialog read by the same rule is reported.
         let other = || Some(reading(State::Dialog, "dialog_re", "Allow this command?"));
         let d5 = run(&c, "s", &d4.memory, NOW + 1003.0, |o| o.reading = other());
         assert_eq!(events(&d5), ["dialog"]);
-        let d6 = run(&c, "s", &d5.memory, NOW + 1004.0, |o| {
-            o.reading = Some(Reading::nothing());
-        });
-        let d7 = run(&c, "s", &d6.memory, NOW + 1005.0, |o| o.reading = other());
-        assert_eq!(events(&d7), ["dialog"]);
+        // Gone for one reading (a TUI redrawing its screen) and back: the same dialog.
+        let gone = |m: &Memory, t: f64| {
+            run(&c, "s", m, t, |o| o.reading = Some(Reading::nothing())).memory
+        };
+        let d6 = gone(&d5.memory, NOW + 1004.0);
+        let d7 = run(&c, "s", &d6, NOW + 1005.0, |o| o.reading = other());
+        assert!(d7.events.is_empty(), "{:?}", d7.events);
+        // Gone for two readings in a row and back: reported again.
+        let d8 = gone(&gone(&d7.memory, NOW + 1006.0), NOW + 1007.0);
+        let d9 = run(&c, "s", &d8, NOW + 1008.0, |o| o.reading = other());
+        assert_eq!(events(&d9), ["dialog"]);
+        // After a restart, the same dialog on the new process is reported at once.
+        let mut m = d9.memory.clone();
+        let r = Restart {
+            reason: "fatal".into(),
+            evidence: json!({}),
+            cause: RestartCause::Gone,
+            held: false,
+            first: false,
+        };
+        m.started(&r, &Policy::of(&c.watchdog), NOW + 1009.0);
+        let d10 = run(&c, "s", &m, NOW + 1010.0, |o| o.reading = other());
+        assert_eq!(events(&d10), ["dialog"]);
     }
 
     /// Issue 14 item 4: a dialog a backend's `answers` cover is answered once per appearance
