@@ -104,7 +104,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status { json, .. } => {
             // Its listing starts before the config is read, and runs while it is.
             let early = status::Early::start();
-            status::run(&load_probing(config, "status")?, json, Some(early)).await
+            status::run(&load_probing(config, "status")?, json, early).await
         }
         Command::Phase { action, .. } => phase::run(&load(config, "phase")?, action).await,
         Command::Send {

@@ -541,12 +541,6 @@ fn orphans(ctx: &Ctx, manifest: Option<&Manifest>, sessions: &Sessions) -> Vec<(
         .collect()
 }
 
-/// Runs `agents status`: the phase line and a row per agent, service and the watchdog (a
-/// JSON document with `as_json`). Exit 3 ([`EXIT_UNHEALTHY`]) for an unhealthy fleet.
-///
-/// # Errors
-///
-/// tmux fails (other than no server) or is missing; writing to stdout fails.
 /// The listing `status` starts before its config is read (process start and the config
 /// cost about as much as the call): `list-panes` on the server `$AGENTS_TMUX_SOCKET` names.
 /// [`run`] uses it when the config names the same server, and adds the captures it needs.
@@ -564,13 +558,15 @@ impl Early {
     }
 }
 
-/// Prints the fleet's table (or `--json`). `early`: a listing already running (see
-/// [`Early`]); one of another server is dropped (the call is killed) and made again.
-pub(crate) async fn run(
-    ctx: &Ctx,
-    as_json: bool,
-    early: Option<Early>,
-) -> anyhow::Result<ExitCode> {
+/// Runs `agents status`: the phase line and a row per agent, service and the watchdog (a
+/// JSON document with `as_json`). Exit 3 ([`EXIT_UNHEALTHY`]) for an unhealthy fleet.
+/// `early`: the listing already running (see [`Early`]); one of another server is dropped
+/// (the call is killed) and made again.
+///
+/// # Errors
+///
+/// tmux fails (other than no server) or is missing; writing to stdout fails.
+pub(crate) async fn run(ctx: &Ctx, as_json: bool, early: Early) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
     // One tmux call lists the sessions and captures the panes to read (or the early listing
     // and a call of captures beside it); the rest of the work below is done while tmux
@@ -580,9 +576,11 @@ pub(crate) async fn run(
     // With a watchdog the call captures nothing: it starts before the manifest is read.
     let before = (!watchdog).then(load);
     let guess = guess(ctx, watchdog, before.as_ref().and_then(Option::as_ref));
-    let call = match early.filter(|e| e.tmux.socket() == ctx.tmux.socket()) {
-        Some(e) => ctx.tmux.also_capture(e.call, &guess.capture),
-        None => ctx.tmux.start_sessions(&guess.capture),
+    let call = if early.tmux.socket() == ctx.tmux.socket() {
+        ctx.tmux.also_capture(early.call, &guess.capture)
+    } else {
+        drop(early);
+        ctx.tmux.start_sessions(&guess.capture)
     };
     let manifest = before.unwrap_or_else(load);
     compile_ahead(ctx, &guess);
@@ -906,7 +904,6 @@ pub(crate) async fn run(
     Ok(code)
 }
 
-/// The plan usage `a`'s CLI last reported ([`Ctx::usage`]), if any.
 /// The document `status --json` prints, serialized as it is built (no `serde_json::Value`
 /// tree per agent: for 200 agents that tree cost more than the table). Every key is always
 /// present (`null` when there is nothing), in alphabetical order, as the document has always
@@ -1009,6 +1006,7 @@ mod json_doc {
     }
 }
 
+/// The plan usage `a`'s CLI last reported ([`Ctx::usage`]), if any.
 fn usage_of(ctx: &Ctx, a: &crate::config::Agent) -> Option<crate::state::usage::Usage> {
     ctx.usage(ctx.cfg.backend_of(a), &a.session)
 }
