@@ -86,7 +86,9 @@ impl Pattern {
     /// parse of the pattern on first use (no compiling), then a substring search per literal.
     ///
     /// The literals come from the pattern read case-sensitively and are compared
-    /// ASCII-case-insensitively, so a match that needs Unicode case folding of an ASCII letter
+    /// ASCII-case-insensitively; one that holds a letter beyond ASCII with another case
+    /// (`É`, `ш`) is not used, since the rule matches it in either case (a user's rule
+    /// `Ошибка` reads `ОШИБКА`). A match that needs Unicode case folding of an ASCII letter
     /// (`K` KELVIN SIGN for `k`, `ſ` for `s`) in a rule written in Unicode mode is not
     /// foreseen: no CLI prints its status so.
     pub fn may_match(&self, lower: &[u8]) -> bool {
@@ -125,7 +127,7 @@ const CLASS_LITERALS: usize = 4;
 fn needed(h: &regex_syntax::hir::Hir) -> Required {
     use regex_syntax::hir::{Class, HirKind};
     match h.kind() {
-        HirKind::Literal(l) => Some(vec![l.0.to_ascii_lowercase()]),
+        HirKind::Literal(l) => (!unfoldable(&l.0)).then(|| vec![l.0.to_ascii_lowercase()]),
         HirKind::Class(Class::Unicode(c)) => {
             // At most 0x110000 code points in all: a usize sum cannot overflow.
             let n: usize = c
@@ -133,8 +135,8 @@ fn needed(h: &regex_syntax::hir::Hir) -> Required {
                 .iter()
                 .map(regex_syntax::hir::ClassUnicodeRange::len)
                 .sum();
-            (n <= CLASS_LITERALS).then(|| {
-                let chars = c.ranges().iter().flat_map(|r| r.start()..=r.end());
+            let chars = c.ranges().iter().flat_map(|r| r.start()..=r.end());
+            (n <= CLASS_LITERALS && !chars.clone().any(cased_beyond_ascii)).then(|| {
                 chars
                     .map(|ch| ch.to_string().into_bytes().to_ascii_lowercase())
                     .collect()
@@ -169,6 +171,17 @@ fn needed(h: &regex_syntax::hir::Hir) -> Required {
         }
         HirKind::Empty | HirKind::Look(_) | HirKind::Repetition(_) => None,
     }
+}
+
+/// A letter outside ASCII that has another case (`É`, `ш`): the rules match it in either
+/// case, and ASCII lowercasing cannot fold it, so a literal holding one cannot sift texts.
+fn cased_beyond_ascii(c: char) -> bool {
+    !c.is_ascii() && (c.is_lowercase() || c.is_uppercase())
+}
+
+/// Whether a literal's text holds a [`cased_beyond_ascii`] letter (its bytes not UTF-8: no).
+fn unfoldable(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|s| s.chars().any(cased_beyond_ascii))
 }
 
 /// Compiles `pattern` case-insensitive and multi-line.
@@ -218,6 +231,10 @@ mod tests {
             (r"(?x) ^ [\ ]* ● \ Usage # a comment", Some(vec!["● usage"])),
             (r"x+|ab|x", Some(vec!["ab", "x"])),
             (r"^\s*$", None),
+            // Letters beyond ASCII with another case: the rule matches either case.
+            ("Échec", None),
+            ("[éÉ]chec", Some(vec!["chec"])),
+            ("● Ошибка|● x", None),
             (r"limit|\d", None),
             (r"(?:limit)?", None),
         ];
@@ -226,6 +243,8 @@ mod tests {
             assert_eq!(super::required(source), want, "{source}");
         }
         for (source, text, matches) in [
+            ("Ошибка сети", "ОШИБКА СЕТИ", true),
+            ("Échec", "ÉCHEC", true),
             (r"\d+ tokens", "↓ 15 TOKENS", true),
             (r"\d+ tokens", "15 tok", false),
             (r"^\s*[❯>]", "  ❯ try again", true),
