@@ -356,6 +356,32 @@ fn pane_bad_input_is_a_clear_error() {
     }
 }
 
+/// A user's rule matches in either case, letters beyond ASCII too: `Ошибка сети` reads a
+/// screen that prints `ОШИБКА СЕТИ` (its literal was once used to skip the rule, and ASCII
+/// lowercasing does not fold Cyrillic).
+#[test]
+fn a_rule_with_letters_beyond_ascii_matches_them_in_either_case() {
+    let t = TestEnv::new();
+    let cfg = t.config(
+        "[defaults]\nsession_prefix = \"p-\"\nlog_dir = \"logs\"\n\n\
+         [backend.ru]\nbin = \"ru\"\nfatal_re = \"Ошибка сети\"\n",
+    );
+    t.write(
+        "pane.txt",
+        "some output\nОШИБКА СЕТИ: соединение потеряно\n> \n",
+    );
+    let cfg = cfg.to_str().unwrap();
+    let (code, out, err) = pane(
+        &t,
+        "pane.txt",
+        &["--config", cfg, "--backend", "ru", "--json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let j = json(&out);
+    assert_eq!(j["state"], "fatal", "{out}");
+    assert_eq!(j["rule"], "fatal_re", "{out}");
+}
+
 #[test]
 fn pane_with_a_config_reads_its_backends_and_the_presets() {
     let t = TestEnv::new();
