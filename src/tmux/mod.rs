@@ -134,6 +134,12 @@ impl TmuxError {
             if stderr.contains("no server running") || stderr.contains("error connecting to"))
     }
 
+    /// The server runs with no session: `list-panes -a` finds no current target (tmux 3.3a,
+    /// a server kept running by `exit-empty off` after its last session ended).
+    pub fn is_no_sessions(&self) -> bool {
+        matches!(self, Self::Failed { stderr, .. } if stderr.contains("no current target"))
+    }
+
     /// The target session (or the server) no longer exists.
     pub fn is_gone(&self) -> bool {
         self.is_no_server()
@@ -387,7 +393,8 @@ impl Tmux {
     }
 
     /// Every session on the server with its current pane, in one tmux call. A server that is
-    /// not running is not an error: it has no sessions.
+    /// not running is not an error: it has no sessions; nor is a running server without a
+    /// session ([`TmuxError::is_no_sessions`]).
     ///
     /// # Errors
     ///
@@ -397,6 +404,10 @@ impl Tmux {
         match self.run(&args).await {
             Ok(out) => Ok(format::parse(&out)),
             Err(e) if e.is_no_server() => Ok(Sessions::default()),
+            Err(e) if e.is_no_sessions() => Ok(Sessions {
+                server_running: true,
+                ..Sessions::default()
+            }),
             Err(e) => Err(e),
         }
     }

@@ -461,3 +461,32 @@ fn the_phase_model_override_applies_to_any_agent_with_that_role() {
     assert_eq!(st["agents"][0]["kind"], "persistent");
     assert_eq!(st["agents"][0]["model"], "big");
 }
+
+/// A tmux server that runs without a session (`exit-empty off`, its last session gone) is
+/// an empty server, not an error: `list-panes -a` says `no current target` there. `up`
+/// starts the fleet on it and `status` reads it, before and after.
+#[test]
+fn up_and_status_work_on_a_running_server_without_sessions() {
+    let t = TestEnv::new();
+    t.tmux(&["start-server", ";", "set-option", "-g", "exit-empty", "off"]);
+    assert!(t.sessions().is_empty());
+    assert_eq!(
+        t.tmux(&["show-options", "-gv", "exit-empty"]).trim(),
+        "off",
+        "the server is not running"
+    );
+    t.config(&fleet_config("ne-", 2, ""));
+    let (code, out, err) = t.run(&["status"]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(out.contains("stopped"), "{out}");
+    let (code, _, err) = t.run(&["up"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(wait_until(10.0, || t.status_json()["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["running"] == true)));
+    assert_eq!(t.run(&["down"]).0, 0);
+    let (code, out, err) = t.run(&["status"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
