@@ -171,51 +171,39 @@ fn read_panes(
     })
 }
 
-/// What `status` guesses before its tmux call: which panes that call should capture (see
-/// [`Tmux::start_sessions`](crate::tmux::Tmux::start_sessions)).
-struct Guess {
-    /// The watchdog's lock is held: it runs (likely in its session) and its view covers the
-    /// agents, so the call captures nothing; the view is read while tmux answers.
-    watchdog: bool,
-    /// The sessions to capture: with no watchdog, those the manifest says were started (the
-    /// session likely exists).
-    capture: Vec<String>,
-}
-
-/// Which panes [`rows`] will likely read, judged without tmux: none when the watchdog's lock
-/// is held (`watchdog`; the manifest is then not read yet), else every session the manifest
-/// records (none without one: `None`). A wrong guess costs one more tmux call (an agent the view does not
-/// cover yet, a session killed behind the fleet's back), never a wrong row: [`rows`]
+/// Which panes [`rows`] will likely read, judged without tmux, for the tmux call to capture
+/// (see [`Tmux::start_sessions`](crate::tmux::Tmux::start_sessions)): every session the
+/// manifest records, none without one (`None`: also when the watchdog's lock is held, since
+/// its view covers the agents). A wrong guess costs one more tmux call (an agent the view
+/// does not cover yet, a session killed behind the fleet's back), never a wrong row: [`rows`]
 /// decides on what tmux says.
-fn guess(ctx: &Ctx, watchdog: bool, manifest: Option<&Manifest>) -> Guess {
-    let capture = match manifest {
-        None => Vec::new(),
-        Some(manifest) => ctx
-            .cfg
-            .agents
-            .iter()
-            .filter(|a| {
-                manifest
-                    .sessions
-                    .get(&a.session)
-                    .is_some_and(|e| e.name == a.name)
-            })
-            .map(|a| a.session.clone())
-            .collect(),
+fn guess(ctx: &Ctx, manifest: Option<&Manifest>) -> Vec<String> {
+    let Some(manifest) = manifest else {
+        return Vec::new();
     };
-    Guess { watchdog, capture }
+    ctx.cfg
+        .agents
+        .iter()
+        .filter(|a| {
+            manifest
+                .sessions
+                .get(&a.session)
+                .is_some_and(|e| e.name == a.name)
+        })
+        .map(|a| a.session.clone())
+        .collect()
 }
 
 /// Compiles, on a thread of its own, the rules `status` will read the guessed panes with,
 /// while tmux answers its call (compiling a preset's rules costs about as much CPU as the
 /// call takes). The patterns share their compiled form with the config's, so the reading
 /// finds them compiled (or waits for the one being compiled).
-fn compile_ahead(ctx: &Ctx, guess: &Guess) {
+fn compile_ahead(ctx: &Ctx, capture: &[String]) {
     let mut names: Vec<&str> = ctx
         .cfg
         .agents
         .iter()
-        .filter(|a| guess.capture.contains(&a.session))
+        .filter(|a| capture.contains(&a.session))
         .map(|a| a.backend.as_str())
         .collect();
     names.sort_unstable();
@@ -568,23 +556,20 @@ impl Early {
 /// tmux fails (other than no server) or is missing; writing to stdout fails.
 pub(crate) async fn run(ctx: &Ctx, as_json: bool, early: Early) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
-    // One tmux call lists the sessions and captures the panes to read (or the early listing
-    // and a call of captures beside it); the rest of the work below is done while tmux
-    // answers.
+    // The early listing runs; a call of captures joins it (or, on another server, one call
+    // lists and captures); the rest of the work below is done while tmux answers.
     let watchdog = crate::state::lock::is_held(&ctx.state.lock_path());
-    let load = || ctx.state.manifest().load().ok();
-    // With a watchdog the call captures nothing: it starts before the manifest is read.
-    let before = (!watchdog).then(load);
-    let guess = guess(ctx, watchdog, before.as_ref().and_then(Option::as_ref));
+    let manifest = ctx.state.manifest().load().ok();
+    // With a watchdog its view covers the agents: nothing is captured.
+    let capture = guess(ctx, manifest.as_ref().filter(|_| !watchdog));
     let call = if early.tmux.socket() == ctx.tmux.socket() {
-        ctx.tmux.also_capture(early.call, &guess.capture)
+        ctx.tmux.also_capture(early.call, &capture)
     } else {
         drop(early);
-        ctx.tmux.start_sessions(&guess.capture)
+        ctx.tmux.start_sessions(&capture)
     };
-    let manifest = before.unwrap_or_else(load);
-    compile_ahead(ctx, &guess);
-    let published = guess.watchdog.then(|| ctx.state.supervision()).flatten();
+    compile_ahead(ctx, &capture);
+    let published = watchdog.then(|| ctx.state.supervision()).flatten();
     let marks = ctx.state.markers();
     let phase = crate::phase::current(cfg, &ctx.state);
     let phase_model = phase.map(|(_, p)| p);

@@ -58,6 +58,11 @@ fn read_stat(path: &std::path::Path) -> Option<String> {
     String::from_utf8(buf[..len].to_vec()).ok()
 }
 
+/// [`read_stat`] of process `pid`.
+fn stat_of(pid: u32) -> Option<String> {
+    read_stat(std::path::Path::new(&format!("/proc/{pid}/stat")))
+}
+
 /// Parent pid and start time from the text of `/proc/<pid>/stat`. The command name (field 2)
 /// is in parentheses and may hold spaces and `)`: fields are counted after its last `)`.
 pub fn parse_stat(stat: &str) -> Option<(u32, u64)> {
@@ -202,13 +207,13 @@ pub fn with_env(name: &str, value: &str) -> Vec<Proc> {
 /// The process `pid` as it is now (its start time read from `/proc`); `None` when it does
 /// not exist or `/proc` cannot be read (not Linux).
 pub fn read(pid: u32) -> Option<Proc> {
-    let stat = read_stat(std::path::Path::new(&format!("/proc/{pid}/stat")))?;
+    let stat = stat_of(pid)?;
     parse_stat(&stat).map(|(_, start)| Proc { pid, start })
 }
 
 /// Whether `p` is still the process it was (same pid, same start time) and not a zombie.
 pub fn alive(p: &Proc) -> bool {
-    read_stat(std::path::Path::new(&format!("/proc/{}/stat", p.pid))).is_some_and(|s| {
+    stat_of(p.pid).is_some_and(|s| {
         stat_fields(&s).is_some_and(|(state, _, start)| state != "Z" && start == p.start)
     })
 }

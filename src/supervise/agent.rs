@@ -1177,6 +1177,18 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
         );
     }
 
+    /// `m` as after a restart (`reason`, `cause`) at `now` under `c`'s policy.
+    fn restarted(m: &mut Memory, c: &Config, reason: &str, cause: RestartCause, now: f64) {
+        let r = Restart {
+            reason: reason.into(),
+            evidence: json!({}),
+            cause,
+            held: false,
+            first: false,
+        };
+        m.started(&r, &Policy::of(&c.watchdog), now);
+    }
+
     #[test]
     fn dialog_is_reported_once_and_never_touched() {
         let c = cfg();
@@ -1229,14 +1241,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
         assert_eq!(events(&d9), ["dialog"]);
         // After a restart, the same dialog on the new process is reported at once.
         let mut m = d9.memory.clone();
-        let r = Restart {
-            reason: "fatal".into(),
-            evidence: json!({}),
-            cause: RestartCause::Gone,
-            held: false,
-            first: false,
-        };
-        m.started(&r, &Policy::of(&c.watchdog), NOW + 1009.0);
+        restarted(&mut m, &c, "fatal", RestartCause::Gone, NOW + 1009.0);
         let d10 = run(&c, "s", &m, NOW + 1010.0, |o| o.reading = other());
         assert_eq!(events(&d10), ["dialog"]);
     }
@@ -1326,14 +1331,13 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
         assert_eq!(events(&d), ["stall-nudge"]);
         // A restart starts the first turn over: the new process is not nudged at once.
         let mut m = d.memory;
-        let r = Restart {
-            reason: "stalled: idle".into(),
-            evidence: json!({}),
-            cause: RestartCause::Stall,
-            held: false,
-            first: false,
-        };
-        m.started(&r, &Policy::of(&c.watchdog), NOW + 400.0);
+        restarted(
+            &mut m,
+            &c,
+            "stalled: idle",
+            RestartCause::Stall,
+            NOW + 400.0,
+        );
         let d = run(&c, "s", &m, NOW + 401.0, |o| {
             o.reading = idle();
             o.started = Some(NOW + 400.0);
