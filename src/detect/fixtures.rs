@@ -90,6 +90,8 @@ pub const PANES: &[(&str, &str)] = &[
     pane!("codex_exec_json_limit_clock_embedded.txt"),
     pane!("gemini_0.1.10_daily_quota_fallback_embedded.txt"),
     pane!("gemini_0.10.0_daily_quota_choice_embedded.txt"),
+    pane!("gemini_0.61.0_active_hook_after_stop.txt"),
+    pane!("gemini_0.61.0_active_hooks_under_quota_error.txt"),
     pane!("gemini_0.61.0_active_minute_quota_long_spinner.txt"),
     pane!("gemini_0.61.0_active_minute_quota_retry.txt"),
     pane!("gemini_0.61.0_active_streaming.txt"),

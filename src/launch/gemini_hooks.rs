@@ -24,10 +24,13 @@
 //! hook through `bash -c` with the JSON input on stdin; the paths are shell-quoted, nothing of
 //! the input reaches the command line). 0.61.0 reads a hook's stdout, or its stderr when stdout
 //! is empty, as JSON or else as a `systemMessage` shown to the user; exit 2 and above denies
-//! the action: so the command prints nothing on either and always exits 0. While a hook runs,
-//! and for 3 s after it started, 0.61.0 draws " ⠋ Executing Hook: agents-signal (esc to cancel,
-//! 0s)" on the spinner's line (the preset reads it as work: a turn's end shows as idle ~3 s
-//! late). Hooks run only in a trusted folder (with folder trust on), and not at all when the
+//! the action: so the command prints nothing on either and always exits 0. Measured with
+//! 0.61.0 (2026-12-06): from `BeforeAgent` to the turn's end its spinner carries the last
+//! hook's name, " ⠋ Executing Hook: agents-signal (esc to cancel, 0s)" (work, as it is); when
+//! the turn ends it runs `AfterAgent`, draws " ⠋ Executing Hooks: agents-signal, agents-signal
+//! (esc to cancel, 0s)" for a few ms to tens of ms, then "  Executing Hooks: agents-signal,
+//! agents-signal" with no timer (not read as work) for 3 s. After a limit chooser answered
+//! "Stop" that short tail is no resume ([`crate::supervise::limit::ANSWER_TAIL`]). Hooks run only in a trusted folder (with folder trust on), and not at all when the
 //! user set `hooksConfig.enabled = false` (left as they chose; the screen then decides alone).
 //!
 //! **What 0.61.0 fired** against the loopback mock (tests/e2e/gemini): `SessionStart`

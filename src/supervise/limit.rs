@@ -9,7 +9,8 @@
 //! due, the agent gets one resume nudge; it gets another only if the screen still shows a
 //! limit after the next reset that screen names. A limit chooser (Claude Code 2.1.330's
 //! `What do you want to do?`) is answered by the number of its wait option. The hold is
-//! lifted when the agent works again, or when the banner is gone once the hold is due.
+//! lifted when the agent works again (not within [`ANSWER_TAIL`] of an answer to the chooser:
+//! that is the turn ending), or when the banner is gone once the hold is due.
 //!
 //! **Promises.** When the limited screen says the CLI continues by itself (`continue_re`,
 //! e.g. Claude Code 2.1.330's "Usage limit reached · set to continue automatically at
@@ -45,6 +46,18 @@ pub const ABSURD_SECS: f64 = 35.0 * 86_400.0;
 
 /// Two promised times closer than this (seconds) are the same promise.
 const SAME_PROMISE_SECS: f64 = 60.0;
+
+/// How long (seconds) after the watchdog answered a limit chooser work on screen is the
+/// limited turn ending, not the agent working again: the hold stays. The answer is the
+/// chooser's wait or stop option, after which the CLI cannot work before the reset. Gemini
+/// CLI 0.61.0, answered "2. Stop", draws its spinner while its `AfterAgent` hook runs: " ⠋
+/// Executing Hook: agents-signal (esc to cancel, 0s)" before the quota error, then " ⠋
+/// Executing Hooks: agents-signal, agents-signal (esc to cancel, 0s)" below it, 30–60 ms in
+/// all when the machine is quiet (`gemini_0.61.0_active_hook_after_stop.txt` and
+/// `gemini_0.61.0_active_hooks_under_quota_error.txt` in tests/fixtures/panes), longer under
+/// load: a tick that read it lifted the hold and the next one hit the limit again (the e2e
+/// scenario `daily_quota_chooser_is_answered_held_and_resumed_exactly_once` saw `active`).
+pub const ANSWER_TAIL: f64 = 10.0;
 
 /// `state/limited-<session>.json`: the original's fields (`until`, `nudges`) and ours.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -503,6 +516,12 @@ pub fn step(
             Step::with(Some(next), Action::Nudge, "limit-nudge", why)
         }
         (Some(h), false) => match reading.state {
+            State::Active
+                if h.answered
+                    .is_some_and(|t| (0.0..ANSWER_TAIL).contains(&(now - t))) =>
+            {
+                Step::keep(Some(h.clone()))
+            }
             State::Active => Step::lifted(
                 h,
                 reading,
@@ -637,6 +656,52 @@ mod tests {
         // It works again: lifted.
         let s3 = step(Some(&h2), &with(State::Active), now + 701.0, &S, None);
         assert_eq!((s3.hold, s3.event.unwrap().0), (None, "limit-lifted"));
+    }
+
+    /// Gemini CLI 0.61.0's real screens after the watchdog answered its daily-quota chooser
+    /// "2. Stop": its spinner while the `AfterAgent` hook runs (above and below the quota
+    /// error) is the limited turn ending, not a resume: the hold stays (status `limited`) and
+    /// nothing more is answered; work seen [`ANSWER_TAIL`] after the answer lifts it.
+    #[test]
+    fn the_turn_ending_after_an_answered_chooser_is_no_resume() {
+        let backend = crate::config::presets::backend("gemini").unwrap();
+        let read = |file: &str, t: f64| {
+            #[allow(clippy::cast_possible_truncation)] // whole epoch seconds
+            let captured = chrono::DateTime::from_timestamp(t as i64, 0)
+                .unwrap()
+                .fixed_offset();
+            let text = crate::detect::fixtures::pane(file).unwrap();
+            crate::detect::classify(&backend, text, captured, crate::detect::Tz::UTC)
+        };
+        let now = 1_796_588_510.0;
+        let chooser = read("gemini_0.61.0_limit_daily_quota_dialog.txt", now);
+        let s1 = step(None, &chooser, now, &S, None);
+        assert_eq!(s1.action, Action::Answer("2".into()));
+        let h = s1.hold.unwrap();
+        assert_eq!(h.answered, Some(now));
+        for (i, file) in [
+            "gemini_0.61.0_active_hook_after_stop.txt",
+            "gemini_0.61.0_active_hooks_under_quota_error.txt",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let t = now + 1.0 + i as f64 * 4.0;
+            let r = read(file, t);
+            assert_eq!(r.state, State::Active, "{file}");
+            assert_eq!(step(Some(&h), &r, t, &S, None), Step::keep(Some(h.clone())));
+        }
+        let stop = read("gemini_0.61.0_limit_daily_quota_stop.txt", now + 6.0);
+        assert_eq!(
+            step(Some(&h), &stop, now + 6.0, &S, None),
+            Step::keep(Some(h.clone()))
+        );
+        let later = read(
+            "gemini_0.61.0_active_hook_after_stop.txt",
+            now + ANSWER_TAIL,
+        );
+        let s = step(Some(&h), &later, now + ANSWER_TAIL, &S, None);
+        assert_eq!((s.hold, s.event.unwrap().0), (None, "limit-lifted"));
     }
 
     /// Issue 14 item 2: a limit told by a hook alone (rule `hook`, no banner) holds like a
