@@ -18,7 +18,7 @@ use regex::{Regex, RegexBuilder};
 pub struct Pattern {
     source: Arc<str>,
     compiled: Arc<OnceLock<Regex>>,
-    required: Arc<OnceLock<Required>>,
+    required: Arc<OnceLock<Option<Vec<memchr::memmem::Finder<'static>>>>>,
 }
 
 /// Text every match of a pattern contains: one of these byte strings, ASCII-lowercased
@@ -92,11 +92,17 @@ impl Pattern {
     /// (`K` KELVIN SIGN for `k`, `ſ` for `s`) in a rule written in Unicode mode is not
     /// foreseen: no CLI prints its status so.
     pub fn may_match(&self, lower: &[u8]) -> bool {
-        match self.required.get_or_init(|| required(&self.source)) {
+        // Each literal's searcher is built once, with the set (not at every search).
+        let finders = self.required.get_or_init(|| {
+            required(&self.source).map(|lits| {
+                lits.iter()
+                    .map(|l| memchr::memmem::Finder::new(l).into_owned())
+                    .collect()
+            })
+        });
+        match finders {
             None => true,
-            Some(lits) => lits
-                .iter()
-                .any(|l| memchr::memmem::find(lower, l).is_some()),
+            Some(f) => f.iter().any(|f| f.find(lower).is_some()),
         }
     }
 

@@ -51,10 +51,7 @@ fn clean(l: &str) -> String {
         // A span of printable ASCII is copied whole (a TUI's padding, most of its text). Only
         // runs of box-drawing characters are counted, and none of them is ASCII: the span's
         // last character restarts the count.
-        let span = rest
-            .bytes()
-            .take_while(|b| (0x20..0x7f).contains(b))
-            .count();
+        let span = printable_prefix(rest.as_bytes());
         if span > 0 {
             out.push_str(&rest[..span]);
             last = char::from(rest.as_bytes()[span - 1]);
@@ -72,8 +69,24 @@ fn clean(l: &str) -> String {
         run = if c == last { run + 1 } else { 1 };
         last = c;
         // A long run of one box-drawing or block character (a TUI's rules and borders) is
-        // kept as three: the rules still see a border, at a tenth of the bytes to scan.
-        if run > 3 && matches!(c, '\u{2500}'..='\u{259f}') {
+        // kept as three: the rules still see a border, at a tenth of the bytes to scan. The
+        // rest of the run is skipped three bytes at a time (each is three bytes in UTF-8),
+        // not decoded character by character.
+        if matches!(c, '\u{2500}'..='\u{259f}') {
+            let mut buf = [0u8; 4];
+            let bytes = c.encode_utf8(&mut buf).as_bytes();
+            let same = rest
+                .as_bytes()
+                .chunks_exact(bytes.len())
+                .take_while(|ch| *ch == bytes)
+                .count();
+            rest = &rest[same * bytes.len()..];
+            // This one and the `same` after it are the run's `run`th to `run + same`th.
+            let kept = (BOX_RUN + 1).saturating_sub(run).min(same + 1);
+            for _ in 0..kept {
+                out.push(c);
+            }
+            run += same;
             continue;
         }
         out.push(c);
@@ -81,6 +94,33 @@ fn clean(l: &str) -> String {
     out.truncate(out.trim_end().len());
     out
 }
+
+/// The length of the leading run of printable ASCII bytes (0x20–0x7e) of `b`: eight bytes
+/// a step while none of them is a control byte, DEL or beyond ASCII (a TUI's rows are mostly
+/// padding), then byte by byte.
+fn printable_prefix(b: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        // Any byte >= 0x80, any byte < 0x20, any byte == 0x7f (exact as a yes/no).
+        let below = w.wrapping_sub(0x20 * ONES) & !w & HIGH;
+        let del = w ^ (0x7f * ONES);
+        let del = del.wrapping_sub(ONES) & !del & HIGH;
+        if (w & HIGH) | below | del != 0 {
+            break;
+        }
+        i += 8;
+    }
+    i + b[i..]
+        .iter()
+        .take_while(|c| (0x20..0x7f).contains(*c))
+        .count()
+}
+
+/// How many of a run of one box-drawing or block character [`clean`] keeps.
+const BOX_RUN: usize = 3;
 
 /// One plain line per pane row, in order.
 pub fn lines(pane: &str) -> Vec<String> {
@@ -166,6 +206,20 @@ mod tests {
     }
 
     #[test]
+    fn the_printable_prefix_stops_at_the_first_control_del_or_non_ascii_byte() {
+        for stop in [0x00u8, 0x09, 0x1b, 0x1f, 0x7f, 0x80, 0xc3, 0xe2, 0xff] {
+            for at in 0..20 {
+                let mut b = vec![b'a'; 24];
+                b[at] = stop;
+                assert_eq!(super::printable_prefix(&b), at, "{stop:#x} at {at}");
+            }
+        }
+        assert_eq!(super::printable_prefix(&[b' '; 19]), 19);
+        assert_eq!(super::printable_prefix(b"~ !"), 3);
+        assert_eq!(super::printable_prefix(b""), 0);
+    }
+
+    #[test]
     fn clean_copies_ascii_spans_as_the_char_by_char_cleaner_did() {
         let mut rows: Vec<String> = [
             "╭──────────╮",
@@ -184,9 +238,15 @@ mod tests {
             "plain ascii",
             "   ",
             "é\u{3000}\u{2007}x",
+            "──═══════──▀▀",
+            "─",
+            "──",
+            "────",
+            "x──\u{a0}──",
         ]
         .map(String::from)
         .to_vec();
+        rows.push(format!("╭{}╮ {} ▄", "─".repeat(300), "━".repeat(5)));
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/panes");
         for e in std::fs::read_dir(dir).expect("fixtures").flatten() {
             let text = std::fs::read_to_string(e.path()).unwrap_or_default();

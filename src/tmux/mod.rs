@@ -349,7 +349,7 @@ impl Tmux {
                 tokio::spawn(async move {
                     let _ = child.wait().await;
                 });
-                return Ok(utf8(buf));
+                return Ok(utf8(&buf));
             }
             early = Some(buf);
         }
@@ -359,7 +359,7 @@ impl Tmux {
             .map_err(|_| timeout())?
             .map_err(TmuxError::Io)?;
         if out.status.success() {
-            Ok(utf8(early.unwrap_or(out.stdout)))
+            Ok(utf8(&early.unwrap_or(out.stdout)))
         } else {
             Err(TmuxError::Failed {
                 args: shown(args),
@@ -889,9 +889,14 @@ fn push_end(args: &mut Vec<String>, session: Option<&str>, end: &str) {
     args.push(target::no_format(end));
 }
 
-/// A call's output as text: valid UTF-8 (tmux -u) is taken as it is, without a lossy copy.
-fn utf8(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+/// A call's output as text (tmux -u prints UTF-8; anything else is replaced lossily). The
+/// check is `simdutf8`'s, several times faster than the standard library's on a large
+/// capture (megabytes for 200 panes), and a copy costs less than the check it saves.
+fn utf8(bytes: &[u8]) -> String {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// A tmux call's arguments as an error quotes them: joined by spaces, cut at 200 characters.
