@@ -491,6 +491,13 @@ status_floor_raw() {
         "$REAL_TMUX" -u "${SF_CAPTURE[@]}" >/dev/null || return 1
     fi
 }
+# status_floor_marked — status_floor_raw without a snapshot, each pane's capture preceded by a
+# line of its own (one `display-message -p` per pane), as a client that must tell the panes
+# apart in one call's output needs: an info row, not the target's floor
+status_floor_marked() {
+    "$REAL_TMUX" -u list-panes -a -F "$LIST_FORMAT" >/dev/null || return 1
+    "$REAL_TMUX" -u "${SF_CAPTURE_MARKED[@]}" >/dev/null || return 1
+}
 # run_status WHICH OKCODES OUTFILE — one timed status: WHICH is ours, ours-json, before or
 # before-json
 run_status() {
@@ -523,10 +530,20 @@ status_case() {
         status_floor_raw "$snap" || die "status floor ($key): a raw tmux call failed"
         t1=$EPOCHREALTIME
         awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", (b-a)*1000}' >>"$WORK/sf-$key-floor"
+        if [[ -z $snap ]]; then
+            t0=$EPOCHREALTIME
+            status_floor_marked || die "status floor ($key, marked): a raw tmux call failed"
+            t1=$EPOCHREALTIME
+            awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", (b-a)*1000}' >>"$WORK/sf-$key-marked"
+        fi
         for c in "${SF_CMDS[@]}"; do run_status "$c" "$ok" "$WORK/sf-$key-$c"; done
     done
     SF[$key-floor]=$(minimum "$WORK/sf-$key-floor") SF[$key-floor-med]=$(median "$WORK/sf-$key-floor")
     say "  $key: floor min ${SF[$key-floor]} ms (median ${SF[$key-floor-med]})"
+    if [[ -z $snap ]]; then
+        SF[$key-marked]=$(minimum "$WORK/sf-$key-marked") SF[$key-marked-med]=$(median "$WORK/sf-$key-marked")
+        say "  $key: floor with a line before each pane's capture (info) min ${SF[$key-marked]} ms (median ${SF[$key-marked-med]})"
+    fi
     for c in "${SF_CMDS[@]}"; do
         SF[$key-$c]=$(minimum "$WORK/sf-$key-$c") SF[$key-$c-med]=$(median "$WORK/sf-$key-$c")
         say "  $key: $(sf_label "$c") min ${SF[$key-$c]} ms (median ${SF[$key-$c-med]}) = $(div2 "${SF[$key-$c]}" "${SF[$key-floor]}")x the floor"
@@ -575,10 +592,11 @@ EOF
             printf '\n[[agent]]\nname = "a%d"\nprompt = "hi"\n' "$i"
         done
     } >"$SCFG_IDLE"
-    SF_CAPTURE=()
+    SF_CAPTURE=() SF_CAPTURE_MARKED=()
     for ((i = 1; i <= SF_N; i++)); do
-        ((i > 1)) && SF_CAPTURE+=(";")
+        ((i > 1)) && SF_CAPTURE+=(";") && SF_CAPTURE_MARKED+=(";")
         SF_CAPTURE+=(capture-pane -p -J -t "=bench-a$i:")
+        SF_CAPTURE_MARKED+=(display-message -p "@@bench-pane-$i" ";" capture-pane -p -J -t "=bench-a$i:")
     done
     SF_CMDS=(ours ours-json)
     [[ -n $BENCH_BEFORE ]] && SF_CMDS+=(before before-json)
@@ -613,6 +631,10 @@ status_floor_rows() { # the summary rows of benchmark 8
             row "$(sf_label "$c"), $key (ms, min)" "-" "${SF[$key-$c]}" "$(div2 "${SF[$key-$c]}" "${SF[$key-floor]}")x" "<= 1.2x floor" \
                 "$(awk -v a="${SF[$key-$c]}" -v b="${SF[$key-floor]}" 'BEGIN{ print (a+0 <= 1.2*b) ? "target met" : "target MISSED" }') (floor ${SF[$key-floor]} ms; medians ${SF[$key-$c-med]} / ${SF[$key-floor-med]}$calls)"
         done
+        if [[ -n ${SF[$key-marked]:-} ]]; then
+            row "status, $key, vs a line per pane (ms, min)" "-" "${SF[$key-ours]}" "$(div2 "${SF[$key-ours]}" "${SF[$key-marked]}")x" "(info)" \
+                "floor with one display-message per pane ${SF[$key-marked]} ms (median ${SF[$key-marked-med]}): telling the panes apart costs tmux one command each"
+        fi
     done
 }
 # The floor: the same tmux work ours asks for (per agent: new-session running `sleep
