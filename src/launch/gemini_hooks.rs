@@ -30,8 +30,9 @@
 //! the turn ends it runs `AfterAgent`, draws " ⠋ Executing Hooks: agents-signal, agents-signal
 //! (esc to cancel, 0s)" for a few ms to tens of ms, then "  Executing Hooks: agents-signal,
 //! agents-signal" with no timer (not read as work) for 3 s. After a limit chooser answered
-//! "Stop" that short tail is no resume ([`crate::supervise::limit::ANSWER_TAIL`]). Hooks run only in a trusted folder (with folder trust on), and not at all when the
-//! user set `hooksConfig.enabled = false` (left as they chose; the screen then decides alone).
+//! "Stop" that short tail is no resume ([`crate::supervise::limit::ANSWER_TAIL`]). Hooks run
+//! only in a trusted folder (with folder trust on), and not at all when the user set
+//! `hooksConfig.enabled = false` (left as they chose; the screen then decides alone).
 //!
 //! **What 0.61.0 fired** against the loopback mock (tests/e2e/gemini): `SessionStart`
 //! (`source: "startup"`, `session_id`, `transcript_path` of its chat file) at start;
