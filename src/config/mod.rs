@@ -5,6 +5,7 @@
 //! problem at once with file, line and column.
 
 pub mod diagnostic;
+pub(crate) mod literals;
 pub mod model;
 pub mod pattern;
 pub mod presets;

@@ -21,10 +21,6 @@ pub struct Pattern {
     required: Arc<OnceLock<Option<Vec<memchr::memmem::Finder<'static>>>>>,
 }
 
-/// Text every match of a pattern contains: one of these byte strings, ASCII-lowercased
-/// (`Some`), or none known (`None`: some branch of the pattern may match with no fixed text).
-type Required = Option<Vec<Vec<u8>>>;
-
 impl Pattern {
     /// Checks `source`; the error is the regex parser's message (last line, e.g.
     /// `error: unclosed group`).
@@ -94,7 +90,7 @@ impl Pattern {
     pub fn may_match(&self, lower: &[u8]) -> bool {
         // Each literal's searcher is built once, with the set (not at every search).
         let finders = self.required.get_or_init(|| {
-            required(&self.source).map(|lits| {
+            literals_of(&self.source).map(|lits| {
                 lits.iter()
                     .map(|l| memchr::memmem::Finder::new(l).into_owned())
                     .collect()
@@ -113,81 +109,21 @@ impl Pattern {
     }
 }
 
-/// Literal text every match of `source` contains, as a set (one of them is in any match),
-/// ASCII-lowercased; `None` when there is no such set (a branch of the pattern may match
-/// with no fixed text, or the pattern does not parse: it is then compiled and reported as
-/// [`Pattern::regex`] says).
-fn required(source: &str) -> Required {
-    let hir = regex_syntax::ParserBuilder::new()
-        .multi_line(true)
-        .build()
-        .parse(source)
-        .ok()?;
-    needed(&hir).filter(|set| set.iter().all(|l| !l.is_empty()))
+/// The literals of the rules shipped in the built-in presets, as `build.rs` found them with
+/// [`super::literals::required`]: `LITERALS`, `(source, literals)` sorted by source.
+mod shipped {
+    include!(concat!(env!("OUT_DIR"), "/shipped_literals.rs"));
 }
 
-/// Classes of at most this many characters count as literals (`[❯>]`: `❯` or `>`).
-const CLASS_LITERALS: usize = 4;
-
-/// A set of literals one of which every match of `h` contains (see [`required`]).
-fn needed(h: &regex_syntax::hir::Hir) -> Required {
-    use regex_syntax::hir::{Class, HirKind};
-    match h.kind() {
-        HirKind::Literal(l) => (!unfoldable(&l.0)).then(|| vec![l.0.to_ascii_lowercase()]),
-        HirKind::Class(Class::Unicode(c)) => {
-            // At most 0x110000 code points in all: a usize sum cannot overflow.
-            let n: usize = c
-                .ranges()
-                .iter()
-                .map(regex_syntax::hir::ClassUnicodeRange::len)
-                .sum();
-            let chars = c.ranges().iter().flat_map(|r| r.start()..=r.end());
-            (n <= CLASS_LITERALS && !chars.clone().any(cased_beyond_ascii)).then(|| {
-                chars
-                    .map(|ch| ch.to_string().into_bytes().to_ascii_lowercase())
-                    .collect()
-            })
-        }
-        HirKind::Class(Class::Bytes(c)) => {
-            let n: usize = c
-                .ranges()
-                .iter()
-                .map(regex_syntax::hir::ClassBytesRange::len)
-                .sum();
-            (n <= CLASS_LITERALS).then(|| {
-                let bytes = c.ranges().iter().flat_map(|r| r.start()..=r.end());
-                bytes.map(|b| vec![b.to_ascii_lowercase()]).collect()
-            })
-        }
-        HirKind::Repetition(r) if r.min >= 1 => needed(&r.sub),
-        HirKind::Capture(c) => needed(&c.sub),
-        // Any part's set serves; the one whose shortest literal is longest sifts best.
-        HirKind::Concat(parts) => parts
-            .iter()
-            .filter_map(needed)
-            .max_by_key(|set| (set.iter().map(Vec::len).min(), usize::MAX - set.len())),
-        HirKind::Alternation(alts) => {
-            let mut all = vec![];
-            for a in alts {
-                all.extend(needed(a)?);
-            }
-            all.sort();
-            all.dedup();
-            Some(all)
-        }
-        HirKind::Empty | HirKind::Look(_) | HirKind::Repetition(_) => None,
+/// The literals every match of `source` contains ([`super::literals::required`]): from the
+/// build-time table for a shipped rule (no parse at run time), else read from its syntax.
+fn literals_of(source: &str) -> super::literals::Required {
+    match shipped::LITERALS.binary_search_by(|(s, _)| (*s).cmp(source)) {
+        Ok(i) => shipped::LITERALS[i]
+            .1
+            .map(|set| set.iter().map(|l| l.to_vec()).collect()),
+        Err(_) => super::literals::required(source),
     }
-}
-
-/// A letter outside ASCII that has another case (`É`, `ш`): the rules match it in either
-/// case, and ASCII lowercasing cannot fold it, so a literal holding one cannot sift texts.
-fn cased_beyond_ascii(c: char) -> bool {
-    !c.is_ascii() && (c.is_lowercase() || c.is_uppercase())
-}
-
-/// Whether a literal's text holds a [`cased_beyond_ascii`] letter (its bytes not UTF-8: no).
-fn unfoldable(bytes: &[u8]) -> bool {
-    std::str::from_utf8(bytes).is_ok_and(|s| s.chars().any(cased_beyond_ascii))
 }
 
 /// Compiles `pattern` case-insensitive and multi-line.
@@ -205,6 +141,48 @@ pub fn compile(pattern: &str) -> Result<Regex, regex::Error> {
 #[cfg(test)]
 mod tests {
     use super::Pattern;
+
+    /// The build-time table holds what reading each rule at run time gives, and every rule
+    /// of every built-in preset is in it (none is parsed at run time).
+    #[test]
+    fn the_shipped_rules_literals_are_those_read_at_run_time() {
+        let table = super::shipped::LITERALS;
+        assert!(
+            table.windows(2).all(|w| w[0].0 < w[1].0),
+            "sorted, no duplicate"
+        );
+        for (source, set) in table {
+            let want = super::super::literals::required(source);
+            let got = set.map(|s| s.iter().map(|l| l.to_vec()).collect::<Vec<_>>());
+            assert_eq!(got, want, "{source}");
+        }
+        let mut rules = 0;
+        for name in super::super::presets::names() {
+            let b = super::super::presets::backend(name).unwrap();
+            let all = [
+                &b.active_re,
+                &b.limit_re,
+                &b.fatal_re,
+                &b.ready_re,
+                &b.idle_re,
+                &b.dialog_re,
+                &b.continue_re,
+                &b.resumed_re,
+                &b.choice_re,
+            ];
+            for p in all.into_iter().flatten() {
+                rules += 1;
+                assert!(
+                    table
+                        .binary_search_by(|(s, _)| (*s).cmp(p.source()))
+                        .is_ok(),
+                    "{name}: {} not in the table",
+                    p.source()
+                );
+            }
+        }
+        assert!(rules > 30, "{rules} rules");
+    }
 
     #[test]
     fn checks_syntax_at_once_and_matches_multi_line_case_insensitive() {
@@ -246,7 +224,7 @@ mod tests {
         ];
         for (source, want) in cases {
             let want = want.map(|v| v.iter().map(|l| l.as_bytes().to_vec()).collect::<Vec<_>>());
-            assert_eq!(super::required(source), want, "{source}");
+            assert_eq!(super::super::literals::required(source), want, "{source}");
         }
         for (source, text, matches) in [
             ("Ошибка сети", "ОШИБКА СЕТИ", true),
