@@ -466,7 +466,7 @@ start_rows() { # the summary rows of benchmark 7
 IDLE_SCREEN=$REPO/tests/fixtures/panes/claude_2.1.197_idle_welcome.txt
 declare -A SF
 SF_CMDS=()
-LIST_FORMAT=$'#{window_active}\t#{pane_active}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_pid}\t#{pane_current_command}\t#{session_name}'
+LIST_FORMAT=$'#{window_active}\t#{pane_active}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_dead_signal}\t#{pane_pid}\t#{pane_current_command}\t#{session_name}'
 div2() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 == 0) print "inf"; else printf "%.2f", a/b }'; }
 # timed_ok OUTFILE OKCODES CMD... — like timed; an exit status in OKCODES ("0" or "0 3") passes
 timed_ok() {

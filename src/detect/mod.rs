@@ -1256,6 +1256,7 @@ pub(crate) mod tests {
         let p = |dead, cmd: &str| PaneInfo {
             dead,
             dead_status: Some(3),
+            dead_signal: None,
             pid: None,
             command: cmd.into(),
         };
@@ -1284,6 +1285,7 @@ pub(crate) mod tests {
         let bash = PaneInfo {
             dead: false,
             dead_status: None,
+            dead_signal: None,
             pid: Some(7),
             command: "bash".into(),
         };
@@ -1325,6 +1327,7 @@ pub(crate) mod tests {
         let pane = PaneInfo {
             dead: false,
             dead_status: None,
+            dead_signal: None,
             pid: Some(1),
             command: "x".into(),
         };
@@ -1368,6 +1371,7 @@ pub(crate) mod tests {
         let dead = PaneInfo {
             dead: true,
             dead_status: Some(1),
+            dead_signal: None,
             ..pane.clone()
         };
         assert_eq!(

@@ -356,6 +356,7 @@ mod tests {
         let pane = |pid, dead| crate::tmux::PaneInfo {
             dead,
             dead_status: None,
+            dead_signal: None,
             pid: Some(pid),
             command: "x".into(),
         };

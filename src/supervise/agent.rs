@@ -955,6 +955,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
         PaneInfo {
             dead: false,
             dead_status: None,
+            dead_signal: None,
             pid: Some(1),
             command: "sh".into(),
         }
@@ -1072,6 +1073,7 @@ phases = [{ id = "p1", plan = "p1.md", status = "STATUS-p1.md" }]
         let dead = PaneInfo {
             dead: true,
             dead_status: Some(0),
+            dead_signal: None,
             ..live_pane()
         };
         let d = run(&c, "job", &Memory::default(), NOW, |o| o.pane = Some(&dead));

@@ -113,6 +113,7 @@ watch = "none"
         PaneInfo {
             dead,
             dead_status: status,
+            dead_signal: None,
             pid: Some(1),
             command: cmd.into(),
         }

@@ -102,6 +102,7 @@ mod tests {
         let wrapper = PaneInfo {
             dead: false,
             dead_status: None,
+            dead_signal: None,
             pid: Some(7),
             command: "bash".into(),
         };

@@ -310,6 +310,7 @@ impl FakeMux {
                     let info = PaneInfo {
                         dead: p.dead,
                         dead_status: p.dead_status,
+                        dead_signal: None,
                         pid: p.pid,
                         command: p.command.clone(),
                     };

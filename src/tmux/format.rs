@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 /// Fields requested from tmux, tab-separated; the session name comes last so that it may
 /// contain anything but a newline.
-pub const LIST_FORMAT: &str = "#{window_active}\t#{pane_active}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_pid}\t#{pane_current_command}\t#{session_name}";
+pub const LIST_FORMAT: &str = "#{window_active}\t#{pane_active}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_dead_signal}\t#{pane_pid}\t#{pane_current_command}\t#{session_name}";
 
 /// What the current pane of one session is doing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +14,9 @@ pub struct PaneInfo {
     pub dead: bool,
     /// Exit status of a dead pane, when tmux knows it.
     pub dead_status: Option<i32>,
+    /// The signal that killed a dead pane's process, when tmux knows it
+    /// (`#{pane_dead_signal}`, tmux 3.3 and later; empty before).
+    pub dead_signal: Option<i32>,
     /// Pid of the pane's process.
     pub pid: Option<u32>,
     /// `#{pane_current_command}`: the foreground process name (e.g. `claude`, `bash`).
@@ -46,14 +49,25 @@ impl Sessions {
 pub fn parse(out: &str) -> Sessions {
     let mut by_name: HashMap<String, (bool, PaneInfo)> = HashMap::new();
     for line in out.lines() {
-        let f: Vec<&str> = line.splitn(7, '\t').collect();
-        let [win_active, pane_active, dead, status, pid, cmd, name] = f[..] else {
+        let f: Vec<&str> = line.splitn(8, '\t').collect();
+        let [
+            win_active,
+            pane_active,
+            dead,
+            status,
+            signal,
+            pid,
+            cmd,
+            name,
+        ] = f[..]
+        else {
             continue;
         };
         let current = win_active == "1" && pane_active == "1";
         let info = PaneInfo {
             dead: dead == "1",
             dead_status: status.parse().ok(),
+            dead_signal: signal.parse().ok(),
             pid: pid.parse().ok(),
             command: cmd.to_string(),
         };
@@ -76,7 +90,7 @@ mod tests {
 
     #[test]
     fn picks_current_pane_and_reads_dead_status() {
-        let out = "0\t1\t0\t\t11\tbash\tp-a\n1\t1\t1\t127\t12\tclaude\tp-a\n1\t1\t0\t\t13\tsleep\tp b\tx\n";
+        let out = "0\t1\t0\t\t\t11\tbash\tp-a\n1\t1\t1\t127\t\t12\tclaude\tp-a\n1\t1\t0\t\t\t13\tsleep\tp b\tx\n1\t1\t1\t\t15\t14\tsleep\tp-c\n";
         let s = parse(out);
         let a = s.get("p-a").unwrap();
         assert!(a.dead);
@@ -85,5 +99,10 @@ mod tests {
         assert!(!s.is_live("p-a"));
         assert!(s.is_live("p b\tx"));
         assert_eq!(s.get("p b\tx").unwrap().pid, Some(13));
+        let c = s.get("p-c").unwrap();
+        assert_eq!(
+            (c.dead, c.dead_status, c.dead_signal),
+            (true, None, Some(15))
+        );
     }
 }

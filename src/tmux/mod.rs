@@ -1295,7 +1295,7 @@ mod tests {
         let names = vec!["p-a1".to_string(), "p-a2".to_string()];
         // A pane may print another pane's marker inside a line: only a whole line counts.
         let text = format!(
-            "1\t1\t0\t\t42\tsleep\tp-a1\n1\t1\t0\t\t43\tsleep\tp-a2\n{}\nscreen one {}\n{}\nscreen two\n",
+            "1\t1\t0\t\t\t42\tsleep\tp-a1\n1\t1\t0\t\t\t43\tsleep\tp-a2\n{}\nscreen one {}\n{}\nscreen two\n",
             m[0], m[1], m[1]
         );
         let at = marker_at(&text, &m[0]).expect("found");

@@ -19,9 +19,13 @@ const EXIT_STATUS_POLL: std::time::Duration = std::time::Duration::from_millis(1
 const EXIT_STATUS_POLLS: u32 = 10;
 
 /// Whether `pane` is worth asking again for its exit status: dead without one, and not the
-/// pane (by pid) that was already waited for (`waited`), whose status never came.
+/// pane (by pid) that was already waited for (`waited`), whose status never came. A pane
+/// whose process was killed by a signal tmux names (`#{pane_dead_signal}`, tmux 3.3) has
+/// no exit status to wait for: tmux 3.3a leaves `#{pane_dead_status}` empty then, and every
+/// restart of a killed program waited the whole second for it (the restart-latency
+/// benchmark: 1.7 s from `kill PID` to the new pane, against 0.13 s for a killed session).
 fn awaits_status(pane: &PaneInfo, waited: Option<u32>) -> bool {
-    pane.dead && pane.dead_status.is_none() && waited != pane.pid
+    pane.dead && pane.dead_status.is_none() && pane.dead_signal.is_none() && waited != pane.pid
 }
 
 /// The names of the `watched` agents whose pane in `s` [`awaits_status`].
@@ -79,6 +83,7 @@ mod tests {
         let dead = PaneInfo {
             dead: true,
             dead_status: None,
+            dead_signal: None,
             pid: Some(42),
             command: "claude".into(),
         };
@@ -89,9 +94,15 @@ mod tests {
         assert!(!awaits_status(&dead, Some(42)));
         let with_status = PaneInfo {
             dead_status: Some(1),
+            dead_signal: None,
             ..dead.clone()
         };
         assert!(!awaits_status(&with_status, None));
+        let killed = PaneInfo {
+            dead_signal: Some(15),
+            ..dead.clone()
+        };
+        assert!(!awaits_status(&killed, None));
         let live = PaneInfo {
             dead: false,
             ..dead
