@@ -283,11 +283,13 @@ impl Ticker {
                     );
                 }
             }
-            // Once, not every tick: the state dir stays unwritable (or its disk full) for a
-            // while, and `status` says so meanwhile.
+            // Once a failing stretch, not every tick: the state dir stays unwritable (or its
+            // disk full) for a while, and `status` says so meanwhile. Not again when only the
+            // error's words change: a state dir replaced by a file fails the first write with
+            // "Not a directory" when it goes mid-write, "File exists" at every write after.
             Err(e) => {
                 let e = e.to_string();
-                if self.publish_error.as_deref() != Some(e.as_str()) {
+                if self.publish_error.is_none() {
                     tracing::warn!(
                         "cannot write {}: {e}; `status` shows old states until it can (retried every tick, logged once)",
                         ctx.state.supervision_path().display()
