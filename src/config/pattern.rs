@@ -88,15 +88,7 @@ impl Pattern {
     /// (`K` KELVIN SIGN for `k`, `ſ` for `s`) in a rule written in Unicode mode is not
     /// foreseen: no CLI prints its status so.
     pub fn may_match(&self, lower: &[u8]) -> bool {
-        // Each literal's searcher is built once, with the set (not at every search).
-        let finders = self.required.get_or_init(|| {
-            literals_of(&self.source).map(|lits| {
-                lits.iter()
-                    .map(|l| memchr::memmem::Finder::new(l).into_owned())
-                    .collect()
-            })
-        });
-        match finders {
+        match self.required.get_or_init(|| finders_of(&self.source)) {
             None => true,
             Some(f) => f.iter().any(|f| f.find(lower).is_some()),
         }
@@ -115,14 +107,19 @@ mod shipped {
     include!(concat!(env!("OUT_DIR"), "/shipped_literals.rs"));
 }
 
-/// The literals every match of `source` contains ([`super::literals::required`]): from the
-/// build-time table for a shipped rule (no parse at run time), else read from its syntax.
-fn literals_of(source: &str) -> super::literals::Required {
+/// A searcher for each literal every match of `source` contains
+/// ([`super::literals::required`]), built once per rule (not at every search); the literals
+/// from the build-time table for a shipped rule (no parse at run time), else read from its
+/// syntax. `None`: no such literals.
+fn finders_of(source: &str) -> Option<Vec<memchr::memmem::Finder<'static>>> {
+    let finder = |l: &[u8]| memchr::memmem::Finder::new(l).into_owned();
     match shipped::LITERALS.binary_search_by(|(s, _)| (*s).cmp(source)) {
         Ok(i) => shipped::LITERALS[i]
             .1
-            .map(|set| set.iter().map(|l| l.to_vec()).collect()),
-        Err(_) => super::literals::required(source),
+            .map(|set| set.iter().map(|l| finder(l)).collect()),
+        Err(_) => {
+            super::literals::required(source).map(|set| set.iter().map(|l| finder(l)).collect())
+        }
     }
 }
 

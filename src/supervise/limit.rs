@@ -664,15 +664,8 @@ mod tests {
     /// nothing more is answered; work seen [`ANSWER_TAIL`] after the answer lifts it.
     #[test]
     fn the_turn_ending_after_an_answered_chooser_is_no_resume() {
-        let backend = crate::config::presets::backend("gemini").unwrap();
-        let read = |file: &str, t: f64| {
-            #[allow(clippy::cast_possible_truncation)] // whole epoch seconds
-            let captured = chrono::DateTime::from_timestamp(t as i64, 0)
-                .unwrap()
-                .fixed_offset();
-            let text = crate::detect::fixtures::pane(file).unwrap();
-            crate::detect::classify(&backend, text, captured, crate::detect::Tz::UTC)
-        };
+        let read =
+            |file: &str, t: f64| read_at("gemini", crate::detect::fixtures::pane(file).unwrap(), t);
         let now = 1_796_588_510.0;
         let chooser = read("gemini_0.61.0_limit_daily_quota_dialog.txt", now);
         let s1 = step(None, &chooser, now, &S, None);
@@ -1104,12 +1097,17 @@ mod tests {
                 .unwrap()
                 .to_string(),
         };
-        let backend = crate::config::presets::backend("claude").unwrap();
+        read_at("claude", &text, t)
+    }
+
+    /// `text` read by the built-in `preset` at time `t` (epoch seconds), in UTC.
+    fn read_at(preset: &str, text: &str, t: f64) -> Reading {
+        let backend = crate::config::presets::backend(preset).unwrap();
         #[allow(clippy::cast_possible_truncation)] // whole epoch seconds
         let captured = chrono::DateTime::from_timestamp(t as i64, 0)
             .unwrap()
             .fixed_offset();
-        crate::detect::classify(&backend, &text, captured, crate::detect::Tz::UTC)
+        crate::detect::classify(&backend, text, captured, crate::detect::Tz::UTC)
     }
 
     /// Ticks every 5 s (every 60 s past 10 minutes after the reset) from `from` to `to` over
