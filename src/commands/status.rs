@@ -172,10 +172,9 @@ fn read_panes(
 }
 
 /// Which panes [`rows`] will likely read, judged without tmux, for the tmux call to capture
-/// (see [`Tmux::start_sessions`](crate::tmux::Tmux::start_sessions)): every session the
-/// manifest records, none without one (`None`: also when the watchdog's lock is held, since
-/// its view covers the agents). A wrong guess costs one more tmux call (an agent the view
-/// does not cover yet, a session killed behind the fleet's back), never a wrong row: [`rows`]
+/// (see [`Early`]): every session the manifest records, none without one (`None`: also when
+/// the watchdog's lock is held, since its view covers the agents). A wrong guess costs one
+/// more tmux call (an agent the view does not cover yet), never a wrong row: [`rows`]
 /// decides on what tmux says.
 fn guess(ctx: &Ctx, manifest: Option<&Manifest>) -> Vec<String> {
     let Some(manifest) = manifest else {
@@ -529,45 +528,48 @@ fn orphans(ctx: &Ctx, manifest: Option<&Manifest>, sessions: &Sessions) -> Vec<(
         .collect()
 }
 
-/// The listing `status` starts before its config is read (process start and the config
-/// cost about as much as the call): `list-panes` on the server `$AGENTS_TMUX_SOCKET` names.
-/// [`run`] uses it when the config names the same server, and adds the captures it needs.
+/// The tmux call `status` starts before its config is read (process start and the config
+/// cost about as much as starting a tmux client): a script call
+/// ([`crate::tmux::Tmux::start_script`]) on the server `$AGENTS_TMUX_SOCKET` names, which
+/// waits for its commands. [`run`] writes them (the listing and the captures it needs) when
+/// the config names the same server.
 pub(crate) struct Early {
     tmux: crate::tmux::Tmux,
-    call: crate::tmux::SessionsCall,
+    call: crate::tmux::script::ScriptCall,
 }
 
 impl Early {
-    /// Starts the listing (see [`crate::tmux::Tmux::start_sessions`]).
+    /// Starts the call (see [`crate::tmux::Tmux::start_script`]).
     pub(crate) fn start() -> Self {
         let tmux = crate::tmux::Tmux::for_fleet(None);
-        let call = tmux.start_sessions(&[]);
+        let call = tmux.start_script();
         Self { tmux, call }
     }
 }
 
 /// Runs `agents status`: the phase line and a row per agent, service and the watchdog (a
 /// JSON document with `as_json`). Exit 3 ([`EXIT_UNHEALTHY`]) for an unhealthy fleet.
-/// `early`: the listing already running (see [`Early`]); one of another server is dropped
-/// (the call is killed) and made again.
+/// `early`: the call already started (see [`Early`]); one on another server is dropped (its
+/// input closed unwritten: it does nothing) and made again.
 ///
 /// # Errors
 ///
 /// tmux fails (other than no server) or is missing; writing to stdout fails.
 pub(crate) async fn run(ctx: &Ctx, as_json: bool, early: Early) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
-    // The early listing runs; a call of captures joins it (or, on another server, one call
-    // lists and captures); the rest of the work below is done while tmux answers.
+    // The early call is given its commands: the listing and the captures (on another server,
+    // a call of its own); the rest of the work below is done while tmux answers.
     let watchdog = crate::state::lock::is_held(&ctx.state.lock_path());
     let manifest = ctx.state.manifest().load().ok();
     // With a watchdog its view covers the agents: nothing is captured.
     let capture = guess(ctx, manifest.as_ref().filter(|_| !watchdog));
-    let call = if early.tmux.socket() == ctx.tmux.socket() {
-        ctx.tmux.also_capture(early.call, &capture)
+    let script = if early.tmux.socket() == ctx.tmux.socket() {
+        early.call
     } else {
         drop(early);
-        ctx.tmux.start_sessions(&capture)
+        ctx.tmux.start_script()
     };
+    let call = script.sessions(&capture);
     compile_ahead(ctx, &capture);
     let published = watchdog.then(|| ctx.state.supervision()).flatten();
     let marks = ctx.state.markers();

@@ -12,6 +12,7 @@ pub mod fake;
 pub mod format;
 pub mod mux;
 pub mod screen;
+pub mod script;
 pub mod target;
 
 use std::collections::HashMap;
@@ -272,6 +273,15 @@ impl Tmux {
     /// Starts `tmux [-L socket] args...` (see [`Self::run`]) without waiting for it.
     fn spawn(&self, args: &[String]) -> Result<tokio::process::Child, TmuxError> {
         check_tmpdir()?;
+        self.command(args)
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(spawn_error)
+    }
+
+    /// `tmux -u [-L socket] args...` with its output piped, killed when dropped (see
+    /// [`Self::spawn`]); its input is the caller's to set.
+    fn command(&self, args: &[String]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new("tmux");
         // -u: UTF-8 output whatever the locale; under LC_ALL=C tmux would print the tabs of
         // our list format and every non-ASCII pane character as `_`.
@@ -285,14 +295,10 @@ impl Tmux {
         cmd.args(args)
             .env_remove("AGENTS_FLEET")
             .env_remove("AGENTS_SESSION")
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        cmd.spawn().map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => TmuxError::NotInstalled,
-            _ => TmuxError::Io(e),
-        })
+        cmd
     }
 
     /// Waits (at most the call timeout) for a call [`Self::spawn`] started with `args`;
@@ -456,26 +462,6 @@ impl Tmux {
             markers,
             end,
             rest,
-        }
-    }
-
-    /// Adds captures to a running [`Self::start_sessions`] call that captures nothing (a
-    /// listing started before the panes to read were known): the panes of `capture` are
-    /// captured by calls of their own, started now beside it, and [`SessionsCall::finish`]
-    /// returns them with the listing. A call that already captures is returned unchanged.
-    pub fn also_capture(&self, call: SessionsCall, capture: &[String]) -> SessionsCall {
-        if capture.is_empty() || !call.names.is_empty() {
-            return call;
-        }
-        let markers = capture_markers(capture.len());
-        let cmds = capture_commands(capture, &markers, &[]);
-        let rest = self.spawn_batches(capture, &markers, &cmds, batches(&cmds).into_iter());
-        SessionsCall {
-            names: capture.to_vec(),
-            markers,
-            first: 0,
-            rest,
-            ..call
         }
     }
 
@@ -936,6 +922,14 @@ fn parse_version(found: &str) -> Option<(u32, u32)> {
         .and_then(|m| m.parse().ok())
         .unwrap_or(0);
     Some((major, minor))
+}
+
+/// Why tmux could not be started: not installed, or another I/O error.
+fn spawn_error(e: std::io::Error) -> TmuxError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => TmuxError::NotInstalled,
+        _ => TmuxError::Io(e),
+    }
 }
 
 /// Prefixes `argv` with `env NAME=VALUE...`, so the program (and any script it runs) sees

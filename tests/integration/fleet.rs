@@ -188,20 +188,26 @@ fn status_uses_one_tmux_call_whatever_the_fleet_size() {
     }
 }
 
-/// Issue 16 item 2: with no watchdog running, `status` lists the sessions in one tmux call,
-/// started before it reads its config, and captures the panes it reads in one more, started
-/// beside it once the manifest says which (`display-message ; capture-pane ...`). A session
-/// it expected (recorded in the manifest) that was killed behind its back fails the capture
-/// chain: the panes that are there are then captured after, and the rows are as true as
-/// ever.
+/// Issue 16 item 2: with no watchdog running, `status` lists the sessions and captures the
+/// panes it reads in one tmux call: a `tmux source-file -` client started before it reads
+/// its config, given its commands (`list-panes`, then a `capture-pane` per pane) once the
+/// manifest says which panes. A session it expected (recorded in the manifest) that was
+/// killed behind its back fails only its own capture: the rows are as true as ever, in the
+/// same one call. A tmux that cannot read commands from its input (before 3.2; here a shim
+/// refusing `source-file`) gets the chained call instead.
 #[test]
-fn status_without_a_watchdog_lists_and_reads_the_fleet_in_two_tmux_calls() {
+fn status_without_a_watchdog_lists_and_reads_the_fleet_in_one_tmux_call() {
     let t = TestEnv::new();
     let count = t.path().join("tmux-calls");
+    let refuse = t.path().join("refuse-scripts");
     let path = t.tmux_shim(&format!(
-        // One line per call: its first command (after -u and -L SOCKET).
-        "#!/bin/sh\nskip=\nfor a in \"$@\"; do case $a in -u) ;; -L) skip=1 ;; *) if [ -n \"$skip\" ]; then skip=; else echo \"$a\" >> '{}'; break; fi ;; esac; done\nexec '{}' \"$@\"\n",
+        // One line per call: its first command (after -u and -L SOCKET). With the file
+        // `refuse` present, `source-file -` fails as on tmux 3.1.
+        "#!/bin/sh
+skip=
+for a in \"$@\"; do case $a in -u) ;; -L) skip=1 ;; *) if [ -n \"$skip\" ]; then skip=; else echo \"$a\" >> '{}'; if [ \"$a\" = source-file ] && [ -e '{}' ]; then echo '-: No such file or directory' >&2; exit 1; fi; break; fi ;; esac; done\nexec '{}' \"$@\"\n",
         count.display(),
+        refuse.display(),
         real_tmux()
     ));
     t.config(&fleet_config("oc-", 3, ""));
@@ -223,13 +229,11 @@ fn status_without_a_watchdog_lists_and_reads_the_fleet_in_two_tmux_calls() {
             .iter()
             .map(|a| a["state"].as_str().unwrap().to_string())
             .collect();
-        // Sorted: the two calls run side by side.
-        let mut calls: Vec<String> = std::fs::read_to_string(&count)
+        let calls: Vec<String> = std::fs::read_to_string(&count)
             .unwrap_or_default()
             .lines()
             .map(String::from)
             .collect();
-        calls.sort();
         (out.status.code(), states, calls)
     };
     let read = |s: &str| s == "active" || s == "idle";
@@ -237,22 +241,64 @@ fn status_without_a_watchdog_lists_and_reads_the_fleet_in_two_tmux_calls() {
     // Exit 3: the watchdog the agents need is not running.
     assert_eq!(code, Some(3), "{states:?}");
     assert!(states.iter().all(|s| read(s)), "{states:?}");
+    assert_eq!(calls, ["source-file"], "one call lists and captures");
+
+    std::fs::write(&refuse, "").unwrap();
+    let (code, states, calls) = status();
+    assert_eq!(code, Some(3), "{states:?}");
+    assert!(states.iter().all(|s| read(s)), "{states:?}");
     assert_eq!(
         calls,
-        ["display-message", "list-panes"],
-        "one call lists, one captures"
+        ["source-file", "list-panes"],
+        "the script refused, then the chained call"
     );
+    std::fs::remove_file(&refuse).unwrap();
 
     t.tmux(&["kill-session", "-t", "=oc-a2"]);
     let (code, states, calls) = status();
     assert_eq!(code, Some(3), "{states:?}");
     assert!(read(&states[0]) && read(&states[2]), "{states:?}");
     assert_eq!(states[1], "stopped", "{states:?}");
-    assert_eq!(
-        calls,
-        ["display-message", "display-message", "list-panes"],
-        "the list, the failed chain, then the captures of the panes that are there"
-    );
+    assert_eq!(calls, ["source-file"], "a failed capture fails only itself");
+    assert_eq!(t.run(&["down"]).0, 0);
+}
+
+/// `status`'s one call writes its commands in tmux's own syntax (`source-file -`): session
+/// names holding what that syntax treats specially (a quote, a double quote, `$`, `~`, `{`,
+/// `;`) reach tmux intact: one call reads every agent from its own pane.
+#[test]
+fn status_reads_sessions_whose_names_hold_quotes_and_tmux_syntax() {
+    let t = TestEnv::new();
+    t.config(&fleet_config(r#"o'q\"$~{;-"#, 2, ""));
+    assert_eq!(t.run(&["up"]).0, 0);
+    assert_eq!(t.run(&["down", "watchdog"]).0, 0);
+    let sessions = t.sessions();
+    assert!(sessions.iter().any(|s| s == "o'q\"$~{;-a1"), "{sessions:?}");
+    let count = t.path().join("tmux-calls");
+    let path = t.tmux_shim(&format!(
+        "#!/bin/sh\necho call >> '{}'\nexec '{}' \"$@\"\n",
+        count.display(),
+        real_tmux()
+    ));
+    let out = t
+        .cmd()
+        .env("PATH", &path)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    // One call: the script was taken as written (a line tmux could not parse would fail it,
+    // and the chained call would follow).
+    let calls = std::fs::read_to_string(&count).unwrap_or_default();
+    assert_eq!(calls.lines().count(), 1, "{calls}");
+    let agents = doc["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 2, "{doc}");
+    for a in agents {
+        assert_eq!(a["running"], true, "{a}");
+        let state = a["state"].as_str().unwrap();
+        assert!(state == "active" || state == "idle", "{a}");
+    }
     assert_eq!(t.run(&["down"]).0, 0);
 }
 
