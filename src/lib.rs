@@ -9,7 +9,8 @@
 //!                                     ├─► config (the only reader of agents.toml: find, load,
 //!                                     │           log_warnings; opens no repository)
 //!                                     ├─► launch (kickoff, argv, loops::move_to) ──► typing
-//!                                     ├─► tmux (the only caller of tmux)
+//!                                     ├─► tmux (the only caller of tmux; relay: the watchdog's
+//!                                     │         listing served to `status` over a socket)
 //!                                     ├─► state (files under log_dir: every path from StateDir,
 //!                                     │          atomic; json: the one JSON reader/writer;
 //!                                     │          lock; handoff.json; the hooks' signals and

@@ -547,6 +547,18 @@ impl Early {
     }
 }
 
+/// How `status` learns which sessions live: its own tmux call, or the watchdog's relay
+/// (with the call, not yet written, to fall back on).
+enum Listing {
+    Call(crate::tmux::script::SessionsScript),
+    Relayed(crate::tmux::relay::Asked, crate::tmux::script::ScriptCall),
+}
+
+/// How long `status` waits for the watchdog's relay before it makes its own tmux call (a
+/// watchdog in the middle of a tick answers when the tick is done: tens of milliseconds for
+/// 200 agents).
+const RELAY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Runs `agents status`: the phase line and a row per agent, service and the watchdog (a
 /// JSON document with `as_json`). Exit 3 ([`EXIT_UNHEALTHY`]) for an unhealthy fleet.
 /// `early`: the call already started (see [`Early`]); one on another server is dropped (its
@@ -569,7 +581,17 @@ pub(crate) async fn run(ctx: &Ctx, as_json: bool, early: Early) -> anyhow::Resul
         drop(early);
         ctx.tmux.start_script()
     };
-    let call = script.sessions(&capture);
+    // With a watchdog, its relay answers the listing (no tmux process); the script call is
+    // kept unwritten until it has, in case it does not.
+    let relayed = if watchdog {
+        crate::tmux::relay::Asked::send(&ctx.state.relay_path()).await
+    } else {
+        None
+    };
+    let call = match relayed {
+        Some(asked) => Listing::Relayed(asked, script),
+        None => Listing::Call(script.sessions(&capture)),
+    };
     compile_ahead(ctx, &capture);
     let published = watchdog.then(|| ctx.state.supervision()).flatten();
     let marks = ctx.state.markers();
@@ -610,7 +632,15 @@ pub(crate) async fn run(ctx: &Ctx, as_json: bool, early: Early) -> anyhow::Resul
     // Holds, markers and the watchdog's view cannot be written: what is shown may be old.
     let not_saved = ctx.state.probe_write().err();
     let ahead = Ahead::read(ctx, manifest.as_ref(), &marks);
-    let (sessions, captured): (Sessions, _) = call.finish(&ctx.tmux).await?;
+    let (sessions, captured): (Sessions, _) = match call {
+        Listing::Call(call) => call.finish(&ctx.tmux).await?,
+        Listing::Relayed(asked, script) => {
+            match asked.answer(&ctx.tmux.server_path(), RELAY_TIMEOUT).await {
+                Some(sessions) => (sessions, HashMap::new()),
+                None => script.sessions(&capture).finish(&ctx.tmux).await?,
+            }
+        }
+    };
     let rows = rows(
         ctx,
         &sessions,

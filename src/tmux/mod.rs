@@ -11,6 +11,7 @@ pub mod control;
 pub mod fake;
 pub mod format;
 pub mod mux;
+pub mod relay;
 pub mod screen;
 pub mod script;
 pub mod target;

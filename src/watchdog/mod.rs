@@ -6,7 +6,9 @@
 //! dialogs); a heavy tick every `heavy_interval`, the first one at once, also advances the
 //! phase and heals backend mismatches. Between ticks, a tmux control-mode client
 //! ([`crate::tmux::control`]) wakes the watchdog as soon as a fleet session dies or is killed,
-//! so it is restarted within a second whatever the light tick. The config is re-read every
+//! so it is restarted within a second whatever the light tick; the same client answers
+//! `status`'s pane listing through a socket in the state dir ([`crate::tmux::relay`]), so a
+//! `status` beside a running watchdog starts no tmux process. The config is re-read every
 //! tick; an invalid one keeps the last good one (defect 1). One watchdog per fleet: an OS
 //! lock in the state dir (defect 20). SIGTERM, SIGINT and SIGHUP (its tmux session closed)
 //! stop it cleanly; so does the loss of the directory holding its config file (the project
@@ -43,6 +45,9 @@ use tick::Ticker;
 
 /// A tick skipped because `up` or `down` held the fleet is tried again after this long.
 const SKIPPED_RETRY: Duration = Duration::from_millis(250);
+
+/// A relay socket that could not be made is tried again after this long.
+const RELAY_RETRY: Duration = Duration::from_secs(60);
 
 /// Event-driven ticks come at most this often (a burst of kills is one tick).
 const EVENT_GAP: Duration = Duration::from_millis(100);
@@ -317,6 +322,13 @@ pub struct Watchdog {
     /// Why the fleet lock cannot be created (an unwritable state dir), logged once.
     lock_error: Option<String>,
     watcher: Option<crate::tmux::control::Watcher>,
+    /// The event source's listing handle, for the relay (`None` without a source).
+    lister: tokio::sync::watch::Sender<Option<crate::tmux::control::Lister>>,
+    /// The relay serving the listing to `status` (see [`crate::tmux::relay`]), and the
+    /// path and time of the last failure to make it (tried again a minute later; logged once
+    /// per path).
+    relay: Option<crate::tmux::relay::Relay>,
+    relay_failed: Option<(std::path::PathBuf, Instant)>,
     /// Whether to attach the event source at all (not for `--once`: it exits at once).
     events: bool,
     waker: wake::Waker,
@@ -339,6 +351,9 @@ impl Watchdog {
             tmux_error: None,
             lock_error: None,
             watcher: None,
+            lister: tokio::sync::watch::Sender::new(None),
+            relay: None,
+            relay_failed: None,
             events: true,
             waker: wake::Waker::with_clock(clock),
             move_error: None,
@@ -361,6 +376,7 @@ impl Watchdog {
                 let got = w.next().await;
                 if got.is_none() {
                     self.watcher = None;
+                    self.lister.send_replace(None);
                     std::future::pending::<()>().await;
                 }
                 got
@@ -369,13 +385,17 @@ impl Watchdog {
         }
     }
 
-    /// Attaches the event source to the watchdog's own session, else to a live agent's.
+    /// Attaches the event source to the watchdog's own session, else to a live agent's, and
+    /// serves its listing to `status` ([`Self::ensure_relay`]).
     fn ensure_watcher(&mut self, ctx: &Ctx, sessions: &crate::tmux::Sessions) {
-        if !self.events
-            || self
-                .watcher
-                .as_ref()
-                .is_some_and(super::tmux::control::Watcher::alive)
+        if !self.events {
+            return;
+        }
+        self.ensure_relay(ctx);
+        if self
+            .watcher
+            .as_ref()
+            .is_some_and(super::tmux::control::Watcher::alive)
         {
             return;
         }
@@ -383,18 +403,58 @@ impl Watchdog {
         let target = std::iter::once(wd.as_str())
             .chain(ctx.cfg.agents.iter().map(|a| a.session.as_str()))
             .find(|s| sessions.get(s).is_some());
-        let Some(target) = target else {
-            self.watcher = None;
-            return;
-        };
-        match ctx.tmux.watch(target) {
+        self.watcher = target.and_then(|target| match ctx.tmux.watch(target) {
             Ok(w) => {
                 tracing::debug!("event source attached to {target}");
-                self.watcher = Some(w);
+                Some(w)
             }
             Err(e) => {
                 tracing::debug!("no event source ({e}); polling only");
-                self.watcher = None;
+                None
+            }
+        });
+        self.lister.send_replace(
+            self.watcher
+                .as_ref()
+                .map(crate::tmux::control::Watcher::lister),
+        );
+    }
+
+    /// Serves the event source's listing at the state dir's relay socket (moved when the
+    /// state dir moves); a socket that cannot be made is logged once per path, and `status`
+    /// then makes its own tmux call.
+    fn ensure_relay(&mut self, ctx: &Ctx) {
+        let path = ctx.state.relay_path();
+        if self.relay.as_ref().is_some_and(|r| r.path() == path) {
+            return;
+        }
+        let logged = match &self.relay_failed {
+            Some((p, at)) if *p == path => {
+                if at.elapsed() < RELAY_RETRY {
+                    return;
+                }
+                true
+            }
+            _ => false,
+        };
+        self.relay = None;
+        match crate::tmux::relay::Relay::serve(
+            &path,
+            &ctx.tmux.server_path(),
+            self.lister.subscribe(),
+        ) {
+            Ok(r) => {
+                self.relay = Some(r);
+                self.relay_failed = None;
+            }
+            Err(e) => {
+                if !logged {
+                    tracing::info!(
+                        "cannot serve the pane listing at {}: {e}; `status` makes its own tmux call",
+                        path.display()
+                    );
+                }
+                self.relay_failed = Some((path, Instant::now()));
             }
         }
     }

@@ -536,3 +536,79 @@ fn up_and_status_work_on_a_running_server_without_sessions() {
     let (code, out, err) = t.run(&["status"]);
     assert_eq!(code, 0, "{out}{err}");
 }
+
+/// Issue 16 item 2: with the watchdog running, `status` gets the pane listing from the
+/// watchdog's relay (`state/watchdog.sock`, answered by its tmux control client) and starts
+/// no tmux call of its own: here every tmux `status` could run fails, and its rows are right
+/// all the same. Once the watchdog is gone (killed: its socket left behind), `status` lists
+/// the sessions itself again.
+#[test]
+fn status_with_a_watchdog_lists_through_its_relay_not_a_tmux_call() {
+    let t = started(&fleet_config("rl-", 2, ""));
+    let socket = t.path().join(".agents/state/watchdog.sock");
+    let refused = t.tmux_shim("#!/bin/sh\necho 'tmux refused by the test' >&2\nexit 1\n");
+    let status = |path: Option<&str>| {
+        let mut cmd = t.cmd();
+        if let Some(p) = path {
+            cmd.env("PATH", p);
+        }
+        let out = cmd.args(["status", "--json"]).output().unwrap();
+        let doc: Option<serde_json::Value> = serde_json::from_slice(&out.stdout).ok();
+        (
+            out.status.code(),
+            doc,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // The relay is served once the watchdog's control client is attached.
+    let mut last = String::new();
+    assert!(
+        wait_until(10.0, || {
+            let (code, doc, err) = status(Some(&refused));
+            last = format!("exit {code:?}: {err}");
+            code == Some(0) && doc.is_some()
+        }),
+        "status never answered without tmux ({} there: {}); last: {last}",
+        socket.display(),
+        socket.exists()
+    );
+    let (_, doc, _) = status(Some(&refused));
+    let doc = doc.unwrap();
+    assert_eq!(doc["watchdog"]["running"], true, "{doc}");
+    for a in doc["agents"].as_array().unwrap() {
+        assert_eq!(a["running"], true, "{a}");
+    }
+    // A session killed behind the fleet's back is seen at once: the listing is fresh.
+    t.tmux(&["kill-session", "-t", "=rl-a2"]);
+    let (_, doc, err) = status(Some(&refused));
+    let doc = doc.unwrap_or_else(|| panic!("{err}"));
+    let agents = doc["agents"].as_array().unwrap();
+    // The watchdog may have restarted it already; either way tmux's word is shown.
+    let a2 = t.sessions().contains(&"rl-a2".to_string());
+    assert_eq!(agents[1]["running"], a2, "{doc}");
+
+    let pid: i32 = std::fs::read_to_string(t.path().join(".agents/state/watchdog.lock"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert!(wait_until(5.0, || !watchdog_running(&t)));
+    assert!(socket.exists(), "a killed watchdog leaves its socket");
+    let (code, doc, err) = status(None);
+    let doc = doc.unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(code, Some(3), "{doc}");
+    assert_eq!(doc["watchdog"]["running"], false, "{doc}");
+    assert_eq!(doc["agents"][0]["running"], true, "{doc}");
+    let (code, _, err) = status(Some(&refused));
+    assert_eq!(
+        code,
+        Some(1),
+        "without a watchdog, status calls tmux: {err}"
+    );
+    assert!(err.contains("tmux refused by the test"), "{err}");
+    assert_eq!(t.run(&["down"]).0, 0);
+}
