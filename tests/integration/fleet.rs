@@ -280,14 +280,7 @@ fn status_reads_sessions_whose_names_hold_quotes_and_tmux_syntax() {
         count.display(),
         real_tmux()
     ));
-    let out = t
-        .cmd()
-        .env("PATH", &path)
-        .args(["status", "--json"])
-        .output()
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let doc = t.status_json_with(&[("PATH", &path)]);
     // One call: the script was taken as written (a line tmux could not parse would fail it,
     // and the chained call would follow).
     let calls = std::fs::read_to_string(&count).unwrap_or_default();
