@@ -561,8 +561,8 @@ const RELAY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250)
 
 /// Runs `agents status`: the phase line and a row per agent, service and the watchdog (a
 /// JSON document with `as_json`). Exit 3 ([`EXIT_UNHEALTHY`]) for an unhealthy fleet.
-/// `early`: the call already started (see [`Early`]); one on another server is dropped (its
-/// input closed unwritten: it does nothing) and made again.
+/// `early`: the call already started (see [`Early`]); one on another server is dropped
+/// (killed before it was given a command: it has done nothing) and made again.
 ///
 /// # Errors
 ///
