@@ -461,7 +461,7 @@ start_rows() { # the summary rows of benchmark 7
 #   watchdog running (`agents up watchdog` starts it in its session on the same server;
 #     intervals of 30 s / 300 s, so it is quiet between ticks): `status` and `status --json`
 #     read its snapshot (state/supervision.json) and one liveness listing (asked of the
-#     watchdog's relay, state/watchdog.sock: no tmux process). Floor: that one
+#     watchdog's relay, a socket beside the server's: no tmux process). Floor: that one
 #     raw `list-panes -a -F <our format>` plus reading the snapshot (bash's `read`, no process).
 # BENCH_BEFORE=PATH times another build of ours in the same runs (before/after figures).
 IDLE_SCREEN=$REPO/tests/fixtures/panes/claude_2.1.197_idle_welcome.txt

@@ -102,8 +102,8 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         } => attach::run(&load(config, "attach")?, &name, read_only).await,
         Command::Doctor { .. } => doctor::run(config).await,
         Command::Status { json, .. } => {
-            // Its listing starts before the config is read, and runs while it is.
-            let early = status::Early::start();
+            // Its listing is asked for before the config is read, and comes while it is.
+            let early = status::Early::start(config).await;
             status::run(&load_probing(config, "status")?, json, early).await
         }
         Command::Phase { action, .. } => phase::run(&load(config, "phase")?, action).await,

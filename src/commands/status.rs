@@ -528,30 +528,49 @@ fn orphans(ctx: &Ctx, manifest: Option<&Manifest>, sessions: &Sessions) -> Vec<(
         .collect()
 }
 
-/// The tmux call `status` starts before its config is read (process start and the config
-/// cost about as much as starting a tmux client): a script call
-/// ([`crate::tmux::Tmux::start_script`]) on the server `$AGENTS_TMUX_SOCKET` names, which
-/// waits for its commands. [`run`] writes them (the listing and the captures it needs) when
-/// the config names the same server.
+/// What `status` starts before its config is read (process start and the config cost about
+/// as much as starting a tmux client), on the server `$AGENTS_TMUX_SOCKET` names: the
+/// question to the watchdog's relay when one listens for the config file found
+/// ([`crate::tmux::relay::path`]), else a script call
+/// ([`crate::tmux::Tmux::start_script`]) waiting for its commands, which [`run`] writes
+/// (the listing and the captures it needs) when the config names the same server.
 pub(crate) struct Early {
     tmux: crate::tmux::Tmux,
-    call: crate::tmux::script::ScriptCall,
+    started: Started,
+}
+
+/// See [`Early`].
+enum Started {
+    Asked(crate::tmux::relay::Asked),
+    Script(crate::tmux::script::ScriptCall),
 }
 
 impl Early {
-    /// Starts the call (see [`crate::tmux::Tmux::start_script`]).
-    pub(crate) fn start() -> Self {
+    /// Asks the relay of the fleet whose config `explicit` names (or is found, as
+    /// [`crate::config::find`] finds it), else starts the call.
+    pub(crate) async fn start(explicit: Option<&std::path::Path>) -> Self {
         let tmux = crate::tmux::Tmux::for_fleet(None);
+        if let Ok(config) = crate::config::find(explicit)
+            && let Some(asked) =
+                crate::tmux::relay::Asked::send(&crate::tmux::relay::path(&tmux, &config)).await
+        {
+            return Self {
+                tmux,
+                started: Started::Asked(asked),
+            };
+        }
         let call = tmux.start_script();
-        Self { tmux, call }
+        Self {
+            tmux,
+            started: Started::Script(call),
+        }
     }
 }
 
-/// How `status` learns which sessions live: its own tmux call, or the watchdog's relay
-/// (with the call, not yet written, to fall back on).
+/// How `status` learns which sessions live: its own tmux call, or the watchdog's relay.
 enum Listing {
-    Call(crate::tmux::script::SessionsScript),
-    Relayed(crate::tmux::relay::Asked, crate::tmux::script::ScriptCall),
+    Call(Box<crate::tmux::script::SessionsScript>),
+    Relayed(crate::tmux::relay::Asked),
 }
 
 /// How long `status` waits for the watchdog's relay before it makes its own tmux call (a
@@ -561,36 +580,28 @@ const RELAY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250)
 
 /// Runs `agents status`: the phase line and a row per agent, service and the watchdog (a
 /// JSON document with `as_json`). Exit 3 ([`EXIT_UNHEALTHY`]) for an unhealthy fleet.
-/// `early`: the call already started (see [`Early`]); one on another server is dropped
-/// (killed before it was given a command: it has done nothing) and made again.
+/// `early`: what was started before the config was read (see [`Early`]); a call on another
+/// server is dropped (killed before it was given a command: it has done nothing) and made
+/// again, and so is one when the relay does not answer.
 ///
 /// # Errors
 ///
 /// tmux fails (other than no server) or is missing; writing to stdout fails.
 pub(crate) async fn run(ctx: &Ctx, as_json: bool, early: Early) -> anyhow::Result<ExitCode> {
     let cfg = &ctx.cfg;
-    // The early call is given its commands: the listing and the captures (on another server,
-    // a call of its own); the rest of the work below is done while tmux answers.
+    // The relay asked early answers, or the early call is given its commands (the listing
+    // and the captures; on another server, a call of its own); the rest of the work below is
+    // done meanwhile.
     let watchdog = crate::state::lock::is_held(&ctx.state.lock_path());
     let manifest = ctx.state.manifest().load().ok();
     // With a watchdog its view covers the agents: nothing is captured.
     let capture = guess(ctx, manifest.as_ref().filter(|_| !watchdog));
-    let script = if early.tmux.socket() == ctx.tmux.socket() {
-        early.call
-    } else {
-        drop(early);
-        ctx.tmux.start_script()
-    };
-    // With a watchdog, its relay answers the listing (no tmux process); the script call is
-    // kept unwritten until it has, in case it does not.
-    let relayed = if watchdog {
-        crate::tmux::relay::Asked::send(&ctx.state.relay_path()).await
-    } else {
-        None
-    };
-    let call = match relayed {
-        Some(asked) => Listing::Relayed(asked, script),
-        None => Listing::Call(script.sessions(&capture)),
+    let same = early.tmux.socket() == ctx.tmux.socket();
+    let call = match early.started {
+        // The relay answers only for a watchdog that runs (and names its server).
+        Started::Asked(asked) if watchdog => Listing::Relayed(asked),
+        Started::Script(script) if same => Listing::Call(Box::new(script.sessions(&capture))),
+        _ => Listing::Call(Box::new(ctx.tmux.start_script().sessions(&capture))),
     };
     compile_ahead(ctx, &capture);
     let published = watchdog.then(|| ctx.state.supervision()).flatten();
@@ -634,10 +645,12 @@ pub(crate) async fn run(ctx: &Ctx, as_json: bool, early: Early) -> anyhow::Resul
     let ahead = Ahead::read(ctx, manifest.as_ref(), &marks);
     let (sessions, captured): (Sessions, _) = match call {
         Listing::Call(call) => call.finish(&ctx.tmux).await?,
-        Listing::Relayed(asked, script) => {
-            match asked.answer(&ctx.tmux.server_path(), RELAY_TIMEOUT).await {
-                Some(sessions) => (sessions, HashMap::new()),
-                None => script.sessions(&capture).finish(&ctx.tmux).await?,
+        Listing::Relayed(asked) => {
+            if let Some(sessions) = asked.answer(&ctx.tmux.server_path(), RELAY_TIMEOUT).await {
+                (sessions, HashMap::new())
+            } else {
+                let call = ctx.tmux.start_script().sessions(&capture);
+                call.finish(&ctx.tmux).await?
             }
         }
     };

@@ -240,12 +240,6 @@ impl StateDir {
         self.dir.join("watchdog.lock")
     }
 
-    /// `log_dir/state/watchdog.sock`: where the running watchdog relays the pane listing
-    /// (see [`crate::tmux::relay`]).
-    pub fn relay_path(&self) -> PathBuf {
-        self.dir.join("watchdog.sock")
-    }
-
     /// `log_dir/SEQUENCE-COMPLETE`.
     pub fn sequence_complete_path(&self) -> PathBuf {
         self.log_dir.join("SEQUENCE-COMPLETE")

@@ -1,10 +1,14 @@
 //! The pane listing relayed by the watchdog: `status` asks the running watchdog, over a unix
-//! socket in the state dir (`state/watchdog.sock`, mode 0600), for the server's pane listing,
-//! and the watchdog asks its control-mode client ([`super::control::Lister`]), which is
-//! already connected to the server: no tmux process is started. A fresh listing, taken when
-//! asked, the same text `tmux list-panes -a -F LIST_FORMAT` prints: what `status` shows is
-//! as live as its own call would be (50 sessions, tmux 3.3a: about 0.6 ms in control mode
-//! against 2–3 ms for a tmux client process).
+//! socket, for the server's pane listing, and the watchdog asks its control-mode client
+//! ([`super::control::Lister`]), which is already connected to the server: no tmux process
+//! is started. A fresh listing, taken when asked, the same text `tmux list-panes -a -F
+//! LIST_FORMAT` prints: what `status` shows is as live as its own call would be (50
+//! sessions, tmux 3.3a: about 0.6 ms in control mode against 2–3 ms for a tmux client
+//! process).
+//!
+//! The socket ([`path`]) is in tmux's own socket directory (`$TMUX_TMPDIR/tmux-<uid>/`,
+//! which tmux makes private to the user), named after the fleet's config file: `status`
+//! finds it before it has read the config, and asks while it reads it. Mode 0600.
 //!
 //! The protocol: the asker writes [`REQUEST`]; the watchdog answers a line `agents-listing
 //! <server socket path>` and the listing, then closes. Anything else (no socket, no answer
@@ -29,6 +33,28 @@ const HEADER: &str = "agents-listing ";
 const LIST_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long the watchdog waits for an asker's request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Where the watchdog of the fleet whose config file is `config` relays the listing of the
+/// server `tmux` drives: `agents-<16 hex digits>.sock` (FNV-1a of the config file's real
+/// path) beside the server's socket.
+pub fn path(tmux: &super::Tmux, config: &Path) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt as _;
+    let real = config
+        .canonicalize()
+        .unwrap_or_else(|_| config.to_path_buf());
+    let hash = real
+        .as_os_str()
+        .as_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    let server = tmux.server_path();
+    server
+        .parent()
+        .unwrap_or(Path::new("/"))
+        .join(format!("agents-{hash:016x}.sock"))
+}
 
 /// A running relay; dropping it stops serving and removes its socket.
 #[derive(Debug)]

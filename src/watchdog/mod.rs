@@ -7,7 +7,7 @@
 //! phase and heals backend mismatches. Between ticks, a tmux control-mode client
 //! ([`crate::tmux::control`]) wakes the watchdog as soon as a fleet session dies or is killed,
 //! so it is restarted within a second whatever the light tick; the same client answers
-//! `status`'s pane listing through a socket in the state dir ([`crate::tmux::relay`]), so a
+//! `status`'s pane listing through a socket beside the server's ([`crate::tmux::relay`]), so a
 //! `status` beside a running watchdog starts no tmux process. The config is re-read every
 //! tick; an invalid one keeps the last good one (defect 1). One watchdog per fleet: an OS
 //! lock in the state dir (defect 20). SIGTERM, SIGINT and SIGHUP (its tmux session closed)
@@ -420,11 +420,12 @@ impl Watchdog {
         );
     }
 
-    /// Serves the event source's listing at the state dir's relay socket (moved when the
-    /// state dir moves); a socket that cannot be made is logged once per path, and `status`
-    /// then makes its own tmux call.
+    /// Serves the event source's listing at the fleet's relay socket
+    /// ([`crate::tmux::relay::path`]; moved when the config file or the server does); a
+    /// socket that cannot be made is logged once per path, and `status` then makes its own
+    /// tmux call.
     fn ensure_relay(&mut self, ctx: &Ctx) {
-        let path = ctx.state.relay_path();
+        let path = crate::tmux::relay::path(&ctx.tmux, &ctx.cfg.path);
         if self.relay.as_ref().is_some_and(|r| r.path() == path) {
             return;
         }

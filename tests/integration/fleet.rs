@@ -531,14 +531,27 @@ fn up_and_status_work_on_a_running_server_without_sessions() {
 }
 
 /// Issue 16 item 2: with the watchdog running, `status` gets the pane listing from the
-/// watchdog's relay (`state/watchdog.sock`, answered by its tmux control client) and starts
-/// no tmux call of its own: here every tmux `status` could run fails, and its rows are right
-/// all the same. Once the watchdog is gone (killed: its socket left behind), `status` lists
-/// the sessions itself again.
+/// watchdog's relay (a socket beside the tmux server's, answered by the watchdog's tmux
+/// control client) and starts no tmux call of its own: here every tmux `status` could run
+/// fails, and its rows are right all the same. Once the watchdog is gone (killed: its socket
+/// left behind), `status` lists the sessions itself again.
 #[test]
 fn status_with_a_watchdog_lists_through_its_relay_not_a_tmux_call() {
     let t = started(&fleet_config("rl-", 2, ""));
-    let socket = t.path().join(".agents/state/watchdog.sock");
+    let uid = nix::unistd::getuid();
+    let relays = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(t.tmux_tmpdir.join(format!("tmux-{uid}")))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                        name.starts_with("agents-") && p.extension().is_some_and(|e| e == "sock")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let refused = t.tmux_shim("#!/bin/sh\necho 'tmux refused by the test' >&2\nexit 1\n");
     let status = |path: Option<&str>| {
         let mut cmd = t.cmd();
@@ -561,10 +574,10 @@ fn status_with_a_watchdog_lists_through_its_relay_not_a_tmux_call() {
             last = format!("exit {code:?}: {err}");
             code == Some(0) && doc.is_some()
         }),
-        "status never answered without tmux ({} there: {}); last: {last}",
-        socket.display(),
-        socket.exists()
+        "status never answered without tmux (relay sockets: {:?}); last: {last}",
+        relays()
     );
+    assert_eq!(relays().len(), 1, "one relay, beside the server's socket");
     let (_, doc, _) = status(Some(&refused));
     let doc = doc.unwrap();
     assert_eq!(doc["watchdog"]["running"], true, "{doc}");
@@ -590,7 +603,7 @@ fn status_with_a_watchdog_lists_through_its_relay_not_a_tmux_call() {
         nix::sys::signal::Signal::SIGKILL,
     );
     assert!(wait_until(5.0, || !watchdog_running(&t)));
-    assert!(socket.exists(), "a killed watchdog leaves its socket");
+    assert_eq!(relays().len(), 1, "a killed watchdog leaves its socket");
     let (code, doc, err) = status(None);
     let doc = doc.unwrap_or_else(|| panic!("{err}"));
     assert_eq!(code, Some(3), "{doc}");
@@ -603,5 +616,9 @@ fn status_with_a_watchdog_lists_through_its_relay_not_a_tmux_call() {
         "without a watchdog, status calls tmux: {err}"
     );
     assert!(err.contains("tmux refused by the test"), "{err}");
+    // The next watchdog replaces the stale socket, and stopping it removes it.
+    assert_eq!(t.run(&["up", "watchdog"]).0, 0);
+    assert!(wait_until(10.0, || status(Some(&refused)).0 == Some(0)));
     assert_eq!(t.run(&["down"]).0, 0);
+    assert!(relays().is_empty(), "{:?}", relays());
 }
