@@ -104,7 +104,9 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status { json, .. } => {
             // Its listing is asked for before the config is read, and comes while it is.
             let early = status::Early::start(config).await;
-            status::run(&load_probing(config, "status")?, json, early).await
+            let found = early.config.clone();
+            let ctx = load_probing(found.as_deref().or(config), "status")?;
+            status::run(&ctx, json, early).await
         }
         Command::Phase { action, .. } => phase::run(&load(config, "phase")?, action).await,
         Command::Send {

@@ -536,6 +536,8 @@ fn orphans(ctx: &Ctx, manifest: Option<&Manifest>, sessions: &Sessions) -> Vec<(
 /// (the listing and the captures it needs) when the config names the same server.
 pub(crate) struct Early {
     tmux: crate::tmux::Tmux,
+    /// The config file found (`None`: none was; loading it reports why).
+    pub(crate) config: Option<std::path::PathBuf>,
     started: Started,
 }
 
@@ -546,23 +548,24 @@ enum Started {
 }
 
 impl Early {
-    /// Asks the relay of the fleet whose config `explicit` names (or is found, as
-    /// [`crate::config::find`] finds it), else starts the call.
+    /// Finds the config file as [`crate::config::find`] does (`explicit`, else the
+    /// environment, else upwards from here), then asks the relay of its fleet, else starts
+    /// the call.
     pub(crate) async fn start(explicit: Option<&std::path::Path>) -> Self {
         let tmux = crate::tmux::Tmux::for_fleet(None);
-        if let Ok(config) = crate::config::find(explicit)
-            && let Some(asked) =
-                crate::tmux::relay::Asked::send(&crate::tmux::relay::path(&tmux, &config)).await
-        {
-            return Self {
-                tmux,
-                started: Started::Asked(asked),
-            };
-        }
-        let call = tmux.start_script();
+        let config = crate::config::find(explicit).ok();
+        let asked = match &config {
+            Some(c) => crate::tmux::relay::Asked::send(&crate::tmux::relay::path(&tmux, c)).await,
+            None => None,
+        };
+        let started = match asked {
+            Some(asked) => Started::Asked(asked),
+            None => Started::Script(tmux.start_script()),
+        };
         Self {
             tmux,
-            started: Started::Script(call),
+            config,
+            started,
         }
     }
 }

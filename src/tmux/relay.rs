@@ -26,7 +26,7 @@ use super::Sessions;
 use super::control::Lister;
 
 /// What the asker writes.
-pub const REQUEST: &[u8] = b"list-panes\n";
+const REQUEST: &[u8] = b"list-panes\n";
 /// The first word of the answer's first line.
 const HEADER: &str = "agents-listing ";
 /// How long the watchdog waits for its control client's answer.
