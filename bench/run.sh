@@ -493,8 +493,9 @@ status_floor_raw() {
     fi
 }
 # status_floor_marked — status_floor_raw without a snapshot, each pane's capture preceded by a
-# line of its own (one `display-message -p` per pane), as a client that must tell the panes
-# apart in one call's output needs: an info row, not the target's floor
+# line of its own (one `display-message -p` per pane), as a client that tells the panes
+# apart in one call's output by a marker each would need (ours marks every 10th and cuts the
+# captures by the panes' heights): an info row, not the target's floor
 status_floor_marked() {
     "$REAL_TMUX" -u list-panes -a -F "$LIST_FORMAT" >/dev/null || return 1
     "$REAL_TMUX" -u "${SF_CAPTURE_MARKED[@]}" >/dev/null || return 1
@@ -634,7 +635,7 @@ status_floor_rows() { # the summary rows of benchmark 8
         done
         if [[ -n ${SF[$key-marked]:-} ]]; then
             row "status, $key, vs a line per pane (ms, min)" "-" "${SF[$key-ours]}" "$(div2 "${SF[$key-ours]}" "${SF[$key-marked]}")x" "(info)" \
-                "floor with one display-message per pane ${SF[$key-marked]} ms (median ${SF[$key-marked-med]}): telling the panes apart costs tmux one command each"
+                "floor with one display-message per pane ${SF[$key-marked]} ms (median ${SF[$key-marked-med]}): a marker per pane costs tmux one command each; ours marks every 10th and cuts the captures by the panes' heights"
         fi
     done
 }

@@ -44,11 +44,36 @@ impl Sessions {
     }
 }
 
+/// [`LIST_FORMAT`] after each pane's height in lines (`#{pane_height}`): the listing of a
+/// `status` script ([`super::script`]), which splits the captures that follow it by their
+/// panes' heights.
+pub const SIZED_LIST_FORMAT: &str = "#{pane_height}\t#{window_active}\t#{pane_active}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_dead_signal}\t#{pane_pid}\t#{pane_current_command}\t#{session_name}";
+
 /// Parses `list-panes -a -F LIST_FORMAT` output. Keeps, per session, the active pane of the
 /// active window (what `=name:` targets); malformed lines are skipped.
 pub fn parse(out: &str) -> Sessions {
-    let mut by_name: HashMap<String, (bool, PaneInfo)> = HashMap::new();
+    parse_lines(out, false).0
+}
+
+/// Parses `list-panes -a -F SIZED_LIST_FORMAT` output: the sessions as [`parse`] gives
+/// them, and the height in lines of each one's current pane (the pane `=name:` targets),
+/// by session name.
+pub fn parse_sized(out: &str) -> (Sessions, HashMap<String, usize>) {
+    parse_lines(out, true)
+}
+
+/// [`parse`], with each line's first field a height when `sized`.
+fn parse_lines(out: &str, sized: bool) -> (Sessions, HashMap<String, usize>) {
+    let mut by_name: HashMap<String, (bool, PaneInfo, Option<usize>)> = HashMap::new();
     for line in out.lines() {
+        let (height, line) = if sized {
+            match line.split_once('\t') {
+                Some((h, rest)) => (h.parse().ok(), rest),
+                None => continue,
+            }
+        } else {
+            (None, line)
+        };
         let f: Vec<&str> = line.splitn(8, '\t').collect();
         let [
             win_active,
@@ -72,16 +97,29 @@ pub fn parse(out: &str) -> Sessions {
             command: cmd.to_string(),
         };
         match by_name.get(name) {
-            Some((true, _)) => {}
+            Some((true, _, _)) => {}
             _ => {
-                by_name.insert(name.to_string(), (current, info));
+                by_name.insert(name.to_string(), (current, info, height));
             }
         }
     }
-    Sessions {
-        server_running: true,
-        by_name: by_name.into_iter().map(|(k, (_, v))| (k, v)).collect(),
-    }
+    let mut heights = HashMap::new();
+    let by_name = by_name
+        .into_iter()
+        .map(|(k, (_, v, h))| {
+            if let Some(h) = h {
+                heights.insert(k.clone(), h);
+            }
+            (k, v)
+        })
+        .collect();
+    (
+        Sessions {
+            server_running: true,
+            by_name,
+        },
+        heights,
+    )
 }
 
 #[cfg(test)]
@@ -104,5 +142,20 @@ mod tests {
             (c.dead, c.dead_status, c.dead_signal),
             (true, None, Some(15))
         );
+    }
+
+    #[test]
+    fn the_sized_listing_is_the_listing_after_a_height() {
+        assert_eq!(
+            SIZED_LIST_FORMAT,
+            format!("#{{pane_height}}\t{LIST_FORMAT}")
+        );
+        let out = "24\t0\t1\t0\t\t\t11\tbash\tp-a\n40\t1\t1\t0\t\t\t12\tclaude\tp-a\n7\t1\t0\t0\t\t\t13\tsleep\tp-a\nx\t1\t1\t0\t\t\t14\tsleep\tp-b\n";
+        let (s, heights) = parse_sized(out);
+        assert_eq!(s.get("p-a").map(|p| p.pid), Some(Some(12)));
+        assert_eq!(heights.get("p-a"), Some(&40), "the current pane's height");
+        assert!(s.is_live("p-b"));
+        assert_eq!(heights.get("p-b"), None, "no height read");
+        assert_eq!(parse_sized("1\t1\t0").0.by_name.len(), 0);
     }
 }

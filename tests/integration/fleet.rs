@@ -200,16 +200,7 @@ fn status_without_a_watchdog_lists_and_reads_the_fleet_in_one_tmux_call() {
     let t = TestEnv::new();
     let count = t.path().join("tmux-calls");
     let refuse = t.path().join("refuse-scripts");
-    let path = t.tmux_shim(&format!(
-        // One line per call: its first command (after -u and -L SOCKET). With the file
-        // `refuse` present, `source-file -` fails as on tmux 3.1.
-        "#!/bin/sh
-skip=
-for a in \"$@\"; do case $a in -u) ;; -L) skip=1 ;; *) if [ -n \"$skip\" ]; then skip=; else echo \"$a\" >> '{}'; if [ \"$a\" = source-file ] && [ -e '{}' ]; then echo '-: No such file or directory' >&2; exit 1; fi; break; fi ;; esac; done\nexec '{}' \"$@\"\n",
-        count.display(),
-        refuse.display(),
-        real_tmux()
-    ));
+    let path = t.first_command_shim(&count, Some(&refuse));
     t.config(&fleet_config("oc-", 3, ""));
     assert_eq!(t.run(&["up"]).0, 0);
     assert_eq!(t.run(&["down", "watchdog"]).0, 0);
@@ -223,12 +214,7 @@ for a in \"$@\"; do case $a in -u) ;; -L) skip=1 ;; *) if [ -n \"$skip\" ]; then
             .unwrap();
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-        let states: Vec<String> = doc["agents"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["state"].as_str().unwrap().to_string())
-            .collect();
+        let states = agent_states(&doc);
         let calls: Vec<String> = std::fs::read_to_string(&count)
             .unwrap_or_default()
             .lines()
@@ -260,6 +246,91 @@ for a in \"$@\"; do case $a in -u) ;; -L) skip=1 ;; *) if [ -n \"$skip\" ]; then
     assert!(read(&states[0]) && read(&states[2]), "{states:?}");
     assert_eq!(states[1], "stopped", "{states:?}");
     assert_eq!(calls, ["source-file"], "a failed capture fails only itself");
+    assert_eq!(t.run(&["down"]).0, 0);
+}
+
+/// `status`'s one call cuts the captures of a group of panes by the panes' heights; a group
+/// with a wrapped line (which `capture-pane -J` joins to the next, one line short) cannot
+/// be cut so, and its panes are read by a call of their own, wrapped line joined. Twelve
+/// agents (two groups) of a program of our own shape (a shell script, not the demo agent):
+/// one prints a line 215 columns long in a pane 200 wide, whose "usage limit" is whole only
+/// joined; every agent is read from its own pane (the one after it shows work).
+#[test]
+fn status_reads_a_group_holding_a_wrapped_line_in_a_call_of_its_own() {
+    let t = TestEnv::new();
+    let count = t.path().join("tmux-calls");
+    let path = t.first_command_shim(&count, None);
+    let program = t.write_script(
+        "shape.sh",
+        "#!/bin/sh\ncase $1 in\n\
+         *-a3) printf '%0195d usage limit reached\\n' 0 ;;\n\
+         *-a4|*-a12) echo 'working (esc to interrupt)' ;;\n\
+         *) echo \"ready: $1\" ;;\n\
+         esac\nexec sleep 100000\n",
+    );
+    let mut config = format!(
+        r#"[defaults]
+session_prefix = "ow-"
+log_dir = ".agents"
+backend = "shape"
+watch = "heal"
+
+[backend.shape]
+bin = "sh {} '{{session}}'"
+prompt_delivery = "exec"
+process_name = "sleep"
+active_re = "esc to interrupt"
+limit_re = "usage limit"
+"#,
+        program.display()
+    );
+    for i in 1..=12 {
+        config.push_str(&format!("\n[[agent]]\nname = \"a{i}\"\nprompt = \"hi\"\n"));
+    }
+    t.config(&config);
+    assert_eq!(t.run(&["up"]).0, 0);
+    assert_eq!(t.run(&["down", "watchdog"]).0, 0);
+    let wrapped = wait_until(10.0, || {
+        t.tmux(&["capture-pane", "-p", "-J", "-t", "=ow-a3:"])
+            .contains("0 usage limit reached")
+    });
+    assert!(
+        wrapped,
+        "{}",
+        t.tmux(&["capture-pane", "-p", "-t", "=ow-a3:"])
+    );
+    let status = || {
+        let _ = std::fs::remove_file(&count);
+        let doc = t.status_json_with(&[("PATH", &path)]);
+        let states = agent_states(&doc);
+        let calls = std::fs::read_to_string(&count).unwrap_or_default();
+        (states, calls.lines().map(String::from).collect::<Vec<_>>())
+    };
+    let (states, calls) = status();
+    // a3's text cut by heights alone would take a4's first line (a4 active, a3 read so).
+    let want = |i: usize| match i {
+        3 => "limited",
+        4 | 12 => "active",
+        _ => "idle",
+    };
+    for (i, s) in states.iter().enumerate() {
+        assert_eq!(s, want(i + 1), "a{}: {states:?}", i + 1);
+    }
+    assert_eq!(
+        calls.len(),
+        2,
+        "one more call reads that group again: {calls:?}"
+    );
+    assert_eq!(calls[0], "source-file", "{calls:?}");
+
+    // Without the wrapped line (a3 stopped: its capture fails), both groups add up.
+    t.tmux(&["kill-session", "-t", "=ow-a3"]);
+    let (states, calls) = status();
+    assert_eq!(states[2], "stopped", "{states:?}");
+    for i in [1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12] {
+        assert_eq!(states[i - 1], want(i), "a{i}: {states:?}");
+    }
+    assert_eq!(calls, ["source-file"], "one call reads them all");
     assert_eq!(t.run(&["down"]).0, 0);
 }
 

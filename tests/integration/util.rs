@@ -154,6 +154,25 @@ impl TestEnv {
         )
     }
 
+    /// [`Self::tmux_shim`] logging one line per call to `count`: the call's first command
+    /// (after `-u` and `-L SOCKET`). With `refuse` given and that file present, a
+    /// `source-file` call fails as on tmux 3.1 (`-: No such file or directory`).
+    pub fn first_command_shim(&self, count: &Path, refuse: Option<&Path>) -> String {
+        let refuse = refuse.map_or(String::new(), |r| {
+            format!(
+                "if [ \"$a\" = source-file ] && [ -e '{}' ]; then echo '-: No such file or directory' >&2; exit 1; fi; ",
+                r.display()
+            )
+        });
+        self.tmux_shim(&format!(
+            "#!/bin/sh
+skip=
+for a in \"$@\"; do case $a in -u) ;; -L) skip=1 ;; *) if [ -n \"$skip\" ]; then skip=; else echo \"$a\" >> '{}'; {refuse}break; fi ;; esac; done\nexec '{}' \"$@\"\n",
+            count.display(),
+            real_tmux()
+        ))
+    }
+
     /// `tmux -L <socket> ARGS`; returns stdout (empty on failure).
     pub fn tmux(&self, args: &[&str]) -> String {
         let out = std::process::Command::new("tmux")
@@ -432,6 +451,19 @@ pub fn wait_until(secs: f64, mut cond: impl FnMut() -> bool) -> bool {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The `state` of every agent of a `status --json` document, in the config's order.
+pub fn agent_states(doc: &serde_json::Value) -> Vec<String> {
+    doc["agents"]
+        .as_array()
+        .map(|agents| {
+            agents
+                .iter()
+                .map(|a| a["state"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A fleet config: `n` persistent agents `a1..an` on the fake agent, watch = heal, fast ticks.
