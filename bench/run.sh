@@ -607,8 +607,8 @@ EOF
     stop_up_watchdog "$SCFG_IDLE" "${RS[@]}"
     expect_live "$SF_N" "idle fleet after up"
     sleep 1 # the screens are drawn
-    sf_count no-watchdog "0 3"
-    status_case no-watchdog "0 3" ""
+    sf_count "$SF_N-no-watchdog" "0 3"
+    status_case "$SF_N-no-watchdog" "0 3" ""
 
     run "${RS[@]}" up watchdog --config "$SCFG_IDLE"
     check_our_watchdog_session "$SCFG_IDLE"
@@ -619,22 +619,22 @@ EOF
     done
     [[ -s $snap ]] || die "the watchdog wrote no $snap within 10 s"
     sleep 0.5
-    sf_count watchdog "0"
-    status_case watchdog "0" "$snap"
+    sf_count "$SF_N-watchdog" "0"
+    status_case "$SF_N-watchdog" "0" "$snap"
     run "${RS[@]}" down --config "$SCFG_IDLE"
     fresh_server
     say ""
 }
-status_floor_rows() { # the summary rows of benchmark 8
-    local key c calls
-    for key in no-watchdog watchdog; do
+status_floor_rows() { # status_floor_rows [N] — the summary rows of benchmark 8 with N (BIG) agents
+    local key c calls n=${1:-$BIG}
+    for key in "$n-no-watchdog" "$n-watchdog"; do
         for c in "${SF_CMDS[@]}"; do
             calls="" && [[ $c == ours* ]] && calls="; ${SF[calls-$key]} tmux call(s)"
             row "$(sf_label "$c"), $key (ms, min)" "-" "${SF[$key-$c]}" "$(div2 "${SF[$key-$c]}" "${SF[$key-floor]}")x" "<= 1.2x floor" \
                 "$(awk -v a="${SF[$key-$c]}" -v b="${SF[$key-floor]}" 'BEGIN{ print (a+0 <= 1.2*b) ? "target met" : "target MISSED" }') (floor ${SF[$key-floor]} ms; medians ${SF[$key-$c-med]} / ${SF[$key-floor-med]}$calls)"
         done
         if [[ -n ${SF[$key-marked]:-} ]]; then
-            row "status, $key, vs a line per pane (ms, min)" "-" "${SF[$key-ours]}" "$(div2 "${SF[$key-ours]}" "${SF[$key-marked]}")x" "(info)" \
+            row "status, $key, vs a marker per pane (ms, min)" "-" "${SF[$key-ours]}" "$(div2 "${SF[$key-ours]}" "${SF[$key-marked]}")x" "(info)" \
                 "floor with one display-message per pane ${SF[$key-marked]} ms (median ${SF[$key-marked-med]}): a marker per pane costs tmux one command each; ours marks every 10th and cuts the captures by the panes' heights"
         fi
     done
@@ -675,7 +675,7 @@ raw_up_calls() { # the calls raw_tmux_up prepared, one after the other
         unset -n call
     done
 }
-# ══ 9. a big fleet (ours) — defined here, run alone: BENCH_ONLY=fleet ═══════════════
+# ══ 9. a big fleet (ours) — defined here, run last (alone: BENCH_ONLY=fleet) ═════════
 # Issue 16 item 4: how ours holds up with BENCH_FLEET (200) agents, each figure against its
 # floor in the same run:
 #   (a) `up` of BENCH_FLEET exec agents (`sleep 100000`, gen_config) on an empty tmux server,
@@ -765,7 +765,7 @@ fleet_rows() { # the summary rows of benchmark 9
     local n=$BENCH_FLEET
     row "up, $n agents (ms, min)" "-" "${FL[up]}" "$(div2 "${FL[up]}" "${FL[up-raw]}")x" "(info)" \
         "floor ${FL[up-raw]} ms (raw chained tmux calls, 50 agents each); medians ${FL[up-med]} / ${FL[up-raw-med]}"
-    status_floor_rows
+    status_floor_rows "$n"
     row "watchdog --once, $n agents (ms, min)" "-" "${FL[tick]}" "$(div2 "${FL[tick]}" "${FL[tick-floor]}")x" "(info)" \
         "floor ${FL[tick-floor]} ms (list + chained capture); medians ${FL[tick-med]} / ${FL[tick-floor-med]}"
     local verdict="target MET"
@@ -1114,6 +1114,7 @@ say ""
 status_floor_bench
 send_bench
 start_bench
+fleet_bench
 
 # ══ summary ════════════════════════════════════════════════════════════════════
 row() { printf '%-40s %10s %10s %8s   %-14s %s\n' "$@"; }
@@ -1153,6 +1154,7 @@ row "send to an idle agent, call to verified (ms)" "-" "$SEND_MED" "$(x "$(div "
     "$(awk -v r="$SEND_MED" 'BEGIN{ print (r+0 <= 150) ? "target met" : "target MISSED" }') (median of $BENCH_SEND_RUNS, min $SEND_MIN; floor: raw send-keys $SEND_FLOOR ms; ratio: ours / floor)"
 status_floor_rows
 start_rows
+fleet_rows
 if ((${#NOTES[@]})); then
     say ""
     say "notes:"
