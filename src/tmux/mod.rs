@@ -319,54 +319,81 @@ impl Tmux {
     /// judged by the client's exit status, as without `end`.
     async fn wait_for_line(
         &self,
-        mut child: tokio::process::Child,
+        child: tokio::process::Child,
         args: &[String],
         end: Option<&str>,
     ) -> Result<String, TmuxError> {
+        let Some(end) = end else {
+            return self
+                .read_until(child, args, None)
+                .await
+                .map(|(out, _)| utf8(&out));
+        };
+        let line = format!("{end}\n");
+        let mut complete = |out: &[u8]| ends_with_line(out, &line);
+        let (mut out, complete) = self.read_until(child, args, Some(&mut complete)).await?;
+        if complete {
+            out.truncate(out.len() - line.len());
+        }
+        Ok(utf8(&out))
+    }
+
+    /// Reads the output of a call [`Self::spawn`] started with `args` (at most the call
+    /// timeout), each time more comes asking `complete` (given all of it so far) whether it
+    /// is all in: then it is returned at once with `true`, the client left to exit on its
+    /// own (reaped in the background). Output that ends before (or without a `complete`) is
+    /// returned with `false` when the client exits 0.
+    ///
+    /// # Errors
+    ///
+    /// The client exits non-zero ([`TmuxError::Failed`], with its stderr), the timeout
+    /// passes, or reading fails.
+    pub(super) async fn read_until(
+        &self,
+        mut child: tokio::process::Child,
+        args: &[String],
+        complete: Option<&mut Complete<'_>>,
+    ) -> Result<(Vec<u8>, bool), TmuxError> {
         use tokio::io::AsyncReadExt as _;
-        let started = tokio::time::Instant::now();
+        let deadline = tokio::time::Instant::now() + self.timeout;
         let timeout = || TmuxError::Timeout {
             args: shown(args),
             secs: self.timeout.as_secs_f64(),
         };
-        // Read up to the line `end`, if there is one to read to.
         let mut early: Option<Vec<u8>> = None;
-        if let Some(end) = end
+        if let Some(complete) = complete
             && let Some(mut stdout) = child.stdout.take()
         {
-            let line = format!("{end}\n");
             let read = async {
                 let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
                 loop {
                     if stdout.read_buf(&mut buf).await? == 0 {
                         return Ok::<_, std::io::Error>((buf, false));
                     }
-                    if ends_with_line(&buf, &line) {
-                        buf.truncate(buf.len() - line.len());
+                    if complete(&buf) {
                         return Ok((buf, true));
                     }
                 }
             };
-            let (buf, complete) = tokio::time::timeout(self.timeout, read)
+            let (buf, done) = tokio::time::timeout_at(deadline, read)
                 .await
                 .map_err(|_| timeout())?
                 .map_err(TmuxError::Io)?;
-            if complete {
+            if done {
                 drop(stdout);
                 tokio::spawn(async move {
                     let _ = child.wait().await;
                 });
-                return Ok(utf8(&buf));
+                return Ok((buf, true));
             }
             early = Some(buf);
         }
-        let left = self.timeout.saturating_sub(started.elapsed());
-        let out = tokio::time::timeout(left, child.wait_with_output())
+        let out = tokio::time::timeout_at(deadline, child.wait_with_output())
             .await
             .map_err(|_| timeout())?
             .map_err(TmuxError::Io)?;
         if out.status.success() {
-            Ok(utf8(&early.unwrap_or(out.stdout)))
+            Ok((early.unwrap_or(out.stdout), false))
         } else {
             Err(TmuxError::Failed {
                 args: shown(args),
@@ -885,6 +912,9 @@ fn utf8(bytes: &[u8]) -> String {
         Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
+
+/// Whether a call's output (all of it so far) is all in: see [`Tmux::read_until`].
+type Complete<'a> = dyn FnMut(&[u8]) -> bool + Send + 'a;
 
 /// A tmux call's arguments as an error quotes them: joined by spaces, cut at 200 characters.
 fn shown(args: &[String]) -> String {

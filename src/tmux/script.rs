@@ -141,7 +141,12 @@ impl SessionsScript {
     ) -> Result<(Sessions, HashMap<String, String>), TmuxError> {
         let mut splitter = Splitter::new(&self.listed, &self.end, &self.names, &self.markers);
         let out = match self.child {
-            Some(child) => read(tmux, child, &self.lines, &mut splitter).await,
+            Some(child) => {
+                let mut feed = |out: &[u8]| splitter.feed(out);
+                tmux.read_until(child, &self.lines, Some(&mut feed))
+                    .await
+                    .map(drop)
+            }
             None => Err(TmuxError::Io(std::io::Error::other("no script written"))),
         };
         match out {
@@ -154,59 +159,6 @@ impl SessionsScript {
             Err(_) => {}
         }
         tmux.start_sessions(&self.names).finish(tmux).await
-    }
-}
-
-/// Reads the script's output into `splitter` as it comes (see [`SessionsScript::finish`]),
-/// up to the end marker's line, or else to the client's exit, within the call timeout.
-async fn read(
-    tmux: &Tmux,
-    mut child: tokio::process::Child,
-    args: &[String],
-    splitter: &mut Splitter<'_>,
-) -> Result<(), TmuxError> {
-    use tokio::io::AsyncReadExt as _;
-    let timeout = || TmuxError::Timeout {
-        args: super::shown(args),
-        secs: tmux.timeout.as_secs_f64(),
-    };
-    let deadline = tokio::time::Instant::now() + tmux.timeout;
-    let Some(mut stdout) = child.stdout.take() else {
-        return Err(TmuxError::Io(std::io::Error::other("no output pipe")));
-    };
-    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
-    let ended = tokio::time::timeout_at(deadline, async {
-        loop {
-            if stdout.read_buf(&mut buf).await? == 0 {
-                return Ok::<_, std::io::Error>(false);
-            }
-            if splitter.feed(&buf) {
-                return Ok(true);
-            }
-        }
-    })
-    .await
-    .map_err(|_| timeout())?
-    .map_err(TmuxError::Io)?;
-    if ended {
-        // Everything is in: the client exits by itself (it is reaped meanwhile).
-        drop(stdout);
-        tokio::spawn(async move {
-            let _ = child.wait().await;
-        });
-        return Ok(());
-    }
-    let out = tokio::time::timeout_at(deadline, child.wait_with_output())
-        .await
-        .map_err(|_| timeout())?
-        .map_err(TmuxError::Io)?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(TmuxError::Failed {
-            args: super::shown(args),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        })
     }
 }
 
