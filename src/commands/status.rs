@@ -600,11 +600,13 @@ pub(crate) async fn run(ctx: &Ctx, as_json: bool, early: Early) -> anyhow::Resul
     // With a watchdog its view covers the agents: nothing is captured.
     let capture = guess(ctx, manifest.as_ref().filter(|_| !watchdog));
     let same = early.tmux.socket() == ctx.tmux.socket();
+    // A call of its own, on the config's server.
+    let own_call = || ctx.tmux.start_script().sessions(&capture);
     let call = match early.started {
         // The relay answers only for a watchdog that runs (and names its server).
         Started::Asked(asked) if watchdog => Listing::Relayed(asked),
         Started::Script(script) if same => Listing::Call(Box::new(script.sessions(&capture))),
-        _ => Listing::Call(Box::new(ctx.tmux.start_script().sessions(&capture))),
+        _ => Listing::Call(Box::new(own_call())),
     };
     compile_ahead(ctx, &capture);
     let published = watchdog.then(|| ctx.state.supervision()).flatten();
@@ -652,8 +654,7 @@ pub(crate) async fn run(ctx: &Ctx, as_json: bool, early: Early) -> anyhow::Resul
             if let Some(sessions) = asked.answer(&ctx.tmux.server_path(), RELAY_TIMEOUT).await {
                 (sessions, HashMap::new())
             } else {
-                let call = ctx.tmux.start_script().sessions(&capture);
-                call.finish(&ctx.tmux).await?
+                own_call().finish(&ctx.tmux).await?
             }
         }
     };
